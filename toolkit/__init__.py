@@ -1,0 +1,46 @@
+"""Chatbot experimentation toolkit: quality scoring, A/B analysis, clustering and forecasting
+of conversation logs, for Jupyter notebooks and papermill batches.
+
+The top-level namespace is lazy: ``import toolkit`` is cheap, and the heavy scientific stack is
+imported only when a function that needs it is called.
+
+Examples
+--------
+>>> import toolkit
+>>> log = toolkit.load_sample()          # the bundled sample conversation log
+>>> log.turns.shape[1] >= 14
+True
+"""
+
+from __future__ import annotations
+
+import importlib
+
+__version__ = "0.1.0"
+
+# name -> module that defines it; resolved on first attribute access (PEP 562).
+_LAZY = {
+    "ConversationLog": "toolkit.log",
+    "LogValidationError": "toolkit.log",
+    "validate": "toolkit.log",
+    "conversation_metrics": "toolkit.log",
+    "load": "toolkit.io",
+    "save": "toolkit.io",
+    "load_sample": "toolkit.sample",
+    "generate_sample": "toolkit.sample",
+}
+
+__all__ = ["__version__", *_LAZY]
+
+
+def __getattr__(name: str):
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'toolkit' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(__all__)

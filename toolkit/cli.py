@@ -1,0 +1,81 @@
+"""The ``toolkit`` command line.
+
+Each subcommand lives in its own module under :mod:`toolkit.commands` and exposes
+``register(subparsers)``, which adds its parser and sets ``func`` to a callable taking the parsed
+arguments and returning an exit code. New subcommands slot in by adding a module; this file does
+not change. Heavy imports stay inside the subcommand's ``run`` so ``toolkit --help`` is fast.
+
+Exit codes: 0 success, 1 a run failed (e.g. a batch with failed runs), 2 invalid input or usage.
+
+Examples
+--------
+>>> from toolkit.cli import main
+>>> main(["--version"])  # doctest: +SKIP
+toolkit 0.1.0
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import pkgutil
+import sys
+from typing import Any, Sequence
+
+__all__ = ["main", "build_parser", "print_json", "UsageError"]
+
+
+class UsageError(Exception):
+    """A problem with the command's arguments or inputs: printed, exit code 2."""
+
+
+def print_json(obj: Any) -> None:
+    """Print ``obj`` as indented JSON on stdout (numpy, pandas and NaN values made JSON-safe)."""
+    from toolkit.notebook import to_jsonable
+
+    json.dump(to_jsonable(obj), sys.stdout, indent=2, ensure_ascii=False)
+    sys.stdout.write("\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Build the argument parser with every subcommand found in :mod:`toolkit.commands`."""
+    from toolkit import __version__, commands
+
+    parser = argparse.ArgumentParser(
+        prog="toolkit",
+        description="Chatbot experimentation toolkit: score, test, cluster and forecast "
+        "conversation logs; run the notebooks as papermill batches.",
+    )
+    parser.add_argument("--version", action="version", version=f"toolkit {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
+        if info.name.startswith("_"):
+            continue
+        module = importlib.import_module(f"toolkit.commands.{info.name}")
+        module.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit code (also used as the process exit status)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    from toolkit.log import LogValidationError
+
+    try:
+        code = args.func(args)
+    except (LogValidationError, UsageError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except FileNotFoundError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return int(code or 0)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,249 @@
+"""Helpers shared by the notebooks: load the data, save figures, write the JSON sidecar.
+
+Every notebook follows the same pattern::
+
+    from toolkit.notebook import load_log, save_figure, write_sidecar
+    log = load_log(data_path)                 # "" -> the bundled sample
+    fig = ...                                 # a matplotlib Figure from a toolkit function
+    save_figure(fig, "quality_hist", output_dir)
+    write_sidecar({"mean_quality": 0.71}, output_dir, notebook="01_quality")
+
+Figures go to ``<output_dir>/figures/<name>.png`` (300 dpi) and ``.svg``; the sidecar to
+``<output_dir>/sidecar.json``. Both are written atomically (temporary file, then rename).
+
+Examples
+--------
+>>> import tempfile, pathlib
+>>> d = tempfile.mkdtemp()
+>>> p = write_sidecar({"x": 1.5, "n": 3}, d, notebook="demo")
+>>> import json; json.loads(pathlib.Path(p).read_text())["results"]["x"]
+1.5
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import math
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+__all__ = [
+    "load_log",
+    "save_figure",
+    "write_sidecar",
+    "read_sidecar",
+    "to_jsonable",
+    "atomic_write_bytes",
+    "atomic_write_text",
+    "SIDECAR_NAME",
+    "FIGURE_DIR",
+]
+
+SIDECAR_NAME = "sidecar.json"
+FIGURE_DIR = "figures"
+
+
+def load_log(data_path: str | os.PathLike | None = "", *, tz: str | None = None):
+    """Load a conversation log for a notebook; an empty path means the bundled sample.
+
+    Parameters
+    ----------
+    data_path : str or path, optional
+        A file or folder accepted by :func:`toolkit.io.load`; ``""`` or ``None`` loads the
+        bundled sample (``data/sample``).
+    tz : str, optional
+        Time zone used to localise naive timestamps, passed to :func:`toolkit.io.load`.
+
+    Returns
+    -------
+    ConversationLog
+
+    Examples
+    --------
+    >>> log = load_log("")
+    >>> len(log.turns) > 0
+    True
+    """
+    if not data_path:
+        from toolkit.sample import load_sample
+
+        return load_sample()
+    from toolkit.io import load
+
+    return load(data_path, tz=tz)
+
+
+def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
+    """Write ``data`` to ``path`` via a temporary file in the same folder and an atomic rename."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
+    """Write ``text`` (UTF-8) atomically; see :func:`atomic_write_bytes`."""
+    return atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def save_figure(
+    fig,
+    name: str,
+    output_dir: str | os.PathLike = ".",
+    *,
+    formats: tuple[str, ...] = ("png", "svg"),
+    dpi: int = 300,
+) -> list[Path]:
+    """Save a matplotlib figure as PNG (``dpi``) and vector (SVG by default) under ``figures/``.
+
+    Parameters
+    ----------
+    fig : matplotlib.figure.Figure
+    name : str
+        File stem, e.g. ``"quality_by_variant"``.
+    output_dir : path
+        The notebook's output folder; figures go to ``<output_dir>/figures/``.
+    formats : tuple of str
+        Any formats matplotlib writes (``"png"``, ``"svg"``, ``"pdf"``).
+    dpi : int
+        Resolution for raster formats.
+
+    Returns
+    -------
+    list of Path
+        The written files.
+
+    Examples
+    --------
+    >>> import matplotlib; matplotlib.use("Agg")
+    >>> import matplotlib.pyplot as plt, tempfile
+    >>> fig, ax = plt.subplots(); _ = ax.plot([0, 1])
+    >>> [p.suffix for p in save_figure(fig, "line", tempfile.mkdtemp())]
+    ['.png', '.svg']
+    """
+    import io
+
+    out = Path(output_dir) / FIGURE_DIR
+    written = []
+    for fmt in formats:
+        buf = io.BytesIO()
+        fig.savefig(buf, format=fmt, dpi=dpi, bbox_inches="tight")
+        written.append(atomic_write_bytes(out / f"{name}.{fmt}", buf.getvalue()))
+    return written
+
+
+def to_jsonable(obj: Any) -> Any:
+    """Convert numpy/pandas scalars, arrays, frames, dataclasses and timestamps to JSON types.
+
+    NaN and infinities become ``None`` (JSON has no NaN).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> to_jsonable({"a": np.float64(1.5), "b": np.array([1, 2]), "c": float("nan")})
+    {'a': 1.5, 'b': [1, 2], 'c': None}
+    """
+    import dataclasses
+
+    if obj is None or isinstance(obj, (bool, str)):
+        return obj
+    if isinstance(obj, int):
+        return obj
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {str(k): to_jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple, set, frozenset)):
+        return [to_jsonable(v) for v in obj]
+    if isinstance(obj, (_dt.datetime, _dt.date)):
+        return obj.isoformat()
+    if isinstance(obj, Path):
+        return str(obj)
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return to_jsonable(dataclasses.asdict(obj))
+    try:
+        import numpy as np
+        import pandas as pd
+    except ImportError:  # pragma: no cover
+        return str(obj)
+    if isinstance(obj, pd.DataFrame):
+        return to_jsonable(obj.to_dict(orient="records"))
+    if isinstance(obj, pd.Series):
+        return to_jsonable(obj.to_dict())
+    if isinstance(obj, pd.Timestamp):
+        return None if pd.isna(obj) else obj.isoformat()
+    if isinstance(obj, pd.Timedelta):
+        return None if pd.isna(obj) else obj.total_seconds()
+    if obj is pd.NA or obj is pd.NaT:
+        return None
+    if isinstance(obj, np.ndarray):
+        return to_jsonable(obj.tolist())
+    if isinstance(obj, np.bool_):
+        return bool(obj)
+    if isinstance(obj, np.integer):
+        return int(obj)
+    if isinstance(obj, np.floating):
+        return to_jsonable(float(obj))
+    if isinstance(obj, np.datetime64):
+        return to_jsonable(pd.Timestamp(obj))
+    return str(obj)
+
+
+def write_sidecar(
+    results: dict,
+    output_dir: str | os.PathLike = ".",
+    *,
+    notebook: str = "",
+    parameters: dict | None = None,
+) -> Path:
+    """Write a notebook's headline results as ``<output_dir>/sidecar.json`` (atomically).
+
+    Parameters
+    ----------
+    results : dict
+        Key results: flat scalars are best (a batch joins them into one summary table);
+        nested lists and dicts are kept as they are.
+    output_dir : path
+        The notebook's output folder.
+    notebook : str
+        The notebook's name, recorded in the sidecar.
+    parameters : dict, optional
+        The parameters the notebook ran with.
+
+    Returns
+    -------
+    Path
+        The sidecar's path.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> write_sidecar({"n": 1}, tempfile.mkdtemp(), notebook="x").name
+    'sidecar.json'
+    """
+    from toolkit import __version__
+
+    doc = {
+        "notebook": notebook,
+        "toolkit_version": __version__,
+        "written_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "parameters": to_jsonable(parameters or {}),
+        "results": to_jsonable(results),
+    }
+    text = json.dumps(doc, indent=2, ensure_ascii=False, allow_nan=False)
+    return atomic_write_text(Path(output_dir) / SIDECAR_NAME, text + "\n")
+
+
+def read_sidecar(output_dir: str | os.PathLike) -> dict:
+    """Read ``<output_dir>/sidecar.json`` back as a dict."""
+    return json.loads((Path(output_dir) / SIDECAR_NAME).read_text(encoding="utf-8"))
