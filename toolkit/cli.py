@@ -31,7 +31,16 @@ class UsageError(Exception):
 
 
 def print_json(obj: Any) -> None:
-    """Print ``obj`` as indented JSON on stdout (numpy, pandas and NaN values made JSON-safe)."""
+    """Print ``obj`` as indented JSON on stdout (numpy, pandas and NaN values made JSON-safe).
+
+    Examples
+    --------
+    >>> print_json({"p": float("nan"), "n": 3})
+    {
+      "p": null,
+      "n": 3
+    }
+    """
     from toolkit.notebook import to_jsonable
 
     json.dump(to_jsonable(obj), sys.stdout, indent=2, ensure_ascii=False)
@@ -39,7 +48,13 @@ def print_json(obj: Any) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """Build the argument parser with every subcommand found in :mod:`toolkit.commands`."""
+    """Build the argument parser with every subcommand found in :mod:`toolkit.commands`.
+
+    Examples
+    --------
+    >>> build_parser().parse_args(["validate", "data/sample"]).command
+    'validate'
+    """
     from toolkit import __version__, commands
 
     parser = argparse.ArgumentParser(
@@ -58,7 +73,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit code (also used as the process exit status)."""
+    """Run the command line; returns the exit code (also used as the process exit status).
+
+    Examples
+    --------
+    >>> main(["validate", "/no/such/file"])  # prints the error on stderr
+    2
+    """
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):

@@ -77,7 +77,17 @@ def load_log(data_path: str | os.PathLike | None = "", *, tz: str | None = None)
 
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
-    """Write ``data`` to ``path`` via a temporary file in the same folder and an atomic rename."""
+    """Write ``data`` to ``path`` via a temporary file in the same folder and an atomic rename.
+
+    A reader never sees a half-written file: it sees the old file or the complete new one.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = atomic_write_bytes(pathlib.Path(tempfile.mkdtemp()) / "a" / "x.bin", b"42")
+    >>> p.read_bytes()
+    b'42'
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -92,7 +102,14 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
 
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
-    """Write ``text`` (UTF-8) atomically; see :func:`atomic_write_bytes`."""
+    """Write ``text`` (UTF-8) atomically; see :func:`atomic_write_bytes`.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> atomic_write_text(pathlib.Path(tempfile.mkdtemp()) / "x.txt", "héllo").read_text()
+    'héllo'
+    """
     return atomic_write_bytes(path, text.encode("utf-8"))
 
 
@@ -160,7 +177,7 @@ def to_jsonable(obj: Any) -> Any:
     if isinstance(obj, int):
         return obj
     if isinstance(obj, float):
-        return obj if math.isfinite(obj) else None
+        return float(obj) if math.isfinite(obj) else None
     if isinstance(obj, dict):
         return {str(k): to_jsonable(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple, set, frozenset)):
@@ -245,5 +262,13 @@ def write_sidecar(
 
 
 def read_sidecar(output_dir: str | os.PathLike) -> dict:
-    """Read ``<output_dir>/sidecar.json`` back as a dict."""
+    """Read ``<output_dir>/sidecar.json`` back as a dict.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> d = tempfile.mkdtemp(); _ = write_sidecar({"n": 2}, d, notebook="x")
+    >>> read_sidecar(d)["results"]
+    {'n': 2}
+    """
     return json.loads((Path(output_dir) / SIDECAR_NAME).read_text(encoding="utf-8"))

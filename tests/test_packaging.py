@@ -1,0 +1,106 @@
+"""Project conventions: one dependency list, lazy imports, notebooks without outputs, docs."""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import json
+import pkgutil
+import re
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
+
+
+def test_environment_yml_installs_the_package_from_pyproject():
+    env = yaml.safe_load((ROOT / "environment.yml").read_text())
+    deps = env["dependencies"]
+    conda = [d for d in deps if isinstance(d, str)]
+    pip = next(d["pip"] for d in deps if isinstance(d, dict) and "pip" in d)
+    # conda provides only the interpreter and pip; everything else comes from pyproject.toml
+    assert sorted(re.split(r"[=<>]", d)[0] for d in conda) == ["pip", "python"]
+    python = next(d for d in conda if d.startswith("python"))
+    assert python.split("=")[1] >= PYPROJECT["project"]["requires-python"].lstrip(">=")
+    assert len(pip) == 1
+    m = re.fullmatch(r"-e \.\[(.*)\]", pip[0])
+    assert m, pip
+    extras = set(m.group(1).split(","))
+    assert extras <= set(PYPROJECT["project"]["optional-dependencies"])
+
+
+def test_core_packages_are_declared():
+    declared = {re.split(r"[<>=\[ ;]", d)[0].lower() for d in PYPROJECT["project"]["dependencies"]}
+    for name in ["jupyterlab", "ipywidgets", "pandas", "matplotlib", "seaborn", "scikit-learn",
+                 "nltk", "scipy", "statsmodels", "langsmith", "papermill"]:
+        assert name in declared
+
+
+def test_import_toolkit_is_light():
+    code = "import sys, toolkit; print(sorted(m for m in ('pandas','numpy','sklearn','statsmodels','matplotlib','nltk','langsmith') if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_cli_help_lists_subcommands():
+    out = subprocess.run([sys.executable, "-m", "toolkit", "--help"], capture_output=True, text=True, check=True)
+    from toolkit import commands
+
+    names = [m.name for m in pkgutil.iter_modules(commands.__path__) if not m.name.startswith("_")]
+    assert "validate" in names
+    for name in names:
+        assert name in out.stdout
+
+
+def _public_modules():
+    import toolkit
+
+    for info in pkgutil.walk_packages(toolkit.__path__, prefix="toolkit."):
+        if ".commands." in info.name or info.name.endswith("__main__"):
+            continue
+        yield info.name
+
+
+@pytest.mark.parametrize("name", sorted(_public_modules()))
+def test_modules_define_all_and_document_public_functions(name):
+    module = importlib.import_module(name)
+    if name.count(".") >= 1 and not hasattr(module, "__all__") and inspect.getsourcefile(module).endswith("__init__.py"):
+        return  # a plain package marker
+    assert hasattr(module, "__all__"), f"{name} has no __all__"
+    missing = []
+    for attr in module.__all__:
+        obj = getattr(module, attr)
+        if (inspect.isfunction(obj) or inspect.isclass(obj)) and getattr(obj, "__module__", "") == name:
+            doc = inspect.getdoc(obj) or ""
+            if not doc:
+                missing.append(f"{attr}: no docstring")
+            elif inspect.isfunction(obj) and not attr.startswith("plot") and "Examples" not in doc:
+                missing.append(f"{attr}: no Examples section")
+    assert not missing, f"{name}: {missing}"
+
+
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
+def test_notebooks_committed_clean_with_documented_parameters(path):
+    doc = json.loads(path.read_text())
+    cells = doc["cells"]
+    assert cells[0]["cell_type"] == "markdown" and "".join(cells[0]["source"]).lstrip().startswith("#")
+    code = [c for c in cells if c["cell_type"] == "code"]
+    assert all(not c.get("outputs") and c.get("execution_count") is None for c in code), "strip outputs"
+    params = [c for c in code if "parameters" in c.get("metadata", {}).get("tags", [])]
+    assert len(params) == 1, "exactly one cell tagged 'parameters'"
+    lines = [ln for ln in "".join(params[0]["source"]).splitlines() if ln.strip() and not ln.strip().startswith("#")]
+    names = set()
+    for ln in lines:
+        m = re.match(r"^(\w+): (\w+(?:\[[\w, ]+\])?|str \| None|float \| None|int \| None) = .+  # .+", ln)
+        assert m, f"parameter line needs a type, a default and a comment: {ln!r}"
+        names.add(m.group(1))
+    assert {"data_path", "output_dir"} <= names
