@@ -1,0 +1,57 @@
+"""The ``toolkit`` command line: validate, and the sample -> validate round trip."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pandas as pd
+
+from toolkit.cli import main
+from tests.test_log import make_turns
+
+
+def toolkit(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "toolkit", *args], capture_output=True, text=True)
+
+
+def test_sample_then_validate(tmp_path):
+    out = tmp_path / "s"
+    res = toolkit("sample", "--out", str(out), "--seed", "1", "--days", "3")
+    assert res.returncode == 0, res.stderr
+    assert {p.name for p in out.iterdir()} >= {"turns.parquet", "conversations.parquet", "truth.json"}
+    res = toolkit("validate", str(out))
+    assert res.returncode == 0, res.stderr
+    assert "valid conversation log" in res.stdout and "variants" in res.stdout
+    n = len(pd.read_parquet(out / "turns.parquet"))
+    assert f"turns          {n}" in res.stdout.replace("  ", "  ") or str(n) in res.stdout
+
+
+def test_validate_json_summary(tmp_path, capsys):
+    path = tmp_path / "turns.csv"
+    make_turns().to_csv(path, index=False)
+    assert main(["validate", str(path), "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["valid"] is True and summary["turns"] == 4 and summary["variants"] == ["A", "B"]
+
+
+def test_validate_missing_column_exits_2_naming_it(tmp_path):
+    path = tmp_path / "turns.csv"
+    make_turns().drop(columns="user_input").to_csv(path, index=False)
+    res = toolkit("validate", str(path))
+    assert res.returncode == 2
+    assert "turns.user_input is a required column and is missing" in res.stderr
+    assert res.stdout == ""
+
+
+def test_validate_naive_timestamps_and_tz_option(tmp_path):
+    path = tmp_path / "turns.csv"
+    make_turns(timestamp=["2026-01-01 10:00:00"] * 4).to_csv(path, index=False)
+    assert toolkit("validate", str(path)).returncode == 2
+    assert main(["validate", str(path), "--tz", "UTC"]) == 0
+
+
+def test_no_command_prints_help(capsys):
+    assert main([]) == 2
+    assert "COMMAND" in capsys.readouterr().out
