@@ -1,0 +1,137 @@
+"""``toolkit cluster PATH``: cluster a log's messages into labelled topics and profile them.
+
+Writes each conversation's (or turn's) cluster and label to ``--out`` (CSV, Parquet or JSONL by
+extension) and prints the profile table: worst-served large clusters first. ``--json`` prints
+the profile and the run's summary as JSON.
+
+Examples
+--------
+``toolkit cluster data/sample --k auto --out clusters.csv --json``
+"""
+
+from __future__ import annotations
+
+__all__ = ["register", "run"]
+
+
+def _k(value: str):
+    if value == "auto":
+        return value
+    try:
+        k = int(value)
+    except ValueError:
+        k = 0
+    if k < 1:
+        import argparse
+
+        raise argparse.ArgumentTypeError(f"--k must be a positive integer or 'auto', got {value!r}")
+    return k
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "cluster",
+        help="cluster messages into labelled topics; profile resolution, satisfaction, quality",
+        description="Cluster the messages of a conversation log (first user message per "
+        "conversation by default) into topics labelled by their most distinctive terms, and "
+        "print a profile per cluster (size, share, resolution, satisfaction, quality when "
+        "present, response time, variant mix), worst-served large clusters first.",
+    )
+    p.add_argument("path", help="conversation log: file (.csv/.jsonl/.parquet/.db) or folder")
+    p.add_argument(
+        "--text",
+        default="first_user",
+        choices=["first_user", "user_input", "bot_response"],
+        help="what to cluster: first user message per conversation (default), every user "
+        "message, or every bot response",
+    )
+    p.add_argument("--k", type=_k, default="auto", help="number of clusters, or 'auto' (default)")
+    p.add_argument(
+        "--k-method",
+        default="stability",
+        choices=["stability", "merge", "silhouette"],
+        help="how --k auto chooses k (default: resampling stability)",
+    )
+    p.add_argument("--k-max", type=int, default=None, help="largest k tried by --k auto (default 40)")
+    p.add_argument("--backend", default="tfidf", choices=["tfidf", "embeddings"], help="vectoriser")
+    p.add_argument(
+        "--algorithm", default="kmeans", choices=["kmeans", "hdbscan"], help="clustering algorithm"
+    )
+    p.add_argument("--min-cluster-size", type=int, default=None, help="HDBSCAN's smallest cluster")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--tz", default=None, help="time zone of naive timestamps")
+    p.add_argument(
+        "--out",
+        required=True,
+        help="where to write the assignments (.csv, .parquet or .jsonl): ids, cluster, label",
+    )
+    p.add_argument("--json", action="store_true", help="print the profile and summary as JSON")
+    p.set_defaults(func=run)
+
+
+def _write(frame, path) -> None:
+    from pathlib import Path
+
+    from toolkit.cli import UsageError
+
+    path = Path(path)
+    suffix = path.suffix.lower()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if suffix == ".csv":
+        frame.to_csv(path, index=False)
+    elif suffix == ".parquet":
+        frame.to_parquet(path, index=False)
+    elif suffix in (".jsonl", ".json"):
+        frame.to_json(path, orient="records", lines=suffix == ".jsonl", force_ascii=False)
+    else:
+        raise UsageError(f"--out must end in .csv, .parquet, .jsonl or .json, got {str(path)!r}")
+
+
+def run(args) -> int:
+    from toolkit.cli import UsageError, print_json
+    from toolkit.clustering import ClusteringInputError, cluster_log
+    from toolkit.io import load
+
+    log = load(args.path, tz=args.tz)
+    try:
+        res = cluster_log(
+            log,
+            text=args.text,
+            k=args.k,
+            backend=args.backend,
+            algorithm=args.algorithm,
+            seed=args.seed,
+            k_method=args.k_method,
+            k_max=args.k_max,
+            min_cluster_size=args.min_cluster_size,
+        )
+    except ClusteringInputError as exc:
+        raise UsageError(str(exc)) from exc
+    except ImportError as exc:
+        raise UsageError(str(exc)) from exc
+    ids = ["conversation_id"] + (["turn"] if "turn" in res.assignments else [])
+    _write(res.assignments[ids + ["cluster", "cluster_label"]], args.out)
+    profile = res.profile
+    if args.json:
+        print_json(
+            {
+                "summary": res.summary(),
+                "k_rule": res.k_selection.rule if res.k_selection else None,
+                "out": str(args.out),
+                "profile": profile,
+                "clusters": res.clusters,
+            }
+        )
+        return 0
+    import pandas as pd
+
+    print(
+        f"{res.k} clusters of {len(res.assignments)} {res.text} messages "
+        f"({res.backend}, {res.algorithm}"
+        + (f", k chosen by {res.k_selection.method}" if res.k_selection else "")
+        + (f", noise {res.noise_share:.1%}" if res.algorithm == "hdbscan" else "")
+        + f"); assignments written to {args.out}"
+    )
+    with pd.option_context("display.width", 160, "display.max_columns", 20, "display.max_colwidth", 40):
+        print(profile.round(3).to_string(index=False))
+    return 0
