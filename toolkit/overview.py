@@ -76,7 +76,7 @@ def hourly_profile(log: ConversationLog) -> pd.DataFrame:
     start = log.conversations["start_time"]
     hours = pd.date_range(start.min().floor("h"), start.max().floor("h"), freq="h")
     counts = start.dt.floor("h").value_counts().reindex(hours, fill_value=0)
-    frame = pd.DataFrame({"n": counts.to_numpy(), "hour": hours.hour, "weekday": hours.weekday})
+    frame = pd.DataFrame({"n": counts.to_numpy(), "hour": hours.hour, "weekday": hours.day_of_week})
     table = frame.pivot_table(index="hour", columns="weekday", values="n", aggfunc="mean")
     table = table.reindex(index=range(24), columns=range(7))
     table.columns = [_WEEKDAYS[c] for c in table.columns]

@@ -1,0 +1,81 @@
+"""Real-browser tests: every notebook runs in JupyterLab, and the widgets respond to a person.
+
+Needs Debian's Chromium (``/usr/bin/chromium``) and the ``playwright`` Python package (the
+``e2e`` extra); CI installs both. Screenshots go to the test's temporary folder and, when
+``E2E_SCREENSHOTS`` is set, to that folder too.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.lab import CHROMIUM_ARGS, chromium_path, open_notebook, problems, run_all, start_lab
+
+ROOT = Path(__file__).resolve().parents[2]
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9]*.ipynb"))
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    if chromium_path() is None:
+        pytest.skip("no Chromium: apt-get install chromium (CI installs it)")
+    pytest.importorskip("playwright.sync_api", reason="pip install -e '.[e2e]'")
+    server = start_lab(tmp_path_factory.mktemp("lab"), NOTEBOOKS)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def browser(lab):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+@pytest.fixture
+def page(browser, tmp_path, request):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    pg = context.new_page()
+    pg.set_default_timeout(60_000)
+    yield pg
+    shot = tmp_path / f"{request.node.name}-final.png"
+    try:
+        pg.screenshot(path=str(shot), full_page=False)
+        if os.environ.get("E2E_SCREENSHOTS"):
+            dest = Path(os.environ["E2E_SCREENSHOTS"])
+            dest.mkdir(parents=True, exist_ok=True)
+            shutil.copy(shot, dest / shot.name)
+    finally:
+        context.close()
+
+
+def save_screenshot(page, tmp_path, name):
+    path = tmp_path / f"{name}.png"
+    page.screenshot(path=str(path), full_page=False)
+    if os.environ.get("E2E_SCREENSHOTS"):
+        dest = Path(os.environ["E2E_SCREENSHOTS"])
+        dest.mkdir(parents=True, exist_ok=True)
+        shutil.copy(path, dest / path.name)
+    return path
+
+
+@pytest.mark.parametrize("notebook", [p.name for p in NOTEBOOKS])
+def test_notebook_runs_without_errors_or_warnings(lab, page, tmp_path, notebook):
+    open_notebook(page, lab, notebook)
+    cells = run_all(page)
+    found = problems(cells)
+    save_screenshot(page, tmp_path, notebook.replace(".ipynb", ""))
+    assert not found, "\n".join(found)
