@@ -1,0 +1,46 @@
+"""``toolkit batch CONFIG.yaml [--workers N] [--resume]``: notebooks x parameter grids."""
+
+from __future__ import annotations
+
+__all__ = ["register", "run"]
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "batch",
+        help="run notebooks x parameter grids from a YAML config, in parallel, with a summary",
+        description="Run a batch of notebooks x parameter sets (YAML config: see "
+        "batches/example.yaml) with papermill, in parallel: one folder per run, summary.csv/"
+        ".parquet joining every run's sidecar, index.html linking every HTML and PDF, and "
+        "batch_log.jsonl. Invalid parameters stop the batch before anything runs (exit 2); "
+        "failed runs are reported and the exit code is 1.",
+    )
+    p.add_argument("config", help="batch config (YAML)")
+    p.add_argument("--workers", type=int, default=None, help="parallel runs (default: config, else the cores)")
+    p.add_argument("--resume", action="store_true", help="skip finished runs; redo only failed or missing ones")
+    p.add_argument("--out", default=None, help="output folder (default: the config's 'out', else reports/)")
+    p.add_argument("--executor", choices=["thread", "process"], default=None,
+                   help="run papermill in threads (default) or processes")
+    p.add_argument("--no-html", action="store_true", help="skip HTML exports")
+    p.add_argument("--no-pdf", action="store_true", help="skip PDF exports")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--json", action="store_true", help="print the run records as JSON")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from toolkit.batch import format_report, run_batch
+    from toolkit.cli import UsageError, print_json
+
+    if args.workers is not None and args.workers < 1:
+        raise UsageError("--workers must be at least 1")
+    res = run_batch(
+        args.config, out=args.out, workers=args.workers, resume=args.resume, executor=args.executor,
+        progress=not args.no_progress and not args.json,
+        html=False if args.no_html else None, pdf=False if args.no_pdf else None,
+    )
+    if args.json:
+        print_json({"out_dir": res.out_dir, "counts": res.counts, "runs": res.records})
+    else:
+        print(format_report(res))
+    return res.exit_code

@@ -1,0 +1,36 @@
+"""``toolkit demo [--out reports/]``: every notebook on the bundled sample, as one batch."""
+
+from __future__ import annotations
+
+__all__ = ["register", "run"]
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "demo",
+        help="run every notebook in notebooks/ on the bundled sample and write the reports",
+        description="Run every notebook in notebooks/ on the bundled sample data as a parallel "
+        "batch, and write for each one the executed notebook, figures, sidecar, HTML and PDF, "
+        "plus index.html and summary.csv in the output folder.",
+    )
+    p.add_argument("--out", default="reports", help="output folder (default: reports/)")
+    p.add_argument("--workers", type=int, default=None, help="parallel notebooks (default: the cores)")
+    p.add_argument("--notebooks", default=None, help="folder of notebooks (default: ./notebooks)")
+    p.add_argument("--resume", action="store_true", help="skip notebooks that already finished")
+    p.add_argument("--no-pdf", action="store_true", help="skip PDF exports")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from toolkit.batch import format_report
+    from toolkit.cli import UsageError
+    from toolkit.demo import run_demo
+
+    if args.workers is not None and args.workers < 1:
+        raise UsageError("--workers must be at least 1")
+    res = run_demo(args.out, workers=args.workers, notebooks=args.notebooks, resume=args.resume,
+                   pdf=not args.no_pdf, progress=not args.no_progress)
+    print(format_report(res))
+    print(f"\nReports written to {res.out_dir}: open {res.index_html}")
+    return res.exit_code
