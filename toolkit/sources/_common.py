@@ -1,0 +1,274 @@
+"""Helpers shared by the source adapters: message text extraction, timestamps, JSON-safe values,
+turn numbering and the mapping report."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import math
+import uuid
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, Iterable, Mapping
+
+__all__ = ["MappingReport", "message_role_text", "content_text", "last_text", "parse_time", "jsonable", "records_to_log"]
+
+_ROLES = {
+    "human": "user",
+    "user": "user",
+    "humanmessage": "user",
+    "humanmessagechunk": "user",
+    "ai": "assistant",
+    "assistant": "assistant",
+    "aimessage": "assistant",
+    "aimessagechunk": "assistant",
+    "model": "assistant",
+    "bot": "assistant",
+    "system": "system",
+    "systemmessage": "system",
+    "developer": "system",
+    "tool": "tool",
+    "toolmessage": "tool",
+    "function": "tool",
+    "functionmessage": "tool",
+    "chat": "user",
+    "chatmessage": "user",
+}
+
+
+def norm_role(role: Any) -> str | None:
+    if not isinstance(role, str):
+        return None
+    return _ROLES.get(role.strip().lower(), role.strip().lower())
+
+
+def content_text(content: Any) -> str | None:
+    """Text of a message content: a string, or a list of content blocks (text parts joined)."""
+    if content is None:
+        return None
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        parts = []
+        for block in content:
+            if isinstance(block, str):
+                parts.append(block)
+            elif isinstance(block, dict):
+                kind = block.get("type")
+                if kind not in (None, "text", "output_text", "input_text"):
+                    continue
+                if isinstance(block.get("text"), str):
+                    parts.append(block["text"])
+                elif isinstance(block.get("content"), str):
+                    parts.append(block["content"])
+        return "\n".join(parts) if parts else None
+    if isinstance(content, dict):
+        return message_role_text(content)[1]
+    return None
+
+
+def message_role_text(msg: Any) -> tuple[str | None, str | None]:
+    """(role, text) of one chat message in any of the common serialisations.
+
+    Handles LangChain's serialised messages (``{"lc": 1, "type": "constructor", "id": [...,
+    "HumanMessage"], "kwargs": {"content": ...}}``), plain ``{"type": "human", "content": ...}``
+    dicts, OpenAI ``{"role": "user", "content": ...}`` dicts (content string or blocks),
+    OpenTelemetry GenAI ``{"role": ..., "parts": [{"type": "text", "content": ...}]}`` and
+    ``("human", "text")`` tuples.
+    """
+    if isinstance(msg, str):
+        return "user", msg
+    if isinstance(msg, (list, tuple)) and len(msg) == 2 and isinstance(msg[0], str):
+        return norm_role(msg[0]), content_text(msg[1])
+    if not isinstance(msg, Mapping):
+        return None, None
+    kwargs = msg.get("kwargs")
+    if isinstance(kwargs, Mapping) and ("lc" in msg or "id" in msg):
+        cls = msg.get("id")
+        cls_name = cls[-1] if isinstance(cls, list) and cls else None
+        role = kwargs.get("type") or kwargs.get("role") or cls_name
+        if isinstance(role, str) and role.lower() == "chat":
+            role = kwargs.get("role") or role
+        return norm_role(role), content_text(kwargs.get("content"))
+    role = msg.get("role") or msg.get("type")
+    if "content" in msg:
+        content = msg.get("content")
+    elif "parts" in msg:
+        content = msg.get("parts")
+    else:
+        content = msg.get("text")
+    if isinstance(content, Mapping) and not ("role" in content or "type" in content or "kwargs" in content):
+        content = content.get("text")
+    return norm_role(role), content_text(content)
+
+
+def flatten_messages(messages: Any) -> list:
+    """The first conversation of a (possibly batched: list of lists) message list."""
+    if not isinstance(messages, list) or not messages:
+        return []
+    if isinstance(messages[0], list) and not (len(messages[0]) == 2 and isinstance(messages[0][0], str)):
+        return list(messages[0])
+    return list(messages)
+
+
+def last_text(messages: Any, role: str) -> str | None:
+    """Text of the last message with ``role`` ("user" or "assistant") in a message list."""
+    for m in reversed(flatten_messages(messages)):
+        r, text = message_role_text(m)
+        if r == role and text is not None:
+            return text
+    return None
+
+
+def parse_time(value: Any) -> _dt.datetime | None:
+    """A timezone-aware UTC datetime from ISO text, a datetime, or epoch nanos/seconds; naive
+    values are UTC (LangSmith and OTLP both record UTC)."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, _dt.datetime):
+        d = value
+    elif isinstance(value, (int, float)) and not isinstance(value, bool):
+        if not math.isfinite(value):
+            return None
+        seconds = value / 1e9 if abs(value) > 1e14 else value
+        return _dt.datetime.fromtimestamp(seconds, tz=_dt.timezone.utc)
+    elif isinstance(value, str):
+        text = value.strip()
+        if text.isdigit():
+            return parse_time(int(text))
+        try:
+            d = _dt.datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+        except ValueError:
+            return None
+    else:
+        return None
+    if d.tzinfo is None:
+        d = d.replace(tzinfo=_dt.timezone.utc)
+    return d.astimezone(_dt.timezone.utc)
+
+
+def jsonable(obj: Any) -> Any:
+    """Plain JSON values: UUIDs and Decimals to str/float, datetimes to ISO (UTC), recursively."""
+    if isinstance(obj, Mapping):
+        return {str(k): jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple, set)):
+        return [jsonable(v) for v in obj]
+    if isinstance(obj, uuid.UUID):
+        return str(obj)
+    if isinstance(obj, Decimal):
+        return float(obj)
+    if isinstance(obj, _dt.datetime):
+        d = obj if obj.tzinfo else obj.replace(tzinfo=_dt.timezone.utc)
+        return d.astimezone(_dt.timezone.utc).isoformat().replace("+00:00", "Z")
+    if isinstance(obj, (_dt.date, _dt.time)):
+        return obj.isoformat()
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    if isinstance(obj, (str, int, float, bool)) or obj is None:
+        return obj
+    if hasattr(obj, "model_dump"):
+        return jsonable(obj.model_dump())
+    if hasattr(obj, "value") and type(obj).__module__.startswith("enum"):
+        return obj.value
+    try:
+        json.dumps(obj)
+        return obj
+    except TypeError:
+        return str(obj)
+
+
+#: reasons for which a record is left out of the log (anything else is a note on a kept turn)
+SKIP_REASONS = ("invalid_record", "missing_outputs", "missing_end_time", "unknown_shape", "non_root_in_trace", "not_genai")
+
+
+@dataclass
+class MappingReport:
+    """What happened to each source record on its way to the log.
+
+    Attributes
+    ----------
+    n_records : int
+        Records read (runs or spans).
+    n_turns : int
+        Turns in the resulting log.
+    counts : dict
+        Number of records per reason. Skipped: ``invalid_record`` (not a run: no id or start
+        time), ``missing_outputs`` (no outputs and no error: an unfinished run),
+        ``missing_end_time`` (no end time, so no latency), ``unknown_shape`` (no user or bot
+        text found), ``non_root_in_trace`` (a child run of a
+        trace whose root run is present), ``not_genai`` (OpenTelemetry spans without
+        ``gen_ai.*`` attributes). Kept with a note: ``error`` (the turn carries the error),
+        ``no_conversation_id`` (the trace id is used), ``no_cost`` (no cost from the source and
+        no price for the model).
+    issues : list of dict
+        One entry per (record, reason): ``record_id``, ``reason``, ``detail``, ``skipped``.
+    shapes : dict
+        Number of mapped turns per input shape.
+    """
+
+    n_records: int = 0
+    n_turns: int = 0
+    counts: dict[str, int] = field(default_factory=dict)
+    issues: list[dict] = field(default_factory=list)
+    shapes: dict[str, int] = field(default_factory=dict)
+
+    def add(self, record_id: Any, reason: str, detail: str = "") -> None:
+        self.counts[reason] = self.counts.get(reason, 0) + 1
+        self.issues.append(
+            {"record_id": None if record_id is None else str(record_id), "reason": reason, "detail": detail, "skipped": reason in SKIP_REASONS}
+        )
+
+    @property
+    def n_skipped(self) -> int:
+        return sum(n for r, n in self.counts.items() if r in SKIP_REASONS)
+
+    def issues_frame(self):
+        """The issues as a DataFrame (record_id, reason, detail, skipped)."""
+        import pandas as pd
+
+        return pd.DataFrame(self.issues, columns=["record_id", "reason", "detail", "skipped"])
+
+    def to_dict(self) -> dict:
+        return {
+            "n_records": self.n_records,
+            "n_turns": self.n_turns,
+            "n_skipped": self.n_skipped,
+            "counts": dict(sorted(self.counts.items())),
+            "shapes": dict(sorted(self.shapes.items())),
+        }
+
+    def __str__(self) -> str:
+        parts = [f"{self.n_records} records -> {self.n_turns} turns"]
+        if self.n_skipped:
+            skipped = ", ".join(f"{r}={n}" for r, n in sorted(self.counts.items()) if r in SKIP_REASONS)
+            parts.append(f"skipped {self.n_skipped} ({skipped})")
+        notes = ", ".join(f"{r}={n}" for r, n in sorted(self.counts.items()) if r not in SKIP_REASONS)
+        if notes:
+            parts.append(f"notes: {notes}")
+        return "; ".join(parts)
+
+
+def records_to_log(records: Iterable[dict], report: MappingReport, *, source: str, conversations=None):
+    """Turn records (one dict per turn, without ``turn``) into a validated ConversationLog.
+
+    Turns are numbered 0.. within each conversation by ``start_time`` then ``timestamp`` then
+    ``record_id``. Raises LogValidationError (naming the report) when no record could be mapped.
+    """
+    import pandas as pd
+
+    from toolkit.log import LogValidationError, Problem, validate
+
+    rows = list(records)
+    if not rows:
+        raise LogValidationError(
+            [Problem("turns", None, f"is empty: none of the {report.n_records} {source} records could be mapped ({report})")],
+            source=source,
+        )
+    frame = pd.DataFrame(rows)
+    order = frame.sort_values(["conversation_id", "start_time", "timestamp", "record_id"], kind="stable").index
+    frame = frame.loc[order].reset_index(drop=True)
+    frame["turn"] = frame.groupby("conversation_id", sort=False).cumcount().astype("int64")
+    frame = frame.drop(columns=["start_time", "record_id"])
+    log = validate(frame, conversations, source=source)
+    report.n_turns = int(len(log.turns))
+    return log
