@@ -491,8 +491,9 @@ def test_connection_errors_are_redacted(caplog):
     with socket.socket() as s:  # a free port with nobody listening
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    client = make_client(f"http://127.0.0.1:{port}/api/v1", timeout_ms=2000, retry_config=None)
-    client.retry_config = None
+    from urllib3.util import Retry
+
+    client = make_client(f"http://127.0.0.1:{port}/api/v1", timeout_ms=2000, retry_config=Retry(total=0))
     with pytest.raises(RuntimeError) as info:
         pull_runs(PROJECT, client=client, backend="v1")
     text = str(info.value) + caplog.text
