@@ -1,0 +1,76 @@
+"""A/B testing: plan a test (power, sample size, MDE, duration) and analyse it afterwards.
+
+Modules
+-------
+power
+    Planning for means (exact noncentral t, normal approximation) and proportions (pooled normal
+    as R ``power.prop.test``, Cohen's h, unpooled normal); vectorised power curves.
+units
+    The per-unit table (one row per conversation or user) built from a conversation log.
+analysis
+    Welch t, Mann-Whitney, two-proportion z, chi-square / Fisher, lifts with CIs (delta method),
+    effect sizes, bootstrap CIs, ratio metrics, sample-ratio mismatch, Holm / Benjamini-Hochberg,
+    verdicts.
+sequential
+    Always-valid confidence sequences and mSPRT p-values (safe under continuous monitoring).
+plots
+    Power curve, forest plot, confidence-sequence plot (matplotlib Figures).
+widgets
+    The interactive planning panel (ipywidgets) used by ``notebooks/02_ab_testing.ipynb``.
+
+The names below are imported lazily on first access.
+
+Examples
+--------
+>>> from toolkit import ab
+>>> round(ab.plan_means(effect_size=0.5, power=0.8).n_control_exact, 1)
+63.8
+"""
+
+from __future__ import annotations
+
+import importlib
+
+_LAZY = {
+    "PowerResult": "toolkit.ab.power",
+    "plan_means": "toolkit.ab.power",
+    "plan_proportions": "toolkit.ab.power",
+    "power_means": "toolkit.ab.power",
+    "power_proportions": "toolkit.ab.power",
+    "sample_size_means": "toolkit.ab.power",
+    "sample_size_proportions": "toolkit.ab.power",
+    "duration_days": "toolkit.ab.power",
+    "units_from_log": "toolkit.ab.units",
+    "default_metrics": "toolkit.ab.units",
+    "Metric": "toolkit.ab.analysis",
+    "ABResult": "toolkit.ab.analysis",
+    "SRMResult": "toolkit.ab.analysis",
+    "analyze": "toolkit.ab.analysis",
+    "compare": "toolkit.ab.analysis",
+    "srm_check": "toolkit.ab.analysis",
+    "adjust_pvalues": "toolkit.ab.analysis",
+    "bootstrap_ci": "toolkit.ab.analysis",
+    "parse_metrics": "toolkit.ab.analysis",
+    "confidence_sequence": "toolkit.ab.sequential",
+    "sequential_test": "toolkit.ab.sequential",
+    "SequentialResult": "toolkit.ab.sequential",
+    "power_curve_figure": "toolkit.ab.plots",
+    "forest_plot": "toolkit.ab.plots",
+    "confidence_sequence_figure": "toolkit.ab.plots",
+    "planning_panel": "toolkit.ab.widgets",
+}
+
+__all__ = sorted(_LAZY)
+
+
+def __getattr__(name: str):
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'toolkit.ab' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(__all__)

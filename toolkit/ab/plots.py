@@ -1,0 +1,180 @@
+"""Figures for A/B tests: the power curve, the forest plot of lifts, the confidence sequence.
+
+All functions return a :class:`matplotlib.figure.Figure` (never call ``plt.show()``), built with
+the object-oriented API so they also work without pyplot (e.g. inside widget callbacks).
+
+Examples
+--------
+>>> from toolkit.ab.power import plan_proportions
+>>> fig = power_curve_figure(plan_proportions(baseline=0.3, mde=0.02))
+>>> len(fig.axes)
+1
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+__all__ = ["power_curve_figure", "forest_plot", "confidence_sequence_figure", "VERDICT_COLORS"]
+
+VERDICT_COLORS = {
+    "winner": "#1a9850",
+    "worse": "#d73027",
+    "no detectable difference": "#4d4d4d",
+    "underpowered": "#fc8d59",
+}
+
+
+def _figure(figsize):
+    from matplotlib.figure import Figure
+
+    return Figure(figsize=figsize, layout="constrained")
+
+
+def power_curve_figure(plan, *, points: int = 200, scales=(0.5, 1.0, 1.5), figsize=(6.4, 3.6),
+                       fig=None):
+    """Power against the control-arm size for the planned effect (and fractions of it).
+
+    Parameters
+    ----------
+    plan : PowerResult
+    points : int
+        Points per curve.
+    scales : tuple of float
+        Multiples of the planned effect to draw (1.0 is drawn bold).
+    figsize : tuple
+    fig : Figure, optional
+        Draw into this (cleared) figure instead of a new one; used by the widget.
+
+    Returns
+    -------
+    Figure
+    """
+    from toolkit.ab.power import power_curve
+
+    if fig is None:
+        fig = _figure(figsize)
+    else:
+        fig.clear()
+    ax = fig.add_subplot(1, 1, 1)
+    n = None
+    for s in sorted(set(scales) | {1.0}):
+        n, pw = power_curve(plan, n, points=points, effect_scale=s)
+        if plan.metric == "proportion":
+            lab = f"lift {plan.mde * s:+.3g}" + (" (MDE)" if s == 1.0 else "")
+        else:
+            lab = f"d = {plan.effect_size * s:.3g}" + (" (MDE)" if s == 1.0 else "")
+        ax.plot(n, pw, lw=2.2 if s == 1.0 else 1.0, alpha=1.0 if s == 1.0 else 0.7, label=lab)
+    ax.axhline(plan.power, color="0.4", ls="--", lw=0.8)
+    ax.axvline(plan.n_control, color="0.4", ls=":", lw=0.8)
+    ax.annotate(f"n = {plan.n_control:,}", (plan.n_control, 0.02), xytext=(4, 0),
+                textcoords="offset points", fontsize=8, color="0.3")
+    ax.set_ylim(0, 1.01)
+    ax.set_xlim(0, float(n[-1]))
+    ax.set_xlabel("units in the control arm" + (" (= per arm)" if plan.ratio == 1 else ""))
+    ax.set_ylabel("power")
+    ax.set_title(f"Power curve - {plan.method}, alpha = {plan.alpha:g}", fontsize=10)
+    ax.legend(fontsize=8, loc="lower right")
+    ax.grid(alpha=0.3)
+    return fig
+
+
+def forest_plot(result, *, relative: bool = True, show_sequential: bool = True, figsize=None):
+    """Lifts with confidence intervals per metric and arm, coloured by verdict.
+
+    Parameters
+    ----------
+    result : ABResult
+    relative : bool
+        Plot the relative lift (comparable across metrics) or the absolute lift (one panel per
+        metric, since units differ).
+    show_sequential : bool
+        With ``relative=False``, also draw the always-valid confidence sequence (thin, grey).
+
+    Returns
+    -------
+    Figure
+    """
+    t = result.table.reset_index(drop=True)
+    labels = [f"{m} ({a} vs {result.control})" if len(result.treatments) > 1 else str(m)
+              for m, a in zip(t["metric"], t["arm"])]
+    k = len(t)
+    if relative:
+        fig = _figure(figsize or (6.8, 0.55 * k + 1.4))
+        ax = fig.add_subplot(1, 1, 1)
+        y = np.arange(k)[::-1]
+        for i, row in t.iterrows():
+            c = VERDICT_COLORS.get(row["verdict"], "k")
+            lo, hi, est = row["rel_ci_low"], row["rel_ci_high"], row["rel_lift"]
+            if not all(map(math.isfinite, (lo, hi, est))):
+                continue
+            ax.plot([lo * 100, hi * 100], [y[i], y[i]], color=c, lw=2)
+            ax.plot(est * 100, y[i], "o", color=c, ms=6)
+        ax.axvline(0, color="0.3", lw=0.8)
+        ax.set_yticks(y, labels)
+        ax.set_xlabel(f"relative lift vs {result.control} (%), "
+                      f"{1 - result.alpha:.0%} CI (delta method)")
+    else:
+        fig = _figure(figsize or (6.8, 1.3 * k + 0.6))
+        axes = fig.subplots(k, 1, squeeze=False)[:, 0]
+        for i, row in t.iterrows():
+            ax = axes[i]
+            c = VERDICT_COLORS.get(row["verdict"], "k")
+            if show_sequential and "seq_low" in t and math.isfinite(row.get("seq_low", np.nan)):
+                lo_s, hi_s = row["seq_low"], row["seq_high"]
+                ax.plot([lo_s, hi_s], [0.25, 0.25], color="0.6", lw=1.2,
+                        label="always-valid CS" if i == 0 else None)
+            ax.plot([row["abs_ci_low"], row["abs_ci_high"]], [0, 0], color=c, lw=2,
+                    label="fixed-horizon CI" if i == 0 else None)
+            ax.plot(row["abs_lift"], 0, "o", color=c)
+            ax.axvline(0, color="0.3", lw=0.8)
+            ax.set_yticks([0], [labels[i]])
+            ax.set_ylim(-0.5, 0.75)
+        axes[0].legend(fontsize=7, loc="upper right")
+        axes[-1].set_xlabel(f"absolute lift vs {result.control}")
+    handles = []
+    from matplotlib.lines import Line2D
+
+    for name, col in VERDICT_COLORS.items():
+        if (t["verdict"] == name).any():
+            handles.append(Line2D([], [], color=col, marker="o", lw=2, label=name))
+    if relative and handles:
+        ax.legend(handles=handles, fontsize=8, loc="best")
+    fig.suptitle("A/B lifts with confidence intervals", fontsize=11)
+    return fig
+
+
+def confidence_sequence_figure(seq, *, title: str = "", figsize=(6.4, 3.4)):
+    """The estimate and its always-valid confidence sequence as units arrive.
+
+    Parameters
+    ----------
+    seq : SequentialResult
+
+    Returns
+    -------
+    Figure
+    """
+    fig = _figure(figsize)
+    ax = fig.add_subplot(1, 1, 1)
+    lk = seq.looks
+    x = lk["time"] if "time" in lk else lk["n"]
+    ax.fill_between(x, lk["lower"], lk["upper"], color="C0", alpha=0.2,
+                    label=f"always-valid {1 - seq.alpha:.0%} CS")
+    ax.plot(x, lk["estimate"], color="C0", lw=1.2, label="estimate")
+    ax.axhline(0, color="0.3", lw=0.8)
+    if seq.first_rejection_n is not None:
+        row = lk.loc[lk["n"] == seq.first_rejection_n]
+        if len(row):
+            ax.axvline(row[x.name].iloc[0], color="C3", ls=":", lw=1,
+                       label="first exclusion of 0")
+    ax.set_xlabel("time" if "time" in lk else "units")
+    ax.set_ylabel("treatment - control")
+    ax.set_title(title or f"Confidence sequence (always-valid p = {seq.p_value:.3g})", fontsize=10)
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    if "time" in lk:
+        fig.autofmt_xdate()
+    return fig

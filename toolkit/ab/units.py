@@ -1,0 +1,172 @@
+"""The per-unit table of an A/B test, built from a conversation log.
+
+An A/B analysis needs one row per **randomisation unit** -- the thing the variant was assigned
+to -- because units, not turns, are independent. Turns of one conversation share a user, an
+intent and a bot state; treating them as independent would understate every standard error.
+Metrics measured per turn (response time) become **ratio metrics** on the unit table
+(``sum(response time) / sum(turns)`` per arm) analysed with the delta method.
+
+Examples
+--------
+>>> import toolkit
+>>> units = units_from_log(toolkit.load_sample())
+>>> {"variant", "resolved", "total_response_time_s", "n_turns"} <= set(units.columns)
+True
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from toolkit.ab.analysis import ABInputError, Metric
+
+__all__ = ["units_from_log", "default_metrics", "UNIT_COLUMNS"]
+
+#: columns of the conversation-level unit table (``mean_quality`` only when turns are scored)
+UNIT_COLUMNS = [
+    "conversation_id", "user_id", "variant", "start_time", "resolved", "satisfaction",
+    "mean_quality", "n_turns", "mean_response_time_s", "total_response_time_s",
+    "total_cost_usd", "n_errors",
+]
+
+
+def _check_variant_per(turns: pd.DataFrame, key: str, what: str) -> None:
+    if "variant" not in turns.columns:
+        return
+    nv = turns.dropna(subset=["variant"]).groupby(key, sort=False)["variant"].nunique()
+    bad = nv[nv > 1]
+    if len(bad):
+        raise ABInputError(
+            f"turns.variant must be constant within each {what} to use the {what} as the "
+            f"randomisation unit; {len(bad)} {what}s have several variants, e.g. "
+            f"{', '.join(map(str, bad.index[:5]))}")
+
+
+def units_from_log(log, *, unit: str = "conversation") -> pd.DataFrame:
+    """One row per conversation (or user) with its variant and metric columns.
+
+    Parameters
+    ----------
+    log : ConversationLog
+    unit : {"conversation", "user"}
+        The randomisation unit. ``"user"`` requires each user to have a single variant.
+
+    Returns
+    -------
+    DataFrame
+        For ``unit="conversation"``: conversation_id, user_id, variant, start_time, resolved
+        (float 0/1, NaN when unknown), satisfaction, mean_quality (only when the turns carry a
+        ``quality`` column, e.g. after :mod:`toolkit.quality` scored them), n_turns,
+        mean_response_time_s, total_response_time_s, total_cost_usd, n_errors.
+        For ``unit="user"``: user_id, variant, start_time (first conversation),
+        n_conversations, n_resolved, n_resolution_known, resolved_rate, satisfaction (mean over
+        rated conversations), mean_quality (when scored), n_turns, total_response_time_s,
+        total_cost_usd, n_errors.
+
+    Examples
+    --------
+    >>> import toolkit
+    >>> u = units_from_log(toolkit.load_sample(), unit="user")
+    >>> u["user_id"].is_unique
+    True
+    """
+    from toolkit.log import conversation_metrics
+
+    if unit not in ("conversation", "user"):
+        raise ABInputError(f"unit must be 'conversation' or 'user', got {unit!r}")
+    _check_variant_per(log.turns, "conversation_id", "conversation")
+    cm = conversation_metrics(log)
+    out = pd.DataFrame({
+        "conversation_id": cm["conversation_id"],
+        "user_id": cm["user_id"] if "user_id" in cm else pd.NA,
+        "variant": cm["variant"],
+        "start_time": cm["start_time"],
+        "resolved": cm["resolved"].astype("Float64").astype("float64")
+        if "resolved" in cm else np.nan,
+        "satisfaction": cm["satisfaction"].astype("float64") if "satisfaction" in cm else np.nan,
+    })
+    if "mean_quality" in cm.columns:
+        out["mean_quality"] = cm["mean_quality"].astype("float64")
+    out["n_turns"] = cm["n_turns"].astype("int64")
+    out["mean_response_time_s"] = cm["mean_response_time_s"].astype("float64")
+    out["total_response_time_s"] = cm["total_response_time_s"].astype("float64")
+    out["total_cost_usd"] = cm["total_cost_usd"].astype("float64")
+    out["n_errors"] = cm["n_errors"].astype("int64")
+    if unit == "conversation":
+        return out.reset_index(drop=True)
+
+    if out["user_id"].isna().any():
+        n = int(out["user_id"].isna().sum())
+        raise ABInputError(f"conversations.user_id is missing for {n} conversations; "
+                           "cannot use the user as the unit")
+    nv = out.dropna(subset=["variant"]).groupby("user_id")["variant"].nunique()
+    bad = nv[nv > 1]
+    if len(bad):
+        raise ABInputError(
+            f"each user must see a single variant to use the user as the randomisation unit; "
+            f"{len(bad)} users saw several, e.g. {', '.join(map(str, bad.index[:5]))}")
+    g = out.groupby("user_id", sort=True)
+    users = pd.DataFrame({
+        "variant": g["variant"].first(),
+        "start_time": g["start_time"].min(),
+        "n_conversations": g.size(),
+        "n_resolved": g["resolved"].sum(min_count=0),
+        "n_resolution_known": g["resolved"].count(),
+        "resolved_rate": g["resolved"].mean(),
+        "satisfaction": g["satisfaction"].mean(),
+    })
+    if "mean_quality" in out.columns:
+        users["mean_quality"] = g["mean_quality"].mean()
+    for col in ("n_turns", "total_response_time_s", "total_cost_usd", "n_errors"):
+        users[col] = g[col].sum()
+    return users.reset_index()
+
+
+def default_metrics(units: pd.DataFrame) -> list[Metric]:
+    """The standard metrics of a unit table built from a log, skipping empty or constant ones.
+
+    Conversation units: ``resolved`` (binary), ``satisfaction`` (continuous), ``mean_quality``
+    (continuous, when scored), ``response_time_s`` (ratio ``total_response_time_s / n_turns``,
+    lower is better), ``cost_usd`` (continuous ``total_cost_usd`` per conversation, lower is
+    better). User units: ``resolved`` is the ratio ``n_resolved / n_resolution_known``.
+
+    Examples
+    --------
+    >>> import toolkit
+    >>> [m.name for m in default_metrics(units_from_log(toolkit.load_sample()))][:2]
+    ['resolved', 'satisfaction']
+    """
+    cols = set(units.columns)
+    cand: list[Metric] = []
+    if "n_resolution_known" in cols:
+        cand.append(Metric("resolved", "ratio", numerator="n_resolved",
+                           denominator="n_resolution_known",
+                           label="share of conversations resolved (per user)"))
+    elif "resolved" in cols:
+        cand.append(Metric("resolved", "binary", label="conversation resolved"))
+    if "satisfaction" in cols:
+        cand.append(Metric("satisfaction", "continuous", label="satisfaction score (0-1)"))
+    if "mean_quality" in cols:
+        cand.append(Metric("mean_quality", "continuous", label="mean response quality"))
+    if {"total_response_time_s", "n_turns"} <= cols:
+        cand.append(Metric("response_time_s", "ratio", numerator="total_response_time_s",
+                           denominator="n_turns", higher_is_better=False,
+                           label="mean response time per turn (s)"))
+    if "total_cost_usd" in cols:
+        cand.append(Metric("cost_usd", "continuous", column="total_cost_usd",
+                           higher_is_better=False, label="cost per unit (USD)"))
+    out = []
+    for m in cand:
+        ok = True
+        for c in m.columns:
+            s = pd.to_numeric(units[c], errors="coerce") if c in cols else None
+            if s is None or s.notna().sum() < 4 or s.nunique(dropna=True) < 2:
+                ok = False
+        if m.kind == "ratio" and ok:
+            num = pd.to_numeric(units[m.numerator], errors="coerce")
+            den = pd.to_numeric(units[m.denominator], errors="coerce")
+            ok = bool((den > 0).any() and (num / den.where(den > 0)).nunique() > 1)
+        if ok:
+            out.append(m)
+    return out

@@ -1,0 +1,96 @@
+"""``toolkit power``: sample size, power or minimum detectable effect of an A/B test."""
+
+from __future__ import annotations
+
+__all__ = ["register", "run"]
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "power",
+        help="plan an A/B test: sample size per arm, power, MDE and duration",
+        description="Plan an A/B test of a proportion or a mean. Give the effect (--mde, or "
+        "--effect-size / --mde with --sd for means) to solve the sample size (or, with --n, the "
+        "power); give --n without an effect to solve the minimum detectable effect. Every result "
+        "names the formula used.",
+        epilog="examples:\n  toolkit power --metric proportion --baseline 0.30 --mde 0.02\n"
+        "  toolkit power --metric mean --effect-size 0.5 --power 0.9 --json\n"
+        "  toolkit power --metric mean --sd 2.5 --mde 0.4 --daily-traffic 800\n"
+        "  toolkit power --metric proportion --baseline 0.3 --n 5000   # MDE for 5000 per arm",
+        formatter_class=__import__("argparse").RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--metric", choices=["proportion", "mean"], default="proportion",
+                   help="metric type (default: proportion)")
+    p.add_argument("--baseline", type=float, help="control rate (proportion) or mean (mean, "
+                   "optional: for the relative MDE)")
+    p.add_argument("--mde", type=float, help="minimum detectable effect, absolute (difference "
+                   "of rates or of means); relative with --relative")
+    p.add_argument("--relative", action="store_true", help="--mde is relative to --baseline")
+    p.add_argument("--effect-size", type=float, help="means: Cohen's d (instead of --mde/--sd)")
+    p.add_argument("--sd", type=float, help="means: standard deviation of the metric")
+    p.add_argument("--n", type=float, help="control-arm size: solve power (with an effect) or "
+                   "the MDE (without)")
+    p.add_argument("--alpha", type=float, default=0.05, help="significance level (default 0.05)")
+    p.add_argument("--power", type=float, default=None,
+                   help="target power (default 0.8 when solving n or the MDE)")
+    p.add_argument("--ratio", type=float, default=1.0,
+                   help="n_treatment / n_control per treatment arm (default 1)")
+    p.add_argument("--arms", type=int, default=2,
+                   help="arms including control (default 2); alpha is split (Bonferroni)")
+    p.add_argument("--formula", default=None,
+                   help="proportion: pooled (R power.prop.test, default), cohen_h, unpooled; "
+                   "mean: exact (noncentral t, default), normal")
+    p.add_argument("--alternative", choices=["two-sided", "larger", "smaller"],
+                   default="two-sided")
+    p.add_argument("--strict", action="store_true",
+                   help="two-sided power includes the opposite tail (G*Power convention)")
+    p.add_argument("--daily-traffic", type=float, default=None,
+                   help="units per day entering the test: prints the duration")
+    p.add_argument("--json", action="store_true", help="print the plan as JSON")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from toolkit.ab.power import MEAN_METHODS, PROPORTION_METHODS, plan_means, plan_proportions
+    from toolkit.cli import UsageError, print_json
+
+    common = dict(n=args.n, power=args.power, alpha=args.alpha, ratio=args.ratio, arms=args.arms,
+                  alternative=args.alternative, strict=args.strict,
+                  daily_traffic=args.daily_traffic)
+    try:
+        if args.metric == "proportion":
+            if args.baseline is None:
+                raise UsageError("--metric proportion needs --baseline (the control rate)")
+            if args.effect_size is not None or args.sd is not None:
+                raise UsageError("--effect-size and --sd apply to --metric mean; for proportions "
+                                 "give --mde (absolute, or relative with --relative)")
+            method = args.formula or "pooled"
+            if method not in PROPORTION_METHODS:
+                raise UsageError(f"--formula for proportions must be one of "
+                                 f"{', '.join(PROPORTION_METHODS)}, got {method!r}")
+            plan = plan_proportions(baseline=args.baseline, mde=args.mde, relative=args.relative,
+                                    method=method, **common)
+        else:
+            method = args.formula or "exact"
+            if method not in MEAN_METHODS:
+                raise UsageError(f"--formula for means must be one of {', '.join(MEAN_METHODS)}, "
+                                 f"got {method!r}")
+            mde = args.mde
+            if args.relative and mde is not None:
+                if not args.baseline:
+                    raise UsageError("--relative needs --baseline")
+                mde = mde * args.baseline
+            if args.effect_size is None and mde is not None and args.sd is None:
+                raise UsageError("--metric mean with --mde needs --sd (or give --effect-size)")
+            if args.effect_size is None and mde is None and args.n is None:
+                raise UsageError("--metric mean needs --effect-size, or --mde with --sd, "
+                                 "or --n (to solve the MDE)")
+            plan = plan_means(effect_size=args.effect_size, mde=mde, sd=args.sd,
+                              baseline=args.baseline, method=method, **common)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    if args.json:
+        print_json(plan.to_dict())
+        return 0
+    print(plan.summary())
+    return 0
