@@ -30,6 +30,7 @@ _LAZY = {
     "make_evaluator": "toolkit.sources.evaluators",
     "quality_evaluators": "toolkit.sources.evaluators",
     # otel
+    "read_otlp": "toolkit.sources.otel",
     "read_otlp_jsonl": "toolkit.sources.otel",
     "spans_to_log": "toolkit.sources.otel",
     # prometheus
