@@ -92,6 +92,17 @@ def offline_mathjax_url() -> str | None:
     return None
 
 
+#: Print style added to the page before rendering: wrap long code and output lines instead of
+#: clipping them at the page edge.
+PRINT_CSS = """<style type="text/css">
+@media print {
+  .jp-InputArea-editor pre, .jp-OutputArea-output pre, .highlight pre {
+    white-space: pre-wrap !important; overflow-wrap: anywhere;
+  }
+}
+</style>"""
+
+
 class ChromiumPDFExporter(WebPDFExporter):
     """nbconvert's ``webpdf`` exporter driving a system Chromium (no Playwright download).
 
@@ -180,6 +191,8 @@ class ChromiumPDFExporter(WebPDFExporter):
             finally:
                 await playwright.stop()
 
+        if "</head>" in html:
+            html = html.replace("</head>", PRINT_CSS + "\n</head>", 1)
         fd, tmp = tempfile.mkstemp(suffix=".html")
         try:
             with os.fdopen(fd, "wb") as fh:
@@ -322,7 +335,7 @@ def _headline(results: dict, limit: int = 30) -> list[tuple[str, str]]:
         elif isinstance(value, float):
             rows.append((prefix, f"{value:.4g}"))
         elif isinstance(value, (int, str, bool)) or value is None:
-            text = "—" if value is None else str(value)
+            text = "—" if value is None else '""' if value == "" else str(value)
             rows.append((prefix, text if len(text) <= 60 else text[:57] + "..."))
 
     walk("", results or {})

@@ -223,8 +223,47 @@ class ParameterSpec:
         return False
 
 
+def _cell_parameters(source: str) -> dict[str, ParameterSpec]:
+    """Parameters of a parameters-cell source read with ``ast`` (None if it is not Python).
+
+    Complements papermill's line-based reader, which drops any line with more than one ``=``
+    (e.g. ``data_path: str = ""  # "" = bundled sample``).
+    """
+    import io
+    import tokenize
+
+    try:
+        tree = ast.parse(source)
+        tokens = list(tokenize.generate_tokens(io.StringIO(source).readline))
+    except (SyntaxError, tokenize.TokenError, IndentationError):
+        return {}
+    comments = {t.start[0]: t.string.lstrip("#").strip() for t in tokens if t.type == tokenize.COMMENT}
+    out: dict[str, ParameterSpec] = {}
+    for node in tree.body:
+        if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and node.value is not None:
+            name = node.target.id
+            annotation = (ast.get_source_segment(source, node.annotation) or "None").strip().strip("'\"")
+        elif isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+            name, annotation = node.targets[0].id, "None"
+        else:
+            continue
+        value = ast.get_source_segment(source, node.value) or ""
+        help_text = comments.get(node.end_lineno, "")
+        m = re.match(r"type:\s*(\S+)\s*(.*)", help_text)
+        if m:  # papermill's "# type: int help" form
+            if annotation == "None":
+                annotation = m.group(1)
+            help_text = m.group(2)
+        out[name] = ParameterSpec(name=name, type_name=annotation, default=" ".join(value.split()), help=help_text)
+    return out
+
+
 def inspect_parameters(notebook: str | os.PathLike) -> dict[str, ParameterSpec]:
     """The parameters of a notebook's ``parameters`` cell (``papermill.inspect_notebook``).
+
+    papermill's reader skips lines with more than one ``=`` (a ``"" = default`` in the help
+    comment is enough); those parameters are read from the cell's Python syntax tree instead, so
+    every assignment in the cell counts.
 
     Parameters
     ----------
@@ -244,14 +283,20 @@ def inspect_parameters(notebook: str | os.PathLike) -> dict[str, ParameterSpec]:
     """
     import logging
 
+    import nbformat
     import papermill
 
     path = Path(notebook)
     if not path.is_file():
         raise FileNotFoundError(f"notebook not found: {path}")
-    logging.getLogger("papermill").setLevel(logging.WARNING)
-    raw = papermill.inspect_notebook(str(path))
-    return {
+    logger = logging.getLogger("papermill")
+    level = logger.level
+    logger.setLevel(logging.ERROR)  # its "Unable to parse line" warnings: handled below
+    try:
+        raw = papermill.inspect_notebook(str(path))
+    finally:
+        logger.setLevel(level)
+    from_papermill = {
         name: ParameterSpec(
             name=name,
             type_name=str(p.get("inferred_type_name") or "None"),
@@ -260,6 +305,13 @@ def inspect_parameters(notebook: str | os.PathLike) -> dict[str, ParameterSpec]:
         )
         for name, p in raw.items()
     }
+    nb = nbformat.read(str(path), as_version=4)
+    cell = next((c for c in nb.cells if "parameters" in c.get("metadata", {}).get("tags", [])), None)
+    from_ast = _cell_parameters(cell.source) if cell is not None and cell.cell_type == "code" else {}
+    merged = {name: from_papermill.get(name, spec) for name, spec in from_ast.items()}
+    for name, spec in from_papermill.items():
+        merged.setdefault(name, spec)
+    return merged
 
 
 def format_parameters(specs: dict[str, ParameterSpec], indent: str = "  ") -> str:
@@ -287,7 +339,7 @@ def coerce_cli_value(spec: ParameterSpec | None, text: str) -> Any:
 
     Strings stay strings for ``str`` parameters (quotes, newlines and unicode untouched); numbers,
     booleans (true/false/yes/no/1/0), lists and dicts (YAML/JSON syntax) are parsed for the
-    corresponding types; ``none``/``null`` gives None for optional ones. A value that does not
+    corresponding types; ``none``/``null`` gives None for optional ones (``Optional[...]``). A value that does not
     parse is returned unchanged, so :func:`check_parameters` reports the type error.
 
     Examples
@@ -314,11 +366,11 @@ def coerce_cli_value(spec: ParameterSpec | None, text: str) -> Any:
         if low in ("none", "null"):
             return None
         return text
+    low = text.strip().lower()
+    if low in ("none", "null") and nullable:
+        return None
     if str in types:
         return text
-    low = text.strip().lower()
-    if low in ("none", "null") and (nullable or spec.default_value is None):
-        return None
     for t in types:
         try:
             if t is bool and low in _BOOL_WORDS:

@@ -1,0 +1,207 @@
+"""HTML and PDF export: system-Chromium PDF (pages render), offline math, figures-only fallback."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from tests.test_runner import work_notebook, write_notebook
+from toolkit.export import (
+    BrowserNotFoundError,
+    ChromiumPDFExporter,
+    export_html,
+    export_pdf,
+    figures_pdf,
+    find_browser,
+    offline_mathjax_url,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+HAVE_BROWSER = find_browser() is not None
+PDFTOPPM, PDFINFO, PDFTOTEXT = (shutil.which(t) or t for t in ("pdftoppm", "pdfinfo", "pdftotext"))
+HAVE_POPPLER = all(Path(t).is_absolute() for t in (PDFTOPPM, PDFINFO, PDFTOTEXT))
+needs_browser = pytest.mark.skipif(not HAVE_BROWSER, reason="no Chromium (apt-get install chromium)")
+needs_poppler = pytest.mark.skipif(not HAVE_POPPLER, reason="no poppler-utils (pdftoppm, pdfinfo)")
+
+
+def pdf_pages(path: Path) -> int:
+    out = subprocess.run([PDFINFO, str(path)], capture_output=True, text=True, check=True).stdout
+    return int(next(line.split()[-1] for line in out.splitlines() if line.startswith("Pages:")))
+
+
+def render_page(path: Path, page: int, tmp: Path, dpi: int = 40):
+    """Render one PDF page with pdftoppm; return it as an RGB float array."""
+    from matplotlib.image import imread
+
+    stem = tmp / f"{path.stem}-p{page}"
+    subprocess.run([PDFTOPPM, "-r", str(dpi), "-png", "-f", str(page), "-l", str(page),
+                    "-singlefile", str(path), str(stem)], check=True)
+    return imread(str(stem) + ".png")[..., :3]
+
+
+def assert_not_blank(img) -> None:
+    """At least 1 % of the pixels are clearly not white, and the page is not one flat colour."""
+    dark = (img.min(axis=2) < 0.85).mean()
+    assert dark > 0.01 and img.std() > 0.05, (dark, img.std())
+
+
+def test_exporter_is_registered_for_nbconvert_and_finds_the_browser(monkeypatch):
+    from nbconvert.exporters import get_export_names, get_exporter
+
+    assert get_exporter("chromiumpdf") is ChromiumPDFExporter
+    assert "chromiumpdf" in get_export_names()
+    assert ChromiumPDFExporter.export_from_notebook == "PDF via Chromium"  # JupyterLab menu label
+    monkeypatch.setenv("CHROMIUM_PATH", "/opt/some/chrome")
+    assert ChromiumPDFExporter().executable_path == "/opt/some/chrome"
+    monkeypatch.delenv("CHROMIUM_PATH")
+    assert ChromiumPDFExporter().executable_path == (shutil.which("chromium") or find_browser() or "")
+    if offline_mathjax_url():
+        assert ChromiumPDFExporter().mathjax_url.startswith("file:///usr/share/javascript/mathjax/")
+
+
+def test_html_export_hides_code_and_uses_offline_math(tmp_path):
+    nb = work_notebook(tmp_path)
+    full = export_html(nb)
+    assert full == nb.with_suffix(".html")
+    text = full.read_text()
+    assert "divisor" in text
+    bare = export_html(nb, tmp_path / "bare.html", no_input=True).read_text()
+    assert "divisor" not in bare and "Work" in bare  # code hidden, markdown kept
+    if offline_mathjax_url():
+        assert "file:///usr/share/javascript/mathjax/MathJax.js" in bare
+        assert "cdnjs.cloudflare.com/ajax/libs/mathjax" not in bare
+
+
+@needs_browser
+@needs_poppler
+def test_nbconvert_entry_point_renders_pdf_with_offline_math(tmp_path):
+    """``jupyter nbconvert --to chromiumpdf``: the PDF has the title and rendered (not raw) math."""
+    nb = work_notebook(tmp_path)
+    subprocess.run([sys.executable, "-m", "jupyter", "nbconvert", "--to", "chromiumpdf", str(nb)],
+                   check=True, capture_output=True, timeout=180)
+    pdf = nb.with_suffix(".pdf")
+    assert pdf.read_bytes()[:5] == b"%PDF-"
+    assert_not_blank(render_page(pdf, 1, tmp_path))
+    text = subprocess.run([PDFTOTEXT, str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    assert "Work" in text and "divisor" in text
+    if offline_mathjax_url():
+        assert "$e^" not in text and "π" in text  # MathJax typeset it offline
+
+
+@needs_browser
+@needs_poppler
+def test_real_notebook_run_gives_figures_sidecar_html_and_pdf_that_renders(tmp_path):
+    """One real analysis notebook end to end (the only real-notebook PDF export in the suite)."""
+    from toolkit.runner import run_notebook
+
+    notebook = ROOT / "notebooks" / "00_overview.ipynb"
+    if not notebook.exists():
+        pytest.skip("notebooks/00_overview.ipynb not there yet")
+    res = run_notebook(notebook, {}, tmp_path / "overview", cwd=ROOT)
+    assert res.ok, res.error_text()
+    run = Path(res.out_dir)
+    pngs = sorted((run / "figures").glob("*.png"))
+    assert pngs and all(p.with_suffix(".svg").is_file() for p in pngs)
+    assert json.loads((run / "sidecar.json").read_text())["results"]
+    assert (run / "00_overview.html").stat().st_size > 10_000
+    pdf = run / "00_overview.pdf"
+    assert res.pdf_kind == "browser" and pdf.read_bytes()[:5] == b"%PDF-"
+    n = pdf_pages(pdf)
+    assert n >= 2
+    for page in range(1, n + 1):
+        assert_not_blank(render_page(pdf, page, tmp_path))
+
+
+def _fake_run(folder: Path) -> Path:
+    """A run folder made without a kernel: sidecar, two figures, a notebook."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    from toolkit.notebook import save_figure, write_sidecar
+
+    for i, color in enumerate(["tab:red", "tab:blue"]):
+        fig = Figure(figsize=(4, 3))
+        ax = fig.add_subplot()
+        ax.bar([0, 1, 2], [3, 1, 2], color=color)
+        save_figure(fig, f"fig{i}", folder)
+    write_sidecar({"mean_quality": 0.7123, "n": 120, "by_variant": {"A": 0.7, "B": 0.74}},
+                  folder, notebook="01_quality", parameters={"alpha": 0.05})
+    return write_notebook(folder / "01_quality.ipynb", 'output_dir: str = "."  # out\n', "x = 1")
+
+
+@needs_poppler
+def test_without_browser_the_error_says_how_and_a_figures_pdf_is_written(tmp_path, monkeypatch, capsys):
+    from toolkit.cli import main
+
+    monkeypatch.delenv("CHROMIUM_PATH", raising=False)
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))  # no chromium anywhere
+    assert find_browser() is None
+    nb = _fake_run(tmp_path / "run")
+    with pytest.raises(BrowserNotFoundError) as err:
+        export_pdf(nb)
+    assert "apt-get install chromium" in str(err.value) and "CHROMIUM_PATH" in str(err.value)
+    pdf = err.value.fallback
+    assert pdf == nb.with_suffix(".pdf") and pdf_pages(pdf) == 3  # title + 2 figures
+    title = subprocess.run([PDFTOTEXT, "-f", "1", "-l", "1", str(pdf), "-"],
+                           capture_output=True, text=True, check=True).stdout
+    assert "01_quality" in title and "mean_quality" in title and "0.7123" in title
+    assert "by_variant.B" in title and "apt-get install chromium" in title
+    page2 = render_page(pdf, 2, tmp_path)
+    assert_not_blank(page2)
+    red = (page2[..., 0] > 0.7) & (page2[..., 1] < 0.45) & (page2[..., 2] < 0.45)
+    assert red.mean() > 0.01  # the red bars of fig0
+
+    # the command line: exit 1, the message on stderr, the fallback still written
+    pdf.unlink()
+    assert main(["export", str(nb), "--to", "pdf"]) == 1
+    msg = capsys.readouterr().err
+    assert "apt-get install chromium" in msg and "figures-only PDF" in msg and pdf.is_file()
+
+    # a wrong CHROMIUM_PATH is reported as such
+    monkeypatch.setenv("CHROMIUM_PATH", str(tmp_path / "nope" / "chrome"))
+    with pytest.raises(BrowserNotFoundError, match="does not exist or is not executable"):
+        export_pdf(nb, fallback=False)
+
+
+def test_figures_pdf_uses_embedded_images_when_there_is_no_figures_folder(tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    buf = io.BytesIO()
+    fig = Figure(figsize=(2, 2))
+    fig.add_subplot().plot([0, 1])
+    fig.savefig(buf, format="png")
+    nb = nbformat.v4.new_notebook()
+    for _ in range(2):
+        cell = nbformat.v4.new_code_cell("fig")
+        cell.outputs = [nbformat.v4.new_output("display_data", data={
+            "image/png": base64.b64encode(buf.getvalue()).decode(), "text/plain": "<Figure>"})]
+        nb.cells.append(cell)
+    path = tmp_path / "plain.ipynb"
+    nbformat.write(nb, str(path))
+    out = figures_pdf(path)
+    assert out == tmp_path / "plain.pdf" and out.read_bytes()[:5] == b"%PDF-"
+    if HAVE_POPPLER:
+        assert pdf_pages(out) == 3
+
+
+def test_export_command_html(tmp_path, capsys):
+    from toolkit.cli import main
+
+    nb = work_notebook(tmp_path)
+    assert main(["export", str(nb), "--to", "html", "--no-input", "--out", str(tmp_path / "x.html")]) == 0
+    assert capsys.readouterr().out.strip().endswith("x.html")
+    assert "divisor" not in (tmp_path / "x.html").read_text()
+    assert main(["export", str(tmp_path / "missing.ipynb"), "--to", "html"]) == 2
