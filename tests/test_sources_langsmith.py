@@ -633,3 +633,22 @@ def test_feedback_id_is_deterministic_uuid():
     a = feedback_id(rid(1).upper(), "quality")
     assert a == feedback_id(rid(1), "quality") and uuid.UUID(a).version == 5
     assert a != feedback_id(rid(1), "relevance") != feedback_id(rid(2), "quality")
+
+
+def test_push_cli_scores_quality_when_the_log_has_none(tmp_path, fixture_runs):
+    from toolkit.quality import score_turns
+    from toolkit.sources.langsmith import feedback_id, runs_to_log, save_runs
+
+    runs_file = save_runs(fixture_runs, tmp_path / "runs.jsonl")
+    with FakeLangSmith(fixture_runs) as srv:
+        code, out, err = cli("langsmith", "push", str(runs_file), "--key", "quality", "--comment-column", "level", "--endpoint", srv.url)
+        posts = {p["body"]["run_id"]: p["body"] for p in srv.calls("POST", "/feedback")}
+    assert code == 0, err
+    expected = score_turns(runs_to_log(fixture_runs).log)
+    assert "create=7" in out and len(posts) == 7  # the error turn is scored too (an empty answer scores low)
+    for r in expected.itertuples():
+        body = posts[r.run_id]
+        assert body["score"] == pytest.approx(round(r.quality, 4)) and body["comment"] == str(r.level)
+        assert body["id"] == feedback_id(r.run_id, "quality")
+    code, out, err = cli("langsmith", "push", str(runs_file), "--key", "helpfulness", "--dry-run")
+    assert code == 2 and "turns.helpfulness is missing" in err

@@ -87,19 +87,14 @@ def _looks_like_runs(path) -> bool:
 
 
 def _score_column(turns, key: str):
-    """Compute the quality score column ``key`` with toolkit.quality when the log lacks it."""
+    """The turns with quality scores added (toolkit.quality) when ``key`` is one of its columns."""
     try:
         from toolkit import quality
     except ImportError:
         return None
-    scorer = getattr(quality, "score", None) or getattr(quality, "score_log", None)
-    if scorer is None:
+    if key not in getattr(quality, "SCORE_COLUMNS", ()):
         return None
-    scored = scorer(turns)
-    frame = getattr(scored, "turns", scored)
-    if hasattr(frame, "columns") and key in frame.columns:
-        return frame
-    return None
+    return quality.score_turns(turns)
 
 
 def run(args: argparse.Namespace) -> int:
