@@ -490,8 +490,11 @@ def _arm_stats(kind, x, den):
         uvar = float(np.dot(lin, lin) / (n - 1))  # sum(lin) == 0 by construction
         return n, float(r), uvar / n, uvar
     m = x.mean()
-    dev = x - m
-    uvar = float(np.dot(dev, dev) / (n - 1))
+    if kind == "binary":  # Bernoulli variance p (1 - p): the Wald / delta-method convention
+        uvar = float(m * (1.0 - m))
+    else:
+        dev = x - m
+        uvar = float(np.dot(dev, dev) / (n - 1))
     return n, float(m), uvar / n, uvar
 
 
@@ -1003,6 +1006,8 @@ def analyze(
             dev = xv - mean[codes]
             uvar = np.bincount(codes, weights=dev * dev, minlength=len(uniq)) / np.maximum(
                 n_per - 1, 1)
+            if metric.kind == "binary":
+                uvar = mean * (1.0 - mean)
         else:
             dv = den[ok]
             sa = np.bincount(codes, weights=xv, minlength=len(uniq))

@@ -78,7 +78,15 @@ _ALT_ALIASES = {"two-sided": "two-sided", "two_sided": "two-sided", "2s": "two-s
 _ndtr = _sp.ndtr
 _ndtri = _sp.ndtri
 _stdtrit = _sp.stdtrit
-_nctdtr = _sp.nctdtr
+_nctdtr_raw = _sp.nctdtr
+
+
+def _nctdtr(df, nc, t):
+    """Noncentral t CDF; scipy returns NaN far in a tail, where the value is 0 or 1."""
+    p = _nctdtr_raw(df, nc, t)
+    if np.isnan(p).any():
+        p = np.where(np.isnan(p), np.where(np.asarray(t) < np.asarray(nc), 0.0, 1.0), p)
+    return p
 
 
 # ------------------------------------------------------------------------------------------

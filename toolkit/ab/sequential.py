@@ -271,8 +271,9 @@ def confidence_sequence(
     rej = np.flatnonzero(p_run <= alpha)
     first = int(rej[0]) if rej.size else None
     t_ser = None if times is None else pd.Series(times).reset_index(drop=True)
-    idx = np.unique(np.r_[np.linspace(0, len(y) - 1, min(n_looks, len(y))).round().astype(int),
-                          [] if first is None else [first]]).astype(int)
+    start = int(np.argmax(ok)) if ok.any() else len(y) - 1
+    idx = np.linspace(start, len(y) - 1, min(n_looks, len(y) - start)).round().astype(int)
+    idx = np.unique(np.r_[idx, [] if first is None else [first]].astype(int))
     idx = idx[ok[idx]]
     looks = pd.DataFrame({
         "n": idx + 1, "n_control": n_c[idx].astype(int), "n_treatment": n_t[idx].astype(int),
