@@ -22,15 +22,16 @@ The pipeline, each step a plain function:
 Choosing k
 ----------
 Silhouette is nearly flat on intent data: short messages from different intents are all nearly
-orthogonal, so it barely moves between k and 2k. The default, ``method="stability"``, is the
-classic resampling criterion (Ben-Hur et al. 2002, Lange et al. 2004): for each candidate k,
-KMeans is fitted on pairs of random 80 % subsamples and the two partitions are compared with the
-adjusted Rand index on the whole sample. When k equals the number of natural groups the runs
-agree (ARI near 1); with too few clusters, which groups get merged is arbitrary, and with too
-many, which group gets split is arbitrary, so ARI drops on both sides. Because phrasings
-inside an intent can form stable sub-groups too, the rule takes the *largest* k whose stability
-is within ``tolerance`` of the best; see :func:`choose_k` for ``"merge"`` (over-cluster, then
-merge the KMeans centroids by average linkage and cut at the largest gap) and ``"silhouette"``.
+orthogonal, so it barely moves between k and 2k, and it drifts to large k. Resampling stability
+keeps rising past the true k too, because the phrasings inside an intent are stable sub-groups
+of their own. The default, ``method="eigengap"``, is a two-stage over-cluster-then-merge: KMeans
+first cuts the messages into many micro-clusters (3 x ``k_max``, so each holds one phrasing or a
+few close ones); the micro-clusters become the nodes of a nearest-neighbour cosine graph weighted
+by their number of messages, and k is the position of the largest gap in the spectrum of that
+graph's normalised Laplacian (von Luxburg 2007). Phrasings of one intent share its vocabulary and
+link up; different intents barely do, so the first k eigenvalues stay small and the next one
+jumps. :func:`choose_k` documents the three methods; the notebook compares them with the truth
+of the sample data.
 
 Examples
 --------
@@ -183,12 +184,14 @@ class Vectors:
     Attributes
     ----------
     X : ndarray, shape (n, d)
-        L2-normalised rows; an all-zero row marks a text without features (no letters, or only
-        stop words), which the pipeline treats like an empty message.
+        L2-normalised rows; an all-zero row marks a text without features (no word of two or
+        more letters once stop words are removed), which the pipeline treats like an empty
+        message.
     backend : str
         Name of the backend that made them.
     info : dict
-        Backend details (vocabulary size, SVD components and explained variance, model name).
+        Backend details (analyzer, vocabulary size, SVD components and explained variance,
+        model name).
     """
 
     X: np.ndarray
@@ -213,6 +216,20 @@ def _weighted_tfidf(C, w: np.ndarray):
     return normalize(T, norm="l2", copy=False)
 
 
+#: scripts written without spaces between words (CJK, kana, Thai, Lao, Myanmar, Khmer)
+_NO_SPACE_SCRIPTS = re.compile(
+    "[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff]"
+)
+_LETTER = re.compile(r"[^\W\d_]")
+
+
+def _no_space_share(texts: Sequence[str]) -> float:
+    """Share of letters in ``texts`` that belong to scripts written without spaces."""
+    joined = "\n".join(texts)
+    letters = len(_LETTER.findall(joined))
+    return len(_NO_SPACE_SCRIPTS.findall(joined)) / letters if letters else 0.0
+
+
 def _tfidf_backend(
     texts: Sequence[str],
     weights: np.ndarray,
@@ -220,53 +237,51 @@ def _tfidf_backend(
     seed: int = 0,
     n_components: int = 100,
     stop_words: str | list[str] | None = "english",
-    analyzer: str = "word",
+    analyzer: str = "auto",
 ) -> Vectors:
     """TF-IDF on word unigrams (letters only, English stop words removed) + LSA.
 
-    Falls back to character 2-4-grams when no text has a word of two or more letters left
-    (e.g. scripts written without spaces, or stop-word-only input).
+    ``analyzer="auto"`` uses words unless most letters belong to scripts written without spaces
+    (Chinese, Japanese, Thai, ...), where it uses character 1-2-grams within each run of text.
+    The SVD is skipped (exact TF-IDF geometry) when there are no more distinct texts or terms
+    than ``n_components``.
     """
     import scipy.sparse as sp
     from sklearn.decomposition import TruncatedSVD
     from sklearn.feature_extraction.text import CountVectorizer
 
-    def counts(kind: str):
-        if kind == "word":
-            cv = CountVectorizer(token_pattern=_TOKEN_PATTERN, stop_words=stop_words, lowercase=True)
-        else:
-            cv = CountVectorizer(analyzer="char_wb", ngram_range=(2, 4), lowercase=True)
-        return cv.fit_transform(texts), cv
-
-    used = analyzer
+    if analyzer == "auto":
+        analyzer = "char_wb" if _no_space_share(texts) >= 0.3 else "word"
+    if analyzer == "word":
+        cv = CountVectorizer(token_pattern=_TOKEN_PATTERN, stop_words=stop_words, lowercase=True)
+    elif analyzer in ("char", "char_wb"):
+        cv = CountVectorizer(analyzer=analyzer, ngram_range=(1, 2), lowercase=True,
+                             preprocessor=lambda t: re.sub(r"[\W\d_]+", " ", t.lower()))
+    else:
+        raise ClusteringInputError(f"unknown analyzer {analyzer!r}: choose 'auto', 'word', 'char' or 'char_wb'")
     try:
-        C, cv = counts(analyzer)
-    except ValueError:  # empty vocabulary
-        C, cv = None, None
-    if analyzer == "word" and (C is None or C.getnnz() == 0):
-        used = "char_wb"
-        try:
-            C, cv = counts("char_wb")
-        except ValueError:
-            C, cv = None, None
-    if C is None or C.getnnz() == 0:
-        return Vectors(np.zeros((len(texts), 1)), "tfidf", {"analyzer": used, "n_features": 0})
+        C = cv.fit_transform(texts)
+    except ValueError:  # empty vocabulary: nothing but digits, punctuation and stop words
+        return Vectors(np.zeros((len(texts), 1)), "tfidf", {"analyzer": analyzer, "n_features": 0})
     T = _weighted_tfidf(C, weights)
     n_feat = T.shape[1]
     has = np.asarray(T.getnnz(axis=1)) > 0
     n_rows = int(has.sum())
-    d = min(int(n_components), n_feat - 1, n_rows - 1)
-    info: dict[str, Any] = {"analyzer": used, "n_features": int(n_feat)}
-    if d >= 2:
-        svd = TruncatedSVD(n_components=d, algorithm="randomized", n_iter=5, random_state=seed)
+    info: dict[str, Any] = {"analyzer": analyzer, "n_features": int(n_feat)}
+    if min(n_feat, n_rows) > n_components:
+        svd = TruncatedSVD(n_components=int(n_components), algorithm="randomized", n_iter=5, random_state=seed)
         # scaling rows by sqrt(weight) makes the fit equal to one on every (duplicated) row
         svd.fit(sp.diags(np.sqrt(weights)) @ T)
-        Z = T @ svd.components_.T
-        info.update(n_components=int(d), explained_variance=float(svd.explained_variance_ratio_.sum()))
+        Z = np.asarray(T @ svd.components_.T)
+        info.update(n_components=int(n_components), explained_variance=float(svd.explained_variance_ratio_.sum()))
+        Z, ok = _l2_rows(Z)
+        # a text whose terms all fall outside the components keeps a tiny direction anyway
+        lost = has & ~ok
+        if lost.any():
+            Z[lost] = 1.0 / np.sqrt(Z.shape[1])
     else:
         Z = T.toarray()
         info.update(n_components=int(n_feat), explained_variance=1.0)
-    Z, ok = _l2_rows(np.asarray(Z, dtype=np.float64))
     Z[~has] = 0.0
     return Vectors(Z, "tfidf", info)
 
@@ -409,10 +424,11 @@ class KSelection:
     k : int
         The chosen number of clusters.
     method : str
-        ``"stability"``, ``"merge"`` or ``"silhouette"``.
+        ``"eigengap"``, ``"stability"`` or ``"silhouette"``.
     scores : DataFrame
-        One row per candidate k with the criterion (``stability`` = mean ARI between resampled
-        runs and its standard deviation; ``gap`` for merge; ``silhouette``).
+        One row per candidate k with the criterion (``eigenvalue`` and ``gap`` = next
+        eigenvalue minus this one, for eigengap; ``stability`` = mean ARI between resampled
+        runs and its standard deviation; ``silhouette``).
     rule : str
         The rule that picked ``k`` from ``scores``, in words.
     """
@@ -429,16 +445,41 @@ def _ari(a: np.ndarray, b: np.ndarray) -> float:
     return float(adjusted_rand_score(a, b))
 
 
+def _eigengap_spectrum(C: np.ndarray, mass: np.ndarray, n_neighbors: int) -> np.ndarray:
+    """Smallest eigenvalues of the normalised Laplacian of the message graph, via its micro-clusters.
+
+    Nodes are micro-cluster centroids ``C`` carrying ``mass`` messages each. Edge weights are the
+    (non-negative) cosine similarities, kept for each node's ``n_neighbors`` most similar nodes
+    (symmetrised); messages inside one micro-cluster are joined with weight 1. For that graph on
+    the messages themselves, ``L = I - D^-1/2 W D^-1/2`` has, below 1, exactly the eigenvalues of
+    ``I - M`` with ``M_ij = sqrt(m_i m_j) S_ij / sqrt(d_i d_j)`` and ``d = S m``.
+    """
+    cos = np.clip(C @ C.T, 0.0, 1.0)
+    S = cos.copy()
+    np.fill_diagonal(S, 0.0)
+    m = int(min(n_neighbors, len(C) - 1))
+    if m >= 1:
+        thr = np.sort(S, axis=1)[:, -m][:, None]
+        keep = (S >= thr) & (S > 0)
+        S = np.where(keep | keep.T, S, 0.0)
+    np.fill_diagonal(S, 1.0)
+    d = S @ mass
+    M = np.sqrt(np.outer(mass, mass)) * S / np.sqrt(np.outer(d, d))
+    return np.sort(1.0 - np.linalg.eigvalsh((M + M.T) / 2.0))
+
+
 def choose_k(
     X: np.ndarray,
     weights: np.ndarray | None = None,
     *,
     k_min: int = 2,
     k_max: int | None = None,
-    method: str = "stability",
+    method: str = "eigengap",
     seed: int = 0,
+    sample_size: int = 10000,
+    n_micro: int | None = None,
+    n_neighbors: int = 10,
     n_pairs: int = 3,
-    sample_size: int = 2000,
     tolerance: float = 0.02,
     n_threads: int | None = None,
 ) -> KSelection:
@@ -452,21 +493,31 @@ def choose_k(
         Rows each vector stands for (duplicates).
     k_min, k_max : int
         Candidate range; ``k_max`` defaults to ``min(40, distinct vectors - 1)``.
-    method : {"stability", "merge", "silhouette"}
-        ``"stability"`` (default): a sample of ``sample_size`` rows is drawn (duplicates in
-        proportion); for each k, ``n_pairs`` pairs of KMeans runs on independent 80 %
-        subsamples label the whole sample and are compared by adjusted Rand index. The score is
-        the mean ARI; the rule takes the largest k whose score is within ``tolerance`` of the
-        best, since KMeans agreement is near 1 both at the right k and when k only splits
-        phrasings of one intent off into sub-groups that are as stable (larger k keeps the
-        finer, still reproducible structure).
-        ``"merge"``: over-cluster with KMeans (``3 * k_max`` clusters), merge the centroids by
-        average linkage on cosine distance, and cut the dendrogram at its largest gap within
-        ``[k_min, k_max]``. ``"silhouette"``: the k with the best silhouette (cosine) of a
-        KMeans fit on the sample; reported for comparison, it is nearly flat on intent data.
+    method : {"eigengap", "stability", "silhouette"}
+        ``"eigengap"`` (default), a two-stage over-cluster-then-merge: KMeans first cuts the
+        messages into ``n_micro`` micro-clusters (default ``3 * k_max``), far more than there
+        are topics, so each holds one phrasing or a few close ones. The micro-clusters become
+        the nodes of a similarity graph (cosine of centroids, each node joined to its
+        ``n_neighbors`` most similar nodes, nodes weighted by their number of messages), and k
+        is where the spectrum of the graph's normalised Laplacian has its largest gap among
+        its ``k_max + 1`` smallest eigenvalues: with k well-separated groups the first k
+        eigenvalues are small and the (k+1)-th jumps (the eigengap heuristic; von Luxburg,
+        "A tutorial on spectral clustering", 2007). Weighting nodes by their messages makes
+        this the spectrum of the graph on the messages themselves, so tiny outlying
+        micro-clusters cannot fake a gap.
+        ``"stability"``: for each k, ``n_pairs`` pairs of KMeans runs on independent 80 %
+        subsamples label a sample of rows and are compared by adjusted Rand index; the largest
+        k whose mean ARI is within ``tolerance`` of the best wins. On templated intent data it
+        keeps rising past the true k (phrasings are stable sub-groups too), so it is offered
+        for comparison. ``"silhouette"``: the k with the best cosine silhouette; it is nearly
+        flat and drifts to large k on intent data.
     seed : int
         Seed for sampling and KMeans.
-    n_pairs, sample_size, tolerance
+    sample_size : int
+        Rows drawn (with their duplicates in proportion) to choose k on.
+    n_micro, n_neighbors
+        Eigengap settings.
+    n_pairs, tolerance
         Stability settings.
     n_threads : int, optional
         Limit BLAS/OpenMP threads (e.g. 1 on a shared machine).
@@ -478,11 +529,13 @@ def choose_k(
     Examples
     --------
     >>> rng = np.random.default_rng(0)
-    >>> centers = np.eye(5)[:, :5]
+    >>> centers = np.eye(5)
     >>> X = np.vstack([c + 0.05 * rng.standard_normal((40, 5)) for c in centers])
     >>> choose_k(X, k_max=10, seed=0).k
     5
     """
+    import warnings
+
     X = np.asarray(X, dtype=np.float64)
     n = len(X)
     w = np.ones(n) if weights is None else np.asarray(weights, dtype=np.float64)
@@ -493,31 +546,67 @@ def choose_k(
     k_hi = max(k_hi, k_min)
     ks = list(range(k_min, k_hi + 1))
     rng = np.random.default_rng(seed)
-    m = int(min(sample_size, max(w.sum(), n)))
-    # a weighted sample of rows: a phrasing said 500 times counts 500 times
-    idx = rng.choice(n, size=m, replace=True, p=w / w.sum())
-    # distinct sampled vectors with their multiplicity keep KMeans cheap on templated data
-    uidx, inv, cnt = np.unique(idx, return_inverse=True, return_counts=True)
-    S, sw = X[uidx], cnt.astype(np.float64)
+    if w.sum() <= sample_size:
+        uidx, sw = np.arange(n), w.copy()
+        m = int(round(w.sum()))
+    else:
+        # a weighted sample of rows: a phrasing said 500 times counts 500 times
+        idx = rng.choice(n, size=int(sample_size), replace=True, p=w / w.sum())
+        uidx, inv, cnt = np.unique(idx, return_inverse=True, return_counts=True)
+        sw, m = cnt.astype(np.float64), int(sample_size)
+    S = X[uidx]
     rows: list[dict[str, Any]] = []
     method = str(method)
-    with _threads(n_threads):
-        if method == "stability":
-            n_distinct = len(uidx)
-            sub_n = max(2, int(round(0.8 * m)))
+    with _threads(n_threads), warnings.catch_warnings():
+        # KMeans warns when duplicated points leave fewer distinct clusters than asked
+        warnings.simplefilter("ignore", category=UserWarning)
+        try:
+            from sklearn.exceptions import ConvergenceWarning
+
+            warnings.simplefilter("ignore", category=ConvergenceWarning)
+        except ImportError:  # pragma: no cover
+            pass
+        if method == "eigengap":
+            k0 = int(min(len(uidx), n_micro or max(3 * k_hi, k_hi + 2)))
+            if k0 <= k_min:
+                k = int(min(k_hi, k0))
+                return KSelection(k, method, pd.DataFrame({"k": [k]}),
+                                  f"only {k0} distinct vectors: k = {k}")
+            km = _kmeans(S, sw, k0, seed, n_init=2)
+            C, _ = _l2_rows(km.cluster_centers_)
+            mass = np.bincount(km.labels_, weights=sw, minlength=k0)
+            live = mass > 0
+            C, mass = C[live], mass[live]
+            ev = _eigengap_spectrum(C, mass, n_neighbors)
+            top = min(k_hi, len(ev) - 1)
             for k in ks:
-                if k > n_distinct:
+                if k > top:
+                    break
+                rows.append({"k": k, "eigenvalue": float(ev[k - 1]), "gap": float(ev[k] - ev[k - 1])})
+            scores = pd.DataFrame(rows)
+            k = int(scores.loc[scores["gap"].idxmax(), "k"]) if len(scores) else int(top)
+            rule = (
+                f"largest eigengap of the normalised Laplacian of a {n_neighbors}-nearest-"
+                f"neighbour cosine graph over {len(C)} KMeans micro-clusters of {m} rows, "
+                f"for k in [{ks[0]}, {int(scores['k'].max()) if len(scores) else top}]"
+            )
+        elif method == "stability":
+            inv_all = np.repeat(np.arange(len(uidx)), sw.astype(np.int64))
+            m_s = len(inv_all)
+            sub_n = max(2, int(round(0.8 * m_s)))
+            for k in ks:
+                if k > len(uidx):
                     break
                 aris = []
                 for b in range(n_pairs):
                     labs = []
                     for r in range(2):
-                        sub = rng.choice(m, size=sub_n, replace=False)
-                        su, sc = np.unique(inv[sub], return_counts=True)
+                        sub = rng.choice(m_s, size=sub_n, replace=False)
+                        su, sc = np.unique(inv_all[sub], return_counts=True)
                         if len(su) < k:
-                            su, sc = np.arange(n_distinct), sw
+                            su, sc = np.arange(len(uidx)), sw
                         km = _kmeans(S[su], sc.astype(np.float64), k, seed + 1000 * b + r, n_init=1)
-                        labs.append(km.predict(S)[inv])
+                        labs.append(km.predict(S)[inv_all])
                     aris.append(_ari(labs[0], labs[1]) if k > 1 else 1.0)
                 rows.append({"k": k, "stability": float(np.mean(aris)), "stability_sd": float(np.std(aris))})
             scores = pd.DataFrame(rows)
@@ -526,47 +615,29 @@ def choose_k(
             k = int(ok["k"].max())
             rule = (
                 f"largest k in [{ks[0]}, {int(scores['k'].max())}] whose stability (mean ARI of "
-                f"{n_pairs} pairs of KMeans runs on 80 % subsamples of {m} rows) is within "
+                f"{n_pairs} pairs of KMeans runs on 80 % subsamples of {m_s} rows) is within "
                 f"{tolerance} of the best ({best:.3f})"
-            )
-        elif method == "merge":
-            from scipy.cluster.hierarchy import linkage
-
-            k0 = int(min(len(uidx), max(3 * k_hi, k_hi + 1)))
-            km = _kmeans(S, sw, k0, seed, n_init=2)
-            C, _ = _l2_rows(km.cluster_centers_)
-            if k0 < 3:
-                return KSelection(k0, method, pd.DataFrame({"k": [k0], "gap": [np.nan]}), "too few distinct vectors")
-            Z = linkage(C, method="average", metric="cosine")
-            h = Z[:, 2]  # merge heights; after merge j (0-based) there are k0 - j - 1 clusters
-            for k in ks:
-                if not 2 <= k < k0:
-                    continue
-                # going from k clusters to k-1 uses merge number k0 - k; gap to the merge before
-                j = k0 - k
-                rows.append({"k": k, "merge_height": float(h[j]), "gap": float(h[j] - h[j - 1])})
-            scores = pd.DataFrame(rows)
-            k = int(scores.loc[scores["gap"].idxmax(), "k"]) if len(scores) else k0
-            rule = (
-                f"KMeans with {k0} clusters, centroids merged by average linkage (cosine); cut at "
-                f"the largest jump in merge height for k in [{ks[0]}, {ks[-1]}]"
             )
         elif method == "silhouette":
             from sklearn.metrics import silhouette_score
 
-            Xs = S[inv]
+            inv_all = np.repeat(np.arange(len(uidx)), sw.astype(np.int64))
+            if len(inv_all) > 5000:
+                inv_all = rng.choice(inv_all, size=5000, replace=False)
             for k in ks:
                 if k < 2 or k > len(uidx) - 1:
                     continue
                 km = _kmeans(S, sw, k, seed, n_init=2)
-                lab = km.predict(S)[inv]
-                rows.append({"k": k, "silhouette": float(silhouette_score(Xs, lab, metric="cosine", random_state=seed))})
+                lab = km.labels_[inv_all]
+                if len(np.unique(lab)) < 2:
+                    continue
+                rows.append({"k": k, "silhouette": float(silhouette_score(S[inv_all], lab, metric="cosine"))})
             scores = pd.DataFrame(rows)
-            k = int(scores.loc[scores["silhouette"].idxmax(), "k"])
-            rule = f"k with the highest cosine silhouette on a sample of {m} rows"
+            k = int(scores.loc[scores["silhouette"].idxmax(), "k"]) if len(scores) else 1
+            rule = f"k with the highest cosine silhouette on a sample of {len(inv_all)} rows"
         else:
             raise ClusteringInputError(
-                f"unknown k-selection method {method!r}: choose 'stability', 'merge' or 'silhouette'"
+                f"unknown k-selection method {method!r}: choose 'eigengap', 'stability' or 'silhouette'"
             )
     return KSelection(k=k, method=method, scores=scores, rule=rule)
 
@@ -741,7 +812,7 @@ def cluster_texts(
     *,
     backend: str = "tfidf",
     algorithm: str = "kmeans",
-    k_method: str = "stability",
+    k_method: str = "eigengap",
     k_min: int = 2,
     k_max: int | None = None,
     min_cluster_size: int | None = None,
@@ -820,17 +891,21 @@ def cluster_texts(
         )
     vec = vectorize(dd.texts, backend, weights=dd.weights, seed=seed, **(backend_options or {}))
     X = vec.X
-    has = np.sqrt(np.einsum("ij,ij->i", X, X)) > 0.5
+    has = np.einsum("ij,ij->i", X, X) > 0.25
     if not has.any():
         raise ClusteringInputError(
             f"none of the {n_rows} messages has any text features (only digits, punctuation or "
             f"stop words, e.g. {dd.originals[0]!r}): nothing to cluster"
         )
-    # distinct texts that carry features: the points we cluster
-    pts = np.flatnonzero(has)
-    Xp, wp = X[pts], dd.weights[pts]
-    n_pts = len(pts)
-    n_valid_rows = int(wp.sum())
+    # distinct texts that carry features; texts with identical vectors (same words, other order
+    # or case) are one point: the points we cluster, weighted by their rows
+    txt = np.flatnonzero(has)
+    _, first, pinv = np.unique(np.round(X[txt], 9), axis=0, return_index=True, return_inverse=True)
+    pinv = np.asarray(pinv).ravel()
+    Xp = X[txt[first]]
+    wp = np.bincount(pinv, weights=dd.weights[txt], minlength=len(first))
+    n_pts = len(first)
+    n_valid_rows = int(round(wp.sum()))
     selection: KSelection | None = None
     noise_share = 0.0
 
@@ -841,64 +916,31 @@ def cluster_texts(
                     k_use = 1
                     selection = KSelection(1, k_method, pd.DataFrame(), "only one distinct message")
                 else:
-                    selection = choose_k(
-                        Xp, wp, k_min=k_min, k_max=k_max, method=k_method, seed=seed, n_threads=None
-                    )
+                    selection = choose_k(Xp, wp, k_min=k_min, k_max=k_max, method=k_method, seed=seed)
                     k_use = selection.k
             else:
                 if k > n_pts:
                     raise ClusteringInputError(
                         f"k={k} but there are only {n_pts} distinct non-empty messages "
-                        f"({n_rows} rows, {n_rows - n_valid_rows} empty): use k <= {n_pts} or k='auto'"
+                        f"({n_rows} rows, {n_rows - n_valid_rows} empty; messages with the same "
+                        f"words count once): use k <= {n_pts} or k='auto'"
                     )
                 k_use = k
             if k_use == 1:
                 plab = np.zeros(n_pts, dtype=np.int64)
             else:
                 km = _kmeans(Xp, wp, k_use, seed, minibatch_threshold=minibatch_threshold)
-                plab = km.labels_.astype(np.int64) if hasattr(km, "labels_") else km.predict(Xp)
-                if len(km.cluster_centers_) and len(np.unique(plab)) < k_use:
-                    plab = km.predict(Xp).astype(np.int64)
+                plab = np.asarray(km.predict(Xp), dtype=np.int64)
         else:
-            from sklearn.cluster import HDBSCAN
-
-            rng = np.random.default_rng(seed)
-            m = int(min(hdbscan_max_rows, n_valid_rows))
-            if n_valid_rows <= hdbscan_max_rows:
-                fit_idx = np.repeat(np.arange(n_pts), wp.astype(np.int64))
-            else:
-                fit_idx = np.sort(rng.choice(n_pts, size=m, replace=True, p=wp / wp.sum()))
-            mcs = min_cluster_size or max(5, int(round(0.01 * len(fit_idx))))
-            if len(fit_idx) < 2 or mcs > len(fit_idx):
-                raise ClusteringInputError(
-                    f"HDBSCAN needs at least min_cluster_size={mcs} messages, got {len(fit_idx)}"
-                )
-            # a few dimensions suffice for density and keep HDBSCAN fast
-            Xf = Xp[fit_idx]
-            hd = HDBSCAN(min_cluster_size=int(mcs), min_samples=None, copy=True)
-            flab = hd.fit_predict(Xf)
-            # each distinct point takes the label most of its fitted copies got; unseen points
-            # take the label of their nearest fitted point
-            plab = np.full(n_pts, -1, dtype=np.int64)
-            seen = np.unique(fit_idx)
-            lab_df = pd.DataFrame({"p": fit_idx, "l": flab})
-            first = lab_df.groupby("p")["l"].agg(lambda s: s.value_counts().index[0])
-            plab[seen] = first.loc[seen].to_numpy()
-            unseen = np.setdiff1d(np.arange(n_pts), seen)
-            if len(unseen):
-                from sklearn.neighbors import NearestNeighbors
-
-                nn = NearestNeighbors(n_neighbors=1).fit(Xp[seen])
-                _, j = nn.kneighbors(Xp[unseen])
-                plab[unseen] = plab[seen][j[:, 0]]
-            noise_share = float(wp[plab < 0].sum() / wp.sum())
-            k_use = int(len(np.unique(plab[plab >= 0])))
+            plab, noise_share = _hdbscan_points(
+                Xp, wp, min_cluster_size=min_cluster_size, max_rows=hdbscan_max_rows, seed=seed
+            )
 
     plab = _relabel_by_size(plab, wp)
     k_final = int(len(np.unique(plab[plab >= 0])))
     # labels per distinct text (-1 for featureless), then per row (-1 for empty rows)
     dlab = np.full(len(dd.texts), -1, dtype=np.int64)
-    dlab[pts] = plab
+    dlab[txt] = plab[pinv]
     row_lab = np.where(dd.inverse >= 0, dlab[np.maximum(dd.inverse, 0)], -1)
 
     terms = cluster_terms(dd.originals, dlab, weights=dd.weights, n_terms=n_terms)
@@ -906,7 +948,7 @@ def cluster_texts(
     examples: dict[int, list[str]] = {}
     cluster_labels: dict[int, str] = {}
     for c in range(k_final):
-        members = pts[plab == c]
+        members = np.flatnonzero(dlab == c)
         cen = (dd.weights[members, None] * X[members]).sum(axis=0)
         sim = X[members] @ cen / max(np.linalg.norm(cen), 1e-12)
         order = members[np.lexsort((members, -dd.weights[members], -np.round(sim, 9)))]
@@ -914,16 +956,16 @@ def cluster_texts(
         cluster_labels[c] = _label_from_terms(terms.get(c, []), examples[c][0] if examples[c] else "")
     n_empty = int((dd.inverse < 0).sum() + dd.weights[~has].sum())
     if (row_lab < 0).any():
-        cluster_labels[-1] = "(noise)" if algorithm == "hdbscan" else "(empty)"
-        if algorithm == "hdbscan" and n_empty:
-            cluster_labels[-1] = "(noise or empty)"
+        if algorithm == "hdbscan":
+            cluster_labels[-1] = "(noise or empty)" if n_empty else "(noise)"
+        else:
+            cluster_labels[-1] = "(empty)"
 
-    dcoords = np.zeros((len(dd.texts), 2))
-    dcoords[pts] = _pca2(Xp, wp, seed)
-    coords = np.where((dd.inverse >= 0)[:, None], dcoords[np.maximum(dd.inverse, 0)], np.nan)
-    coords[row_lab < 0] = np.where(
-        (dd.inverse[row_lab < 0] >= 0)[:, None], coords[row_lab < 0], np.nan
-    )
+    dcoords = np.full((len(dd.texts), 2), np.nan)
+    dcoords[txt] = _pca2(Xp, wp, seed)[pinv]
+    coords = np.full((n_rows, 2), np.nan)
+    ok = dd.inverse >= 0
+    coords[ok] = dcoords[dd.inverse[ok]]
     return TextClusters(
         labels=row_lab,
         k=k_final,
@@ -938,6 +980,48 @@ def cluster_texts(
         algorithm=algorithm,
         vector_info=dict(vec.info, n_distinct=len(dd.texts), n_points=n_pts),
     )
+
+
+def _hdbscan_points(
+    Xp: np.ndarray, wp: np.ndarray, *, min_cluster_size: int | None, max_rows: int, seed: int
+) -> tuple[np.ndarray, float]:
+    """HDBSCAN on the rows behind weighted points (sampled above ``max_rows``).
+
+    Each point takes the label most of its fitted copies got; points not in the sample take the
+    label of their nearest sampled point. Returns point labels (-1 = noise) and the noise share
+    of the rows.
+    """
+    from sklearn.cluster import HDBSCAN
+
+    rng = np.random.default_rng(seed)
+    n_pts = len(Xp)
+    n_rows = float(wp.sum())
+    if n_rows <= max_rows and np.allclose(wp, np.round(wp)):
+        fit_idx = np.repeat(np.arange(n_pts), np.round(wp).astype(np.int64))
+    else:
+        fit_idx = np.sort(rng.choice(n_pts, size=int(max_rows), replace=True, p=wp / wp.sum()))
+    mcs = int(min_cluster_size or max(5, int(round(0.01 * len(fit_idx)))))
+    if mcs < 2:
+        raise ClusteringInputError(f"min_cluster_size must be >= 2, got {mcs}")
+    if mcs > len(fit_idx):
+        raise ClusteringInputError(
+            f"HDBSCAN needs at least min_cluster_size={mcs} messages, got {len(fit_idx)}"
+        )
+    flab = HDBSCAN(min_cluster_size=mcs, copy=True).fit_predict(Xp[fit_idx])
+    plab = np.full(n_pts, -1, dtype=np.int64)
+    seen = np.unique(fit_idx)
+    votes = pd.DataFrame({"p": fit_idx, "l": flab}).value_counts().reset_index()
+    votes = votes.sort_values(["p", "count", "l"], ascending=[True, False, False], kind="stable")
+    top = votes.drop_duplicates("p")
+    plab[top["p"].to_numpy()] = top["l"].to_numpy()
+    unseen = np.setdiff1d(np.arange(n_pts), seen)
+    if len(unseen):
+        from sklearn.neighbors import NearestNeighbors
+
+        nn = NearestNeighbors(n_neighbors=1).fit(Xp[seen])
+        _, j = nn.kneighbors(Xp[unseen])
+        plab[unseen] = plab[seen][j[:, 0]]
+    return plab, float(wp[plab < 0].sum() / wp.sum())
 
 
 # --------------------------------------------------------------------------------------------

@@ -48,9 +48,9 @@ def register(subparsers) -> None:
     p.add_argument("--k", type=_k, default="auto", help="number of clusters, or 'auto' (default)")
     p.add_argument(
         "--k-method",
-        default="stability",
-        choices=["stability", "merge", "silhouette"],
-        help="how --k auto chooses k (default: resampling stability)",
+        default="eigengap",
+        choices=["eigengap", "stability", "silhouette"],
+        help="how --k auto chooses k (default: eigengap of over-clustered micro-clusters)",
     )
     p.add_argument("--k-max", type=int, default=None, help="largest k tried by --k auto (default 40)")
     p.add_argument("--backend", default="tfidf", choices=["tfidf", "embeddings"], help="vectoriser")
