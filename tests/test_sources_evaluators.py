@@ -57,7 +57,7 @@ def _client(srv):
     return Client(api_url=srv.url, api_key="offline-test", auto_batch_tracing=False)
 
 
-@pytest.mark.filterwarnings("ignore:.*upload_runs.*parameter is in beta")
+@pytest.mark.filterwarnings("ignore:.*parameter is in beta")
 def test_evaluate_offline_with_quality_evaluators():
     from langsmith.evaluation import evaluate
 

@@ -43,7 +43,14 @@ def norm_role(role: Any) -> str | None:
 
 
 def content_text(content: Any) -> str | None:
-    """Text of a message content: a string, or a list of content blocks (text parts joined)."""
+    """Text of a message content: a string, or a list of content blocks (text parts joined).
+
+    Examples
+    --------
+    >>> print(content_text([{"type": "text", "text": "Hello"}, {"type": "image_url"}, "world"]))
+    Hello
+    world
+    """
     if content is None:
         return None
     if isinstance(content, str):
@@ -75,6 +82,14 @@ def message_role_text(msg: Any) -> tuple[str | None, str | None]:
     dicts, OpenAI ``{"role": "user", "content": ...}`` dicts (content string or blocks),
     OpenTelemetry GenAI ``{"role": ..., "parts": [{"type": "text", "content": ...}]}`` and
     ``("human", "text")`` tuples.
+
+    Examples
+    --------
+    >>> message_role_text({"lc": 1, "type": "constructor", "id": ["langchain", "schema", "messages",
+    ...                    "HumanMessage"], "kwargs": {"content": "hi", "type": "human"}})
+    ('user', 'hi')
+    >>> message_role_text({"role": "assistant", "parts": [{"type": "text", "content": "ok"}]})
+    ('assistant', 'ok')
     """
     if isinstance(msg, str):
         return "user", msg
@@ -112,7 +127,13 @@ def flatten_messages(messages: Any) -> list:
 
 
 def last_text(messages: Any, role: str) -> str | None:
-    """Text of the last message with ``role`` ("user" or "assistant") in a message list."""
+    """Text of the last message with ``role`` ("user" or "assistant") in a message list.
+
+    Examples
+    --------
+    >>> last_text([[{"role": "user", "content": "a"}, {"role": "user", "content": "b"}]], "user")
+    'b'
+    """
     for m in reversed(flatten_messages(messages)):
         r, text = message_role_text(m)
         if r == role and text is not None:
@@ -122,7 +143,15 @@ def last_text(messages: Any, role: str) -> str | None:
 
 def parse_time(value: Any) -> _dt.datetime | None:
     """A timezone-aware UTC datetime from ISO text, a datetime, or epoch nanos/seconds; naive
-    values are UTC (LangSmith and OTLP both record UTC)."""
+    values are UTC (LangSmith and OTLP both record UTC).
+
+    Examples
+    --------
+    >>> parse_time("2026-01-05T10:00:00.5").isoformat()
+    '2026-01-05T10:00:00.500000+00:00'
+    >>> parse_time("1767607200000000000").isoformat()
+    '2026-01-05T10:00:00+00:00'
+    """
     if value is None or value == "":
         return None
     if isinstance(value, _dt.datetime):
@@ -148,7 +177,14 @@ def parse_time(value: Any) -> _dt.datetime | None:
 
 
 def jsonable(obj: Any) -> Any:
-    """Plain JSON values: UUIDs and Decimals to str/float, datetimes to ISO (UTC), recursively."""
+    """Plain JSON values: UUIDs and Decimals to str/float, datetimes to ISO (UTC), recursively.
+
+    Examples
+    --------
+    >>> import datetime, decimal
+    >>> jsonable({"t": datetime.datetime(2026, 1, 5), "c": decimal.Decimal("0.5")})
+    {'t': '2026-01-05T00:00:00Z', 'c': 0.5}
+    """
     if isinstance(obj, Mapping):
         return {str(k): jsonable(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple, set)):
@@ -168,6 +204,8 @@ def jsonable(obj: Any) -> Any:
         return obj
     if hasattr(obj, "model_dump"):
         return jsonable(obj.model_dump())
+    if callable(getattr(obj, "dict", None)) and hasattr(obj, "__fields__"):  # pydantic v1
+        return jsonable(obj.dict())
     if hasattr(obj, "value") and type(obj).__module__.startswith("enum"):
         return obj.value
     try:
@@ -253,6 +291,13 @@ def records_to_log(records: Iterable[dict], report: MappingReport, *, source: st
 
     Turns are numbered 0.. within each conversation by ``start_time`` then ``timestamp`` then
     ``record_id``. Raises LogValidationError (naming the report) when no record could be mapped.
+
+    Examples
+    --------
+    >>> rec = {"conversation_id": "c", "timestamp": "2026-01-05T10:00:01Z", "start_time": "2026-01-05T10:00:00Z",
+    ...        "record_id": "r", "user_input": "hi", "bot_response": "hello", "response_time_s": 1.0}
+    >>> records_to_log([rec], MappingReport(n_records=1), source="example").turns["turn"].tolist()
+    [0]
     """
     import pandas as pd
 

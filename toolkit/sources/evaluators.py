@@ -43,7 +43,13 @@ Scorer = Callable[[list, list], Any]
 
 
 def default_scorer(config: Any = None) -> Scorer:
-    """:func:`toolkit.quality.score_texts` with an optional quality config."""
+    """:func:`toolkit.quality.score_texts` with an optional quality config.
+
+    Examples
+    --------
+    >>> sorted(default_scorer()(["opening hours?"], ["We open at 9am."]).columns)
+    ['coherence', 'length_fit', 'level', 'quality', 'relevance', 'sentiment']
+    """
     from toolkit.quality import score_texts
 
     return partial(score_texts, config=config) if config is not None else score_texts

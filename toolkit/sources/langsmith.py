@@ -361,6 +361,8 @@ def normalise_run(run: Any) -> dict:
         d = run.model_dump()
     elif isinstance(run, Mapping):
         d = dict(run)
+    elif callable(getattr(run, "dict", None)):  # older clients: pydantic v1 models
+        d = run.dict()
     else:
         raise TypeError(f"a run must be a dict or a langsmith Run, not {type(run).__name__}")
     d.pop("attachments", None)
@@ -410,6 +412,11 @@ def read_runs(path: str | os.PathLike) -> list[dict]:
     ------
     ValueError
         Naming the file and line of text that is not JSON.
+
+    Examples
+    --------
+    >>> runs = read_runs("runs.jsonl")  # doctest: +SKIP
+    >>> mapped = runs_to_log(runs)  # doctest: +SKIP
     """
     path = Path(path)
     text = path.read_text(encoding="utf-8")
@@ -723,7 +730,7 @@ def runs_to_log(
 
     if isinstance(runs, (str, os.PathLike)):
         runs = read_runs(runs)
-    runs = [normalise_run(r) if isinstance(r, Mapping) or hasattr(r, "model_dump") else r for r in runs]
+    runs = [normalise_run(r) if isinstance(r, Mapping) or hasattr(r, "model_dump") or hasattr(r, "dict") else r for r in runs]
     table = load_prices(prices) if prices is not None else None
     in_keys = [input_key] if isinstance(input_key, str) else list(input_key or INPUT_KEYS)
     out_keys = [output_key] if isinstance(output_key, str) else list(output_key or OUTPUT_KEYS)
@@ -1090,6 +1097,15 @@ def _existing_feedback(client: Any, run_ids: list[str], key: str) -> dict[str, f
         raise RuntimeError(f"reading existing feedback failed: {redact(exc)}") from None
 
 
+def _accepts(fn: Callable, name: str) -> bool:
+    import inspect
+
+    try:
+        return name in inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return False
+
+
 def _write_feedback(client: Any, row: Any, action: str) -> None:
     import pandas as pd
 
@@ -1107,8 +1123,8 @@ def _write_feedback(client: Any, row: Any, action: str) -> None:
         "feedback_source_type": "model",
         "source_info": {"source": "chatbot-toolkit", "version": __version__},
     }
-    if not pd.isna(row["session_id"]):
-        kwargs["session_id"] = str(row["session_id"])
+    if not pd.isna(row["session_id"]) and _accepts(client.create_feedback, "session_id"):
+        kwargs["session_id"] = str(row["session_id"])  # clients before ~0.4 take no session_id
     if not pd.isna(row["trace_id"]):
         kwargs["trace_id"] = str(row["trace_id"])
     client.create_feedback(str(row["run_id"]), row["key"], **kwargs)

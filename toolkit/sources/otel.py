@@ -140,6 +140,13 @@ def read_otlp(requests: Iterable[Mapping]) -> list[dict]:
     ``end`` (the ``*UnixNano`` values), ``attributes``, ``resource`` (decoded dicts), ``events``
     (``name``, ``time``, ``attributes``), ``status_code`` (0 unset, 1 ok, 2 error) and
     ``status_message``.
+
+    Examples
+    --------
+    >>> spans = read_otlp([{"resourceSpans": [{"scopeSpans": [{"spans": [{"traceId": "ab", "spanId": "cd",
+    ...     "attributes": [{"key": "gen_ai.usage.input_tokens", "value": {"intValue": "12"}}]}]}]}]}])
+    >>> spans[0]["attributes"], spans[0]["trace_id"]
+    ({'gen_ai.usage.input_tokens': 12}, 'ab')
     """
     spans = []
     for req in requests:
@@ -179,6 +186,11 @@ def read_otlp_jsonl(path: str | os.PathLike) -> list[dict]:
     ------
     ValueError
         Naming the file and line that is not JSON.
+
+    Examples
+    --------
+    >>> spans = read_otlp_jsonl("traces.jsonl")  # doctest: +SKIP
+    >>> spans_to_log(spans).report.counts  # doctest: +SKIP
     """
     path = Path(path)
     text = path.read_text(encoding="utf-8")
@@ -317,6 +329,11 @@ def spans_to_log(
         ``.log`` (turns also carry ``trace_id``, ``span_id``, ``span_name``, ``convention``
         ("old" or "new" attribute naming), ``cost_source``) and ``.report`` (non-GenAI spans
         are counted as ``not_genai``).
+
+    Examples
+    --------
+    >>> mapped = spans_to_log("otel-export.jsonl", prices="prices.csv")  # doctest: +SKIP
+    >>> print(mapped.report)  # doctest: +SKIP
     """
     from toolkit.sources.prices import estimate_cost, load_prices
 

@@ -186,6 +186,12 @@ def read_query_range(source: Any, *, id_labels: Sequence[str] | None = None, def
     ------
     PrometheusError
         For an error answer, a non-JSON file, or samples that are not numbers.
+
+    Examples
+    --------
+    >>> read_query_range({"status": "success", "data": {"resultType": "vector", "result": [
+    ...     {"metric": {"job": "bot"}, "value": [1767610800, "+Inf"]}]}})["value"].tolist()
+    [inf]
     """
     body = _check(_load(source))
     data = body["data"]
