@@ -1,0 +1,350 @@
+"""VADER sentiment, offline, exact and fast.
+
+:func:`vader_compound` returns, for every text, exactly the ``compound`` score of
+``vaderSentiment.SentimentIntensityAnalyzer().polarity_scores(text)`` (vaderSentiment 3.3.x, the
+lexicon that ships inside that package, so no ``nltk.download`` and no network). It is a
+re-implementation of the same rules that skips the work VADER spends on words that carry no
+sentiment: only lexicon words, their three preceding words and the following two are looked at,
+the ``but`` rule is applied to the non-zero valences only (zeros can neither match nor change in
+VADER's ``list.index`` loop, and adding ``0`` does not change a float sum), and emoji replacement
+is skipped for texts without a single-character emoji. It is about 10x faster than the reference
+and verified equal to it on varied texts (emoji, caps, negation, ``but``, idioms, boosters) in the
+tests. :func:`vader_compound_reference` runs vaderSentiment itself.
+
+Missing values (``None``, NaN, ``pd.NA``) score ``0.0`` like the empty string (VADER's score of a
+text without words); other non-string values raise ``TypeError`` naming the position.
+
+Examples
+--------
+>>> vader_compound(["The book was good.", "Not bad at all", "I hate it :("])
+[0.4404, 0.431, -0.765]
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import string
+from functools import lru_cache
+from typing import Iterable, Sequence
+
+__all__ = [
+    "vader_compound",
+    "vader_compound_one",
+    "vader_compound_reference",
+    "vader_lexicon_path",
+    "nltk_vader_analyzer",
+]
+
+_PUNCT = string.punctuation
+_B_INCR = 0.293
+_C_INCR = 0.733
+_N_SCALAR = -0.74
+
+
+@lru_cache(maxsize=1)
+def _resources():
+    """Lexicon, emoji table and rule constants, taken from the installed vaderSentiment."""
+    from vaderSentiment import vaderSentiment as vs
+
+    analyzer = vs.SentimentIntensityAnalyzer()
+    lexicon = dict(analyzer.lexicon)
+    emojis = {k: v for k, v in analyzer.emojis.items() if len(k) == 1}
+    emoji_re = re.compile("[" + "".join(re.escape(k) for k in sorted(emojis)) + "]") if emojis else None
+    assert vs.B_INCR == _B_INCR and vs.C_INCR == _C_INCR and vs.N_SCALAR == _N_SCALAR
+    return {
+        "lexicon": lexicon,
+        "emojis": emojis,
+        "emoji_re": emoji_re,
+        "booster": dict(vs.BOOSTER_DICT),
+        "negate": frozenset(vs.NEGATE),
+        "special": dict(vs.SPECIAL_CASES),
+        "analyzer": analyzer,
+    }
+
+
+def vader_lexicon_path() -> str:
+    """Path of the ``vader_lexicon.txt`` shipped by the ``vaderSentiment`` package.
+
+    Examples
+    --------
+    >>> vader_lexicon_path().endswith("vader_lexicon.txt")
+    True
+    """
+    import os
+
+    import vaderSentiment
+
+    return os.path.join(os.path.dirname(vaderSentiment.__file__), "vader_lexicon.txt")
+
+
+def nltk_vader_analyzer():
+    """NLTK's ``SentimentIntensityAnalyzer`` with the lexicon from ``vaderSentiment`` (offline).
+
+    NLTK 3.10 refuses an absolute ``lexicon_file`` ("Unsafe resource path"), so the package's folder
+    is appended to ``nltk.data.path`` and the bare file name is passed. Note that NLTK's VADER
+    differs slightly from vaderSentiment's (no emoji handling); the toolkit's scores follow
+    vaderSentiment.
+
+    Examples
+    --------
+    >>> round(nltk_vader_analyzer().polarity_scores("The book was good.")["compound"], 4)
+    0.4404
+    """
+    import os
+
+    import nltk
+    from nltk.sentiment.vader import SentimentIntensityAnalyzer
+
+    folder = os.path.dirname(vader_lexicon_path())
+    if folder not in nltk.data.path:
+        nltk.data.path.append(folder)
+    return SentimentIntensityAnalyzer(lexicon_file="vader_lexicon.txt")
+
+
+def _is_missing(text) -> bool:
+    if text is None:
+        return True
+    if isinstance(text, float) and math.isnan(text):
+        return True
+    try:
+        import pandas as pd
+
+        return text is pd.NA
+    except ImportError:  # pragma: no cover
+        return False
+
+
+def _check_text(text, position):
+    if isinstance(text, str):
+        return text
+    if _is_missing(text):
+        return ""
+    raise TypeError(
+        f"sentiment: text at position {position} is {type(text).__name__} ({text!r:.60}), "
+        "expected a string or a missing value"
+    )
+
+
+def vader_compound_reference(texts: Iterable) -> list[float]:
+    """VADER compound scores computed by ``vaderSentiment`` itself (slow; the reference).
+
+    Missing values score ``0.0``.
+
+    Examples
+    --------
+    >>> vader_compound_reference(["The book was good."])
+    [0.4404]
+    """
+    analyzer = _resources()["analyzer"]
+    return [analyzer.polarity_scores(_check_text(t, i))["compound"] for i, t in enumerate(texts)]
+
+
+def vader_compound(texts: Sequence, *, cache: dict | None = None) -> list[float]:
+    """VADER compound score of each text, equal to vaderSentiment's, about 10x faster.
+
+    Parameters
+    ----------
+    texts : sequence of str
+        Texts; ``None``/NaN/``pd.NA`` score ``0.0`` (as the empty text does).
+    cache : dict, optional
+        A dict used as a cache from text to score (pass the same dict across calls to reuse it).
+        Repeated texts within ``texts`` are always scored once.
+
+    Returns
+    -------
+    list of float
+        Compound scores in [-1, 1], rounded to 4 decimals as VADER does.
+
+    Examples
+    --------
+    >>> vader_compound(["VADER is VERY SMART, handsome, and FUNNY!!!", "Today SUX!"])
+    [0.9342, -0.5461]
+    """
+    local = {} if cache is None else cache
+    out = []
+    for i, t in enumerate(texts):
+        t = _check_text(t, i)
+        v = local.get(t)
+        if v is None:
+            v = vader_compound_one(t)
+            local[t] = v
+        out.append(v)
+    return out
+
+
+def _negated(word: str, negate) -> bool:
+    return word in negate or "n't" in word
+
+
+def vader_compound_one(text: str) -> float:
+    """VADER compound score of one text (see :func:`vader_compound`).
+
+    Examples
+    --------
+    >>> vader_compound_one("The plot was good, but the characters are uncompelling.")
+    -0.1027
+    """
+    r = _resources()
+    lexicon = r["lexicon"]
+    booster = r["booster"]
+    if not text.isascii() and r["emoji_re"] is not None and r["emoji_re"].search(text):
+        emojis = r["emojis"]
+        parts = []
+        prev_space = True
+        for ch in text:
+            d = emojis.get(ch)
+            if d is not None:
+                if not prev_space:
+                    parts.append(" ")
+                parts.append(d)
+                prev_space = False
+            else:
+                parts.append(ch)
+                prev_space = ch == " "
+        text = "".join(parts)
+    text = text.strip()
+    words = []
+    for w in text.split():
+        s = w.strip(_PUNCT)
+        words.append(w if len(s) <= 2 else s)
+    n = len(words)
+    if n == 0:
+        return 0.0
+    lower = [w.lower() for w in words]
+    hits = [i for i, w in enumerate(lower) if w in lexicon]
+    if not hits:
+        return 0.0
+    n_upper = sum(1 for w in words if w.isupper())
+    is_cap_diff = 0 < n - n_upper < n
+    negate = r["negate"]
+    special = r["special"]
+    pos = []
+    vals = []
+    for i in hits:
+        lw = lower[i]
+        if lw in booster:
+            continue
+        if lw == "kind" and i < n - 1 and lower[i + 1] == "of":
+            continue
+        item = words[i]
+        valence = lexicon[lw]
+        if lw == "no" and i != n - 1 and lower[i + 1] in lexicon:
+            valence = 0.0
+        if (
+            (i > 0 and lower[i - 1] == "no")
+            or (i > 1 and lower[i - 2] == "no")
+            or (i > 2 and lower[i - 3] == "no" and lower[i - 1] in ("or", "nor"))
+        ):
+            valence = lexicon[lw] * _N_SCALAR
+        if is_cap_diff and item.isupper():
+            if valence > 0:
+                valence += _C_INCR
+            else:
+                valence -= _C_INCR
+        for start_i in range(3):
+            j = i - (start_i + 1)
+            if i > start_i and lower[j] not in lexicon:
+                # scalar_inc_dec
+                s = 0.0
+                pw = lower[j]
+                if pw in booster:
+                    s = booster[pw]
+                    if valence < 0:
+                        s *= -1
+                    if is_cap_diff and words[j].isupper():
+                        if valence > 0:
+                            s += _C_INCR
+                        else:
+                            s -= _C_INCR
+                if start_i == 1 and s != 0:
+                    s = s * 0.95
+                if start_i == 2 and s != 0:
+                    s = s * 0.9
+                valence = valence + s
+                # _negation_check
+                if start_i == 0:
+                    if _negated(lower[i - 1], negate):
+                        valence = valence * _N_SCALAR
+                elif start_i == 1:
+                    if lower[i - 2] == "never" and (lower[i - 1] == "so" or lower[i - 1] == "this"):
+                        valence = valence * 1.25
+                    elif lower[i - 2] == "without" and lower[i - 1] == "doubt":
+                        pass
+                    elif _negated(lower[i - 2], negate):
+                        valence = valence * _N_SCALAR
+                else:
+                    if (
+                        lower[i - 3] == "never" and (lower[i - 2] == "so" or lower[i - 2] == "this")
+                    ) or (lower[i - 1] == "so" or lower[i - 1] == "this"):
+                        valence = valence * 1.25
+                    elif lower[i - 3] == "without" and (
+                        lower[i - 2] == "doubt" or lower[i - 1] == "doubt"
+                    ):
+                        pass
+                    elif _negated(lower[i - 3], negate):
+                        valence = valence * _N_SCALAR
+                    valence = _special_idioms(valence, lower, i, n, special, booster)
+        # _least_check
+        if i > 1 and lower[i - 1] not in lexicon and lower[i - 1] == "least":
+            if lower[i - 2] != "at" and lower[i - 2] != "very":
+                valence = valence * _N_SCALAR
+        elif i > 0 and lower[i - 1] not in lexicon and lower[i - 1] == "least":
+            valence = valence * _N_SCALAR
+        if valence != 0:
+            pos.append(i)
+            vals.append(valence)
+    if not vals:
+        return 0.0
+    # _but_check, on the non-zero valences only (zeros neither match nor change)
+    if "but" in lower:
+        bi = lower.index("but")
+        for k in range(len(vals)):
+            sentiment = vals[k]
+            si = vals.index(sentiment)
+            if pos[si] < bi:
+                vals[si] = sentiment * 0.5
+            elif pos[si] > bi:
+                vals[si] = sentiment * 1.5
+    sum_s = float(sum(vals))
+    ep = text.count("!")
+    if ep > 4:
+        ep = 4
+    amp = ep * 0.292
+    qm = text.count("?")
+    if qm > 1:
+        amp += qm * 0.18 if qm <= 3 else 0.96
+    if sum_s > 0:
+        sum_s += amp
+    elif sum_s < 0:
+        sum_s -= amp
+    compound = sum_s / math.sqrt((sum_s * sum_s) + 15)
+    if compound < -1.0:
+        compound = -1.0
+    elif compound > 1.0:
+        compound = 1.0
+    return round(compound, 4)
+
+
+def _special_idioms(valence, lower, i, n, special, booster):
+    onezero = f"{lower[i - 1]} {lower[i]}"
+    twoonezero = f"{lower[i - 2]} {lower[i - 1]} {lower[i]}"
+    twoone = f"{lower[i - 2]} {lower[i - 1]}"
+    threetwoone = f"{lower[i - 3]} {lower[i - 2]} {lower[i - 1]}"
+    threetwo = f"{lower[i - 3]} {lower[i - 2]}"
+    for seq in (onezero, twoonezero, twoone, threetwoone, threetwo):
+        if seq in special:
+            valence = special[seq]
+            break
+    if n - 1 > i:
+        zeroone = f"{lower[i]} {lower[i + 1]}"
+        if zeroone in special:
+            valence = special[zeroone]
+    if n - 1 > i + 1:
+        zeroonetwo = f"{lower[i]} {lower[i + 1]} {lower[i + 2]}"
+        if zeroonetwo in special:
+            valence = special[zeroonetwo]
+    for ngram in (threetwoone, threetwo, twoone):
+        if ngram in booster:
+            valence = valence + booster[ngram]
+    return valence
