@@ -513,7 +513,7 @@ def write_index(records: list[dict], out_dir: str | os.PathLike, *, title: str =
     def link(run: str, rel: str | None, label: str) -> str:
         if not rel:
             return "<td>&ndash;</td>"
-        href = urllib.parse.quote(f"{run}/{rel}")
+        href = urllib.parse.quote(f"{run}/{rel}", safe="/=+,")
         return f'<td><a href="{esc(href)}">{esc(label)}</a></td>'
 
     n_ok = sum(r.get("status") == "ok" for r in records)
@@ -733,6 +733,8 @@ def _execute(todo, n_workers, kind, progress, log, records, executed) -> None:
 
         method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
         ctx = multiprocessing.get_context(method)
+        if method == "forkserver":  # workers fork from a server that imported these once
+            ctx.set_forkserver_preload(["toolkit.runner", "toolkit.export", "papermill"])
         pool = cf.ProcessPoolExecutor(max_workers=n_workers, mp_context=ctx)
     else:
         pool = cf.ThreadPoolExecutor(max_workers=n_workers, thread_name_prefix="batch")

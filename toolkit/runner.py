@@ -623,6 +623,17 @@ def _kernel_manager_class(extra_env: dict[str, str], stderr_path: Path | None = 
         def _transport_default(self):
             return "ipc" if os.name == "posix" else "tcp"
 
+        @default("ip")
+        def _ip_default(self):
+            if self.transport != "ipc":
+                return super()._ip_default()
+            # a unique socket prefix per kernel: jupyter_client's default ("kernel-ipc" in the
+            # working folder) makes parallel kernels connect to each other's sockets
+            import tempfile
+            import uuid
+
+            return os.path.join(tempfile.gettempdir(), f"toolkit-kernel-{uuid.uuid4().hex[:16]}-ipc")
+
         async def _async_launch_kernel(self, kernel_cmd, **kw):
             env = dict(kw.get("env") or os.environ)
             for key, value in extra_env.items():
@@ -710,6 +721,9 @@ def execute_run(spec: dict) -> dict:
         from papermill.exceptions import PapermillExecutionError
 
         logging.getLogger("papermill").setLevel(logging.WARNING)
+        # papermill re-reads the parameters cell and warns about lines it cannot parse (a "="
+        # in a help comment); inspect_parameters reads those, so the warning is noise here
+        logging.getLogger("papermill.translators").setLevel(logging.ERROR)
         try:
             papermill.execute_notebook(
                 str(notebook),
