@@ -65,6 +65,7 @@ __all__ = [
     "adjust_pvalues",
     "bootstrap_ci",
     "parse_metrics",
+    "parse_allocation",
     "infer_metrics",
     "KINDS",
 ]
@@ -182,6 +183,33 @@ def parse_metrics(spec: str | Sequence[str]) -> list[Metric]:
         out.append(Metric(name, kind, **kw))
     if not out:
         raise ABInputError("no metrics given")
+    return out
+
+
+def parse_allocation(spec: str | dict | None) -> dict[str, float] | None:
+    """Parse a planned split ``"A=0.5,B=0.5"`` or ``"A:0.5,B:0.5"`` (weights need not sum to
+    1); ``""`` -> None.
+
+    Examples
+    --------
+    >>> parse_allocation("A=2, B:1")
+    {'A': 2.0, 'B': 1.0}
+    """
+    if not spec:
+        return None
+    if isinstance(spec, dict):
+        return {str(k): float(v) for k, v in spec.items()}
+    out = {}
+    for part in str(spec).split(","):
+        sep = "=" if "=" in part else ":"
+        if sep not in part:
+            raise ABInputError(f"allocation: expected ARM=SHARE pairs, got {part.strip()!r}")
+        k, v = part.rsplit(sep, 1)
+        try:
+            out[k.strip()] = float(v)
+        except ValueError:
+            raise ABInputError(f"allocation: share of {k.strip()!r} is not a number: "
+                               f"{v.strip()!r}") from None
     return out
 
 

@@ -141,21 +141,34 @@ def forest_plot(result, *, relative: bool = True, show_sequential: bool = True, 
         if (t["verdict"] == name).any():
             handles.append(Line2D([], [], color=col, marker="o", lw=2, label=name))
     if relative and handles:
-        ax.legend(handles=handles, fontsize=8, loc="best")
+        ax.legend(handles=handles, fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.16),
+                  ncol=len(handles), frameon=False)
     fig.suptitle("A/B lifts with confidence intervals", fontsize=11)
     return fig
 
 
-def confidence_sequence_figure(seq, *, title: str = "", figsize=(6.4, 3.4)):
+def confidence_sequence_figure(seq, *, title: str = "", fixed_ci=None, figsize=(6.4, 3.4)):
     """The estimate and its always-valid confidence sequence as units arrive.
 
     Parameters
     ----------
     seq : SequentialResult
+    title : str
+    fixed_ci : (float, float), optional
+        The fixed-horizon interval at the end, drawn at the right edge for comparison.
 
     Returns
     -------
     Figure
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from toolkit.ab.sequential import confidence_sequence
+    >>> rng = np.random.default_rng(0)
+    >>> seq = confidence_sequence(rng.normal(size=2000), rng.random(2000) < 0.5)
+    >>> confidence_sequence_figure(seq, fixed_ci=(-0.1, 0.1)).axes[0].get_ylabel()
+    'treatment - control'
     """
     fig = _figure(figsize)
     ax = fig.add_subplot(1, 1, 1)
@@ -170,6 +183,17 @@ def confidence_sequence_figure(seq, *, title: str = "", figsize=(6.4, 3.4)):
         if len(row):
             ax.axvline(row[x.name].iloc[0], color="C3", ls=":", lw=1,
                        label="first exclusion of 0")
+    if fixed_ci is not None:
+        ax.errorbar([x.iloc[-1]], [seq.estimate],
+                    yerr=[[seq.estimate - fixed_ci[0]], [fixed_ci[1] - seq.estimate]],
+                    fmt="o", color="C1", ms=4, capsize=3, label="fixed-horizon CI (final)")
+    # the first looks are very wide: scale the y axis to the last 90 % of the looks
+    tail = lk.iloc[len(lk) // 10:]
+    if len(tail):
+        lo = float(min(tail["lower"].min(), 0.0, fixed_ci[0] if fixed_ci else 0.0))
+        hi = float(max(tail["upper"].max(), 0.0, fixed_ci[1] if fixed_ci else 0.0))
+        pad = 0.1 * (hi - lo or 1.0)
+        ax.set_ylim(lo - pad, hi + pad)
     ax.set_xlabel("time" if "time" in lk else "units")
     ax.set_ylabel("treatment - control")
     ax.set_title(title or f"Confidence sequence (always-valid p = {seq.p_value:.3g})", fontsize=10)

@@ -21,7 +21,9 @@ import pandas as pd
 
 from toolkit.ab.analysis import ABInputError, Metric
 
-__all__ = ["units_from_log", "default_metrics", "UNIT_COLUMNS"]
+__all__ = ["units_from_log", "default_metrics", "read_ab_input", "UNIT_COLUMNS"]
+
+_LOG_COLUMNS = {"conversation_id", "turn", "timestamp", "bot_response"}
 
 #: columns of the conversation-level unit table (``mean_quality`` only when turns are scored)
 UNIT_COLUMNS = [
@@ -170,3 +172,41 @@ def default_metrics(units: pd.DataFrame) -> list[Metric]:
         if ok:
             out.append(m)
     return out
+
+
+def read_ab_input(path, *, tz: str | None = None):
+    """Read what an A/B analysis runs on: a conversation log or a per-unit table.
+
+    Folders, SQLite databases and files with the turn columns (conversation_id, turn,
+    timestamp, bot_response) are loaded as a conversation log with :func:`toolkit.io.load`; any
+    other CSV / JSONL / Parquet file is a per-unit table (one row per unit). ``""`` or ``None``
+    loads the bundled sample.
+
+    Returns
+    -------
+    (ConversationLog or DataFrame, bool)
+        The data and whether it is a log.
+
+    Examples
+    --------
+    >>> data, is_log = read_ab_input("")
+    >>> is_log
+    True
+    """
+    from pathlib import Path
+
+    from toolkit.io import FORMATS, load, read_table
+
+    if not path:
+        from toolkit.sample import load_sample
+
+        return load_sample(), True
+    pth = Path(path)
+    if not pth.exists():
+        raise FileNotFoundError(f"no such file or folder: {path}")
+    if pth.is_dir() or pth.suffix.lower() not in FORMATS:
+        return load(pth, tz=tz), True
+    table = read_table(pth)
+    if _LOG_COLUMNS <= set(table.columns):
+        return load(pth, tz=tz), True
+    return table, False

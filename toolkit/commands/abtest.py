@@ -4,9 +4,6 @@ from __future__ import annotations
 
 __all__ = ["register", "run"]
 
-_LOG_COLUMNS = {"conversation_id", "turn", "timestamp", "bot_response"}
-
-
 def register(subparsers) -> None:
     p = subparsers.add_parser(
         "abtest",
@@ -50,51 +47,20 @@ def register(subparsers) -> None:
     p.set_defaults(func=run)
 
 
-def _read_input(path: str, tz):
-    from pathlib import Path
-
-    from toolkit.io import FORMATS, load, read_table
-
-    pth = Path(path)
-    if not pth.exists():
-        raise FileNotFoundError(f"no such file or folder: {path}")
-    if pth.is_dir() or pth.suffix.lower() not in FORMATS:
-        return load(pth, tz=tz), True
-    table = read_table(pth)
-    if _LOG_COLUMNS <= set(table.columns):
-        return load(pth, tz=tz), True
-    return table, False
-
-
-def _parse_allocation(text):
-    from toolkit.cli import UsageError
-
-    if not text:
-        return None
-    out = {}
-    for part in text.split(","):
-        if "=" not in part:
-            raise UsageError(f"--allocation: expected ARM=SHARE pairs, got {part!r}")
-        k, v = part.split("=", 1)
-        try:
-            out[k.strip()] = float(v)
-        except ValueError:
-            raise UsageError(f"--allocation: share of {k.strip()!r} is not a number: {v!r}") from None
-    return out
-
-
 def run(args) -> int:
     import pandas as pd
 
-    from toolkit.ab.analysis import ABInputError, analyze
+    from toolkit.ab.analysis import ABInputError, analyze, parse_allocation
     from toolkit.cli import UsageError, print_json
 
-    data, is_log = _read_input(args.path, args.tz)
+    from toolkit.ab.units import read_ab_input
+
+    data, is_log = read_ab_input(args.path, tz=args.tz)
     try:
         res = analyze(
             data, args.metrics, variant_col=args.variant_col, control=args.control,
             alpha=args.alpha, correction=args.correction,
-            planned_allocation=_parse_allocation(args.allocation), bootstrap=args.bootstrap,
+            planned_allocation=parse_allocation(args.allocation), bootstrap=args.bootstrap,
             seed=args.seed, nan_policy=args.nan_policy, sequential=not args.no_sequential,
             time_col=args.time_col, default_mde_relative=args.mde_relative, unit=args.unit,
         )
