@@ -64,6 +64,18 @@ def test_series_table_is_what_the_forecasting_side_accepts(tmp_path):
         to_series(df)
 
 
+def test_forecasting_accepts_the_series():
+    from toolkit.forecasting import forecast
+
+    df = read_query_range(FIXTURE)
+    a = to_series(df, "variant=A")
+    fc = forecast(a, horizon=6, model="snaive", season=12)  # the fixture repeats every 12 samples
+    assert fc.frame["yhat"].tolist() == pytest.approx(a.iloc[12:18].tolist())
+    assert fc.frame.index[0] == a.index[-1] + pd.Timedelta("5min")
+    b = forecast(to_series(df, "variant=B"), horizon=3, model="snaive", season=12)  # its NaN sample is interpolated
+    assert np.isfinite(b.frame["yhat"]).all()
+
+
 def test_forecast_cli_accepts_the_series(tmp_path):
     import importlib.util
 

@@ -3,13 +3,15 @@ turn numbering and the mapping report."""
 
 from __future__ import annotations
 
+import collections.abc as _abc
 import datetime as _dt
 import json
 import math
 import uuid
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 __all__ = ["MappingReport", "message_role_text", "content_text", "last_text", "parse_time", "jsonable", "records_to_log"]
 
@@ -185,7 +187,16 @@ def jsonable(obj: Any) -> Any:
     >>> jsonable({"t": datetime.datetime(2026, 1, 5), "c": decimal.Decimal("0.5")})
     {'t': '2026-01-05T00:00:00Z', 'c': 0.5}
     """
-    if isinstance(obj, Mapping):
+    t = type(obj)
+    if t is str or t is int or t is bool or obj is None:  # fast paths: most of a run is plain JSON
+        return obj
+    if t is float:
+        return obj if math.isfinite(obj) else None
+    if t is dict:
+        return {k if type(k) is str else str(k): jsonable(v) for k, v in obj.items()}
+    if t is list:
+        return [jsonable(v) for v in obj]
+    if isinstance(obj, _abc.Mapping):
         return {str(k): jsonable(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple, set)):
         return [jsonable(v) for v in obj]

@@ -48,7 +48,8 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 from toolkit.sources._common import MappingReport, content_text, last_text, message_role_text, parse_time, records_to_log
 

@@ -24,7 +24,8 @@ from __future__ import annotations
 
 import math
 import os
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 __all__ = ["PRICES", "PRICES_AS_OF", "load_prices", "price_for", "estimate_cost", "estimate_costs"]
 
