@@ -249,7 +249,7 @@ class _Checker:
 
 def _as_string(chk: _Checker, col: str, s: pd.Series, *, required: bool) -> pd.Series:
     missing = s.isna().to_numpy()
-    if s.dtype == object or pd.api.types.is_string_dtype(s.dtype):
+    if s.dtype == object:  # string dtypes hold only text or NA: nothing to check
         bad = np.array([not isinstance(v, str) for v in s.to_numpy(dtype=object)]) & ~missing
         if bad.any():
             # numbers and other scalars become their text; containers are refused
@@ -549,8 +549,7 @@ def validate(
         problems += cchk.problems
         if problems:
             raise LogValidationError(problems, source=source)
-        known = set(c["conversation_id"])
-        orphan = ~t["conversation_id"].isin(known).to_numpy()
+        orphan = pd.Index(c["conversation_id"]).get_indexer(t["conversation_id"]) < 0
         tchk2 = _Checker("turns", t, keys)
         tchk2.flag(
             "conversation_id", "refers to a conversation that is not in the conversations table", orphan
@@ -559,7 +558,7 @@ def validate(
         cchk2.flag(
             "conversation_id",
             "has no turns (every conversation needs at least one turn)",
-            ~c["conversation_id"].isin(set(derived["conversation_id"])).to_numpy(),
+            pd.Index(derived["conversation_id"]).get_indexer(c["conversation_id"]) < 0,
         )
         if "variant" in c.columns:
             merged = c[["conversation_id", "variant"]].merge(
@@ -578,10 +577,8 @@ def validate(
         d = derived.set_index("conversation_id").reindex(c["conversation_id"])
         fill = {}
         for col in ("user_id", "bot_id", "variant", "start_time", "end_time"):
-            if col not in c.columns:
-                fill[col] = d[col].to_numpy()
-            else:
-                fill[col] = c[col].where(c[col].notna(), pd.Series(d[col].to_numpy(), index=c.index))
+            derived_col = d[col].set_axis(c.index)
+            fill[col] = derived_col if col not in c.columns else c[col].where(c[col].notna(), derived_col)
         c = c.assign(**fill)
         if "satisfaction" not in c.columns:
             c["satisfaction"] = np.nan
