@@ -406,7 +406,7 @@ def test_saved_runs_round_trip(tmp_path, fixture_runs):
 
 
 def test_pull_v1_list_runs_multipage(fixture_runs):
-    from toolkit.sources.langsmith import make_client, pull, runs_to_log
+    from toolkit.sources.langsmith import make_client, pull, pull_runs, runs_to_log
 
     with FakeLangSmith(fixture_runs, page_size=3) as srv:
         mapped = pull(PROJECT, client=make_client(srv.url), runs="root")
@@ -426,6 +426,24 @@ def test_pull_v1_list_runs_multipage(fixture_runs):
     pd.testing.assert_frame_equal(mapped.log.turns, expected)
     assert mapped.report.n_records == 9 and mapped.report.n_turns == 7
     assert mapped.log.turns.loc[mapped.log.turns["run_id"] == rid(5), "model"].isna().all()  # child not pulled
+
+    with FakeLangSmith(fixture_runs, page_size=3) as srv:
+        window = pull_runs(PROJECT, client=make_client(srv.url), since="2026-01-05T11:00:00Z", until="2026-01-05T12:06:00Z",
+                           runs="llm", backend="v1")  # fmt: skip
+        body = srv.calls("POST", "/runs/query")[0]["body"]
+    assert body["start_time"].startswith("2026-01-05T11:00:00") and body["run_type"] == "llm"
+    assert body["filter"].startswith('lt(start_time, "2026-01-05T12:06:00') and "is_root" not in body
+    assert [r["id"] for r in window] == [rid(3), rid(4), rid(6)]
+
+
+def test_langsmith_cli_usage_errors(tmp_path):
+    code, out, err = cli("langsmith")
+    assert code == 2 and "pull" in out and "push" in out
+    code, out, err = cli("langsmith", "pull", "--project", PROJECT, "--since", "last tuesday", "--out", str(tmp_path / "r.jsonl"),
+                         "--endpoint", "http://127.0.0.1:9/api/v1")  # fmt: skip
+    assert code == 2 and "since must be an ISO 8601 time" in err
+    code, out, err = cli("langsmith", "push", str(tmp_path / "missing.parquet"), "--key", "quality", "--dry-run")
+    assert code == 2 and "missing.parquet" in err
 
 
 def test_pull_v2_query_multipage_and_window(fixture_runs):

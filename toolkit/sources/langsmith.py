@@ -187,6 +187,10 @@ def make_client(endpoint: str | None = None, *, timeout_ms: int | None = None, *
 
     url = endpoint or os.environ.get(ENDPOINT_ENV) or None
     opts: dict[str, Any] = {"api_key": key, "auto_batch_tracing": False, **kwargs}
+    if "tracing_sampling_rate" not in opts and _accepts(Client.__init__, "tracing_sampling_rate"):
+        # a sampling rate from the environment (LANGSMITH_TRACING_SAMPLING_RATE) would silently
+        # drop feedback on unsampled traces
+        opts["tracing_sampling_rate"] = 1.0
     if url:
         opts["api_url"] = url
     if timeout_ms is not None:
