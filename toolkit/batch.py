@@ -115,9 +115,9 @@ class BatchConfig:
 
     Examples
     --------
-    >>> cfg = BatchConfig.from_dict({"notebooks": [{"notebook": "nb.ipynb"}]}, base_dir=".")
-    >>> cfg.entries[0]["notebook"].name
-    'nb.ipynb'
+    >>> cfg = BatchConfig.from_dict({"notebooks": ["notebooks/*.ipynb"]}, base_dir=".")  # doctest: +SKIP
+    >>> cfg.entries[0]["notebook"].name                                              # doctest: +SKIP
+    '00_overview.ipynb'
     """
 
     base_dir: Path
@@ -520,6 +520,7 @@ def write_index(records: list[dict], out_dir: str | os.PathLike, *, title: str =
     rows = []
     for rec in records:
         files = rec.get("files") or {}
+        figures = [f for f in files.get("figures") or [] if f.endswith(".png")]
         run = rec.get("name") or ""
         status = rec.get("status") or "missing"
         params = ", ".join(f"{k}={v!r}" for k, v in (rec.get("parameters") or {}).items())
@@ -538,6 +539,7 @@ def write_index(records: list[dict], out_dir: str | os.PathLike, *, title: str =
             + link(run, files.get("pdf"), pdf_label)
             + link(run, files.get("notebook"), "notebook")
             + link(run, files.get("sidecar"), "sidecar")
+            + link(run, "figures/" if figures else None, f"{len(figures)} figures")
             + f"<td>{esc(err)}</td></tr>"
         )
     now = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
@@ -552,7 +554,7 @@ tr.failed {{ background: #fde8e8; }} tr.ok td:nth-child(4) {{ color: #1a7f37; }}
 <p>{n_ok} of {len(records)} runs finished; written {esc(now)}.
 Summary: <a href="{SUMMARY_CSV}">CSV</a>, <a href="{SUMMARY_PARQUET}">Parquet</a>; log: <a href="{BATCH_LOG}">{BATCH_LOG}</a>.</p>
 <table><thead><tr><th>run</th><th>notebook</th><th>parameters</th><th>status</th><th>time</th>
-<th>HTML</th><th>PDF</th><th>notebook</th><th>sidecar</th><th>error</th></tr></thead>
+<th>HTML</th><th>PDF</th><th>notebook</th><th>sidecar</th><th>figures (PNG)</th><th>error</th></tr></thead>
 <tbody>
 {chr(10).join(rows)}
 </tbody></table></body></html>

@@ -86,7 +86,13 @@ def find_browser() -> str | None:
 
 
 def offline_mathjax_url() -> str | None:
-    """``file://`` URL of the local MathJax (Debian ``libjs-mathjax``), or None if not installed."""
+    """``file://`` URL of the local MathJax (Debian ``libjs-mathjax``), or None if not installed.
+
+    Examples
+    --------
+    >>> offline_mathjax_url()  # doctest: +SKIP
+    'file:///usr/share/javascript/mathjax/MathJax.js?config=TeX-AMS_CHTML-full,Safe'
+    """
     if LOCAL_MATHJAX.is_file():
         return f"{LOCAL_MATHJAX.as_uri()}?config=TeX-AMS_CHTML-full,Safe"
     return None

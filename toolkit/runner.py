@@ -509,7 +509,7 @@ def run_name(notebook: str | os.PathLike, parameters: dict[str, Any] | None = No
     >>> run_name("nb.ipynb", {})
     'nb'
     >>> run_name("nb.ipynb", {"data_path": "/data/log.parquet"})
-    'nb__data_path=-data-log.parquet-51d7f0f5'
+    'nb__data_path=-data-log.parquet-33814948'
     """
     stem = Path(notebook).stem
     items = {k: v for k, v in sorted((parameters or {}).items()) if k not in RESERVED_PARAMETERS}
@@ -596,7 +596,13 @@ class RunResult:
 
 
 def read_run_record(out_dir: str | os.PathLike) -> dict | None:
-    """The ``run.json`` of a run folder, or None if missing or unreadable."""
+    """The ``run.json`` of a run folder, or None if missing or unreadable.
+
+    Examples
+    --------
+    >>> read_run_record("/nonexistent/run") is None
+    True
+    """
     path = Path(out_dir) / RUN_RECORD
     try:
         return json.loads(path.read_text(encoding="utf-8"))
