@@ -386,6 +386,15 @@ def test_traceable_keys_are_configurable():
         runs_to_log([run])
     t = runs_to_log([run], input_key="customer_text", output_key=["reply"]).log.turns
     assert (t.loc[0, "user_input"], t.loc[0, "bot_response"]) == ("hello there", "Hi!")
+    # a LangGraph root run: the message history in and out (serialised LangChain messages)
+    lc = lambda cls, kind, text: {"lc": 1, "type": "constructor", "id": ["langchain", "schema", "messages", cls],  # noqa: E731
+                                  "kwargs": {"content": text, "type": kind}}  # fmt: skip
+    graph = dict(run, inputs={"messages": [lc("HumanMessage", "human", "first"), lc("AIMessage", "ai", "ok"),
+                                           lc("HumanMessage", "human", "second question")]},
+                 outputs={"messages": [lc("HumanMessage", "human", "second question"),
+                                       lc("AIMessage", "ai", [{"type": "text", "text": "second answer"}])]})  # fmt: skip
+    t = runs_to_log([graph]).log.turns
+    assert (t.loc[0, "user_input"], t.loc[0, "bot_response"], t.loc[0, "shape"]) == ("second question", "second answer", "traceable")
 
 
 def test_saved_runs_round_trip(tmp_path, fixture_runs):

@@ -68,24 +68,6 @@ def register(subparsers) -> None:
     p.set_defaults(func=_help)
 
 
-def _looks_like_runs(path) -> bool:
-    import json
-    from pathlib import Path
-
-    path = Path(path)
-    if not path.is_file() or path.suffix.lower() not in (".jsonl", ".ndjson", ".json"):
-        return False
-    with open(path, encoding="utf-8") as fh:
-        for line in fh:
-            if line.strip():
-                try:
-                    first = json.loads(line)
-                except json.JSONDecodeError:
-                    return False
-                return isinstance(first, dict) and "run_type" in first and "inputs" in first and "conversation_id" not in first
-    return False
-
-
 def _score_column(turns, key: str):
     """The turns with quality scores added (toolkit.quality) when ``key`` is one of its columns."""
     try:
@@ -160,7 +142,7 @@ def _push(args, ls, print_json) -> int:
 
     if args.batch_size < 1:
         raise UsageError("--batch-size must be >= 1")
-    if _looks_like_runs(args.path):
+    if ls.is_runs_file(args.path):
         turns = ls.runs_to_log(args.path).log.turns
     else:
         from toolkit.io import load

@@ -80,6 +80,7 @@ __all__ = [
     "pull",
     "save_runs",
     "read_runs",
+    "is_runs_file",
     "normalise_run",
     "detect_shape",
     "runs_to_log",
@@ -437,6 +438,33 @@ def read_runs(path: str | os.PathLike) -> list[dict]:
         except json.JSONDecodeError as exc:
             raise ValueError(f"{path}: line {i} is not JSON ({exc.msg}): {line[:80]!r}") from None
     return out
+
+
+def is_runs_file(path: str | os.PathLike) -> bool:
+    """Whether ``path`` is a JSONL file of LangSmith runs (not a table of turns).
+
+    Looks at the first non-empty line only: a JSON object with ``run_type`` and ``inputs`` and no
+    ``conversation_id``.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> p = save_runs([{"id": "r1", "run_type": "llm", "inputs": {}}], tempfile.mkdtemp() + "/runs.jsonl")
+    >>> is_runs_file(p)
+    True
+    """
+    path = Path(path)
+    if not path.is_file() or path.suffix.lower() not in (".jsonl", ".ndjson", ".json"):
+        return False
+    try:
+        with open(path, encoding="utf-8") as fh:
+            for line in fh:
+                if line.strip():
+                    first = json.loads(line)
+                    return isinstance(first, dict) and "run_type" in first and "inputs" in first and "conversation_id" not in first
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return False
+    return False
 
 
 # --------------------------------------------------------------------------------------------
