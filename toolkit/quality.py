@@ -29,7 +29,8 @@ coherence (0..1)
     list markers) is not a lower-case letter; ``complete`` is 1 when the answer ends like a
     sentence (not with a letter, digit, comma, colon, dash or opening bracket; a trailing URL or
     e-mail address counts as complete); ``repetition`` is the share of words that repeat the
-    previous word plus the share of sentences that repeat an earlier one (capped at 1);
+    previous word within a sentence plus the share of sentences that repeat an earlier one
+    (capped at 1);
     ``markup`` is 1 when unrendered template fields or error markup remain (``{{name}}``,
     ``{name}``, ``<tag>``, ``[ERROR``, ``${x}``, or the whole answer being ``null``/``None``).
     :func:`coherence_parts` returns the four parts.
@@ -63,8 +64,8 @@ Examples
 ...                      "Try resetting your account password from the login page.",
 ...                      "our store store store opens at"]})
 >>> scored = score_turns(turns)
+>>> scored["level"].tolist()
 ['good', 'excellent', 'poor']
-['good', 'excellent', 'unacceptable']
 """
 
 from __future__ import annotations
@@ -326,11 +327,12 @@ def coherence_parts(text: str, *, check_case: bool = True) -> tuple[float, float
         complete = 1.0 if (last.isalnum() and _URLISH.search(s)) else 0.0
     else:
         complete = 1.0
-    words = [w.strip(_WORD_STRIP).lower() for w in s.split()]
-    words = [w for w in words if w]
-    rep = 0.0
-    if len(words) > 1:
-        rep = sum(1 for a, b in zip(words, words[1:]) if a == b) / (len(words) - 1)
+    repeats = pairs = 0
+    for sent in sentences:
+        words = [w for w in (x.strip(_WORD_STRIP).lower() for x in sent.split()) if w]
+        pairs += max(0, len(words) - 1)
+        repeats += sum(1 for a, b in zip(words, words[1:]) if a == b)
+    rep = repeats / pairs if pairs else 0.0
     if len(sentences) > 1:
         norm = [" ".join(x.lower().split()) for x in sentences]
         rep += (len(norm) - len(set(norm))) / len(norm)
@@ -532,7 +534,7 @@ def _prepare(turns: pd.DataFrame):
     responses = as_text_list(turns["bot_response"], "turns.bot_response")
     n = len(turns)
     if "conversation_id" in turns.columns:
-        conv = pd.factorize(turns["conversation_id"].astype(object).to_numpy())[0]
+        conv = pd.factorize(turns["conversation_id"].astype(object).to_numpy(), sort=True)[0]
         turn = turns["turn"].to_numpy() if "turn" in turns.columns else np.arange(n)
         order = np.lexsort((np.arange(n), np.asarray(turn, dtype=np.int64), conv))
         conv_sorted = conv[order]

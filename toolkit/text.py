@@ -344,7 +344,9 @@ def term_pairs(
     import pandas as pd
 
     ht = hash_tokens(texts, stop_words=stop_words, stem=stem)
-    codes, vocab = pd.factorize(ht.hash)
+    # codes in hash order: every sum over a document's terms then runs in the same order
+    # whatever the batch, so results do not depend on how documents are batched
+    codes, vocab = pd.factorize(ht.hash, sort=True)
     codes = codes.astype(np.int64)
     key = (ht.doc << 32) | codes
     key.sort(kind="stable")  # keys are grouped by document already: timsort runs
