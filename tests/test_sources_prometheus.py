@@ -77,19 +77,31 @@ def test_forecasting_accepts_the_series():
 
 
 def test_forecast_cli_accepts_the_series(tmp_path):
+    import argparse
     import importlib.util
+    from contextlib import redirect_stderr, redirect_stdout
+    from io import StringIO
 
     if importlib.util.find_spec("toolkit.commands.forecast") is None:
         pytest.skip("toolkit forecast CLI not available in this checkout")
-    from toolkit.cli import main
+    from toolkit.cli import build_parser, main
 
-    one = read_query_range(FIXTURE)
-    one = one[one["series_id"] == "variant=A"][["timestamp", "value"]]
+    sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    opts = {o for a in sub.choices["forecast"]._actions for o in a.option_strings}
+    df = read_query_range(FIXTURE)
     path = tmp_path / "series.csv"
-    one.to_csv(path, index=False)
-    out = tmp_path / "fc"
-    code = main(["forecast", str(path), "--horizon", "6", "--out", str(out)])
-    assert code == 0
+    df.to_csv(path, index=False)  # the long series_id,timestamp,value table
+    argv = ["forecast", str(path)]
+    for opt, value in (("--horizon", "6"), ("--season", "12"), ("--model", "snaive")):
+        if opt in opts:
+            argv += [opt, value]
+    out_opt = next((o for o in ("--out", "--output-dir", "--out-dir", "--output") if o in opts), None)
+    if out_opt:
+        argv += [out_opt, str(tmp_path / "fc")]
+    out, err = StringIO(), StringIO()
+    with redirect_stdout(out), redirect_stderr(err):
+        code = main(argv)
+    assert code == 0, f"toolkit {' '.join(argv)} failed: {err.getvalue()}"
 
 
 def test_error_answers_are_clear(tmp_path):
