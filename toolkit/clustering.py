@@ -87,6 +87,7 @@ _TEXT_ALIASES = {"first_user_input": "first_user", "first": "first_user", "user"
 #: letters only, two or more: drops order numbers, dates and stray digits, keeps any script
 _TOKEN_PATTERN = r"(?u)\b[^\W\d_]{2,}\b"
 _MINIBATCH_THRESHOLD = 20_000
+_EXACT_SVD_MAX_FEATURES = 4000
 _EMPTY = -2  # internal marker for messages without any text features
 _EMBEDDINGS_INSTALL = (
     "the 'embeddings' backend needs the optional packages torch (CPU build) and "
@@ -150,7 +151,8 @@ def _dedup(texts: list[str]) -> _Dedup:
     codes = np.asarray(codes, dtype=np.int64)
     uniques = list(uniques)
     # first original spelling per distinct text
-    first_pos = pd.Series(np.arange(len(codes))).groupby(codes).min()
+    first_pos = np.full(len(uniques), len(codes), dtype=np.int64)
+    np.minimum.at(first_pos, codes, np.arange(len(codes)))
     keep = [i for i, u in enumerate(uniques) if u != ""]
     remap = np.full(len(uniques), -1, dtype=np.int64)
     remap[keep] = np.arange(len(keep))
@@ -158,7 +160,7 @@ def _dedup(texts: list[str]) -> _Dedup:
     weights = np.bincount(inverse[inverse >= 0], minlength=len(keep)).astype(np.float64)
     return _Dedup(
         texts=[uniques[i] for i in keep],
-        originals=[texts[int(first_pos.loc[i])] for i in keep],
+        originals=[texts[int(first_pos[i])] for i in keep],
         weights=weights,
         inverse=inverse,
     )
@@ -269,11 +271,25 @@ def _tfidf_backend(
     n_rows = int(has.sum())
     info: dict[str, Any] = {"analyzer": analyzer, "n_features": int(n_feat)}
     if min(n_feat, n_rows) > n_components:
-        svd = TruncatedSVD(n_components=int(n_components), algorithm="randomized", n_iter=5, random_state=seed)
-        # scaling rows by sqrt(weight) makes the fit equal to one on every (duplicated) row
-        svd.fit(sp.diags(np.sqrt(weights)) @ T)
-        Z = np.asarray(T @ svd.components_.T)
-        info.update(n_components=int(n_components), explained_variance=float(svd.explained_variance_ratio_.sum()))
+        # weighting rows by their duplicates makes the fit equal to one on every row
+        if n_feat <= _EXACT_SVD_MAX_FEATURES:
+            # exact truncated SVD from the (weighted) term Gram matrix: fast for small vocabularies
+            G = np.asarray((T.T @ sp.diags(weights) @ T).todense())
+            vals, vecs = np.linalg.eigh((G + G.T) / 2.0)
+            V = vecs[:, ::-1][:, : int(n_components)]
+            V = V * np.sign(V[np.abs(V).argmax(axis=0), np.arange(V.shape[1])])
+            comps = V.T
+            kept = float(np.clip(vals[::-1][: int(n_components)], 0, None).sum())
+            info.update(svd="exact (Gram eigendecomposition)")
+        else:
+            svd = TruncatedSVD(n_components=int(n_components), algorithm="randomized", n_iter=5, random_state=seed)
+            svd.fit(sp.diags(np.sqrt(weights)) @ T)
+            comps = svd.components_
+            kept = float((svd.singular_values_**2).sum())
+            info.update(svd="randomized")
+        Z = np.asarray(T @ comps.T)
+        # share of the rows' squared norm the components keep (rows have unit norm)
+        info.update(n_components=int(n_components), kept_norm=kept / float(weights[has].sum()))
         Z, ok = _l2_rows(Z)
         # a text whose terms all fall outside the components keeps a tiny direction anyway
         lost = has & ~ok
@@ -281,7 +297,7 @@ def _tfidf_backend(
             Z[lost] = 1.0 / np.sqrt(Z.shape[1])
     else:
         Z = T.toarray()
-        info.update(n_components=int(n_feat), explained_variance=1.0)
+        info.update(n_components=int(n_feat), kept_norm=1.0, svd="none (exact TF-IDF)")
     Z[~has] = 0.0
     return Vectors(Z, "tfidf", info)
 
@@ -402,7 +418,7 @@ def vectorize(
 # --------------------------------------------------------------------------------------------
 
 
-def _kmeans(X, w, k: int, seed: int, *, n_init: int = 4, minibatch_threshold: int = _MINIBATCH_THRESHOLD):
+def _kmeans(X, w, k: int, seed: int, *, n_init: int = 10, minibatch_threshold: int = _MINIBATCH_THRESHOLD):
     from sklearn.cluster import KMeans, MiniBatchKMeans
 
     if len(X) > minibatch_threshold:
@@ -785,9 +801,10 @@ def _pca2(X: np.ndarray, w: np.ndarray, seed: int) -> np.ndarray:
         out = np.zeros((len(X), 2))
         out[:, : min(2, X.shape[1])] = Xc[:, :2]
         return out
-    from sklearn.utils.extmath import randomized_svd
-
-    _, _, Vt = randomized_svd(np.sqrt(w)[:, None] * Xc, n_components=2, random_state=seed)
+    # exact: the top two eigenvectors of the weighted covariance (d x d, d <= a few hundred)
+    cov = (Xc * w[:, None]).T @ Xc / w.sum()
+    vals, vecs = np.linalg.eigh(cov)
+    Vt = vecs[:, ::-1][:, :2].T
     Vt = Vt * np.sign(Vt[np.arange(len(Vt)), np.abs(Vt).argmax(axis=1)])[:, None]
     return Xc @ Vt.T
 
@@ -900,8 +917,12 @@ def cluster_texts(
     # distinct texts that carry features; texts with identical vectors (same words, other order
     # or case) are one point: the points we cluster, weighted by their rows
     txt = np.flatnonzero(has)
-    _, first, pinv = np.unique(np.round(X[txt], 9), axis=0, return_index=True, return_inverse=True)
-    pinv = np.asarray(pinv).ravel()
+    # rows hashed to 64 bits (a collision between two of n rows: about n**2 / 2**65)
+    keys = pd.util.hash_pandas_object(pd.DataFrame(np.round(X[txt], 9) + 0.0), index=False).to_numpy()
+    pinv, uniq = pd.factorize(keys, sort=False)
+    pinv = np.asarray(pinv, dtype=np.int64)
+    first = np.full(len(uniq), len(pinv), dtype=np.int64)
+    np.minimum.at(first, pinv, np.arange(len(pinv)))
     Xp = X[txt[first]]
     wp = np.bincount(pinv, weights=dd.weights[txt], minlength=len(first))
     n_pts = len(first)
@@ -943,16 +964,33 @@ def cluster_texts(
     dlab[txt] = plab[pinv]
     row_lab = np.where(dd.inverse >= 0, dlab[np.maximum(dd.inverse, 0)], -1)
 
-    terms = cluster_terms(dd.originals, dlab, weights=dd.weights, n_terms=n_terms)
-    # representative messages: distinct texts closest to the weighted centroid, then most frequent
+    # each point's text: its most frequent spelling (texts of one point have the same words)
+    order = np.lexsort((-dd.weights[txt], pinv))
+    starts = np.r_[0, np.flatnonzero(np.diff(pinv[order])) + 1]
+    rep = txt[order[starts]]
+    rep_text = [dd.originals[i] for i in rep]
+    terms = cluster_terms(rep_text, plab, weights=wp, n_terms=n_terms)
+    # representative messages: points closest to the weighted centroid (ties: most frequent),
+    # skipping near-copies (cosine >= 0.9) of a message already shown while others remain
     examples: dict[int, list[str]] = {}
     cluster_labels: dict[int, str] = {}
     for c in range(k_final):
-        members = np.flatnonzero(dlab == c)
-        cen = (dd.weights[members, None] * X[members]).sum(axis=0)
-        sim = X[members] @ cen / max(np.linalg.norm(cen), 1e-12)
-        order = members[np.lexsort((members, -dd.weights[members], -np.round(sim, 9)))]
-        examples[c] = [dd.originals[i] for i in order[:n_examples]]
+        members = np.flatnonzero(plab == c)
+        cen = (wp[members, None] * Xp[members]).sum(axis=0)
+        sim = Xp[members] @ cen / max(np.linalg.norm(cen), 1e-12)
+        ranked = members[np.lexsort((members, -wp[members], -np.round(sim, 9)))]
+        chosen: list[int] = []
+        for i in ranked[: 50 * n_examples]:
+            if len(chosen) == n_examples:
+                break
+            if all(float(Xp[i] @ Xp[j]) < 0.9 for j in chosen):
+                chosen.append(int(i))
+        for i in ranked:
+            if len(chosen) >= n_examples:
+                break
+            if int(i) not in chosen:
+                chosen.append(int(i))
+        examples[c] = [rep_text[i] for i in chosen]
         cluster_labels[c] = _label_from_terms(terms.get(c, []), examples[c][0] if examples[c] else "")
     n_empty = int((dd.inverse < 0).sum() + dd.weights[~has].sum())
     if (row_lab < 0).any():
