@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from pathlib import Path
 
 import nbformat
@@ -56,8 +57,9 @@ if figure:
     ax.plot([0, 1, 2], [n, 2 * n, 0], color="tab:red", lw=3)
     ax.set_title(f"n = {n}")
     save_figure(fig, "line", output_dir)
+import sys
 write_sidecar({"n": n, "value": n * scale, "ratio": ratio, "flag": flag, "tags": tags,
-               "label": label, "cwd": os.getcwd(), "stats": {"mean": n / 2}},
+               "label": label, "cwd": os.getcwd(), "python": sys.executable, "stats": {"mean": n / 2}},
               output_dir, notebook="work", parameters={"n": n})
 print("done", n)
 '''
@@ -145,6 +147,20 @@ def test_check_parameters_types_and_names(tmp_path):
     assert len(err.value.problems) == 2
 
 
+def test_annotation_forms():
+    pep604 = ParameterSpec("x", "str | None", "None")
+    assert pep604.accepts(None) and pep604.accepts("a") and not pep604.accepts(1)
+    union = ParameterSpec("x", "Union[int, str]", "1")
+    assert union.accepts(1) and union.accepts("a") and not union.accepts(1.5) and not union.accepts(None)
+    nested = ParameterSpec("x", "Optional[List[int]]", "None")
+    assert nested.accepts([1]) and nested.accepts(None) and not nested.accepts({"a": 1})
+    untyped = ParameterSpec("x", "None", "0.5")
+    assert untyped.type_label == "float" and untyped.accepts(1) and not untyped.accepts("a")
+    anything = ParameterSpec("x", "Path", '"."')
+    assert anything.accepts(3) and anything.accepts("a")
+    assert coerce_cli_value(pep604, "none") is None and coerce_cli_value(untyped, "2") == 2
+
+
 def test_cli_values_are_converted_to_declared_types(tmp_path):
     specs = inspect_parameters(work_notebook(tmp_path))
     got = check_parameters(None, {"n": "7", "scale": "0.5", "flag": "yes", "tags": "[b, c]",
@@ -199,6 +215,8 @@ def test_run_writes_notebook_figures_sidecar_html_and_record(tmp_path):
     assert not list(run.glob(".*running*"))
     side = json.loads((run / "sidecar.json").read_text())["results"]
     assert side["n"] == 4 and side["value"] == 2.0 and side["ratio"] == 10.0
+    # the python3 kernel runs this interpreter (the venv's), so it imports this toolkit
+    assert Path(side["python"]).resolve() == Path(sys.executable).resolve()
     from matplotlib.image import imread
 
     png = imread(str(run / "figures/line.png"))

@@ -668,6 +668,24 @@ def _first_lines(text: str, n: int = 3) -> str:
     return "\n".join(lines[:n]) + ("\n..." if len(lines) > n else "")
 
 
+def _last_started_cell(path: Path) -> dict:
+    """Where a run stopped without a cell error (kernel died, timeout): the last started cell."""
+    try:
+        nb = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    found = {}
+    for i, cell in enumerate(nb.get("cells", [])):
+        if (cell.get("metadata", {}).get("papermill") or {}).get("start_time"):
+            source = cell.get("source", "")
+            found = {
+                "cell_index": i,
+                "exec_count": cell.get("execution_count"),
+                "cell_source": _first_lines("".join(source) if isinstance(source, list) else source),
+            }
+    return found
+
+
 def execute_run(spec: dict) -> dict:
     """Execute one run described by a plain dict; return the run record (a dict).
 
@@ -762,6 +780,8 @@ def execute_run(spec: dict) -> dict:
             "cell_source": None,
             "message": str(exc)[-4000:],
         }
+    if result.error and result.error.get("cell_index") is None and partial.exists():
+        result.error.update(_last_started_cell(partial))
     if kernel_log.exists() and kernel_log.stat().st_size == 0:
         kernel_log.unlink()
     if kernel_log.exists():
