@@ -8,9 +8,9 @@ import datetime as _dt
 import json
 import math
 import uuid
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
-from collections.abc import Iterable, Mapping
 from typing import Any
 
 __all__ = ["MappingReport", "message_role_text", "content_text", "last_text", "parse_time", "jsonable", "records_to_log"]

@@ -31,8 +31,8 @@ True
 
 from __future__ import annotations
 
-from functools import partial
 from collections.abc import Callable, Mapping, Sequence
+from functools import partial
 from typing import Any
 
 import numpy as np

@@ -51,14 +51,13 @@ import os
 import re
 import uuid
 import warnings
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from toolkit.sources._common import (
     MappingReport,
-    content_text,
     flatten_messages,
     jsonable,
     last_text,

@@ -46,9 +46,9 @@ import json
 import math
 import os
 import re
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from toolkit.sources._common import MappingReport, content_text, last_text, message_role_text, parse_time, records_to_log
