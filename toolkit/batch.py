@@ -60,6 +60,7 @@ from toolkit.cli import UsageError
 from toolkit.runner import (
     ParameterError,
     check_parameters,
+    error_text,
     execute_run,
     inspect_parameters,
     read_run_record,
@@ -404,7 +405,6 @@ def summary_frame(records: list[dict]):
     import pandas as pd
 
     from toolkit.notebook import SIDECAR_NAME
-    from toolkit.runner import RunResult
 
     rows = []
     for rec in records:
@@ -413,8 +413,7 @@ def summary_frame(records: list[dict]):
             "run": rec.get("name"),
             "notebook": Path(rec.get("notebook") or "").name,
             "status": rec.get("status"),
-            "error": RunResult(**{k: rec.get(k) for k in ("name", "notebook", "out_dir")},
-                               error=rec.get("error")).error_text() or None,
+            "error": error_text(rec.get("error")) or None,
             "failed_cell": f"In [{err['exec_count']}]" if err.get("exec_count") is not None else None,
             "cell_index": err.get("cell_index"),
             "duration_s": rec.get("duration_s"),
@@ -526,9 +525,7 @@ def write_index(records: list[dict], out_dir: str | os.PathLike, *, title: str =
         params = ", ".join(f"{k}={v!r}" for k, v in (rec.get("parameters") or {}).items())
         err = ""
         if rec.get("error"):
-            from toolkit.runner import RunResult
-
-            err = RunResult(name=run, notebook="", out_dir="", error=rec["error"]).error_text()
+            err = error_text(rec["error"])
         pdf_label = "PDF" if rec.get("pdf_kind") != "figures-only" else "PDF (figures only)"
         dur = rec.get("duration_s")
         rows.append(
@@ -572,13 +569,11 @@ def format_report(result: BatchResult) -> str:
     1 run(s): 1 ok, 0 failed, 0 skipped (finished earlier) in 0.0 s
     ...
     """
-    from toolkit.runner import RunResult
-
     c = result.counts
     lines = [f"{len(result.records)} run(s): {c['ok']} ok, {c['failed']} failed, "
              f"{c['skipped']} skipped (finished earlier) in {result.duration_s:.1f} s"]
     for rec in result.failed:
-        text = RunResult(name=rec.get("name") or "", notebook="", out_dir="", error=rec.get("error")).error_text()
+        text = error_text(rec.get("error"))
         nb = (rec.get("files") or {}).get("notebook")
         where = Path(rec.get("out_dir") or "") / nb if nb else rec.get("out_dir")
         lines.append(f"  FAILED {rec.get('name')}: {text or rec.get('status')}")

@@ -45,6 +45,7 @@ __all__ = [
     "ParameterSpec",
     "ParameterError",
     "RunResult",
+    "error_text",
     "inspect_parameters",
     "check_parameters",
     "coerce_cli_value",
@@ -581,18 +582,31 @@ class RunResult:
 
     def error_text(self) -> str:
         """One line describing the error, e.g. ``ValueError: bad (cell 4, In [3])``."""
-        if not self.error:
-            return ""
-        e = self.error
-        where = []
-        if e.get("cell_index") is not None:
-            where.append(f"cell {e['cell_index']}")
-        if e.get("exec_count") is not None:
-            where.append(f"In [{e['exec_count']}]")
-        stage = "" if e.get("stage") == "execute" else f"[{e.get('stage')}] "
-        loc = f" ({', '.join(where)})" if where else ""
-        evalue = str(e.get("evalue") or "").strip().splitlines()
-        return f"{stage}{e.get('ename')}: {evalue[0] if evalue else ''}{loc}"
+        return error_text(self.error)
+
+
+def error_text(error: dict | None) -> str:
+    """One line for a run record's ``error``: ``ename: first line of evalue (cell i, In [n])``.
+
+    Examples
+    --------
+    >>> error_text({"stage": "execute", "ename": "ValueError", "evalue": "bad", "cell_index": 4,
+    ...             "exec_count": 3})
+    'ValueError: bad (cell 4, In [3])'
+    >>> error_text(None)
+    ''
+    """
+    if not error:
+        return ""
+    where = []
+    if error.get("cell_index") is not None:
+        where.append(f"cell {error['cell_index']}")
+    if error.get("exec_count") is not None:
+        where.append(f"In [{error['exec_count']}]")
+    stage = "" if error.get("stage") in (None, "execute") else f"[{error.get('stage')}] "
+    loc = f" ({', '.join(where)})" if where else ""
+    evalue = str(error.get("evalue") or "").strip().splitlines()
+    return f"{stage}{error.get('ename')}: {evalue[0] if evalue else ''}{loc}"
 
 
 def read_run_record(out_dir: str | os.PathLike) -> dict | None:
