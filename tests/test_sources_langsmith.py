@@ -690,9 +690,13 @@ def test_push_cli_scores_quality_when_the_log_has_none(tmp_path, fixture_runs):
 
 def test_the_network_guard_itself_works(offline):
     """The guard used by every test here refuses (and records) anything but loopback."""
-    with pytest.raises(OSError, match="test guard"):
-        socket.create_connection(("198.51.100.7", 443), timeout=1)
-    with pytest.raises(OSError, match="test guard"):
-        socket.getaddrinfo("api.smith.langchain.com", 443)
-    assert [kind for kind, _ in offline] == ["connect", "getaddrinfo"]
-    offline.clear()  # expected attempts: do not fail the teardown check
+    try:
+        with pytest.raises(OSError, match="test guard"):
+            socket.create_connection(("198.51.100.7", 443), timeout=1)  # refused at the lookup
+        with pytest.raises(OSError, match="test guard"), socket.socket() as s:
+            s.connect(("198.51.100.7", 443))
+        with pytest.raises(OSError, match="test guard"):
+            socket.getaddrinfo("api.smith.langchain.com", 443)
+        assert [kind for kind, _ in offline] == ["getaddrinfo", "connect", "getaddrinfo"]
+    finally:
+        offline.clear()  # expected attempts: do not fail the teardown check
