@@ -129,3 +129,29 @@ def test_sequential_columns_in_analysis_and_errors():
         confidence_sequence(np.ones(20), np.arange(20) % 2 == 0)
     with pytest.raises(ValueError, match="column 'y' not found"):
         sequential_test(units, "y", control="A", treatment="B")
+
+
+@pytest.mark.parametrize("ratio", [False, True])
+def test_sparse_looks_agree_with_every_unit(ratio):
+    from toolkit.ab.sequential import _running_stats
+
+    rng = np.random.default_rng(6)
+    N = 20000
+    is_t = rng.random(N) < 0.4
+    den = rng.integers(1, 6, N).astype(float) if ratio else None
+    y = (den if ratio else 1.0) * rng.gamma(2.0, 1.0, N)
+    pos = np.unique(np.linspace(0, N - 1, 501).round().astype(int))
+    every = _running_stats(y, is_t, den, np.arange(N))
+    sparse = _running_stats(y, is_t, den, pos)
+    for key in "ct":
+        for a, b in zip(every[key], sparse[key]):
+            a = np.asarray(a, dtype=float)[pos]
+            ok = np.isfinite(a)
+            assert np.array_equal(ok, np.isfinite(b))
+            assert np.allclose(a[ok], np.asarray(b)[ok], rtol=1e-9, atol=0)
+    full = confidence_sequence(y, is_t, denominator=den)
+    coarse = confidence_sequence(y, is_t, denominator=den, max_looks=500)
+    assert coarse.estimate == pytest.approx(full.estimate, rel=1e-12)
+    # fewer looks: the running intersection can only be wider, the p-value only larger
+    assert coarse.cs_low <= full.cs_low + 1e-12 and coarse.cs_high >= full.cs_high - 1e-12
+    assert coarse.p_value >= full.p_value - 1e-12

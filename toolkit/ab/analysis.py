@@ -831,6 +831,7 @@ def analyze(
     default_mde_relative: float = 0.10,
     power_target: float = 0.8,
     unit: str = "conversation",
+    max_looks: int | None = 20_000,
 ) -> ABResult:
     """Analyse an A/B test: every treatment arm against control on every metric.
 
@@ -878,6 +879,10 @@ def analyze(
         Below this power a non-significant result is called "underpowered".
     unit : {"conversation", "user"}
         Randomisation unit when ``data`` is a log.
+    max_looks : int, optional
+        The confidence sequence is evaluated after every unit up to this many units, else at
+        this many evenly spaced looks (still valid, and far more often than anyone looks);
+        ``None`` = after every unit.
 
     Returns
     -------
@@ -963,7 +968,14 @@ def analyze(
     order = None
     if sequential:
         if time_col and time_col in units.columns:
-            order = np.argsort(units[time_col].to_numpy(), kind="stable")
+            tcol = units[time_col]
+            if isinstance(tcol.dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_any_dtype(
+                    tcol.dtype):
+                # int64 nanoseconds: tz-aware to_numpy() would build an object array (slow)
+                key = tcol.array.asi8 if hasattr(tcol.array, "asi8") else tcol.to_numpy()
+            else:
+                key = tcol.to_numpy()
+            order = np.argsort(key, kind="stable")
         else:
             notes.append("sequential analysis skipped: no time column "
                          f"{time_col!r} to order the units by arrival")
@@ -1101,7 +1113,7 @@ def analyze(
                     sq = confidence_sequence(
                         x[oi], codes_raw[oi] == it,
                         denominator=None if den is None else den[oi],
-                        times=units[time_col].to_numpy()[oi], alpha=alpha)
+                        times=units[time_col].iloc[oi], alpha=alpha, max_looks=max_looks)
                     seq_results[f"{metric.name}|{arm}"] = sq
                     row.update(seq_low=sq.cs_low, seq_high=sq.cs_high, seq_p=sq.p_value,
                                seq_rejected=sq.rejected, seq_method=sq.method)

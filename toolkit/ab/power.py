@@ -248,6 +248,72 @@ def _t_power(d, n1, r, a, alt, strict):
     return _nctdtr(df, nc, -crit)
 
 
+def _t_power_scalar(d: float, n1: float, r: float, a: float, alt: str, strict: bool) -> float:
+    """Scalar :func:`_t_power` with Python floats (no array overhead: the solver's hot path)."""
+    n2 = r * n1
+    df = n1 + n2 - 2.0
+    nc = d * math.sqrt(n1 * n2 / (n1 + n2))
+    if alt == "two-sided":
+        crit = float(_stdtrit(df, 1.0 - a / 2.0))
+        nc = abs(nc)
+        c = float(_nctdtr_raw(df, nc, crit))
+        if c != c:  # NaN far in a tail
+            c = 0.0 if crit < nc else 1.0
+        p = 1.0 - c
+        if strict:
+            o = float(_nctdtr_raw(df, nc, -crit))
+            p += 0.0 if o != o else o
+        return p
+    crit = float(_stdtrit(df, 1.0 - a))
+    if alt == "larger":
+        c = float(_nctdtr_raw(df, nc, crit))
+        return 1.0 - (c if c == c else (0.0 if crit < nc else 1.0))
+    c = float(_nctdtr_raw(df, nc, -crit))
+    return c if c == c else (0.0 if -crit < nc else 1.0)
+
+
+def _newton_scalar(f, x0: float, lo: float, tol: float = 1e-10, maxiter: int = 20) -> float | None:
+    """Newton steps with a forward-difference slope on a scalar increasing ``f``; None if stuck."""
+    x = max(x0, lo)
+    for _ in range(maxiter):
+        h = max(abs(x) * 1e-7, 1e-10)
+        fx = f(x)
+        slope = (f(x + h) - fx) / h
+        if not (slope > 0 and math.isfinite(fx)):
+            return None
+        xn = x - fx / slope
+        if xn <= lo:
+            xn = 0.5 * (x + lo)
+        if abs(xn - x) <= tol * max(1.0, abs(x)):
+            return xn
+        x = xn
+    return None
+
+
+def _secant_t(d, r, a, alt, strict, target, n0, lo, za, tol=1e-10, maxiter=20):
+    """Solve exact t power = target in n: one Newton step with the normal-approximation slope,
+    then secant steps (one noncentral-t evaluation per step). None if it does not converge."""
+    k = abs(d) * math.sqrt(r / (1.0 + r))
+    x0 = n0
+    f0 = _t_power_scalar(d, x0, r, a, alt, strict) - target
+    nc = k * math.sqrt(x0)
+    slope = math.exp(-0.5 * (nc - za) ** 2) / math.sqrt(2 * math.pi) * nc / (2.0 * x0)
+    if not slope > 0:
+        return None
+    x1 = max(x0 - f0 / slope, 0.5 * (x0 + lo))
+    for _ in range(maxiter):
+        if abs(x1 - x0) <= tol * max(1.0, abs(x1)):
+            return x1
+        f1 = _t_power_scalar(d, x1, r, a, alt, strict) - target
+        if not math.isfinite(f1) or f1 == f0:
+            return x1 if f1 == 0 else None
+        x2 = x1 - f1 * (x1 - x0) / (f1 - f0)
+        if x2 <= lo:
+            x2 = 0.5 * (x1 + lo)
+        x0, f0, x1 = x1, f1, x2
+    return None
+
+
 def _z_power(nc, a, alt, strict):
     """Power of a z-test whose statistic is N(nc, 1) under the alternative."""
     if alt == "two-sided":
@@ -472,6 +538,9 @@ def sample_size_means(
     # Guenther's correction to the normal start makes Newton converge in 1-3 steps.
     n0 += za * za / (2.0 * (1.0 + r))
     lo = 2.0 / (1.0 + r) + 1e-9  # df = n1 (1 + r) - 2 > 0
+    n = _secant_t(d, r, a, alt, strict, power, n0, lo, za)
+    if n is not None:
+        return n
     return _newton_increasing(lambda n: _t_power(d, n, r, a, alt, strict) - power, n0, lo)
 
 
@@ -754,7 +823,11 @@ def plan_means(
         d = mde_means(n1, power=target, **kw)
     n_c = _round_up(n1)
     n_t = _round_up(ratio * n1) if mode == "n" else _round_up(ratio * n_c)
-    achieved = float(power_means(n_c, d, **{**kw, "ratio": n_t / n_c}))
+    if method == "exact" and n_c + n_t > 2:
+        achieved = _t_power_scalar(d, float(n_c), n_t / n_c, _alpha_c(alpha, arms, multiplicity),
+                                   alt, strict)
+    else:
+        achieved = float(power_means(n_c, d, **{**kw, "ratio": n_t / n_c}))
     n_total = n_c + (arms - 1) * n_t
     mde_abs = d * sd if sd is not None else (mde if mde is not None else None)
     rel = (mde_abs / baseline) if (mde_abs is not None and baseline) else None

@@ -144,38 +144,73 @@ def mixture_log_lr(diff, v, tau2: float, theta0: float = 0.0):
     return 0.5 * np.log(v / (v + tau2)) + tau2 * (diff - theta0) ** 2 / (2.0 * v * (v + tau2))
 
 
-def _running_stats(y: np.ndarray, is_t: np.ndarray, den: np.ndarray | None):
-    """Cumulative per-arm estimates and variances of the estimate (ratio of means if ``den``)."""
+def _arm_running(ya: np.ndarray, da: np.ndarray | None):
+    """Running estimate and variance of the estimate within one arm, after k = 1..n units."""
+    k = np.arange(1, ya.size + 1, dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        if da is None:
+            shift = float(ya.mean())
+            a = ya - shift  # shifted sums keep the running variance accurate
+            s1 = np.cumsum(a)
+            m = s1 / k
+            var = (np.cumsum(a * a) - s1 * m) / (k - 1.0)
+            return m + shift, var / k
+        sa, sb = float(ya.mean()), float(da.mean())
+        a, b = ya - sa, da - sb
+        s_a, s_b = np.cumsum(a), np.cumsum(b)
+        ma, mb = s_a / k, s_b / k
+        caa = (np.cumsum(a * a) - s_a * ma) / (k - 1.0)
+        cbb = (np.cumsum(b * b) - s_b * mb) / (k - 1.0)
+        cab = (np.cumsum(a * b) - s_a * mb) / (k - 1.0)
+        mua, mub = ma + sa, mb + sb
+        est = mua / mub
+        return est, (caa - 2.0 * est * cab + est * est * cbb) / (k * mub * mub)
+
+
+def _stats_at_looks(y, is_t, den, pos):
+    """Like :func:`_running_stats` for a sparse set of looks: segment sums, one pass each."""
+    starts = np.r_[0, pos[:-1] + 1]
     out = {}
     for key, mask in (("c", ~is_t), ("t", is_t)):
-        w = mask.astype(float)
-        n = np.cumsum(w)
-        if den is None:
-            shift = float(np.mean(y[mask])) if mask.any() else 0.0
-            a = np.where(mask, y - shift, 0.0)
-            s1 = np.cumsum(a)
-            s2 = np.cumsum(a * a)
-            with np.errstate(invalid="ignore", divide="ignore"):
-                m = s1 / n
-                var = (s2 - n * m * m) / (n - 1.0)
-                est = m + shift
-                v = var / n
-        else:
-            sa = float(np.mean(y[mask])) if mask.any() else 0.0
-            sb = float(np.mean(den[mask])) if mask.any() else 0.0
-            a = np.where(mask, y - sa, 0.0)
-            b = np.where(mask, den - sb, 0.0)
-            s_a, s_b = np.cumsum(a), np.cumsum(b)
-            s_aa, s_bb, s_ab = np.cumsum(a * a), np.cumsum(b * b), np.cumsum(a * b)
-            with np.errstate(invalid="ignore", divide="ignore"):
-                ma, mb = s_a / n, s_b / n
-                caa = (s_aa - n * ma * ma) / (n - 1.0)
-                cbb = (s_bb - n * mb * mb) / (n - 1.0)
-                cab = (s_ab - n * ma * mb) / (n - 1.0)
+        k = np.cumsum(np.add.reduceat(mask.astype(float), starts))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            if den is None:
+                shift = float(y[mask].mean())
+                a = np.where(mask, y - shift, 0.0)
+                s1 = np.cumsum(np.add.reduceat(a, starts))
+                m = s1 / k
+                var = (np.cumsum(np.add.reduceat(a * a, starts)) - s1 * m) / (k - 1.0)
+                est, v = m + shift, var / k
+            else:
+                sa, sb = float(y[mask].mean()), float(den[mask].mean())
+                a = np.where(mask, y - sa, 0.0)
+                b = np.where(mask, den - sb, 0.0)
+                s_a = np.cumsum(np.add.reduceat(a, starts))
+                s_b = np.cumsum(np.add.reduceat(b, starts))
+                ma, mb = s_a / k, s_b / k
+                caa = (np.cumsum(np.add.reduceat(a * a, starts)) - s_a * ma) / (k - 1.0)
+                cbb = (np.cumsum(np.add.reduceat(b * b, starts)) - s_b * mb) / (k - 1.0)
+                cab = (np.cumsum(np.add.reduceat(a * b, starts)) - s_a * mb) / (k - 1.0)
                 mua, mub = ma + sa, mb + sb
                 est = mua / mub
-                v = (caa - 2.0 * est * cab + est * est * cbb) / (n * mub * mub)
-        out[key] = (n, est, np.maximum(v, 0.0))
+                v = (caa - 2.0 * est * cab + est * est * cbb) / (k * mub * mub)
+        seen = k > 0
+        out[key] = (k, np.where(seen, est, np.nan), np.where(seen, np.maximum(v, 0.0), np.nan))
+    return out
+
+
+def _running_stats(y: np.ndarray, is_t: np.ndarray, den: np.ndarray | None, pos: np.ndarray):
+    """Per-arm unit counts, estimates and variances of the estimates after units ``pos``."""
+    if len(pos) < len(y):
+        return _stats_at_looks(y, is_t, den, pos)
+    cnt_t = np.cumsum(is_t)[pos]
+    out = {}
+    for key, mask in (("c", ~is_t), ("t", is_t)):
+        est, v = _arm_running(y[mask], None if den is None else den[mask])
+        cnt = cnt_t if key == "t" else pos + 1 - cnt_t
+        j = np.maximum(cnt - 1, 0)
+        seen = cnt > 0
+        out[key] = (cnt, np.where(seen, est[j], np.nan), np.where(seen, np.maximum(v[j], 0.0), np.nan))
     return out
 
 
@@ -190,6 +225,7 @@ def confidence_sequence(
     horizon: int | None = None,
     min_n: int = 30,
     n_looks: int = 200,
+    max_looks: int | None = None,
 ) -> SequentialResult:
     """Always-valid confidence sequence for ``treatment - control``, monitored unit by unit.
 
@@ -215,7 +251,11 @@ def confidence_sequence(
         Looks start once each arm has ``min_n`` units (plug-in variances need a few).
     n_looks : int
         Rows kept in the ``looks`` table (the p-value and the running intersection use every
-        unit).
+        evaluated look).
+    max_looks : int, optional
+        Evaluate the sequence after every unit (default) or, for very long streams, at this
+        many evenly spaced looks. Fewer looks keep the guarantee (a CS is valid at any times)
+        and cost less; the first rejection is then known to the nearest look.
 
     Returns
     -------
@@ -243,7 +283,12 @@ def confidence_sequence(
     if min(n_c_tot, n_t_tot) < max(2, min_n):
         raise ValueError(f"need at least {max(2, min_n)} units per arm for a confidence sequence; "
                          f"got control={n_c_tot}, treatment={n_t_tot}")
-    st = _running_stats(y, is_t, den)
+    N = len(y)
+    if max_looks is None or N <= max_looks:
+        pos = np.arange(N)
+    else:
+        pos = np.unique(np.linspace(0, N - 1, int(max_looks)).round().astype(np.int64))
+    st = _running_stats(y, is_t, den, pos)
     n_c, est_c, v_c = st["c"]
     n_t, est_t, v_t = st["t"]
     diff = est_t - est_c
@@ -269,24 +314,28 @@ def confidence_sequence(
     p_inst = np.where(ok, np.minimum(1.0, np.exp(-loglr)), 1.0)
     p_run = np.minimum.accumulate(p_inst)
     rej = np.flatnonzero(p_run <= alpha)
-    first = int(rej[0]) if rej.size else None
-    t_ser = None if times is None else pd.Series(times).reset_index(drop=True)
-    start = int(np.argmax(ok)) if ok.any() else len(y) - 1
-    idx = np.linspace(start, len(y) - 1, min(n_looks, len(y) - start)).round().astype(int)
+    first = int(rej[0]) if rej.size else None  # index into pos
+    t_ser = None
+    if times is not None:
+        t_ser = times.reset_index(drop=True) if isinstance(times, pd.Series) else pd.Series(times)
+    m = len(pos)
+    start = int(np.argmax(ok)) if ok.any() else m - 1
+    idx = np.linspace(start, m - 1, min(n_looks, m - start)).round().astype(int)
     idx = np.unique(np.r_[idx, [] if first is None else [first]].astype(int))
     idx = idx[ok[idx]]
     looks = pd.DataFrame({
-        "n": idx + 1, "n_control": n_c[idx].astype(int), "n_treatment": n_t[idx].astype(int),
+        "n": pos[idx] + 1, "n_control": n_c[idx].astype(int), "n_treatment": n_t[idx].astype(int),
         "estimate": diff[idx], "lower": lower[idx], "upper": upper[idx], "p_value": p_run[idx],
     })
     if t_ser is not None:
-        looks["time"] = t_ser.iloc[idx].to_numpy()
+        looks["time"] = t_ser.iloc[pos[idx]].to_numpy()
     return SequentialResult(
         method=METHOD + (" with delta-method ratio variance" if den is not None else ""),
         alpha=alpha, tau2=float(tau2), estimate=float(diff[-1]), cs_low=float(lower[-1]),
         cs_high=float(upper[-1]), p_value=float(p_run[-1]), rejected=first is not None,
-        first_rejection_n=None if first is None else first + 1,
-        first_rejection_time=None if (first is None or t_ser is None) else t_ser.iloc[first],
+        first_rejection_n=None if first is None else int(pos[first]) + 1,
+        first_rejection_time=None if (first is None or t_ser is None)
+        else t_ser.iloc[int(pos[first])],
         n_control=n_c_tot, n_treatment=n_t_tot, looks=looks,
     )
 
@@ -334,6 +383,6 @@ def sequential_test(
         df[metric].to_numpy(dtype=float),
         (df[variant_col] == treatment).to_numpy(dtype=bool),
         denominator=None if denominator is None else df[denominator].to_numpy(dtype=float),
-        times=None if not time_col else df[time_col].to_numpy(),
+        times=None if not time_col else df[time_col],
         alpha=alpha, tau2=tau2, horizon=horizon, min_n=min_n, n_looks=n_looks,
     )

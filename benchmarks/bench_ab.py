@@ -1,0 +1,137 @@
+"""A/B: planning solves and power curves (slider speed), and the analysis of 1M units x 3 metrics.
+
+Targets (issue 4): a sample-size solve <= 0.1 ms, a 200-point power curve <= 2 ms, the analysis of
+1,000,000 units x 3 metrics <= 1 s without bootstrap. Baselines run in the same process:
+statsmodels' power solvers and per-point power calls, and scipy/statsmodels tests on per-arm
+arrays.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+
+import numpy as np
+
+from common import median_time
+
+
+def _per_call(fn, calls: int, repeats: int) -> float:
+    """Median over ``repeats`` of the mean time of one call (seconds), from ``calls`` calls."""
+    fn()
+    out = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        for _ in range(calls):
+            fn()
+        out.append((time.perf_counter() - t) / calls)
+    return statistics.median(out)
+
+
+def run(quick: bool = False) -> list[dict]:
+    import pandas as pd
+    from scipy import stats
+    from statsmodels.stats.power import NormalIndPower, TTestIndPower
+    from statsmodels.stats.proportion import proportion_effectsize, proportions_ztest
+
+    from toolkit.ab.analysis import analyze
+    from toolkit.ab.power import (plan_means, plan_proportions, power_curve, power_means,
+                                  sample_size_means, sample_size_proportions)
+
+    reps = 5 if quick else 9
+    calls = 200 if quick else 1000
+    rows = []
+
+    # -- planning: one sample-size solve -------------------------------------------------------
+    tt = TTestIndPower()
+    t_exact = _per_call(lambda: sample_size_means(0.37, power=0.85), calls, reps)
+    t_sm = _per_call(lambda: tt.solve_power(0.37, nobs1=None, alpha=0.05, power=0.85), calls // 20, reps)
+    rows.append({"metric": "sample size, exact noncentral t (solve)", "value": t_exact * 1e3, "unit": "ms",
+                 "baseline": t_sm * 1e3, "ratio": t_sm / t_exact,
+                 "note": "target <= 0.1 ms; baseline statsmodels TTestIndPower.solve_power; ratio = speed-up"})
+    t_plan = _per_call(lambda: plan_means(effect_size=0.37, power=0.85), calls, reps)
+    rows.append({"metric": "plan_means(...) full result (solve, rounding, achieved power)", "value": t_plan * 1e3,
+                 "unit": "ms", "note": "dataclass with method name; target <= 0.1 ms"})
+    h = proportion_effectsize(0.32, 0.30)
+    nip = NormalIndPower()
+    t_prop = _per_call(lambda: sample_size_proportions(0.30, 0.02), calls, reps)
+    t_nsm = _per_call(lambda: nip.solve_power(h, nobs1=None, alpha=0.05, power=0.8), calls // 20, reps)
+    rows.append({"metric": "sample size, pooled normal (R power.prop.test)", "value": t_prop * 1e3, "unit": "ms",
+                 "baseline": t_nsm * 1e3, "ratio": t_nsm / t_prop,
+                 "note": "closed form; baseline statsmodels NormalIndPower.solve_power (Cohen's h)"})
+    t_pplan = _per_call(lambda: plan_proportions(baseline=0.30, mde=0.02, daily_traffic=1000), calls, reps)
+    rows.append({"metric": "plan_proportions(...) full result", "value": t_pplan * 1e3, "unit": "ms",
+                 "note": "target <= 0.1 ms"})
+
+    # -- planning: 200-point power curves --------------------------------------------------------
+    n = np.linspace(3, 600, 200)
+    t_curve = _per_call(lambda: power_means(n, 0.3), calls // 5, reps)
+    t_loop = _per_call(lambda: [tt.power(0.3, float(k), 0.05) for k in n], 2, max(3, reps // 2))
+    rows.append({"metric": "power curve, exact t, 200 points", "value": t_curve * 1e3, "unit": "ms",
+                 "baseline": t_loop * 1e3, "ratio": t_loop / t_curve,
+                 "note": "target <= 2 ms; baseline 200 statsmodels TTestIndPower.power calls; ratio = speed-up"})
+    plan = plan_proportions(baseline=0.3, mde=0.02)
+    t_pcurve = _per_call(lambda: power_curve(plan), calls // 5, reps)
+    rows.append({"metric": "power curve, proportions (pooled), 200 points", "value": t_pcurve * 1e3, "unit": "ms",
+                 "note": "from a PowerResult, as the widget draws it"})
+    try:
+        from toolkit.ab.widgets import planning_panel
+
+        panel = planning_panel(draw_curve=False)
+        vals = iter(np.r_[np.linspace(0.01, 0.05, 41)] .tolist() * 50)
+        t_w = _per_call(lambda: setattr(panel.controls["mde"], "value", next(vals)), 20, reps)
+        panel.draw_curve = True
+        t_wc = _per_call(lambda: setattr(panel.controls["mde"], "value", next(vals)), 3, max(3, reps // 2))
+        rows.append({"metric": "planning widget: MDE change -> sample-size text", "value": t_w * 1e3, "unit": "ms",
+                     "note": "recompute plan, update HTML widgets (no curve)"})
+        rows.append({"metric": "planning widget: MDE change incl. power-curve PNG", "value": t_wc * 1e3,
+                     "unit": "ms", "note": "matplotlib Agg render dominates"})
+    except ImportError:  # pragma: no cover
+        pass
+
+    # -- analysis: 1M units x 3 metrics -----------------------------------------------------------
+    size = 200_000 if quick else 1_000_000
+    rng = np.random.default_rng(0)
+    arm = rng.random(size) < 0.5
+    turns = rng.integers(1, 8, size)
+    units = pd.DataFrame({
+        "variant": np.where(arm, "B", "A"),
+        "start_time": pd.Timestamp("2026-01-01", tz="UTC") + pd.to_timedelta(np.sort(rng.random(size)) * 30, unit="D"),
+        "resolved": rng.random(size) < np.where(arm, 0.62, 0.60),
+        "satisfaction": np.clip(rng.normal(np.where(arm, 0.71, 0.70), 0.2), 0, 1),
+        "total_rt": turns * rng.gamma(4.0, 0.35, size),
+        "n_turns": turns,
+    })
+    spec = "resolved:binary,satisfaction:continuous,rt:ratio:total_rt/n_turns:lower"
+    r_reps = 3 if quick else 5
+    t_core = median_time(lambda: analyze(units, spec, sequential=False, nonparametric=False), repeats=r_reps)
+    t_full = median_time(lambda: analyze(units, spec), repeats=max(2, r_reps - 2))
+
+    def baseline():
+        g = units.groupby("variant")
+        a, b = (units["variant"] == "A").to_numpy(), (units["variant"] == "B").to_numpy()
+        res = units["resolved"].to_numpy()
+        proportions_ztest([res[b].sum(), res[a].sum()], [b.sum(), a.sum()])
+        s = units["satisfaction"].to_numpy()
+        stats.ttest_ind(s[b], s[a], equal_var=False)
+        stats.mannwhitneyu(s[b], s[a])
+        # ratio: per-arm sums via groupby; the delta-method variance via per-arm covariance
+        sums = g[["total_rt", "n_turns"]].sum()
+        for m in (a, b):
+            np.cov(units["total_rt"].to_numpy()[m], units["n_turns"].to_numpy()[m])
+        return sums
+
+    t_base = median_time(baseline, repeats=max(2, r_reps - 2))
+    rows.append({"metric": f"analyze {size:,} units x 3 metrics (binary, continuous, ratio)", "value": t_core,
+                 "unit": "s", "baseline": t_base, "ratio": t_base / t_core,
+                 "note": "target <= 1 s; no bootstrap, no Mann-Whitney, no sequence; baseline: scipy/statsmodels "
+                         "tests (incl. Mann-Whitney) on per-arm arrays; ratio = speed-up"})
+    rows.append({"metric": f"analyze {size:,} units x 3 metrics, full default", "value": t_full, "unit": "s",
+                 "baseline": t_core, "ratio": t_full / t_core,
+                 "note": "with Mann-Whitney and always-valid confidence sequences (sorting by time); "
+                         "ratio = cost of the extras"})
+    t_boot = median_time(lambda: analyze(units.iloc[: size // 10], spec, sequential=False, bootstrap=1000, seed=0),
+                         repeats=2, warmup=0)
+    rows.append({"metric": f"analyze {size // 10:,} units x 3 metrics, bootstrap 1000 (pct + BCa)",
+                 "value": t_boot, "unit": "s", "note": "for scale: bootstrap is opt-in"})
+    return rows
