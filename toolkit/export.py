@@ -139,6 +139,14 @@ class ChromiumPDFExporter(WebPDFExporter):
         return offline_mathjax_url() or WebPDFExporter.mathjax_url.default_value
 
     def _check_browser(self) -> str:
+        import importlib.util
+
+        if importlib.util.find_spec("playwright") is None:
+            raise BrowserNotFoundError(
+                "PDF export drives the browser with the `playwright` Python package, which is not "
+                "installed: pip install 'chatbot-toolkit[pdf]' (or pip install playwright). "
+                "It also needs a Chromium: `sudo apt-get install chromium` on Debian/Ubuntu."
+            )
         path = self.executable_path
         if not path:
             raise BrowserNotFoundError()

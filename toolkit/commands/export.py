@@ -35,5 +35,8 @@ def run(args) -> int:
         if exc.fallback:
             print(f"wrote a figures-only PDF instead: {exc.fallback}", file=sys.stderr)
         return 1
+    except RuntimeError as exc:  # the browser failed to start or to render
+        print(f"error: PDF export failed: {exc}", file=sys.stderr)
+        return 1
     print(path)
     return 0
