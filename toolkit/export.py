@@ -187,6 +187,14 @@ class ChromiumPDFExporter(WebPDFExporter):
                     raise RuntimeError(f"Could not start the browser {executable!r}: {exc}") from exc
                 try:
                     page = await browser.new_page()
+
+                    async def offline(route):  # never wait on a CDN (require.js, widgets)
+                        if route.request.url.startswith(("file:", "data:", "blob:")):
+                            await route.continue_()
+                        else:
+                            await route.abort()
+
+                    await page.route("**/*", offline)
                     await page.emulate_media(media="print")
                     await page.goto(Path(path).as_uri(), wait_until="networkidle")
                     await page.wait_for_timeout(self.page_render_timeout)
