@@ -292,12 +292,23 @@ _MARKUP_RE = re.compile(
 _NULLISH = frozenset({"null", "none", "nan", "undefined", "nil", "n/a"})
 _LEAD = " \t\"'“‘«([{*-•–—>#"
 _CONTINUATION = frozenset(",;:-–—([{/&+")
-_URLISH = re.compile(r"(?:https?://|www\.)\S+$|\S+@\S+\.\w+$|\S+\.(?:com|org|net|html?)/?\S*$")
-_WORD_STRIP = "\"'“”‘’.,;:!?()[]{}<>*"
+_URLISH = re.compile(r"^\W*(?:https?://|www\.)\S+$|^\S+@\S+\.\w+$|^\S+\.(?:com|org|net|html?)/?\S*$")
+
+
+_BOUNDARY_RE = re.compile(r"(?:[.!?][\"')\]]*\s+|\n)[\s\"'“‘«(\[{*\-•–—>#]*(\S)")
+_LEAD_CHARS = " \t\r\n\"'“‘«([{*-•–—>#"
+_WORD_PUNCT = "\"'“”‘’.,;:!?()[]{}<>*…"
 
 
 def coherence_parts(text: str, *, check_case: bool = True) -> tuple[float, float, float, float]:
     """The four parts of :func:`coherence` for one text: capitalised, complete, repetition, markup.
+
+    A sentence starts at the beginning of the text, after ``.``, ``!`` or ``?`` (and closing
+    quotes or brackets) followed by white space, and after a line break. For repetition the text
+    is cut at white space into words (surrounding punctuation removed) and a word ending with
+    ``.``, ``!`` or ``?`` ends a sentence; a repeated word is a word equal (ignoring case) to the
+    word just before it in the same sentence, and its share is taken over the pairs of
+    neighbouring words; a repeated sentence is one whose words equal those of an earlier one.
 
     Examples
     --------
@@ -306,36 +317,42 @@ def coherence_parts(text: str, *, check_case: bool = True) -> tuple[float, float
     >>> coherence_parts("your your your order is")
     (0.0, 0.0, 0.5, 0.0)
     """
-    from toolkit.text import split_sentences
-
     s = text.strip()
     if not s:
         return (0.0, 0.0, 0.0, 0.0)
     markup = 1.0 if (_MARKUP_RE.search(s) or s.strip(" .!").lower() in _NULLISH) else 0.0
-    sentences = split_sentences(s)
     if check_case:
-        ok = 0
-        for sent in sentences:
-            body = sent.lstrip(_LEAD)
-            if not body or not body[0].islower():
-                ok += 1
-        capitalised = ok / len(sentences) if sentences else 0.0
+        firsts = _BOUNDARY_RE.findall(s)
+        head = s.lstrip(_LEAD_CHARS)[:1]
+        capitalised = (
+            (0 if head.islower() else 1) + sum(1 for c in firsts if not c.islower())
+        ) / (1 + len(firsts))
     else:
         capitalised = 1.0
     last = s[-1]
     if last.isalnum() or last in _CONTINUATION:
-        complete = 1.0 if (last.isalnum() and _URLISH.search(s)) else 0.0
+        complete = 1.0 if (last.isalnum() and _URLISH.search(s.rsplit(None, 1)[-1])) else 0.0
     else:
         complete = 1.0
     repeats = pairs = 0
-    for sent in sentences:
-        words = [w for w in (x.strip(_WORD_STRIP).lower() for x in sent.split()) if w]
-        pairs += max(0, len(words) - 1)
-        repeats += sum(1 for a, b in zip(words, words[1:]) if a == b)
+    sentences = []
+    cur: list[str] = []
+    for w in s.lower().split():
+        core = w.strip(_WORD_PUNCT)
+        if core:
+            if cur:
+                pairs += 1
+                if core == cur[-1]:
+                    repeats += 1
+            cur.append(core)
+        if w[-1] in ".!?" and cur:
+            sentences.append(tuple(cur))
+            cur = []
+    if cur:
+        sentences.append(tuple(cur))
     rep = repeats / pairs if pairs else 0.0
     if len(sentences) > 1:
-        norm = [" ".join(x.lower().split()) for x in sentences]
-        rep += (len(norm) - len(set(norm))) / len(norm)
+        rep += (len(sentences) - len(set(sentences))) / len(sentences)
     return (capitalised, complete, min(1.0, rep), markup)
 
 

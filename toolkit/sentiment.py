@@ -173,8 +173,19 @@ def vader_compound(texts: Sequence, *, cache: dict | None = None) -> list[float]
     return out
 
 
-def _negated(word: str, negate) -> bool:
-    return word in negate or "n't" in word
+def _scalar(lw: str, word: str, valence: float, is_cap_diff: bool, booster) -> float:
+    """VADER's scalar_inc_dec for the preceding word ``word`` (``lw`` lower-cased)."""
+    s = booster.get(lw)
+    if s is None:
+        return 0.0
+    if valence < 0:
+        s *= -1
+    if is_cap_diff and word.isupper():
+        if valence > 0:
+            s += _C_INCR
+        else:
+            s -= _C_INCR
+    return s
 
 
 def vader_compound_one(text: str) -> float:
@@ -204,18 +215,15 @@ def vader_compound_one(text: str) -> float:
                 prev_space = ch == " "
         text = "".join(parts)
     text = text.strip()
-    words = []
-    for w in text.split():
-        s = w.strip(_PUNCT)
-        words.append(w if len(s) <= 2 else s)
+    words = [w if len(s := w.strip(_PUNCT)) <= 2 else s for w in text.split()]
     n = len(words)
     if n == 0:
         return 0.0
-    lower = [w.lower() for w in words]
+    lower = list(map(str.lower, words))
     hits = [i for i, w in enumerate(lower) if w in lexicon]
     if not hits:
         return 0.0
-    n_upper = sum(1 for w in words if w.isupper())
+    n_upper = sum(map(str.isupper, words))
     is_cap_diff = 0 < n - n_upper < n
     negate = r["negate"]
     special = r["special"]
@@ -242,49 +250,36 @@ def vader_compound_one(text: str) -> float:
                 valence += _C_INCR
             else:
                 valence -= _C_INCR
-        for start_i in range(3):
-            j = i - (start_i + 1)
-            if i > start_i and lower[j] not in lexicon:
-                # scalar_inc_dec
-                s = 0.0
-                pw = lower[j]
-                if pw in booster:
-                    s = booster[pw]
-                    if valence < 0:
-                        s *= -1
-                    if is_cap_diff and words[j].isupper():
-                        if valence > 0:
-                            s += _C_INCR
-                        else:
-                            s -= _C_INCR
-                if start_i == 1 and s != 0:
-                    s = s * 0.95
-                if start_i == 2 and s != 0:
-                    s = s * 0.9
-                valence = valence + s
-                # _negation_check
-                if start_i == 0:
-                    if _negated(lower[i - 1], negate):
-                        valence = valence * _N_SCALAR
-                elif start_i == 1:
-                    if lower[i - 2] == "never" and (lower[i - 1] == "so" or lower[i - 1] == "this"):
-                        valence = valence * 1.25
-                    elif lower[i - 2] == "without" and lower[i - 1] == "doubt":
-                        pass
-                    elif _negated(lower[i - 2], negate):
-                        valence = valence * _N_SCALAR
-                else:
-                    if (
-                        lower[i - 3] == "never" and (lower[i - 2] == "so" or lower[i - 2] == "this")
-                    ) or (lower[i - 1] == "so" or lower[i - 1] == "this"):
-                        valence = valence * 1.25
-                    elif lower[i - 3] == "without" and (
-                        lower[i - 2] == "doubt" or lower[i - 1] == "doubt"
-                    ):
-                        pass
-                    elif _negated(lower[i - 3], negate):
-                        valence = valence * _N_SCALAR
-                    valence = _special_idioms(valence, lower, i, n, special, booster)
+        # the three preceding words (VADER's start_i = 0, 1, 2), unrolled
+        if i > 0 and lower[i - 1] not in lexicon:
+            valence += _scalar(lower[i - 1], words[i - 1], valence, is_cap_diff, booster)
+            if lower[i - 1] in negate or "n't" in lower[i - 1]:
+                valence = valence * _N_SCALAR
+        if i > 1 and lower[i - 2] not in lexicon:
+            s = _scalar(lower[i - 2], words[i - 2], valence, is_cap_diff, booster)
+            if s != 0:
+                s = s * 0.95
+            valence = valence + s
+            if lower[i - 2] == "never" and (lower[i - 1] == "so" or lower[i - 1] == "this"):
+                valence = valence * 1.25
+            elif lower[i - 2] == "without" and lower[i - 1] == "doubt":
+                pass
+            elif lower[i - 2] in negate or "n't" in lower[i - 2]:
+                valence = valence * _N_SCALAR
+        if i > 2 and lower[i - 3] not in lexicon:
+            s = _scalar(lower[i - 3], words[i - 3], valence, is_cap_diff, booster)
+            if s != 0:
+                s = s * 0.9
+            valence = valence + s
+            if (lower[i - 3] == "never" and (lower[i - 2] == "so" or lower[i - 2] == "this")) or (
+                lower[i - 1] == "so" or lower[i - 1] == "this"
+            ):
+                valence = valence * 1.25
+            elif lower[i - 3] == "without" and (lower[i - 2] == "doubt" or lower[i - 1] == "doubt"):
+                pass
+            elif lower[i - 3] in negate or "n't" in lower[i - 3]:
+                valence = valence * _N_SCALAR
+            valence = _special_idioms(valence, lower, i, n, special, booster)
         # _least_check
         if i > 1 and lower[i - 1] not in lexicon and lower[i - 1] == "least":
             if lower[i - 2] != "at" and lower[i - 2] != "very":
