@@ -7,7 +7,6 @@ import io
 import json
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import nbformat
@@ -84,9 +83,12 @@ def test_html_export_hides_code_and_uses_offline_math(tmp_path):
 @needs_poppler
 def test_nbconvert_entry_point_renders_pdf_with_offline_math(tmp_path):
     """``jupyter nbconvert --to chromiumpdf``: the PDF has the title and rendered (not raw) math."""
+    from nbconvert.nbconvertapp import NbConvertApp
+
     nb = work_notebook(tmp_path)
-    subprocess.run([sys.executable, "-m", "jupyter", "nbconvert", "--to", "chromiumpdf", str(nb)],
-                   check=True, capture_output=True, timeout=180)
+    app = NbConvertApp()  # what `jupyter nbconvert --to chromiumpdf nb.ipynb` runs, in-process
+    app.initialize(["--to", "chromiumpdf", str(nb)])
+    app.start()
     pdf = nb.with_suffix(".pdf")
     assert pdf.read_bytes()[:5] == b"%PDF-"
     assert_not_blank(render_page(pdf, 1, tmp_path))
