@@ -499,3 +499,42 @@ def test_cli_cluster_bad_input_exits_2(tmp_path, capsys):
     assert e.value.code == 2
     assert main(["cluster", str(src), "--k", "2", "--out", str(tmp_path / "x.txt")]) == 2
     assert "--out must end in" in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------------------------
+# drill-down, k plot, widget
+# --------------------------------------------------------------------------------------------
+
+
+def test_top_messages_and_k_selection_plot():
+    texts, truth = _texts()
+    bad = truth == "refund"
+    res = cluster_log(_log(texts, resolved=list(~bad), quality=np.where(bad, 0.3, 0.8)), k="auto", seed=0)
+    c = int(res.profile.iloc[0]["cluster"])
+    top = res.top_messages(c, n=4)
+    assert list(top.columns) == ["text", "count", "resolution_rate", "satisfaction", "mean_quality"]
+    assert len(top) == 4 and top["count"].tolist() == [1, 1, 1, 1]
+    assert top["resolution_rate"].eq(0.0).all() and top["mean_quality"].eq(0.3).all()
+    fig = cl.plot_k_selection(res.k_selection)
+    ax = fig.axes[0]
+    assert ax.get_title() == "Choosing k: eigengap"
+    assert any(t.get_text() == f"chosen k = {res.k}" for t in ax.get_legend().get_texts())
+    assert res.summary()["k_rule"].startswith("largest eigengap")
+
+
+def test_cluster_browser_widget_redraws_on_selection():
+    texts, truth = _texts()
+    bad = truth == "hours"
+    res = cluster_log(_log(texts, resolved=list(~bad)), k=4, seed=0)
+    panel = cl.cluster_browser(res, n=5)
+    # options in profile order: the worst-served cluster (opening hours, never resolved) first
+    first = panel.dropdown.options[0]
+    assert "hours" in first[0] and panel.dropdown.value == first[1]
+    assert "opening hours" in panel.table.value and "resolved 0.00" in panel.table.value
+    assert "cluster-messages" in panel.table._dom_classes
+    other = [v for _, v in panel.dropdown.options if v != first[1]][0]
+    panel.dropdown.value = other
+    label = res.profile.set_index("cluster").loc[other, "label"]
+    assert label.split(" · ")[0] in panel.table.value
+    assert "resolved 1.00" in panel.table.value
+    assert panel.table.value.count("<tr") == 6  # header + 5 messages

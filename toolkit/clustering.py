@@ -74,6 +74,9 @@ __all__ = [
     "cluster_profile",
     "cluster_log",
     "plot_cluster_map",
+    "plot_k_selection",
+    "cluster_browser",
+    "compare_k_methods",
 ]
 
 #: what to cluster -> description; ``first_user_input`` is accepted as an alias of ``first_user``
@@ -823,6 +826,47 @@ def _relabel_by_size(lab: np.ndarray, w: np.ndarray) -> np.ndarray:
     return out
 
 
+@dataclass(frozen=True)
+class _Points:
+    dd: _Dedup
+    vec: Vectors
+    X: np.ndarray  # vectors of the distinct texts
+    has: np.ndarray  # distinct texts with features
+    txt: np.ndarray  # indices of those texts
+    pinv: np.ndarray  # text (among txt) -> point
+    Xp: np.ndarray  # point vectors
+    wp: np.ndarray  # rows per point
+
+
+def _points(texts: list[str], backend: str, *, seed: int, backend_options: dict | None) -> _Points:
+    """Distinct texts -> vectors -> distinct vectors (points) with their row weights."""
+    n_rows = len(texts)
+    dd = _dedup(texts)
+    if not dd.texts:
+        raise ClusteringInputError(
+            f"all {n_rows} messages are empty (no text after trimming whitespace): nothing to cluster"
+        )
+    vec = vectorize(dd.texts, backend, weights=dd.weights, seed=seed, **(backend_options or {}))
+    X = vec.X
+    has = np.einsum("ij,ij->i", X, X) > 0.25
+    if not has.any():
+        raise ClusteringInputError(
+            f"none of the {n_rows} messages has any text features (only digits, punctuation or "
+            f"stop words, e.g. {dd.originals[0]!r}): nothing to cluster"
+        )
+    # distinct texts that carry features; texts with identical vectors (same words, other order
+    # or case) are one point: the points we cluster, weighted by their rows.
+    # Rows are hashed to 64 bits (a collision between two of n rows: about n**2 / 2**65).
+    txt = np.flatnonzero(has)
+    keys = pd.util.hash_pandas_object(pd.DataFrame(np.round(X[txt], 9) + 0.0), index=False).to_numpy()
+    pinv, uniq = pd.factorize(keys, sort=False)
+    pinv = np.asarray(pinv, dtype=np.int64)
+    first = np.full(len(uniq), len(pinv), dtype=np.int64)
+    np.minimum.at(first, pinv, np.arange(len(pinv)))
+    wp = np.bincount(pinv, weights=dd.weights[txt], minlength=len(first))
+    return _Points(dd=dd, vec=vec, X=X, has=has, txt=txt, pinv=pinv, Xp=X[txt[first]], wp=wp)
+
+
 def cluster_texts(
     texts: Iterable[str],
     k: int | str = "auto",
@@ -901,31 +945,10 @@ def cluster_texts(
             raise ClusteringInputError(f"k must be a positive integer or 'auto', got {k!r}")
         k = int(k)
 
-    dd = _dedup(texts)
-    if not dd.texts:
-        raise ClusteringInputError(
-            f"all {n_rows} messages are empty (no text after trimming whitespace): nothing to cluster"
-        )
-    vec = vectorize(dd.texts, backend, weights=dd.weights, seed=seed, **(backend_options or {}))
-    X = vec.X
-    has = np.einsum("ij,ij->i", X, X) > 0.25
-    if not has.any():
-        raise ClusteringInputError(
-            f"none of the {n_rows} messages has any text features (only digits, punctuation or "
-            f"stop words, e.g. {dd.originals[0]!r}): nothing to cluster"
-        )
-    # distinct texts that carry features; texts with identical vectors (same words, other order
-    # or case) are one point: the points we cluster, weighted by their rows
-    txt = np.flatnonzero(has)
-    # rows hashed to 64 bits (a collision between two of n rows: about n**2 / 2**65)
-    keys = pd.util.hash_pandas_object(pd.DataFrame(np.round(X[txt], 9) + 0.0), index=False).to_numpy()
-    pinv, uniq = pd.factorize(keys, sort=False)
-    pinv = np.asarray(pinv, dtype=np.int64)
-    first = np.full(len(uniq), len(pinv), dtype=np.int64)
-    np.minimum.at(first, pinv, np.arange(len(pinv)))
-    Xp = X[txt[first]]
-    wp = np.bincount(pinv, weights=dd.weights[txt], minlength=len(first))
-    n_pts = len(first)
+    pp = _points(texts, backend, seed=seed, backend_options=backend_options)
+    dd, X, vec, has, txt, pinv = pp.dd, pp.X, pp.vec, pp.has, pp.txt, pp.pinv
+    Xp, wp = pp.Xp, pp.wp
+    n_pts = len(Xp)
     n_valid_rows = int(round(wp.sum()))
     selection: KSelection | None = None
     noise_share = 0.0
@@ -1318,6 +1341,37 @@ class ClusterResult:
         sel = sel.assign(_f=freq).sort_values(["_f", "text"], ascending=[False, True], kind="stable").drop(columns="_f")
         return sel.head(n) if n else sel
 
+    def top_messages(self, cluster: int, n: int | None = 10) -> pd.DataFrame:
+        """The most frequent distinct messages of one cluster with their outcomes.
+
+        Returns
+        -------
+        DataFrame
+            ``text, count`` and, when the units have them, ``resolution_rate``,
+            ``satisfaction`` and ``mean_quality`` over the units that sent that message; most
+            frequent first.
+
+        Examples
+        --------
+        >>> res = cluster_log(toolkit.load_sample(), k=18)          # doctest: +SKIP
+        >>> res.top_messages(0, n=3).columns.tolist()[:2]          # doctest: +SKIP
+        ['text', 'count']
+        """
+        sel = self.messages(cluster, n=None)
+        key = sel["text"].fillna("").astype(str)
+        g = sel.groupby(key, sort=False)
+        out = pd.DataFrame({"count": g.size()})
+        if "resolved" in sel:
+            out["resolution_rate"] = sel["resolved"].astype("Float64").astype("float64").groupby(key, sort=False).mean()
+        if "satisfaction" in sel:
+            out["satisfaction"] = pd.to_numeric(sel["satisfaction"], errors="coerce").astype("float64").groupby(key, sort=False).mean()
+        if "quality" in sel:
+            out["mean_quality"] = pd.to_numeric(sel["quality"], errors="coerce").astype("float64").groupby(key, sort=False).mean()
+        out.index.name = "text"
+        out = out.reset_index().sort_values(["count", "text"], ascending=[False, True], kind="stable")
+        out = out.reset_index(drop=True)
+        return out.head(n) if n else out
+
     def summary(self) -> dict[str, Any]:
         """Headline numbers for a sidecar or ``--json`` output."""
         return {
@@ -1326,6 +1380,7 @@ class ClusterResult:
             "algorithm": self.algorithm,
             "k": self.k,
             "k_method": self.k_selection.method if self.k_selection else None,
+            "k_rule": self.k_selection.rule if self.k_selection else None,
             "n_units": int(len(self.assignments)),
             "n_empty": self.n_empty,
             "noise_share": self.noise_share,
@@ -1436,7 +1491,7 @@ def plot_cluster_map(result: ClusterResult | TextClusters, *, max_points: int = 
 
     Examples
     --------
-    >>> res = cluster_texts(["a b", "a c", "x y", "x z"], k=2)
+    >>> res = cluster_texts(["card declined", "card rejected", "store hours", "store open"], k=2)
     >>> plot_cluster_map(res).axes[0].get_title()
     'Clusters (k=2, tfidf, kmeans)'
     """
@@ -1480,3 +1535,181 @@ def plot_cluster_map(result: ClusterResult | TextClusters, *, max_points: int = 
     ax.set_ylabel("component 2")
     ax.set_title(f"Clusters (k={k}, {backend}, {algo})")
     return fig
+
+
+def plot_k_selection(selection: KSelection, *, ax=None):
+    """Plot the criterion behind an automatic k: the eigenvalue spectrum and its gaps, stability
+    or silhouette against k, with the chosen k marked.
+
+    Parameters
+    ----------
+    selection : KSelection
+    ax : matplotlib Axes, optional
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> X = np.vstack([c + 0.05 * rng.standard_normal((30, 4)) for c in np.eye(4)])
+    >>> plot_k_selection(choose_k(X, k_max=8)).axes[0].get_xlabel()
+    'k (number of clusters)'
+    """
+    from matplotlib.figure import Figure
+
+    if ax is None:
+        fig = Figure(figsize=(8, 3.8), layout="constrained")
+        ax = fig.add_subplot()
+    else:
+        fig = ax.figure
+    sc = selection.scores
+    if sc.empty:
+        ax.text(0.5, 0.5, selection.rule, ha="center", va="center", transform=ax.transAxes)
+    elif selection.method == "eigengap":
+        ax.plot(sc["k"], sc["eigenvalue"], "o-", ms=3, label="k-th smallest eigenvalue")
+        ax.bar(sc["k"], sc["gap"], width=0.6, alpha=0.4, color="tab:orange", label="gap to the next")
+        ax.set_ylabel("normalised Laplacian")
+    else:
+        col = "stability" if selection.method == "stability" else "silhouette"
+        ax.plot(sc["k"], sc[col], "o-", ms=3, label=col)
+        ax.set_ylabel(col)
+    ax.axvline(selection.k, color="tab:red", ls="--", lw=1, label=f"chosen k = {selection.k}")
+    ax.set_xlabel("k (number of clusters)")
+    ax.set_title(f"Choosing k: {selection.method}")
+    ax.legend(loc="best", fontsize=8)
+    return fig
+
+
+def cluster_browser(result: ClusterResult, *, n: int = 15):
+    """An ipywidgets panel: pick a cluster in a dropdown, see its label, profile and messages.
+
+    The panel is a ``VBox`` with attributes ``dropdown`` (``ipywidgets.Dropdown`` whose values
+    are cluster ids, listed in profile order, worst-served first) and ``table`` (an ``HTML``
+    widget with the cluster's most frequent messages, CSS class ``cluster-messages``); setting
+    ``dropdown.value`` redraws the table, so it can be driven from code and tests.
+
+    Parameters
+    ----------
+    result : ClusterResult
+    n : int
+        Messages shown.
+
+    Returns
+    -------
+    ipywidgets.VBox
+
+    Examples
+    --------
+    >>> res = cluster_log(toolkit.load_sample(), k=18)        # doctest: +SKIP
+    >>> panel = cluster_browser(res); panel.dropdown.value = 3 # doctest: +SKIP
+    """
+    import html
+
+    import ipywidgets as w
+
+    prof = result.profile.set_index("cluster")
+    options = [(f"{c}: {prof.loc[c, 'label']} ({int(prof.loc[c, 'size']):,})", int(c)) for c in prof.index]
+    dropdown = w.Dropdown(options=options, value=options[0][1] if options else None,
+                          description="cluster", layout=w.Layout(width="520px"))
+    dropdown.add_class("cluster-select")
+    table = w.HTML()
+    table.add_class("cluster-messages")
+
+    def render(change=None) -> None:
+        c = dropdown.value
+        if c is None:
+            table.value = "<p>no clusters</p>"
+            return
+        row = prof.loc[c]
+        facts = [f"<b>{html.escape(str(row['label']))}</b>", f"{int(row['size']):,} messages ({row['share']:.1%})"]
+        for col, name in (("resolution_rate", "resolved"), ("satisfaction", "satisfaction"),
+                          ("mean_quality", "quality")):
+            if col in row and pd.notna(row[col]):
+                facts.append(f"{name} {row[col]:.2f}")
+        top = result.top_messages(c, n=n)
+        body = top.to_html(index=False, escape=True, float_format=lambda x: f"{x:.2f}", border=0)
+        table.value = f"<p>{' · '.join(facts)}</p>{body}"
+
+    dropdown.observe(render, names="value")
+    render()
+    panel = w.VBox([dropdown, table])
+    panel.dropdown = dropdown
+    panel.table = table
+    return panel
+
+
+def compare_k_methods(
+    texts: Iterable[str],
+    truth: Sequence[Any] | None = None,
+    *,
+    methods: Sequence[str] = ("eigengap", "stability", "silhouette"),
+    backend: str = "tfidf",
+    k_min: int = 2,
+    k_max: int | None = None,
+    seed: int = 0,
+    n_threads: int | None = None,
+    backend_options: dict | None = None,
+) -> pd.DataFrame:
+    """Run several k-selection methods on the same vectors; score them against known labels.
+
+    Parameters
+    ----------
+    texts : sequence of str
+    truth : sequence, optional
+        A known label per text (e.g. the sample data's planted intents). With it, the table
+        gives the true number of groups and the NMI of KMeans at each chosen k.
+    methods : sequence of str
+        Methods of :func:`choose_k`.
+    backend, k_min, k_max, seed, n_threads, backend_options
+        As for :func:`cluster_texts`.
+
+    Returns
+    -------
+    DataFrame
+        ``method, k, seconds`` and, with ``truth``: ``k_true``, ``k_error`` (relative),
+        ``nmi``.
+
+    Examples
+    --------
+    >>> texts = ["refund please", "my refund", "refund now", "opening hours", "hours today",
+    ...          "open hours", "password reset", "reset password now", "forgot password"]
+    >>> compare_k_methods(texts, [0, 0, 0, 1, 1, 1, 2, 2, 2], methods=["eigengap"],
+    ...                   k_max=5)[["method", "k", "k_true", "nmi"]]
+         method  k  k_true  nmi
+    0  eigengap  3       3  1.0
+    """
+    import time
+
+    from sklearn.metrics import normalized_mutual_info_score
+
+    texts = _as_text_list(texts)
+    pp = _points(texts, backend, seed=seed, backend_options=backend_options)
+    row_point = np.full(len(texts), -1, dtype=np.int64)
+    dpoint = np.full(len(pp.dd.texts), -1, dtype=np.int64)
+    dpoint[pp.txt] = pp.pinv
+    ok = pp.dd.inverse >= 0
+    row_point[ok] = dpoint[pp.dd.inverse[ok]]
+    if truth is not None:
+        truth = np.asarray(list(truth), dtype=object)
+        if len(truth) != len(texts):
+            raise ClusteringInputError(f"truth has {len(truth)} labels for {len(texts)} texts")
+    rows = []
+    with _threads(n_threads):
+        for method in methods:
+            t0 = time.perf_counter()
+            sel = choose_k(pp.Xp, pp.wp, k_min=k_min, k_max=k_max, method=method, seed=seed)
+            row: dict[str, Any] = {"method": method, "k": sel.k, "seconds": time.perf_counter() - t0}
+            if truth is not None:
+                keep = row_point >= 0
+                k_true = int(len(set(truth[keep].tolist())))
+                if sel.k > 1:
+                    km = _kmeans(pp.Xp, pp.wp, sel.k, seed)
+                    lab = np.asarray(km.predict(pp.Xp))[row_point[keep]]
+                else:
+                    lab = np.zeros(int(keep.sum()), dtype=np.int64)
+                row.update(k_true=k_true, k_error=(sel.k - k_true) / k_true,
+                           nmi=float(normalized_mutual_info_score(truth[keep], lab)))
+            rows.append(row)
+    return pd.DataFrame(rows)
