@@ -138,7 +138,16 @@ def mixture_radius(v, tau2: float, alpha: float = 0.05):
 
 
 def mixture_log_lr(diff, v, tau2: float, theta0: float = 0.0):
-    """Log of the normal-mixture likelihood ratio ``Lambda`` against ``theta = theta0``."""
+    """Log of the normal-mixture likelihood ratio ``Lambda`` against ``theta = theta0``.
+
+    Examples
+    --------
+    >>> import math
+    >>> v, tau2 = 0.01, optimal_tau2(0.01)
+    >>> lr = float(mixture_log_lr(float(mixture_radius(v, tau2)), v, tau2))
+    >>> round(lr, 6) == round(math.log(20), 6)      # the CS boundary is where Lambda = 1 / alpha
+    True
+    """
     diff = np.asarray(diff, dtype=float)
     v = np.asarray(v, dtype=float)
     return 0.5 * np.log(v / (v + tau2)) + tau2 * (diff - theta0) ** 2 / (2.0 * v * (v + tau2))

@@ -69,9 +69,9 @@ def units_from_log(log, *, unit: str = "conversation") -> pd.DataFrame:
     Examples
     --------
     >>> import toolkit
-    >>> u = units_from_log(toolkit.load_sample(), unit="user")
-    >>> u["user_id"].is_unique
-    True
+    >>> u = units_from_log(toolkit.load_sample())
+    >>> u["conversation_id"].is_unique, "resolved" in u
+    (True, True)
     """
     from toolkit.log import conversation_metrics
 

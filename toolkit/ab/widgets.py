@@ -16,7 +16,7 @@ Examples
 'n per arm: 8,394'
 >>> panel.controls["mde"].value = 0.03
 >>> panel.sample_size.value
-'n per arm: 3,760'
+'n per arm: 3,763'
 """
 
 from __future__ import annotations
