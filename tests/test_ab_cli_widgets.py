@@ -93,6 +93,10 @@ def test_abtest_log_folder_text(tmp_path, sample, capsys):
     assert main(["abtest", str(folder), "--bootstrap", "200"]) == 0
     text = capsys.readouterr().out
     assert "sample ratio mismatch" in text.lower() and "resolved" in text and "- resolved:" in text
+    assert "mean_quality" not in text
+    assert main(["abtest", str(folder), "--score-quality", "--no-sequential", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert "mean_quality" in [m["metric"] for m in out["metrics"]]
 
 
 @pytest.mark.parametrize("extra, message", [

@@ -38,6 +38,7 @@ def test_notebook_runs_on_bundled_sample(run_notebook):
     truth = json.loads((default_sample_path() / "truth.json").read_text())["variants"]["effects"]
     assert res["resolved_B_abs_ci_low"] <= truth["resolved"]["abs_lift"] <= res["resolved_B_abs_ci_high"]
     assert res["resolved_B_verdict"] == "winner"
+    assert "mean_quality_B_abs_lift" in res  # the log was scored by toolkit.quality
     assert {"power_curve.png", "forest_plot.svg", "confidence_sequence.png"} <= {p.name for p in (out / "figures").iterdir()}
     rows = res["analysis"]["metrics"]
     assert all(r["boot_abs_bca_low"] is not None for r in rows)

@@ -53,6 +53,7 @@ _LAZY = {
     "parse_metrics": "toolkit.ab.analysis",
     "parse_allocation": "toolkit.ab.analysis",
     "read_ab_input": "toolkit.ab.units",
+    "with_quality": "toolkit.ab.units",
     "power_curve": "toolkit.ab.power",
     "confidence_sequence": "toolkit.ab.sequential",
     "sequential_test": "toolkit.ab.sequential",

@@ -21,7 +21,7 @@ import pandas as pd
 
 from toolkit.ab.analysis import ABInputError, Metric
 
-__all__ = ["units_from_log", "default_metrics", "read_ab_input", "UNIT_COLUMNS"]
+__all__ = ["units_from_log", "default_metrics", "read_ab_input", "with_quality", "UNIT_COLUMNS"]
 
 _LOG_COLUMNS = {"conversation_id", "turn", "timestamp", "bot_response"}
 
@@ -210,3 +210,35 @@ def read_ab_input(path, *, tz: str | None = None):
     if _LOG_COLUMNS <= set(table.columns):
         return load(pth, tz=tz), True
     return table, False
+
+
+def with_quality(log):
+    """The log with per-turn ``quality`` scores, scoring it with :mod:`toolkit.quality` if needed.
+
+    A log that already has a ``quality`` column is returned as is. When the quality module
+    cannot be used (not installed, or it fails on this log), the log is returned unscored and
+    the second value says why: the A/B analysis then simply has no quality metric.
+
+    Returns
+    -------
+    (ConversationLog, str or None)
+        The (possibly scored) log and a note when it could not be scored.
+
+    Examples
+    --------
+    >>> import toolkit
+    >>> from toolkit.sample import generate_sample
+    >>> scored, note = with_quality(generate_sample(seed=3, days=2).log)
+    >>> "quality" in scored.turns, note
+    (True, None)
+    """
+    if "quality" in log.turns.columns:
+        return log, None
+    try:
+        from toolkit.quality import score_log
+    except ImportError as exc:  # pragma: no cover - depends on the installation
+        return log, f"quality not scored: toolkit.quality unavailable ({exc})"
+    try:
+        return score_log(log), None
+    except Exception as exc:  # noqa: BLE001 - the A/B analysis goes on without quality
+        return log, f"quality not scored: {type(exc).__name__}: {exc}"

@@ -42,6 +42,9 @@ def register(subparsers) -> None:
                    help="planned MDE relative to control, for the power in verdicts (default 0.10)")
     p.add_argument("--unit", choices=["conversation", "user"], default="conversation",
                    help="randomisation unit when PATH is a log (default conversation)")
+    p.add_argument("--score-quality", action="store_true",
+                   help="score response quality (toolkit.quality) when a log has no quality "
+                   "column, to compare mean quality per conversation")
     p.add_argument("--tz", default=None, help="time zone of naive timestamps in a log")
     p.add_argument("--json", action="store_true", help="print the full result as JSON")
     p.set_defaults(func=run)
@@ -56,6 +59,11 @@ def run(args) -> int:
     from toolkit.ab.units import read_ab_input
 
     data, is_log = read_ab_input(args.path, tz=args.tz)
+    quality_note = None
+    if is_log and args.score_quality:
+        from toolkit.ab.units import with_quality
+
+        data, quality_note = with_quality(data)
     try:
         res = analyze(
             data, args.metrics, variant_col=args.variant_col, control=args.control,
@@ -67,8 +75,10 @@ def run(args) -> int:
     except (ABInputError, ValueError) as exc:
         raise UsageError(str(exc)) from None
     if args.json:
-        print_json({"source": str(args.path), "input": "log" if is_log else "units",
-                    **res.to_dict()})
+        out = {"source": str(args.path), "input": "log" if is_log else "units", **res.to_dict()}
+        if quality_note:
+            out["notes"] = out["notes"] + [quality_note]
+        print_json(out)
         return 0
     print(res.srm.message)
     print()
@@ -78,6 +88,6 @@ def run(args) -> int:
     print()
     for v in res.verdicts:
         print(f"- {v}")
-    for n in res.notes:
+    for n in res.notes + ([quality_note] if quality_note else []):
         print(f"note: {n}")
     return 0
