@@ -933,11 +933,10 @@ def _incident_hours(days: int) -> tuple[tuple[float, float], tuple[float, float]
         lat = (lat_day * 24 + 13.0, lat_day * 24 + 19.0)  # 13:00-19:00 UTC, a busy afternoon
         reg_day = max(lat_day + 1, int(round(days * 0.62)))
         reg = (reg_day * 24.0, reg_day * 24.0 + 48.0)
-    else:
-        lat_len = min(6.0, total * 0.1)
-        lat = (np.floor(total * 0.3), np.floor(total * 0.3) + lat_len)
-        reg_len = min(48.0, total * 0.2)
-        reg = (np.floor(total * 0.6), np.floor(total * 0.6) + reg_len)
+    else:  # short ranges: whole hours at 30 % and 60 % of the range
+        lat_start, reg_start = float(np.floor(total * 0.3)), float(np.floor(total * 0.6))
+        lat = (lat_start, lat_start + max(1.0, min(6.0, float(np.floor(total * 0.1)))))
+        reg = (reg_start, reg_start + max(1.0, min(48.0, float(np.floor(total * 0.2)))))
     return lat, reg
 
 
@@ -1536,7 +1535,8 @@ def write_sample(out_dir: str | os.PathLike, **kwargs: Any) -> Path:
     out_dir : str or path
         Folder to write into (created if needed; the three files are replaced).
     **kwargs
-        Passed to :func:`generate_sample` (``seed``, ``days``, ``conversations``, ``start``, ...).
+        Passed to :func:`generate_sample` (``seed``, ``days``, ``conversations``, ``start``, ...);
+        or ``sample=`` an already generated :class:`Sample` to write.
 
     Returns
     -------
