@@ -205,3 +205,17 @@ def test_sqlite_without_reference_tables(tmp_path):
     con.close()
     with pytest.raises(LogValidationError, match=r"lacks the table\(s\) \['conversations', 'responses'\]"):
         load(path)
+
+
+def test_load_dispatches_trace_exports():
+    from pathlib import Path
+
+    fixtures = Path(__file__).parent / "fixtures"
+    from toolkit.sources.langsmith import runs_to_log
+    from toolkit.sources.otel import spans_to_log
+
+    for name, mapper in (("langsmith_runs.jsonl", runs_to_log), ("otlp_genai.jsonl", spans_to_log)):
+        log = load(fixtures / name)
+        expected = mapper(fixtures / name).log
+        pd.testing.assert_frame_equal(log.turns, expected.turns)
+        assert len(log.turns) > 0

@@ -10,6 +10,8 @@ Layouts
   ``<stem>.conversations.<ext>`` holding the conversations table);
 - a folder holding ``turns.<ext>`` and optionally ``conversations.<ext>`` (any of the three
   formats);
+- a LangSmith runs file saved by ``toolkit langsmith pull`` or an OpenTelemetry OTLP/JSON
+  export of GenAI spans (``.jsonl``), mapped by :mod:`toolkit.sources`;
 - a SQLite file (``.db``, ``.sqlite``, ``.sqlite3``) with the reference monitoring schema:
   ``conversations(id, bot_id, user_id, start_time, end_time, message_count,
   average_response_time, user_satisfaction_score, successful_resolution, total_cost)`` and
@@ -223,6 +225,8 @@ def load(
         conv_path = _find(path, "conversations")
     elif path.suffix.lower() in SQLITE_SUFFIXES or _sniff(path) == "a SQLite database":
         return load_sqlite(path, tz=tz, satisfaction_scale=satisfaction_scale)
+    elif FORMATS.get(path.suffix.lower()) == "jsonl" and (mapped := _load_trace_export(path)) is not None:
+        return mapped
     else:
         turns_path = path
         sibling = [path.with_name(f"{path.stem}.conversations{s}") for s in FORMATS]
@@ -230,6 +234,27 @@ def load(
     turns = read_table(turns_path)
     conv = read_table(conv_path) if conv_path is not None else None
     return validate(turns, conv, tz=tz, source=str(turns_path))
+
+
+def _load_trace_export(path: Path) -> ConversationLog | None:
+    """A saved LangSmith runs file or an OTLP/JSON GenAI span export, mapped to a log; else None."""
+    with open(path, "rb") as fh:
+        first = b""
+        for line in fh:
+            if line.strip():
+                first = line
+                break
+    if b'"resourceSpans"' in first or b'"resource_spans"' in first:
+        from toolkit.sources.otel import spans_to_log
+
+        return spans_to_log(path).log
+    from toolkit.sources.langsmith import is_runs_file
+
+    if is_runs_file(path):
+        from toolkit.sources.langsmith import runs_to_log
+
+        return runs_to_log(path).log
+    return None
 
 
 def load_sqlite(path: str | os.PathLike, *, tz: str | None = None, satisfaction_scale: float | None = None) -> ConversationLog:
