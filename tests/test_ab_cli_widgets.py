@@ -145,6 +145,11 @@ def test_planning_panel_arms_allocation_metric_and_errors():
     from toolkit.ab.widgets import planning_panel
 
     panel = planning_panel(draw_curve=False)
+    # hiding the sd field (proportions) must not hide the other controls (no shared Layout)
+    assert panel.controls["sd"].layout.display == "none"
+    layouts = [c.layout for c in panel.controls.values()]
+    assert len({id(x) for x in layouts}) == len(layouts)
+    assert all(c.layout.display != "none" for k, c in panel.controls.items() if k != "sd")
     panel.controls["arms"].value = 3
     assert panel.controls["control_share"].value == pytest.approx(0.33)
     assert "Bonferroni" in panel.details.value and "per treatment" in panel.sample_size.value

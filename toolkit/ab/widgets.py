@@ -54,7 +54,10 @@ class _Panel:
                daily_traffic, method, draw_curve):
         w = _widgets()
         style = {"description_width": "150px"}
-        lay = w.Layout(width="420px")
+
+        def lay():  # one Layout per widget: hiding one (display none) must not hide the others
+            return w.Layout(width="420px")
+
         self.draw_curve = draw_curve
         self.plan = None
         self.error = None
@@ -63,28 +66,28 @@ class _Panel:
                                       description="metric", style=style)
         c["baseline"] = w.BoundedFloatText(value=baseline, min=-1e12, max=1e12, step=0.01,
                                            description="baseline (control)", style=style,
-                                           layout=lay)
+                                           layout=lay())
         c["sd"] = w.BoundedFloatText(value=sd, min=1e-12, max=1e12, step=0.1,
-                                     description="standard deviation", style=style, layout=lay)
+                                     description="standard deviation", style=style, layout=lay())
         c["mde"] = w.FloatSlider(value=0.02, min=0.001, max=0.5, step=0.001, readout_format=".3f",
                                  description="MDE (absolute)", continuous_update=False,
-                                 style=style, layout=lay)
+                                 style=style, layout=lay())
         c["alpha"] = w.FloatSlider(value=alpha, min=0.001, max=0.2, step=0.001,
                                    readout_format=".3f", description="alpha (two-sided)",
-                                   continuous_update=False, style=style, layout=lay)
+                                   continuous_update=False, style=style, layout=lay())
         c["power"] = w.FloatSlider(value=power, min=0.5, max=0.99, step=0.01,
                                    readout_format=".2f", description="power",
-                                   continuous_update=False, style=style, layout=lay)
+                                   continuous_update=False, style=style, layout=lay())
         c["arms"] = w.IntSlider(value=arms, min=2, max=6, description="arms (with control)",
-                                continuous_update=False, style=style, layout=lay)
+                                continuous_update=False, style=style, layout=lay())
         c["control_share"] = w.FloatSlider(
             value=control_share if control_share is not None else 1.0 / arms, min=0.05,
             max=0.95, step=0.01, readout_format=".2f", description="control share of traffic",
-            continuous_update=False, style=style, layout=lay)
+            continuous_update=False, style=style, layout=lay())
         c["daily_traffic"] = w.BoundedIntText(value=int(daily_traffic), min=1, max=10**12,
                                               description="units per day", style=style,
-                                              layout=lay)
-        c["method"] = w.Dropdown(description="formula", style=style, layout=lay)
+                                              layout=lay())
+        c["method"] = w.Dropdown(description="formula", style=style, layout=lay())
         self.controls = c
         for name, ctl in c.items():
             ctl.add_class(f"ab-{name.replace('_', '-')}")
