@@ -167,6 +167,11 @@ def _scored(data, config=None):
         raise TypeError(f"expected a ConversationLog or a turns DataFrame, got {type(data).__name__}")
     if not set(SCORE_COLUMNS) <= set(turns.columns):
         turns = score_turns(turns, config)
+    elif config is not None:
+        # already scored: the scores stay (rescore to change weights); levels follow the cut-offs
+        from toolkit.quality import _config, assign_levels
+
+        turns = turns.assign(level=assign_levels(turns["quality"].to_numpy(float), _config(config).cutoffs))
     return turns, convs
 
 
@@ -963,12 +968,12 @@ def response_time_vs_quality_figure(data, *, config=None, bins: int = 12):
     x = np.log10(rt[ok].to_numpy())
     y = turns.loc[ok, "quality"].astype(float).to_numpy()
     if len(x):
-        ax.hexbin(x, y, gridsize=35, cmap="Blues", mincnt=1)
+        ax.hexbin(x, y, gridsize=35, cmap="Blues", mincnt=1, bins="log")
         edges = np.quantile(x, np.linspace(0, 1, bins + 1))
         idx = np.clip(np.searchsorted(edges, x, side="right") - 1, 0, bins - 1)
         mx = np.array([x[idx == i].mean() if (idx == i).any() else np.nan for i in range(bins)])
         my = np.array([y[idx == i].mean() if (idx == i).any() else np.nan for i in range(bins)])
-        ax.plot(mx, my, color="#d73027", marker="o", lw=1.5, label="mean quality per decile-like bin")
+        ax.plot(mx, my, color="#d73027", marker="o", lw=1.5, label=f"mean quality per response-time bin ({bins} bins of equal count)")
         ax.legend(fontsize=8, loc="lower left")
         ticks = [t for t in (0.1, 0.3, 1, 3, 10, 30, 100) if x.min() - 0.3 <= math.log10(t) <= x.max() + 0.3]
         ax.set_xticks([math.log10(t) for t in ticks], [f"{t:g}" for t in ticks])

@@ -1,0 +1,312 @@
+"""Monitoring report: KPIs against direct computations, alert rules and severities, suggestions
+finding the sample's planted incidents, figures, the CLI, and the quality notebook."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from toolkit.monitoring import (
+    ALERT_COLUMNS,
+    Thresholds,
+    alerts_for,
+    evaluate_alerts,
+    kpi_table,
+    monitoring_report,
+    quality_by,
+    suggestions,
+    turn_kpis,
+    worst_responses,
+)
+from toolkit.quality import assign_levels, level_counts, score_turns
+
+
+@pytest.fixture(scope="module")
+def scored_small(sample_log):
+    return sample_log.with_turns(score_turns(sample_log))
+
+
+def _fake_turns(n, quality, rt, *, bot="b1", variant="A", error_every=0):
+    q = np.asarray(quality, dtype=float) * np.ones(n)
+    return pd.DataFrame({
+        "conversation_id": [f"{bot}-{variant}-{i}" for i in range(n)], "turn": 0,
+        "timestamp": pd.date_range("2026-01-01", periods=n, freq="min", tz="UTC"),
+        "bot_id": bot, "variant": variant, "model": "m",
+        "user_input": "where is my order", "bot_response": "It ships today.",
+        "response_time_s": np.asarray(rt, dtype=float) * np.ones(n),
+        "error": [("timeout" if error_every and i % error_every == 0 else None) for i in range(n)],
+        "quality": q, "level": assign_levels(q), "relevance": 0.1, "sentiment": 0.0,
+        "coherence": 1.0, "length_fit": 1.0,
+    })
+
+
+def test_thresholds_defaults_and_validation():
+    t = Thresholds()
+    assert (t.quality_high, t.quality_medium, t.response_time_high, t.response_time_medium,
+            t.high_quality_share_medium) == (0.6, 0.7, 5.0, 3.0, 0.5)
+    for bad, msg in [
+        ({"quality_high": 0.8}, "quality_high .* must be <= quality_medium"),
+        ({"response_time_high": 2.0}, "response_time_high .* must be >="),
+        ({"quality_medium": 1.5}, r"quality_medium must be in \[0, 1\]"),
+        ({"response_time_medium": float("nan")}, "finite number"),
+        ({"qualty": 1}, r"unknown setting\(s\) \['qualty'\]"),
+    ]:
+        with pytest.raises(ValueError, match=msg):
+            Thresholds.from_dict(bad)
+
+
+@pytest.mark.parametrize(
+    "quality, rt, expected",
+    [
+        (0.9, 1.0, []),
+        (0.65, 1.0, [("medium", "mean_quality", 0.7), ("medium", "high_quality_share", 0.5)]),
+        (0.55, 1.0, [("high", "mean_quality", 0.6), ("medium", "high_quality_share", 0.5)]),
+        (0.9, 3.5, [("medium", "mean_response_time_s", 3.0)]),
+        (0.9, 6.0, [("high", "mean_response_time_s", 5.0)]),
+        (0.6, 3.0, [("medium", "high_quality_share", 0.5), ("medium", "mean_quality", 0.7)]),
+    ],
+)
+def test_alert_rules_and_severities(quality, rt, expected):
+    alerts = evaluate_alerts(_fake_turns(40, quality, rt), by=())
+    assert list(alerts.columns) == ALERT_COLUMNS
+    got = [(a.severity, a.metric, a.threshold) for a in alerts.itertuples()]
+    assert sorted(got) == sorted(expected)
+    for a in alerts.itertuples():
+        assert a.scope == "all" and a.n_turns == 40 and len(a.recommendation) > 40
+        assert a.value == pytest.approx({"mean_quality": quality, "mean_response_time_s": rt,
+                                         "high_quality_share": float(quality >= 0.7)}[a.metric])
+
+
+def test_alerts_per_scope_and_min_turns():
+    turns = pd.concat([_fake_turns(50, 0.9, 1.0, bot="fast"), _fake_turns(50, 0.9, 6.0, bot="slow"),
+                       _fake_turns(10, 0.2, 9.0, bot="tiny")], ignore_index=True)
+    alerts = evaluate_alerts(turns, by=("bot_id",))
+    scopes = set(alerts["scope"])
+    assert "bot_id=slow" in scopes and "bot_id=fast" not in scopes
+    assert "bot_id=tiny" not in scopes  # below min_turns
+    slow = alerts[(alerts.scope == "bot_id=slow")].iloc[0]
+    assert slow.severity == "high" and slow.value == pytest.approx(6.0)
+    assert alerts.iloc[0]["severity"] == "high"  # sorted by severity
+    # error-rate thresholds are off by default and work when set
+    errs = _fake_turns(50, 0.9, 1.0, error_every=5)
+    assert evaluate_alerts(errs, by=()).empty
+    a = evaluate_alerts(errs, {"error_rate_medium": 0.1, "error_rate_high": 0.5}, by=())
+    assert a[["severity", "metric"]].values.tolist() == [["medium", "error_rate"]]
+    assert "timeout (10)" in a.iloc[0]["recommendation"]
+
+
+def test_alerts_for_matches_kpis():
+    out = alerts_for("variant=B", {"n_turns": 100, "mean_quality": 0.58, "mean_response_time_s": 3.2,
+                                   "high_quality_share": 0.45})
+    assert [(a["severity"], a["metric"]) for a in out] == [
+        ("high", "mean_quality"), ("medium", "mean_response_time_s"), ("medium", "high_quality_share")]
+    assert all(a["scope"] == "variant=B" for a in out)
+
+
+def test_turn_kpis_against_direct_computation(scored_small):
+    t = scored_small.turns
+    k = turn_kpis(t)
+    rt = t["response_time_s"].to_numpy(float)
+    assert k["n_turns"] == len(t)
+    assert k["mean_response_time_s"] == pytest.approx(rt.mean())
+    assert k["median_response_time_s"] == pytest.approx(np.median(rt))
+    assert k["p95_response_time_s"] == pytest.approx(np.quantile(rt, 0.95))
+    assert k["p99_response_time_s"] == pytest.approx(np.quantile(rt, 0.99))
+    assert k["error_rate"] == pytest.approx(t["error"].notna().mean())
+    assert k["cost_usd"] == pytest.approx(t["cost_usd"].sum())
+    assert k["mean_quality"] == pytest.approx(t["quality"].mean())
+    assert k["high_quality_share"] == pytest.approx((t["quality"] >= 0.7).mean())
+
+
+def test_report_tables(scored_small):
+    log = scored_small
+    r = monitoring_report(log)
+    conv = log.conversations
+    assert r.kpis["n_conversations"] == len(conv)
+    assert r.kpis["resolution_rate"] == pytest.approx(conv["resolved"].dropna().astype(float).mean())
+    assert r.kpis["mean_satisfaction"] == pytest.approx(conv["satisfaction"].mean())
+    assert r.kpis["mean_turns_per_conversation"] == pytest.approx(len(log.turns) / len(conv))
+    assert sum(r.kpis["levels"].values()) == len(log.turns)
+    # by variant: turn and conversation KPIs of each arm
+    bv = r.by_variant.set_index("group")
+    for arm, part in log.turns.groupby("variant"):
+        assert bv.loc[arm, "n_turns"] == len(part)
+        assert bv.loc[arm, "mean_quality"] == pytest.approx(part["quality"].mean())
+        c = conv[conv["variant"] == arm]
+        assert bv.loc[arm, "n_conversations"] == len(c)
+        assert bv.loc[arm, "resolution_rate"] == pytest.approx(c["resolved"].dropna().astype(float).mean())
+    bm = r.by_model.set_index("group")
+    for model, part in log.turns.groupby("model"):
+        assert bm.loc[model, "cost_usd"] == pytest.approx(part["cost_usd"].sum())
+        assert bm.loc[model, "completion_tokens"] == int(part["completion_tokens"].sum())
+    assert r.over_time["n_turns"].sum() == len(log.turns)
+    assert len(r.over_time) == log.turns["timestamp"].dt.floor("D").nunique()
+    d = r.to_dict()
+    json.dumps(d)  # JSON-ready
+    assert set(d) >= {"kpis", "alerts", "suggestions", "by_bot", "by_variant", "by_model", "over_time"}
+
+
+def test_report_does_not_mutate_and_rejudges_levels(sample_log, scored_small):
+    before = sample_log.turns.copy(deep=True)
+    monitoring_report(sample_log)
+    pd.testing.assert_frame_equal(sample_log.turns, before)
+    strict = {"cutoffs": {"excellent": 0.99, "good": 0.98, "average": 0.97, "poor": 0.96}}
+    r = monitoring_report(scored_small, config=strict)
+    assert r.kpis["high_quality_share"] == pytest.approx((scored_small.turns["quality"] >= 0.98).mean())
+
+
+def test_suggestions_find_planted_incidents(bundled):
+    from toolkit.sample import load_sample_truth
+
+    truth = load_sample_truth()
+    s = suggestions(bundled)
+    assert list(s.columns) == ["area", "finding", "action", "evidence"]
+    inc = {i["kind"]: i for i in truth["incidents"]}
+    lat = s[s.area == "latency"]
+    assert len(lat) >= 1
+    ev = lat.iloc[0]["evidence"]
+    assert ev["start"] == pd.Timestamp(inc["latency"]["start"])
+    assert ev["end"] == pd.Timestamp(inc["latency"]["end"])
+    drops = [e for a, e in zip(s.area, s.evidence) if a == "quality" and "typical_daily_mean" in e]
+    assert len(drops) == 1
+    assert drops[0]["start"] == pd.Timestamp(inc["quality_regression"]["start"])
+    assert drops[0]["end"] == pd.Timestamp(inc["quality_regression"]["end"])
+    # the variant with the planted lower good-answer rate is the one flagged
+    control = truth["variants"]["control"]
+    seg = [e["segment"] for a, e in zip(s.area, s.evidence) if a == "quality" and "segment" in e]
+    assert f"variant={control}" in seg
+    # every number in the findings is computed, e.g. the error counts
+    err = s[s.area == "errors"].iloc[0]["evidence"]
+    assert err["n_errors"] == int(bundled.turns["error"].notna().sum())
+
+
+def test_quality_by_and_worst(scored_small):
+    t = scored_small.turns
+    qb = quality_by(scored_small, "variant").set_index("group")
+    for arm, part in t.groupby("variant"):
+        assert qb.loc[arm, "mean_quality"] == pytest.approx(part["quality"].mean())
+        half = 1.96 * part["quality"].std() / np.sqrt(len(part))
+        assert qb.loc[arm, "ci_high"] == pytest.approx(part["quality"].mean() + half)
+    hours = quality_by(scored_small, "hour")
+    assert hours["n_turns"].sum() == len(t)
+    w = worst_responses(scored_small, 5)
+    assert w["quality"].tolist() == sorted(t["quality"].nsmallest(5).tolist())
+    with pytest.raises(ValueError, match="no column 'nope'"):
+        quality_by(scored_small, "nope")
+    with pytest.raises(ValueError, match="no column 'nope'"):
+        kpi_table(t, None, "nope")
+
+
+def test_figures(scored_small):
+    from matplotlib.figure import Figure
+
+    from toolkit import monitoring as m
+
+    r = monitoring_report(scored_small)
+    figs = [m.quality_distribution_figure(scored_small), m.components_figure(scored_small),
+            m.quality_by_figure(quality_by(scored_small, "hour")),
+            m.quality_over_time_figure(scored_small, by="variant"),
+            m.response_time_vs_quality_figure(scored_small),
+            m.level_counts_figure(level_counts(scored_small.turns["level"])), m.kpis_over_time_figure(r)]
+    assert all(isinstance(f, Figure) and f.axes for f in figs)
+
+
+# ------------------------------------------------------------------------------------------
+# CLI
+# ------------------------------------------------------------------------------------------
+
+
+def _toolkit(*args):
+    return subprocess.run([sys.executable, "-m", "toolkit", *args], capture_output=True, text=True, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def small_log_dir(tmp_path_factory, sample):
+    from toolkit.io import save
+
+    d = tmp_path_factory.mktemp("log")
+    save(sample.log, d)
+    return d
+
+
+def test_cli_score_and_report(small_log_dir, tmp_path, sample_log):
+    out = tmp_path / "scored.parquet"
+    r = _toolkit("score", str(small_log_dir), "--out", str(out), "--json")
+    assert r.returncode == 0, r.stderr
+    summary = json.loads(r.stdout)
+    assert summary["scored_turns"] == len(sample_log.turns)
+    df = pd.read_parquet(out)
+    assert {"relevance", "sentiment", "coherence", "length_fit", "quality", "level"} <= set(df.columns)
+    direct = score_turns(sample_log)
+    np.testing.assert_allclose(df["quality"].to_numpy(), direct["quality"].to_numpy())
+
+    th = tmp_path / "th.json"
+    th.write_text(json.dumps({"quality_medium": 0.99, "quality_high": 0.2}))
+    r = _toolkit("report", str(out), "--thresholds", str(th), "--json")
+    assert r.returncode == 0, r.stderr
+    rep = json.loads(r.stdout)
+    q_alert = [a for a in rep["alerts"] if a["metric"] == "mean_quality" and a["scope"] == "all"][0]
+    assert q_alert["severity"] == "medium" and q_alert["threshold"] == 0.99
+    assert q_alert["value"] == pytest.approx(direct["quality"].mean())
+    assert rep["kpis"]["n_turns"] == len(sample_log.turns)
+    r = _toolkit("report", str(small_log_dir))
+    assert r.returncode == 0 and "alerts (" in r.stdout and "suggestions (" in r.stdout
+
+
+def test_cli_bad_input(small_log_dir, tmp_path):
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"qualty": 1}')
+    r = _toolkit("report", str(small_log_dir), "--thresholds", str(bad))
+    assert r.returncode == 2 and "unknown setting(s) ['qualty']" in r.stderr
+    bad.write_text("[1, 2")
+    r = _toolkit("report", str(small_log_dir), "--thresholds", str(bad))
+    assert r.returncode == 2 and "not valid JSON" in r.stderr
+    r = _toolkit("score", str(tmp_path / "missing"), "--out", str(tmp_path / "x.parquet"))
+    assert r.returncode == 2
+    cfg = tmp_path / "cfg.yaml"
+    cfg.write_text("weights:\n  relevance: -1\n")
+    r = _toolkit("score", str(small_log_dir), "--out", str(tmp_path / "x.parquet"), "--config", str(cfg))
+    assert r.returncode == 2 and "relevance must be a finite number >= 0" in r.stderr
+
+
+# ------------------------------------------------------------------------------------------
+# notebook
+# ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_quality_notebook_runs(run_notebook, small_log_dir):
+    side = run_notebook("01_quality", data_path=str(small_log_dir), quality_medium=0.99)
+    res = side["results"]
+    from toolkit.io import load
+
+    log = load(small_log_dir)
+    direct = score_turns(log)
+    assert res["n_turns"] == len(log.turns)
+    assert res["mean_quality"] == pytest.approx(direct["quality"].mean())
+    assert sum(res["levels"].values()) == len(log.turns)
+    assert any(a["metric"] == "mean_quality" and a["scope"] == "all" and a["threshold"] == 0.99
+               for a in res["alerts"])
+    out = Path(side["_output_dir"])
+    for name in ("quality_distribution", "quality_by_variant", "response_time_vs_quality"):
+        assert (out / "figures" / f"{name}.png").exists()
+    nb = json.loads((out / "executed.ipynb").read_text())
+    for cell in nb["cells"]:
+        for o in cell.get("outputs", []):
+            assert o.get("output_type") != "error"
+            assert not (o.get("output_type") == "stream" and o.get("name") == "stderr"), o
+
+
+def test_notebook_committed_without_outputs():
+    nb = json.loads((Path(__file__).resolve().parents[1] / "notebooks" / "01_quality.ipynb").read_text())
+    params = [c for c in nb["cells"] if "parameters" in c.get("metadata", {}).get("tags", [])]
+    assert len(params) == 1 and "data_path: str = \"\"" in "".join(params[0]["source"])
+    for c in nb["cells"]:
+        if c["cell_type"] == "code":
+            assert not c.get("outputs") and c.get("execution_count") is None

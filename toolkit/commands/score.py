@@ -1,0 +1,82 @@
+"""``toolkit score PATH --out FILE``: add quality scores to a conversation log."""
+
+from __future__ import annotations
+
+__all__ = ["register", "run", "read_settings"]
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "score",
+        help="score every response (relevance, sentiment, coherence, length_fit, quality, level)",
+        description="Score every bot response of a conversation log and write the log with the "
+        "columns relevance, sentiment, coherence, length_fit, quality and level added. The output "
+        "format follows the --out suffix (.parquet, .csv, .jsonl; a folder gets turns.parquet and "
+        "conversations.parquet).",
+    )
+    p.add_argument("path", help="file (.csv/.jsonl/.parquet/.db) or folder with turns.* [conversations.*]")
+    p.add_argument("--out", required=True, help="output file (.parquet/.csv/.jsonl) or folder")
+    p.add_argument("--config", default=None,
+                   help="JSON or YAML file of quality settings (weights, cutoffs, context_decay, "
+                        "relevance_saturation, length, ...)")
+    p.add_argument("--tz", default=None, help="time zone of naive timestamps (they are rejected without it)")
+    p.add_argument("--jobs", type=int, default=None, help="worker processes (default: 2 for large logs)")
+    p.add_argument("--json", action="store_true", help="print the summary as JSON")
+    p.set_defaults(func=run)
+
+
+def read_settings(path, what: str) -> dict:
+    """Read a JSON or YAML mapping from ``path``; a clear UsageError when it is not one."""
+    import json
+    from pathlib import Path
+
+    from toolkit.cli import UsageError
+
+    p = Path(path)
+    if not p.is_file():
+        raise UsageError(f"{what} file not found: {path}")
+    text = p.read_text(encoding="utf-8")
+    try:
+        if p.suffix.lower() in (".yaml", ".yml"):
+            import yaml
+
+            data = yaml.safe_load(text)
+        else:
+            data = json.loads(text)
+    except Exception as exc:  # noqa: BLE001 - reported to the user with the file name
+        raise UsageError(f"{what} file {path} is not valid {'YAML' if p.suffix.lower() in ('.yaml', '.yml') else 'JSON'}: {exc}") from None
+    if not isinstance(data, dict):
+        raise UsageError(f"{what} file {path} must hold a mapping of settings, got {type(data).__name__}")
+    return data
+
+
+def run(args) -> int:
+    from toolkit.cli import UsageError, print_json
+    from toolkit.io import load, save
+    from toolkit.quality import QualityConfig, level_counts, score_turns
+
+    try:
+        config = QualityConfig.from_dict(read_settings(args.config, "quality config")) if args.config else QualityConfig()
+    except (TypeError, ValueError) as exc:
+        raise UsageError(f"quality config: {exc}") from None
+    if args.jobs is not None and args.jobs < 1:
+        raise UsageError(f"--jobs must be >= 1, got {args.jobs}")
+    log = load(args.path, tz=args.tz)
+    scored = score_turns(log, config, n_jobs=args.jobs)
+    out = save(log.with_turns(scored), args.out)
+    levels = level_counts(scored["level"])
+    summary = {
+        "scored_turns": int(len(scored)),
+        "out": str(out),
+        "mean_quality": float(scored["quality"].mean()) if len(scored) else None,
+        "levels": dict(zip(levels["level"], levels["count"].astype(int))),
+    }
+    if args.json:
+        print_json(summary)
+        return 0
+    print(f"scored {summary['scored_turns']:,} responses -> {out}")
+    if summary["mean_quality"] is not None:
+        print(f"  mean quality {summary['mean_quality']:.4f}")
+    for level, count in summary["levels"].items():
+        print(f"  {level:<13} {count:>8,}")
+    return 0
