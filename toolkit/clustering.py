@@ -533,7 +533,8 @@ def choose_k(
     seed : int
         Seed for sampling and KMeans.
     sample_size : int
-        Rows drawn (with their duplicates in proportion) to choose k on.
+        Rows drawn (with their duplicates in proportion) to choose k on; at most 3,000 for
+        stability and silhouette, which refit KMeans for every k.
     n_micro, n_neighbors
         Eigengap settings.
     n_pairs, tolerance
@@ -565,6 +566,9 @@ def choose_k(
     k_hi = max(k_hi, k_min)
     ks = list(range(k_min, k_hi + 1))
     rng = np.random.default_rng(seed)
+    if method in ("stability", "silhouette"):
+        # these refit KMeans for every k (and silhouette is quadratic): a smaller sample
+        sample_size = min(sample_size, 3000)
     if w.sum() <= sample_size:
         uidx, sw = np.arange(n), w.copy()
         m = int(round(w.sum()))
@@ -641,8 +645,9 @@ def choose_k(
             from sklearn.metrics import silhouette_score
 
             inv_all = np.repeat(np.arange(len(uidx)), sw.astype(np.int64))
-            if len(inv_all) > 5000:
-                inv_all = rng.choice(inv_all, size=5000, replace=False)
+            Xs = S[inv_all]
+            D = np.clip(1.0 - Xs @ Xs.T, 0.0, 2.0)  # cosine distances, computed once
+            np.fill_diagonal(D, 0.0)
             for k in ks:
                 if k < 2 or k > len(uidx) - 1:
                     continue
@@ -650,7 +655,7 @@ def choose_k(
                 lab = km.labels_[inv_all]
                 if len(np.unique(lab)) < 2:
                     continue
-                rows.append({"k": k, "silhouette": float(silhouette_score(S[inv_all], lab, metric="cosine"))})
+                rows.append({"k": k, "silhouette": float(silhouette_score(D, lab, metric="precomputed"))})
             scores = pd.DataFrame(rows)
             k = int(scores.loc[scores["silhouette"].idxmax(), "k"]) if len(scores) else 1
             rule = f"k with the highest cosine silhouette on a sample of {len(inv_all)} rows"
@@ -810,6 +815,28 @@ def _pca2(X: np.ndarray, w: np.ndarray, seed: int) -> np.ndarray:
     Vt = vecs[:, ::-1][:, :2].T
     Vt = Vt * np.sign(Vt[np.arange(len(Vt)), np.abs(Vt).argmax(axis=1)])[:, None]
     return Xc @ Vt.T
+
+
+def _map2(Xp: np.ndarray, wp: np.ndarray, plab: np.ndarray) -> np.ndarray:
+    """2-D map coordinates: the principal plane of the cluster centroids (size-weighted).
+
+    A plain PCA of short-text vectors piles most topics onto the origin (each topic has its own
+    direction, and two components cannot span 18 of them); the plane that best separates the
+    centroids spreads the topics out, and every message is projected onto it. Falls back to the
+    messages' own principal plane with fewer than three clusters.
+    """
+    ids = np.unique(plab[plab >= 0])
+    if len(ids) < 3:
+        return _pca2(Xp, wp, 0)
+    C = np.vstack([(wp[plab == c, None] * Xp[plab == c]).sum(axis=0) / wp[plab == c].sum() for c in ids])
+    cw = np.array([wp[plab == c].sum() for c in ids])
+    mu = (cw[:, None] * C).sum(axis=0) / cw.sum()
+    Cc = C - mu
+    cov = (Cc * cw[:, None]).T @ Cc / cw.sum()
+    vals, vecs = np.linalg.eigh(cov)
+    V = vecs[:, ::-1][:, :2]
+    V = V * np.sign(V[np.abs(V).argmax(axis=0), np.arange(2)])
+    return (Xp - mu) @ V
 
 
 def _relabel_by_size(lab: np.ndarray, w: np.ndarray) -> np.ndarray:
@@ -1023,7 +1050,7 @@ def cluster_texts(
             cluster_labels[-1] = "(empty)"
 
     dcoords = np.full((len(dd.texts), 2), np.nan)
-    dcoords[txt] = _pca2(Xp, wp, seed)[pinv]
+    dcoords[txt] = _map2(Xp, wp, plab)[pinv]
     coords = np.full((n_rows, 2), np.nan)
     ok = dd.inverse >= 0
     coords[ok] = dcoords[dd.inverse[ok]]
@@ -1471,10 +1498,11 @@ def cluster_log(
 
 
 def plot_cluster_map(result: ClusterResult | TextClusters, *, max_points: int = 20000, ax=None, annotate: bool = True):
-    """Scatter the messages on their first two principal components, coloured by cluster.
+    """Scatter the messages on a principal plane, coloured by cluster.
 
-    Identical messages share a point, drawn larger the more often they occur; each cluster's
-    label is written at its weighted centre. Noise/empty rows are grey.
+    The plane is that of the cluster centroids (size-weighted PCA), onto which every message is
+    projected. Identical messages share a point, drawn larger the more often they occur; each
+    cluster's id is written at its centre and its label in the legend. Noise/empty rows are grey.
 
     Parameters
     ----------
@@ -1511,7 +1539,7 @@ def plot_cluster_map(result: ClusterResult | TextClusters, *, max_points: int = 
     if len(pts) > max_points:
         pts = pts.sample(n=max_points, random_state=seed, weights="n")
     if ax is None:
-        fig = Figure(figsize=(9, 6.5), layout="constrained")
+        fig = Figure(figsize=(11, 6.5), layout="constrained")
         ax = fig.add_subplot()
     else:
         fig = ax.figure
@@ -1523,14 +1551,24 @@ def plot_cluster_map(result: ClusterResult | TextClusters, *, max_points: int = 
     col = [colours.get(c, (0.6, 0.6, 0.6, 0.5)) if c >= 0 else (0.6, 0.6, 0.6, 0.5) for c in pts["c"]]
     ax.scatter(pts["x"], pts["y"], s=size, c=col, alpha=0.7, linewidths=0)
     if annotate:
+        # cluster ids at the centres, the labels in a legend beside the map (many topics crowd
+        # the middle of a two-component projection; labels there would cover each other)
+        from matplotlib.lines import Line2D
+
+        handles = []
+        sizes = df[df["c"] >= 0].groupby("c").size()
         for c in sorted(int(v) for v in df["c"].unique() if v >= 0):
             sel = df[df["c"] == c]
             ax.annotate(
-                f"{c}: {names.get(c, c)}",
-                (float(sel["x"].mean()), float(sel["y"].mean())),
-                fontsize=7, ha="center", va="center",
-                bbox={"boxstyle": "round,pad=0.2", "fc": "white", "ec": colours[c], "alpha": 0.8},
+                str(c), (float(sel["x"].mean()), float(sel["y"].mean())),
+                fontsize=7, ha="center", va="center", fontweight="bold",
+                bbox={"boxstyle": "circle,pad=0.15", "fc": "white", "ec": colours[c], "alpha": 0.85},
             )
+            handles.append(Line2D([], [], marker="o", ls="", color=colours[c],
+                                  label=f"{c}: {names.get(c, c)} ({int(sizes.get(c, 0)):,})"))
+        if handles:
+            ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7,
+                      frameon=False, title="cluster: label (messages)", title_fontsize=8)
     ax.set_xlabel("component 1")
     ax.set_ylabel("component 2")
     ax.set_title(f"Clusters (k={k}, {backend}, {algo})")

@@ -1,0 +1,69 @@
+"""``notebooks/03_clustering.ipynb`` under papermill: static results, figures and sidecar."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nbformat
+import pytest
+
+NB = Path(__file__).resolve().parents[1] / "notebooks" / "03_clustering.ipynb"
+
+
+def test_notebook_is_committed_clean_with_typed_parameters():
+    nb = nbformat.read(NB, as_version=4)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert all(not c.get("outputs") and c.get("execution_count") is None for c in code)
+    params = [c for c in code if "parameters" in c.metadata.get("tags", [])]
+    assert len(params) == 1
+    import papermill as pm
+
+    inferred = pm.inspect_notebook(str(NB))
+    assert {"data_path", "output_dir", "text", "backend", "k", "min_cluster_size", "seed"} <= set(inferred)
+    assert all(p["help"] for p in inferred.values())  # every parameter documented
+    assert inferred["k"]["default"] == '"auto"' and inferred["text"]["default"] == '"first_user"'
+
+
+def _outputs(out_dir):
+    executed = nbformat.read(Path(out_dir) / "executed.ipynb", as_version=4)
+    return [o for c in executed.cells if c.cell_type == "code" for o in c.outputs]
+
+
+@pytest.mark.slow
+def test_notebook_runs_on_bundled_sample_and_checks_the_truth(run_notebook):
+    side = run_notebook("03_clustering")
+    res = side["results"]
+    out = Path(side["_output_dir"])
+    assert res["truth_k_true"] == 18
+    assert abs(res["truth_k_error"]) <= 0.3 and res["truth_nmi"] >= 0.8
+    assert res["k_method"] == "eigengap" and res["text"] == "first_user"
+    methods = {m["method"]: m for m in res["truth_methods"]}
+    assert set(methods) == {"eigengap", "stability", "silhouette"}
+    # the chosen method lands closest to the planted number of intents
+    assert abs(methods["eigengap"]["k_error"]) <= min(abs(methods["stability"]["k_error"]),
+                                                      abs(methods["silhouette"]["k_error"]))
+    prof = res["profile"]
+    assert sum(r["size"] for r in prof) == res["n_units"]
+    assert [r["excess_failures"] for r in prof] == sorted((r["excess_failures"] for r in prof), reverse=True)
+    assert res["worst_cluster"] == prof[0]["label"] and len(res["worst_clusters"]) == 3
+    assert {"cluster_map.png", "cluster_map.svg", "k_selection.png"} <= {p.name for p in (out / "figures").iterdir()}
+    outputs = _outputs(out)
+    assert not [o for o in outputs if o.output_type == "stream" and o.name == "stderr"], "warnings spilled"
+    assert any("application/vnd.jupyter.widget-view+json" in o.get("data", {}) for o in outputs)
+    # the static drill-down: one heading per worst cluster
+    md = [o for o in outputs if "text/markdown" in o.get("data", {})]
+    assert len(md) == 3 and md[0]["data"]["text/markdown"].startswith(f"**Cluster {prof[0]['cluster']}:")
+
+
+@pytest.mark.slow
+def test_notebook_on_own_log_bot_responses_with_hdbscan(run_notebook, tmp_path, sample):
+    from toolkit.io import save
+
+    path = save(sample.log, tmp_path / "log")
+    side = run_notebook("03_clustering", data_path=str(path), text="bot_response",
+                        algorithm="hdbscan", min_cluster_size=40, compare_k_methods=False)
+    res = side["results"]
+    assert res["algorithm"] == "hdbscan" and res["text"] == "bot_response"
+    assert 0.0 <= res["noise_share"] < 0.5 and res["k"] >= 2
+    assert res["n_units"] == len(sample.log.turns)
+    assert not any(k.startswith("truth_") for k in res)
