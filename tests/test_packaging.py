@@ -104,3 +104,12 @@ def test_notebooks_committed_clean_with_documented_parameters(path):
         assert m, f"parameter line needs a type, a default and a comment: {ln!r}"
         names.add(m.group(1))
     assert {"data_path", "output_dir"} <= names
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
+def test_papermill_documents_every_parameter(path):
+    import papermill
+
+    params = papermill.inspect_notebook(str(path))
+    undocumented = [name for name, p in params.items() if not p["help"] or p["inferred_type_name"] == "None"]
+    assert not undocumented, f"papermill --help-notebook shows no type or help for {undocumented}"
