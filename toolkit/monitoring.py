@@ -247,6 +247,16 @@ def _conversation_kpis(convs: pd.DataFrame, n_turns_by_conv: pd.Series) -> dict[
     return out
 
 
+def _period_start(ts: pd.Series, freq: str) -> pd.Series:
+    """Start of the period (``h``, ``D``, ``W``, ``M``, ...) of each timestamp, in its time zone."""
+    if freq in ("h", "H", "D", "min"):
+        return ts.dt.floor(freq)
+    tz = ts.dt.tz
+    naive = ts.dt.tz_convert(None) if tz is not None else ts
+    start = naive.dt.to_period(freq).dt.start_time
+    return start.dt.tz_localize("UTC").dt.tz_convert(tz) if tz is not None else start
+
+
 def kpi_table(
     turns: pd.DataFrame,
     conversations: pd.DataFrame | None = None,
@@ -279,12 +289,10 @@ def kpi_table(
             row.update(_conversation_kpis(conversations, n_by_conv))
         return pd.DataFrame([row])
     if by == "time":
-        ts = turns["timestamp"]
-        key_t = ts.dt.floor(freq) if freq in ("h", "H", "D", "min") else ts.dt.to_period(freq).dt.start_time.dt.tz_localize(ts.dt.tz)
+        key_t = _period_start(turns["timestamp"], freq)
         conv_key = None
         if conversations is not None and "start_time" in conversations:
-            st = conversations["start_time"]
-            conv_key = st.dt.floor(freq) if freq in ("h", "H", "D", "min") else st.dt.to_period(freq).dt.start_time.dt.tz_localize(st.dt.tz)
+            conv_key = _period_start(conversations["start_time"], freq)
     else:
         key_t = turns[by]
         conv_key = conversations[by] if (conversations is not None and by in conversations.columns) else None
@@ -932,7 +940,7 @@ def quality_over_time_figure(data, *, freq: str = "D", by: str | None = None, co
     cut = cutoffs or _cutoffs(config)
     fig = _figure((9, 5))
     ax, ax2 = fig.subplots(2, 1, sharex=True)
-    period = turns["timestamp"].dt.floor(freq) if freq in ("h", "D") else turns["timestamp"].dt.to_period(freq).dt.start_time
+    period = _period_start(turns["timestamp"], freq)
     if by and by in turns:
         for g, part in turns.groupby(by):
             m = part["quality"].astype(float).groupby(period[part.index]).mean()

@@ -403,7 +403,7 @@ def coherence(texts: Sequence, *, check_case: bool = True) -> np.ndarray:
 
 _SENT_CACHE: dict[str, float] = {}
 _COH_CACHE: dict[tuple[str, bool], tuple[float, int]] = {}
-_CACHE_LIMIT = 2_000_000
+_CACHE_LIMIT = 200_000  # entries per cache and process (cleared when exceeded)
 
 
 def _text_features(responses: list[str], check_case: bool, cache: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
