@@ -82,6 +82,23 @@ def test_same_name_different_runs_get_hashes_and_duplicates_are_refused(tmp_path
         expand_runs(cfg, tmp_path / "o")
 
 
+def test_command_line_grid_converts_values_to_declared_types(tmp_path, monkeypatch):
+    from toolkit.batch import grid_config
+
+    work_notebook(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    cfg = grid_config(["work.ipynb"], [["n", "1", "2"], ["flag", "true", "no"]], [["scale", "0.5"]])
+    runs = expand_runs(cfg, "out")
+    assert [r["parameters"] for r in runs] == [
+        {"scale": 0.5, "n": 1, "flag": True}, {"scale": 0.5, "n": 1, "flag": False},
+        {"scale": 0.5, "n": 2, "flag": True}, {"scale": 0.5, "n": 2, "flag": False}]
+    assert runs[0]["name"] == "work__flag=true__n=1"  # like a config's top-level parameters
+    with pytest.raises(ParameterError, match="'n' expects int, got str 'x'"):
+        expand_runs(grid_config(["work.ipynb"], [["n", "x"]]), "out")
+    assert main(["batch", "-n", "work.ipynb", "-g", "nope", "1"]) == 2
+    assert main(["batch"]) == 2 and not (tmp_path / "reports").exists()
+
+
 def test_invalid_batch_is_rejected_before_anything_runs(tmp_path, capsys):
     work_notebook(tmp_path)
     out = tmp_path / "out"

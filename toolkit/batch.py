@@ -72,6 +72,7 @@ __all__ = [
     "BatchResult",
     "load_config",
     "expand_runs",
+    "grid_config",
     "run_batch",
     "summary_frame",
     "write_summary",
@@ -113,6 +114,8 @@ class BatchConfig:
     name : str
     executor : str
         ``"thread"`` or ``"process"``.
+    from_cli : bool
+        Parameter values are command-line strings, converted to the declared types.
 
     Examples
     --------
@@ -133,6 +136,7 @@ class BatchConfig:
     name: str = "batch"
     kernel: str = "python3"
     executor: str = "thread"
+    from_cli: bool = False
 
     @classmethod
     def from_dict(cls, doc: dict, base_dir: str | os.PathLike = ".", source: str = "config") -> "BatchConfig":
@@ -236,6 +240,58 @@ def load_config(path: str | os.PathLike) -> BatchConfig:
     return cfg
 
 
+def grid_config(
+    notebooks: list[str],
+    grid: list[list[str]] | None = None,
+    parameters: list[list[str]] | None = None,
+    *,
+    base_dir: str | os.PathLike = ".",
+) -> BatchConfig:
+    """A batch from the command line: notebooks x a grid of string values.
+
+    Parameters
+    ----------
+    notebooks : list of str
+        Notebook paths or globs.
+    grid : list of [name, value, value, ...]
+        Each name with its values; the lists expand to their product.
+    parameters : list of [name, value]
+        Fixed parameters of every run.
+    base_dir : path
+        Folder relative paths resolve against (the current one).
+
+    Returns
+    -------
+    BatchConfig
+        With ``from_cli=True``: values are converted to each notebook's declared types.
+
+    Examples
+    --------
+    >>> cfg = grid_config(["notebooks/02_ab_testing.ipynb"], [["alpha", "0.05", "0.01"]])  # doctest: +SKIP
+    >>> [r["parameters"] for r in expand_runs(cfg, "reports")]                              # doctest: +SKIP
+    [{'alpha': 0.05}, {'alpha': 0.01}]
+    """
+    g: dict = {}
+    for item in grid or []:
+        if len(item) < 2:
+            raise UsageError(f"--grid needs a name and at least one value, got {item}")
+        if item[0] in g:
+            raise UsageError(f"--grid {item[0]!r} given twice")
+        g[item[0]] = list(item[1:])
+    fixed: dict = {}
+    for name, value in parameters or []:
+        if name in fixed or name in g:
+            raise UsageError(f"parameter {name!r} given twice")
+        fixed[name] = value
+    if not notebooks:
+        raise UsageError("give a batch config, or --notebook NOTEBOOK (repeatable) with --grid")
+    entries = [{"notebook": nb, **({"grid": g} if g else {})} for nb in notebooks]
+    cfg = BatchConfig.from_dict({"name": "grid", "parameters": fixed, "notebooks": entries},
+                                base_dir=base_dir, source="command line")
+    cfg.from_cli = True
+    return cfg
+
+
 def _product(grid: dict) -> list[dict]:
     keys = list(grid)
     values = [v if isinstance(v, list) else [v] for v in grid.values()]
@@ -287,13 +343,13 @@ def expand_runs(config: BatchConfig, out: str | os.PathLike | None = None) -> li
             named = {**entry["parameters"], **varying}
             params = {**config.parameters, **named}
             try:
-                params = check_parameters(nb, params, specs=specs)
+                params = check_parameters(nb, params, specs=specs, from_cli=config.from_cli)
             except ParameterError as exc:
                 problems.append(f"{nb.name} {_canonical(named)}: " + "; ".join(exc.problems))
                 valid.setdefault(nb.name, exc.valid)
                 continue
             runs.append({
-                "name": run_name(nb, named),
+                "name": run_name(nb, {k: params[k] for k in named}),
                 "notebook": str(nb),
                 "parameters": params,
                 "set_output_dir": "output_dir" in specs,

@@ -1,4 +1,8 @@
-"""``toolkit batch CONFIG.yaml [--workers N] [--resume]``: notebooks x parameter grids."""
+"""``toolkit batch CONFIG.yaml [--workers N] [--resume]``: notebooks x parameter grids.
+
+Without a config, a grid from the command line:
+``toolkit batch -n notebooks/02_ab_testing.ipynb -g alpha 0.05 0.01 -g correction holm bh``.
+"""
 
 from __future__ import annotations
 
@@ -15,7 +19,14 @@ def register(subparsers) -> None:
         "batch_log.jsonl. Invalid parameters stop the batch before anything runs (exit 2); "
         "failed runs are reported and the exit code is 1.",
     )
-    p.add_argument("config", help="batch config (YAML)")
+    p.add_argument("config", nargs="?", default=None, help="batch config (YAML)")
+    p.add_argument("-n", "--notebook", action="append", default=[], metavar="NOTEBOOK",
+                   help="without a config: a notebook (or glob) to run; repeatable")
+    p.add_argument("-g", "--grid", nargs="+", action="append", default=[], metavar="NAME VALUE",
+                   help="without a config: a parameter and its values (-g alpha 0.05 0.01); "
+                   "several -g expand to their product")
+    p.add_argument("-p", "--parameter", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
+                   help="without a config: a parameter fixed for every run")
     p.add_argument("--workers", type=int, default=None, help="parallel runs (default: config, else the cores)")
     p.add_argument("--resume", action="store_true", help="skip finished runs; redo only failed or missing ones")
     p.add_argument("--out", default=None, help="output folder (default: the config's 'out', else reports/)")
@@ -34,8 +45,16 @@ def run(args) -> int:
 
     if args.workers is not None and args.workers < 1:
         raise UsageError("--workers must be at least 1")
+    if args.config and (args.notebook or args.grid or args.parameter):
+        raise UsageError("give either a batch config or --notebook/--grid/--parameter, not both")
+    if args.config:
+        config = args.config
+    else:
+        from toolkit.batch import grid_config
+
+        config = grid_config(args.notebook, args.grid, args.parameter)
     res = run_batch(
-        args.config, out=args.out, workers=args.workers, resume=args.resume, executor=args.executor,
+        config, out=args.out, workers=args.workers, resume=args.resume, executor=args.executor,
         progress=not args.no_progress and not args.json,
         html=False if args.no_html else None, pdf=False if args.no_pdf else None,
     )
