@@ -135,7 +135,6 @@ class _FakeModel:
 
 
 def test_embeddings_backend_pipeline_with_a_mock_model(monkeypatch):
-    pytest.importorskip("torch")  # the backend seeds torch; skip where the extra is absent
     fake = _FakeModel()
     monkeypatch.setattr(cl, "_load_minilm", lambda: fake)
     texts = ["aaaa aaa", "aaa aaaa aa", "zzzz zzz", "zzz zzzz zz"] * 5

@@ -337,9 +337,12 @@ def _embeddings_backend(
 ) -> Vectors:
     """all-MiniLM-L6-v2 sentence embeddings (384-d, normalised), computed offline on the CPU."""
     model = _load_minilm()
-    import torch
+    try:  # inference is deterministic; seeding only guards against stochastic layers
+        import torch
 
-    torch.manual_seed(seed)
+        torch.manual_seed(seed)
+    except ImportError:  # a stand-in model without torch (tests)
+        pass
     E = model.encode(
         list(texts),
         batch_size=batch_size,
