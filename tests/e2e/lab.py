@@ -108,6 +108,11 @@ def start_lab(workdir: Path, notebooks: list[Path], timeout: float = 60) -> LabS
     (settings / "@jupyterlab" / "docmanager-extension" / "plugin.jupyterlab-settings").write_text(
         json.dumps({"autosave": False})
     )
+    # render every cell (JupyterLab 4 virtualises cells out of view, hiding their widgets)
+    (settings / "@jupyterlab" / "notebook-extension").mkdir(parents=True, exist_ok=True)
+    (settings / "@jupyterlab" / "notebook-extension" / "tracker.jupyterlab-settings").write_text(
+        json.dumps({"windowingMode": "none"})
+    )
     (workdir / "workspaces").mkdir(exist_ok=True)
     port, token = free_port(), secrets.token_hex(16)
     env = dict(

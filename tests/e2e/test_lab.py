@@ -79,3 +79,51 @@ def test_notebook_runs_without_errors_or_warnings(lab, page, tmp_path, notebook)
     found = problems(cells)
     save_screenshot(page, tmp_path, notebook.replace(".ipynb", ""))
     assert not found, "\n".join(found)
+
+
+def _readout(page, css: str) -> float:
+    return float(page.locator(f"{css} .widget-readout").first.inner_text().replace(",", ""))
+
+
+def test_ab_mde_slider_changes_sample_size(lab, page, tmp_path):
+    """Move the MDE slider with the keyboard; the sample size shown is toolkit's for that MDE."""
+    from toolkit.ab.power import plan_proportions
+    from toolkit.ab.widgets import sample_size_text
+
+    open_notebook(page, lab, "02_ab_testing.ipynb")
+    cells = run_all(page)
+    assert not problems(cells), problems(cells)
+    page.wait_for_function(
+        "() => { const e = document.querySelector('.ab-sample-size');"
+        " return e && e.innerText.startsWith('n per arm:') && document.querySelector('.ab-mde .widget-readout'); }"
+    )
+    size = page.locator(".ab-sample-size").first
+    size.scroll_into_view_if_needed()
+
+    def expected() -> str:
+        baseline = float(page.locator(".ab-baseline input").first.input_value())
+        plan = plan_proportions(
+            baseline=baseline,
+            mde=_readout(page, ".ab-mde"),
+            alpha=_readout(page, ".ab-alpha"),
+            power=_readout(page, ".ab-power"),
+            method="pooled",
+        )
+        return sample_size_text(plan)
+
+    before = size.inner_text().strip()
+    assert before == expected()
+    mde_before = _readout(page, ".ab-mde")
+    handle = page.locator(".ab-mde .noUi-handle").first
+    handle.focus()
+    for _ in range(5):
+        handle.press("ArrowRight")
+    page.wait_for_function(
+        "(before) => document.querySelector('.ab-sample-size').innerText.trim() !== before", arg=before
+    )
+    page.wait_for_timeout(300)  # let the last key's update land
+    assert _readout(page, ".ab-mde") == pytest.approx(mde_before + 0.005)
+    after = size.inner_text().strip()
+    assert after == expected()
+    assert int(after.split(":")[1].replace(",", "")) < int(before.split(":")[1].replace(",", ""))
+    save_screenshot(page, tmp_path, "ab_testing_after_mde")
