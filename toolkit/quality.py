@@ -313,6 +313,7 @@ _URLISH = re.compile(r"^\W*(?:https?://|www\.)\S+$|^\S+@\S+\.\w+$|^\S+\.(?:com|o
 _BOUNDARY_RE = re.compile(r"(?:[.!?][\"')\]]*\s+|\n)[\s\"'“‘«(\[{*\-•–—>#]*(\S)")
 _LEAD_CHARS = " \t\r\n\"'“‘«([{*-•–—>#"
 _WORD_PUNCT = "\"'“”‘’.,;:!?()[]{}<>*…"
+_WORD_PSET = frozenset(_WORD_PUNCT)
 
 
 def coherence_parts(text: str, *, check_case: bool = True) -> tuple[float, float, float, float]:
@@ -353,7 +354,7 @@ def coherence_parts(text: str, *, check_case: bool = True) -> tuple[float, float
     sentences = []
     cur: list[str] = []
     for w in s.lower().split():
-        core = w.strip(_WORD_PUNCT)
+        core = w.strip(_WORD_PUNCT) if (w[0] in _WORD_PSET or w[-1] in _WORD_PSET) else w
         if core:
             if cur:
                 pairs += 1
@@ -607,14 +608,31 @@ def _default_jobs(n_rows: int) -> int:
     return min(cpus, 2) if n_rows >= 40_000 else 1
 
 
+_SHARED_TASKS: list = []
+
+
+def _chunk_work_shared(i: int) -> _Chunk:
+    """Worker entry under ``fork``: the task list was inherited, only its index is sent."""
+    return _chunk_work(_SHARED_TASKS[i])
+
+
 def _run_chunks(tasks: list, n_jobs: int) -> list[_Chunk]:
+    """Run the chunk tasks, in worker processes when ``n_jobs > 1`` (results in task order)."""
     if n_jobs <= 1 or len(tasks) <= 1:
         return [_chunk_work(t) for t in tasks]
     import multiprocessing as mp
     from concurrent.futures import ProcessPoolExecutor
 
-    method = "fork" if "fork" in mp.get_all_start_methods() else "spawn"
-    with ProcessPoolExecutor(max_workers=n_jobs, mp_context=mp.get_context(method)) as ex:
+    if "fork" in mp.get_all_start_methods():
+        # forked workers inherit the texts: nothing but an index and the results is pickled
+        global _SHARED_TASKS
+        _SHARED_TASKS = tasks
+        try:
+            with ProcessPoolExecutor(max_workers=n_jobs, mp_context=mp.get_context("fork")) as ex:
+                return list(ex.map(_chunk_work_shared, range(len(tasks)), chunksize=1))
+        finally:
+            _SHARED_TASKS = []
+    with ProcessPoolExecutor(max_workers=n_jobs, mp_context=mp.get_context("spawn")) as ex:
         return list(ex.map(_chunk_work, tasks, chunksize=1))
 
 

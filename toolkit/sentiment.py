@@ -37,6 +37,7 @@ __all__ = [
 ]
 
 _PUNCT = string.punctuation
+_PSET = frozenset(_PUNCT)
 _B_INCR = 0.293
 _C_INCR = 0.733
 _N_SCALAR = -0.74
@@ -215,7 +216,11 @@ def vader_compound_one(text: str) -> float:
                 prev_space = ch == " "
         text = "".join(parts)
     text = text.strip()
-    words = [w if len(s := w.strip(_PUNCT)) <= 2 else s for w in text.split()]
+    # strip punctuation only from words that start or end with it (most do not)
+    words = [
+        (w if len(s := w.strip(_PUNCT)) <= 2 else s) if (w[0] in _PSET or w[-1] in _PSET) else w
+        for w in text.split()
+    ]
     n = len(words)
     if n == 0:
         return 0.0
