@@ -41,9 +41,9 @@ __all__ = ["quality_panel", "QualityPanel", "alerts_html", "levels_html", "THRES
 THRESHOLD_SLIDERS = {
     "quality_high": ("quality_high", 0.0, 1.0, 0.01, "quality high <"),
     "quality_medium": ("quality_medium", 0.0, 1.0, 0.01, "quality medium <"),
-    "response_time_high": ("response_time_high", 0.0, 30.0, 0.1, "resp. time high > (s)"),
-    "response_time_medium": ("response_time_medium", 0.0, 30.0, 0.1, "resp. time medium > (s)"),
-    "high_quality_share_medium": ("high_quality_share_medium", 0.0, 1.0, 0.01, "good+ share medium <"),
+    "response_time_high": ("response_time_high", 0.0, 30.0, 0.1, "time high > (s)"),
+    "response_time_medium": ("response_time_medium", 0.0, 30.0, 0.1, "time medium > (s)"),
+    "high_quality_share_medium": ("high_quality_share_medium", 0.0, 1.0, 0.01, "good+ share <"),
 }
 #: slider name -> (level, label)
 CUTOFF_SLIDERS = {
@@ -156,8 +156,8 @@ class _Panel:
         self.draw_figure = draw_figure
         th = _thresholds(thresholds)
         self.sliders = {}
-        style = {"description_width": "150px"}
-        lay = w.Layout(width="360px")
+        style = {"description_width": "130px"}
+        lay = w.Layout(width="430px")
         for name, (field, lo, hi, step, label) in THRESHOLD_SLIDERS.items():
             s = w.FloatSlider(value=float(getattr(th, field)), min=lo, max=hi, step=step,
                               description=label, continuous_update=False, readout_format=".2f",
