@@ -624,7 +624,13 @@ def _run_chunks(tasks: list, n_jobs: int) -> list[_Chunk]:
     from concurrent.futures import ProcessPoolExecutor
 
     if "fork" in mp.get_all_start_methods():
-        # forked workers inherit the texts: nothing but an index and the results is pickled
+        # forked workers inherit the texts (nothing but an index and the results is pickled)
+        # and the tables built here once: the word-character table and VADER's lexicon
+        from toolkit.sentiment import _resources
+        from toolkit.text import _word_table
+
+        _word_table()
+        _resources()
         global _SHARED_TASKS
         _SHARED_TASKS = tasks
         try:
