@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import html
 import io
-from typing import Mapping
 
 import pandas as pd
 
