@@ -658,8 +658,14 @@ def _prepare(turns: pd.DataFrame):
     n = len(turns)
     if "conversation_id" in turns.columns:
         conv = pd.factorize(turns["conversation_id"].astype(object).to_numpy(), sort=True)[0]
-        turn = turns["turn"].to_numpy() if "turn" in turns.columns else np.arange(n)
-        order = np.lexsort((np.arange(n), np.asarray(turn, dtype=np.int64), conv))
+        missing = conv < 0  # a row without a conversation id is a conversation of its own
+        if missing.any():
+            conv = np.where(missing, conv.max(initial=-1) + 1 + np.cumsum(missing), conv)
+        if "turn" in turns.columns:
+            turn = pd.to_numeric(turns["turn"], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+        else:
+            turn = np.arange(n, dtype=float)
+        order = np.lexsort((np.arange(n), turn, conv))
         conv_sorted = conv[order]
     else:
         order = np.arange(n)
