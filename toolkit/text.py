@@ -13,7 +13,8 @@ default settings the weights are those of ``sklearn.feature_extraction.text.Tfid
 (``idf = ln((1 + n) / (1 + df)) + 1``, raw counts, L2 norm), and the row-wise cosines agree with
 it to ~1e-15 (checked in the tests). Two distinct tokens colliding on one 64-bit hash would merge
 two terms; for natural text the chance is about ``V**2 / 2**65`` for a vocabulary of ``V`` terms
-(1e-8 for a million terms).
+(3e-8 for a million terms); hashes are not collision-proof against deliberately crafted
+tokens.
 
 Examples
 --------
