@@ -119,7 +119,8 @@ def test_ab_mde_slider_changes_sample_size(lab, page, tmp_path):
     for _ in range(5):
         handle.press("ArrowRight")
     page.wait_for_function(
-        "(before) => document.querySelector('.ab-sample-size').innerText.trim() !== before", arg=before
+        "(before) => document.querySelector('.ab-sample-size').innerText.trim() !== before", arg=before,
+        timeout=15_000,
     )
     page.wait_for_timeout(300)  # let the last key's update land
     assert _readout(page, ".ab-mde") == pytest.approx(mde_before + 0.005)
