@@ -310,3 +310,14 @@ def test_notebook_committed_without_outputs():
     for c in nb["cells"]:
         if c["cell_type"] == "code":
             assert not c.get("outputs") and c.get("execution_count") is None
+
+
+def test_component_costs_add_up_to_lost_quality(scored_small):
+    from toolkit.monitoring import _weighted_shortfalls
+
+    t = scored_small.turns
+    costs = _weighted_shortfalls(t)
+    assert sum(costs.values()) == pytest.approx(1 - t["quality"].mean(), abs=1e-12)
+    s = suggestions(scored_small)
+    first = s.iloc[0]
+    assert first["evidence"][f"lost_{max(costs, key=costs.get)}"] == pytest.approx(max(costs.values()))

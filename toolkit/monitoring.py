@@ -314,19 +314,17 @@ def kpi_table(
 
 
 def _weighted_shortfalls(turns: pd.DataFrame, config=None) -> dict[str, float]:
-    """How much each component takes away from a perfect composite, averaged over the turns."""
-    from toolkit.quality import _config
+    """What each component costs the composite, averaged over the turns (they add up to
+    ``1 - mean quality``)."""
+    from toolkit.quality import _config, composite_parts, content_words
 
     cfg = _config(config)
     w = cfg.normalised_weights()
-    rel = np.minimum(1.0, turns["relevance"].to_numpy(float) / cfg.relevance_saturation)
-    parts = {
-        "relevance": rel,
-        "sentiment": np.clip(1 + turns["sentiment"].to_numpy(float), 0, 1),
-        "coherence": turns["coherence"].to_numpy(float),
-        "length_fit": turns["length_fit"].to_numpy(float),
-    }
-    return {k: float(w[k] * np.mean(1 - v)) if len(v) else 0.0 for k, v in parts.items()}
+    if not len(turns):
+        return {k: 0.0 for k in w}
+    cw = content_words(turns["bot_response"], stop_words=cfg.stop_words) if "bot_response" in turns else None
+    parts = composite_parts(turns, cfg, content_words=cw)
+    return {k: float(w[k] * np.mean(1 - parts[k].to_numpy())) for k in parts.columns}
 
 
 def _quality_advice(part: pd.DataFrame, config=None) -> str:

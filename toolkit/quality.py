@@ -95,6 +95,8 @@ __all__ = [
     "coherence_parts",
     "length_fit",
     "composite_quality",
+    "composite_parts",
+    "content_words",
     "assign_levels",
     "level_counts",
     "conversation_quality",
@@ -811,6 +813,52 @@ def length_fit(user_inputs: Sequence, responses: Sequence, length: LengthFit | N
     return length.score(n, q)
 
 
+def content_words(texts: Sequence, *, stop_words: bool = True) -> np.ndarray:
+    """Number of content words of each text: tokens (as for relevance) that are not stop words.
+
+    Examples
+    --------
+    >>> content_words(["Could you tell me more?", "Your refund of $40 was issued today."]).tolist()
+    [1, 4]
+    """
+    from toolkit.text import STOP_WORDS, as_text_list, term_pairs
+
+    texts = as_text_list(texts, "texts")
+    out = np.zeros(len(texts), dtype=np.int64)
+    step = 5000
+    for i in range(0, len(texts), step):
+        tp = term_pairs(texts[i : i + step], stop_words=STOP_WORDS if stop_words else None)
+        out[i : i + step] = tp.n_tokens
+    return out
+
+
+def composite_parts(
+    components: pd.DataFrame | Mapping[str, np.ndarray], config=None, *, content_words=None
+) -> pd.DataFrame:
+    """The four terms ``c_k`` in [0, 1] that the composite weighs (see the module docstring).
+
+    ``quality = sum_k w_k * c_k``, so ``w_k * (1 - c_k)`` is what component ``k`` costs.
+
+    Examples
+    --------
+    >>> composite_parts({"relevance": [0.1], "sentiment": [-0.25], "coherence": [1.0],
+    ...                  "length_fit": [0.5]}).round(3).values.tolist()
+    [[0.4, 0.75, 1.0, 0.5]]
+    """
+    cfg = _config(config)
+    get = (lambda k: np.asarray(components[k], dtype=float))
+    rel = np.minimum(1.0, np.clip(get("relevance"), 0.0, None) / cfg.relevance_saturation)
+    if content_words is not None and cfg.holding_credit > 0:
+        cw = np.asarray(content_words, dtype=float)
+        rel = rel + (1.0 - rel) * cfg.holding_credit * np.clip(1.0 - cw / cfg.holding_content_words, 0.0, 1.0)
+    return pd.DataFrame({
+        "relevance": rel,
+        "sentiment": np.clip(1.0 + get("sentiment"), 0.0, 1.0),
+        "coherence": np.clip(get("coherence"), 0.0, 1.0),
+        "length_fit": np.clip(get("length_fit"), 0.0, 1.0),
+    })
+
+
 def composite_quality(
     components: pd.DataFrame | Mapping[str, np.ndarray], config=None, *, content_words=None
 ) -> np.ndarray:
@@ -822,8 +870,8 @@ def composite_quality(
         ``relevance``, ``sentiment``, ``coherence``, ``length_fit``.
     config : QualityConfig or dict, optional
     content_words : array, optional
-        Content words (tokens that are not stop words) of each response, for the holding-answer
-        credit; without it no credit is given.
+        Content words of each response (:func:`content_words`), for the holding-answer credit;
+        without it no credit is given.
 
     Examples
     --------
@@ -837,18 +885,8 @@ def composite_quality(
     """
     cfg = _config(config)
     w = cfg.normalised_weights()
-    get = (lambda k: np.asarray(components[k], dtype=float))
-    rel = np.minimum(1.0, np.clip(get("relevance"), 0.0, None) / cfg.relevance_saturation)
-    if content_words is not None and cfg.holding_credit > 0:
-        cw = np.asarray(content_words, dtype=float)
-        rel = rel + (1.0 - rel) * cfg.holding_credit * np.clip(1.0 - cw / cfg.holding_content_words, 0.0, 1.0)
-    parts = {
-        "relevance": rel,
-        "sentiment": np.clip(1.0 + get("sentiment"), 0.0, 1.0),
-        "coherence": np.clip(get("coherence"), 0.0, 1.0),
-        "length_fit": np.clip(get("length_fit"), 0.0, 1.0),
-    }
-    q = sum(w[k] * parts[k] for k in COMPONENTS)
+    parts = composite_parts(components, cfg, content_words=content_words)
+    q = sum(w[k] * parts[k].to_numpy() for k in COMPONENTS)
     return np.clip(q, 0.0, 1.0)
 
 
