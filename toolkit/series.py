@@ -1,0 +1,581 @@
+"""Metric series: regular time series built from a conversation log or read from a file.
+
+A *series* here is a ``pandas.Series`` of floats on a regular ``DatetimeIndex`` (its ``freq``
+set), named after its metric. Two sources:
+
+* :func:`metric_series` aggregates a :class:`~toolkit.log.ConversationLog` into hourly or daily
+  buckets: volume (conversations started, turns), response time (mean, p95), quality, error
+  rate, cost, resolution, satisfaction, optionally one series per variant or bot. Empty buckets
+  are filled by the metric's kind: **zero for counts and sums** (no conversation started that
+  hour), **missing (NaN) for means, rates and quantiles** (there is nothing to average).
+* :func:`read_series` reads a file holding a two-column table ``timestamp,value`` or a long
+  table ``series_id,timestamp,value`` with many series.
+
+:func:`regularize` puts any series on its grid and rejects what cannot be put there, naming the
+rule and the offending timestamps (duplicates, off-grid timestamps); missing grid points become
+NaN and are reported, never silently dropped.
+
+Examples
+--------
+>>> import pandas as pd
+>>> from toolkit.series import regularize
+>>> y = pd.Series([1.0, 2.0, 4.0], index=pd.to_datetime(
+...     ["2026-01-01 00:00", "2026-01-01 01:00", "2026-01-01 03:00"], utc=True))
+>>> r = regularize(y)
+>>> r.index.freqstr, int(r.isna().sum())
+('h', 1)
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Iterable
+
+import numpy as np
+import pandas as pd
+
+__all__ = [
+    "SeriesError",
+    "METRICS",
+    "metric_series",
+    "regularize",
+    "infer_freq",
+    "default_season",
+    "read_series",
+    "split_long",
+    "to_long",
+    "is_series_table",
+]
+
+
+class SeriesError(ValueError):
+    """A series cannot be built or modelled: the message names the rule and offending values."""
+
+
+#: metric name -> (source table, kind, description). Kinds: ``count`` and ``sum`` fill empty
+#: buckets with 0 and are non-negative; ``mean``, ``rate`` and ``quantile`` leave them missing.
+METRICS: dict[str, tuple[str, str, str]] = {
+    "volume": ("conversations", "count", "conversations started per bucket"),
+    "conversations": ("conversations", "count", "conversations started per bucket"),
+    "turns": ("turns", "count", "bot responses per bucket"),
+    "response_time_mean": ("turns", "mean", "mean response time (s)"),
+    "response_time_p95": ("turns", "quantile", "95th percentile of response time (s)"),
+    "quality": ("turns", "mean", "mean response quality score (toolkit.quality)"),
+    "error_rate": ("turns", "rate", "share of turns with an error"),
+    "cost": ("turns", "sum", "total cost (USD)"),
+    "tokens": ("turns", "sum", "total prompt + completion tokens"),
+    "resolution": ("conversations", "rate", "share of conversations resolved (of those rated)"),
+    "satisfaction": ("conversations", "mean", "mean satisfaction of conversations started"),
+}
+
+_ALIASES = {
+    "response_time": "response_time_mean",
+    "latency": "response_time_mean",
+    "p95": "response_time_p95",
+    "errors": "error_rate",
+    "cost_usd": "cost",
+    "resolved": "resolution",
+    "resolution_rate": "resolution",
+}
+
+_BY_ALIASES = {"bot": "bot_id", "bots": "bot_id", "variants": "variant", "models": "model"}
+
+
+def _norm_freq(freq: str | None) -> str | None:
+    if freq is None:
+        return None
+    f = str(freq).strip()
+    low = f.lower()
+    if low in ("h", "hour", "hourly", "1h"):
+        return "h"
+    if low in ("d", "day", "daily", "1d"):
+        return "D"
+    if low in ("w", "week", "weekly"):
+        return "W"
+    if low in ("m", "month", "monthly", "ms"):
+        return "MS"
+    try:
+        return pd.tseries.frequencies.to_offset(f).freqstr
+    except ValueError:
+        raise SeriesError(f"unknown frequency {freq!r}: use 'h' (hourly), 'd' (daily) or a pandas alias") from None
+
+
+def default_season(freq: str | None) -> int:
+    """The usual seasonal period for a frequency: 24 hourly, 7 daily, 52 weekly, 12 monthly.
+
+    Examples
+    --------
+    >>> default_season("h"), default_season("D"), default_season("MS"), default_season(None)
+    (24, 7, 12, 1)
+    """
+    if not freq:
+        return 1
+    try:
+        off = pd.tseries.frequencies.to_offset(freq)
+    except ValueError:
+        return 1
+    name = off.rule_code.upper()
+    n = getattr(off, "n", 1) or 1
+    if name in ("H", "BH"):
+        return max(1, 24 // n) if 24 % n == 0 else 1
+    if name in ("MIN", "T"):
+        return max(1, 60 // n) if 60 % n == 0 else 1
+    if name == "D":
+        return 7 if n == 1 else (52 if n == 7 else 1)
+    if name.startswith("W"):
+        return 52 if n == 1 else 1
+    if name in ("MS", "ME", "M", "BMS", "BME"):
+        return 12 if n == 1 else 1
+    if name.startswith("Q"):
+        return 4 if n == 1 else 1
+    return 1
+
+
+def _fmt_ts(ts: Iterable[Any], limit: int = 5) -> str:
+    ts = list(ts)
+    shown = ", ".join(str(t) for t in ts[:limit])
+    more = f" (+{len(ts) - limit} more)" if len(ts) > limit else ""
+    return shown + more
+
+
+def infer_freq(index: pd.DatetimeIndex) -> str:
+    """Infer the sampling frequency of timestamps, tolerating gaps.
+
+    The most common step between consecutive timestamps; month, quarter and year starts/ends
+    are recognised. Raises :class:`SeriesError` when fewer than 3 distinct
+    timestamps are given.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> infer_freq(pd.to_datetime(["2026-01-01", "2026-01-02", "2026-01-05"]))
+    'D'
+    >>> infer_freq(pd.to_datetime(["2026-01-01", "2026-02-01", "2026-04-01"]))
+    'MS'
+    """
+    idx = pd.DatetimeIndex(index).sort_values().unique()
+    if len(idx) < 3:
+        raise SeriesError(f"cannot infer the frequency from {len(idx)} distinct timestamp(s); give freq= (e.g. 'h' or 'd')")
+    steps = pd.Series(np.diff(idx.to_numpy()))
+    step = pd.Timedelta(steps.mode().iloc[0])
+    if pd.Timedelta(days=28) <= step <= pd.Timedelta(days=31):
+        if (idx.day == 1).all():
+            return "MS"
+        if idx.is_month_end.all():
+            return "ME"
+    if pd.Timedelta(days=89) <= step <= pd.Timedelta(days=92):
+        if (idx.day == 1).all() and (idx.month % 3 == 1).all():
+            return "QS"
+        if idx.is_quarter_end.all():
+            return "QE"
+    if pd.Timedelta(days=365) <= step <= pd.Timedelta(days=366):
+        if ((idx.day == 1) & (idx.month == 1)).all():
+            return "YS"
+        if idx.is_year_end.all():
+            return "YE"
+    if step >= pd.Timedelta(days=1) and step % pd.Timedelta(days=1) == pd.Timedelta(0):
+        return f"{step.days}D" if step.days > 1 else "D"
+    return pd.tseries.frequencies.to_offset(step).freqstr
+
+
+def regularize(y: pd.Series, freq: str | None = None, *, name: str | None = None) -> pd.Series:
+    """Put a series on its regular time grid; reject duplicates and off-grid timestamps.
+
+    Parameters
+    ----------
+    y : Series
+        Values indexed by timestamps (any order).
+    freq : str, optional
+        The grid (``'h'``, ``'d'`` or a pandas alias); inferred when omitted.
+    name : str, optional
+        Name used in error messages (defaults to ``y.name``).
+
+    Returns
+    -------
+    Series
+        float64, sorted, on ``pd.date_range(first, last, freq)`` with ``index.freq`` set. Grid
+        points with no value are NaN (``attrs['n_gaps']`` counts them).
+
+    Raises
+    ------
+    SeriesError
+        Duplicate timestamps (rule "timestamps must be unique"), timestamps that do not fall on
+        the grid (rule "timestamps must be regular"), non-numeric values or a non-datetime index.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> y = pd.Series([1.0, 2.0], index=pd.to_datetime(["2026-01-01 00:00", "2026-01-01 00:00"]))
+    >>> regularize(y, "h")
+    Traceback (most recent call last):
+    ...
+    toolkit.series.SeriesError: series (unnamed): timestamps must be unique; duplicated: 2026-01-01 00:00:00
+    """
+    label = name if name is not None else y.name
+    label = f"{label!r}" if label is not None else "(unnamed)"
+    if not isinstance(y.index, pd.DatetimeIndex):
+        try:
+            idx = pd.DatetimeIndex(pd.to_datetime(y.index))
+        except (ValueError, TypeError):
+            raise SeriesError(f"series {label}: the index must be timestamps") from None
+    else:
+        idx = y.index
+    if idx.hasnans:
+        bad = np.flatnonzero(idx.isna())
+        raise SeriesError(f"series {label}: timestamps must not be missing; missing at positions {_fmt_ts(bad)}")
+    try:
+        values = pd.to_numeric(pd.Series(np.asarray(y, dtype=object), index=idx), errors="raise")
+    except (ValueError, TypeError):
+        vals = pd.to_numeric(pd.Series(np.asarray(y, dtype=object), index=idx), errors="coerce")
+        bad = idx[vals.isna() & pd.Series(np.asarray(y, dtype=object)).notna().to_numpy()]
+        raise SeriesError(f"series {label}: values must be numeric; not numeric at {_fmt_ts(bad)}") from None
+    values = values.astype("float64").sort_index(kind="stable")
+    dup = values.index[values.index.duplicated()].unique()
+    if len(dup):
+        raise SeriesError(f"series {label}: timestamps must be unique; duplicated: {_fmt_ts(dup)}")
+    f = _norm_freq(freq) if freq else infer_freq(values.index)
+    if len(values) == 0:
+        raise SeriesError(f"series {label} is empty")
+    grid = pd.date_range(values.index[0], values.index[-1], freq=f)
+    off = values.index.difference(grid)
+    if len(off):
+        raise SeriesError(
+            f"series {label}: timestamps must be regular (every {f} from {values.index[0]}); "
+            f"{len(off)} off the grid: {_fmt_ts(off)} (aggregate or resample them first)"
+        )
+    out = values.reindex(grid)
+    out.index.name = "timestamp"
+    out.name = y.name if name is None else name
+    out.attrs = {**y.attrs, "n_gaps": int(len(grid) - len(values)), "freq": f}
+    return out
+
+
+# ------------------------------------------------------------------------------------------
+# series from a conversation log
+# ------------------------------------------------------------------------------------------
+
+
+def _resolve_metric(log, metric: str) -> tuple[str, str, str]:
+    m = _ALIASES.get(metric, metric)
+    if m in METRICS:
+        return m, METRICS[m][0], METRICS[m][1]
+    t = log.turns
+    if m in t.columns and pd.api.types.is_numeric_dtype(t[m]) and not pd.api.types.is_bool_dtype(t[m]):
+        return m, "turns", "mean"
+    c = log.conversations
+    if m in c.columns and (pd.api.types.is_numeric_dtype(c[m]) or pd.api.types.is_bool_dtype(c[m])):
+        return m, "conversations", "mean"
+    raise SeriesError(
+        f"unknown metric {metric!r}: use one of {sorted(METRICS)} or a numeric column of the turns "
+        f"or conversations table"
+    )
+
+
+def _with_quality(log):
+    """Return turns with a ``quality`` column, scoring them with toolkit.quality if needed."""
+    t = log.turns
+    if "quality" in t.columns:
+        return t
+    try:
+        from toolkit import quality as _q  # noqa: F401
+    except ImportError:
+        raise SeriesError(
+            "metric 'quality' needs a turns.quality column: score the log with toolkit.quality first"
+        ) from None
+    for fn_name in ("score_log", "add_scores", "score"):
+        fn = getattr(_q, fn_name, None)
+        if callable(fn):
+            scored = fn(log)
+            turns = getattr(scored, "turns", scored)
+            if isinstance(turns, pd.DataFrame) and "quality" in turns.columns:
+                return turns
+    raise SeriesError("metric 'quality' needs a turns.quality column; toolkit.quality did not provide one")
+
+
+def metric_series(
+    log,
+    metric: str = "volume",
+    freq: str = "h",
+    *,
+    by: str | None = None,
+    start: Any = None,
+    end: Any = None,
+    tz: str | None = None,
+    counts: bool = False,
+) -> pd.Series | pd.DataFrame:
+    """Aggregate a conversation log into a regular metric series.
+
+    Parameters
+    ----------
+    log : ConversationLog
+        A validated log (:func:`toolkit.io.load`).
+    metric : str
+        One of :data:`METRICS` (``volume`` = conversations started, ``turns``,
+        ``response_time_mean``, ``response_time_p95``, ``quality``, ``error_rate``, ``cost``,
+        ``tokens``, ``resolution``, ``satisfaction``) or any numeric column (bucket mean).
+        ``quality`` uses ``turns.quality`` (added by :mod:`toolkit.quality`).
+    freq : str
+        ``'h'`` (hourly) or ``'d'`` (daily), or a pandas alias.
+    by : str, optional
+        ``'variant'``, ``'bot_id'`` (or ``'bot'``) or ``'model'``: one series per value.
+        Rows with no value form the series ``'(none)'``.
+    start, end : timestamp, optional
+        Grid bounds (default: the log's first and last timestamps, floored to ``freq``).
+    tz : str, optional
+        Bucket in this time zone (e.g. ``'Europe/Paris'``: days start at local midnight);
+        default UTC.
+    counts : bool
+        Return, instead of the metric, the number of observations behind each bucket's value
+        (turns or conversations with a non-missing value; 0 for empty buckets), on the same
+        grid: the weights of :func:`toolkit.forecasting.detect_anomalies`.
+
+    Returns
+    -------
+    Series or DataFrame
+        A float Series named ``metric`` on a regular index with ``freq`` set (``attrs``: metric,
+        kind, freq); with ``by``, a DataFrame with one column per group. Empty buckets are 0
+        for counts and sums, NaN for means, rates and quantiles.
+
+    Examples
+    --------
+    >>> import toolkit
+    >>> from toolkit.series import metric_series
+    >>> log = toolkit.load_sample()
+    >>> v = metric_series(log, "volume", "d")
+    >>> v.index.freqstr, bool((v >= 0).all())
+    ('D', True)
+    >>> metric_series(log, "response_time_mean", "h", by="variant").shape[1] >= 2
+    True
+    >>> n = metric_series(log, "response_time_mean", "h", counts=True)   # turns per hour
+    >>> int(n.sum()) == len(log.turns)
+    True
+    """
+    name, table, kind = _resolve_metric(log, metric)
+    f = _norm_freq(freq)
+    if by is not None:
+        by = _BY_ALIASES.get(by, by)
+    if table == "turns":
+        df = _with_quality(log) if name == "quality" else log.turns
+        ts = df["timestamp"]
+    else:
+        df = log.conversations
+        ts = df["start_time"] if "start_time" in df.columns else None
+        if ts is None:
+            raise SeriesError("conversations.start_time is missing: validate the log with toolkit.log.validate")
+    if by is not None and by not in df.columns:
+        other = log.conversations if table == "turns" else log.turns
+        if by in other.columns:
+            key = "conversation_id"
+            lookup = other.drop_duplicates(key).set_index(key)[by]
+            df = df.assign(**{by: df[key].map(lookup)})
+        else:
+            raise SeriesError(f"by={by!r}: no such column in the {table} table; use 'variant', 'bot_id' or 'model'")
+    if tz is not None:
+        ts = ts.dt.tz_convert(tz)
+    all_ts = pd.concat([log.turns["timestamp"], log.conversations.get("start_time", log.turns["timestamp"])])
+    if tz is not None:
+        all_ts = all_ts.dt.tz_convert(tz)
+    if len(all_ts.dropna()) == 0:
+        raise SeriesError("the log is empty: no timestamps to build a series from")
+    lo = pd.Timestamp(start) if start is not None else all_ts.min()
+    hi = pd.Timestamp(end) if end is not None else all_ts.max()
+    if lo.tzinfo is None and ts.dt.tz is not None:
+        lo = lo.tz_localize(ts.dt.tz)
+    if hi.tzinfo is None and ts.dt.tz is not None:
+        hi = hi.tz_localize(ts.dt.tz)
+    lo, hi = lo.floor(f) if f in ("h", "D") else lo, hi.floor(f) if f in ("h", "D") else hi
+    grid = pd.date_range(lo, hi, freq=f)
+    if len(grid) == 0:
+        raise SeriesError(f"start {lo} is after end {hi}: no buckets")
+    bucket = ts.dt.floor(f) if f in ("h", "D") or f.endswith(("min", "h")) else ts.dt.to_period(f).dt.start_time.dt.tz_localize(ts.dt.tz)
+
+    # the value to aggregate, per row
+    if name in ("volume", "conversations", "turns"):
+        vals = pd.Series(1.0, index=df.index)
+    elif name in ("response_time_mean", "response_time_p95"):
+        vals = df["response_time_s"].astype("float64")
+    elif name == "error_rate":
+        vals = df["error"].notna().astype("float64")
+    elif name == "cost":
+        vals = df["cost_usd"].astype("float64")
+    elif name == "tokens":
+        vals = (df["prompt_tokens"].astype("Float64").fillna(0) + df["completion_tokens"].astype("Float64").fillna(0)).astype("float64")
+    elif name == "resolution":
+        vals = df["resolved"].astype("Float64").astype("float64")
+    else:
+        vals = pd.to_numeric(df[name], errors="coerce").astype("float64")
+
+    frame = pd.DataFrame({"bucket": bucket.to_numpy(), "v": vals.to_numpy()})
+    if by is not None:
+        frame["g"] = df[by].astype("string").fillna("(none)").to_numpy()
+    keys = ["g", "bucket"] if by is not None else ["bucket"]
+    g = frame.groupby(keys, sort=True)["v"]
+    if counts:
+        agg = g.count().astype("float64")
+        kind = "count"
+    elif kind == "count":
+        agg = g.size().astype("float64")
+    elif kind == "sum":
+        agg = g.sum(min_count=1).fillna(0.0)
+    elif kind == "quantile":
+        agg = g.quantile(0.95)
+    else:
+        agg = g.mean()
+
+    def finish(s: pd.Series, label: str) -> pd.Series:
+        s = s.reindex(grid)
+        if kind in ("count", "sum"):
+            s = s.fillna(0.0)
+        s.index.name = "timestamp"
+        s.index.freq = grid.freq
+        s.name = label
+        s.attrs = {"metric": name, "kind": kind, "freq": f, **({"counts": True} if counts else {})}
+        return s.astype("float64")
+
+    if by is None:
+        return finish(agg, name)
+    groups = sorted(frame["g"].unique())
+    out = pd.DataFrame({grp: finish(agg.xs(grp, level="g"), grp) for grp in groups})
+    out.index.freq = grid.freq
+    out.columns.name = by
+    out.attrs = {"metric": name, "kind": kind, "freq": f, "by": by}
+    return out
+
+
+# ------------------------------------------------------------------------------------------
+# series from files; long format
+# ------------------------------------------------------------------------------------------
+
+
+def is_series_table(columns: Iterable[str]) -> bool:
+    """Whether a table's columns are a series file: ``timestamp,value`` (+ ``series_id``)."""
+    cols = {str(c).strip().lower() for c in columns}
+    return {"timestamp", "value"} <= cols and cols <= {"timestamp", "value", "series_id"}
+
+
+def _parse_timestamps(raw: pd.Series, where: str) -> pd.Series:
+    parsed = pd.to_datetime(raw, errors="coerce", utc=False, format="mixed")
+    bad = raw[parsed.isna() & raw.notna()]
+    if raw.isna().any():
+        rows = list(raw.index[raw.isna()])
+        raise SeriesError(f"{where}.timestamp must not be missing; missing in rows {_fmt_ts(rows)}")
+    if len(bad):
+        raise SeriesError(f"{where}.timestamp must be a date/time; cannot parse rows {_fmt_ts(f'{i} ({v!r})' for i, v in bad.items())}")
+    if parsed.dtype == object:  # mixed offsets or mixed naive/aware
+        try:
+            parsed = pd.to_datetime(raw, utc=True, format="mixed")
+        except (ValueError, TypeError):
+            raise SeriesError(f"{where}.timestamp mixes naive and time-zone-aware values; use one kind") from None
+        naive = [i for i, v in raw.items() if pd.Timestamp(v).tzinfo is None]
+        if naive:
+            raise SeriesError(f"{where}.timestamp mixes naive and time-zone-aware values; naive in rows {_fmt_ts(naive)}")
+    elif getattr(parsed.dt, "tz", None) is not None:
+        parsed = parsed.dt.tz_convert("UTC")
+    return parsed
+
+
+def read_series(path: str | os.PathLike | pd.DataFrame) -> pd.DataFrame:
+    """Read a series file: ``timestamp,value`` or long ``series_id,timestamp,value``.
+
+    CSV, JSON Lines and Parquet are accepted (as in :func:`toolkit.io.read_table`). Time-zone
+    aware timestamps are converted to UTC; naive ones are kept naive (no zone is guessed).
+
+    Returns
+    -------
+    DataFrame
+        Long table ``series_id, timestamp, value`` (a two-column file gets the file's stem as
+        ``series_id``; a DataFrame ``'value'``), sorted by series and time. Grids are not enforced
+        here: see :func:`split_long` / :func:`regularize`.
+
+    Raises
+    ------
+    SeriesError
+        Missing columns, unparseable timestamps, non-numeric values, duplicate
+        (series_id, timestamp) pairs: each names the offending rows.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> raw = pd.DataFrame({"timestamp": ["2026-01-01", "2026-01-02"], "value": [1, 2]})
+    >>> read_series(raw)["series_id"].tolist()
+    ['value', 'value']
+    """
+    if isinstance(path, pd.DataFrame):
+        raw, where = path.copy(), "series"
+        sid_default = "value"
+    else:
+        from toolkit.io import read_table
+
+        p = Path(path)
+        raw, where = read_table(p), p.name
+        sid_default = p.stem
+    raw.columns = [str(c).strip().lower() for c in raw.columns]
+    if not {"timestamp", "value"} <= set(raw.columns):
+        raise SeriesError(
+            f"{where} is not a series table: it needs columns timestamp,value (and optionally series_id); "
+            f"it has {list(raw.columns)[:10]}"
+        )
+    if "series_id" not in raw.columns:
+        raw["series_id"] = sid_default if not isinstance(path, pd.DataFrame) else "value"
+    raw = raw[["series_id", "timestamp", "value"]].reset_index(drop=True)
+    if raw["series_id"].isna().any():
+        rows = list(raw.index[raw["series_id"].isna()])
+        raise SeriesError(f"{where}.series_id must not be missing; missing in rows {_fmt_ts(rows)}")
+    raw["series_id"] = raw["series_id"].astype("string")
+    ts = _parse_timestamps(raw["timestamp"], where)
+    val = pd.to_numeric(raw["value"], errors="coerce")
+    bad = raw.index[val.isna() & raw["value"].notna()]
+    if len(bad):
+        shown = _fmt_ts(f"{i} ({raw.at[i, 'value']!r})" for i in bad)
+        raise SeriesError(f"{where}.value must be numeric; not numeric in rows {shown}")
+    out = pd.DataFrame({"series_id": raw["series_id"], "timestamp": ts, "value": val.astype("float64")})
+    dup = out.duplicated(["series_id", "timestamp"], keep=False)
+    if dup.any():
+        ex = out[dup].head(5)
+        shown = ", ".join(f"row {i} ({r.series_id}, {r.timestamp})" for i, r in ex.iterrows())
+        raise SeriesError(f"{where}: (series_id, timestamp) must be unique; {int(dup.sum())} duplicated rows: {shown}")
+    return out.sort_values(["series_id", "timestamp"], kind="stable").reset_index(drop=True)
+
+
+def split_long(long: pd.DataFrame, freq: str | None = None) -> dict[str, pd.Series]:
+    """Split a long table into regular series (one per ``series_id``), via :func:`regularize`.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({"series_id": ["a"] * 3 + ["b"] * 3,
+    ...                    "timestamp": list(pd.date_range("2026-01-01", periods=3, freq="D")) * 2,
+    ...                    "value": [1., 2., 3., 4., 5., 6.]})
+    >>> {k: len(v) for k, v in split_long(df).items()}
+    {'a': 3, 'b': 3}
+    """
+    out: dict[str, pd.Series] = {}
+    for sid, grp in long.groupby("series_id", sort=True):
+        s = pd.Series(grp["value"].to_numpy(), index=pd.DatetimeIndex(grp["timestamp"]), name=str(sid))
+        out[str(sid)] = regularize(s, freq, name=str(sid))
+    return out
+
+
+def to_long(obj: pd.Series | pd.DataFrame | dict) -> pd.DataFrame:
+    """A series, a wide frame (one column per series) or a dict of series as a long table.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> s = pd.Series([1.0, 2.0], index=pd.date_range("2026-01-01", periods=2, freq="D"), name="x")
+    >>> to_long(s).columns.tolist()
+    ['series_id', 'timestamp', 'value']
+    """
+    if isinstance(obj, pd.Series):
+        obj = {obj.name if obj.name is not None else "value": obj}
+    elif isinstance(obj, pd.DataFrame):
+        obj = {c: obj[c] for c in obj.columns}
+    parts = []
+    for sid, s in obj.items():
+        parts.append(pd.DataFrame({"series_id": str(sid), "timestamp": s.index, "value": s.to_numpy(dtype="float64")}))
+    if not parts:
+        return pd.DataFrame({"series_id": pd.Series(dtype="string"), "timestamp": pd.Series(dtype="datetime64[ns, UTC]"), "value": pd.Series(dtype="float64")})
+    out = pd.concat(parts, ignore_index=True)
+    out["series_id"] = out["series_id"].astype("string")
+    return out
