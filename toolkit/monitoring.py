@@ -831,6 +831,7 @@ def monitoring_report(
 # figures
 # -------------------------------------------------------------------------------------------
 
+_FREQ_NAMES = {"D": "day", "W": "week", "M": "month", "h": "hour", "H": "hour", "min": "minute"}
 _LEVEL_COLOURS = {"excellent": "#1a9850", "good": "#91cf60", "average": "#fee08b", "poor": "#fc8d59",
                   "unacceptable": "#d73027"}
 
@@ -952,7 +953,7 @@ def quality_over_time_figure(data, *, freq: str = "D", by: str | None = None, co
     ax2.plot(share.index, share.to_numpy(), color="#1a9850", lw=1.2)
     ax2.set_ylabel("share good+")
     ax2.set_ylim(0, 1)
-    ax.set_title(f"Quality over time (per {freq})")
+    ax.set_title(f"Quality over time (per {_FREQ_NAMES.get(freq, freq)})")
     fig.autofmt_xdate()
     return fig
 
@@ -1032,10 +1033,11 @@ def kpis_over_time_figure(report: MonitoringReport):
         a1.axhline(report.thresholds.response_time_high, color="#d73027", ls="--", lw=0.8, label="high threshold")
         a1.legend(fontsize=7, ncol=4, loc="upper left")
         a2.plot(x, t["error_rate"], color="#d73027", lw=1.2)
-        a3.bar(x, t["n_turns"], width=0.8 if report.freq == "D" else 0.03, color="#4575b4")
+        width = {"D": 0.8, "W": 5.6, "M": 24.0, "h": 0.8 / 24, "H": 0.8 / 24}.get(report.freq, 0.8)
+        a3.bar(x, t["n_turns"], width=width, color="#4575b4", align="edge")
     a1.set_ylabel("response time (s)")
     a2.set_ylabel("error rate")
     a3.set_ylabel("turns")
-    a1.set_title(f"Operations per {report.freq}")
+    a1.set_title(f"Operations per {_FREQ_NAMES.get(report.freq, report.freq)}")
     fig.autofmt_xdate()
     return fig
