@@ -207,3 +207,19 @@ def problems(cells: list[dict]) -> list[str]:
         if cell["count"] is None and not found:
             found.append(f"cell {i} did not run")
     return found
+
+
+def settle(page, quiet_s: float = 1.0, timeout_s: float = 60) -> None:
+    """Wait until the kernel has been idle for ``quiet_s`` (widget callbacks have all run)."""
+    deadline = time.monotonic() + timeout_s
+    idle_since = None
+    while time.monotonic() < deadline:
+        if page.evaluate(_KERNEL_STATUS) == "idle":
+            idle_since = idle_since or time.monotonic()
+            if time.monotonic() - idle_since >= quiet_s:
+                page.wait_for_timeout(200)  # let the last comm message render
+                return
+        else:
+            idle_since = None
+        time.sleep(0.1)
+    raise TimeoutError(f"kernel still busy after {timeout_s} s")

@@ -7,13 +7,14 @@ Needs Debian's Chromium (``/usr/bin/chromium``) and the ``playwright`` Python pa
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from pathlib import Path
 
 import pytest
 
-from tests.e2e.lab import CHROMIUM_ARGS, chromium_path, open_notebook, problems, run_all, start_lab
+from tests.e2e.lab import CHROMIUM_ARGS, chromium_path, open_notebook, problems, run_all, settle, start_lab
 
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9]*.ipynb"))
@@ -122,9 +123,80 @@ def test_ab_mde_slider_changes_sample_size(lab, page, tmp_path):
         "(before) => document.querySelector('.ab-sample-size').innerText.trim() !== before", arg=before,
         timeout=15_000,
     )
-    page.wait_for_timeout(300)  # let the last key's update land
+    settle(page)
     assert _readout(page, ".ab-mde") == pytest.approx(mde_before + 0.005)
     after = size.inner_text().strip()
     assert after == expected()
     assert int(after.split(":")[1].replace(",", "")) < int(before.split(":")[1].replace(",", ""))
     save_screenshot(page, tmp_path, "ab_testing_after_mde")
+
+
+_TABLE_JS = """(css) => [...document.querySelectorAll(css + ' tr')].map(
+    r => [...r.cells].map(c => c.innerText.replace(/\\s+/g, ' ').trim()))"""
+
+
+def _html_rows(markup: str) -> list[list[str]]:
+    from bs4 import BeautifulSoup
+
+    rows = BeautifulSoup(markup, "html.parser").find_all("tr")
+    return [[" ".join(c.get_text(" ").split()) for c in r.find_all(["td", "th"])] for r in rows]
+
+
+def test_quality_slider_changes_alerts_and_levels(lab, page, tmp_path):
+    """Move the 'good from' cut-off and the medium quality threshold with the keyboard; the level
+    table and the alert table become what toolkit computes for those values."""
+    from toolkit.monitoring import Thresholds, evaluate_alerts
+    from toolkit.quality import QualityConfig, assign_levels, level_counts, score_turns
+    from toolkit.quality_widgets import alerts_html, levels_html
+    from toolkit.sample import load_sample
+
+    config = QualityConfig()
+    scored = score_turns(load_sample(), config)
+    quality = scored["quality"].to_numpy(float)
+
+    def expected(cutoff_good: float, quality_medium: float):
+        cut = dict(config.cutoffs, good=cutoff_good)
+        levels = levels_html(level_counts(assign_levels(quality, cut)))
+        alerts = alerts_html(evaluate_alerts(scored, Thresholds(quality_medium=quality_medium),
+                                             by=("bot_id", "variant"), config=config, cutoffs=cut))
+        return _html_rows(levels), _html_rows(alerts)
+
+    open_notebook(page, lab, "01_quality.ipynb")
+    cells = run_all(page)
+    assert not problems(cells), problems(cells)
+    page.wait_for_function("() => document.querySelector('.quality-levels tr') && "
+                           "document.querySelector('.quality-cutoff_good .widget-readout')")
+    page.locator(".quality-levels").first.scroll_into_view_if_needed()
+
+    def shown():
+        return page.evaluate(_TABLE_JS, ".quality-levels"), page.evaluate(_TABLE_JS, ".quality-alerts")
+
+    good0, medium0 = _readout(page, ".quality-cutoff_good"), _readout(page, ".quality-quality_medium")
+    assert shown() == expected(good0, medium0)
+    save_screenshot(page, tmp_path, "quality_before")
+
+    levels_before = shown()[0]
+    handle = page.locator(".quality-cutoff_good .noUi-handle").first
+    handle.focus()
+    for _ in range(5):
+        handle.press("ArrowRight")
+    page.wait_for_function(f"(n) => ({_TABLE_JS})('.quality-levels').length && "
+                           f"JSON.stringify(({_TABLE_JS})('.quality-levels')) !== n",
+                           arg=json.dumps(levels_before), timeout=15_000)
+    settle(page)
+    good1 = _readout(page, ".quality-cutoff_good")
+    assert good1 == pytest.approx(good0 + 0.05)
+    assert shown() == expected(good1, medium0)
+
+    alerts_before = shown()[1]
+    handle = page.locator(".quality-quality_medium .noUi-handle").first
+    handle.focus()
+    for _ in range(10):
+        handle.press("ArrowRight")
+    page.wait_for_function(f"(n) => JSON.stringify(({_TABLE_JS})('.quality-alerts')) !== n",
+                           arg=json.dumps(alerts_before), timeout=15_000)
+    settle(page)
+    medium1 = _readout(page, ".quality-quality_medium")
+    assert medium1 == pytest.approx(medium0 + 0.10)
+    assert shown() == expected(good1, medium1)
+    save_screenshot(page, tmp_path, "quality_after")
