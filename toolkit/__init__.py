@@ -10,6 +10,14 @@ Examples
 >>> log = toolkit.load_sample()          # the bundled sample conversation log
 >>> log.turns.shape[1] >= 14
 True
+>>> scored = toolkit.score_turns(log)          # quality scores as added columns (a copy)
+>>> bool(scored["quality"].between(0, 1).all())
+True
+
+Subpackages: :mod:`toolkit.ab` (A/B planning and analysis), :mod:`toolkit.sources` (LangSmith,
+OpenTelemetry, Prometheus); modules :mod:`toolkit.forecasting` and :mod:`toolkit.series`
+(forecasts and anomalies), :mod:`toolkit.batch`, :mod:`toolkit.runner` and :mod:`toolkit.export`
+(papermill batches, HTML and PDF).
 """
 
 from __future__ import annotations
@@ -28,6 +36,12 @@ _LAZY = {
     "save": "toolkit.io",
     "load_sample": "toolkit.sample",
     "generate_sample": "toolkit.sample",
+    "score_turns": "toolkit.quality",
+    "QualityConfig": "toolkit.quality",
+    "monitoring_report": "toolkit.monitoring",
+    "Thresholds": "toolkit.monitoring",
+    "cluster_log": "toolkit.clustering",
+    "overview": "toolkit.overview",
 }
 
 __all__ = ["__version__", *_LAZY]
