@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -207,3 +208,31 @@ def test_export_command_html(tmp_path, capsys):
     assert capsys.readouterr().out.strip().endswith("x.html")
     assert "divisor" not in (tmp_path / "x.html").read_text()
     assert main(["export", str(tmp_path / "missing.ipynb"), "--to", "html"]) == 2
+
+
+DEMO_REPORTS = os.environ.get("TOOLKIT_DEMO_REPORTS")
+
+
+@needs_poppler
+@pytest.mark.skipif(not DEMO_REPORTS, reason="set TOOLKIT_DEMO_REPORTS=<folder> after `toolkit demo --out <folder>` (CI does)")
+def test_demo_reports_are_complete_and_every_pdf_page_renders(tmp_path):
+    """Checks the output of ``toolkit demo`` (run once by CI) instead of running it again."""
+    reports = Path(DEMO_REPORTS)
+    records = {r["name"]: r for r in (json.loads(p.read_text()) for p in reports.glob("*/run.json"))}
+    notebooks = sorted(p.stem for p in (ROOT / "notebooks").glob("*.ipynb"))
+    assert sorted(records) == notebooks
+    index = (reports / "index.html").read_text()
+    for name in notebooks:
+        rec, run = records[name], reports / name
+        assert rec["status"] == "ok", (name, rec.get("error"))
+        assert rec["pdf_kind"] == "browser", (name, rec.get("warnings"))
+        assert f'href="{name}/{name}.html"' in index and f'href="{name}/{name}.pdf"' in index
+        pngs = sorted((run / "figures").glob("*.png"))
+        assert pngs and all(p.with_suffix(".svg").is_file() for p in pngs), name
+        assert json.loads((run / "sidecar.json").read_text())["results"], name
+        assert (run / f"{name}.ipynb").is_file() and (run / f"{name}.html").stat().st_size > 10_000
+        pdf = run / f"{name}.pdf"
+        assert_not_blank(render_page(pdf, 1, tmp_path, dpi=20))
+        for page in range(2, pdf_pages(pdf) + 1):  # a last page may hold a single line
+            img = render_page(pdf, page, tmp_path, dpi=20)
+            assert (img.min(axis=2) < 0.85).mean() > 0.001, (name, page)
