@@ -132,6 +132,11 @@ def default_season(freq: str | None) -> int:
     return 1
 
 
+def series_label(name: Any) -> str:
+    """``series 'name'`` (or ``series (unnamed)``) for messages."""
+    return f"series {name!r}" if name is not None else "series (unnamed)"
+
+
 def _fmt_ts(ts: Iterable[Any], limit: int = 5) -> str:
     ts = list(ts)
     shown = ", ".join(str(t) for t in ts[:limit])
@@ -212,36 +217,35 @@ def regularize(y: pd.Series, freq: str | None = None, *, name: str | None = None
     ...
     toolkit.series.SeriesError: series (unnamed): timestamps must be unique; duplicated: 2026-01-01 00:00:00
     """
-    label = name if name is not None else y.name
-    label = f"{label!r}" if label is not None else "(unnamed)"
+    label = series_label(name if name is not None else y.name)
     if not isinstance(y.index, pd.DatetimeIndex):
         try:
             idx = pd.DatetimeIndex(pd.to_datetime(y.index))
         except (ValueError, TypeError):
-            raise SeriesError(f"series {label}: the index must be timestamps") from None
+            raise SeriesError(f"{label}: the index must be timestamps") from None
     else:
         idx = y.index
     if idx.hasnans:
         bad = np.flatnonzero(idx.isna())
-        raise SeriesError(f"series {label}: timestamps must not be missing; missing at positions {_fmt_ts(bad)}")
+        raise SeriesError(f"{label}: timestamps must not be missing; missing at positions {_fmt_ts(bad)}")
     try:
         values = pd.to_numeric(pd.Series(np.asarray(y, dtype=object), index=idx), errors="raise")
     except (ValueError, TypeError):
         vals = pd.to_numeric(pd.Series(np.asarray(y, dtype=object), index=idx), errors="coerce")
         bad = idx[vals.isna() & pd.Series(np.asarray(y, dtype=object)).notna().to_numpy()]
-        raise SeriesError(f"series {label}: values must be numeric; not numeric at {_fmt_ts(bad)}") from None
+        raise SeriesError(f"{label}: values must be numeric; not numeric at {_fmt_ts(bad)}") from None
     values = values.astype("float64").sort_index(kind="stable")
     dup = values.index[values.index.duplicated()].unique()
     if len(dup):
-        raise SeriesError(f"series {label}: timestamps must be unique; duplicated: {_fmt_ts(dup)}")
+        raise SeriesError(f"{label}: timestamps must be unique; duplicated: {_fmt_ts(dup)}")
     f = _norm_freq(freq) if freq else infer_freq(values.index)
     if len(values) == 0:
-        raise SeriesError(f"series {label} is empty")
+        raise SeriesError(f"{label} is empty")
     grid = pd.date_range(values.index[0], values.index[-1], freq=f)
     off = values.index.difference(grid)
     if len(off):
         raise SeriesError(
-            f"series {label}: timestamps must be regular (every {f} from {values.index[0]}); "
+            f"{label}: timestamps must be regular (every {f} from {values.index[0]}); "
             f"{len(off)} off the grid: {_fmt_ts(off)} (aggregate or resample them first)"
         )
     out = values.reindex(grid)
@@ -454,24 +458,30 @@ def is_series_table(columns: Iterable[str]) -> bool:
     return {"timestamp", "value"} <= cols and cols <= {"timestamp", "value", "series_id"}
 
 
+_TZ_SUFFIX = r"(?:[zZ]|[+-]\d{2}(?::?\d{2})?)$"
+
+
 def _parse_timestamps(raw: pd.Series, where: str) -> pd.Series:
-    parsed = pd.to_datetime(raw, errors="coerce", utc=False, format="mixed")
-    bad = raw[parsed.isna() & raw.notna()]
+    """Parse timestamps: aware ones to UTC, naive ones kept naive; never a mix."""
     if raw.isna().any():
         rows = list(raw.index[raw.isna()])
         raise SeriesError(f"{where}.timestamp must not be missing; missing in rows {_fmt_ts(rows)}")
+    if pd.api.types.is_datetime64_any_dtype(raw.dtype):
+        return raw.dt.tz_convert("UTC") if raw.dt.tz is not None else raw
+    text = raw.astype("string").str.strip()
+    aware = text.str.contains(_TZ_SUFFIX, regex=True).fillna(False).to_numpy(dtype=bool)
+    # a date alone ("2026-01-01") can end in "-01", which looks like an offset: only a time
+    # part (after "T" or a space) can carry one
+    aware &= text.str.contains(r"[T ]\d", regex=True).fillna(False).to_numpy(dtype=bool)
+    if aware.any() and not aware.all():
+        naive_rows = list(raw.index[~aware])
+        raise SeriesError(
+            f"{where}.timestamp mixes naive and time-zone-aware values; naive in rows {_fmt_ts(naive_rows)}"
+        )
+    parsed = pd.to_datetime(text, errors="coerce", utc=bool(aware.any()), format="mixed")
+    bad = raw[parsed.isna().to_numpy()]
     if len(bad):
         raise SeriesError(f"{where}.timestamp must be a date/time; cannot parse rows {_fmt_ts(f'{i} ({v!r})' for i, v in bad.items())}")
-    if parsed.dtype == object:  # mixed offsets or mixed naive/aware
-        try:
-            parsed = pd.to_datetime(raw, utc=True, format="mixed")
-        except (ValueError, TypeError):
-            raise SeriesError(f"{where}.timestamp mixes naive and time-zone-aware values; use one kind") from None
-        naive = [i for i, v in raw.items() if pd.Timestamp(v).tzinfo is None]
-        if naive:
-            raise SeriesError(f"{where}.timestamp mixes naive and time-zone-aware values; naive in rows {_fmt_ts(naive)}")
-    elif getattr(parsed.dt, "tz", None) is not None:
-        parsed = parsed.dt.tz_convert("UTC")
     return parsed
 
 

@@ -1,0 +1,196 @@
+"""``toolkit forecast PATH``: forecast metric series with 80 % / 95 % prediction intervals.
+
+PATH is a conversation log (folder, file or SQLite database), a two-column table
+``timestamp,value`` or a long table ``series_id,timestamp,value``; every series is forecast,
+in parallel worker processes when there are several, with a progress bar on stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+__all__ = ["register", "run"]
+
+_MODELS = ["auto", "snaive", "ets", "arima", "stl_arima", "stl_ets", "combo"]
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "forecast",
+        help="forecast metric series (volume, response time, quality, ...) with intervals",
+        description="Forecast a metric of a conversation log, a timestamp,value series or every "
+        "series of a long series_id,timestamp,value table, with 80 %% and 95 %% prediction "
+        "intervals. --model auto picks, per series, the model with the lowest MASE in a "
+        "rolling-origin backtest; the seasonal-naive baseline is always among the candidates. "
+        "Output columns: series_id, timestamp, yhat, lo80, hi80, lo95, hi95.",
+        epilog="examples:\n"
+        "  toolkit forecast data/sample --metric volume --freq h --horizon 48 --out fc.csv\n"
+        "  toolkit forecast data/sample --metric response_time_mean --by variant --horizon 24 --json\n"
+        "  toolkit forecast series.csv --freq d --season 7 --horizon 14 --model combo --out fc.parquet\n"
+        "  toolkit forecast long.csv --horizon 48 --jobs 2 --out fc.csv",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("path", help="conversation log, timestamp,value file or series_id,timestamp,value file")
+    p.add_argument("--metric", default="volume",
+                   help="for a log: volume (conversations started, default), turns, "
+                   "response_time_mean, response_time_p95, quality, error_rate, cost, tokens, "
+                   "resolution, satisfaction, or a numeric column")
+    p.add_argument("--freq", default=None,
+                   help="h (hourly) or d (daily); for a log default h, for a file inferred")
+    p.add_argument("--season", type=int, default=None,
+                   help="seasonal period in steps (default 24 hourly, 7 daily, 12 monthly; 1 = none)")
+    p.add_argument("--horizon", type=int, required=True, help="number of steps to forecast")
+    p.add_argument("--model", default="auto", choices=_MODELS,
+                   help="model (default auto: lowest backtest MASE per series)")
+    p.add_argument("--origins", type=int, default=3,
+                   help="rolling origins of the backtest behind --model auto (default 3)")
+    p.add_argument("--by", default=None, help="for a log: one series per variant, bot_id or model")
+    p.add_argument("--counts", action="store_true",
+                   help="the file's values are counts: reject negatives, clip forecasts at 0")
+    p.add_argument("--jobs", type=int, default=None,
+                   help="worker processes for several series (default: all available cores)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--tz", default=None, help="time zone of naive timestamps in a log")
+    p.add_argument("--out", default=None,
+                   help="write the forecasts here (.csv or .parquet); default: CSV on stdout "
+                   "unless --json")
+    p.add_argument("--json", action="store_true",
+                   help="print a JSON summary: per series model, spec, backtest, notes, errors "
+                   "(and the forecasts when --out is not given)")
+    p.set_defaults(func=run)
+
+
+def _peek_columns(path) -> list[str] | None:
+    """Column names of a CSV/JSONL/Parquet file without reading it all (None: not a table)."""
+    import json
+    from pathlib import Path
+
+    path = Path(path)
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".parquet":
+            import pyarrow.parquet as pq
+
+            return list(pq.read_schema(path).names)
+        if suffix in (".csv", ".txt"):
+            import pandas as pd
+
+            return list(pd.read_csv(path, nrows=0).columns)
+        if suffix in (".jsonl", ".ndjson", ".json"):
+            with open(path, encoding="utf-8") as fh:
+                for line in fh:
+                    if line.strip():
+                        obj = json.loads(line)
+                        return list(obj) if isinstance(obj, dict) else None
+    except Exception:  # noqa: BLE001 - unreadable here: let the log loader give its error
+        return None
+    return None
+
+
+def _load_series(args):
+    """Return (dict of series, source kind, metric label, nonnegative)."""
+    from pathlib import Path
+
+    from toolkit.series import SeriesError, is_series_table, metric_series, read_series
+
+    path = Path(args.path)
+    if not path.exists():
+        raise FileNotFoundError(f"no such file or folder: {path}")
+    cols = None if path.is_dir() else _peek_columns(path)
+    if cols is not None and is_series_table(cols):
+        long = read_series(path)
+        out = {}
+        for sid, g in long.groupby("series_id", sort=True):
+            import pandas as pd
+
+            s = pd.Series(g["value"].to_numpy(), index=pd.DatetimeIndex(g["timestamp"]), name=str(sid))
+            out[str(sid)] = s
+        return out, "long" if "series_id" in [c.strip().lower() for c in cols] else "series", "value", bool(args.counts)
+    from toolkit.io import load
+
+    log = load(path, tz=args.tz)
+    freq = args.freq or "h"
+    try:
+        s = metric_series(log, args.metric, freq, by=args.by)
+    except SeriesError as exc:
+        from toolkit.cli import UsageError
+
+        raise UsageError(str(exc)) from None
+    kind = s.attrs.get("kind")
+    if args.by:
+        series = {str(c): s[c].rename(str(c)) for c in s.columns}
+    else:
+        series = {str(s.name): s}
+    for v in series.values():
+        v.attrs = {"kind": kind}
+    return series, "log", args.metric, kind in ("count", "sum")
+
+
+def run(args) -> int:
+    import sys
+
+    import pandas as pd
+
+    from toolkit.cli import UsageError, print_json
+    from toolkit.forecasting import forecast_many
+    from toolkit.series import SeriesError
+
+    if args.horizon < 1:
+        raise UsageError(f"--horizon must be >= 1, got {args.horizon}")
+    if args.season is not None and args.season < 1:
+        raise UsageError(f"--season must be >= 1, got {args.season}")
+    try:
+        series, kind, label, nonneg = _load_series(args)
+    except SeriesError as exc:
+        raise UsageError(str(exc)) from None
+    if not series:
+        raise UsageError(f"{args.path}: no series to forecast")
+    freq = args.freq
+    if freq is not None and freq.lower() in ("h", "d"):
+        freq = freq.lower()
+    fc, summary = forecast_many(
+        series,
+        args.horizon,
+        args.model,
+        args.season,
+        n_jobs=args.jobs if len(series) > 1 else 1,
+        progress=not args.no_progress and len(series) > 1,
+        freq=freq,
+        nonnegative=nonneg or None,
+        backtest_origins=args.origins,
+    )
+    failed = summary[summary["error"].notna()]
+    if len(failed) == len(summary):
+        msgs = "; ".join(f"{r.series_id}: {r.error}" for r in failed.itertuples())
+        raise UsageError(msgs if len(failed) == 1 else f"no series could be forecast: {msgs}")
+    for r in failed.itertuples():
+        print(f"warning: series {r.series_id} not forecast: {r.error}", file=sys.stderr)
+    if args.out:
+        from pathlib import Path
+
+        out = Path(args.out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        if out.suffix.lower() == ".parquet":
+            fc.to_parquet(out, index=False)
+        elif out.suffix.lower() in (".csv", ".txt", ""):
+            fc.to_csv(out, index=False)
+        else:
+            raise UsageError(f"--out must end in .csv or .parquet, got {out.name}")
+    if args.json:
+        doc = {
+            "source": str(args.path),
+            "input": kind,
+            "metric": label,
+            "horizon": args.horizon,
+            "model": args.model,
+            "n_series": int(len(summary)),
+            "n_failed": int(len(failed)),
+            "series": summary.to_dict(orient="records"),
+            "out": str(args.out) if args.out else None,
+        }
+        if not args.out:
+            doc["forecast"] = fc.assign(timestamp=fc["timestamp"].astype(str)).to_dict(orient="records")
+        print_json(doc)
+    elif not args.out:
+        fc.to_csv(sys.stdout, index=False)
+    return 1 if len(failed) else 0
