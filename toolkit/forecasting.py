@@ -1297,6 +1297,8 @@ class TrendResult:
     intercept: float
     method: str
     alpha: float
+    relative_ci_low: float = float("nan")
+    relative_ci_high: float = float("nan")
 
 
 def mann_kendall(x: np.ndarray, *, autocorrelation: bool | str = False) -> dict[str, float]:
@@ -1463,6 +1465,8 @@ def trend_test(
         intercept=intercept,
         method=method,
         alpha=alpha,
+        relative_ci_low=float(sl[lo_i]) / mean if mean else float("nan"),
+        relative_ci_high=float(sl[hi_i]) / mean if mean else float("nan"),
     )
 
 
@@ -1607,8 +1611,9 @@ def detect_anomalies(
        incident of a few hours as clearly as a regression of a few days;
     2. standardised by a robust scale (the 90th percentile of absolute deviations, which
        tolerates up to 10 % anomalous points and heavier-than-normal tails), per position in
-       the shortest seasonal cycle (``scale='seasonal'``, the default ``'auto'``; a night hour
-       is noisier than a noon hour) or once (``'global'``). With ``weights`` (the number of
+       the shortest seasonal cycle, pooling the two positions either side, when 30 cycles are
+       there (``scale='seasonal'``, the default ``'auto'``; a night hour is noisier than a noon
+       hour), otherwise once (``'global'``). With ``weights`` (the number of
        observations behind each value of a mean, from :func:`toolkit.series.metric_series`
        with ``counts=True``) a value averaged over ``n`` observations gets ``sigma / sqrt(n)``
        and the smoothing is a weighted mean;
@@ -1717,8 +1722,8 @@ def detect_anomalies(
         raise SeriesError(f"unknown scale {scale!r}: use 'auto', 'seasonal' or 'global'")
     if direction not in ("both", "high", "low"):
         raise SeriesError(f"direction must be 'both', 'high' or 'low', got {direction!r}")
-    # per-position scales pool the neighbouring positions (+/- 2) and need 20 cycles of data
-    per_pos = short > 1 and n >= 20 * short
+    # per-position scales pool the neighbouring positions (+/- 2) and need 30 cycles of data
+    per_pos = short > 1 and n >= 30 * short
     pos = np.arange(n) % short
 
     def pooled(values: np.ndarray, ok: np.ndarray | None = None) -> np.ndarray:
