@@ -1479,9 +1479,11 @@ def trend_test(
 class Anomalies:
     """Flagged points and the windows they form.
 
-    ``points``: index timestamp; columns value, expected, lo, hi (the interval at ``level``),
-    score (standardised residual), flag (bool). ``windows``: start, end, n_points, n_flagged,
-    direction (``high``/``low``), peak_score, peak_timestamp.
+    ``points``: index timestamp; columns value, expected, value_avg and expected_avg (their
+    centred means over ``smooth`` points, the scale that is tested), lo and hi (the interval of
+    that mean at ``level``), score (standardised residual, the largest over the scales), flag
+    (bool). ``windows``: start, end (last flagged bucket), until (end of that bucket),
+    n_points, n_flagged, direction (``high``/``low``), peak_score, peak_timestamp.
     """
 
     points: pd.DataFrame
@@ -1489,6 +1491,7 @@ class Anomalies:
     method: str
     level: float
     scale: float
+    smooth: int = 1
 
     @property
     def flagged(self) -> pd.DataFrame:
@@ -1693,7 +1696,7 @@ def detect_anomalies(
         trend_window = max(3 * max(ps), 21 * min(ps)) if ps else max(21, n // 10)
         trend_window = min(trend_window, n - (1 - n % 2))
     if p.constant:
-        pts = pd.DataFrame({"value": yy, "expected": yy, "lo": yy, "hi": yy, "score": 0.0, "flag": False})
+        pts = pd.DataFrame({"value": yy, "expected": yy, "value_avg": yy, "expected_avg": yy, "lo": yy, "hi": yy, "score": 0.0, "flag": False})
         wins = _group_windows(pts["flag"], pts["score"], 1, 1)
         wins["until"] = wins["end"]
         return Anomalies(pts, wins, "constant series: nothing to flag", 1.0 if level is None else level, 0.0)
@@ -1774,12 +1777,11 @@ def detect_anomalies(
     z = float(stats.norm.ppf(0.5 + level / 2))
     score = np.zeros(n)
     flag = np.zeros(n, dtype=bool)
-    sd1 = None
+    sd_top = None
     for k in scales:
         r, sdk = at_scale(k)
         sk = np.nan_to_num(r / sdk, nan=0.0)
-        if sd1 is None:
-            sd1 = sdk
+        sd_top = sdk  # the largest scale's sd, for the band drawn
         fk = sk > z if direction == "high" else (sk < -z if direction == "low" else np.abs(sk) > z)
         better = np.abs(sk) > np.abs(score)
         score = np.where(better, sk, score)
@@ -1792,12 +1794,20 @@ def detect_anomalies(
     desc += f", residuals averaged over {'/'.join(map(str, scales))} points"
     if transform == "log":
         desc = "log scale, " + desc
+    k_top = max(scales)
+
+    def roll(a: np.ndarray) -> np.ndarray:
+        return pd.Series(a).rolling(k_top, center=True, min_periods=max(1, k_top // 2)).mean().to_numpy() if k_top > 1 else a
+
+    exp_avg = roll(expected)
     pts = pd.DataFrame(
         {
             "value": vals,
             "expected": back(expected),
-            "lo": back(expected - z * sd1),
-            "hi": back(expected + z * sd1),
+            "value_avg": back(roll(work.to_numpy())),
+            "expected_avg": back(exp_avg),
+            "lo": back(exp_avg - z * sd_top),
+            "hi": back(exp_avg + z * sd_top),
             "score": score,
             "flag": flag,
         },
@@ -1812,7 +1822,7 @@ def detect_anomalies(
         windows["until"] = windows["end"] + pd.tseries.frequencies.to_offset(p.freq)
     else:
         windows["until"] = pd.Series(dtype=windows["end"].dtype)
-    return Anomalies(pts, windows, desc + f"; |score| > {z:.2f} (level {level:.6g})", level, float(np.nanmedian(sd1)))
+    return Anomalies(pts, windows, desc + f"; |score| > {z:.2f} (level {level:.6g})", level, float(np.nanmedian(sd_top)), k_top)
 
 
 def change_points(
@@ -1955,6 +1965,12 @@ def windows_overlap(found: pd.DataFrame, truth: Iterable[dict], *, tolerance: An
 # ------------------------------------------------------------------------------------------
 
 
+def _wrap(text: str, width: int = 110) -> str:
+    import textwrap
+
+    return "\n".join(textwrap.wrap(str(text), width)) or str(text)
+
+
 def plot_forecast(fc: Forecast, *, history: int | None = None, ax=None, title: str | None = None, show_baseline: bool = True):
     """The history, the forecast and its 80 % / 95 % bands (and the seasonal-naive baseline).
 
@@ -1976,7 +1992,7 @@ def plot_forecast(fc: Forecast, *, history: int | None = None, ax=None, title: s
     ax.plot(f.index, f.yhat, color="C0", lw=1.6, label=f"forecast ({fc.model})")
     if show_baseline and fc.model != "snaive":
         ax.plot(fc.baseline.index, fc.baseline.yhat, color="C3", lw=1, ls="--", label="seasonal naive")
-    ax.set_title(title or f"{fc.series_id}: {fc.spec}")
+    ax.set_title(_wrap(title or f"{fc.series_id}: {fc.spec}"), fontsize=9)
     ax.legend(loc="upper left", fontsize=8, ncol=2)
     ax.grid(alpha=0.3)
     fig.autofmt_xdate()
@@ -2002,7 +2018,7 @@ def plot_decomposition(dec: Decomposition, *, title: str | None = None):
             ax.plot(s.index, s.to_numpy(), lw=0.9)
         ax.set_ylabel(name, fontsize=8)
         ax.grid(alpha=0.3)
-    np.atleast_1d(axes)[0].set_title(title or f"{dec.method} decomposition (periods {list(dec.periods)})")
+    np.atleast_1d(axes)[0].set_title(_wrap(title or f"{dec.method} decomposition (periods {list(dec.periods)})"), fontsize=9)
     fig.autofmt_xdate()
     fig.tight_layout()
     return fig
@@ -2022,15 +2038,22 @@ def plot_anomalies(y: pd.Series | None, an: Anomalies, *, truth: Iterable[dict] 
     else:
         fig = ax.figure
     pts = an.points
-    ax.plot(pts.index, pts["value"], color="0.3", lw=0.7, label="observed")
-    ax.fill_between(pts.index, pts["lo"], pts["hi"], color="C0", alpha=0.2, label=f"{an.level:.1%} interval")
+    if an.smooth > 1:
+        ax.plot(pts.index, pts["value"], color="0.75", lw=0.5, label="observed")
+        ax.plot(pts.index, pts["value_avg"], color="0.2", lw=1.0, label=f"{an.smooth}-point mean")
+        band = f"{an.level:.4%} interval of the {an.smooth}-point mean"
+    else:
+        ax.plot(pts.index, pts["value"], color="0.3", lw=0.7, label="observed")
+        band = f"{an.level:.4%} interval"
+    ax.fill_between(pts.index, pts["lo"], pts["hi"], color="C0", alpha=0.25, label=band)
     for i, t in enumerate(truth or []):
-        ax.axvspan(pd.Timestamp(t["start"]), pd.Timestamp(t["end"]), color="C2", alpha=0.15, label="known incident" if i == 0 else None)
+        ax.axvspan(pd.Timestamp(t["start"]), pd.Timestamp(t["end"]), color="C2", alpha=0.2, label="known incident" if i == 0 else None)
     for i, (_, w) in enumerate(an.windows.iterrows()):
-        ax.axvspan(w["start"], w["end"], color="C3", alpha=0.12, label="flagged window" if i == 0 else None)
+        ax.axvspan(w["start"], w.get("until", w["end"]), color="C3", alpha=0.15, label="flagged window" if i == 0 else None)
     fl = an.flagged
-    ax.scatter(fl.index, fl["value"], color="C3", s=10, zorder=3, label="flagged")
-    ax.set_title(title or f"anomalies: {an.method}", fontsize=9)
+    col = "value_avg" if an.smooth > 1 else "value"
+    ax.scatter(fl.index, fl[col], color="C3", s=8, zorder=3, label="flagged")
+    ax.set_title(_wrap(title or f"anomalies: {an.method}"), fontsize=9)
     ax.legend(loc="upper left", fontsize=8, ncol=3)
     ax.grid(alpha=0.3)
     fig.autofmt_xdate()
@@ -2057,13 +2080,13 @@ def plot_backtest(bt: Backtest, *, title: str | None = None):
     a1.set_ylabel("MASE (lower is better)")
     a1.axhline(float(s.loc[s.model == "snaive", "mase"].iloc[0]), color="C3", ls="--", lw=0.8)
     a2.bar(xs, s["coverage95"], color="C0", alpha=0.7, label="95 % interval")
-    a2.bar(xs, s["coverage80"], color="C0", alpha=0.4, label="80 % interval", width=0.5)
+    a2.bar(xs, s["coverage80"], color="C1", alpha=0.8, label="80 % interval", width=0.5)
     a2.axhline(0.95, color="k", ls="--", lw=0.8)
     a2.axhline(0.80, color="k", ls=":", lw=0.8)
     a2.set_ylim(0, 1.05)
     a2.set_xticks(xs, s.model, rotation=30, fontsize=8)
     a2.set_ylabel("coverage of held-out points")
     a2.legend(fontsize=7, loc="lower right")
-    fig.suptitle(title or f"rolling-origin backtest: {len(bt.origins)} origins, horizon {bt.horizon}", fontsize=10)
+    fig.suptitle(_wrap(title or f"rolling-origin backtest: {len(bt.origins)} origins, horizon {bt.horizon}"), fontsize=10)
     fig.tight_layout()
     return fig

@@ -46,6 +46,8 @@ __all__ = [
     "split_long",
     "to_long",
     "is_series_table",
+    "peek_columns",
+    "series_label",
 ]
 
 
@@ -459,6 +461,47 @@ def is_series_table(columns: Iterable[str]) -> bool:
 
 
 _TZ_SUFFIX = r"(?:[zZ]|[+-]\d{2}(?::?\d{2})?)$"
+
+
+def peek_columns(path: str | os.PathLike) -> list[str] | None:
+    """Column names of a CSV, JSON Lines or Parquet file without reading it all.
+
+    None for a folder, another kind of file or one that cannot be read (a conversation log
+    loader gives the precise error then).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "s.csv"
+    >>> _ = p.write_text("timestamp,value\\n2026-01-01,1\\n")
+    >>> peek_columns(p)
+    ['timestamp', 'value']
+    """
+    import json
+
+    path = Path(path)
+    if not path.is_file():
+        return None
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".parquet":
+            import pyarrow.parquet as pq
+
+            return list(pq.read_schema(path).names)
+        if suffix in (".csv", ".txt"):
+            return [str(c) for c in pd.read_csv(path, nrows=0).columns]
+        if suffix in (".jsonl", ".ndjson", ".json"):
+            with open(path, encoding="utf-8") as fh:
+                for line in fh:
+                    if line.strip():
+                        obj = json.loads(line)
+                        return list(obj) if isinstance(obj, dict) else None
+    except (OSError, ValueError, UnicodeDecodeError):
+        return None
+    except Exception:  # noqa: BLE001 - e.g. pyarrow errors on a broken file
+        return None
+    return None
+
 
 
 def _parse_timestamps(raw: pd.Series, where: str) -> pd.Series:

@@ -60,43 +60,16 @@ def register(subparsers) -> None:
     p.set_defaults(func=run)
 
 
-def _peek_columns(path) -> list[str] | None:
-    """Column names of a CSV/JSONL/Parquet file without reading it all (None: not a table)."""
-    import json
-    from pathlib import Path
-
-    path = Path(path)
-    suffix = path.suffix.lower()
-    try:
-        if suffix == ".parquet":
-            import pyarrow.parquet as pq
-
-            return list(pq.read_schema(path).names)
-        if suffix in (".csv", ".txt"):
-            import pandas as pd
-
-            return list(pd.read_csv(path, nrows=0).columns)
-        if suffix in (".jsonl", ".ndjson", ".json"):
-            with open(path, encoding="utf-8") as fh:
-                for line in fh:
-                    if line.strip():
-                        obj = json.loads(line)
-                        return list(obj) if isinstance(obj, dict) else None
-    except Exception:  # noqa: BLE001 - unreadable here: let the log loader give its error
-        return None
-    return None
-
-
 def _load_series(args):
     """Return (dict of series, source kind, metric label, nonnegative)."""
     from pathlib import Path
 
-    from toolkit.series import SeriesError, is_series_table, metric_series, read_series
+    from toolkit.series import SeriesError, is_series_table, metric_series, peek_columns, read_series
 
     path = Path(args.path)
     if not path.exists():
         raise FileNotFoundError(f"no such file or folder: {path}")
-    cols = None if path.is_dir() else _peek_columns(path)
+    cols = None if path.is_dir() else peek_columns(path)
     if cols is not None and is_series_table(cols):
         long = read_series(path)
         out = {}

@@ -1,0 +1,45 @@
+"""notebooks/04_forecasting.ipynb runs under papermill and writes its sidecar."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+NB = Path(__file__).resolve().parents[1] / "notebooks" / "04_forecasting.ipynb"
+
+
+def test_notebook_is_committed_without_outputs():
+    nb = json.loads(NB.read_text(encoding="utf-8"))
+    code = [c for c in nb["cells"] if c["cell_type"] == "code"]
+    assert all(not c.get("outputs") and c.get("execution_count") is None for c in code)
+    assert "parameters" in code[0]["metadata"].get("tags", [])
+
+
+@pytest.mark.slow
+def test_notebook_on_the_bundled_sample(run_notebook):
+    pytest.importorskip("toolkit.quality")
+    res = run_notebook("04_forecasting", horizon=24, backtest_origins=2, models="snaive,arima,combo")
+    r = res["results"]
+    assert r["metric"] == "volume" and r["beats_snaive"] is True
+    assert set(r["incidents_found"]) == {"latency", "quality_regression"}
+    assert sum(r["false_windows"].values()) <= 3
+    assert r["trend"]["direction"] == "increasing" and len(r["forecast"]) == 24
+    figs = Path(res["_output_dir"]) / "figures"
+    assert {"forecast.png", "decomposition.svg", "backtest.png", "anomalies_quality.png"} <= {p.name for p in figs.iterdir()}
+
+
+@pytest.mark.slow
+def test_notebook_on_a_series_file(run_notebook, tmp_path):
+    import numpy as np
+    import pandas as pd
+
+    t = np.arange(120)
+    pd.DataFrame({"timestamp": pd.date_range("2026-01-01", periods=120, freq="D").strftime("%Y-%m-%d"),
+                  "value": 50 + 5 * np.sin(2 * np.pi * t / 7) + np.random.default_rng(0).normal(0, 1, 120)}
+                 ).to_csv(tmp_path / "daily.csv", index=False)
+    res = run_notebook("04_forecasting", data_path=str(tmp_path / "daily.csv"), horizon=14, backtest_origins=2,
+                       models="snaive,ets,stl_ets")
+    r = res["results"]
+    assert r["metric"] == "daily" and r["season"] == 7 and len(r["forecast"]) == 14
