@@ -109,6 +109,15 @@ PRINT_CSS = """<style type="text/css">
 </style>"""
 
 
+#: Resolves when MathJax 2 (if the page loaded it) has typeset everything.
+MATHJAX_DONE = """() => new Promise(resolve => {
+  if (window.MathJax && window.MathJax.Hub && window.MathJax.Hub.Queue) {
+    window.MathJax.Hub.Queue(() => resolve(true));
+    setTimeout(() => resolve(false), 20000);
+  } else { resolve(false); }
+})"""
+
+
 class ChromiumPDFExporter(WebPDFExporter):
     """nbconvert's ``webpdf`` exporter driving a system Chromium (no Playwright download).
 
@@ -196,7 +205,10 @@ class ChromiumPDFExporter(WebPDFExporter):
 
                     await page.route("**/*", offline)
                     await page.emulate_media(media="print")
-                    await page.goto(Path(path).as_uri(), wait_until="networkidle")
+                    # every request is local (see `offline`), so "load" plus MathJax's own queue
+                    # is enough; "networkidle" would add its fixed 500 ms of quiet per export
+                    await page.goto(Path(path).as_uri(), wait_until="load")
+                    await page.evaluate(MATHJAX_DONE)
                     await page.wait_for_timeout(self.page_render_timeout)
                     params = {"print_background": True}
                     if not self.paginate:
