@@ -19,7 +19,7 @@ def register(subparsers) -> None:
         "forecast",
         help="forecast metric series (volume, response time, quality, ...) with intervals",
         description="Forecast a metric of a conversation log, a timestamp,value series or every "
-        "series of a long series_id,timestamp,value table, with 80 %% and 95 %% prediction "
+        "series of a long series_id,timestamp,value table, with 80 % and 95 % prediction "
         "intervals. --model auto picks, per series, the model with the lowest MASE in a "
         "rolling-origin backtest; the seasonal-naive baseline is always among the candidates. "
         "Output columns: series_id, timestamp, yhat, lo80, hi80, lo95, hi95.",
