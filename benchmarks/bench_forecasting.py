@@ -18,7 +18,6 @@ Rows
 from __future__ import annotations
 
 import os
-import statistics
 import tempfile
 import time
 import warnings
@@ -100,6 +99,72 @@ def _auto_nested(name: str, y, horizon: int, season: int | None, origins: int) -
             "note": f"{origins} outer origins, each choosing by a 3-origin inner backtest ({picks}); coverage95 {np.mean(cov95):.2f}"}
 
 
+def long_file_rows(n_series: int = 400, horizon: int = 48) -> list[dict]:
+    """``toolkit forecast`` on a long file of hourly series (2 processes), speed-up and accuracy."""
+    import pandas as pd
+
+    import toolkit.forecasting as F
+
+    rows: list[dict] = []
+    from toolkit.cli import main
+
+    long = _synthetic_long(n_series, 1000 + horizon)
+    held = long.groupby("series_id").tail(horizon)
+    train = long.drop(held.index)
+    with tempfile.TemporaryDirectory() as tmp:
+        src = Path(tmp) / "long.csv"
+        train.to_csv(src, index=False)
+        timings = {}
+        for jobs, subset in ((2, None), (1, 40)):
+            path = src
+            if subset:
+                path = Path(tmp) / "sub.csv"
+                train[train.series_id.isin(sorted(train.series_id.unique())[:subset])].to_csv(path, index=False)
+            out = Path(tmp) / f"fc{jobs}.csv"
+            import resource
+
+            cpu0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+            cpu_self0 = resource.getrusage(resource.RUSAGE_SELF)
+            start = time.perf_counter()
+            code = main(["forecast", str(path), "--horizon", str(horizon), "--model", F.DEFAULT_MODEL,
+                         "--counts", "--jobs", str(jobs), "--out", str(out)] + (["--no-progress"] if subset else []))
+            wall = time.perf_counter() - start
+            cpu1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+            cpu_self1 = resource.getrusage(resource.RUSAGE_SELF)
+            cpu = (cpu1.ru_utime + cpu1.ru_stime - cpu0.ru_utime - cpu0.ru_stime
+                   + cpu_self1.ru_utime + cpu_self1.ru_stime - cpu_self0.ru_utime - cpu_self0.ru_stime)
+            timings[jobs] = (wall, subset or n_series, out, code, cpu)
+        secs2, n2, out2, code2, cpu2 = timings[2]
+        secs1, n1, _, _, _ = timings[1]
+        per2, per1 = secs2 / n2, secs1 / n1
+        rows.append({"benchmark": f"forecasting/long file ({n_series} hourly series x 1,000 points)",
+                     "metric": f"toolkit forecast --model {F.DEFAULT_MODEL} --jobs 2", "value": secs2, "unit": "s",
+                     "baseline": per1 * n2, "ratio": per1 / per2,
+                     "note": f"exit {code2}; baseline = 1 process ({per1:.2f} s/series on {n1} series) scaled; ratio = speed-up"})
+        rows.append({"benchmark": f"forecasting/long file ({n_series} hourly series x 1,000 points)",
+                     "metric": "cores busy (CPU s / wall s) with --jobs 2", "value": cpu2 / secs2, "unit": "",
+                     "baseline": 2.0, "ratio": cpu2 / secs2 / 2.0,
+                     "note": f"{cpu2:.0f} CPU s of workers and parent in {secs2:.0f} s; the machine is shared, "
+                             f"so other load lowers this and the speed-up"})
+        fc = pd.read_csv(out2, parse_dates=["timestamp"])
+        held = held.assign(timestamp=pd.to_datetime(held.timestamp))
+        merged = held.merge(fc, on=["series_id", "timestamp"], how="left")
+        mases, bases, cov = [], [], []
+        for sid, g in merged.groupby("series_id"):
+            tr = train.loc[train.series_id == sid, "value"].to_numpy()
+            snaive = np.array([tr[len(tr) - 24 + (j % 24)] for j in range(horizon)])
+            mases.append(F.mase(g.value.to_numpy(), g.yhat.to_numpy(), tr, 24))
+            bases.append(F.mase(g.value.to_numpy(), snaive, tr, 24))
+            cov.append(np.mean((g.value >= g.lo95) & (g.value <= g.hi95)))
+        m, b = float(np.nanmean(mases)), float(np.nanmean(bases))
+        rows.append({"benchmark": f"forecasting/long file ({n_series} hourly series x 1,000 points)",
+                     "metric": f"MASE {F.DEFAULT_MODEL} on the 48 held-out hours", "value": m, "unit": "",
+                     "baseline": b, "ratio": m / b,
+                     "note": f"mean over series; baseline = seasonal naive; coverage95 {np.mean(cov):.3f}, "
+                             f"{int(np.sum(np.array(mases) < np.array(bases)))}/{len(mases)} series beat it"})
+    return rows
+
+
 def run(quick: bool = False) -> list[dict]:
     import pandas as pd
 
@@ -167,64 +232,7 @@ def run(quick: bool = False) -> list[dict]:
             rows.append(_auto_nested(name, y, 12, 12, 6))
 
     # ---- the long file through the CLI, on both cores -----------------------------------------
-    from toolkit.cli import main
-
-    n_series = 40 if quick else 400
-    horizon = 48
-    long = _synthetic_long(n_series, 1000 + horizon)
-    held = long.groupby("series_id").tail(horizon)
-    train = long.drop(held.index)
-    with tempfile.TemporaryDirectory() as tmp:
-        src = Path(tmp) / "long.csv"
-        train.to_csv(src, index=False)
-        timings = {}
-        for jobs, subset in ((2, None), (1, 40)):
-            path = src
-            if subset:
-                path = Path(tmp) / "sub.csv"
-                train[train.series_id.isin(sorted(train.series_id.unique())[:subset])].to_csv(path, index=False)
-            out = Path(tmp) / f"fc{jobs}.csv"
-            import resource
-
-            cpu0 = resource.getrusage(resource.RUSAGE_CHILDREN)
-            cpu_self0 = resource.getrusage(resource.RUSAGE_SELF)
-            start = time.perf_counter()
-            code = main(["forecast", str(path), "--horizon", str(horizon), "--model", F.DEFAULT_MODEL,
-                         "--counts", "--jobs", str(jobs), "--out", str(out)] + (["--no-progress"] if subset else []))
-            wall = time.perf_counter() - start
-            cpu1 = resource.getrusage(resource.RUSAGE_CHILDREN)
-            cpu_self1 = resource.getrusage(resource.RUSAGE_SELF)
-            cpu = (cpu1.ru_utime + cpu1.ru_stime - cpu0.ru_utime - cpu0.ru_stime
-                   + cpu_self1.ru_utime + cpu_self1.ru_stime - cpu_self0.ru_utime - cpu_self0.ru_stime)
-            timings[jobs] = (wall, subset or n_series, out, code, cpu)
-        secs2, n2, out2, code2, cpu2 = timings[2]
-        secs1, n1, _, _, _ = timings[1]
-        per2, per1 = secs2 / n2, secs1 / n1
-        rows.append({"benchmark": f"forecasting/long file ({n_series} hourly series x 1,000 points)",
-                     "metric": f"toolkit forecast --model {F.DEFAULT_MODEL} --jobs 2", "value": secs2, "unit": "s",
-                     "baseline": per1 * n2, "ratio": per1 / per2,
-                     "note": f"exit {code2}; baseline = 1 process ({per1:.2f} s/series on {n1} series) scaled; ratio = speed-up"})
-        rows.append({"benchmark": f"forecasting/long file ({n_series} hourly series x 1,000 points)",
-                     "metric": "cores busy (CPU s / wall s) with --jobs 2", "value": cpu2 / secs2, "unit": "",
-                     "baseline": 2.0, "ratio": cpu2 / secs2 / 2.0,
-                     "note": f"{cpu2:.0f} CPU s of workers and parent in {secs2:.0f} s; the machine is shared, "
-                             f"so other load lowers this and the speed-up"})
-        fc = pd.read_csv(out2, parse_dates=["timestamp"])
-        held = held.assign(timestamp=pd.to_datetime(held.timestamp))
-        merged = held.merge(fc, on=["series_id", "timestamp"], how="left")
-        mases, bases, cov = [], [], []
-        for sid, g in merged.groupby("series_id"):
-            tr = train.loc[train.series_id == sid, "value"].to_numpy()
-            snaive = np.array([tr[len(tr) - 24 + (j % 24)] for j in range(horizon)])
-            mases.append(F.mase(g.value.to_numpy(), g.yhat.to_numpy(), tr, 24))
-            bases.append(F.mase(g.value.to_numpy(), snaive, tr, 24))
-            cov.append(np.mean((g.value >= g.lo95) & (g.value <= g.hi95)))
-        m, b = float(np.nanmean(mases)), float(np.nanmean(bases))
-        rows.append({"benchmark": f"forecasting/long file ({n_series} hourly series x 1,000 points)",
-                     "metric": f"MASE {F.DEFAULT_MODEL} on the 48 held-out hours", "value": m, "unit": "",
-                     "baseline": b, "ratio": m / b,
-                     "note": f"mean over series; baseline = seasonal naive; coverage95 {np.mean(cov):.3f}, "
-                             f"{int(np.sum(np.array(mases) < np.array(bases)))}/{len(mases)} series beat it"})
+    rows += long_file_rows(40 if quick else 400)
     return rows
 
 

@@ -45,7 +45,7 @@ import time
 import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Iterable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -695,8 +695,6 @@ def _arima_select(y: np.ndarray, m: int, seasonal: bool, engine: str = "css") ->
             best = fit
     if best is None:
         raise SeriesError("no ARIMA model of the grid could be fitted to this series")
-    if engine == "css" and best.engine != "css":  # pragma: no cover
-        pass
     return best
 
 
@@ -1231,8 +1229,6 @@ def forecast_many(
     from tqdm.auto import tqdm
 
     if isinstance(series, pd.DataFrame):
-        from toolkit.series import split_long
-
         raw = {str(k): g for k, g in series.groupby("series_id", sort=True)}
         items = {}
         for sid, g in raw.items():
