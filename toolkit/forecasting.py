@@ -1390,7 +1390,8 @@ def trend_test(
     alpha : float
         1 - confidence of the slope interval.
     unit : str
-        Time unit of the slope (``'D'``: per day).
+        Time unit of the slope (``'D'``: per day). Monthly, quarterly and yearly series give
+        the slope per step (``unit`` is then their frequency, e.g. ``'MS'``).
     aggregate : str or None
         ``'auto'`` (daily means for sub-daily data), a pandas frequency, or ``None``.
 
@@ -1426,8 +1427,11 @@ def trend_test(
     n = len(x)
     mk = mann_kendall(x.to_numpy(), autocorrelation=autocorrelation)
     # time in `unit`s
-    t = (x.index - x.index[0]) / pd.Timedelta(1, unit=unit) if step is not None or aggregate else np.arange(n, dtype=float)
-    t = np.asarray(t, float)
+    if step is not None or aggregate:
+        t = np.asarray((x.index - x.index[0]) / pd.Timedelta(1, unit=unit), float)
+    else:  # months, quarters, years: calendar steps, not fixed durations
+        t = np.arange(n, dtype=float)
+        unit = p.freq
     vals = x.to_numpy(dtype=float)
     i, j = np.triu_indices(n, 1)
     sl = (vals[j] - vals[i]) / (t[j] - t[i])
