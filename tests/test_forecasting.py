@@ -330,3 +330,11 @@ def test_figures_are_returned():
 
     for f in figs:
         plt.close(f)
+
+
+def test_backtest_scores_only_observed_values():
+    y = hourly(24 * 14, seed=10)
+    y.iloc[-30:-20] = np.nan       # 6 missing hours in the second-last test window, 4 in the last
+    bt = F.backtest(y, 24, ["snaive"], n_origins=2)
+    assert bt.scores.n_points.tolist() == [18, 20]
+    assert bt.summary.n_points.iloc[0] == 38

@@ -933,6 +933,12 @@ class Backtest:
     errors: dict[str, str] = field(default_factory=dict)
 
 
+def _weighted(values: pd.Series, weights: pd.Series) -> float:
+    v, w = values.to_numpy(dtype=float), weights.to_numpy(dtype=float)
+    ok = np.isfinite(v) & (w > 0)
+    return float(np.average(v[ok], weights=w[ok])) if ok.any() else float("nan")
+
+
 def _origins(n: int, h: int, n_origins: int, step: int | None, min_train: int) -> list[int]:
     step = step or h
     cands = [n - h - i * step for i in range(n_origins)]
@@ -955,7 +961,8 @@ def backtest(
 
     Origins are the last ``n_origins`` windows ``step`` points apart (default ``step =
     horizon``, non-overlapping test windows). At every origin each model is refitted (its order
-    selection included) on the data before it. Scores: MASE (scaled by the in-sample seasonal
+    selection included) on the data before it. Missing values are interpolated for fitting but
+    never scored. Scores: MASE (scaled by the in-sample seasonal
     naive MAE with the seasonal period), sMAPE and the share of held-out points inside the 80 %
     and 95 % intervals.
 
@@ -988,11 +995,13 @@ def backtest(
             f"{series_label(y.name)}: too short to backtest a horizon of {horizon}: {n} points, "
             f"need at least {min_train + horizon}"
         )
+    # score only values that were observed: interpolated gaps are not held-out data
+    observed = regularize(y, p.freq).reindex(yy.index).to_numpy(dtype=float)
     rows = []
     errors: dict[str, str] = {}
     for o in origins:
         train = yy.iloc[:o]
-        test = yy.to_numpy(dtype=float)[o : o + horizon]
+        test = observed[o : o + horizon]
         pt = Prepared(
             train,
             m,
@@ -1017,8 +1026,8 @@ def backtest(
                     "origin": yy.index[o],
                     "mase": mase(test, fr["yhat"], train.to_numpy(), m),
                     "smape": smape(test, fr["yhat"]),
-                    "coverage80": float(np.mean((test[ok] >= fr["lo80"][ok]) & (test[ok] <= fr["hi80"][ok]))),
-                    "coverage95": float(np.mean((test[ok] >= fr["lo95"][ok]) & (test[ok] <= fr["hi95"][ok]))),
+                    "coverage80": float(np.mean((test[ok] >= fr["lo80"][ok]) & (test[ok] <= fr["hi80"][ok]))) if ok.any() else np.nan,
+                    "coverage95": float(np.mean((test[ok] >= fr["lo95"][ok]) & (test[ok] <= fr["hi95"][ok]))) if ok.any() else np.nan,
                     "width95": float(np.mean(fr["hi95"] - fr["lo95"])),
                     "n_points": int(ok.sum()),
                     "fit_seconds": secs,
@@ -1032,8 +1041,8 @@ def backtest(
         {
             "mase": g["mase"].mean(),
             "smape": g["smape"].mean(),
-            "coverage80": g.apply(lambda d: np.average(d["coverage80"], weights=d["n_points"]), include_groups=False),
-            "coverage95": g.apply(lambda d: np.average(d["coverage95"], weights=d["n_points"]), include_groups=False),
+            "coverage80": g.apply(lambda d: _weighted(d["coverage80"], d["n_points"]), include_groups=False),
+            "coverage95": g.apply(lambda d: _weighted(d["coverage95"], d["n_points"]), include_groups=False),
             "width95": g["width95"].mean(),
             "n_points": g["n_points"].sum(),
             "fit_seconds": g["fit_seconds"].mean(),
@@ -1139,7 +1148,7 @@ def forecast(
             chosen = "snaive"
         elif backtest_origins > 0:
             try:
-                bt = backtest(p.y, h, candidates, p.season, n_origins=backtest_origins, freq=p.freq, periods=periods, nonnegative=p.nonnegative)
+                bt = backtest(y, h, candidates, p.season, n_origins=backtest_origins, freq=p.freq, periods=periods, nonnegative=p.nonnegative)
                 chosen = bt.best
             except SeriesError as exc:
                 chosen = DEFAULT_MODEL
