@@ -167,3 +167,10 @@ def test_read_series_rejects_bad_files(tmp_path, text, match):
 def test_is_series_table():
     assert is_series_table(["timestamp", "value"]) and is_series_table(["series_id", "timestamp", "value"])
     assert not is_series_table(["conversation_id", "timestamp", "value", "turn"])
+
+
+def test_other_fixed_durations_and_calendar_frequencies(tiny_log):
+    q = metric_series(tiny_log, "turns", "30min")
+    assert q.index.freqstr == "30min" and q.sum() == 6
+    with pytest.raises(SeriesError, match="calendar frequency"):
+        metric_series(tiny_log, "turns", "MS")

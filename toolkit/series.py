@@ -322,7 +322,8 @@ def metric_series(
         ``tokens``, ``resolution``, ``satisfaction``) or any numeric column (bucket mean).
         ``quality`` uses ``turns.quality`` (added by :mod:`toolkit.quality`).
     freq : str
-        ``'h'`` (hourly) or ``'d'`` (daily), or a pandas alias.
+        ``'h'`` (hourly) or ``'d'`` (daily), or another fixed duration (``'15min'``, ``'6h'``,
+        ``'7D'``); calendar frequencies (weeks starting on a weekday, months) are rejected.
     by : str, optional
         ``'variant'``, ``'bot_id'`` (or ``'bot'``) or ``'model'``: one series per value.
         Rows with no value form the series ``'(none)'``.
@@ -359,6 +360,11 @@ def metric_series(
     """
     name, table, kind = _resolve_metric(log, metric)
     f = _norm_freq(freq)
+    if not isinstance(pd.tseries.frequencies.to_offset(f), (pd.offsets.Tick, pd.offsets.Day)):
+        raise SeriesError(
+            f"freq {freq!r} is a calendar frequency; a log is bucketed by fixed durations: use 'h', 'd' "
+            "or e.g. '15min', '6h', '7D'"
+        )
     if by is not None:
         by = _BY_ALIASES.get(by, by)
     if table == "turns":
@@ -390,11 +396,11 @@ def metric_series(
         lo = lo.tz_localize(ts.dt.tz)
     if hi.tzinfo is None and ts.dt.tz is not None:
         hi = hi.tz_localize(ts.dt.tz)
-    lo, hi = lo.floor(f) if f in ("h", "D") else lo, hi.floor(f) if f in ("h", "D") else hi
+    lo, hi = lo.floor(f), hi.floor(f)
     grid = pd.date_range(lo, hi, freq=f)
     if len(grid) == 0:
         raise SeriesError(f"start {lo} is after end {hi}: no buckets")
-    bucket = ts.dt.floor(f) if f in ("h", "D") or f.endswith(("min", "h")) else ts.dt.to_period(f).dt.start_time.dt.tz_localize(ts.dt.tz)
+    bucket = ts.dt.floor(f)
 
     # the value to aggregate, per row
     if name in ("volume", "conversations", "turns"):
