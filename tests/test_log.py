@@ -214,3 +214,10 @@ def test_log_repr_and_summary():
     assert s["error_rate"] == pytest.approx(0.25)
     assert "4 turns" in repr(log)
     assert isinstance(log.with_turns(log.turns.assign(quality=0.5)), ConversationLog)
+
+
+def test_date_only_timestamps_are_naive_not_utc():
+    message = error_of(make_turns(timestamp=["2026-01-01"] * 4))
+    assert "turns.timestamp has naive timestamps" in message
+    log = validate(make_turns(timestamp=["2026-01-01"] * 4, conversation_id=["a", "b", "c", "d"]), tz="Europe/Berlin")
+    assert log.turns["timestamp"].iloc[0] == pd.Timestamp("2025-12-31T23:00:00Z")

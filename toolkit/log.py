@@ -48,6 +48,7 @@ __all__ = [
     "Problem",
     "validate",
     "conversation_metrics",
+    "has_utc_offset",
     "TURN_COLUMNS",
     "CONVERSATION_COLUMNS",
     "REQUIRED_TURN_COLUMNS",
@@ -91,6 +92,25 @@ CONVERSATION_COLUMNS: dict[str, str] = {
 
 _MAX_EXAMPLES = 5
 _TZ_SUFFIX = r"(?:[zZ]|[+-]\d{2}(?::?\d{2})?)$"
+
+
+def has_utc_offset(text: pd.Series) -> np.ndarray:
+    """Which timestamp strings carry a UTC offset (``Z``, ``+02:00``, ``-0500``) after a time.
+
+    A date alone (``2026-01-01``) ends in something that looks like an offset (``-01``); only a
+    time part can carry one, so it counts as naive.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> has_utc_offset(pd.Series(["2026-01-01T10:00Z", "2026-01-01 10:00+02:00",
+    ...                           "2026-01-01", "2026-01-01 10:00", None])).tolist()
+    [True, True, False, False, False]
+    """
+    s = text.astype("string").str.strip()
+    suffix = s.str.contains(_TZ_SUFFIX, regex=True).fillna(False).to_numpy(dtype=bool)
+    timed = s.str.contains(r"[T ]\d", regex=True).fillna(False).to_numpy(dtype=bool)
+    return suffix & timed
 
 
 @dataclass(frozen=True)
@@ -291,7 +311,7 @@ def _as_datetime(chk: _Checker, col: str, s: pd.Series, *, tz: str | None, requi
             not_text[:] = False
         chk.flag(col, "must be ISO 8601 timestamps (text) or datetimes", not_text)
         stripped = values.str.strip()
-        has_tz = stripped.str.contains(_TZ_SUFFIX, regex=True).fillna(False).to_numpy(dtype=bool)
+        has_tz = has_utc_offset(stripped)
         parsed = pd.to_datetime(stripped.where(has_tz), errors="coerce", utc=True, format="ISO8601")
         naive_mask = ~has_tz & ~missing & ~not_text
         if naive_mask.any():

@@ -35,6 +35,8 @@ from typing import Any, Iterable
 import numpy as np
 import pandas as pd
 
+from toolkit.log import has_utc_offset
+
 __all__ = [
     "SeriesError",
     "METRICS",
@@ -135,7 +137,13 @@ def default_season(freq: str | None) -> int:
 
 
 def series_label(name: Any) -> str:
-    """``series 'name'`` (or ``series (unnamed)``) for messages."""
+    """``series 'name'`` (or ``series (unnamed)``) for messages.
+
+    Examples
+    --------
+    >>> series_label("volume"), series_label(None)
+    ("series 'volume'", 'series (unnamed)')
+    """
     return f"series {name!r}" if name is not None else "series (unnamed)"
 
 
@@ -461,12 +469,17 @@ def metric_series(
 
 
 def is_series_table(columns: Iterable[str]) -> bool:
-    """Whether a table's columns are a series file: ``timestamp,value`` (+ ``series_id``)."""
+    """Whether a table's columns are a series file: ``timestamp,value`` (+ ``series_id``).
+
+    Examples
+    --------
+    >>> is_series_table(["series_id", "timestamp", "value"]), is_series_table(["timestamp", "turn"])
+    (True, False)
+    """
     cols = {str(c).strip().lower() for c in columns}
     return {"timestamp", "value"} <= cols and cols <= {"timestamp", "value", "series_id"}
 
 
-_TZ_SUFFIX = r"(?:[zZ]|[+-]\d{2}(?::?\d{2})?)$"
 
 
 def peek_columns(path: str | os.PathLike) -> list[str] | None:
@@ -518,10 +531,7 @@ def _parse_timestamps(raw: pd.Series, where: str) -> pd.Series:
     if pd.api.types.is_datetime64_any_dtype(raw.dtype):
         return raw.dt.tz_convert("UTC") if raw.dt.tz is not None else raw
     text = raw.astype("string").str.strip()
-    aware = text.str.contains(_TZ_SUFFIX, regex=True).fillna(False).to_numpy(dtype=bool)
-    # a date alone ("2026-01-01") can end in "-01", which looks like an offset: only a time
-    # part (after "T" or a space) can carry one
-    aware &= text.str.contains(r"[T ]\d", regex=True).fillna(False).to_numpy(dtype=bool)
+    aware = has_utc_offset(text)
     if aware.any() and not aware.all():
         naive_rows = list(raw.index[~aware])
         raise SeriesError(
