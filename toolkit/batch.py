@@ -498,6 +498,10 @@ def summary_frame(records: list[dict]):
                 row[f"result.{k}" if k in row or k.startswith("param.") else k] = v
         rows.append(row)
     df = pd.DataFrame(rows)
+    for col in df.columns:  # whole numbers stay whole where some runs lack the column
+        values = [r[col] for r in rows if r.get(col) is not None]
+        if values and all(isinstance(v, int) and not isinstance(v, bool) for v in values):
+            df[col] = df[col].astype("Int64")
     for col in _META:
         if col not in df.columns:
             df[col] = None
