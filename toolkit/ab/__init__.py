@@ -54,6 +54,7 @@ _LAZY = {
     "parse_allocation": "toolkit.ab.analysis",
     "read_ab_input": "toolkit.ab.units",
     "with_quality": "toolkit.ab.units",
+    "planning_inputs": "toolkit.ab.units",
     "power_curve": "toolkit.ab.power",
     "confidence_sequence": "toolkit.ab.sequential",
     "sequential_test": "toolkit.ab.sequential",

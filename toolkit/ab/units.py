@@ -21,7 +21,8 @@ import pandas as pd
 
 from toolkit.ab.analysis import ABInputError, Metric
 
-__all__ = ["units_from_log", "default_metrics", "read_ab_input", "with_quality", "UNIT_COLUMNS"]
+__all__ = ["units_from_log", "default_metrics", "read_ab_input", "with_quality", "planning_inputs",
+           "UNIT_COLUMNS"]
 
 _LOG_COLUMNS = {"conversation_id", "turn", "timestamp", "bot_response"}
 
@@ -242,3 +243,56 @@ def with_quality(log):
         return score_log(log), None
     except Exception as exc:  # noqa: BLE001 - the A/B analysis goes on without quality
         return log, f"quality not scored: {type(exc).__name__}: {exc}"
+
+
+def planning_inputs(units, metric: str = "resolved", *, baseline: float | None = None,
+                    daily_traffic: int | None = None) -> tuple[float, int]:
+    """Baseline rate and daily traffic for planning the next test, from a per-unit table.
+
+    Parameters
+    ----------
+    units : DataFrame
+        One row per unit, e.g. from :func:`units_from_log`.
+    metric : str
+        Binary (or numeric) column whose overall mean is the baseline.
+    baseline : float, optional
+        Use this baseline instead (``None`` or 0: measure it).
+    daily_traffic : int, optional
+        Use this traffic instead (``None`` or 0: units per day over the ``start_time`` span,
+        at least one day).
+
+    Returns
+    -------
+    (float, int)
+        Baseline and units per day.
+
+    Raises
+    ------
+    ValueError
+        ``metric`` is not a column with values, or there is no ``start_time`` to measure traffic.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> u = pd.DataFrame({"resolved": [True, False, True, True],
+    ...                   "start_time": pd.to_datetime(["2026-01-01", "2026-01-02", "2026-01-03",
+    ...                                                 "2026-01-03"], utc=True)})
+    >>> planning_inputs(u)
+    (0.75, 2)
+    """
+    import pandas as pd
+
+    if baseline:
+        base = float(baseline)
+    elif metric in units.columns and units[metric].notna().any():
+        base = float(pd.to_numeric(units[metric].astype("Float64"), errors="coerce").mean())
+    else:
+        raise ValueError(f"plan metric {metric!r} is not a column with values; pass a baseline")
+    if daily_traffic:
+        traffic = int(daily_traffic)
+    elif "start_time" in units.columns:
+        span_days = (units["start_time"].max() - units["start_time"].min()) / pd.Timedelta(days=1)
+        traffic = max(1, round(len(units) / max(span_days, 1.0)))
+    else:
+        raise ValueError("no start_time column to measure traffic; pass daily_traffic")
+    return base, traffic
