@@ -297,8 +297,22 @@ def test_verdicts_winner_worse_underpowered_no_difference():
     a, b = df.loc[:n - 1, "noisy"], df.loc[n:, "noisy"]
     assert row["mde"] == pytest.approx(0.1 * abs(a.mean()), rel=1e-12)   # default: 10 % of control
     sd = math.sqrt((a.var() + b.var()) / 2)
-    expected = float(power_means(n, row["mde"] / sd, strict=True))     # from variances, not the effect
+    # from variances, not the effect, at the Bonferroni level of the Holm correction (4 metrics)
+    expected = float(power_means(n, row["mde"] / sd, alpha=0.05 / 4, strict=True))
     assert row["power_at_mde"] == pytest.approx(expected, rel=1e-9)
+
+
+def test_verdict_says_when_only_the_correction_removes_significance():
+    rng = np.random.default_rng(1)
+    n = 4000
+    df = pd.DataFrame({"variant": np.repeat(["A", "B"], n)})
+    for i in range(6):
+        df[f"m{i}"] = np.r_[rng.normal(0, 1, n), rng.normal(0.05 if i == 0 else 0, 1, n)]
+    res = analyze(df, ",".join(f"m{i}:continuous" for i in range(6)), sequential=False)
+    row = res.table.set_index("metric").loc["m0"]
+    assert row["p_value"] < 0.05 <= row["p_adjusted"], "the seed no longer gives the intended case"
+    text = row["verdict_text"]
+    assert "unadjusted 95% CI" in text and "not after the holm correction" in text
 
 
 def test_metric_specific_mde():

@@ -773,9 +773,10 @@ def _fmt_val(kind: str, v: float, rel: bool = False) -> str:
 def _verdict(row: dict, metric: Metric, control: str, alpha: float, correction: str,
              power_target: float) -> tuple[str, str]:
     arm, kind, name = row["arm"], metric.kind, metric.name
-    ci = f"95% CI [{_fmt_val(kind, row['abs_ci_low'])}, {_fmt_val(kind, row['abs_ci_high'])}]"
-    if alpha != 0.05:
-        ci = ci.replace("95%", f"{1 - alpha:.0%}")
+    level = f"{1 - alpha:.0%}" if alpha != 0.05 else "95%"
+    unadjusted = "unadjusted " if correction != "none" else ""
+    ci = (f"{unadjusted}{level} CI [{_fmt_val(kind, row['abs_ci_low'])}, "
+          f"{_fmt_val(kind, row['abs_ci_high'])}]")
     lift = f"{_fmt_val(kind, row['abs_lift'])} ({_fmt_val(kind, row['rel_lift'], rel=True)})"
     padj = row["p_adjusted"]
     ptxt = f"p = {row['p_value']:.2g}" + (f", {correction} p = {padj:.2g}"
@@ -792,6 +793,9 @@ def _verdict(row: dict, metric: Metric, control: str, alpha: float, correction: 
         return "worse", (f"{name}: {arm} is worse than {control} by {lift}, {ci}, {ptxt}.{seq}")
     pw, mde = row["power_at_mde"], row["mde"]
     mtxt = f"the planned MDE of {_fmt_val(kind, mde)}"
+    if correction != "none" and row["p_value"] < alpha:
+        ptxt += (f"; significant before but not after the {correction} correction for multiple "
+                 "testing, so not counted as a difference")
     if not math.isfinite(pw):
         return "no detectable difference", (f"{name}: no detectable difference between {arm} and "
                                             f"{control} ({lift}, {ci}, {ptxt}).")
@@ -988,9 +992,10 @@ def analyze(
             notes.append("sequential analysis skipped: no time column "
                          f"{time_col!r} to order the units by arrival")
 
-    a_comp = alpha  # per-comparison level for the power computation
-    if len(treatments) > 1:
-        a_comp = alpha / len(treatments)
+    # per-comparison level for the power quoted in verdicts: the Bonferroni level of the
+    # correction across metrics x arms (a lower bound on the power under Holm or BH)
+    n_comparisons = len(mlist) * len(treatments)
+    a_comp = alpha if correction == "none" else alpha / max(n_comparisons, 1)
     rows: list[dict] = []
     seq_results: dict[str, Any] = {}
     used: list[Metric] = []
