@@ -52,9 +52,9 @@ def test_response_time_ratio_is_per_turn(sample_log):
 def test_user_unit_requires_one_variant_per_user(sample_log):
     t = sample_log.turns
     per_user = t.groupby("user_id")["variant"].nunique()
-    if (per_user > 1).any():
-        with pytest.raises(ABInputError, match="each user must see a single variant"):
-            units_from_log(sample_log, unit="user")
+    assert (per_user > 1).any(), "the sample no longer has users who saw both variants"
+    with pytest.raises(ABInputError, match="each user must see a single variant"):
+        units_from_log(sample_log, unit="user")
     # make users consistent: the variant of a user's first conversation
     first = sample_log.conversations.sort_values("start_time").groupby("user_id")["variant"].first()
     conv = sample_log.conversations.assign(variant=lambda c: c["user_id"].map(first))
@@ -93,8 +93,7 @@ def test_planted_resolution_effect_on_bundled_sample():
 
     path = default_sample_path()
     truth_file = path / "truth.json"
-    if not truth_file.exists():
-        pytest.skip("bundled sample data/sample/truth.json not written yet")
+    assert truth_file.exists(), "the bundled sample's truth.json is part of the repository"
     truth = json.loads(truth_file.read_text())["variants"]
     res = analyze(load_sample(), planned_allocation=truth["allocation"], control=truth["control"])
     row = res.table.set_index("metric").loc["resolved"]

@@ -106,8 +106,6 @@ def test_real_notebook_run_gives_figures_sidecar_html_and_pdf_that_renders(tmp_p
     from toolkit.runner import run_notebook
 
     notebook = ROOT / "notebooks" / "00_overview.ipynb"
-    if not notebook.exists():
-        pytest.skip("notebooks/00_overview.ipynb not there yet")
     res = run_notebook(notebook, {}, tmp_path / "overview", cwd=ROOT)
     assert res.ok, res.error_text()
     run = Path(res.out_dir)

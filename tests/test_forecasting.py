@@ -112,9 +112,9 @@ def test_ets_uses_statsmodels_intervals():
     y = pd.Series(ar1(200, 0.9, 4) + 10, index=pd.date_range("2026-01-01", periods=200, freq="D"))
     fc = F.forecast(y, 5, model="ets", season=1)
     res = ETSModel(y, error="add", trend=None, initialization_method="heuristic").fit(disp=False)
-    if fc.spec == "ETS(A,N,N)":
-        ref = res.get_prediction(start=200, end=204).summary_frame(alpha=0.05)
-        assert np.allclose(fc.frame.lo95, ref["pi_lower"], rtol=1e-6)
+    assert fc.spec == "ETS(A,N,N)"
+    ref = res.get_prediction(start=200, end=204).summary_frame(alpha=0.05)
+    assert np.allclose(fc.frame.lo95, ref["pi_lower"], rtol=1e-6)
 
 
 def test_decomposition_recovers_daily_and_weekly_cycles():

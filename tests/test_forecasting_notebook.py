@@ -19,7 +19,6 @@ def test_notebook_is_committed_without_outputs():
 
 @pytest.mark.slow
 def test_notebook_on_the_bundled_sample(run_notebook):
-    pytest.importorskip("toolkit.quality")
     res = run_notebook("04_forecasting", horizon=24, backtest_origins=2, models="snaive,arima,combo")
     r = res["results"]
     assert r["metric"] == "volume" and r["beats_snaive"] is True

@@ -19,7 +19,8 @@ def truth():
 @pytest.fixture(scope="module")
 def scored(bundled):
     """The bundled sample with the real quality score (toolkit.quality)."""
-    quality = pytest.importorskip("toolkit.quality", reason="toolkit.quality is needed for the quality series")
+    from toolkit import quality
+
     return quality.score_log(bundled)
 
 

@@ -77,8 +77,8 @@ def test_cutoff_slider_updates_levels_and_share_alert(panel, scored):
     exp_alerts = evaluate_alerts(scored, Thresholds(), cutoffs=cut)
     assert panel.alerts_box.value == alerts_html(exp_alerts)
     share = panel.alerts[(panel.alerts.metric == "high_quality_share") & (panel.alerts.scope == "all")]
-    if len(share):
-        assert share.iloc[0].value == pytest.approx((scored["quality"] >= 0.8).mean())
+    assert len(share), "expected a high-quality-share alert at cut-off 0.8"
+    assert share.iloc[0].value == pytest.approx((scored["quality"] >= 0.8).mean())
 
 
 def test_invalid_combination_shows_error_and_keeps_tables(panel):

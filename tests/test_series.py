@@ -84,7 +84,6 @@ def test_metric_errors_name_the_problem(tiny_log):
 
 
 def test_quality_is_scored_when_missing(sample_log):
-    pytest.importorskip("toolkit.quality")
     from toolkit.quality import score_log
 
     q = metric_series(sample_log, "quality", "d")
