@@ -93,8 +93,22 @@ class LabServer:
         psutil.wait_procs(children, timeout=5)
 
 
-def start_lab(workdir: Path, notebooks: list[Path], timeout: float = 60) -> LabServer:
-    """Start JupyterLab with copies of ``notebooks`` in ``workdir/root``."""
+def start_lab(workdir: Path, notebooks: list[Path], timeout: float = 60, attempts: int = 3) -> LabServer:
+    """Start JupyterLab with copies of ``notebooks`` in ``workdir/root``.
+
+    The free port is chosen before the server binds it; if another process takes it in between,
+    the start is retried on a new port.
+    """
+    for attempt in range(1, attempts + 1):
+        try:
+            return _start_lab_once(workdir, notebooks, timeout)
+        except RuntimeError:
+            if attempt == attempts:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _start_lab_once(workdir: Path, notebooks: list[Path], timeout: float) -> LabServer:
     root = workdir / "root"
     root.mkdir(parents=True, exist_ok=True)
     for nb in notebooks:
