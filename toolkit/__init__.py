@@ -22,7 +22,7 @@ OpenTelemetry, Prometheus); modules :mod:`toolkit.forecasting` and :mod:`toolkit
 
 from __future__ import annotations
 
-import importlib
+from toolkit._lazy import lazy_attributes
 
 __version__ = "0.1.0"
 
@@ -41,20 +41,9 @@ _LAZY = {
     "monitoring_report": "toolkit.monitoring",
     "Thresholds": "toolkit.monitoring",
     "cluster_log": "toolkit.clustering",
-    "overview": "toolkit.overview",
 }
 
 __all__ = ["__version__", *_LAZY]
 
 
-def __getattr__(name: str):
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'toolkit' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__():
-    return sorted(__all__)
+__getattr__, __dir__ = lazy_attributes(__name__, _LAZY, globals(), ("__version__",))

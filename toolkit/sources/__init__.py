@@ -15,7 +15,7 @@ Examples
 
 from __future__ import annotations
 
-import importlib
+from toolkit._lazy import lazy_attributes
 
 _LAZY = {
     # langsmith
@@ -45,14 +45,4 @@ _LAZY = {
 __all__ = list(_LAZY)
 
 
-def __getattr__(name: str):
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'toolkit.sources' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__():
-    return sorted(__all__)
+__getattr__, __dir__ = lazy_attributes(__name__, _LAZY, globals(), ())
