@@ -793,13 +793,9 @@ def _execute(todo, n_workers, kind, progress, log, records, executed) -> None:
     if not todo:
         return
     if kind == "process":
-        import multiprocessing
+        from toolkit._pool import process_pool
 
-        method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
-        ctx = multiprocessing.get_context(method)
-        if method == "forkserver":  # workers fork from a server that imported these once
-            ctx.set_forkserver_preload(["toolkit.runner", "toolkit.export", "papermill"])
-        pool = cf.ProcessPoolExecutor(max_workers=n_workers, mp_context=ctx)
+        pool = process_pool(n_workers, preload=["toolkit.runner", "toolkit.export", "papermill"])
     else:
         pool = cf.ThreadPoolExecutor(max_workers=n_workers, thread_name_prefix="batch")
     failed = 0

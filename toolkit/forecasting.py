@@ -1233,9 +1233,11 @@ def forecast_many(
     >>> fc.shape, summ.error.isna().all()
     ((10, 7), np.True_)
     """
-    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from concurrent.futures import as_completed
 
     from tqdm.auto import tqdm
+
+    from toolkit._pool import process_pool
 
     if isinstance(series, pd.DataFrame):
         raw = {str(k): g for k, g in series.groupby("series_id", sort=True)}
@@ -1259,7 +1261,7 @@ def forecast_many(
                 results[sid] = (fr, summ)
                 bar.update(1)
         else:
-            with ProcessPoolExecutor(max_workers=n_jobs, initializer=_worker_init) as ex:
+            with process_pool(n_jobs, preload=["toolkit.forecasting"], initializer=_worker_init) as ex:
                 futs = [ex.submit(_forecast_task, t) for t in tasks]
                 for fut in as_completed(futs):
                     sid, fr, summ = fut.result()

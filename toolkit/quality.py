@@ -610,37 +610,13 @@ def _default_jobs(n_rows: int) -> int:
     return min(cpus, 2) if n_rows >= 40_000 else 1
 
 
-_SHARED_TASKS: list = []
-
-
-def _chunk_work_shared(i: int) -> _Chunk:
-    """Worker entry under ``fork``: the task list was inherited, only its index is sent."""
-    return _chunk_work(_SHARED_TASKS[i])
-
-
 def _run_chunks(tasks: list, n_jobs: int) -> list[_Chunk]:
     """Run the chunk tasks, in worker processes when ``n_jobs > 1`` (results in task order)."""
     if n_jobs <= 1 or len(tasks) <= 1:
         return [_chunk_work(t) for t in tasks]
-    import multiprocessing as mp
-    from concurrent.futures import ProcessPoolExecutor
+    from toolkit._pool import process_pool
 
-    if "fork" in mp.get_all_start_methods():
-        # forked workers inherit the texts (nothing but an index and the results is pickled)
-        # and the tables built here once: the word-character table and VADER's lexicon
-        from toolkit.sentiment import _resources
-        from toolkit.text import _word_table
-
-        _word_table()
-        _resources()
-        global _SHARED_TASKS
-        _SHARED_TASKS = tasks
-        try:
-            with ProcessPoolExecutor(max_workers=n_jobs, mp_context=mp.get_context("fork")) as ex:
-                return list(ex.map(_chunk_work_shared, range(len(tasks)), chunksize=1))
-        finally:
-            _SHARED_TASKS = []
-    with ProcessPoolExecutor(max_workers=n_jobs, mp_context=mp.get_context("spawn")) as ex:
+    with process_pool(n_jobs, preload=["toolkit.quality", "toolkit.text", "toolkit.sentiment"]) as ex:
         return list(ex.map(_chunk_work, tasks, chunksize=1))
 
 
