@@ -696,17 +696,52 @@ def worst_responses(data, n: int = 10, *, config=None) -> pd.DataFrame:
     return turns.nsmallest(n, "quality")[cols].reset_index(drop=True)
 
 
+def _clustered_mean_ci(y: np.ndarray, group: np.ndarray, cluster: np.ndarray | None,
+                       z: float = 1.959963984540054) -> pd.DataFrame:
+    """Per-group mean and its normal interval, with a conversation-clustered standard error.
+
+    The SE is the cluster-robust (sandwich) SE of the mean, with the usual small-sample factor
+    G / (G - 1) for G clusters in the group: what ``statsmodels`` OLS on an intercept gives with
+    ``cov_type="cluster"``. With ``cluster=None`` every row is its own cluster, which is the
+    plain ``sd / sqrt(n)``.
+    """
+    frame = pd.DataFrame({"g": group, "y": y, "c": np.arange(len(y)) if cluster is None else cluster})
+    per = frame.groupby(["g", "c"], sort=True)["y"].agg(["sum", "size"]).reset_index()
+    tot = per.groupby("g", sort=True).agg(total=("sum", "sum"), n=("size", "sum"), clusters=("c", "size"))
+    mean = tot["total"] / tot["n"]
+    resid = per["sum"] - per["g"].map(mean) * per["size"]
+    ss = (resid ** 2).groupby(per["g"], sort=True).sum()
+    g_ = tot["clusters"]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        se = np.sqrt(ss * g_ / (g_ - 1).where(g_ > 1)) / tot["n"]
+    return pd.DataFrame({"n_turns": tot["n"], "n_conversations": g_, "mean_quality": mean,
+                         "ci_low": mean - z * se, "ci_high": mean + z * se})
+
+
 def quality_by(data, by: str | pd.Series, *, config=None) -> pd.DataFrame:
-    """Mean quality, its 95 % interval (normal approximation), high-quality and poor shares per group.
+    """Mean quality, its 95 % interval, high-quality and poor shares per group.
+
+    Turns of one conversation are alike (same user, same topic, same bot state), so the interval
+    treats conversations, not turns, as the independent units: a normal interval with a
+    conversation-clustered standard error (see :func:`_clustered_mean_ci`). Turns-as-independent
+    intervals would be too narrow by about the square root of the design effect. Without a
+    ``conversation_id`` column each turn is its own unit.
 
     ``by`` is a column name, ``"hour"`` (hour of day of the timestamp) or a Series aligned with
     the turns (e.g. intents from the sample's truth).
 
+    Returns
+    -------
+    pandas.DataFrame
+        ``group, n_turns, n_conversations, mean_quality, ci_low, ci_high, high_quality_share,
+        poor_share``; ``attrs["by"]`` names the grouping.
+
     Examples
     --------
     >>> from toolkit.sample import generate_sample
-    >>> quality_by(generate_sample(seed=3, days=3).log, "variant")["group"].tolist()
-    ['A', 'B']
+    >>> t = quality_by(generate_sample(seed=3, days=3).log, "variant")
+    >>> t["group"].tolist(), bool((t["n_conversations"] < t["n_turns"]).all())
+    (['A', 'B'], True)
     """
     turns, _ = _scored(data, config)
     cut = _cutoffs(config)
@@ -719,14 +754,13 @@ def quality_by(data, by: str | pd.Series, *, config=None) -> pd.DataFrame:
     else:
         raise ValueError(f"quality_by: no column {by!r} (and not 'hour')")
     q = turns["quality"].astype(float)
-    g = q.groupby(key.to_numpy(), sort=True)
-    out = pd.DataFrame({"n_turns": g.size(), "mean_quality": g.mean(), "sd": g.std()})
-    half = 1.96 * out["sd"] / np.sqrt(out["n_turns"])
-    out["ci_low"] = out["mean_quality"] - half
-    out["ci_high"] = out["mean_quality"] + half
-    out["high_quality_share"] = (q >= cut["good"]).groupby(key.to_numpy(), sort=True).mean()
-    out["poor_share"] = (q < cut["average"]).groupby(key.to_numpy(), sort=True).mean()
-    out = out.drop(columns="sd").reset_index(names="group")
+    keep = key.notna().to_numpy() & q.notna().to_numpy()
+    k = key.to_numpy()[keep]
+    conv = turns["conversation_id"].to_numpy()[keep] if "conversation_id" in turns.columns else None
+    out = _clustered_mean_ci(q.to_numpy()[keep], k, conv)
+    out["high_quality_share"] = pd.Series(q.to_numpy()[keep] >= cut["good"]).groupby(k, sort=True).mean()
+    out["poor_share"] = pd.Series(q.to_numpy()[keep] < cut["average"]).groupby(k, sort=True).mean()
+    out = out.reset_index(names="group")
     out.attrs["by"] = name
     return out
 
