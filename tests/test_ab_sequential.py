@@ -72,9 +72,15 @@ def test_sequence_covers_a_planted_effect_at_all_times_and_detects_it():
     for _ in range(S):
         is_t = rng.random(N) < 0.5
         y = rng.normal(0, 1, N) + effect * is_t
+        # a look after every unit: the time-uniform guarantee is checked at every time, not
+        # at a sample of times
+        lk = confidence_sequence(y, is_t, n_looks=N).looks
+        assert len(lk) >= N - 200  # all units from the first one with min_n per arm
+        missed = bool(((lk["lower"] > effect) | (lk["upper"] < effect)).any())
+        # the reported sequence is the running intersection, so its last interval tells the same
         res = confidence_sequence(y, is_t)
-        lk = res.looks
-        miss += bool(((lk["lower"] > effect) | (lk["upper"] < effect)).any())
+        assert missed == (not res.cs_low <= effect <= res.cs_high)
+        miss += missed
         detect += res.rejected
     assert stats.binomtest(miss, S, 0.05, alternative="greater").pvalue > 0.001, miss / S
     assert detect / S > 0.6
