@@ -143,7 +143,7 @@ def long_file_rows(n_series: int = 400, horizon: int = 48) -> list[dict]:
                      "note": f"exit {code2}; baseline = 1 process ({per1:.2f} s/series on {n1} series) scaled; ratio = speed-up"})
         rows.append({"benchmark": f"forecasting/long file ({n_series} hourly series x 1,000 points)",
                      "metric": "cores busy (CPU s / wall s) with --jobs 2", "value": cpu2 / secs2, "unit": "",
-                     "baseline": 2.0, "ratio": cpu2 / secs2 / 2.0,
+                     "target": 2.0, "ratio": cpu2 / secs2 / 2.0,
                      "note": f"{cpu2:.0f} CPU s of workers and parent in {secs2:.0f} s; the machine is shared, "
                              f"so other load lowers this and the speed-up"})
         fc = pd.read_csv(out2, parse_dates=["timestamp"])
@@ -189,13 +189,14 @@ def run(quick: bool = False) -> list[dict]:
             "benchmark": "forecasting/one series (1,000 hourly points, h=48)",
             "metric": f"{model}{' (default)' if is_default else ''}",
             "value": t, "unit": "s",
-            "baseline": BUDGET_S if is_default else t_snaive,
+            "baseline": None if is_default else t_snaive,
+            "target": BUDGET_S if is_default else None,
             "ratio": t / BUDGET_S if is_default else t / t_snaive,
-            "note": "median; baseline = the 1 s budget" if is_default else "median; baseline = seasonal naive",
+            "note": "median; target = the 1 s budget" if is_default else "median; baseline = seasonal naive",
         })
     t_auto = median_time(lambda: F.forecast(y1000, 48, model="auto", backtest_origins=3), repeats=1 if quick else 3)
     rows.append({"benchmark": "forecasting/one series (1,000 hourly points, h=48)", "metric": "auto (3-origin backtest + fit)",
-                 "value": t_auto, "unit": "s", "baseline": BUDGET_S, "ratio": t_auto / BUDGET_S,
+                 "value": t_auto, "unit": "s", "target": BUDGET_S, "ratio": t_auto / BUDGET_S,
                  "note": "selection by backtest of all 6 candidates, then the winner"})
 
     # ---- accuracy: sample series and real public series ---------------------------------------

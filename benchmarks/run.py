@@ -9,7 +9,8 @@ Usage::
 
 Each ``bench_<name>.py`` defines ``run(quick: bool) -> list[dict]``; a row has ``benchmark``,
 ``metric``, ``value``, ``unit`` and optionally ``baseline`` (the same metric for a baseline run
-in the same process), ``ratio`` (value / baseline, or the speed-up) and ``note``. Timings are
+in the same process), ``target`` (a goal set by an issue or a budget, not a measurement),
+``ratio`` (value / baseline or value / target, or the speed-up) and ``note``. Timings are
 medians of repeats; the machines are shared and noisy, so compare ratios, not absolute seconds.
 """
 
@@ -80,7 +81,7 @@ def main(argv=None) -> int:
         rows.extend(got)
         print(f"  {name}: {len(got)} figures in {time.perf_counter() - start:.1f} s", flush=True)
 
-    cols = ["benchmark", "metric", "value", "unit", "baseline", "ratio", "note"]
+    cols = ["benchmark", "metric", "value", "unit", "baseline", "target", "ratio", "note"]
     table = [[_fmt(r.get(c)) for c in cols] for r in rows]
     widths = [max([len(c)] + [len(t[i]) for t in table]) for i, c in enumerate(cols)]
     print()
