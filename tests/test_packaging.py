@@ -62,7 +62,7 @@ def _public_modules():
     import toolkit
 
     for info in pkgutil.walk_packages(toolkit.__path__, prefix="toolkit."):
-        if ".commands." in info.name or info.name.endswith("__main__"):
+        if ".commands." in info.name or info.name.endswith(("__main__", ".conftest")):  # conftest: pytest's
             continue
         yield info.name
 

@@ -191,6 +191,87 @@ class ConversationLog:
         """Return a log with ``turns`` replaced (e.g. with added score columns), unvalidated."""
         return ConversationLog(turns=turns, conversations=self.conversations)
 
+    def select(self, *, start: Any = None, end: Any = None,
+               variant: str | Iterable[str] | None = None) -> "ConversationLog":
+        """Whole conversations that start in ``[start, end)`` and ran on the given variant(s).
+
+        A conversation is kept or dropped as a whole (by the time of its first turn), so
+        per-conversation figures stay intact. Empty values mean no limit.
+
+        Parameters
+        ----------
+        start, end : str, datetime or Timestamp, optional
+            Window on the conversation's first turn; ``end`` is exclusive. A date or time without
+            an offset is read as UTC (e.g. ``"2026-09-07"``).
+        variant : str or iterable of str, optional
+            One variant, several, or a comma-separated string (``"A,B"``).
+
+        Returns
+        -------
+        ConversationLog
+            The selection, with fresh row numbers.
+
+        Raises
+        ------
+        ValueError
+            For an unreadable date, ``end`` not after ``start``, a variant the log does not
+            have (the message lists the ones it has) or an empty selection (the message gives
+            the log's time range).
+
+        Examples
+        --------
+        >>> import toolkit
+        >>> log = toolkit.load_sample()
+        >>> week = log.select(start="2026-09-07", end="2026-09-14", variant="B")
+        >>> week.summary()["variants"], str(week.turns["timestamp"].min().date())
+        (['B'], '2026-09-07')
+        """
+        t = self.turns
+        first = t.groupby("conversation_id", sort=False)["timestamp"].min()
+        keep = pd.Series(True, index=first.index)
+        bounds = {}
+        for name, value in (("start", start), ("end", end)):
+            if value is None or (isinstance(value, str) and not value.strip()):
+                continue
+            try:
+                stamp = pd.Timestamp(value)
+            except (ValueError, TypeError) as exc:
+                raise ValueError(f"select: {name}={value!r} is not a date or time ({exc})") from None
+            if stamp is pd.NaT:
+                raise ValueError(f"select: {name}={value!r} is not a date or time")
+            bounds[name] = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+        if "start" in bounds and "end" in bounds and bounds["end"] <= bounds["start"]:
+            raise ValueError(f"select: end {bounds['end']} is not after start {bounds['start']}")
+        if "start" in bounds:
+            keep &= first >= bounds["start"]
+        if "end" in bounds:
+            keep &= first < bounds["end"]
+        wanted: list[str] = []
+        if variant is not None:
+            items = variant.split(",") if isinstance(variant, str) else list(variant)
+            wanted = [str(v).strip() for v in items if str(v).strip()]
+        if wanted:
+            have = sorted(map(str, t["variant"].dropna().unique()))
+            unknown = [v for v in wanted if v not in have]
+            if unknown:
+                raise ValueError(f"select: turns.variant has no {unknown}; the log's variants are {have}")
+            conv_variant = t.groupby("conversation_id", sort=False)["variant"].first().astype(object)
+            keep &= conv_variant.reindex(first.index).isin(wanted)
+        if keep.all():
+            return self
+        ids = first.index[keep.to_numpy()]
+        if len(ids) == 0:
+            s = self.summary()
+            raise ValueError(
+                f"select: no conversation starts in [{bounds.get('start', '-inf')}, {bounds.get('end', '+inf')})"
+                + (f" on variant(s) {wanted}" if wanted else "")
+                + f"; the log runs from {s['start']} to {s['end']} with variants {s['variants']}"
+            )
+        turns = t[t["conversation_id"].isin(ids)].reset_index(drop=True)
+        c = self.conversations
+        convs = c[c["conversation_id"].isin(ids)].reset_index(drop=True)
+        return ConversationLog(turns=turns, conversations=convs)
+
     def summary(self) -> dict[str, Any]:
         """Headline facts: row counts, date range, variants, bots and models.
 

@@ -46,7 +46,8 @@ SIDECAR_NAME = "sidecar.json"
 FIGURE_DIR = "figures"
 
 
-def load_log(data_path: str | os.PathLike | None = "", *, tz: str | None = None):
+def load_log(data_path: str | os.PathLike | None = "", *, tz: str | None = None, start: Any = None,
+             end: Any = None, variant: Any = None):
     """Load a conversation log for a notebook; an empty path means the bundled sample.
 
     Parameters
@@ -56,6 +57,10 @@ def load_log(data_path: str | os.PathLike | None = "", *, tz: str | None = None)
         bundled sample (``data/sample``).
     tz : str, optional
         Time zone used to localise naive timestamps, passed to :func:`toolkit.io.load`.
+    start, end, variant : optional
+        Keep only whole conversations that start in ``[start, end)`` and ran on ``variant``
+        (one, several, or ``"A,B"``); empty means no limit. See
+        :meth:`toolkit.log.ConversationLog.select`.
 
     Returns
     -------
@@ -66,14 +71,18 @@ def load_log(data_path: str | os.PathLike | None = "", *, tz: str | None = None)
     >>> log = load_log("")
     >>> len(log.turns) > 0
     True
+    >>> load_log("", variant="A").summary()["variants"]
+    ['A']
     """
     if not data_path:
         from toolkit.sample import load_sample
 
-        return load_sample()
-    from toolkit.io import load
+        log = load_sample()
+    else:
+        from toolkit.io import load
 
-    return load(data_path, tz=tz)
+        log = load(data_path, tz=tz)
+    return log.select(start=start, end=end, variant=variant)
 
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
