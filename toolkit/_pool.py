@@ -3,9 +3,11 @@
 A plain ``fork`` copies a process with all its locks but only the calling thread, so a child can
 block forever on a lock another thread held at that instant (pytest-xdist's I/O thread, a
 Jupyter kernel's heartbeat and IOPub threads, tqdm's monitor, a client's background sender). The
-parent then waits forever for a result. Pools here start their workers from a fresh
-``forkserver`` process instead (``spawn`` where there is none), so that cannot happen; the
-server imports ``preload`` once and forks each worker from that clean, single-threaded state.
+parent then waits forever for a result. So ``fork`` is used only while this process runs no other
+Python thread (a plain script or the command line before any progress bar): there it is safe,
+fast, and needs no ``if __name__ == "__main__":`` guard. Otherwise workers come from a fresh
+``forkserver`` process (``spawn`` where there is none), which imports ``preload`` once and forks
+each worker from that clean, single-threaded state.
 """
 
 from __future__ import annotations
@@ -13,33 +15,56 @@ from __future__ import annotations
 from concurrent.futures import ProcessPoolExecutor
 from typing import Callable, Iterable
 
-__all__ = ["process_pool"]
+__all__ = ["process_pool", "start_method"]
+
+
+def start_method() -> str:
+    """``"fork"`` while no other Python thread runs, else ``"forkserver"`` (or ``"spawn"``).
+
+    Examples
+    --------
+    >>> import threading
+    >>> stop = threading.Event()
+    >>> helper = threading.Thread(target=stop.wait); helper.start()
+    >>> start_method() in ("forkserver", "spawn")
+    True
+    >>> stop.set(); helper.join()
+    """
+    import multiprocessing as mp
+    import threading
+
+    methods = mp.get_all_start_methods()
+    if "fork" in methods and threading.active_count() == 1:
+        return "fork"
+    return "forkserver" if "forkserver" in methods else "spawn"
 
 
 def process_pool(max_workers: int, *, preload: Iterable[str] = (),
-                 initializer: Callable[[], None] | None = None) -> ProcessPoolExecutor:
-    """A ``ProcessPoolExecutor`` whose workers come from ``forkserver`` (or ``spawn``).
+                 initializer: Callable[[], None] | None = None, method: str | None = None) -> ProcessPoolExecutor:
+    """A ``ProcessPoolExecutor`` started the safe way for this process (see :func:`start_method`).
 
     Parameters
     ----------
     max_workers : int
         Number of worker processes.
     preload : iterable of str
-        Modules the fork server imports once before forking workers (a hint: it only applies
+        Modules a fork server imports once before forking workers (a hint: it only applies
         when this process starts its fork server, which happens once).
     initializer : callable, optional
         Run once in each worker (must be importable by name, like the tasks).
+    method : str, optional
+        Force a start method (``"fork"``, ``"forkserver"``, ``"spawn"``); default: automatic.
 
     Examples
     --------
     >>> import math
-    >>> with process_pool(2, preload=["math"]) as ex:
+    >>> with process_pool(2, preload=["math"], method="forkserver") as ex:
     ...     list(ex.map(math.sqrt, [1.0, 4.0, 9.0]))
     [1.0, 2.0, 3.0]
     """
     import multiprocessing as mp
 
-    method = "forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn"
+    method = method or start_method()
     ctx = mp.get_context(method)
     if method == "forkserver" and preload:
         ctx.set_forkserver_preload(list(preload))
