@@ -46,3 +46,19 @@ def test_a_plain_script_forks_and_needs_no_main_guard(tmp_path):
     out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.split("\n")[:2] == ["fork", "[2.0, 3.0]"]
+
+
+def test_forked_workers_exist_before_the_caller_starts_a_thread():
+    # the decision (no other thread) and the fork happen together, inside process_pool
+    script = textwrap.dedent("""
+        import multiprocessing as mp, threading
+        from toolkit._pool import process_pool
+        ex = process_pool(2)
+        n = len(mp.active_children())
+        threading.Thread(target=lambda: None).start()
+        print(n, ex.submit(pow, 2, 5).result())
+        ex.shutdown()
+    """)
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["2", "32"]

@@ -68,4 +68,10 @@ def process_pool(max_workers: int, *, preload: Iterable[str] = (),
     ctx = mp.get_context(method)
     if method == "forkserver" and preload:
         ctx.set_forkserver_preload(list(preload))
-    return ProcessPoolExecutor(max_workers=max_workers, mp_context=ctx, initializer=initializer)
+    pool = ProcessPoolExecutor(max_workers=max_workers, mp_context=ctx, initializer=initializer)
+    if method == "fork":
+        # fork every worker now, while the check above still holds: the executor would fork
+        # them at the first submit, by which time the caller may have started a thread (a
+        # progress bar's monitor, say)
+        pool.submit(int).result()
+    return pool
