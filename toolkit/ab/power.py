@@ -214,6 +214,22 @@ def _check_common(alpha: float, power: float | None, ratio: float, arms: int) ->
         raise ValueError(f"arms must be an integer >= 2 (control included), got {arms!r}")
 
 
+def _args(alpha: float, power: float | None, ratio: float, arms: int, alternative: str,
+          multiplicity: str, method: str, methods) -> tuple[str, float]:
+    """Check the arguments every power function takes; return the alternative's canonical
+    name and the per-comparison significance level."""
+    _check_common(alpha, power, ratio, arms)
+    alt = _alt(alternative)
+    if method not in methods:
+        raise ValueError(f"method must be one of {sorted(methods)}, got {method!r}")
+    return alt, _alpha_c(alpha, arms, multiplicity)
+
+
+def _check_baseline(p1: float) -> None:
+    if not 0.0 < p1 < 1.0:
+        raise ValueError(f"baseline proportion must be in (0, 1), got {p1!r}")
+
+
 def _alpha_c(alpha: float, arms: int, multiplicity: str) -> float:
     if multiplicity == "bonferroni":
         return alpha / (arms - 1)
@@ -395,18 +411,14 @@ def power_means(
     >>> power_means([10, 50, 100], 0.5).round(3)
     array([0.184, 0.697, 0.94 ])
     """
-    _check_common(alpha, None, ratio, arms)
-    alt = _alt(alternative)
-    a = _alpha_c(alpha, arms, multiplicity)
+    alt, a = _args(alpha, None, ratio, arms, alternative, multiplicity, method, MEAN_METHODS)
     n1 = np.asarray(n, dtype=float)
     d = np.asarray(effect_size, dtype=float)
     if method == "exact":
         out = _t_power(d, n1, float(ratio), a, alt, strict)
-    elif method == "normal":
+    else:
         r = float(ratio)
         out = _z_power(d * np.sqrt(n1 * r / (1.0 + r)), a, alt, strict)
-    else:
-        raise ValueError(f"method must be one of {sorted(MEAN_METHODS)}, got {method!r}")
     return out[()] if isinstance(out, np.ndarray) else out
 
 
@@ -446,11 +458,7 @@ def power_proportions(
     >>> round(float(power_proportions(50, 0.5, 0.25)), 7)   # R power.prop.test(n=50, .5, .75)
     0.7401659
     """
-    _check_common(alpha, None, ratio, arms)
-    alt = _alt(alternative)
-    if method not in PROPORTION_METHODS:
-        raise ValueError(f"method must be one of {sorted(PROPORTION_METHODS)}, got {method!r}")
-    a = _alpha_c(alpha, arms, multiplicity)
+    alt, a = _args(alpha, None, ratio, arms, alternative, multiplicity, method, PROPORTION_METHODS)
     p1 = np.asarray(baseline, dtype=float)
     p2 = p1 + np.asarray(mde, dtype=float)
     out = _prop_power(p1, p2, np.asarray(n, dtype=float), float(ratio), a, alt, strict, method)
@@ -516,9 +524,7 @@ def sample_size_means(
     >>> [round(sample_size_means(d), 1) for d in (0.2, 0.5, 0.8)]   # Cohen (1988), table 2.4.1
     [393.4, 63.8, 25.5]
     """
-    _check_common(alpha, power, ratio, arms)
-    alt = _alt(alternative)
-    a = _alpha_c(alpha, arms, multiplicity)
+    alt, a = _args(alpha, power, ratio, arms, alternative, multiplicity, method, MEAN_METHODS)
     d = float(effect_size)
     if not math.isfinite(d) or d == 0:
         raise ValueError(f"effect_size must be a non-zero finite number, got {effect_size!r}")
@@ -533,8 +539,6 @@ def sample_size_means(
             return n0
         return _newton_increasing(
             lambda n: _z_power(d * np.sqrt(n * r / (1.0 + r)), a, alt, True) - power, n0, 1e-9)
-    if method != "exact":
-        raise ValueError(f"method must be one of {sorted(MEAN_METHODS)}, got {method!r}")
     # Guenther's correction to the normal start makes Newton converge in 1-3 steps.
     n0 += za * za / (2.0 * (1.0 + r))
     lo = 2.0 / (1.0 + r) + 1e-9  # df = n1 (1 + r) - 2 > 0
@@ -558,8 +562,7 @@ def _prop_closed_n(p1, p2, r, za, zb, method):
 
 
 def _check_props(p1: float, p2: float) -> None:
-    if not 0.0 < p1 < 1.0:
-        raise ValueError(f"baseline proportion must be in (0, 1), got {p1!r}")
+    _check_baseline(p1)
     if not 0.0 < p2 < 1.0:
         raise ValueError(f"baseline + mde must be in (0, 1), got {p2!r}")
     if p1 == p2:
@@ -586,11 +589,7 @@ def sample_size_proportions(
     >>> round(sample_size_proportions(0.5, 0.25, power=0.9), 4)   # R power.prop.test: 76.7069
     76.7069
     """
-    _check_common(alpha, power, ratio, arms)
-    alt = _alt(alternative)
-    if method not in PROPORTION_METHODS:
-        raise ValueError(f"method must be one of {sorted(PROPORTION_METHODS)}, got {method!r}")
-    a = _alpha_c(alpha, arms, multiplicity)
+    alt, a = _args(alpha, power, ratio, arms, alternative, multiplicity, method, PROPORTION_METHODS)
     p1 = float(baseline)
     p2 = p1 + float(mde)
     _check_props(p1, p2)
@@ -625,9 +624,7 @@ def mde_means(
     >>> round(mde_means(64), 3)
     0.499
     """
-    _check_common(alpha, power, ratio, arms)
-    alt = _alt(alternative)
-    a = _alpha_c(alpha, arms, multiplicity)
+    alt, a = _args(alpha, power, ratio, arms, alternative, multiplicity, method, MEAN_METHODS)
     r = float(ratio)
     n1 = float(n)
     if not n1 * (1 + r) > 2:
@@ -640,8 +637,6 @@ def mde_means(
     if method == "normal":
         return _newton_increasing(
             lambda d: _z_power(d * np.sqrt(n1 * r / (1.0 + r)), a, alt, True) - power, d0, 1e-12)
-    if method != "exact":
-        raise ValueError(f"method must be one of {sorted(MEAN_METHODS)}, got {method!r}")
     return sign * _newton_increasing(
         lambda d: _t_power(sign * d, n1, r, a, alt, strict) - power, d0, 1e-12)
 
@@ -670,14 +665,9 @@ def mde_proportions(
     >>> round(mde_proportions(77, 0.5, power=0.9), 3)
     0.25
     """
-    _check_common(alpha, power, ratio, arms)
-    alt = _alt(alternative)
-    if method not in PROPORTION_METHODS:
-        raise ValueError(f"method must be one of {sorted(PROPORTION_METHODS)}, got {method!r}")
-    a = _alpha_c(alpha, arms, multiplicity)
+    alt, a = _args(alpha, power, ratio, arms, alternative, multiplicity, method, PROPORTION_METHODS)
     p1 = float(baseline)
-    if not 0.0 < p1 < 1.0:
-        raise ValueError(f"baseline proportion must be in (0, 1), got {baseline!r}")
+    _check_baseline(p1)
     direction = direction or ("decrease" if alt == "smaller" else "increase")
     if direction not in ("increase", "decrease"):
         raise ValueError(f"direction must be 'increase' or 'decrease', got {direction!r}")
@@ -896,8 +886,7 @@ def plan_proportions(
     if method not in PROPORTION_METHODS:
         raise ValueError(f"method must be one of {sorted(PROPORTION_METHODS)}, got {method!r}")
     p1 = float(baseline)
-    if not 0.0 < p1 < 1.0:
-        raise ValueError(f"baseline proportion must be in (0, 1), got {baseline!r}")
+    _check_baseline(p1)
     delta = None if mde is None else (float(mde) * p1 if relative else float(mde))
     mode = _mode(delta is not None, n, power)
     alt = _alt(alternative)
