@@ -1982,6 +1982,26 @@ def _wrap(text: str, width: int = 110) -> str:
     return "\n".join(textwrap.wrap(str(text), width)) or str(text)
 
 
+def _axes(ax=None, *, nrows: int = 1, ncols: int = 1, figsize=(10, 4), **kw):
+    """A new ``Figure`` with its axes (no pyplot state, so nothing piles up in a batch), or
+    ``ax`` and its figure when the caller gives one."""
+    if ax is not None:
+        return ax.figure, ax
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=figsize, layout="constrained")
+    return fig, fig.subplots(nrows, ncols, **kw)
+
+
+def _finish_time_plot(fig, ax, title: str, *, ncol: int):
+    """Title, legend, grid and dated x labels, shared by the time-series plots."""
+    ax.set_title(_wrap(title), fontsize=9)
+    ax.legend(loc="upper left", fontsize=8, ncol=ncol)
+    ax.grid(alpha=0.3)
+    fig.autofmt_xdate()
+    return fig
+
+
 def plot_forecast(fc: Forecast, *, history: int | None = None, ax=None, title: str | None = None, show_baseline: bool = True):
     """The history, the forecast and its 80 % / 95 % bands (and the seasonal-naive baseline).
 
@@ -1989,12 +2009,7 @@ def plot_forecast(fc: Forecast, *, history: int | None = None, ax=None, title: s
     -------
     matplotlib.figure.Figure
     """
-    import matplotlib.pyplot as plt
-
-    if ax is None:
-        fig, ax = plt.subplots(figsize=(10, 4))
-    else:
-        fig = ax.figure
+    fig, ax = _axes(ax)
     hist = fc.history if history is None else fc.history.iloc[-history:]
     ax.plot(hist.index, hist.to_numpy(), color="0.25", lw=1, label="observed")
     f = fc.frame
@@ -2003,11 +2018,7 @@ def plot_forecast(fc: Forecast, *, history: int | None = None, ax=None, title: s
     ax.plot(f.index, f.yhat, color="C0", lw=1.6, label=f"forecast ({fc.model})")
     if show_baseline and fc.model != "snaive":
         ax.plot(fc.baseline.index, fc.baseline.yhat, color="C3", lw=1, ls="--", label="seasonal naive")
-    ax.set_title(_wrap(title or f"{fc.series_id}: {fc.spec}"), fontsize=9)
-    ax.legend(loc="upper left", fontsize=8, ncol=2)
-    ax.grid(alpha=0.3)
-    fig.autofmt_xdate()
-    return fig
+    return _finish_time_plot(fig, ax, title or f"{fc.series_id}: {fc.spec}", ncol=2)
 
 
 def plot_decomposition(dec: Decomposition, *, title: str | None = None):
@@ -2017,11 +2028,10 @@ def plot_decomposition(dec: Decomposition, *, title: str | None = None):
     -------
     matplotlib.figure.Figure
     """
-    import matplotlib.pyplot as plt
-
     cols = [("observed", dec.observed), ("trend", dec.trend)] + [(c, dec.seasonal[c]) for c in dec.seasonal.columns] + [("remainder", dec.resid)]
-    fig, axes = plt.subplots(len(cols), 1, figsize=(10, 1.7 * len(cols)), sharex=True)
-    for ax, (name, s) in zip(np.atleast_1d(axes), cols):
+    fig, axes = _axes(nrows=len(cols), figsize=(10, 1.7 * len(cols)), sharex=True, squeeze=False)
+    axes = axes[:, 0]
+    for ax, (name, s) in zip(axes, cols):
         if name == "remainder":
             ax.plot(s.index, s.to_numpy(), lw=0.6, color="0.3")
             ax.axhline(0, color="0.6", lw=0.8)
@@ -2029,9 +2039,8 @@ def plot_decomposition(dec: Decomposition, *, title: str | None = None):
             ax.plot(s.index, s.to_numpy(), lw=0.9)
         ax.set_ylabel(name, fontsize=8)
         ax.grid(alpha=0.3)
-    np.atleast_1d(axes)[0].set_title(_wrap(title or f"{dec.method} decomposition (periods {list(dec.periods)})"), fontsize=9)
+    axes[0].set_title(_wrap(title or f"{dec.method} decomposition (periods {list(dec.periods)})"), fontsize=9)
     fig.autofmt_xdate()
-    fig.tight_layout()
     return fig
 
 
@@ -2042,12 +2051,7 @@ def plot_anomalies(y: pd.Series | None, an: Anomalies, *, truth: Iterable[dict] 
     -------
     matplotlib.figure.Figure
     """
-    import matplotlib.pyplot as plt
-
-    if ax is None:
-        fig, ax = plt.subplots(figsize=(10, 4))
-    else:
-        fig = ax.figure
+    fig, ax = _axes(ax)
     pts = an.points
     if an.smooth > 1:
         ax.plot(pts.index, pts["value"], color="0.75", lw=0.5, label="observed")
@@ -2064,11 +2068,7 @@ def plot_anomalies(y: pd.Series | None, an: Anomalies, *, truth: Iterable[dict] 
     fl = an.flagged
     col = "value_avg" if an.smooth > 1 else "value"
     ax.scatter(fl.index, fl[col], color="C3", s=8, zorder=3, label="flagged")
-    ax.set_title(_wrap(title or f"anomalies: {an.method}"), fontsize=9)
-    ax.legend(loc="upper left", fontsize=8, ncol=3)
-    ax.grid(alpha=0.3)
-    fig.autofmt_xdate()
-    return fig
+    return _finish_time_plot(fig, ax, title or f"anomalies: {an.method}", ncol=3)
 
 
 def plot_backtest(bt: Backtest, *, title: str | None = None):
@@ -2078,9 +2078,7 @@ def plot_backtest(bt: Backtest, *, title: str | None = None):
     -------
     matplotlib.figure.Figure
     """
-    import matplotlib.pyplot as plt
-
-    fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 3.6))
+    fig, (a1, a2) = _axes(ncols=2, figsize=(10, 3.6))
     s = bt.summary
     xs = np.arange(len(s))
     a1.bar(xs, s["mase"], color=["C3" if m == "snaive" else ("C2" if m == bt.best else "C0") for m in s.model])
@@ -2099,5 +2097,4 @@ def plot_backtest(bt: Backtest, *, title: str | None = None):
     a2.set_ylabel("coverage of held-out points")
     a2.legend(fontsize=7, loc="lower right")
     fig.suptitle(_wrap(title or f"rolling-origin backtest: {len(bt.origins)} origins, horizon {bt.horizon}"), fontsize=10)
-    fig.tight_layout()
     return fig
