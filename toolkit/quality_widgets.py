@@ -29,7 +29,6 @@ True
 from __future__ import annotations
 
 import html
-import io
 
 import pandas as pd
 
@@ -125,12 +124,6 @@ def levels_html(levels: pd.DataFrame) -> str:
             f'</tr></thead><tbody>{"".join(rows)}</tbody></table>')
 
 
-def _widgets():
-    import ipywidgets as w
-
-    return w
-
-
 _STYLE = """<style>
 .quality-alerts-table, .quality-levels-table {border-collapse: collapse; font-size: 12px;}
 .quality-alerts-table th, .quality-alerts-table td, .quality-levels-table th, .quality-levels-table td
@@ -148,7 +141,8 @@ class _Panel:
         from toolkit.monitoring import _thresholds
         from toolkit.quality import _config
 
-        w = _widgets()
+        import ipywidgets as w
+
         self.turns = turns
         self.config = _config(config)
         self.by = tuple(by)
@@ -226,28 +220,18 @@ class _Panel:
             self._draw(cut)
 
     def _draw(self, cut):
+        from toolkit._widgets import png_bytes
         from toolkit.monitoring import quality_distribution_figure
 
         fig = quality_distribution_figure(self.turns, cut, config=self.config)
         fig.set_size_inches(6.0, 3.2)
-        buf = io.BytesIO()
-        fig.savefig(buf, format="png", dpi=80)
-        self.figure.value = buf.getvalue()
-
-
-_PanelClass = None
+        self.figure.value = png_bytes(fig, 80)
 
 
 def _panel_class():
-    global _PanelClass
-    if _PanelClass is None:
-        w = _widgets()
+    from toolkit._widgets import panel_class
 
-        class QualityPanel(_Panel, w.VBox):
-            """The quality panel (an ``ipywidgets.VBox``); see :func:`quality_panel`."""
-
-        _PanelClass = QualityPanel
-    return _PanelClass
+    return panel_class(_Panel, "QualityPanel", "The quality panel (an ``ipywidgets.VBox``); see :func:`quality_panel`.")
 
 
 def __getattr__(name):

@@ -22,7 +22,6 @@ Examples
 from __future__ import annotations
 
 import html
-import io
 
 __all__ = ["planning_panel", "PlanningPanel", "sample_size_text"]
 
@@ -41,18 +40,13 @@ def sample_size_text(plan) -> str:
     return f"n per arm: {plan.n_control:,} control, {plan.n_treatment:,} per treatment"
 
 
-def _widgets():
-    import ipywidgets as w
-
-    return w
-
-
 class _Panel:
     """Mixin holding the logic; combined with ``ipywidgets.VBox`` at first use."""
 
     def _setup(self, *, metric, baseline, mde, sd, alpha, power, arms, control_share,
                daily_traffic, method, draw_curve):
-        w = _widgets()
+        import ipywidgets as w
+
         style = {"description_width": "150px"}
 
         def lay():  # one Layout per widget: hiding one (display none) must not hide the others
@@ -208,6 +202,7 @@ class _Panel:
             self._draw(plan)
 
     def _draw(self, plan):
+        from toolkit._widgets import png_bytes
         from toolkit.ab.plots import power_curve_figure
 
         if self._fig is None:
@@ -217,24 +212,13 @@ class _Panel:
             self._fig = Figure(figsize=(6.4, 3.4))
         fig = power_curve_figure(plan, fig=self._fig)
         fig.subplots_adjust(left=0.10, right=0.97, bottom=0.15, top=0.91)
-        buf = io.BytesIO()
-        fig.savefig(buf, format="png", dpi=90)
-        self.curve.value = buf.getvalue()
-
-
-_PanelClass = None
+        self.curve.value = png_bytes(fig, 90)
 
 
 def _panel_class():
-    global _PanelClass
-    if _PanelClass is None:
-        w = _widgets()
+    from toolkit._widgets import panel_class
 
-        class PlanningPanel(_Panel, w.VBox):
-            """The planning panel (an ``ipywidgets.VBox``); see :func:`planning_panel`."""
-
-        _PanelClass = PlanningPanel
-    return _PanelClass
+    return panel_class(_Panel, "PlanningPanel", "The planning panel (an ``ipywidgets.VBox``); see :func:`planning_panel`.")
 
 
 def __getattr__(name):
