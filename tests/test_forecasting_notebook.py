@@ -2,19 +2,9 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
-
-NB = Path(__file__).resolve().parents[1] / "notebooks" / "04_forecasting.ipynb"
-
-
-def test_notebook_is_committed_without_outputs():
-    nb = json.loads(NB.read_text(encoding="utf-8"))
-    code = [c for c in nb["cells"] if c["cell_type"] == "code"]
-    assert all(not c.get("outputs") and c.get("execution_count") is None for c in code)
-    assert "parameters" in code[0]["metadata"].get("tags", [])
 
 
 @pytest.mark.slow
