@@ -7,7 +7,6 @@ import os
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import numpy as np
-import pandas as pd
 import pytest
 from scipy.stats import spearmanr
 from sklearn.metrics import normalized_mutual_info_score

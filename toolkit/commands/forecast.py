@@ -102,8 +102,6 @@ def _load_series(args):
 def run(args) -> int:
     import sys
 
-    import pandas as pd
-
     from toolkit.cli import UsageError, print_json
     from toolkit.forecasting import forecast_many
     from toolkit.series import SeriesError
