@@ -281,3 +281,22 @@ def test_string_parameters_arrive_unchanged(tmp_path):
     assert code == 0
     got = json.loads((tmp_path / "cli" / "sidecar.json").read_text(encoding="utf-8"))["results"]
     assert got == {"text": "\n".join(WEIRD), "other": "42"}
+
+
+def test_a_stuck_cell_fails_its_run_after_the_timeout(tmp_path):
+    import time
+
+    nb = write_notebook(tmp_path / "src" / "stuck.ipynb", 'output_dir: str = "."  # unused\n',
+                        "import time\ntime.sleep(600)", title="Stuck")
+    t0 = time.monotonic()
+    res = run_notebook(nb, {}, tmp_path / "out", html=False, pdf=False, timeout=3)
+    assert time.monotonic() - t0 < 120
+    assert res.status == "failed"
+    assert res.error["ename"] == "CellTimeoutError" and "after 3 seconds" in res.error["evalue"]
+    assert res.error["cell_source"] == "import time\ntime.sleep(600)"
+
+
+def test_the_demo_bounds_each_cell():
+    from toolkit.demo import CELL_TIMEOUT_S, demo_config
+
+    assert demo_config(pdf=False).timeout == CELL_TIMEOUT_S and 60 <= CELL_TIMEOUT_S <= 1800

@@ -45,6 +45,9 @@ def find_notebooks_dir(notebooks: str | os.PathLike | None = None) -> Path:
     )
 
 
+CELL_TIMEOUT_S = 600
+
+
 def demo_config(notebooks: str | os.PathLike | None = None, *, pdf: bool = True):
     """A :class:`toolkit.batch.BatchConfig` running every ``*.ipynb`` with default parameters.
 
@@ -61,7 +64,9 @@ def demo_config(notebooks: str | os.PathLike | None = None, *, pdf: bool = True)
     if not paths:
         raise UsageError(f"no notebooks in {folder}")
     return BatchConfig.from_dict(
-        {"name": "demo", "notebooks": [str(p) for p in paths], "export": {"pdf": pdf}},
+        # a cell on the bundled sample takes seconds: a stuck kernel fails its run, not the demo
+        {"name": "demo", "notebooks": [str(p) for p in paths], "export": {"pdf": pdf},
+         "timeout": CELL_TIMEOUT_S},
         base_dir=folder.parent,
         source="demo",
     )
