@@ -15,6 +15,7 @@ import statsmodels.api as sm
 
 from toolkit.monitoring import (
     _clustered_mean_ci,
+    _clustered_share,
     ALERT_COLUMNS,
     Thresholds,
     alerts_for,
@@ -357,3 +358,14 @@ def test_clustered_quality_interval_covers_at_its_nominal_rate():
     # binomial SE of a 95 % rate over 2,000 replicates is 0.5 %
     assert 0.935 <= cover <= 0.965
     assert cover_naive < 0.85
+
+
+def test_segment_share_standard_error_is_the_cluster_robust_one(bundled):
+    t = bundled.turns
+    rng = np.random.default_rng(3)
+    y = (rng.random(len(t)) < 0.1).astype(float)
+    inside = (t["model"] == "gpt-4o").to_numpy()
+    codes = pd.factorize(t["conversation_id"])[0]
+    mean, se = _clustered_share(y, inside, codes)
+    ref = sm.OLS(y[inside], np.ones(inside.sum())).fit(cov_type="cluster", cov_kwds={"groups": codes[inside]})
+    assert mean == pytest.approx(y[inside].mean()) and se == pytest.approx(float(ref.bse[0]), rel=1e-9)

@@ -512,10 +512,30 @@ def evaluate_alerts(
 # -------------------------------------------------------------------------------------------
 
 
+def _clustered_share(y: np.ndarray, mask: np.ndarray, codes: np.ndarray) -> tuple[float, float]:
+    """Mean of ``y`` over ``mask`` and its standard error with conversations (``codes``) as the
+    independent units (cluster-robust, G / (G - 1) corrected)."""
+    n_c = np.bincount(codes, weights=mask.astype(float))
+    s_c = np.bincount(codes, weights=np.where(mask, y, 0.0))
+    used = n_c > 0
+    n_c, s_c = n_c[used], s_c[used]
+    n, g = n_c.sum(), n_c.size
+    mean = s_c.sum() / n
+    var = ((s_c - mean * n_c) ** 2).sum() * g / (g - 1) / n ** 2 if g > 1 else math.nan
+    return float(mean), math.sqrt(var)
+
+
 def _segment_findings(turns: pd.DataFrame, cutoffs, min_n: int = 30) -> list[dict]:
-    """Segments whose share of poor answers is clearly above the rest (two-proportion z > 3)."""
+    """Segments whose share of poor answers is clearly above the rest (z > 3).
+
+    The z statistic compares the segment's share with the rest's, each with a standard error
+    that treats conversations as the independent units (turns of one conversation are alike;
+    counting them as independent would flag noise).
+    """
     poor = (turns["quality"].to_numpy(float) < cutoffs["average"])
-    total_n, total_poor = len(poor), int(poor.sum())
+    y = poor.astype(float)
+    codes = (pd.factorize(turns["conversation_id"])[0] if "conversation_id" in turns.columns
+             else np.arange(len(turns)))
     dims = []
     for col in ("cluster", "cluster_label", "variant", "model", "bot_id"):
         if col in turns.columns and turns[col].notna().any():
@@ -524,17 +544,18 @@ def _segment_findings(turns: pd.DataFrame, cutoffs, min_n: int = 30) -> list[dic
         dims.append(("hour", turns["timestamp"].dt.hour))
     found = []
     for name, key in dims:
-        stats = pd.DataFrame({"k": key.to_numpy(), "p": poor}).groupby("k")["p"].agg(["sum", "size"])
-        for g, r in stats.iterrows():
-            n, k = int(r["size"]), int(r["sum"])
-            rest_n, rest_k = total_n - n, total_poor - k
+        values = key.to_numpy()
+        for g in pd.unique(values[pd.notna(values)]):
+            inside = values == g
+            n, rest_n = int(inside.sum()), int((~inside).sum())
             if n < min_n or rest_n < min_n:
                 continue
-            p1, p0 = k / n, rest_k / rest_n
-            pooled = (k + rest_k) / (n + rest_n)
-            se = math.sqrt(pooled * (1 - pooled) * (1 / n + 1 / rest_n)) if 0 < pooled < 1 else 0
-            z = (p1 - p0) / se if se else 0.0
+            p1, se1 = _clustered_share(y, inside, codes)
+            p0, se0 = _clustered_share(y, ~inside, codes)
+            se = math.hypot(se1, se0)
+            z = (p1 - p0) / se if se > 0 else 0.0
             if z > 3 and p1 > p0:
+                k = int(poor[inside].sum())
                 found.append({
                     "area": "quality",
                     "finding": f"Poor answers concentrate in {name}={g}: {p1:.1%} poor vs {p0:.1%} elsewhere "
