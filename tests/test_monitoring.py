@@ -14,8 +14,7 @@ import pytest
 import statsmodels.api as sm
 
 from toolkit.monitoring import (
-    _clustered_mean_ci,
-    _clustered_share,
+    _clustered_means,
     ALERT_COLUMNS,
     Thresholds,
     alerts_for,
@@ -333,12 +332,11 @@ def test_component_costs_add_up_to_lost_quality(scored_small):
 def test_quality_interval_without_conversations_is_the_plain_one():
     y = np.array([0.2, 0.4, 0.9, 0.7, 0.5, 0.65])
     g = np.array(["a", "a", "a", "b", "b", "b"])
-    out = _clustered_mean_ci(y, g, None)
+    out = _clustered_means(y, g, None)
     for name in ("a", "b"):
         part = y[g == name]
-        half = 1.959963984540054 * part.std(ddof=1) / np.sqrt(part.size)
-        assert out.loc[name, "ci_high"] == pytest.approx(part.mean() + half)
-        assert out.loc[name, "n_conversations"] == part.size
+        assert out.loc[name, "se"] == pytest.approx(part.std(ddof=1) / np.sqrt(part.size))
+        assert out.loc[name, "clusters"] == part.size
 
 
 def test_clustered_quality_interval_covers_at_its_nominal_rate():
@@ -351,13 +349,13 @@ def test_clustered_quality_interval_covers_at_its_nominal_rate():
     conv = np.repeat(np.arange(reps * convs), sizes)
     group = conv // convs
     y = 0.6 + rng.normal(0, 0.1, size=reps * convs)[conv] + rng.normal(0, 0.1, size=conv.size)
-    clustered = _clustered_mean_ci(y, group, conv)
-    naive = _clustered_mean_ci(y, group, None)
-    cover = ((clustered["ci_low"] <= 0.6) & (0.6 <= clustered["ci_high"])).mean()
-    cover_naive = ((naive["ci_low"] <= 0.6) & (0.6 <= naive["ci_high"])).mean()
+
+    def coverage(m):
+        return float((np.abs(m["mean"] - 0.6) <= 1.959963984540054 * m["se"]).mean())
+
     # binomial SE of a 95 % rate over 2,000 replicates is 0.5 %
-    assert 0.935 <= cover <= 0.965
-    assert cover_naive < 0.85
+    assert 0.935 <= coverage(_clustered_means(y, group, conv)) <= 0.965
+    assert coverage(_clustered_means(y, group, None)) < 0.85
 
 
 def test_segment_share_standard_error_is_the_cluster_robust_one(bundled):
@@ -366,6 +364,9 @@ def test_segment_share_standard_error_is_the_cluster_robust_one(bundled):
     y = (rng.random(len(t)) < 0.1).astype(float)
     inside = (t["model"] == "gpt-4o").to_numpy()
     codes = pd.factorize(t["conversation_id"])[0]
-    mean, se = _clustered_share(y, inside, codes)
-    ref = sm.OLS(y[inside], np.ones(inside.sum())).fit(cov_type="cluster", cov_kwds={"groups": codes[inside]})
-    assert mean == pytest.approx(y[inside].mean()) and se == pytest.approx(float(ref.bse[0]), rel=1e-9)
+    got = _clustered_means(y, inside, codes)
+    for side in (True, False):
+        part = inside == side
+        ref = sm.OLS(y[part], np.ones(part.sum())).fit(cov_type="cluster", cov_kwds={"groups": codes[part]})
+        assert got.loc[side, "mean"] == pytest.approx(y[part].mean())
+        assert got.loc[side, "se"] == pytest.approx(float(ref.bse[0]), rel=1e-9)

@@ -512,19 +512,6 @@ def evaluate_alerts(
 # -------------------------------------------------------------------------------------------
 
 
-def _clustered_share(y: np.ndarray, mask: np.ndarray, codes: np.ndarray) -> tuple[float, float]:
-    """Mean of ``y`` over ``mask`` and its standard error with conversations (``codes``) as the
-    independent units (cluster-robust, G / (G - 1) corrected)."""
-    n_c = np.bincount(codes, weights=mask.astype(float))
-    s_c = np.bincount(codes, weights=np.where(mask, y, 0.0))
-    used = n_c > 0
-    n_c, s_c = n_c[used], s_c[used]
-    n, g = n_c.sum(), n_c.size
-    mean = s_c.sum() / n
-    var = ((s_c - mean * n_c) ** 2).sum() * g / (g - 1) / n ** 2 if g > 1 else math.nan
-    return float(mean), math.sqrt(var)
-
-
 def _segment_findings(turns: pd.DataFrame, cutoffs, min_n: int = 30) -> list[dict]:
     """Segments whose share of poor answers is clearly above the rest (z > 3).
 
@@ -534,8 +521,7 @@ def _segment_findings(turns: pd.DataFrame, cutoffs, min_n: int = 30) -> list[dic
     """
     poor = (turns["quality"].to_numpy(float) < cutoffs["average"])
     y = poor.astype(float)
-    codes = (pd.factorize(turns["conversation_id"])[0] if "conversation_id" in turns.columns
-             else np.arange(len(turns)))
+    conv = turns["conversation_id"].to_numpy() if "conversation_id" in turns.columns else None
     dims = []
     for col in ("cluster", "cluster_label", "variant", "model", "bot_id"):
         if col in turns.columns and turns[col].notna().any():
@@ -550,8 +536,8 @@ def _segment_findings(turns: pd.DataFrame, cutoffs, min_n: int = 30) -> list[dic
             n, rest_n = int(inside.sum()), int((~inside).sum())
             if n < min_n or rest_n < min_n:
                 continue
-            p1, se1 = _clustered_share(y, inside, codes)
-            p0, se0 = _clustered_share(y, ~inside, codes)
+            share = _clustered_means(y, inside, conv)  # rows False (the rest) and True
+            (p0, se0), (p1, se1) = share.loc[False, ["mean", "se"]], share.loc[True, ["mean", "se"]]
             se = math.hypot(se1, se0)
             z = (p1 - p0) / se if se > 0 else 0.0
             if z > 3 and p1 > p0:
@@ -717,14 +703,13 @@ def worst_responses(data, n: int = 10, *, config=None) -> pd.DataFrame:
     return turns.nsmallest(n, "quality")[cols].reset_index(drop=True)
 
 
-def _clustered_mean_ci(y: np.ndarray, group: np.ndarray, cluster: np.ndarray | None,
-                       z: float = 1.959963984540054) -> pd.DataFrame:
-    """Per-group mean and its normal interval, with a conversation-clustered standard error.
+def _clustered_means(y: np.ndarray, group: np.ndarray, cluster: np.ndarray | None) -> pd.DataFrame:
+    """Per-group mean of ``y`` and its standard error with conversations as the independent units.
 
     The SE is the cluster-robust (sandwich) SE of the mean, with the usual small-sample factor
     G / (G - 1) for G clusters in the group: what ``statsmodels`` OLS on an intercept gives with
     ``cov_type="cluster"``. With ``cluster=None`` every row is its own cluster, which is the
-    plain ``sd / sqrt(n)``.
+    plain ``sd / sqrt(n)``. Returns ``n, clusters, mean, se`` indexed by group.
     """
     frame = pd.DataFrame({"g": group, "y": y, "c": np.arange(len(y)) if cluster is None else cluster})
     per = frame.groupby(["g", "c"], sort=True)["y"].agg(["sum", "size"]).reset_index()
@@ -735,8 +720,7 @@ def _clustered_mean_ci(y: np.ndarray, group: np.ndarray, cluster: np.ndarray | N
     g_ = tot["clusters"]
     with np.errstate(invalid="ignore", divide="ignore"):
         se = np.sqrt(ss * g_ / (g_ - 1).where(g_ > 1)) / tot["n"]
-    return pd.DataFrame({"n_turns": tot["n"], "n_conversations": g_, "mean_quality": mean,
-                         "ci_low": mean - z * se, "ci_high": mean + z * se})
+    return pd.DataFrame({"n": tot["n"], "clusters": g_, "mean": mean, "se": se})
 
 
 def quality_by(data, by: str | pd.Series, *, config=None) -> pd.DataFrame:
@@ -744,7 +728,7 @@ def quality_by(data, by: str | pd.Series, *, config=None) -> pd.DataFrame:
 
     Turns of one conversation are alike (same user, same topic, same bot state), so the interval
     treats conversations, not turns, as the independent units: a normal interval with a
-    conversation-clustered standard error (see :func:`_clustered_mean_ci`). Turns-as-independent
+    conversation-clustered standard error (see :func:`_clustered_means`). Turns-as-independent
     intervals would be too narrow by about the square root of the design effect. Without a
     ``conversation_id`` column each turn is its own unit.
 
@@ -778,7 +762,10 @@ def quality_by(data, by: str | pd.Series, *, config=None) -> pd.DataFrame:
     keep = key.notna().to_numpy() & q.notna().to_numpy()
     k = key.to_numpy()[keep]
     conv = turns["conversation_id"].to_numpy()[keep] if "conversation_id" in turns.columns else None
-    out = _clustered_mean_ci(q.to_numpy()[keep], k, conv)
+    m = _clustered_means(q.to_numpy()[keep], k, conv)
+    z = 1.959963984540054
+    out = pd.DataFrame({"n_turns": m["n"], "n_conversations": m["clusters"], "mean_quality": m["mean"],
+                        "ci_low": m["mean"] - z * m["se"], "ci_high": m["mean"] + z * m["se"]})
     out["high_quality_share"] = pd.Series(q.to_numpy()[keep] >= cut["good"]).groupby(k, sort=True).mean()
     out["poor_share"] = pd.Series(q.to_numpy()[keep] < cut["average"]).groupby(k, sort=True).mean()
     out = out.reset_index(names="group")
