@@ -113,3 +113,54 @@ def test_papermill_documents_every_parameter(path):
     params = papermill.inspect_notebook(str(path))
     undocumented = [name for name, p in params.items() if not p["help"] or p["inferred_type_name"] == "None"]
     assert not undocumented, f"papermill --help-notebook shows no type or help for {undocumented}"
+
+
+# a notebook may rebind a parameter on purpose; each such case is listed here with its reason
+REBOUND_ON_PURPOSE = {
+    ("04_forecasting.ipynb", "metric"),  # a series file names its own metric
+}
+
+
+def _module_level_bindings(tree):
+    """Names bound by statements at module level (not inside functions, classes or comprehensions)."""
+    import ast
+
+    out, todo = [], list(tree.body)
+    while todo:
+        node = todo.pop()
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            continue
+        targets = []
+        if isinstance(node, ast.Assign):
+            targets = node.targets
+        elif isinstance(node, (ast.AugAssign, ast.AnnAssign)):
+            targets = [node.target]
+        elif isinstance(node, (ast.For, ast.AsyncFor)):
+            targets = [node.target]
+        elif isinstance(node, (ast.With, ast.AsyncWith)):
+            targets = [item.optional_vars for item in node.items if item.optional_vars is not None]
+        for t in targets:
+            out += [(n.id, node.lineno) for n in ast.walk(t) if isinstance(n, ast.Name)]
+        for field in ("body", "orelse", "finalbody", "handlers"):
+            todo += getattr(node, field, [])
+    return out
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
+def test_notebook_code_does_not_overwrite_its_parameters(path):
+    # e.g. a timer named `start` would silently replace the `start` parameter in the sidecar
+    import ast
+
+    code = [c for c in json.loads(path.read_text())["cells"] if c["cell_type"] == "code"]
+    pcell = next(c for c in code if "parameters" in c.get("metadata", {}).get("tags", []))
+    params = {n.target.id for n in ast.parse("".join(pcell["source"])).body if isinstance(n, ast.AnnAssign)}
+    clashes = []
+    for i, cell in enumerate(code):
+        if cell is pcell:
+            continue
+        lines = "".join(cell["source"]).splitlines()
+        src = "\n".join("" if ln.lstrip().startswith(("%", "!")) else ln for ln in lines)
+        for name, line in _module_level_bindings(ast.parse(src)):
+            if name in params and (path.name, name) not in REBOUND_ON_PURPOSE:
+                clashes.append(f"code cell {i}, line {line}: {name}")
+    assert not clashes, f"{path.name} overwrites parameters: {clashes}"
