@@ -3,11 +3,13 @@
 A plain ``fork`` copies a process with all its locks but only the calling thread, so a child can
 block forever on a lock another thread held at that instant (pytest-xdist's I/O thread, a
 Jupyter kernel's heartbeat and IOPub threads, tqdm's monitor, a client's background sender). The
-parent then waits forever for a result. So ``fork`` is used only while this process runs no other
-Python thread (a plain script or the command line before any progress bar): there it is safe,
-fast, and needs no ``if __name__ == "__main__":`` guard. Otherwise workers come from a fresh
-``forkserver`` process (``spawn`` where there is none), which imports ``preload`` once and forks
-each worker from that clean, single-threaded state.
+parent then waits forever for a result. So ``fork`` is used only on Linux and only while this
+process runs no other Python thread (a plain script, the command line; the toolkit's own progress
+bars start no thread): there it is safe, fast, and needs no ``if __name__ == "__main__":`` guard.
+Otherwise workers come from a fresh ``forkserver`` process (``spawn`` where there is none), which
+imports ``preload`` once and forks each worker from that clean, single-threaded state. Like any
+``forkserver`` or ``spawn`` pool, those workers import the main script again, so a script that has
+started threads of its own needs the ``__main__`` guard around its top-level work.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ __all__ = ["process_pool", "start_method"]
 
 
 def start_method() -> str:
-    """``"fork"`` while no other Python thread runs, else ``"forkserver"`` (or ``"spawn"``).
+    """``"fork"`` on Linux while no other Python thread runs, else ``"forkserver"`` (or ``"spawn"``).
 
     Examples
     --------
@@ -31,10 +33,11 @@ def start_method() -> str:
     >>> stop.set(); helper.join()
     """
     import multiprocessing as mp
+    import sys
     import threading
 
     methods = mp.get_all_start_methods()
-    if "fork" in methods and threading.active_count() == 1:
+    if sys.platform.startswith("linux") and "fork" in methods and threading.active_count() == 1:
         return "fork"
     return "forkserver" if "forkserver" in methods else "spawn"
 
@@ -71,7 +74,10 @@ def process_pool(max_workers: int, *, preload: Iterable[str] = (),
     pool = ProcessPoolExecutor(max_workers=max_workers, mp_context=ctx, initializer=initializer)
     if method == "fork":
         # fork every worker now, while the check above still holds: the executor would fork
-        # them at the first submit, by which time the caller may have started a thread (a
-        # progress bar's monitor, say)
-        pool.submit(int).result()
+        # them at the first submit, by which time the caller may have started a thread
+        try:
+            pool.submit(int).result()
+        except BaseException:
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
     return pool

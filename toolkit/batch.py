@@ -788,7 +788,7 @@ def run_batch(
 
 
 def _execute(todo, n_workers, kind, progress, log, records, executed) -> None:
-    from tqdm.auto import tqdm
+    from toolkit._progress import progress_bar
 
     if not todo:
         return
@@ -799,7 +799,7 @@ def _execute(todo, n_workers, kind, progress, log, records, executed) -> None:
     else:
         pool = cf.ThreadPoolExecutor(max_workers=n_workers, thread_name_prefix="batch")
     failed = 0
-    bar = tqdm(total=len(todo), desc="batch", unit="run", disable=not progress, dynamic_ncols=True)
+    bar = progress_bar(total=len(todo), desc="batch", unit="run", disable=not progress, dynamic_ncols=True)
     try:
         futures = {pool.submit(execute_run, spec): spec for spec in todo}
         for fut in cf.as_completed(futures):

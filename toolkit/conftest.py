@@ -17,6 +17,11 @@ def _examples_write_under_tmp_path(request):
     if type(request.node).__name__ != "DoctestItem":
         yield
         return
+    import multiprocessing.util
+
+    # multiprocessing makes one temporary folder per process, on first use, for its sockets:
+    # make it now, in the system's folder, not in this example's tmp_path
+    multiprocessing.util.get_temp_dir()
     folder = str(request.getfixturevalue("tmp_path"))
     before, tempfile.tempdir = tempfile.tempdir, folder
     try:

@@ -1235,9 +1235,8 @@ def forecast_many(
     """
     from concurrent.futures import as_completed
 
-    from tqdm.auto import tqdm
-
     from toolkit._pool import process_pool
+    from toolkit._progress import progress_bar
 
     if isinstance(series, pd.DataFrame):
         raw = {str(k): g for k, g in series.groupby("series_id", sort=True)}
@@ -1253,8 +1252,7 @@ def forecast_many(
     tasks = [(sid, y, horizon, model, season, kw) for sid, y in items.items()]
     n_jobs = n_jobs or (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
     results: dict[str, tuple] = {}
-    bar = tqdm(total=len(tasks), desc="forecast", unit="series", disable=not progress)
-    try:
+    with progress_bar(total=len(tasks), desc="forecast", unit="series", disable=not progress) as bar:
         if n_jobs <= 1 or len(tasks) <= 1:
             for t in tasks:
                 sid, fr, summ = _forecast_task(t)
@@ -1267,8 +1265,6 @@ def forecast_many(
                     sid, fr, summ = fut.result()
                     results[sid] = (fr, summ)
                     bar.update(1)
-    finally:
-        bar.close()
     frames = [results[s][0] for s in items if results[s][0] is not None]
     cols = ["series_id", "timestamp", "yhat", "lo80", "hi80", "lo95", "hi95"]
     fc = pd.concat(frames, ignore_index=True)[cols] if frames else pd.DataFrame(columns=cols)
