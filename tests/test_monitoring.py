@@ -15,6 +15,8 @@ import statsmodels.api as sm
 
 from toolkit.monitoring import (
     _clustered_means,
+    _segment_differences,
+    _segment_findings,
     ALERT_COLUMNS,
     Thresholds,
     alerts_for,
@@ -370,3 +372,29 @@ def test_segment_share_standard_error_is_the_cluster_robust_one(bundled):
         ref = sm.OLS(y[part], np.ones(part.sum())).fit(cov_type="cluster", cov_kwds={"groups": codes[part]})
         assert got.loc[side, "mean"] == pytest.approx(y[part].mean())
         assert got.loc[side, "se"] == pytest.approx(float(ref.bse[0]), rel=1e-9)
+
+
+@pytest.mark.parametrize("column", ["model", "hour"])
+def test_segment_z_is_the_cluster_robust_wald_statistic(bundled, column):
+    # "hour" splits conversations across segments, "model" does not
+    t = bundled.turns
+    rng = np.random.default_rng(4)
+    y = (rng.random(len(t)) < 0.1).astype(float)
+    key = (t["timestamp"].dt.hour if column == "hour" else t[column]).to_numpy()
+    codes = pd.factorize(t["conversation_id"])[0]
+    got = _segment_differences(y, key, codes).set_index("segment")
+    for g in list(got.index)[:3]:
+        x = (key == g).astype(float)
+        ref = sm.OLS(y, sm.add_constant(x)).fit(cov_type="cluster", cov_kwds={"groups": codes})
+        assert got.loc[g, "share"] - got.loc[g, "share_rest"] == pytest.approx(ref.params[1], abs=1e-12)
+        assert got.loc[g, "z"] == pytest.approx(ref.tvalues[1], rel=1e-9)
+
+
+def test_a_segment_where_every_answer_is_poor_is_flagged():
+    n = 200
+    turns = pd.DataFrame({"conversation_id": [f"c{i // 2}" for i in range(n)],
+                          "model": ["bad"] * 40 + ["good"] * (n - 40),
+                          "quality": [0.1] * 40 + [0.9] * (n - 40)})
+    found = _segment_findings(turns, {"average": 0.5})
+    assert [f["evidence"]["segment"] for f in found] == ["model=bad"]
+    assert found[0]["evidence"]["z"] == np.inf and found[0]["evidence"]["poor_share"] == 1.0

@@ -512,16 +512,54 @@ def evaluate_alerts(
 # -------------------------------------------------------------------------------------------
 
 
+def _segment_differences(y: np.ndarray, key: np.ndarray, codes: np.ndarray, min_n: int = 30) -> pd.DataFrame:
+    """Each segment's mean of ``y`` against the rest's, with a conversation-clustered z.
+
+    The z is the Wald statistic of the slope in OLS ``y ~ 1 + in_segment`` with cluster-robust
+    (sandwich) errors by conversation ``codes`` (0..G-1) and statsmodels' small-sample factor
+    G/(G-1) * (N-1)/(N-2): conversations split across the segment and the rest are handled.
+    One grouping per call; "the rest" comes by subtraction from the per-conversation totals.
+    A perfect separation (no spread left) gets an infinite z. Rows whose key is missing count
+    in the rest. Segments with fewer than ``min_n`` rows, or a rest that small, are left out.
+    """
+    n_all = len(y)
+    n_clusters = int(codes.max()) + 1 if n_all else 0
+    s_c = np.bincount(codes, weights=y, minlength=n_clusters)
+    n_c = np.bincount(codes, minlength=n_clusters).astype(float)
+    total = float(y.sum())
+    valid = pd.notna(key)
+    per = (pd.DataFrame({"g": key[valid], "c": codes[valid], "y": y[valid]})
+           .groupby(["g", "c"], sort=True)["y"].agg(["sum", "size"]))
+    factor = n_clusters / (n_clusters - 1) * (n_all - 1) / (n_all - 2) if n_clusters > 1 and n_all > 2 else math.nan
+    rows = []
+    for g, part in per.groupby(level="g", sort=True):
+        c = part.index.get_level_values("c").to_numpy()
+        s1c, n1c = part["sum"].to_numpy(float), part["size"].to_numpy(float)
+        n1 = n1c.sum()
+        n0 = n_all - n1
+        if n1 < min_n or n0 < min_n:
+            continue
+        p1, p0 = s1c.sum() / n1, (total - s1c.sum()) / n0
+        # per-conversation score of the slope: inside residuals / n1 - rest residuals / n0
+        rest_out = (s_c - p0 * n_c) ** 2  # conversations with no turn in the segment
+        psi_in = (s1c - p1 * n1c) / n1 - ((s_c[c] - s1c) - p0 * (n_c[c] - n1c)) / n0
+        ss = (rest_out.sum() - rest_out[c].sum()) / n0 ** 2 + (psi_in ** 2).sum()
+        se = math.sqrt(max(ss, 0.0) * factor)
+        z = (p1 - p0) / se if se > 0 else (math.copysign(math.inf, p1 - p0) if p1 != p0 else 0.0)
+        rows.append({"segment": g, "n": int(n1), "share": p1, "share_rest": p0, "se": se, "z": z})
+    return pd.DataFrame(rows, columns=["segment", "n", "share", "share_rest", "se", "z"])
+
+
 def _segment_findings(turns: pd.DataFrame, cutoffs, min_n: int = 30) -> list[dict]:
     """Segments whose share of poor answers is clearly above the rest (z > 3).
 
-    The z statistic compares the segment's share with the rest's, each with a standard error
-    that treats conversations as the independent units (turns of one conversation are alike;
-    counting them as independent would flag noise).
+    The z treats conversations, not turns, as the independent units (turns of one conversation
+    are alike; counting them as independent would flag noise): see :func:`_segment_differences`.
     """
     poor = (turns["quality"].to_numpy(float) < cutoffs["average"])
     y = poor.astype(float)
-    conv = turns["conversation_id"].to_numpy() if "conversation_id" in turns.columns else None
+    codes = (pd.factorize(turns["conversation_id"])[0] if "conversation_id" in turns.columns
+             else np.arange(len(turns)))
     dims = []
     for col in ("cluster", "cluster_label", "variant", "model", "bot_id"):
         if col in turns.columns and turns[col].notna().any():
@@ -530,27 +568,19 @@ def _segment_findings(turns: pd.DataFrame, cutoffs, min_n: int = 30) -> list[dic
         dims.append(("hour", turns["timestamp"].dt.hour))
     found = []
     for name, key in dims:
-        values = key.to_numpy()
-        for g in pd.unique(values[pd.notna(values)]):
-            inside = values == g
-            n, rest_n = int(inside.sum()), int((~inside).sum())
-            if n < min_n or rest_n < min_n:
-                continue
-            share = _clustered_means(y, inside, conv)  # rows False (the rest) and True
-            (p0, se0), (p1, se1) = share.loc[False, ["mean", "se"]], share.loc[True, ["mean", "se"]]
-            se = math.hypot(se1, se0)
-            z = (p1 - p0) / se if se > 0 else 0.0
-            if z > 3 and p1 > p0:
-                k = int(poor[inside].sum())
-                found.append({
-                    "area": "quality",
-                    "finding": f"Poor answers concentrate in {name}={g}: {p1:.1%} poor vs {p0:.1%} elsewhere "
-                               f"({k} of {n} turns).",
-                    "evidence": {"segment": f"{name}={g}", "poor_share": p1, "poor_share_elsewhere": p0,
-                                 "n_turns": n, "z": z, "excess_poor_turns": (p1 - p0) * n},
-                    "action": f"Inspect the worst responses of {name}={g} first; it accounts for "
-                              f"{(p1 - p0) * n:.0f} more poor answers than the rest's rate would give.",
-                })
+        diffs = _segment_differences(y, key.to_numpy(), codes, min_n=min_n)
+        for r in diffs[(diffs["z"] > 3) & (diffs["share"] > diffs["share_rest"])].itertuples():
+            g, n, p1, p0 = r.segment, r.n, r.share, r.share_rest
+            k = int(round(p1 * n))
+            found.append({
+                "area": "quality",
+                "finding": f"Poor answers concentrate in {name}={g}: {p1:.1%} poor vs {p0:.1%} elsewhere "
+                           f"({k} of {n} turns).",
+                "evidence": {"segment": f"{name}={g}", "poor_share": p1, "poor_share_elsewhere": p0,
+                             "n_turns": n, "z": r.z, "excess_poor_turns": (p1 - p0) * n},
+                "action": f"Inspect the worst responses of {name}={g} first; it accounts for "
+                          f"{(p1 - p0) * n:.0f} more poor answers than the rest's rate would give.",
+            })
     found.sort(key=lambda f: -f["evidence"]["excess_poor_turns"])
     return found
 
