@@ -29,6 +29,11 @@ def test_window_keeps_whole_conversations_by_their_first_turn():
     # offsets are honoured: 11:00+01:00 is 10:00 UTC
     assert log.select(start="2026-01-01T11:00:00+01:00", end="2026-01-01T11:00:01+01:00") \
         .turns["conversation_id"].unique().tolist() == ["c1", "c2"]
+    # naive bounds can be read in another zone: 11:00 in Paris (winter) is 10:00 UTC
+    assert log.select(start="2026-01-01 11:00", end="2026-01-01 11:00:01", tz="Europe/Paris") \
+        .turns["conversation_id"].unique().tolist() == ["c1", "c2"]
+    with pytest.raises(ValueError, match="tz='Mars/Olympus' is not a time zone"):
+        log.select(start="2026-01-01", tz="Mars/Olympus")
     # a selection is itself a valid log
     again = validate(sel.turns, sel.conversations)
     pd.testing.assert_frame_equal(again.turns, sel.turns)

@@ -192,7 +192,7 @@ class ConversationLog:
         return ConversationLog(turns=turns, conversations=self.conversations)
 
     def select(self, *, start: Any = None, end: Any = None,
-               variant: str | Iterable[str] | None = None) -> "ConversationLog":
+               variant: str | Iterable[str] | None = None, tz: str | None = None) -> "ConversationLog":
         """Whole conversations that start in ``[start, end)`` and ran on the given variant(s).
 
         A conversation is kept or dropped as a whole (by the time of its first turn), so
@@ -202,9 +202,11 @@ class ConversationLog:
         ----------
         start, end : str, datetime or Timestamp, optional
             Window on the conversation's first turn; ``end`` is exclusive. A date or time without
-            an offset is read as UTC (e.g. ``"2026-09-07"``).
+            an offset is read in ``tz`` (e.g. ``"2026-09-07"`` is that day's midnight there).
         variant : str or iterable of str, optional
             One variant, several, or a comma-separated string (``"A,B"``).
+        tz : str, optional
+            Time zone of ``start``/``end`` when they carry no offset; default UTC.
 
         Returns
         -------
@@ -239,7 +241,12 @@ class ConversationLog:
                 raise ValueError(f"select: {name}={value!r} is not a date or time ({exc})") from None
             if stamp is pd.NaT:
                 raise ValueError(f"select: {name}={value!r} is not a date or time")
-            bounds[name] = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+            if stamp.tzinfo is None:
+                try:
+                    stamp = stamp.tz_localize(tz or "UTC")
+                except Exception as exc:  # unknown zone name
+                    raise ValueError(f"select: tz={tz!r} is not a time zone ({exc})") from None
+            bounds[name] = stamp.tz_convert("UTC")
         if "start" in bounds and "end" in bounds and bounds["end"] <= bounds["start"]:
             raise ValueError(f"select: end {bounds['end']} is not after start {bounds['start']}")
         if "start" in bounds:

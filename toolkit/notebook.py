@@ -59,8 +59,8 @@ def load_log(data_path: str | os.PathLike | None = "", *, tz: str | None = None,
         Time zone used to localise naive timestamps, passed to :func:`toolkit.io.load`.
     start, end, variant : optional
         Keep only whole conversations that start in ``[start, end)`` and ran on ``variant``
-        (one, several, or ``"A,B"``); empty means no limit. See
-        :meth:`toolkit.log.ConversationLog.select`.
+        (one, several, or ``"A,B"``); empty means no limit. Dates without an offset are read
+        in ``tz`` (UTC when it is not given). See :meth:`toolkit.log.ConversationLog.select`.
 
     Returns
     -------
@@ -82,7 +82,7 @@ def load_log(data_path: str | os.PathLike | None = "", *, tz: str | None = None,
         from toolkit.io import load
 
         log = load(data_path, tz=tz)
-    return log.select(start=start, end=end, variant=variant)
+    return log.select(start=start, end=end, variant=variant, tz=tz)
 
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
