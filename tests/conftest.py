@@ -1,4 +1,4 @@
-"""Shared fixtures: a small generated sample log, and a papermill runner for notebooks."""
+"""Shared fixtures: a small generated sample log, and a notebook runner (toolkit.runner)."""
 
 from __future__ import annotations
 
@@ -37,15 +37,22 @@ def bundled():
     return load_sample()
 
 
+class NotebookFailed(AssertionError):
+    """A notebook run by the ``run_notebook`` fixture failed; the message has the error."""
+
+
 @pytest.fixture
 def run_notebook(tmp_path):
-    """Run a notebook with papermill into a temporary folder; return its parsed sidecar.
+    """Run a notebook the way ``toolkit run`` does; return its parsed sidecar.
 
-    ``run_notebook("01_quality", alpha=0.1)`` runs ``notebooks/01_quality.ipynb`` with
-    ``output_dir`` set to a fresh folder. The executed notebook is kept there as
-    ``executed.ipynb``; the returned dict also carries ``_output_dir``.
+    ``run_notebook("01_quality", alpha=0.1)`` runs ``notebooks/01_quality.ipynb`` through
+    :func:`toolkit.runner.run_notebook` (parameters checked against the notebook, ``output_dir``
+    set to a fresh folder, 300 s per cell, no HTML or PDF). The returned dict also carries
+    ``_output_dir`` and ``_executed`` (the executed notebook). A failed run raises
+    :class:`NotebookFailed` with the error and the failing cell.
     """
-    import papermill as pm
+    from toolkit.runner import error_text
+    from toolkit.runner import run_notebook as run_nb
 
     def run(name: str | os.PathLike, **parameters):
         path = Path(name)
@@ -54,18 +61,12 @@ def run_notebook(tmp_path):
         elif not path.is_absolute() and not path.exists():
             path = NOTEBOOKS / path
         out_dir = tmp_path / path.stem
-        out_dir.mkdir(parents=True, exist_ok=True)
-        parameters.setdefault("output_dir", str(out_dir))
-        pm.execute_notebook(
-            str(path),
-            str(out_dir / "executed.ipynb"),
-            parameters=parameters,
-            kernel_name="python3",
-            cwd=str(ROOT),
-            progress_bar=False,
-        )
-        sidecar = json.loads((Path(parameters["output_dir"]) / "sidecar.json").read_text(encoding="utf-8"))
-        sidecar["_output_dir"] = str(parameters["output_dir"])
+        res = run_nb(path, parameters, out_dir, html=False, pdf=False, cwd=ROOT, timeout=300)
+        if not res.ok:
+            raise NotebookFailed(f"{path.name}: {error_text(res.error)}\n{(res.error or {}).get('message', '')}")
+        sidecar = json.loads((out_dir / "sidecar.json").read_text(encoding="utf-8"))
+        sidecar["_output_dir"] = str(out_dir)
+        sidecar["_executed"] = str(out_dir / f"{path.stem}.ipynb")
         return sidecar
 
     return run

@@ -36,7 +36,7 @@ def test_notebook_runs_on_bundled_sample(run_notebook):
     assert {"power_curve.png", "forest_plot.svg", "confidence_sequence.png"} <= {p.name for p in (out / "figures").iterdir()}
     rows = res["analysis"]["metrics"]
     assert all(r["boot_abs_bca_low"] is not None for r in rows)
-    executed = nbformat.read(out / "executed.ipynb", as_version=4)
+    executed = nbformat.read(side["_executed"], as_version=4)
     streams = [o for c in executed.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "stream"]
     assert not [o for o in streams if o.name == "stderr"], "warnings spilled into the notebook"
     html = [o for c in executed.cells if c.cell_type == "code" for o in c.outputs

@@ -19,8 +19,8 @@ def test_parameters_the_notebook_takes():
     assert inferred["k"]["default"] == '"auto"' and inferred["text"]["default"] == '"first_user"'
 
 
-def _outputs(out_dir):
-    executed = nbformat.read(Path(out_dir) / "executed.ipynb", as_version=4)
+def _outputs(side):
+    executed = nbformat.read(side["_executed"], as_version=4)
     return [o for c in executed.cells if c.cell_type == "code" for o in c.outputs]
 
 
@@ -42,7 +42,7 @@ def test_notebook_runs_on_bundled_sample_and_checks_the_truth(run_notebook):
     assert [r["excess_failures"] for r in prof] == sorted((r["excess_failures"] for r in prof), reverse=True)
     assert res["worst_cluster"] == prof[0]["label"] and len(res["worst_clusters"]) == 3
     assert {"cluster_map.png", "cluster_map.svg", "k_selection.png"} <= {p.name for p in (out / "figures").iterdir()}
-    outputs = _outputs(out)
+    outputs = _outputs(side)
     assert not [o for o in outputs if o.output_type == "stream" and o.name == "stderr"], "warnings spilled"
     assert any("application/vnd.jupyter.widget-view+json" in o.get("data", {}) for o in outputs)
     # the static drill-down: one heading per worst cluster

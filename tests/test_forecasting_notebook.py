@@ -36,9 +36,9 @@ def test_notebook_on_a_series_file(run_notebook, tmp_path):
 
 def test_log_selection_parameters_are_refused_for_a_series_file(run_notebook, tmp_path):
     import pandas as pd
-    from papermill.exceptions import PapermillExecutionError
+    from tests.conftest import NotebookFailed
 
     pd.DataFrame({"timestamp": pd.date_range("2026-01-01", periods=60, freq="D").strftime("%Y-%m-%d"),
                   "value": range(60)}).to_csv(tmp_path / "daily.csv", index=False)
-    with pytest.raises(PapermillExecutionError, match="start, end and variant select conversations of a log"):
+    with pytest.raises(NotebookFailed, match="start, end and variant select conversations of a log"):
         run_notebook("04_forecasting", data_path=str(tmp_path / "daily.csv"), variant="A")

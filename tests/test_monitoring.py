@@ -304,7 +304,7 @@ def test_quality_notebook_runs(run_notebook, small_log_dir):
     out = Path(side["_output_dir"])
     for name in ("quality_distribution", "quality_by_variant", "response_time_vs_quality"):
         assert (out / "figures" / f"{name}.png").exists()
-    nb = json.loads((out / "executed.ipynb").read_text())
+    nb = json.loads(Path(side["_executed"]).read_text())
     for cell in nb["cells"]:
         for o in cell.get("outputs", []):
             assert o.get("output_type") != "error"

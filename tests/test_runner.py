@@ -300,3 +300,44 @@ def test_the_demo_bounds_each_cell():
     from toolkit.demo import CELL_TIMEOUT_S, demo_config
 
     assert demo_config(pdf=False).timeout == CELL_TIMEOUT_S and 60 <= CELL_TIMEOUT_S <= 1800
+
+
+def test_kernel_waits_poll_in_short_slices_and_keep_their_timeouts():
+    """The runner's kernel client (a workaround for a long poll that misses the kernel's reply)
+    still returns a message that comes after several slices, and still times out on time."""
+    import asyncio
+    import time
+    from queue import Empty
+
+    import zmq
+    import zmq.asyncio
+    from jupyter_client.session import Session
+
+    from toolkit.runner import POLL_SLICE_S, _sliced_client_class
+
+    channel_class = _sliced_client_class().shell_channel_class.klass
+
+    async def scenario():
+        ctx = zmq.asyncio.Context()
+        a, b = ctx.socket(zmq.PAIR), ctx.socket(zmq.PAIR)
+        a.bind("inproc://slices")
+        b.connect("inproc://slices")
+        session = Session(key=b"k")
+        channel = channel_class(b, session)
+        t0 = time.monotonic()
+        with pytest.raises(Empty):
+            await channel.get_msg(timeout=2.5 * POLL_SLICE_S)
+        waited = time.monotonic() - t0
+        asyncio.get_running_loop().call_later(1.7 * POLL_SLICE_S, session.send, a, "execute_reply", {"status": "ok"})
+        t0 = time.monotonic()
+        msg = await channel.get_msg(timeout=None)
+        arrived = time.monotonic() - t0
+        a.close(0)
+        b.close(0)
+        ctx.term()
+        return waited, msg, arrived
+
+    waited, msg, arrived = asyncio.run(scenario())
+    assert 2.4 * POLL_SLICE_S <= waited < 4 * POLL_SLICE_S
+    assert msg["msg_type"] == "execute_reply" and msg["content"] == {"status": "ok"}
+    assert 1.6 * POLL_SLICE_S <= arrived < 3 * POLL_SLICE_S
