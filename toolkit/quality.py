@@ -89,6 +89,7 @@ __all__ = [
     "score_turns",
     "score_log",
     "score_texts",
+    "fit_relevance_idf",
     "relevance",
     "sentiment",
     "coherence",
@@ -510,19 +511,23 @@ def _chunk_work(args) -> _Chunk:
     )
 
 
-def _relevance_from_chunks(chunks: list[_Chunk], n_docs: int) -> list[np.ndarray]:
-    """Fit the IDF on all chunks' documents, then the cosine of each row's context and response."""
+def _relevance_from_chunks(chunks: list[_Chunk], n_docs: int, model=None) -> list[np.ndarray]:
+    """Fit the IDF on all chunks' documents (or take ``model``'s), then each row's cosine."""
     if not chunks:
         return []
-    allv = np.concatenate([c.vocab for c in chunks])
-    alldf = np.concatenate([c.df for c in chunks])
-    codes, uniq = pd.factorize(allv)
-    df = np.bincount(codes, weights=alldf, minlength=len(uniq))
-    idf_global = np.log((1.0 + n_docs) / (1.0 + df)) + 1.0
+    if model is None:
+        allv = np.concatenate([c.vocab for c in chunks])
+        alldf = np.concatenate([c.df for c in chunks])
+        codes, uniq = pd.factorize(allv)
+        df = np.bincount(codes, weights=alldf, minlength=len(uniq))
+        idf_global = np.log((1.0 + n_docs) / (1.0 + df)) + 1.0
     out = []
     pos = 0
     for c in chunks:
-        idf = idf_global[codes[pos : pos + c.vocab.size]]
+        if model is None:
+            idf = idf_global[codes[pos : pos + c.vocab.size]]
+        else:
+            idf = model.idf_of(c.vocab)
         pos += c.vocab.size
         wr = c.resp_count * idf[c.resp_term]
         nr = np.sqrt(np.bincount(c.resp_doc, weights=wr * wr, minlength=c.n))
@@ -651,7 +656,8 @@ def _prepare(turns: pd.DataFrame):
     return inputs, responses, order, conv_sorted
 
 
-def _compute(turns: pd.DataFrame, cfg: QualityConfig, *, want_text: bool, n_jobs, chunk_size: int, cache: bool):
+def _compute(turns: pd.DataFrame, cfg: QualityConfig, *, want_text: bool, n_jobs, chunk_size: int, cache: bool,
+             idf=None):
     inputs, responses, order, conv_sorted = _prepare(turns)
     n = len(inputs)
     inp = [inputs[i] for i in order]
@@ -683,7 +689,7 @@ def _compute(turns: pd.DataFrame, cfg: QualityConfig, *, want_text: bool, n_jobs
     jobs = _default_jobs(n) if n_jobs is None else max(1, int(n_jobs))
     chunks = _run_chunks(tasks, jobs)
     if cfg.relevance_backend == "tfidf":
-        rel = _relevance_from_chunks(chunks, 2 * n)
+        rel = _relevance_from_chunks(chunks, 2 * n, idf)
         rel = np.concatenate(rel) if rel else np.zeros(0)
     else:
         encoder = _minilm_encoder() if cfg.relevance_backend == "embeddings" else cfg.relevance_backend
@@ -920,6 +926,8 @@ def score_turns(
     n_jobs: int | None = None,
     chunk_size: int = 2500,
     cache: bool = True,
+    idf=None,
+    engine: str = "pandas",
 ) -> pd.DataFrame:
     """Score every response of a log: a copy of the turns with the score columns added.
 
@@ -938,6 +946,14 @@ def score_turns(
     cache : bool
         Keep a per-process cache of sentiment and coherence by text (repeated answers are
         scored once).
+    idf : toolkit.text.HashedTfidf, optional
+        A fitted relevance TF-IDF (:func:`fit_relevance_idf`) used instead of fitting one on
+        ``data``: ``score_turns(t, idf=fit_relevance_idf(t))`` equals ``score_turns(t)``.
+    engine : {"pandas", "dask"}
+        ``"dask"``: ``data`` is a :class:`toolkit.scale.read.DaskLog` (or a path for
+        :func:`toolkit.scale.read.read_log`); the TF-IDF is fitted once over all partitions and
+        broadcast, every partition (whole conversations) is scored on the cluster, and a lazy Dask
+        DataFrame is returned, equal to the pandas engine's result row for row.
 
     Returns
     -------
@@ -956,11 +972,18 @@ def score_turns(
     >>> "quality" in t.columns   # the input is not modified
     False
     """
-    turns = _as_turns(data)
+    from toolkit.scale.cluster import check_engine
+
     cfg = _config(config)
     if chunk_size < 1:
         raise ValueError(f"chunk_size must be >= 1, got {chunk_size}")
-    res = _compute(turns, cfg, want_text=True, n_jobs=n_jobs, chunk_size=chunk_size, cache=cache)
+    if check_engine(engine) == "dask":
+        from toolkit.scale.score import score_dask
+
+        return score_dask(data, cfg, score=score_turns, idf_options=_idf_options(cfg), idf=idf,
+                          chunk_size=chunk_size)
+    turns = _as_turns(data)
+    res = _compute(turns, cfg, want_text=True, n_jobs=n_jobs, chunk_size=chunk_size, cache=cache, idf=idf)
     out = turns.copy()
     out["relevance"] = res["relevance"]
     out["sentiment"] = res["sentiment"]
@@ -969,6 +992,38 @@ def score_turns(
     out["quality"] = composite_quality(out, cfg, content_words=res["content_words"])
     out["level"] = assign_levels(out["quality"].to_numpy(), cfg.cutoffs)
     return out
+
+
+def _idf_options(cfg: QualityConfig) -> dict:
+    """The tokeniser settings of the relevance TF-IDF under ``cfg``."""
+    from toolkit.text import STOP_WORDS
+
+    return {"stop_words": STOP_WORDS if cfg.stop_words else None, "stem": bool(cfg.stem)}
+
+
+def fit_relevance_idf(data, config: QualityConfig | Mapping | None = None):
+    """The relevance TF-IDF that :func:`score_turns` fits on ``data``, as a reusable model.
+
+    Fitted on every user message and response (each a document). Pass it as ``idf=`` to score
+    other turns with the same weights (the Dask engine fits it over all partitions the same way).
+
+    Examples
+    --------
+    >>> import toolkit
+    >>> turns = toolkit.load_sample().turns.head(500)
+    >>> model = fit_relevance_idf(turns)
+    >>> model.n_docs
+    1000
+    >>> score_turns(turns, idf=model)["relevance"].equals(score_turns(turns)["relevance"])
+    True
+    """
+    from toolkit.text import HashedTfidf, as_text_list, document_frequencies
+
+    turns = _as_turns(data)
+    opts = _idf_options(_config(config))
+    texts = as_text_list(turns["user_input"], "turns.user_input") + as_text_list(turns["bot_response"], "turns.bot_response")
+    hashes, df = document_frequencies(texts, **opts)
+    return HashedTfidf.from_document_frequencies(hashes, df, len(texts), **opts)
 
 
 def score_log(log, config: QualityConfig | Mapping | None = None, **kwargs):

@@ -45,6 +45,7 @@ __all__ = [
     "HashedTokens",
     "HashedTfidf",
     "term_pairs",
+    "document_frequencies",
     "TermPairs",
     "pair_batch",
     "PairBatch",
@@ -372,6 +373,29 @@ def term_pairs(
     )
 
 
+def document_frequencies(
+    texts: Sequence[str], *, stop_words: frozenset | None = None, stem: bool = False, chunk_size: int = 5000
+) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted term hashes of ``texts`` and the number of texts containing each (the DF of a TF-IDF).
+
+    Examples
+    --------
+    >>> h, df = document_frequencies(["a bb bb", "bb cc"])
+    >>> len(h), sorted(df.tolist())   # 'bb' is in both texts, 'cc' in one ('a' is too short)
+    (2, [1, 2])
+    """
+    import pandas as pd
+
+    parts = [term_pairs(texts[i : i + chunk_size], stop_words=stop_words, stem=stem)
+             for i in range(0, len(texts), chunk_size)]
+    if not parts:
+        return np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=np.int64)
+    allv = np.concatenate([p.vocab for p in parts])
+    dfs = np.concatenate([np.bincount(p.term, minlength=p.vocab.size) for p in parts])
+    codes, uniq = pd.factorize(allv, sort=True)
+    return np.asarray(uniq, dtype=np.uint64), np.bincount(codes, weights=dfs, minlength=len(uniq)).astype(np.int64)
+
+
 @dataclass(frozen=True)
 class PairBatch:
     """Hashed term counts of a batch of text pairs (docs ``0..n-1`` = a, ``n..2n-1`` = b)."""
@@ -475,6 +499,36 @@ class HashedTfidf:
         self.idf = np.log((1.0 + n_docs) / (1.0 + df[order])) + 1.0
         self.n_docs = n_docs
         return self
+
+    @classmethod
+    def from_document_frequencies(cls, hashes, df, n_docs: int, **params) -> "HashedTfidf":
+        """A fitted model from term hashes and their document frequencies over ``n_docs`` documents.
+
+        The counts may come from several batches, machines or partitions
+        (:func:`document_frequencies` of each, summed per hash): the model equals ``fit`` on all
+        the documents at once.
+
+        Examples
+        --------
+        >>> texts = ["my order is late", "where is my order", "opening hours"]
+        >>> h, df = document_frequencies(texts)
+        >>> m = HashedTfidf.from_document_frequencies(h, df, len(texts))
+        >>> bool((m.idf == HashedTfidf().fit(texts).idf).all())
+        True
+        """
+        import pandas as pd
+
+        model = cls(**params)
+        hashes = np.asarray(hashes, dtype=np.uint64)
+        df = np.asarray(df, dtype=np.float64)
+        if hashes.size and not (hashes[1:] > hashes[:-1]).all():  # not sorted and unique: sum per hash
+            s = pd.Series(df).groupby(hashes).sum()
+            hashes, df = s.index.to_numpy(dtype=np.uint64), s.to_numpy(dtype=np.float64)
+        keep = df >= model.min_df
+        model.hashes = hashes[keep]
+        model.idf = np.log((1.0 + n_docs) / (1.0 + df[keep])) + 1.0
+        model.n_docs = int(n_docs)
+        return model
 
     def _check_fitted(self):
         if self.hashes is None:

@@ -193,12 +193,13 @@ def _partition_log(turns: pd.DataFrame, conversations: pd.DataFrame | None, tz: 
                                  "(rules across files: each file alone was valid)") from None
 
 
-def _apply_turns_only(turns: pd.DataFrame, fn: Callable, tz: str | None) -> pd.DataFrame:
-    return fn(_partition_log(turns, None, tz))
+def _apply_turns_only(turns: pd.DataFrame, fn: Callable, tz: str | None, *args) -> pd.DataFrame:
+    return fn(_partition_log(turns, None, tz), *args)
 
 
-def _apply_with_conversations(turns: pd.DataFrame, conversations: pd.DataFrame, fn: Callable, tz: str | None) -> pd.DataFrame:
-    return fn(_partition_log(turns, conversations, tz))
+def _apply_with_conversations(turns: pd.DataFrame, conversations: pd.DataFrame, fn: Callable, tz: str | None,
+                              *args) -> pd.DataFrame:
+    return fn(_partition_log(turns, conversations, tz), *args)
 
 
 def _turns_of(log: ConversationLog) -> pd.DataFrame:
@@ -241,19 +242,21 @@ class DaskLog:
         """Partitions after the shuffle (each holds whole conversations)."""
         return self.raw_turns.npartitions
 
-    def map_logs(self, fn: Callable[[ConversationLog], pd.DataFrame], meta: Any = None) -> Any:
-        """Apply ``fn`` to every partition as a validated :class:`ConversationLog`; lazy.
+    def map_logs(self, fn: Callable[..., pd.DataFrame], *args: Any, meta: Any = None) -> Any:
+        """``fn(log, *args)`` on every partition as a validated :class:`ConversationLog`; lazy.
 
         ``fn`` must be picklable (a module-level function or a ``functools.partial`` of one) and
-        return a DataFrame; ``meta`` describes it (default: ``fn`` run on an empty-ish log).
+        return a DataFrame; ``args`` may hold ``dask.delayed`` objects (e.g. a fitted model sent
+        to the workers once). ``meta`` describes the result (default: ``fn`` run on
+        :attr:`example`).
         """
-        kw = {"meta": fn(self.example).iloc[:0] if meta is None else meta}
+        kw = {"meta": fn(self.example, *args).iloc[:0] if meta is None else meta}
         if self.raw_conversations is None:
-            return self.raw_turns.map_partitions(_apply_turns_only, fn, self.tz, **kw)
+            return self.raw_turns.map_partitions(_apply_turns_only, fn, self.tz, *args, **kw)
         import dask.dataframe as dd
 
         return dd.map_partitions(_apply_with_conversations, self.raw_turns, self.raw_conversations,
-                                 fn, self.tz, align_dataframes=False, **kw)
+                                 fn, self.tz, *args, align_dataframes=False, **kw)
 
     @property
     def turns(self) -> Any:

@@ -1,0 +1,113 @@
+"""Quality scoring on Dask: the relevance TF-IDF fitted once over all partitions, then broadcast.
+
+Relevance is the cosine between a response and its conversation's (decayed) earlier messages
+under a TF-IDF fitted on the whole log. At scale that takes two passes:
+
+1. **fit**: every partition counts the document frequency of each hashed term
+   (:func:`toolkit.text.document_frequencies`); the counts are summed per hash on the cluster and
+   turned into one :class:`toolkit.text.HashedTfidf` -- exactly the model the pandas engine fits
+   on the whole log, since document frequencies add up;
+2. **score**: the model is shipped to the workers once (a single task every partition depends
+   on) and each partition -- whole conversations, see :mod:`toolkit.scale.read` -- is scored
+   with the pandas code (``score_turns(partition, idf=model)``).
+
+The scores do not depend on how rows are batched (sums over a document's terms run in hash
+order), so the result equals the pandas engine's exactly.
+
+This module knows nothing of :mod:`toolkit.quality`: the scoring function comes in as an argument
+(``score=``), so the analyses can call down into the engine without an import cycle.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from typing import Any, Callable
+
+import pandas as pd
+
+__all__ = ["fit_idf", "score_dask", "write_parquet"]
+
+
+def _partition_frequencies(log, options: dict) -> pd.DataFrame:
+    from toolkit.text import as_text_list, document_frequencies
+
+    t = log.turns
+    texts = as_text_list(t["user_input"], "turns.user_input") + as_text_list(t["bot_response"], "turns.bot_response")
+    hashes, df = document_frequencies(texts, **options)
+    docs = pd.Series(0, index=range(len(hashes)), dtype="int64")
+    if len(docs):
+        docs.iloc[0] = len(texts)
+    return pd.DataFrame({"hash": hashes, "df": df.astype("int64"), "docs": docs.to_numpy()})
+
+
+def fit_idf(dlog, options: dict):
+    """Fit the relevance TF-IDF over every partition of ``dlog`` (one pass on the cluster).
+
+    Parameters
+    ----------
+    dlog : DaskLog
+    options : dict
+        ``stop_words`` and ``stem`` of the tokeniser.
+
+    Returns
+    -------
+    toolkit.text.HashedTfidf
+    """
+    import dask
+
+    from toolkit.text import HashedTfidf
+
+    freq = dlog.map_logs(functools.partial(_partition_frequencies, options=options))
+    per_hash = freq.groupby("hash")["df"].sum()
+    n_docs = freq["docs"].sum()
+    per_hash, n_docs = dask.compute(per_hash, n_docs)
+    per_hash = per_hash.sort_index()
+    return HashedTfidf.from_document_frequencies(per_hash.index.to_numpy(), per_hash.to_numpy(),
+                                                 int(n_docs), **options)
+
+
+def _score_partition(log, model, score: Callable, cfg: Any, chunk_size: int) -> pd.DataFrame:
+    return score(log, cfg, n_jobs=1, chunk_size=chunk_size, idf=model)
+
+
+def score_dask(data, cfg, *, score: Callable, idf_options: dict, idf=None, chunk_size: int = 2500):
+    """Score a :class:`~toolkit.scale.read.DaskLog` (or a path to one) partition by partition.
+
+    Parameters
+    ----------
+    data : DaskLog or path
+    cfg : QualityConfig
+    score : callable
+        The pandas scoring function, ``score(log, cfg, n_jobs=, chunk_size=, idf=)``.
+    idf_options : dict
+        Tokeniser settings of the TF-IDF (from the config).
+    idf : HashedTfidf, optional
+        A model fitted before (else fitted here over all partitions: one extra pass).
+    chunk_size : int
+        Rows per batch inside a partition.
+
+    Returns
+    -------
+    dask DataFrame
+        The scored turns (lazy), whole conversations per partition.
+    """
+    import dask
+
+    from toolkit.scale.cluster import EngineError
+    from toolkit.scale.read import DaskLog, read_log
+
+    if getattr(cfg, "relevance_backend", "tfidf") != "tfidf":
+        raise EngineError("engine='dask' scores relevance with the TF-IDF backend only "
+                          f"(relevance_backend={cfg.relevance_backend!r}); use the pandas engine for embeddings")
+    dlog = data if isinstance(data, DaskLog) else read_log(os.fspath(data))
+    model = idf if idf is not None else fit_idf(dlog, idf_options)
+    shared = dask.delayed(model, pure=True)  # one task: every partition reads the same model
+    fn = functools.partial(_score_partition, score=score, cfg=cfg, chunk_size=chunk_size)
+    meta = fn(dlog.example, model).iloc[:0]
+    return dlog.map_logs(fn, shared, meta=meta)
+
+
+def write_parquet(frame, folder: str | os.PathLike, *, compute: bool = True):
+    """Write a Dask frame as a folder of Parquet files (``part.N.parquet``, one per partition)."""
+    return frame.to_parquet(os.fspath(folder), write_index=False, compute=compute, overwrite=False)
