@@ -189,7 +189,7 @@ class _MetricData:
 
 
 def analyze(data, metrics: str | Sequence[Metric | str] | None = None, *,
-            options: AnalysisOptions | None = None, **overrides) -> ABResult:
+            options: AnalysisOptions | None = None, engine: str = "pandas", **overrides) -> ABResult:
     """Analyse an A/B test: every treatment arm against control on every metric.
 
     Parameters
@@ -245,6 +245,12 @@ def analyze(data, metrics: str | Sequence[Metric | str] | None = None, *,
         The confidence sequence is evaluated after every unit up to this many units, else at
         this many evenly spaced looks (still valid, and far more often than anyone looks);
         ``None`` = after every unit.
+    engine : {"pandas", "dask"}
+        ``"dask"``: ``data`` is a :class:`toolkit.scale.read.DaskLog` (or a path to one); the unit
+        table is built on the cluster and reduced to per-arm sufficient statistics
+        (:mod:`toolkit.scale.ab`), on which the same tests, intervals, power and verdicts run
+        (equal to the pandas engine to 1e-9). Mann-Whitney and the sequential analysis need every
+        unit and are left out (noted); a bootstrap is refused. Conversation units only.
 
     Returns
     -------
@@ -270,7 +276,11 @@ def analyze(data, metrics: str | Sequence[Metric | str] | None = None, *,
     >>> r2.alpha, analyze(units, "x:continuous", alpha=0.01).table.equals(r2.table)
     (0.01, True)
     """
+    from toolkit.scale.cluster import check_engine
+
     opts = AnalysisOptions.build(options, **overrides)
+    if check_engine(engine) == "dask":
+        return _analyze_moments(data, metrics, opts)
     notes: list[str] = []
     units, curated = _unit_table(data, opts)
     mlist, explicit = _metric_list(metrics, units, curated, opts)
@@ -615,3 +625,65 @@ def _as_float_array(units: pd.DataFrame, col: str, metric: str) -> np.ndarray:
         rows = units.index[np.isinf(x)][:3].tolist()
         raise ABInputError(f"metric {metric!r}: column {col!r} has infinite values (rows {rows})")
     return x
+
+
+# ------------------------------------------------------------------------------------------
+# engine="dask": the same statistics from per-arm sufficient statistics
+# ------------------------------------------------------------------------------------------
+
+
+def _analyze_moments(data, metrics, opts: AnalysisOptions) -> ABResult:
+    """:func:`analyze` on a :class:`~toolkit.scale.read.DaskLog` via per-arm moments."""
+    from toolkit.ab.moments import arm_statistics
+    from toolkit.ab.units import candidate_metrics
+    from toolkit.scale.ab import MomentsError, arm_moments
+    from toolkit.scale.read import DaskLog, read_log
+
+    if opts.bootstrap:
+        raise ABInputError(f"bootstrap={opts.bootstrap} is not available with engine='dask': resampling "
+                           "needs every unit in one place; the delta-method and t intervals are reported "
+                           "(or run the pandas engine on a sample of the log)")
+    if opts.unit != "conversation":
+        raise ABInputError(f"engine='dask' analyses conversation units, not unit={opts.unit!r}")
+    dlog = data if isinstance(data, DaskLog) else read_log(data)
+    example = units_from_log(dlog.example)
+    explicit = metrics is not None
+    mlist = (candidate_metrics(example.columns) if not explicit
+             else _metric_list(metrics, example, True, opts)[0])
+    specs = [(m.name, m.columns[0], m.columns[1] if m.kind == "ratio" else None) for m in mlist]
+    try:
+        mom = arm_moments(dlog, units_from_log, opts.variant_col, specs)
+    except MomentsError as exc:
+        raise ABInputError(str(exc)) from None
+    notes = ["engine='dask': Mann-Whitney and the sequential analysis need every unit and were not run"]
+    arm_list, control = _resolve_arms(pd.Series(list(mom.n_units), dtype="string"), opts.variant_col,
+                                      opts.control)
+    if mom.n_missing_variant:
+        notes.append(f"{mom.n_missing_variant:,} units without a variant were left out")
+    index = {a: i for i, a in enumerate(arm_list)}
+    arms = _Arms(arms=arm_list, control=control, treatments=[a for a in arm_list if a != control],
+                 codes=np.zeros(0, dtype=np.int64), index=index, n_levels=len(arm_list),
+                 n_units={a: mom.n_units[a] for a in arm_list}, n_missing_variant=mom.n_missing_variant)
+    srm = srm_check(arms.n_units, opts.planned_allocation, opts.srm_threshold)
+    if srm.flagged:
+        notes.append(srm.message)
+    scale_opts = replace(opts, nonparametric=False, sequential=False)
+    n_comparisons = len(mlist) * len(arms.treatments)
+    a_comp = opts.alpha if opts.correction == "none" else opts.alpha / max(n_comparisons, 1)
+    rows, used = [], []
+    for metric in mlist:
+        st = arm_statistics(mom.table, metric, arms.arms, nan_policy=opts.nan_policy, explicit=explicit,
+                            notes=notes)
+        if st is None:
+            continue
+        md = _MetricData(x=np.zeros(0), den=None, ok=np.zeros(0, dtype=bool), codes=np.zeros(0, dtype=np.int64),
+                         n=st[0], n_nan=st[1], mean=st[2], unit_var=st[3])
+        used.append(metric)
+        rows += [_compare_arm(metric, md, arms, arm, scale_opts, a_comp) for arm in arms.treatments]
+    if not rows:
+        raise ABInputError("no metric could be analysed: " + "; ".join(notes))
+    table = _decide(pd.DataFrame(rows), used, control, opts, srm)
+    return ABResult(variant_col=opts.variant_col, control=control, treatments=arms.treatments,
+                    n_units=arms.n_units, n_missing_variant=arms.n_missing_variant, alpha=opts.alpha,
+                    correction=opts.correction, srm=srm, table=table, metrics=used, sequential={},
+                    notes=notes)

@@ -21,8 +21,8 @@ import pandas as pd
 
 from toolkit.ab.metrics import ABInputError, Metric
 
-__all__ = ["units_from_log", "default_metrics", "read_ab_input", "with_quality", "planning_inputs",
-           "UNIT_COLUMNS"]
+__all__ = ["units_from_log", "default_metrics", "candidate_metrics", "read_ab_input", "with_quality",
+           "planning_inputs", "UNIT_COLUMNS"]
 
 _LOG_COLUMNS = {"conversation_id", "turn", "timestamp", "bot_response"}
 
@@ -141,6 +141,31 @@ def default_metrics(units: pd.DataFrame) -> list[Metric]:
     ['resolved', 'satisfaction']
     """
     cols = set(units.columns)
+    out = []
+    for m in candidate_metrics(cols):
+        ok = True
+        for c in m.columns:
+            s = pd.to_numeric(units[c], errors="coerce") if c in cols else None
+            if s is None or s.notna().sum() < 4 or s.nunique(dropna=True) < 2:
+                ok = False
+        if m.kind == "ratio" and ok:
+            num = pd.to_numeric(units[m.numerator], errors="coerce")
+            den = pd.to_numeric(units[m.denominator], errors="coerce")
+            ok = bool((den > 0).any() and (num / den.where(den > 0)).nunique() > 1)
+        if ok:
+            out.append(m)
+    return out
+
+
+def candidate_metrics(cols) -> list[Metric]:
+    """The standard metrics a unit table with these columns can have, before any data check.
+
+    Examples
+    --------
+    >>> [m.name for m in candidate_metrics({"resolved", "total_cost_usd"})]
+    ['resolved', 'cost_usd']
+    """
+    cols = set(cols)
     cand: list[Metric] = []
     if "n_resolution_known" in cols:
         cand.append(Metric("resolved", "ratio", numerator="n_resolved",
@@ -159,20 +184,7 @@ def default_metrics(units: pd.DataFrame) -> list[Metric]:
     if "total_cost_usd" in cols:
         cand.append(Metric("cost_usd", "continuous", column="total_cost_usd",
                            higher_is_better=False, label="cost per unit (USD)"))
-    out = []
-    for m in cand:
-        ok = True
-        for c in m.columns:
-            s = pd.to_numeric(units[c], errors="coerce") if c in cols else None
-            if s is None or s.notna().sum() < 4 or s.nunique(dropna=True) < 2:
-                ok = False
-        if m.kind == "ratio" and ok:
-            num = pd.to_numeric(units[m.numerator], errors="coerce")
-            den = pd.to_numeric(units[m.denominator], errors="coerce")
-            ok = bool((den > 0).any() and (num / den.where(den > 0)).nunique() > 1)
-        if ok:
-            out.append(m)
-    return out
+    return cand
 
 
 def read_ab_input(path, *, tz: str | None = None):

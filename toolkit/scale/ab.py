@@ -88,6 +88,7 @@ def _first_pass(units: pd.DataFrame, variant_col: str, specs: Sequence[Spec]) ->
             gd = dv.groupby([v["metric"], v["arm"]])
             part["sum_d"] = gd.sum()
             part["min_d"] = gd.min()
+            part["max_d"] = gd.max()
             ratio = (v["x"] / dv.where(dv > 0)).groupby([v["metric"], v["arm"]])
             part["min_ratio"] = ratio.min()
             part["max_ratio"] = ratio.max()
@@ -97,15 +98,15 @@ def _first_pass(units: pd.DataFrame, variant_col: str, specs: Sequence[Spec]) ->
 
 _SUMS = ("units", "n", "n_nan", "sum_x", "sum_d", "non_binary")
 _MINS = ("min_x", "min_d", "min_ratio")
-_MAXS = ("max_x", "max_ratio")
+_MAXS = ("max_x", "max_d", "max_ratio")
 
 
 def _combine_first(parts: pd.DataFrame) -> pd.DataFrame:
     g = parts.groupby(["metric", "arm"])
-    agg = {c: ("sum" if c in _SUMS else "min" if c in _MINS else "max")
-           for c in parts.columns if c not in ("metric", "arm")}
-    out = g.agg(agg)
-    for c in _SUMS:
+    cols = [c for c in parts.columns if c not in ("metric", "arm")]
+    out = pd.concat([g[[c for c in cols if c in _SUMS]].sum(min_count=1),
+                     g[[c for c in cols if c in _MINS]].min(), g[[c for c in cols if c in _MAXS]].max()], axis=1)
+    for c in ("units", "n", "n_nan", "sum_x", "non_binary"):  # sum_d stays NaN: not a ratio metric
         if c in out.columns:
             out[c] = out[c].fillna(0.0)
     n = out["n"].where(out["n"] > 0)
@@ -143,7 +144,7 @@ def arm_moments_frame(units: pd.DataFrame, variant_col: str, specs: Sequence[Spe
 
     Returns a frame indexed by (metric, arm) with ``units`` (arm size, on metric ``""``), ``n``,
     ``n_nan``, ``sum_x``, ``min_x``, ``max_x``, ``non_binary``, ``mean`` and ``ss``; ratio metrics
-    add ``sum_d``, ``min_d``, ``min_ratio``, ``max_ratio``, ``mean_d``.
+    add ``sum_d``, ``min_d``, ``max_d``, ``min_ratio``, ``max_ratio``, ``mean_d``.
     """
     first = _combine_first(_first_pass(units, variant_col, specs))
     ss = _second_pass(units, variant_col, specs, first).groupby(["metric", "arm"])["ss"].sum()
