@@ -28,6 +28,7 @@ Examples
 
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
 from typing import Any, Iterable
@@ -317,6 +318,7 @@ def metric_series(
     end: Any = None,
     tz: str | None = None,
     counts: bool = False,
+    engine: str = "pandas",
 ) -> pd.Series | pd.DataFrame:
     """Aggregate a conversation log into a regular metric series.
 
@@ -344,6 +346,10 @@ def metric_series(
         Return, instead of the metric, the number of observations behind each bucket's value
         (turns or conversations with a non-missing value; 0 for empty buckets), on the same
         grid: the weights of :func:`toolkit.forecasting.detect_anomalies`.
+    engine : {"pandas", "dask"}
+        ``"dask"``: ``log`` is a :class:`toolkit.scale.read.DaskLog` (or a path to one); rows are
+        bucketed on the cluster and the per-bucket partial sums and counts (all values of a bucket
+        for the p95) combined into the same series as the pandas engine.
 
     Returns
     -------
@@ -366,15 +372,47 @@ def metric_series(
     >>> int(n.sum()) == len(log.turns)
     True
     """
-    name, table, kind = _resolve_metric(log, metric)
+    from toolkit.scale.cluster import check_engine
+
+    dask = check_engine(engine) == "dask"
+    if dask:
+        from toolkit.scale.read import DaskLog, read_log
+
+        log = log if isinstance(log, DaskLog) else read_log(log)
+    name, table, kind = _resolve_metric(log.example if dask else log, metric)
     f = _norm_freq(freq)
     if not isinstance(pd.tseries.frequencies.to_offset(f), (pd.offsets.Tick, pd.offsets.Day)):
         raise SeriesError(
             f"freq {freq!r} is a calendar frequency; a log is bucketed by fixed durations: use 'h', 'd' "
             "or e.g. '15min', '6h', '7D'"
         )
-    if by is not None:
-        by = _BY_ALIASES.get(by, by)
+    by = _BY_ALIASES.get(by, by) if by is not None else None
+    how = "count" if counts else {"count": "size", "sum": "sum", "quantile": "quantile"}.get(kind, "mean")
+    if dask:
+        from toolkit.scale.series import bucket_aggregate
+
+        agg, (lo_all, hi_all), groups = bucket_aggregate(
+            log, functools.partial(_bucket_frame, name=name, table=table, freq=f, by=by, tz=tz),
+            functools.partial(_time_range, tz=tz), how)
+    else:
+        frame = _bucket_frame(log, name=name, table=table, freq=f, by=by, tz=tz)
+        lo_all, hi_all = _time_range(log, tz=tz).iloc[0]
+        agg, groups = _aggregate(frame, how), (sorted(frame["g"].unique()) if by is not None else None)
+    grid = _grid(lo_all, hi_all, start, end, f)
+    if counts:
+        kind = "count"
+    attrs = {"metric": name, "kind": kind, "freq": f, **({"counts": True} if counts else {})}
+    if by is None:
+        return _finish(agg, grid, name, kind, attrs)
+    out = pd.DataFrame({grp: _finish(agg.xs(grp, level="g"), grid, grp, kind, attrs) for grp in groups})
+    out.index.freq = grid.freq
+    out.columns.name = by
+    out.attrs = {"metric": name, "kind": kind, "freq": f, "by": by}
+    return out
+
+
+def _bucket_frame(log, *, name: str, table: str, freq: str, by: str | None, tz: str | None) -> pd.DataFrame:
+    """One row per turn or conversation: its bucket, the value to aggregate and its group."""
     if table == "turns":
         df = _with_quality(log) if name == "quality" else log.turns
         ts = df["timestamp"]
@@ -393,74 +431,78 @@ def metric_series(
             raise SeriesError(f"by={by!r}: no such column in the {table} table; use 'variant', 'bot_id' or 'model'")
     if tz is not None:
         ts = ts.dt.tz_convert(tz)
+    frame = pd.DataFrame({"bucket": ts.dt.floor(freq).to_numpy(), "v": _values(df, name).to_numpy()})
+    if by is not None:
+        frame["g"] = df[by].astype("string").fillna("(none)").to_numpy(dtype=object)
+    return frame
+
+
+def _values(df: pd.DataFrame, name: str) -> pd.Series:
+    """The value each row contributes to its bucket."""
+    if name in ("volume", "conversations", "turns"):
+        return pd.Series(1.0, index=df.index)
+    if name in ("response_time_mean", "response_time_p95"):
+        return df["response_time_s"].astype("float64")
+    if name == "error_rate":
+        return df["error"].notna().astype("float64")
+    if name == "cost":
+        return df["cost_usd"].astype("float64")
+    if name == "tokens":
+        return (df["prompt_tokens"].astype("Float64").fillna(0)
+                + df["completion_tokens"].astype("Float64").fillna(0)).astype("float64")
+    if name == "resolution":
+        return df["resolved"].astype("Float64").astype("float64")
+    return pd.to_numeric(df[name], errors="coerce").astype("float64")
+
+
+def _time_range(log, *, tz: str | None) -> pd.DataFrame:
+    """First and last timestamp of the log (turns and conversation starts), in ``tz``."""
     all_ts = pd.concat([log.turns["timestamp"], log.conversations.get("start_time", log.turns["timestamp"])])
     if tz is not None:
         all_ts = all_ts.dt.tz_convert(tz)
-    if len(all_ts.dropna()) == 0:
+    return pd.DataFrame({"lo": [all_ts.min()], "hi": [all_ts.max()]})
+
+
+def _grid(lo_all, hi_all, start: Any, end: Any, freq: str) -> pd.DatetimeIndex:
+    if pd.isna(lo_all):
         raise SeriesError("the log is empty: no timestamps to build a series from")
-    lo = pd.Timestamp(start) if start is not None else all_ts.min()
-    hi = pd.Timestamp(end) if end is not None else all_ts.max()
-    if lo.tzinfo is None and ts.dt.tz is not None:
-        lo = lo.tz_localize(ts.dt.tz)
-    if hi.tzinfo is None and ts.dt.tz is not None:
-        hi = hi.tz_localize(ts.dt.tz)
-    lo, hi = lo.floor(f), hi.floor(f)
-    grid = pd.date_range(lo, hi, freq=f)
+    lo = pd.Timestamp(start) if start is not None else lo_all
+    hi = pd.Timestamp(end) if end is not None else hi_all
+    if lo.tzinfo is None:
+        lo = lo.tz_localize(lo_all.tz)
+    if hi.tzinfo is None:
+        hi = hi.tz_localize(lo_all.tz)
+    lo, hi = lo.floor(freq), hi.floor(freq)
+    grid = pd.date_range(lo, hi, freq=freq)
     if len(grid) == 0:
         raise SeriesError(f"start {lo} is after end {hi}: no buckets")
-    bucket = ts.dt.floor(f)
+    return grid
 
-    # the value to aggregate, per row
-    if name in ("volume", "conversations", "turns"):
-        vals = pd.Series(1.0, index=df.index)
-    elif name in ("response_time_mean", "response_time_p95"):
-        vals = df["response_time_s"].astype("float64")
-    elif name == "error_rate":
-        vals = df["error"].notna().astype("float64")
-    elif name == "cost":
-        vals = df["cost_usd"].astype("float64")
-    elif name == "tokens":
-        vals = (df["prompt_tokens"].astype("Float64").fillna(0) + df["completion_tokens"].astype("Float64").fillna(0)).astype("float64")
-    elif name == "resolution":
-        vals = df["resolved"].astype("Float64").astype("float64")
-    else:
-        vals = pd.to_numeric(df[name], errors="coerce").astype("float64")
 
-    frame = pd.DataFrame({"bucket": bucket.to_numpy(), "v": vals.to_numpy()})
-    if by is not None:
-        frame["g"] = df[by].astype("string").fillna("(none)").to_numpy()
-    keys = ["g", "bucket"] if by is not None else ["bucket"]
+def _aggregate(frame: pd.DataFrame, how: str) -> pd.Series:
+    """Aggregate the bucket frame: ``count`` (non-missing), ``size``, ``sum``, ``quantile`` (p95), ``mean``."""
+    keys = ["g", "bucket"] if "g" in frame.columns else ["bucket"]
     g = frame.groupby(keys, sort=True)["v"]
-    if counts:
-        agg = g.count().astype("float64")
-        kind = "count"
-    elif kind == "count":
-        agg = g.size().astype("float64")
-    elif kind == "sum":
-        agg = g.sum(min_count=1).fillna(0.0)
-    elif kind == "quantile":
-        agg = g.quantile(0.95)
-    else:
-        agg = g.mean()
+    if how == "count":
+        return g.count().astype("float64")
+    if how == "size":
+        return g.size().astype("float64")
+    if how == "sum":
+        return g.sum(min_count=1).fillna(0.0)
+    if how == "quantile":
+        return g.quantile(0.95)
+    return g.mean()
 
-    def finish(s: pd.Series, label: str) -> pd.Series:
-        s = s.reindex(grid)
-        if kind in ("count", "sum"):
-            s = s.fillna(0.0)
-        s.index.name = "timestamp"
-        s.index.freq = grid.freq
-        s.name = label
-        s.attrs = {"metric": name, "kind": kind, "freq": f, **({"counts": True} if counts else {})}
-        return s.astype("float64")
 
-    if by is None:
-        return finish(agg, name)
-    groups = sorted(frame["g"].unique())
-    out = pd.DataFrame({grp: finish(agg.xs(grp, level="g"), grp) for grp in groups})
-    out.index.freq = grid.freq
-    out.columns.name = by
-    out.attrs = {"metric": name, "kind": kind, "freq": f, "by": by}
-    return out
+def _finish(s: pd.Series, grid: pd.DatetimeIndex, label: str, kind: str, attrs: dict) -> pd.Series:
+    s = s.reindex(grid)
+    if kind in ("count", "sum"):
+        s = s.fillna(0.0)
+    s.index.name = "timestamp"
+    s.index.freq = grid.freq
+    s.name = label
+    s.attrs = dict(attrs)
+    return s.astype("float64")
 
 
 # ------------------------------------------------------------------------------------------
