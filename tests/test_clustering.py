@@ -13,6 +13,7 @@ import pytest
 from sklearn.metrics import adjusted_rand_score
 
 from toolkit import clustering as cl
+from toolkit.clustering import embeddings as cl_embeddings
 from toolkit.clustering import (
     ClusteringInputError,
     choose_k,
@@ -113,7 +114,7 @@ def test_unknown_backend_and_missing_embeddings_packages(monkeypatch):
             raise ImportError(f"No module named {name!r}")
         return real_import(name, *args, **kwargs)
 
-    monkeypatch.setattr(cl, "_MODEL_CACHE", {})
+    monkeypatch.setattr(cl_embeddings, "_MODEL_CACHE", {})
     monkeypatch.setattr(builtins, "__import__", fake_import)
     with pytest.raises(ImportError, match=r"pip install 'chatbot-toolkit\[embeddings\]'"):
         vectorize(["reset my password"], backend="embeddings")
@@ -136,7 +137,7 @@ class _FakeModel:
 
 def test_embeddings_backend_pipeline_with_a_mock_model(monkeypatch):
     fake = _FakeModel()
-    monkeypatch.setattr(cl, "_load_minilm", lambda: fake)
+    monkeypatch.setattr(cl_embeddings, "_load_minilm", lambda: fake)
     texts = ["aaaa aaa", "aaa aaaa aa", "zzzz zzz", "zzz zzzz zz"] * 5
     res = cluster_texts(texts, k=2, backend="embeddings", seed=0)
     assert fake.calls == [4]  # 20 rows, 4 distinct texts: each encoded once

@@ -1,0 +1,89 @@
+"""Comparing k-selection methods against known labels (:func:`compare_k_methods`)."""
+
+from __future__ import annotations
+
+from typing import Any, Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+
+from toolkit.clustering._base import ClusteringInputError, _as_text_list, _kmeans, _threads
+from toolkit.clustering.k_choice import choose_k
+from toolkit.clustering.texts import _points
+
+__all__ = ["compare_k_methods"]
+
+
+def compare_k_methods(
+    texts: Iterable[str],
+    truth: Sequence[Any] | None = None,
+    *,
+    methods: Sequence[str] = ("eigengap", "stability", "silhouette"),
+    backend: str = "tfidf",
+    k_min: int = 2,
+    k_max: int | None = None,
+    seed: int = 0,
+    n_threads: int | None = None,
+    backend_options: dict | None = None,
+) -> pd.DataFrame:
+    """Run several k-selection methods on the same vectors; score them against known labels.
+
+    Parameters
+    ----------
+    texts : sequence of str
+    truth : sequence, optional
+        A known label per text (e.g. the sample data's planted intents). With it, the table
+        gives the true number of groups and the NMI of KMeans at each chosen k.
+    methods : sequence of str
+        Methods of :func:`choose_k`.
+    backend, k_min, k_max, seed, n_threads, backend_options
+        As for :func:`cluster_texts`.
+
+    Returns
+    -------
+    DataFrame
+        ``method, k, seconds`` and, with ``truth``: ``k_true``, ``k_error`` (relative),
+        ``nmi``.
+
+    Examples
+    --------
+    >>> texts = ["refund please", "my refund", "refund now", "opening hours", "hours today",
+    ...          "open hours", "password reset", "reset password now", "forgot password"]
+    >>> compare_k_methods(texts, [0, 0, 0, 1, 1, 1, 2, 2, 2], methods=["eigengap"],
+    ...                   k_max=5)[["method", "k", "k_true", "nmi"]]
+         method  k  k_true  nmi
+    0  eigengap  3       3  1.0
+    """
+    import time
+
+    from sklearn.metrics import normalized_mutual_info_score
+
+    texts = _as_text_list(texts)
+    pp = _points(texts, backend, seed=seed, backend_options=backend_options)
+    row_point = np.full(len(texts), -1, dtype=np.int64)
+    dpoint = np.full(len(pp.dd.texts), -1, dtype=np.int64)
+    dpoint[pp.txt] = pp.pinv
+    ok = pp.dd.inverse >= 0
+    row_point[ok] = dpoint[pp.dd.inverse[ok]]
+    if truth is not None:
+        truth = np.asarray(list(truth), dtype=object)
+        if len(truth) != len(texts):
+            raise ClusteringInputError(f"truth has {len(truth)} labels for {len(texts)} texts")
+    rows = []
+    with _threads(n_threads):
+        for method in methods:
+            t0 = time.perf_counter()
+            sel = choose_k(pp.Xp, pp.wp, k_min=k_min, k_max=k_max, method=method, seed=seed)
+            row: dict[str, Any] = {"method": method, "k": sel.k, "seconds": time.perf_counter() - t0}
+            if truth is not None:
+                keep = row_point >= 0
+                k_true = int(len(set(truth[keep].tolist())))
+                if sel.k > 1:
+                    km = _kmeans(pp.Xp, pp.wp, sel.k, seed)
+                    lab = np.asarray(km.predict(pp.Xp))[row_point[keep]]
+                else:
+                    lab = np.zeros(int(keep.sum()), dtype=np.int64)
+                row.update(k_true=k_true, k_error=(sel.k - k_true) / k_true,
+                           nmi=float(normalized_mutual_info_score(truth[keep], lab)))
+            rows.append(row)
+    return pd.DataFrame(rows)

@@ -1,0 +1,293 @@
+"""Clustering a conversation log: the units to cluster, the run, the result (:func:`cluster_log`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from toolkit.clustering._base import _TEXT_ALIASES, TEXT_FIELDS, ClusteringInputError
+from toolkit.clustering.k_choice import KSelection
+from toolkit.clustering.plots import plot_cluster_map
+from toolkit.clustering.profile import cluster_profile
+from toolkit.clustering.texts import cluster_texts
+
+__all__ = ["ClusterResult", "clustering_units", "cluster_log"]
+
+
+def _resolve_text(text: str) -> str:
+    t = _TEXT_ALIASES.get(str(text), str(text))
+    if t not in TEXT_FIELDS:
+        raise ClusteringInputError(
+            f"unknown text field {text!r}: choose one of {sorted(TEXT_FIELDS)}"
+        )
+    return t
+
+
+def _as_log(log: Any):
+    from toolkit.log import ConversationLog, validate
+
+    if isinstance(log, ConversationLog):
+        return log
+    if isinstance(log, pd.DataFrame):
+        return validate(log)
+    if hasattr(log, "turns") and hasattr(log, "conversations"):
+        return validate(log.turns, log.conversations)
+    if hasattr(log, "log"):  # a Sample
+        return _as_log(log.log)
+    raise ClusteringInputError(
+        f"expected a ConversationLog or a turns DataFrame, got {type(log).__name__}"
+    )
+
+
+def clustering_units(log: Any, text: str = "first_user") -> pd.DataFrame:
+    """The rows to cluster and their outcomes, from a conversation log.
+
+    Parameters
+    ----------
+    log : ConversationLog or turns DataFrame
+    text : {"first_user", "user_input", "bot_response"}
+        ``"first_user"``: one row per conversation, its first user message (lowest turn).
+        ``"user_input"`` / ``"bot_response"``: one row per turn.
+
+    Returns
+    -------
+    DataFrame
+        ``conversation_id`` (and ``turn`` for per-turn text), ``text``, ``variant``,
+        ``resolved``, ``satisfaction``, ``response_time_s`` (the conversation's mean for
+        ``first_user``), and ``quality`` when the turns have a ``quality`` column (the
+        conversation's mean quality for ``first_user``).
+
+    Examples
+    --------
+    >>> from toolkit.log import validate
+    >>> turns = pd.DataFrame({"conversation_id": ["a", "a", "b"], "turn": [0, 1, 0],
+    ...     "timestamp": pd.to_datetime(["2026-01-01 10:00"] * 3, utc=True),
+    ...     "user_input": ["refund please", "thanks", "where is my order"],
+    ...     "bot_response": ["ok", "bye", "checking"], "response_time_s": [1.0, 2.0, 3.0]})
+    >>> clustering_units(validate(turns))[["conversation_id", "text", "response_time_s"]]
+      conversation_id               text  response_time_s
+    0               a      refund please              1.5
+    1               b  where is my order              3.0
+    """
+    from toolkit.log import conversation_metrics
+
+    log = _as_log(log)
+    text = _resolve_text(text)
+    conv = log.conversations
+    if text == "first_user":
+        m = conversation_metrics(log)
+        out = pd.DataFrame(
+            {
+                "conversation_id": m["conversation_id"],
+                "text": m["first_user_input"],
+                "variant": m["variant"] if "variant" in m else pd.NA,
+                "resolved": m["resolved"] if "resolved" in m else pd.NA,
+                "satisfaction": m["satisfaction"] if "satisfaction" in m else np.nan,
+                "response_time_s": m["mean_response_time_s"],
+            }
+        )
+        if "mean_quality" in m:
+            out["quality"] = m["mean_quality"].to_numpy()
+        return out.reset_index(drop=True)
+    t = log.turns
+    cols = ["conversation_id", "turn", text, "response_time_s"]
+    if "variant" in t:
+        cols.append("variant")
+    if "quality" in t:
+        cols.append("quality")
+    out = t[cols].rename(columns={text: "text"}).reset_index(drop=True)
+    if "variant" not in out:
+        out["variant"] = pd.NA
+    keep = [c for c in ("conversation_id", "resolved", "satisfaction") if c in conv]
+    out = out.merge(conv[keep], on="conversation_id", how="left")
+    for c, fill in (("resolved", pd.NA), ("satisfaction", np.nan)):
+        if c not in out:
+            out[c] = fill
+    order = ["conversation_id", "turn", "text", "variant", "resolved", "satisfaction", "response_time_s"]
+    if "quality" in out:
+        order.append("quality")
+    return out[order]
+
+
+@dataclass
+class ClusterResult:
+    """Clusters of a conversation log (the output of :func:`cluster_log`).
+
+    Attributes
+    ----------
+    assignments : DataFrame
+        One row per clustered unit (:func:`clustering_units` columns) plus ``cluster``,
+        ``cluster_label``, ``x``, ``y`` (map coordinates).
+    profile : DataFrame
+        :func:`cluster_profile` of the assignments, worst-served large clusters first.
+    clusters : DataFrame
+        ``cluster, label, size, top_terms, examples`` (by cluster id = by size).
+    k : int
+    k_selection : KSelection or None
+    noise_share : float
+        Share of units HDBSCAN left as noise (0 for KMeans).
+    n_empty : int
+    text, backend, algorithm : str
+    seed : int
+    vector_info : dict
+    """
+
+    assignments: pd.DataFrame
+    profile: pd.DataFrame
+    clusters: pd.DataFrame
+    k: int
+    k_selection: KSelection | None
+    noise_share: float
+    n_empty: int
+    text: str
+    backend: str
+    algorithm: str
+    seed: int
+    vector_info: dict = field(default_factory=dict)
+
+    def messages(self, cluster: int, n: int | None = 20) -> pd.DataFrame:
+        """The units of one cluster (most frequent messages first), for drill-down.
+
+        Examples
+        --------
+        >>> import toolkit  # doctest: +SKIP
+        >>> cluster_log(toolkit.load_sample(), k=5).messages(0, n=3)  # doctest: +SKIP
+        """
+        a = self.assignments
+        if cluster not in set(a["cluster"].unique()):
+            raise ClusteringInputError(f"no cluster {cluster!r}: clusters are {sorted(a['cluster'].unique())}")
+        sel = a[a["cluster"] == cluster]
+        freq = sel["text"].map(sel["text"].value_counts())
+        sel = sel.assign(_f=freq).sort_values(["_f", "text"], ascending=[False, True], kind="stable").drop(columns="_f")
+        return sel.head(n) if n else sel
+
+    def top_messages(self, cluster: int, n: int | None = 10) -> pd.DataFrame:
+        """The most frequent distinct messages of one cluster with their outcomes.
+
+        Returns
+        -------
+        DataFrame
+            ``text, count`` and, when the units have them, ``resolution_rate``,
+            ``satisfaction`` and ``mean_quality`` over the units that sent that message; most
+            frequent first.
+
+        Examples
+        --------
+        >>> res = cluster_log(toolkit.load_sample(), k=18)          # doctest: +SKIP
+        >>> res.top_messages(0, n=3).columns.tolist()[:2]          # doctest: +SKIP
+        ['text', 'count']
+        """
+        sel = self.messages(cluster, n=None)
+        key = sel["text"].fillna("").astype(str)
+        g = sel.groupby(key, sort=False)
+        out = pd.DataFrame({"count": g.size()})
+        if "resolved" in sel:
+            out["resolution_rate"] = sel["resolved"].astype("Float64").astype("float64").groupby(key, sort=False).mean()
+        if "satisfaction" in sel:
+            out["satisfaction"] = pd.to_numeric(sel["satisfaction"], errors="coerce").astype("float64").groupby(key, sort=False).mean()
+        if "quality" in sel:
+            out["mean_quality"] = pd.to_numeric(sel["quality"], errors="coerce").astype("float64").groupby(key, sort=False).mean()
+        out.index.name = "text"
+        out = out.reset_index().sort_values(["count", "text"], ascending=[False, True], kind="stable")
+        out = out.reset_index(drop=True)
+        return out.head(n) if n else out
+
+    def summary(self) -> dict[str, Any]:
+        """Headline numbers for a sidecar or ``--json`` output."""
+        return {
+            "text": self.text,
+            "backend": self.backend,
+            "algorithm": self.algorithm,
+            "k": self.k,
+            "k_method": self.k_selection.method if self.k_selection else None,
+            "k_rule": self.k_selection.rule if self.k_selection else None,
+            "n_units": int(len(self.assignments)),
+            "n_empty": self.n_empty,
+            "noise_share": self.noise_share,
+            "outcome": self.profile.attrs.get("outcome"),
+            "worst_cluster": self.profile.iloc[0]["label"] if len(self.profile) else None,
+            "seed": self.seed,
+        }
+
+    def plot_map(self, *, max_points: int = 20000, ax=None, annotate: bool = True):
+        """2-D map of the clusters; see :func:`plot_cluster_map`."""
+        return plot_cluster_map(self, max_points=max_points, ax=ax, annotate=annotate)
+
+
+def cluster_log(
+    log: Any,
+    text: str = "first_user",
+    k: int | str = "auto",
+    *,
+    backend: str = "tfidf",
+    algorithm: str = "kmeans",
+    outcome: str = "auto",
+    seed: int = 0,
+    **options: Any,
+) -> ClusterResult:
+    """Cluster a conversation log's messages into labelled topics and profile them.
+
+    Parameters
+    ----------
+    log : ConversationLog or turns DataFrame
+    text : {"first_user", "user_input", "bot_response"}
+        What to cluster (see :func:`clustering_units`).
+    k : int or "auto"
+    backend : {"tfidf", "embeddings"}
+    algorithm : {"kmeans", "hdbscan"}
+    outcome : str
+        Passed to :func:`cluster_profile`.
+    seed : int
+    **options
+        Passed to :func:`cluster_texts` (``k_method``, ``k_max``, ``min_cluster_size``,
+        ``n_threads``, ``backend_options``, ...).
+
+    Returns
+    -------
+    ClusterResult
+
+    Examples
+    --------
+    >>> import toolkit
+    >>> res = cluster_log(toolkit.load_sample(), k=8, seed=0)   # doctest: +SKIP
+    >>> res.profile.columns[:4].tolist()                          # doctest: +SKIP
+    ['cluster', 'label', 'size', 'share']
+    """
+    units = clustering_units(log, text)
+    tc = cluster_texts(units["text"], k, backend=backend, algorithm=algorithm, seed=seed, **options)
+    a = units.copy()
+    a["cluster"] = tc.labels
+    a["cluster_label"] = [tc.cluster_labels.get(int(c), str(c)) for c in tc.labels]
+    a["x"] = tc.coords[:, 0]
+    a["y"] = tc.coords[:, 1]
+    profile = cluster_profile(a, outcome=outcome)
+    sizes = a["cluster"].value_counts()
+    clusters = pd.DataFrame(
+        [
+            {
+                "cluster": c,
+                "label": tc.cluster_labels[c],
+                "size": int(sizes.get(c, 0)),
+                "top_terms": [t for t, _ in tc.terms.get(c, [])],
+                "examples": tc.examples.get(c, []),
+            }
+            for c in range(tc.k)
+        ]
+    )
+    return ClusterResult(
+        assignments=a,
+        profile=profile,
+        clusters=clusters,
+        k=tc.k,
+        k_selection=tc.k_selection,
+        noise_share=tc.noise_share,
+        n_empty=tc.n_empty,
+        text=_resolve_text(text),
+        backend=tc.backend,
+        algorithm=tc.algorithm,
+        seed=seed,
+        vector_info=tc.vector_info,
+    )
