@@ -31,7 +31,7 @@ from __future__ import annotations
 import functools
 import os
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 import numpy as np
 import pandas as pd
@@ -287,25 +287,25 @@ def _resolve_metric(log, metric: str) -> tuple[str, str, str]:
     )
 
 
-def _with_quality(log):
-    """Return turns with a ``quality`` column, scoring them with toolkit.quality if needed."""
+def _with_quality(log, scorer: Callable | None):
+    """Turns with a ``quality`` column: the log's own, or ``scorer(log)``'s.
+
+    The scoring lives in the analyses layer (:func:`toolkit.quality.score_log`); this data-layer
+    module never imports it, so the caller passes it (``scorer=score_log``).
+    """
     t = log.turns
     if "quality" in t.columns:
         return t
-    try:
-        from toolkit import quality as _q  # noqa: F401
-    except ImportError:
+    if scorer is None:
         raise SeriesError(
-            "metric 'quality' needs a turns.quality column: score the log with toolkit.quality first"
-        ) from None
-    for fn_name in ("score_log", "add_scores", "score"):
-        fn = getattr(_q, fn_name, None)
-        if callable(fn):
-            scored = fn(log)
-            turns = getattr(scored, "turns", scored)
-            if isinstance(turns, pd.DataFrame) and "quality" in turns.columns:
-                return turns
-    raise SeriesError("metric 'quality' needs a turns.quality column; toolkit.quality did not provide one")
+            "metric 'quality' needs a turns.quality column: score the log first "
+            "(toolkit.quality.score_log) or pass scorer=toolkit.quality.score_log"
+        )
+    scored = scorer(log)
+    turns = getattr(scored, "turns", scored)
+    if not (isinstance(turns, pd.DataFrame) and "quality" in turns.columns):
+        raise SeriesError(f"metric 'quality': scorer {getattr(scorer, '__name__', scorer)!r} returned no turns.quality column")
+    return turns
 
 
 def metric_series(
@@ -318,6 +318,7 @@ def metric_series(
     end: Any = None,
     tz: str | None = None,
     counts: bool = False,
+    scorer: Callable | None = None,
     engine: str = "pandas",
 ) -> pd.Series | pd.DataFrame:
     """Aggregate a conversation log into a regular metric series.
@@ -330,7 +331,8 @@ def metric_series(
         One of :data:`METRICS` (``volume`` = conversations started, ``turns``,
         ``response_time_mean``, ``response_time_p95``, ``quality``, ``error_rate``, ``cost``,
         ``tokens``, ``resolution``, ``satisfaction``) or any numeric column (bucket mean).
-        ``quality`` uses ``turns.quality`` (added by :mod:`toolkit.quality`).
+        ``quality`` uses ``turns.quality`` (added by :func:`toolkit.quality.score_log`, or by
+        ``scorer``).
     freq : str
         ``'h'`` (hourly) or ``'d'`` (daily), or another fixed duration (``'15min'``, ``'6h'``,
         ``'7D'``); calendar frequencies (weeks starting on a weekday, months) are rejected.
@@ -346,10 +348,15 @@ def metric_series(
         Return, instead of the metric, the number of observations behind each bucket's value
         (turns or conversations with a non-missing value; 0 for empty buckets), on the same
         grid: the weights of :func:`toolkit.forecasting.detect_anomalies`.
+    scorer : callable, optional
+        For ``quality`` on a log without ``turns.quality``: ``scorer(log)`` returns a scored log
+        (or turns), e.g. ``toolkit.quality.score_log``. Without it such a log is an error.
     engine : {"pandas", "dask"}
         ``"dask"``: ``log`` is a :class:`toolkit.scale.read.DaskLog` (or a path to one); rows are
         bucketed on the cluster and the per-bucket partial sums and counts (all values of a bucket
-        for the p95) combined into the same series as the pandas engine.
+        for the p95) combined into the same series as the pandas engine. ``quality`` needs a
+        log scored before (``toolkit score --engine dask``): a scorer would fit its TF-IDF on
+        each partition alone.
 
     Returns
     -------
@@ -379,6 +386,9 @@ def metric_series(
         from toolkit.scale.read import DaskLog, read_log
 
         log = log if isinstance(log, DaskLog) else read_log(log)
+        if scorer is not None:
+            raise SeriesError("engine='dask' takes no scorer: score the log on the engine first "
+                              "(toolkit score PATH --engine dask --out scored/) and read the scored folder")
     name, table, kind = _resolve_metric(log.example if dask else log, metric)
     f = _norm_freq(freq)
     if not isinstance(pd.tseries.frequencies.to_offset(f), (pd.offsets.Tick, pd.offsets.Day)):
@@ -392,10 +402,10 @@ def metric_series(
         from toolkit.scale.series import bucket_aggregate
 
         agg, (lo_all, hi_all), groups = bucket_aggregate(
-            log, functools.partial(_bucket_frame, name=name, table=table, freq=f, by=by, tz=tz),
+            log, functools.partial(_bucket_frame, name=name, table=table, freq=f, by=by, tz=tz, scorer=None),
             functools.partial(_time_range, tz=tz), how)
     else:
-        frame = _bucket_frame(log, name=name, table=table, freq=f, by=by, tz=tz)
+        frame = _bucket_frame(log, name=name, table=table, freq=f, by=by, tz=tz, scorer=scorer)
         lo_all, hi_all = _time_range(log, tz=tz).iloc[0]
         agg, groups = _aggregate(frame, how), (sorted(frame["g"].unique()) if by is not None else None)
     grid = _grid(lo_all, hi_all, start, end, f)
@@ -411,10 +421,11 @@ def metric_series(
     return out
 
 
-def _bucket_frame(log, *, name: str, table: str, freq: str, by: str | None, tz: str | None) -> pd.DataFrame:
+def _bucket_frame(log, *, name: str, table: str, freq: str, by: str | None, tz: str | None,
+                  scorer: Callable | None) -> pd.DataFrame:
     """One row per turn or conversation: its bucket, the value to aggregate and its group."""
     if table == "turns":
-        df = _with_quality(log) if name == "quality" else log.turns
+        df = _with_quality(log, scorer) if name == "quality" else log.turns
         ts = df["timestamp"]
     else:
         df = log.conversations
