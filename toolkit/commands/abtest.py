@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from toolkit.commands._engine import add_engine_arguments, engine_session
+
 __all__ = ["register", "run"]
 
 def register(subparsers) -> None:
@@ -47,6 +49,7 @@ def register(subparsers) -> None:
                    "column, to compare mean quality per conversation")
     p.add_argument("--tz", default=None, help="time zone of naive timestamps in a log")
     p.add_argument("--json", action="store_true", help="print the full result as JSON")
+    add_engine_arguments(p)
     p.set_defaults(func=run)
 
 
@@ -59,22 +62,32 @@ def run(args) -> int:
 
     from toolkit.ab.units import read_ab_input
 
-    data, is_log = read_ab_input(args.path, tz=args.tz)
     quality_note = None
-    if is_log and args.score_quality:
-        from toolkit.ab.units import with_quality
+    with engine_session(args):
+        if args.engine == "dask":
+            from toolkit.scale.read import read_log
 
-        data, quality_note = with_quality(data)
-    try:
-        res = analyze(
-            data, args.metrics, variant_col=args.variant_col, control=args.control,
-            alpha=args.alpha, correction=args.correction,
-            planned_allocation=parse_allocation(args.allocation), bootstrap=args.bootstrap,
-            seed=args.seed, nan_policy=args.nan_policy, sequential=not args.no_sequential,
-            time_col=args.time_col, default_mde_relative=args.mde_relative, unit=args.unit,
-        )
-    except (ABInputError, ValueError) as exc:
-        raise UsageError(str(exc)) from None
+            if args.score_quality:
+                raise UsageError("--score-quality with --engine dask: score the log first "
+                                 "(toolkit score PATH --engine dask --out scored/), then run abtest on scored/")
+            data, is_log = read_log(args.path, tz=args.tz), True
+        else:
+            data, is_log = read_ab_input(args.path, tz=args.tz)
+            if is_log and args.score_quality:
+                from toolkit.ab.units import with_quality
+
+                data, quality_note = with_quality(data)
+        try:
+            res = analyze(
+                data, args.metrics, variant_col=args.variant_col, control=args.control,
+                alpha=args.alpha, correction=args.correction,
+                planned_allocation=parse_allocation(args.allocation), bootstrap=args.bootstrap,
+                seed=args.seed, nan_policy=args.nan_policy, sequential=not args.no_sequential,
+                time_col=args.time_col, default_mde_relative=args.mde_relative, unit=args.unit,
+                engine=args.engine,
+            )
+        except (ABInputError, ValueError) as exc:
+            raise UsageError(str(exc)) from None
     if args.json:
         out = {"source": str(args.path), "input": "log" if is_log else "units", **res.to_dict()}
         if quality_note:

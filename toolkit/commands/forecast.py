@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import argparse
 
+from toolkit.commands._engine import add_engine_arguments, engine_session
+
 __all__ = ["register", "run"]
 
 _MODELS = ["auto", "snaive", "ets", "arima", "stl_arima", "stl_ets", "combo"]
@@ -57,6 +59,7 @@ def register(subparsers) -> None:
     p.add_argument("--json", action="store_true",
                    help="print a JSON summary: per series model, spec, backtest, notes, errors "
                    "(and the forecasts when --out is not given)")
+    add_engine_arguments(p)
     p.set_defaults(func=run)
 
 
@@ -67,6 +70,10 @@ def _load_series(args):
     from toolkit.series import SeriesError, is_series_table, metric_series, peek_columns, read_series
 
     path = Path(args.path)
+    if args.engine == "dask":
+        from toolkit.scale.read import read_log
+
+        return _log_series(args, read_log(args.path, tz=args.tz))
     if not path.exists():
         raise FileNotFoundError(f"no such file or folder: {path}")
     cols = None if path.is_dir() else peek_columns(path)
@@ -81,13 +88,19 @@ def _load_series(args):
         return out, "long" if "series_id" in [c.strip().lower() for c in cols] else "series", "value", bool(args.counts)
     from toolkit.io import load
 
-    log = load(path, tz=args.tz)
+    return _log_series(args, load(path, tz=args.tz))
+
+
+def _log_series(args, log):
+    """The metric series of a log (in memory, or a DaskLog bucketed on the cluster)."""
+    from toolkit.series import SeriesError, metric_series
+
     freq = args.freq or "h"
     try:
         scorer = None
-        if args.metric == "quality":  # scoring is an analysis: done here, not in toolkit.series
+        if args.metric == "quality" and args.engine != "dask":  # scoring is an analysis: done here
             from toolkit.quality import score_log as scorer
-        s = metric_series(log, args.metric, freq, by=args.by, scorer=scorer)
+        s = metric_series(log, args.metric, freq, by=args.by, scorer=scorer, engine=args.engine)
     except SeriesError as exc:
         from toolkit.errors import UsageError
 
@@ -115,7 +128,8 @@ def run(args) -> int:
     if args.season is not None and args.season < 1:
         raise UsageError(f"--season must be >= 1, got {args.season}")
     try:
-        series, kind, label, nonneg = _load_series(args)
+        with engine_session(args):
+            series, kind, label, nonneg = _load_series(args)
     except SeriesError as exc:
         raise UsageError(str(exc)) from None
     if not series:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from toolkit.commands._engine import add_engine_arguments, engine_session
+
 __all__ = ["register", "run", "read_settings"]
 
 
@@ -22,6 +24,7 @@ def register(subparsers) -> None:
     p.add_argument("--tz", default=None, help="time zone of naive timestamps (they are rejected without it)")
     p.add_argument("--jobs", type=int, default=None, help="worker processes (default: 2 for large logs)")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
+    add_engine_arguments(p)
     p.set_defaults(func=run)
 
 
@@ -62,16 +65,21 @@ def run(args) -> int:
         raise UsageError(f"quality config: {exc}") from None
     if args.jobs is not None and args.jobs < 1:
         raise UsageError(f"--jobs must be >= 1, got {args.jobs}")
-    log = load(args.path, tz=args.tz)
-    scored = score_turns(log, config, n_jobs=args.jobs)
-    out = save(log.with_turns(scored), args.out)
-    levels = level_counts(scored["level"])
-    summary = {
-        "scored_turns": int(len(scored)),
-        "out": str(out),
-        "mean_quality": float(scored["quality"].mean()) if len(scored) else None,
-        "levels": dict(zip(levels["level"], levels["count"].astype(int))),
-    }
+    with engine_session(args):
+        if args.engine == "dask":
+            summary = _run_dask(args, config)
+        else:
+            log = load(args.path, tz=args.tz)
+            scored = score_turns(log, config, n_jobs=args.jobs)
+            out = save(log.with_turns(scored), args.out)
+            levels = level_counts(scored["level"])
+            summary = {
+                "scored_turns": int(len(scored)),
+                "out": str(out),
+                "mean_quality": float(scored["quality"].mean()) if len(scored) else None,
+                "levels": dict(zip(levels["level"], levels["count"].astype(int))),
+            }
+    out = summary["out"]
     if args.json:
         print_json(summary)
         return 0
@@ -81,3 +89,20 @@ def run(args) -> int:
     for level, count in summary["levels"].items():
         print(f"  {level:<13} {count:>8,}")
     return 0
+
+
+def _run_dask(args, config) -> dict:
+    """Score a partitioned log on Dask and write ``--out`` as a folder of Parquet files."""
+    from toolkit.errors import UsageError
+    from toolkit.quality import score_turns
+    from toolkit.scale.cluster import EngineError
+    from toolkit.scale.read import read_log
+    from toolkit.scale.score import write_scored
+
+    if args.jobs is not None:
+        raise UsageError("--jobs is for the pandas engine; with --engine dask use --workers")
+    dlog = read_log(args.path, tz=args.tz)
+    try:
+        return write_scored(dlog, score_turns(dlog, config, engine="dask"), args.out)
+    except EngineError as exc:
+        raise UsageError(str(exc)) from None

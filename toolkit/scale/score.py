@@ -26,7 +26,7 @@ from typing import Any, Callable
 
 import pandas as pd
 
-__all__ = ["fit_idf", "score_dask", "write_parquet"]
+__all__ = ["fit_idf", "score_dask", "write_scored"]
 
 
 def _partition_frequencies(log, options: dict) -> pd.DataFrame:
@@ -108,6 +108,26 @@ def score_dask(data, cfg, *, score: Callable, idf_options: dict, idf=None, chunk
     return dlog.map_logs(fn, shared, meta=meta)
 
 
-def write_parquet(frame, folder: str | os.PathLike, *, compute: bool = True):
-    """Write a Dask frame as a folder of Parquet files (``part.N.parquet``, one per partition)."""
-    return frame.to_parquet(os.fspath(folder), write_index=False, compute=compute, overwrite=False)
+def write_scored(dlog, scored, folder: str | os.PathLike) -> dict:
+    """Write scored turns and the conversations as a log folder; return a summary (one pass).
+
+    ``<folder>/turns/part.N.parquet`` and ``<folder>/conversations/part.N.parquet`` (one file per
+    partition, whole conversations in each), readable again with :func:`toolkit.scale.read.read_log`.
+    The scores are computed once: the writes, the mean quality and the level counts are one graph.
+    """
+    import dask
+    from pathlib import Path
+
+    from toolkit.scale.cluster import EngineError
+
+    out = Path(folder)
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise EngineError(f"--out {out} exists and is not an empty folder; the Dask engine writes a "
+                          "folder of Parquet files (turns/, conversations/)")
+    writes = [scored.to_parquet(str(out / "turns"), write_index=False, compute=False),
+              dlog.conversations.to_parquet(str(out / "conversations"), write_index=False, compute=False)]
+    _, _, n, mean_q, levels = dask.compute(*writes, scored.shape[0], scored["quality"].mean(),
+                                           scored["level"].value_counts())
+    order = [lv for lv in scored["level"].dtype.categories if lv in levels.index]
+    return {"scored_turns": int(n), "out": str(out), "mean_quality": float(mean_q) if n else None,
+            "levels": {str(k): int(levels[k]) for k in order}}
