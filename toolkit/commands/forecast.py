@@ -127,27 +127,28 @@ def run(args) -> int:
         raise UsageError(f"--horizon must be >= 1, got {args.horizon}")
     if args.season is not None and args.season < 1:
         raise UsageError(f"--season must be >= 1, got {args.season}")
-    try:
-        with engine_session(args):
+    with engine_session(args):
+        try:
             series, kind, label, nonneg = _load_series(args)
-    except SeriesError as exc:
-        raise UsageError(str(exc)) from None
-    if not series:
-        raise UsageError(f"{args.path}: no series to forecast")
-    freq = args.freq
-    if freq is not None and freq.lower() in ("h", "d"):
-        freq = freq.lower()
-    fc, summary = forecast_many(
-        series,
-        args.horizon,
-        args.model,
-        args.season,
-        n_jobs=args.jobs if len(series) > 1 else 1,
-        progress=not args.no_progress and len(series) > 1,
-        freq=freq,
-        nonnegative=nonneg or None,
-        backtest_origins=args.origins,
-    )
+        except SeriesError as exc:
+            raise UsageError(str(exc)) from None
+        if not series:
+            raise UsageError(f"{args.path}: no series to forecast")
+        freq = args.freq
+        if freq is not None and freq.lower() in ("h", "d"):
+            freq = freq.lower()
+        fc, summary = forecast_many(
+            series,
+            args.horizon,
+            args.model,
+            args.season,
+            n_jobs=args.jobs if len(series) > 1 else 1,
+            progress=not args.no_progress and len(series) > 1,
+            freq=freq,
+            nonnegative=nonneg or None,
+            backtest_origins=args.origins,
+            engine=args.engine if len(series) > 1 else "pandas",
+        )
     failed = summary[summary["error"].notna()]
     if len(failed) == len(summary):
         msgs = "; ".join(f"{r.series_id}: {r.error}" for r in failed.itertuples())

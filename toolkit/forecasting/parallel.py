@@ -48,6 +48,7 @@ def forecast_many(
     n_jobs: int | None = None,
     progress: bool = True,
     freq: str | None = None,
+    engine: str = "pandas",
     **kwargs,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Forecast many series in parallel processes, with a progress bar.
@@ -59,6 +60,9 @@ def forecast_many(
         Worker processes (default: every available core; 1 runs in this process).
     progress : bool
         Show a tqdm progress bar (on stderr).
+    engine : {"pandas", "dask"}
+        ``"dask"``: one task per series on the current Dask client (a local cluster is started
+        for the call when there is none); ``n_jobs`` is then ignored.
 
     Returns
     -------
@@ -80,6 +84,7 @@ def forecast_many(
 
     from toolkit._pool import process_pool
     from toolkit._progress import progress_bar
+    from toolkit.scale.cluster import check_engine
 
     if isinstance(series, pd.DataFrame):
         raw = {str(k): g for k, g in series.groupby("series_id", sort=True)}
@@ -96,7 +101,9 @@ def forecast_many(
     n_jobs = n_jobs or (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
     results: dict[str, tuple] = {}
     with progress_bar(total=len(tasks), desc="forecast", unit="series", disable=not progress) as bar:
-        if n_jobs <= 1 or len(tasks) <= 1:
+        if check_engine(engine) == "dask":
+            _run_on_dask(tasks, results, bar)
+        elif n_jobs <= 1 or len(tasks) <= 1:
             for t in tasks:
                 sid, fr, summ = _forecast_task(t)
                 results[sid] = (fr, summ)
@@ -113,3 +120,16 @@ def forecast_many(
     fc = pd.concat(frames, ignore_index=True)[cols] if frames else pd.DataFrame(columns=cols)
     summary = pd.DataFrame([results[s][1] for s in items])
     return fc, summary
+
+
+def _run_on_dask(tasks: list, results: dict, bar) -> None:
+    """Each series a task on the Dask cluster (results as they finish)."""
+    from distributed import as_completed
+
+    from toolkit.scale.cluster import dask_client
+
+    with dask_client(quiet=True) as client:
+        for fut in as_completed(client.map(_forecast_task, tasks, pure=False)):
+            sid, fr, summ = fut.result()
+            results[sid] = (fr, summ)
+            bar.update(1)

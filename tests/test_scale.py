@@ -1,0 +1,246 @@
+"""The Dask engine on a real distributed.LocalCluster (2 worker processes): equal to the pandas engine.
+
+One cluster per module (processes, 1 GB per worker); the data is the first 5 days of the generated
+sample (~1,000 conversations) written as hive-partitioned Parquet, one file per day for the turns
+and for the conversations, so conversations that run past midnight straddle two files.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+pytest.importorskip("distributed")
+pytest.importorskip("dask.dataframe")
+
+from toolkit.log import LogValidationError  # noqa: E402
+from toolkit.scale.cluster import EngineError, dask_client  # noqa: E402
+from toolkit.scale.read import read_log  # noqa: E402
+
+
+def write_partitioned(log, folder: Path, *, by_turn_parity: bool = False) -> Path:
+    """Turns under ``turns/date=.../``, conversations under ``conversations/date=.../``."""
+    t, c = log.turns, log.conversations
+    key = t["timestamp"].dt.strftime("%Y-%m-%d")
+    for day, part in t.groupby(key):
+        groups = part.groupby(part["turn"] % 2) if by_turn_parity else [(0, part)]
+        for i, p in groups:
+            d = folder / "turns" / f"date={day}"
+            d.mkdir(parents=True, exist_ok=True)
+            p.to_parquet(d / f"part-{i}.parquet", index=False)
+    for day, part in c.groupby(c["start_time"].dt.strftime("%Y-%m-%d")):
+        d = folder / "conversations" / f"date={day}"
+        d.mkdir(parents=True, exist_ok=True)
+        part.to_parquet(d / "part-0.parquet", index=False)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def client():
+    with dask_client(workers=2, memory_limit="1GB", quiet=True) as c:
+        yield c
+
+
+@pytest.fixture(scope="module")
+def small_log(sample_log):
+    return sample_log.select(end="2026-09-06")
+
+
+@pytest.fixture(scope="module")
+def parted(small_log, tmp_path_factory):
+    return write_partitioned(small_log, tmp_path_factory.mktemp("parted"))
+
+
+@pytest.fixture(scope="module")
+def dlog(parted, client):
+    return read_log(parted, npartitions=2)
+
+
+def test_read_gives_the_pandas_log(dlog, small_log):
+    back = dlog.compute()
+    pd.testing.assert_frame_equal(back.turns, small_log.turns)
+    pd.testing.assert_frame_equal(back.conversations, small_log.conversations)
+    assert dlog.files_count == small_log.turns["timestamp"].dt.date.nunique()
+
+
+def test_scores_equal_the_pandas_engine_exactly(dlog, small_log):
+    from toolkit.quality import fit_relevance_idf, score_turns
+
+    ref = score_turns(small_log)
+    got = score_turns(dlog, engine="dask").compute()
+    got = got.sort_values(["conversation_id", "turn"]).reset_index(drop=True)
+    pd.testing.assert_frame_equal(got, ref, check_exact=True)
+    # the pandas engine with the model the Dask engine fits: the same scores again
+    again = score_turns(small_log, idf=fit_relevance_idf(small_log))
+    np.testing.assert_array_equal(again["relevance"].to_numpy(), ref["relevance"].to_numpy())
+
+
+def test_conversations_split_across_files_are_scored_whole(sample_log, tmp_path, client):
+    from toolkit.quality import score_turns
+
+    small = sample_log.select(end="2026-09-03")
+    folder = write_partitioned(small, tmp_path / "split", by_turn_parity=True)  # turn 0 and 1 apart
+    d = read_log(folder, npartitions=2)
+    got = score_turns(d, engine="dask").compute().sort_values(["conversation_id", "turn"])
+    ref = score_turns(small)
+    np.testing.assert_array_equal(got["relevance"].to_numpy(), ref["relevance"].to_numpy())
+    assert (ref.groupby("conversation_id")["turn"].transform("size") > 1).any()
+
+
+def test_ab_equals_the_pandas_engine(dlog, small_log):
+    from toolkit import ab
+
+    ref = ab.analyze(small_log, nonparametric=False, sequential=False)
+    got = ab.analyze(dlog, engine="dask")
+    assert list(got.table.columns) == list(ref.table.columns)
+    assert got.n_units == ref.n_units and got.control == ref.control
+    for col in ref.table.columns:
+        a, b = ref.table[col], got.table[col]
+        if pd.api.types.is_float_dtype(a):
+            np.testing.assert_allclose(b.to_numpy(), a.to_numpy(), rtol=1e-9, atol=1e-12, err_msg=col)
+        else:
+            assert a.tolist() == b.tolist(), col
+    assert any("Mann-Whitney" in n for n in got.notes)
+    with pytest.raises(ab.ABInputError, match="bootstrap=200 is not available with engine='dask'"):
+        ab.analyze(dlog, engine="dask", bootstrap=200)
+
+
+def test_series_equal_the_pandas_engine(dlog, small_log):
+    from toolkit.series import metric_series
+
+    for metric, freq, by in [("volume", "h", None), ("response_time_mean", "h", "variant"),
+                             ("response_time_p95", "d", None), ("resolution", "d", "variant")]:
+        ref = metric_series(small_log, metric, freq, by=by)
+        got = metric_series(dlog, metric, freq, by=by, engine="dask")
+        if by is None:
+            pd.testing.assert_series_equal(got, ref, check_exact=False, rtol=1e-12)
+        else:
+            pd.testing.assert_frame_equal(got, ref, check_exact=False, rtol=1e-12)
+        assert got.attrs == ref.attrs, metric
+
+
+def test_forecast_many_runs_one_task_per_series_on_the_cluster(sample_log, client):
+    from toolkit.forecasting import forecast_many
+    from toolkit.series import metric_series
+
+    y = metric_series(sample_log, "response_time_mean", "d", by="variant")
+    series = {c: y[c] for c in y.columns}
+    ref, _ = forecast_many(series, 3, "snaive", n_jobs=1, progress=False)
+    got, summary = forecast_many(series, 3, "snaive", progress=False, engine="dask")
+    pd.testing.assert_frame_equal(got, ref)
+    assert summary["error"].isna().all() and len(summary) == 2
+
+
+# ---- clear errors ------------------------------------------------------------------------------
+
+
+def test_bad_path_and_a_folder_without_parquet(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no such file or folder"):
+        read_log(tmp_path / "nope")
+    (tmp_path / "x.csv").write_text("a\n1\n")
+    with pytest.raises(LogValidationError, match="holds no Parquet files of turns"):
+        read_log(tmp_path)
+
+
+def test_unreachable_scheduler_fails_fast():
+    t0 = time.perf_counter()
+    with pytest.raises(EngineError, match="cannot reach the Dask scheduler at 'tcp://127.0.0.1:9'"):
+        with dask_client("tcp://127.0.0.1:9", connect_timeout=1, quiet=True):
+            pass
+    assert time.perf_counter() - t0 < 15
+
+
+def test_a_partition_with_a_broken_schema_is_named(sample_log, tmp_path, client):
+    small = sample_log.select(end="2026-09-03")
+    folder = write_partitioned(small, tmp_path / "broken")
+    files = sorted((folder / "turns").rglob("*.parquet"))
+    bad = files[-1]
+    t = pd.read_parquet(bad)
+    t["response_time_s"] = t["response_time_s"].astype(str)
+    t.loc[t.index[1], "response_time_s"] = "fast"
+    t.to_parquet(bad, index=False)
+    d = read_log(folder)  # the first file is fine: the broken one is found when it is read
+    with pytest.raises(LogValidationError) as err:
+        d.compute()
+    msg = str(err.value)
+    assert str(bad) in msg and "turns.response_time_s must be numeric (1 row): row 1 (" in msg
+    # another file lacks a column: the first-file check names it at once
+    t2 = pd.read_parquet(files[0]).drop(columns="bot_response")
+    t2.to_parquet(files[0], index=False)
+    with pytest.raises(LogValidationError, match="turns.bot_response is a required column and is missing"):
+        read_log(folder)
+
+
+def test_a_turn_repeated_in_two_files_is_caught_after_the_shuffle(sample_log, tmp_path, client):
+    small = sample_log.select(end="2026-09-02")
+    folder = write_partitioned(small, tmp_path / "dup")
+    small.turns.head(3).to_parquet(next((folder / "turns").rglob("*.parquet")).parent / "again.parquet", index=False)
+    with pytest.raises(LogValidationError, match="must be unique within a conversation"):
+        read_log(folder, npartitions=2).compute()
+
+
+def test_import_toolkit_does_not_import_dask():
+    code = ("import sys, toolkit, toolkit.scale, toolkit.scale.cluster, toolkit.scale.read, toolkit.quality, "
+            "toolkit.ab, toolkit.series; "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('dask', 'distributed')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+# ---- a scheduler and a worker started as separate processes -------------------------------------
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_cli_on_a_separately_started_scheduler(parted, small_log, tmp_path):
+    import json
+
+    from toolkit import ab
+
+    dask_exe = [sys.executable, "-m", "distributed.cli.dask_scheduler"]
+    worker_exe = [sys.executable, "-m", "distributed.cli.dask_worker"]
+    port = _free_port()
+    addr = f"tcp://127.0.0.1:{port}"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(__file__).resolve().parents[1]),
+                                                         os.environ.get("PYTHONPATH", "")])}
+    procs = []
+    try:
+        procs.append(subprocess.Popen([*dask_exe, "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env))
+        procs.append(subprocess.Popen([*worker_exe, addr, "--nworkers", "1", "--nthreads", "1",
+                                       "--memory-limit", "1GB", "--no-dashboard", "--host", "127.0.0.1"],
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env))
+        from distributed import Client
+
+        with Client(addr, timeout=60, set_as_default=False) as c:
+            c.wait_for_workers(1, timeout=60)
+        out = subprocess.run([sys.executable, "-m", "toolkit", "abtest", str(parted), "--engine", "dask",
+                              "--scheduler", addr, "--json"], capture_output=True, text=True, env=env, timeout=300)
+        assert out.returncode == 0, out.stderr
+        assert f"dask: connected to {addr}" in out.stderr
+        doc = json.loads(out.stdout)
+        ref = ab.analyze(small_log, nonparametric=False, sequential=False).table
+        got = pd.DataFrame(doc["metrics"])
+        np.testing.assert_allclose(got["p_value"].to_numpy(dtype=float), ref["p_value"].to_numpy(), rtol=1e-9)
+        np.testing.assert_allclose(got["abs_lift"].to_numpy(dtype=float), ref["abs_lift"].to_numpy(), rtol=1e-9)
+    finally:
+        for p in reversed(procs):
+            p.terminate()
+        for p in reversed(procs):
+            try:
+                p.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                p.kill()
