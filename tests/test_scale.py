@@ -205,10 +205,13 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def test_cli_on_a_separately_started_scheduler(parted, small_log, tmp_path):
+def test_cli_on_a_separately_started_scheduler(small_log, tmp_path):
     import json
 
     from toolkit import ab
+
+    small_log = small_log.select(end="2026-09-03")
+    parted = write_partitioned(small_log, tmp_path / "log")
 
     dask_exe = [sys.executable, "-m", "distributed.cli.dask_scheduler"]
     worker_exe = [sys.executable, "-m", "distributed.cli.dask_worker"]
