@@ -48,6 +48,15 @@ def arm_statistics(table: pd.DataFrame, metric: Metric, arms: list[str], *, nan_
 
     ``None`` means the metric is skipped (a note is added); a requested metric that cannot be
     analysed raises :class:`~toolkit.ab.metrics.ABInputError` instead, as in ``analyze``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from toolkit.scale.ab import arm_moments_frame
+    >>> units = pd.DataFrame({"variant": list("AABB"), "ok": [0.0, 1, 1, 1]})
+    >>> arm_statistics(arm_moments_frame(units, "variant", [("ok", "ok", None)]),
+    ...                Metric("ok", "binary"), ["A", "B"])[2].tolist()
+    [0.5, 1.0]
     """
     notes = [] if notes is None else notes
     name = metric.name

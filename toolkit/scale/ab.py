@@ -17,13 +17,6 @@ pandas unit builder passed in as ``units_fn``):
 The moments then go through the same formulas as the pandas engine (equal to 1e-9; the sums only
 run in another order).
 
-Examples
---------
->>> import pandas as pd
->>> units = pd.DataFrame({"variant": ["A", "A", "B", "B", None], "x": [1.0, 3.0, 2.0, 6.0, 9.0]})
->>> m = arm_moments_frame(units, "variant", [("x", "x", None)])
->>> m.loc[("x", "B"), ["n", "mean", "ss"]].tolist()
-[2.0, 4.0, 8.0]
 """
 
 from __future__ import annotations
@@ -145,6 +138,14 @@ def arm_moments_frame(units: pd.DataFrame, variant_col: str, specs: Sequence[Spe
     Returns a frame indexed by (metric, arm) with ``units`` (arm size, on metric ``""``), ``n``,
     ``n_nan``, ``sum_x``, ``min_x``, ``max_x``, ``non_binary``, ``mean`` and ``ss``; ratio metrics
     add ``sum_d``, ``min_d``, ``max_d``, ``min_ratio``, ``max_ratio``, ``mean_d``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> units = pd.DataFrame({"variant": ["A", "A", "B", "B", None], "x": [1.0, 3.0, 2.0, 6.0, 9.0]})
+    >>> m = arm_moments_frame(units, "variant", [("x", "x", None)])
+    >>> m.loc[("x", "B"), ["n", "mean", "ss"]].tolist()
+    [2.0, 4.0, 8.0]
     """
     first = _combine_first(_first_pass(units, variant_col, specs))
     ss = _second_pass(units, variant_col, specs, first).groupby(["metric", "arm"])["ss"].sum()
@@ -190,6 +191,20 @@ def arm_moments(dlog, units_fn: Callable[[Any], pd.DataFrame], variant_col: str,
     Returns
     -------
     Moments
+
+    Examples
+    --------
+    >>> import dask, tempfile, toolkit
+    >>> from toolkit.scale.read import read_log
+    >>> log = toolkit.load_sample().select(end="2026-09-02")
+    >>> folder = tempfile.mkdtemp()
+    >>> log.turns.to_parquet(f"{folder}/day-1.parquet")
+    >>> dlog = read_log(folder)
+    >>> from toolkit.ab.units import units_from_log
+    >>> with dask.config.set(scheduler="sync"):
+    ...     mom = arm_moments(dlog, units_from_log, "variant", [("rt", "total_response_time_s", "n_turns")])
+    >>> mom.n_units == units_from_log(log)["variant"].value_counts().sort_index().to_dict()
+    True
     """
     import dask
 

@@ -42,7 +42,13 @@ class EngineError(ValueError):
 
 
 def check_engine(engine: str | None) -> str:
-    """Normalise an ``engine=`` argument (``None`` means ``"pandas"``); refuse unknown ones."""
+    """Normalise an ``engine=`` argument (``None`` means ``"pandas"``); refuse unknown ones.
+
+    Examples
+    --------
+    >>> check_engine(" Dask ")
+    'dask'
+    """
     name = "pandas" if engine is None else str(engine).strip().lower()
     if name not in ENGINES:
         raise EngineError(f"engine must be 'pandas' or 'dask', not {engine!r}")
@@ -50,7 +56,13 @@ def check_engine(engine: str | None) -> str:
 
 
 def require_dask() -> None:
-    """Import dask.dataframe and distributed, or raise :class:`EngineError` saying how to install."""
+    """Import dask.dataframe and distributed, or raise :class:`EngineError` saying how to install.
+
+    Examples
+    --------
+    >>> require_dask() is None   # installed: nothing to say
+    True
+    """
     try:
         import dask.dataframe  # noqa: F401
         import distributed  # noqa: F401

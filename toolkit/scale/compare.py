@@ -11,12 +11,6 @@ process** so that each peak resident memory (``getrusage``) is its own:
 
 It is what ``benchmarks/bench_scale.py`` and ``notebooks/05_at_scale.ipynb`` report.
 
-Examples
---------
->>> import tempfile
->>> folder = write_sample(tempfile.mkdtemp() + "/log", turns=2_000)
->>> sorted(p.name for p in folder.iterdir())[:2]
-['conversations', 'turns']
 """
 
 from __future__ import annotations
@@ -46,6 +40,13 @@ def write_sample(folder: str | os.PathLike, turns: int, seed: int = 1) -> Path:
 
     Uses :func:`toolkit.sample.write_partitioned` (block by block, bounded memory) when the
     toolkit has it, else the generator and one file per day and table.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> folder = write_sample(tempfile.mkdtemp() + "/log", turns=900)
+    >>> (folder / "turns").is_dir(), (folder / "conversations").is_dir()
+    (True, True)
     """
     folder = Path(folder)
     n = max(1, int(turns / TURNS_PER_CONVERSATION))
@@ -120,6 +121,11 @@ def compare_engines(folder: str | os.PathLike, out: str | os.PathLike, *, worker
     ``turns``, ``peak_rss_mb`` (the main process; for Dask the client, which hosts the
     scheduler), ``peak_rss_worker_mb`` (the largest worker; for pandas its largest pool child),
     ``workers_rss_mb``, ``partitions``. The scored outputs are in ``out/pandas`` and ``out/dask``.
+
+    Examples
+    --------
+    >>> table = compare_engines(folder, "cmp", workers=2, memory_limit="1GB")  # doctest: +SKIP
+    >>> table[["engine", "seconds", "peak_rss_mb", "peak_rss_worker_mb"]]    # doctest: +SKIP
     """
     folder, out = Path(folder), Path(out)
     rows = [_fresh_process(e, folder, out / e, workers, memory_limit) for e in ("pandas", "dask")]
@@ -127,7 +133,13 @@ def compare_engines(folder: str | os.PathLike, out: str | os.PathLike, *, worker
 
 
 def same_scores(out: str | os.PathLike) -> bool:
-    """Whether the two engines' outputs of :func:`compare_engines` hold exactly the same scores."""
+    """Whether the two engines' outputs of :func:`compare_engines` hold exactly the same scores.
+
+    Examples
+    --------
+    >>> same_scores("cmp")  # after compare_engines(folder, "cmp")  # doctest: +SKIP
+    True
+    """
     out = Path(out)
     cols = ["conversation_id", "turn", "relevance", "sentiment", "coherence", "length_fit", "quality"]
     a = pd.read_parquet(out / "pandas" / "turns.parquet", columns=cols)

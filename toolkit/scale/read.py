@@ -324,6 +324,15 @@ def read_log(
     LogValidationError
         A file that is not Parquet or breaks a rule of the log: the error names the file (the first
         file is checked at once, the others when they are read).
+
+    Examples
+    --------
+    >>> read_log("/no/such/log")
+    Traceback (most recent call last):
+    ...
+    FileNotFoundError: no such file or folder: /no/such/log
+
+    A whole run is in the module's example.
     """
     from toolkit.scale.cluster import require_dask
 

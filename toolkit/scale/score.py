@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import functools
 import os
+from pathlib import Path
 from typing import Any, Callable
 
 import pandas as pd
@@ -53,6 +54,19 @@ def fit_idf(dlog, options: dict):
     Returns
     -------
     toolkit.text.HashedTfidf
+
+    Examples
+    --------
+    >>> import dask, tempfile, toolkit
+    >>> from toolkit.scale.read import read_log
+    >>> log = toolkit.load_sample().select(end="2026-09-02")
+    >>> folder = tempfile.mkdtemp()
+    >>> log.turns.to_parquet(f"{folder}/day-1.parquet")
+    >>> dlog = read_log(folder)
+    >>> with dask.config.set(scheduler="sync"):
+    ...     model = fit_idf(dlog, {"stop_words": None, "stem": False})
+    >>> model.n_docs == 2 * len(log.turns)
+    True
     """
     import dask
 
@@ -91,6 +105,20 @@ def score_dask(data, cfg, *, score: Callable, idf_options: dict, idf=None, chunk
     -------
     dask DataFrame
         The scored turns (lazy), whole conversations per partition.
+
+    Examples
+    --------
+    >>> import dask, tempfile, toolkit
+    >>> from toolkit.scale.read import read_log
+    >>> log = toolkit.load_sample().select(end="2026-09-02")
+    >>> folder = tempfile.mkdtemp()
+    >>> log.turns.to_parquet(f"{folder}/day-1.parquet")
+    >>> dlog = read_log(folder)
+    >>> from toolkit.quality import score_turns        # engine="dask" lands here
+    >>> with dask.config.set(scheduler="sync"):
+    ...     scored = score_turns(dlog, engine="dask").compute()
+    >>> scored.sort_values(["conversation_id", "turn"])["quality"].tolist() == score_turns(log)["quality"].tolist()
+    True
     """
     import dask
 
@@ -114,9 +142,22 @@ def write_scored(dlog, scored, folder: str | os.PathLike) -> dict:
     ``<folder>/turns/part.N.parquet`` and ``<folder>/conversations/part.N.parquet`` (one file per
     partition, whole conversations in each), readable again with :func:`toolkit.scale.read.read_log`.
     The scores are computed once: the writes, the mean quality and the level counts are one graph.
+
+    Examples
+    --------
+    >>> import dask, tempfile, toolkit
+    >>> from toolkit.scale.read import read_log
+    >>> log = toolkit.load_sample().select(end="2026-09-02")
+    >>> folder = tempfile.mkdtemp()
+    >>> log.turns.to_parquet(f"{folder}/day-1.parquet")
+    >>> dlog = read_log(folder)
+    >>> from toolkit.quality import score_turns
+    >>> with dask.config.set(scheduler="sync"):
+    ...     summary = write_scored(dlog, score_turns(dlog, engine="dask"), folder + "/scored")
+    >>> summary["scored_turns"] == len(log.turns), sorted(p.name for p in Path(folder, "scored").iterdir())
+    (True, ['conversations', 'turns'])
     """
     import dask
-    from pathlib import Path
 
     from toolkit.scale.cluster import EngineError
 

@@ -73,6 +73,20 @@ def bucket_aggregate(dlog, frame_fn: Callable, range_fn: Callable, how: str) -> 
     Returns
     -------
     (Series indexed like pandas' groupby on the keys, (first, last timestamp), sorted groups or None)
+
+    Examples
+    --------
+    >>> import dask, tempfile, toolkit
+    >>> from toolkit.scale.read import read_log
+    >>> log = toolkit.load_sample().select(end="2026-09-02")
+    >>> folder = tempfile.mkdtemp()
+    >>> log.turns.to_parquet(f"{folder}/day-1.parquet")
+    >>> dlog = read_log(folder)
+    >>> from toolkit.series import metric_series       # engine="dask" lands here
+    >>> with dask.config.set(scheduler="sync"):
+    ...     v = metric_series(dlog, "turns", "h", engine="dask")
+    >>> v.equals(metric_series(log, "turns", "h"))
+    True
     """
     import dask
 
