@@ -228,6 +228,9 @@ class DaskLog:
     example : ConversationLog
         The first conversation of the first file, validated: what a partition looks like (its
         empty results describe the outputs of :meth:`map_logs`).
+    file_turns : dask DataFrame
+        The turns file by file, validated, before the shuffle: for work that needs no whole
+        conversations (term counts), one pass cheaper.
     """
 
     source: str
@@ -236,6 +239,7 @@ class DaskLog:
     tz: str | None
     files_count: int
     example: ConversationLog
+    file_turns: Any = None
 
     @property
     def npartitions(self) -> int:
@@ -309,7 +313,8 @@ def read_log(
         Time zone of naive timestamps (rejected without it, as in :func:`toolkit.log.validate`).
     npartitions : int, optional
         Partitions after the shuffle on ``conversation_id``; default: total rows of turns (from the
-        Parquet footers) / ``rows_per_partition``.
+        Parquet footers) / ``rows_per_partition``, and at least two per worker of the current
+        Dask client (at most one per file).
     rows_per_partition : int
         Target rows per partition when ``npartitions`` is not given.
 
@@ -343,11 +348,11 @@ def read_log(
     conv_root = root.parent / "conversations" if root.name == "turns" else root
     first = _turns_file(str(turn_files[0]), _hive(turn_files[0], root), tz, None)
     meta_t = first.iloc[:0]
-    n = npartitions or max(1, -(-_rows(turn_files) // max(1, int(rows_per_partition))))
+    n = npartitions or _default_partitions(_rows(turn_files), rows_per_partition, len(turn_files))
     paths = [str(p) for p in turn_files]
-    turns = dd.from_map(_turns_file, paths, [_hive(p, root) for p in turn_files],
-                        args=(tz, meta_t), meta=meta_t, label="read-validate-turns", enforce_metadata=False)
-    turns = turns.shuffle(on="conversation_id", npartitions=n)
+    per_file = dd.from_map(_turns_file, paths, [_hive(p, root) for p in turn_files],
+                           args=(tz, meta_t), meta=meta_t, label="read-validate-turns", enforce_metadata=False)
+    turns = per_file.shuffle(on="conversation_id", npartitions=n)
     convs = None
     if conv_files:
         meta_c = _conversations_file(str(conv_files[0]), _hive(conv_files[0], conv_root), tz, None).iloc[:0]
@@ -356,7 +361,20 @@ def read_log(
                             label="read-validate-conversations", enforce_metadata=False)
         convs = convs.shuffle(on="conversation_id", npartitions=n)
     return DaskLog(source=os.fspath(source), raw_turns=turns, raw_conversations=convs, tz=tz,
-                   files_count=len(turn_files), example=_example(first, meta_c if conv_files else None, tz))
+                   files_count=len(turn_files), example=_example(first, meta_c if conv_files else None, tz),
+                   file_turns=per_file)
+
+
+def _default_partitions(rows: int, rows_per_partition: int, n_files: int) -> int:
+    """Enough partitions for ``rows_per_partition`` each, and two per worker of the current client."""
+    by_size = -(-rows // max(1, int(rows_per_partition)))
+    try:
+        from distributed import default_client
+
+        workers = len(default_client().scheduler_info().get("workers", {}))
+    except (ImportError, ValueError):
+        workers = 1
+    return max(1, by_size, min(n_files, 2 * workers))
 
 
 def _example(first_turns: pd.DataFrame, meta_c: pd.DataFrame | None, tz: str | None) -> ConversationLog:

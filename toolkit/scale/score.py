@@ -3,7 +3,7 @@
 Relevance is the cosine between a response and its conversation's (decayed) earlier messages
 under a TF-IDF fitted on the whole log. At scale that takes two passes:
 
-1. **fit**: every partition counts the document frequency of each hashed term
+1. **fit**: every file (read and validated, no shuffle needed) counts the document frequency of each hashed term
    (:func:`toolkit.text.document_frequencies`); the counts are summed per hash on the cluster and
    turned into one :class:`toolkit.text.HashedTfidf` -- exactly the model the pandas engine fits
    on the whole log, since document frequencies add up;
@@ -30,10 +30,9 @@ import pandas as pd
 __all__ = ["fit_idf", "score_dask", "write_scored"]
 
 
-def _partition_frequencies(log, options: dict) -> pd.DataFrame:
+def _partition_frequencies(t: pd.DataFrame, options: dict) -> pd.DataFrame:
     from toolkit.text import as_text_list, document_frequencies
 
-    t = log.turns
     texts = as_text_list(t["user_input"], "turns.user_input") + as_text_list(t["bot_response"], "turns.bot_response")
     hashes, df = document_frequencies(texts, **options)
     docs = pd.Series(0, index=range(len(hashes)), dtype="int64")
@@ -72,7 +71,9 @@ def fit_idf(dlog, options: dict):
 
     from toolkit.text import HashedTfidf
 
-    freq = dlog.map_logs(functools.partial(_partition_frequencies, options=options))
+    # document frequencies need no whole conversations: counted file by file, before the shuffle
+    meta = _partition_frequencies(dlog.example.turns, options).iloc[:0]
+    freq = dlog.file_turns.map_partitions(_partition_frequencies, options, meta=meta)
     per_hash = freq.groupby("hash")["df"].sum()
     n_docs = freq["docs"].sum()
     per_hash, n_docs = dask.compute(per_hash, n_docs)
