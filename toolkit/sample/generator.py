@@ -69,6 +69,7 @@ from toolkit.sample.turns import _Conversations, _Layout, _RowDraws, _TurnSimula
 
 __all__ = ["Sample", "generate_sample", "BLOCK_CONVERSATIONS"]
 
+
 @dataclass(frozen=True)
 class Sample:
     """A generated sample: the validated conversation log and the truth planted in it.
@@ -118,7 +119,11 @@ def _traffic(rng: np.random.Generator, p: _Params, conversations: int | None) ->
 
 
 def _users(rng: np.random.Generator, n_conv: int) -> tuple[np.ndarray, int, np.ndarray]:
-    """Repeat users (Pareto activity): each conversation's user, the pool size, preferred bot."""
+    """Repeat users (Pareto activity): each conversation's user, the pool size, preferred bot.
+
+    One-piece samples draw in this order (weights, choice, preference); blockwise samples draw
+    the pool once (:class:`_UserPool`) and the choices per block.
+    """
     n_users = max(1, int(n_conv * 0.55))
     user_w = rng.pareto(1.2, n_users) + 1.0
     user = rng.choice(n_users, size=n_conv, p=user_w / user_w.sum())
@@ -475,8 +480,9 @@ def generate_sample(
         Draw the conversations in independent blocks of :data:`BLOCK_CONVERSATIONS` (10,000),
         each from its own random stream, after the traffic and the user pool: the data that
         :func:`toolkit.sample.write_partitioned` writes for the same arguments. Same model,
-        other random draws than ``blockwise=False`` (the default, unchanged since the first
-        release); off-topic answers borrow slot values from a conversation of the same block.
+        other random draws than ``blockwise=False`` (the default: one stream for the whole
+        sample, the data of ``data/sample``); off-topic answers borrow slot values from a
+        conversation of the same block.
 
     Returns
     -------
