@@ -397,5 +397,20 @@ def test_load_sample_falls_back_to_a_cache(tmp_path, monkeypatch):
     again = load_sample()
     assert (cached / "turns.parquet").stat().st_mtime_ns == mtime  # generated once
     pd.testing.assert_frame_equal(log.turns, again.turns)
-    real = Path(sample_module.__file__).resolve().parents[1] / "data" / "sample"
+    import toolkit
+
+    real = Path(toolkit.__file__).resolve().parents[1] / "data" / "sample"  # toolkit.sample is a package now
     assert same_sample_file(cached / "turns.parquet", real / "turns.parquet")
+
+
+def test_texts_are_read_from_the_package_data_file():
+    import tomllib
+
+    from toolkit.sample import texts
+
+    raw = json.loads(texts.DATA_FILE.read_text(encoding="utf-8"))
+    assert texts.DATA_FILE.parent == Path(texts.__file__).parent
+    assert raw["intents"] == INTENTS and len(INTENTS) == 18
+    assert texts.TEXTS["greetings"] == raw["greetings"]
+    pyproject = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())
+    assert "intents.json" in pyproject["tool"]["setuptools"]["package-data"]["toolkit.sample"]

@@ -12,7 +12,7 @@ import itertools
 import os
 from pathlib import Path
 
-from toolkit.cli import UsageError
+from toolkit.errors import UsageError
 from toolkit.runner.parameters import ParameterError, _canonical, check_parameters, inspect_parameters, run_name
 
 __all__ = ["BatchConfig", "load_config", "expand_runs", "grid_config"]

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from toolkit.batch.config import BatchConfig, expand_runs, load_config
 from toolkit.batch.summary import BATCH_LOG, BatchResult, write_index, write_summary
-from toolkit.cli import UsageError
+from toolkit.errors import UsageError
 from toolkit.runner.parameters import _canonical
 from toolkit.runner.run import execute_run, read_run_record
 
@@ -29,7 +29,7 @@ class _Log:
         path.parent.mkdir(parents=True, exist_ok=True)
 
     def write(self, event: str, **fields) -> None:
-        from toolkit.notebook import to_jsonable
+        from toolkit._files import to_jsonable
 
         doc = {"event": event, "time": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="milliseconds"), **fields}
         line = json.dumps(to_jsonable(doc), ensure_ascii=False) + "\n"

@@ -29,7 +29,7 @@ def register(subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Generate and write the sample; print a one-line summary."""
-    from toolkit.cli import UsageError
+    from toolkit.errors import UsageError
 
     if args.days < 1:
         raise UsageError(f"--days must be >= 1, got {args.days}")

@@ -35,7 +35,7 @@ class MonitoringReport:
 
     def to_dict(self) -> dict:
         """KPIs, groups, alerts and suggestions as plain Python objects."""
-        from toolkit.notebook import to_jsonable
+        from toolkit._files import to_jsonable
 
         return to_jsonable({
             "kpis": self.kpis,
