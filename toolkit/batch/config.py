@@ -233,6 +233,7 @@ def _product(grid: dict) -> list[dict]:
     values = [v if isinstance(v, list) else [v] for v in grid.values()]
     return [dict(zip(keys, combo)) for combo in itertools.product(*values)]
 
+
 def expand_runs(config: BatchConfig, out: str | os.PathLike | None = None) -> list[dict]:
     """Expand a config into run specs (for :func:`toolkit.runner.execute_run`), checking all.
 

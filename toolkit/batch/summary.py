@@ -30,6 +30,7 @@ SUMMARY_PARQUET = "summary.parquet"
 INDEX_HTML = "index.html"
 BATCH_LOG = "batch_log.jsonl"
 
+
 @dataclasses.dataclass
 class BatchResult:
     """What a batch did.

@@ -15,6 +15,7 @@ from toolkit.quality.levels import level_counts
 
 __all__ = ["MonitoringReport", "monitoring_report"]
 
+
 @dataclass
 class MonitoringReport:
     """The monitoring report (see the module docstring); ``to_dict()`` gives JSON-ready data."""

@@ -20,6 +20,7 @@ from toolkit.quality.levels import assign_levels
 __all__ = ["relevance", "composite_parts", "composite_quality", "score_turns", "score_log", "score_texts",
            "fit_relevance_idf"]
 
+
 def relevance(
     turns,
     *,

@@ -52,7 +52,7 @@ import os
 import re
 import uuid
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -294,51 +294,11 @@ def pull_runs(
     rtype = run_type or ("llm" if runs == "llm" else None)
     client = client or make_client(endpoint)
     which = _choose_backend(client, backend)
-    out: list[dict] = []
     try:
         project_obj = client.read_project(project_name=project)
-        if which == "v2":
-            now = _dt.datetime.now(_dt.timezone.utc)
-            kwargs: dict[str, Any] = {
-                "project_ids": [str(project_obj.id)],
-                # the v2 query defaults to the last day: bound the window to the project
-                "min_start_time": start or project_obj.start_time,
-                "max_start_time": end or now,
-                "selects": V2_SELECTS,
-                "page_size": int(page_size),
-            }
-            if is_root is not None:
-                kwargs["is_root"] = is_root
-            if rtype:
-                kwargs["run_type"] = rtype.upper()
-            if filter:
-                kwargs["filter"] = filter
-            pager = client._get_langsmith_api_sync().runs.query_v2(**kwargs)
-            for run in pager:
-                out.append(normalise_run(run))
-                if limit is not None and len(out) >= limit:
-                    break
-        else:
-            filters = [filter] if filter else []
-            if end is not None:
-                filters.append(f'lt(start_time, "{end.isoformat()}")')
-            combined = filters[0] if len(filters) == 1 else (f"and({', '.join(filters)})" if filters else None)
-            with warnings.catch_warnings():
-                # list_runs is deprecated in favour of the v2 query but still served (v1 backend)
-                warnings.simplefilter("ignore", DeprecationWarning)
-                warnings.filterwarnings("ignore", message=".*list_runs.*")
-                it = client.list_runs(
-                    project_id=project_obj.id,
-                    is_root=is_root,
-                    run_type=rtype,
-                    start_time=start,
-                    filter=combined,
-                    limit=limit,
-                )
-                for run in it:
-                    out.append(normalise_run(run))
-                    if limit is not None and len(out) >= limit:
-                        break
+        query = _query_v2 if which == "v2" else _list_runs_v1
+        out = query(client, project_obj, start=start, end=end, is_root=is_root, run_type=rtype,
+                    filter=filter, limit=limit, page_size=page_size)
     except LangSmithNotConfigured:
         raise
     except Exception as exc:  # the client's messages may carry a masked key: redact
@@ -346,6 +306,57 @@ def pull_runs(
     logger.info("pulled %d runs of project %r (%s query)", len(out), project, which)
     return out
 
+
+
+def _take(runs: Iterable, limit: int | None) -> list[dict]:
+    """The runs as :func:`normalise_run` dicts, at most ``limit`` of them."""
+    out: list[dict] = []
+    for run in runs:
+        out.append(normalise_run(run))
+        if limit is not None and len(out) >= limit:
+            break
+    return out
+
+
+def _query_v2(client, project_obj, *, start, end, is_root, run_type, filter, limit, page_size) -> list[dict]:
+    """The runs from the v2 query (``POST /api/v2/runs/query``, cursor ``next_cursor``)."""
+    now = _dt.datetime.now(_dt.timezone.utc)
+    kwargs: dict[str, Any] = {
+        "project_ids": [str(project_obj.id)],
+        # the v2 query defaults to the last day: bound the window to the project
+        "min_start_time": start or project_obj.start_time,
+        "max_start_time": end or now,
+        "selects": V2_SELECTS,
+        "page_size": int(page_size),
+    }
+    if is_root is not None:
+        kwargs["is_root"] = is_root
+    if run_type:
+        kwargs["run_type"] = run_type.upper()
+    if filter:
+        kwargs["filter"] = filter
+    return _take(client._get_langsmith_api_sync().runs.query_v2(**kwargs), limit)
+
+
+def _list_runs_v1(client, project_obj, *, start, end, is_root, run_type, filter, limit, page_size) -> list[dict]:
+    """The runs from ``Client.list_runs`` (``POST /runs/query``, cursor ``cursors.next``)."""
+    filters = [filter] if filter else []
+    if end is not None:
+        filters.append(f'lt(start_time, "{end.isoformat()}")')
+    combined = filters[0] if len(filters) == 1 else (f"and({', '.join(filters)})" if filters else None)
+    with warnings.catch_warnings():
+        # list_runs is deprecated in favour of the v2 query but still served (v1 backend)
+        warnings.simplefilter("ignore", DeprecationWarning)
+        warnings.filterwarnings("ignore", message=".*list_runs.*")
+        it = client.list_runs(
+            project_id=project_obj.id,
+            is_root=is_root,
+            run_type=run_type,
+            start_time=start,
+            filter=combined,
+            limit=limit,
+        )
+        return _take(it, limit)
 
 def pull(
     project: str,

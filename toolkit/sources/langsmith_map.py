@@ -32,6 +32,7 @@ INPUT_KEYS = ("input", "question", "query", "user_input", "message", "text", "pr
 #: output keys tried, in order, for the bot's text of a traceable chain
 OUTPUT_KEYS = ("output", "answer", "response", "bot_response", "text", "result", "content", "generation", "messages")
 
+
 @dataclass
 class MappedRuns:
     """The conversation log made from runs, with the report of what was kept and skipped."""

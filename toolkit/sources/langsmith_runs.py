@@ -18,6 +18,7 @@ from toolkit.sources._common import jsonable
 
 __all__ = ["normalise_run", "save_runs", "read_runs", "is_runs_file"]
 
+
 def normalise_run(run: Any) -> dict:
     """One run as a JSON-safe dict in the v1 shape, whichever API it came from.
 
