@@ -29,6 +29,14 @@ LAYER_OF = {
     "toolkit.sample": "data",
     "toolkit.series": "data",
     "toolkit.sources": "data",
+    # the Dask engine (issue 13): the client is base; reading and the reductions over partitions
+    # are data; the TF-IDF fit needs toolkit.text; the engine comparison runs the analyses
+    "toolkit.scale": "base",
+    "toolkit.scale.read": "data",
+    "toolkit.scale.ab": "data",
+    "toolkit.scale.series": "data",
+    "toolkit.scale.score": "analyses",
+    "toolkit.scale.compare": "running",
     # LangSmith evaluators are quality scoring offered to LangSmith's evaluate()
     "toolkit.sources.evaluators": "analyses",
     "toolkit.text": "analyses",
