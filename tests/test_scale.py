@@ -247,3 +247,23 @@ def test_cli_on_a_separately_started_scheduler(small_log, tmp_path):
                 p.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 p.kill()
+
+
+def test_batch_runs_each_notebook_as_a_task_on_a_dask_worker(tmp_path, client):
+    import json
+
+    import yaml
+
+    from tests.test_runner import work_notebook
+    from toolkit.batch import run_batch
+
+    work_notebook(tmp_path / "src")
+    cfg = tmp_path / "b.yaml"
+    cfg.write_text(yaml.safe_dump({"out": "out", "export": {"pdf": False, "html": False},
+                                   "notebooks": [{"notebook": "src/work.ipynb", "runs": [{"n": 1}, {"n": 2}]}]}))
+    res = run_batch(cfg, executor="dask", progress=False)  # the module's LocalCluster runs them
+    assert res.exit_code == 0 and sorted(res.executed) == ["work__n=1", "work__n=2"]
+    side = json.loads((tmp_path / "out" / "work__n=2" / "sidecar.json").read_text())
+    assert side["parameters"]["n"] == 2
+    res = run_batch(cfg, executor="dask", resume=True, progress=False)
+    assert res.executed == [] and res.exit_code == 0

@@ -85,8 +85,8 @@ class BatchConfig:
         if not isinstance(defaults, dict):
             raise UsageError(f"{source}: 'parameters' must be a mapping of name to value")
         executor = doc.get("executor", "thread")
-        if executor not in ("thread", "process"):
-            raise UsageError(f"{source}: 'executor' must be 'thread' or 'process', got {executor!r}")
+        if executor not in ("thread", "process", "dask"):
+            raise UsageError(f"{source}: 'executor' must be 'thread', 'process' or 'dask', got {executor!r}")
         entries = []
         for i, item in enumerate(notebooks):
             entries += _parse_entry(item, f"{source}: notebooks[{i}]", base)

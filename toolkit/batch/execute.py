@@ -6,6 +6,7 @@ The summary, index and log are written even when the batch is interrupted.
 from __future__ import annotations
 
 import concurrent.futures as cf
+import contextlib
 import datetime as _dt
 import json
 import os
@@ -66,6 +67,7 @@ def run_batch(
     progress: bool = True,
     html: bool | None = None,
     pdf: bool | None = None,
+    scheduler: str | None = None,
 ) -> BatchResult:
     """Run every notebook x parameter set of a batch, in parallel; write summary, index and log.
 
@@ -79,11 +81,15 @@ def run_batch(
         Parallel runs; default the config's ``workers``, else the number of cores.
     resume : bool
         Skip runs that finished before with the same parameters.
-    executor : {"thread", "process"}, optional
+    executor : {"thread", "process", "dask"}, optional
         How workers run papermill; each run's kernel is its own process either way, so the
         workers mostly wait. Threads are the default: on a 6-run batch they were faster than a
         process pool, which pays an interpreter start and the papermill/nbconvert imports per
-        worker (``benchmarks/bench_batch.py``).
+        worker (``benchmarks/bench_batch.py``). ``"dask"``: each run is a task on a Dask worker,
+        which starts the kernel (``scheduler``, or a local cluster of ``workers`` processes); the
+        notebooks and the output folder must be on a file system the workers share.
+    scheduler : str, optional
+        Address of a running Dask scheduler for ``executor="dask"``.
     progress : bool
         Show a tqdm progress bar (on stderr).
     html, pdf : bool, optional
@@ -114,8 +120,10 @@ def run_batch(
     out_dir.mkdir(parents=True, exist_ok=True)
     n_workers = workers or cfg.workers or os.cpu_count() or 1
     kind = executor or cfg.executor
-    if kind not in ("thread", "process"):
-        raise UsageError(f"executor must be 'thread' or 'process', got {kind!r}")
+    if kind not in ("thread", "process", "dask"):
+        raise UsageError(f"executor must be 'thread', 'process' or 'dask', got {kind!r}")
+    if scheduler and kind != "dask":
+        raise UsageError("a scheduler address needs executor='dask'")
 
     log = _Log(out_dir / BATCH_LOG)
     t0 = time.perf_counter()
@@ -133,7 +141,7 @@ def run_batch(
 
     executed: list[str] = []
     try:
-        _execute(todo, n_workers, kind, progress, log, records, executed)
+        _execute(todo, n_workers, kind, progress, log, records, executed, scheduler)
     finally:
         ordered = [records.get(s["name"]) or {
             "name": s["name"], "notebook": s["notebook"], "out_dir": s["out_dir"],
@@ -167,13 +175,22 @@ def _plan(specs: list[dict], resume: bool) -> tuple[dict[str, dict], list[dict]]
     return records, todo
 
 
-def _execute(todo, n_workers, kind, progress, log, records, executed) -> None:
-    """Execute the runs in a thread or process pool; log and record each as it finishes."""
+def _execute(todo, n_workers, kind, progress, log, records, executed, scheduler=None) -> None:
+    """Execute the runs in a thread, process or Dask pool; log and record each as it finishes."""
     from toolkit._progress import progress_bar
 
     if not todo:
         return
-    if kind == "process":
+    cluster = contextlib.ExitStack()
+    if kind == "dask":
+        from toolkit.scale.cluster import EngineError, dask_client
+
+        try:
+            client = cluster.enter_context(dask_client(scheduler, workers=n_workers))
+        except EngineError as exc:
+            raise UsageError(str(exc)) from None
+        pool = client.get_executor(pure=False)  # concurrent.futures API: one task per run
+    elif kind == "process":
         from toolkit._pool import process_pool
 
         pool = process_pool(n_workers, preload=["toolkit.runner", "toolkit.export", "papermill"])
@@ -204,8 +221,12 @@ def _execute(todo, n_workers, kind, progress, log, records, executed) -> None:
             bar.set_postfix(failed=failed, refresh=False)
             bar.update(1)
     except BaseException:
-        pool.shutdown(wait=False, cancel_futures=True)
+        if kind == "dask":
+            pool.shutdown(wait=False)
+        else:
+            pool.shutdown(wait=False, cancel_futures=True)
         raise
     finally:
         bar.close()
         pool.shutdown(wait=True)
+        cluster.close()

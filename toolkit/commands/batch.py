@@ -30,8 +30,11 @@ def register(subparsers) -> None:
     p.add_argument("--workers", type=int, default=None, help="parallel runs (default: config, else the cores)")
     p.add_argument("--resume", action="store_true", help="skip finished runs; redo only failed or missing ones")
     p.add_argument("--out", default=None, help="output folder (default: the config's 'out', else reports/)")
-    p.add_argument("--executor", choices=["thread", "process"], default=None,
-                   help="run papermill in threads (default) or processes")
+    p.add_argument("--executor", choices=["thread", "process", "dask"], default=None,
+                   help="run papermill in threads (default), processes, or as tasks on Dask workers")
+    p.add_argument("--scheduler", default=None,
+                   help="with --executor dask: address of a running scheduler (default: a local "
+                   "cluster of --workers processes)")
     p.add_argument("--no-html", action="store_true", help="skip HTML exports")
     p.add_argument("--no-pdf", action="store_true", help="skip PDF exports")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -58,6 +61,7 @@ def run(args) -> int:
         config, out=args.out, workers=args.workers, resume=args.resume, executor=args.executor,
         progress=not args.no_progress and not args.json,
         html=False if args.no_html else None, pdf=False if args.no_pdf else None,
+        scheduler=args.scheduler,
     )
     if args.json:
         print_json({"out_dir": res.out_dir, "counts": res.counts, "runs": res.records})
