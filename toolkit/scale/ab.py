@@ -194,12 +194,9 @@ def arm_moments(dlog, units_fn: Callable[[Any], pd.DataFrame], variant_col: str,
 
     Examples
     --------
-    >>> import dask, tempfile, toolkit
-    >>> from toolkit.scale.read import read_log
-    >>> log = toolkit.load_sample().select(end="2026-09-02")
-    >>> folder = tempfile.mkdtemp()
-    >>> log.turns.to_parquet(f"{folder}/day-1.parquet")
-    >>> dlog = read_log(folder)
+    >>> import dask
+    >>> from toolkit.scale.read import sample_dask_log
+    >>> log, dlog = sample_dask_log()                  # the bundled sample's first day, on Dask
     >>> from toolkit.ab.units import units_from_log
     >>> with dask.config.set(scheduler="sync"):
     ...     mom = arm_moments(dlog, units_from_log, "variant", [("rt", "total_response_time_s", "n_turns")])

@@ -63,7 +63,7 @@ from toolkit.log import (
     validate,
 )
 
-__all__ = ["DaskLog", "read_log", "find_parquet", "ROWS_PER_PARTITION"]
+__all__ = ["DaskLog", "read_log", "find_parquet", "sample_dask_log", "ROWS_PER_PARTITION"]
 
 #: default rows of turns per partition after the shuffle (the memory a worker needs scales with it)
 ROWS_PER_PARTITION = 100_000
@@ -386,3 +386,23 @@ def _example(first_turns: pd.DataFrame, meta_c: pd.DataFrame | None, tz: str | N
         conv = meta_c.reindex([0])
         conv["conversation_id"] = pd.array([cid], dtype=meta_c["conversation_id"].dtype)
     return validate(turns, conv, tz=tz)
+
+
+def sample_dask_log(end: str = "2026-09-02") -> tuple[ConversationLog, DaskLog]:
+    """The bundled sample up to ``end`` as a log and as a :class:`DaskLog` (one Parquet file, a
+    temporary folder): small data for examples and quick checks.
+
+    Examples
+    --------
+    >>> log, dlog = sample_dask_log()
+    >>> dlog.files_count, len(log.turns) > 100
+    (1, True)
+    """
+    import tempfile
+
+    from toolkit.sample import load_sample
+
+    log = load_sample().select(end=end)
+    folder = tempfile.mkdtemp(prefix="toolkit_dask_")
+    log.turns.to_parquet(f"{folder}/day-1.parquet", index=False)
+    return log, read_log(folder)

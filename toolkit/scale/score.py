@@ -56,12 +56,9 @@ def fit_idf(dlog, options: dict):
 
     Examples
     --------
-    >>> import dask, tempfile, toolkit
-    >>> from toolkit.scale.read import read_log
-    >>> log = toolkit.load_sample().select(end="2026-09-02")
-    >>> folder = tempfile.mkdtemp()
-    >>> log.turns.to_parquet(f"{folder}/day-1.parquet")
-    >>> dlog = read_log(folder)
+    >>> import dask
+    >>> from toolkit.scale.read import sample_dask_log
+    >>> log, dlog = sample_dask_log()                  # the bundled sample's first day, on Dask
     >>> with dask.config.set(scheduler="sync"):
     ...     model = fit_idf(dlog, {"stop_words": None, "stem": False})
     >>> model.n_docs == 2 * len(log.turns)
@@ -109,12 +106,9 @@ def score_dask(data, cfg, *, score: Callable, idf_options: dict, idf=None, chunk
 
     Examples
     --------
-    >>> import dask, tempfile, toolkit
-    >>> from toolkit.scale.read import read_log
-    >>> log = toolkit.load_sample().select(end="2026-09-02")
-    >>> folder = tempfile.mkdtemp()
-    >>> log.turns.to_parquet(f"{folder}/day-1.parquet")
-    >>> dlog = read_log(folder)
+    >>> import dask
+    >>> from toolkit.scale.read import sample_dask_log
+    >>> log, dlog = sample_dask_log()                  # the bundled sample's first day, on Dask
     >>> from toolkit.quality import score_turns        # engine="dask" lands here
     >>> with dask.config.set(scheduler="sync"):
     ...     scored = score_turns(dlog, engine="dask").compute()
@@ -146,13 +140,12 @@ def write_scored(dlog, scored, folder: str | os.PathLike) -> dict:
 
     Examples
     --------
-    >>> import dask, tempfile, toolkit
-    >>> from toolkit.scale.read import read_log
-    >>> log = toolkit.load_sample().select(end="2026-09-02")
-    >>> folder = tempfile.mkdtemp()
-    >>> log.turns.to_parquet(f"{folder}/day-1.parquet")
-    >>> dlog = read_log(folder)
+    >>> import dask
+    >>> from toolkit.scale.read import sample_dask_log
+    >>> log, dlog = sample_dask_log()                  # the bundled sample's first day, on Dask
     >>> from toolkit.quality import score_turns
+    >>> import tempfile
+    >>> folder = tempfile.mkdtemp()
     >>> with dask.config.set(scheduler="sync"):
     ...     summary = write_scored(dlog, score_turns(dlog, engine="dask"), folder + "/scored")
     >>> summary["scored_turns"] == len(log.turns), sorted(p.name for p in Path(folder, "scored").iterdir())

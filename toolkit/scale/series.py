@@ -76,12 +76,9 @@ def bucket_aggregate(dlog, frame_fn: Callable, range_fn: Callable, how: str) -> 
 
     Examples
     --------
-    >>> import dask, tempfile, toolkit
-    >>> from toolkit.scale.read import read_log
-    >>> log = toolkit.load_sample().select(end="2026-09-02")
-    >>> folder = tempfile.mkdtemp()
-    >>> log.turns.to_parquet(f"{folder}/day-1.parquet")
-    >>> dlog = read_log(folder)
+    >>> import dask
+    >>> from toolkit.scale.read import sample_dask_log
+    >>> log, dlog = sample_dask_log()                  # the bundled sample's first day, on Dask
     >>> from toolkit.series import metric_series       # engine="dask" lands here
     >>> with dask.config.set(scheduler="sync"):
     ...     v = metric_series(dlog, "turns", "h", engine="dask")
