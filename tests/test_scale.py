@@ -147,6 +147,19 @@ def test_bad_path_and_a_folder_without_parquet(tmp_path):
     (tmp_path / "x.csv").write_text("a\n1\n")
     with pytest.raises(LogValidationError, match="holds no Parquet files of turns"):
         read_log(tmp_path)
+    fake = tmp_path / "turns" / "date=2026-09-01" / "part-0.parquet"
+    fake.parent.mkdir(parents=True)
+    fake.write_text("conversation_id,turn\n")
+    with pytest.raises(LogValidationError, match=r"part-0.parquet\): file has a Parquet extension but does not"):
+        read_log(tmp_path)
+
+
+def test_load_with_the_dask_engine_is_lazy(parted):
+    import toolkit
+    from toolkit.scale.read import DaskLog
+
+    d = toolkit.load(parted, engine="dask")
+    assert isinstance(d, DaskLog) and d.files_count == 5 and d.raw_conversations is not None
 
 
 def test_unreachable_scheduler_fails_fast():

@@ -170,6 +170,7 @@ def load(
     tz: str | None = None,
     conversations: pd.DataFrame | None = None,
     satisfaction_scale: float | None = None,
+    engine: str = "pandas",
 ) -> ConversationLog:
     """Load a conversation log from a file, a folder, a SQLite database or DataFrames.
 
@@ -185,6 +186,9 @@ def load(
         The conversations table, when ``source`` is a turns DataFrame.
     satisfaction_scale : float, optional
         SQLite only: divide ``user_satisfaction_score`` by this (e.g. 5 for a 1-5 scale).
+    engine : {"pandas", "dask"}
+        ``"dask"``: ``source`` is a folder or glob of Parquet files (hive partitions too), read
+        lazily as a :class:`toolkit.scale.read.DaskLog` (see :func:`toolkit.scale.read.read_log`).
 
     Returns
     -------
@@ -206,6 +210,12 @@ def load(
     >>> load(t).summary()["turns"]
     1
     """
+    from toolkit.scale.cluster import check_engine
+
+    if check_engine(engine) == "dask":
+        from toolkit.scale.read import read_log
+
+        return read_log(source, tz=tz)
     if isinstance(source, ConversationLog):
         return validate(source.turns, source.conversations, tz=tz)
     if isinstance(source, pd.DataFrame):

@@ -157,21 +157,30 @@ def _same_columns(table: str, path: str, got: pd.DataFrame, meta: pd.DataFrame |
     return got
 
 
+def _read_parquet(path: str) -> pd.DataFrame:
+    """One Parquet file, or a clear error naming it when it is something else."""
+    with open(path, "rb") as fh:
+        head = fh.read(4)
+    if head != b"PAR1":
+        raise _error(path, f"has a Parquet extension but does not start like a Parquet file ({head!r})")
+    try:
+        return pd.read_parquet(path)
+    except Exception as exc:  # noqa: BLE001 - a truncated or corrupt file, named with pyarrow's reason
+        raise _error(path, f"cannot be read as Parquet: {exc}") from None
+
+
 def _turns_file(path: str, hive: dict[str, str], tz: str | None, meta: pd.DataFrame | None) -> pd.DataFrame:
     """Read and validate one turns file (the rules and text of :func:`toolkit.log.validate`)."""
-    from toolkit.io import read_table
-
-    raw = _with_hive(read_table(path), hive, TURN_COLUMNS)
+    raw = _with_hive(_read_parquet(path), hive, TURN_COLUMNS)
     turns = validate(raw, tz=tz, source=path).turns
     return _same_columns("turns", path, turns, meta)
 
 
 def _conversations_file(path: str, hive: dict[str, str], tz: str | None, meta: pd.DataFrame | None) -> pd.DataFrame:
     """Read and check one conversations file with the conversation rules of validate."""
-    from toolkit.io import read_table
     from toolkit.log import _Checker, _check_frame, _coerce, _missing_columns
 
-    raw = _check_frame(_with_hive(read_table(path), hive, CONVERSATION_COLUMNS), "conversations")
+    raw = _check_frame(_with_hive(_read_parquet(path), hive, CONVERSATION_COLUMNS), "conversations")
     chk = _Checker("conversations", raw, ("conversation_id",))
     if _missing_columns(chk, raw, ("conversation_id",)):
         raise LogValidationError(chk.problems, source=path)
