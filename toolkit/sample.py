@@ -989,6 +989,7 @@ def generate_sample(
     growth_per_day: float = 0.005,
     latency_factor: float = 3.5,
     good_rate_drop: float = 0.30,
+    user_resolution_sd: float = 0.15,
 ) -> Sample:
     """Generate a realistic customer-service conversation log and the truth planted in it.
 
@@ -1017,6 +1018,11 @@ def generate_sample(
         Response-time multiplier during the latency incident.
     good_rate_drop : float
         Absolute drop of the good-answer probability during the quality regression.
+    user_resolution_sd : float
+        SD of a per-user offset of the resolution probability (some customers' problems are
+        harder), centred over conversations: a user's conversations resolve alike, which a
+        pre-period covariate (CUPED) picks up. Drawn from its own random stream, so it changes
+        nothing else.
 
     Returns
     -------
@@ -1045,6 +1051,8 @@ def generate_sample(
     for name, pair in (("resolution", resolution), ("good_rate", good_rate)):
         if len(pair) != 2 or not all(0.0 <= float(p) <= 1.0 for p in pair):
             raise ValueError(f"{name} must be two probabilities (A, B) in [0, 1], got {pair!r}")
+    if not 0.0 <= float(user_resolution_sd) <= 0.5:
+        raise ValueError(f"user_resolution_sd must be in [0, 0.5], got {user_resolution_sd!r}")
 
     rng = np.random.default_rng(seed)
     t0 = _utc(start).normalize()
@@ -1138,6 +1146,9 @@ def generate_sample(
 
     p_good_v = np.where(variant_b, good_rate[1], good_rate[0])
     p_res_v = np.where(variant_b, resolution[1], resolution[0])
+    # per-user resolution offset, centred over conversations, from a stream of its own
+    user_z = np.random.default_rng([seed, 15]).normal(0.0, user_resolution_sd, n_users)
+    user_res = user_z[user] - float(user_z[user].mean())
     off = np.array([INTENTS[n]["resolution_offset"] for n in names])
     off = off - float(off @ w)  # centred: the planted variant rates are the marginal rates
     p_err_base, p_err_incident = 0.012, 0.08
@@ -1185,7 +1196,8 @@ def generate_sample(
         # share - its expected value): centred, so the planted rates are the marginal rates
         # (apart from the dip during the quality regression)
         g = np.where(answered[convs] > 0, good_count[convs] / np.maximum(answered[convs], 1), g_expected[convs])
-        p = np.clip(p_res_v[convs] + off[intent[convs]] + 0.6 * (g - g_expected[convs]), 0.02, 0.98)
+        p = np.clip(p_res_v[convs] + off[intent[convs]] + 0.6 * (g - g_expected[convs])
+                    + user_res[convs], 0.02, 0.98)
         resolved_true[convs] = u_res[convs] < p
 
     prev_ts = None
@@ -1403,8 +1415,10 @@ def generate_sample(
                     "A": resolution[0], "B": resolution[1],
                     "abs_lift": _round(resolution[1] - resolution[0]),
                     "observed": by_variant(resolved_true[res_observed].astype(float), variant_b[res_observed]),
+                    "user_sd": user_resolution_sd,
                     "note": "planted P(resolved) per conversation; the realised rate also moves "
-                            "with the conversation's good-answer share (centred on the variant rate) "
+                            "with the conversation's good-answer share (centred on the variant rate), "
+                            "with a per-user offset (sd user_sd, centred over conversations) "
                             "and dips during the quality regression",
                 },
                 "good_answer_rate": {

@@ -59,7 +59,9 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
+from toolkit.ab.bayes import SCALES, Prior, bayes_readout
 from toolkit.ab.bootstrap import _bootstrap_interval, _loo, _resampled_stat, bootstrap_ci
+from toolkit.ab.cuped import PRE_PREFIX, CupedFit, cuped_fit, pre_period_units
 from toolkit.ab.frequentist import _arm_stats, _compare_stats, _rel_ci, _wilson, compare
 from toolkit.ab.metrics import (
     KINDS,
@@ -69,6 +71,7 @@ from toolkit.ab.metrics import (
     parse_allocation,
     parse_metrics,
 )
+from toolkit.ab.quantiles import quantile_diff
 from toolkit.ab.result import _EFFECT_SYMBOL, ABResult
 from toolkit.ab.srm import SRMResult, adjust_pvalues, srm_check
 from toolkit.ab.units import default_metrics, units_from_log
@@ -127,8 +130,26 @@ class AnalysisOptions:
     power_target: float = 0.8
     unit: str = "conversation"
     max_looks: int | None = 20_000
+    covariates: dict[str, str] | str | None = None
+    pre_period: tuple | None = None
+    bayes: bool = True
+    prior_mean: float = 0.0
+    prior_sd: float | None = None
+    bayes_scale: str = "relative"
+    quantiles: tuple[float, ...] = ()
+    quantile_resamples: int = 1000
 
     def __post_init__(self):
+        if self.bayes_scale not in SCALES:
+            raise ValueError(f"bayes_scale must be 'relative' or 'absolute', "
+                             f"got {self.bayes_scale!r}")
+        Prior(self.prior_mean, self.prior_sd)  # checks the prior
+        if self.pre_period is not None and len(self.pre_period) != 2:
+            raise ValueError(f"pre_period must be (start, end), got {self.pre_period!r}")
+        if not (self.covariates is None or self.covariates == "auto"
+                or isinstance(self.covariates, dict)):
+            raise ValueError("covariates must be a dict metric -> column, 'auto' or None, "
+                             f"got {self.covariates!r}")
         if self.nan_policy not in ("drop", "raise"):
             raise ValueError(f"nan_policy must be 'drop' or 'raise', got {self.nan_policy!r}")
         if self.correction not in _CORRECTIONS:
@@ -180,12 +201,16 @@ class _MetricData:
     n_nan: np.ndarray        # missing values, per arm code
     mean: np.ndarray         # estimate per arm code (mean, or ratio of sums)
     unit_var: np.ndarray     # unit variance per arm code (linearised for ratios)
+    cuped: CupedFit | None = None        # the CUPED adjustment, when a covariate is used
+    covariate: str | None = None
+    adj_mean: np.ndarray | None = None   # CUPED-adjusted estimate per arm code
+    adj_var: np.ndarray | None = None    # unit variance of the adjusted values per arm code
 
-    def stats(self, code: int) -> tuple[int, float, float, float]:
+    def stats(self, code: int, adjusted: bool = False) -> tuple[int, float, float, float]:
         """(n, estimate, variance of the estimate, unit variance) of one arm."""
         n = int(self.n[code])
-        return n, float(self.mean[code]), float(self.unit_var[code] / n), float(
-            self.unit_var[code])
+        mean, uvar = (self.adj_mean, self.adj_var) if adjusted else (self.mean, self.unit_var)
+        return n, float(mean[code]), float(uvar[code] / n), float(uvar[code])
 
 
 def analyze(data, metrics: str | Sequence[Metric | str] | None = None, *,
@@ -245,6 +270,26 @@ def analyze(data, metrics: str | Sequence[Metric | str] | None = None, *,
         The confidence sequence is evaluated after every unit up to this many units, else at
         this many evenly spaced looks (still valid, and far more often than anyone looks);
         ``None`` = after every unit.
+    covariates : dict or "auto", optional
+        CUPED: ``{metric name: covariate column}`` of the per-unit table (the same metric
+        before the experiment, say); ``"auto"`` uses the ``pre_<column>`` columns that are
+        present (what ``pre_period`` adds). See :mod:`toolkit.ab.cuped`.
+    pre_period : (start, end), optional
+        For a log: analyse the units that started at or after ``end``, with each unit's
+        metrics over its user's conversations in ``[start, end)`` as CUPED covariates
+        (:func:`toolkit.ab.cuped.pre_period_units`); implies ``covariates="auto"``.
+    bayes : bool
+        Add the Bayesian read-out (:mod:`toolkit.ab.bayes`): chance to win, risk of shipping
+        each arm, credible interval of the lift.
+    prior_mean, prior_sd : float
+        Normal prior on the lift (``prior_sd=None``: flat, the default).
+    bayes_scale : {"relative", "absolute"}
+        Lift the posterior (and the prior) is on.
+    quantiles : tuple of float
+        Quantiles (e.g. ``(0.5, 0.9, 0.95)``) of per-turn response time (for a log; resampled
+        by conversation) or of each continuous metric (for a table), in ``ABResult.quantiles``.
+    quantile_resamples : int
+        Poisson-bootstrap resamples for the quantile CIs.
 
     Returns
     -------
@@ -302,11 +347,12 @@ def analyze(data, metrics: str | Sequence[Metric | str] | None = None, *,
     if not rows:
         raise ABInputError("no metric could be analysed: " + "; ".join(notes))
     table = _decide(pd.DataFrame(rows), used, arms.control, opts, srm)
+    quant = _quantile_table(data, units, used, arms, opts) if opts.quantiles else None
     return ABResult(variant_col=opts.variant_col, control=arms.control,
                     treatments=arms.treatments, n_units=arms.n_units,
                     n_missing_variant=arms.n_missing_variant, alpha=opts.alpha,
                     correction=opts.correction, srm=srm, table=table, metrics=used,
-                    sequential=seq_results, notes=notes)
+                    sequential=seq_results, notes=notes, quantiles=quant)
 
 
 # ------------------------------------------------------------------------------------------
@@ -319,7 +365,11 @@ def _unit_table(data, opts: AnalysisOptions) -> tuple[pd.DataFrame, bool]:
     if isinstance(data, pd.DataFrame):
         units, curated = data, False
     elif hasattr(data, "turns") and hasattr(data, "conversations"):
-        units, curated = units_from_log(data, unit=opts.unit), True
+        if opts.pre_period is not None:
+            units = pre_period_units(data, *opts.pre_period, unit=opts.unit)[0]
+        else:
+            units = units_from_log(data, unit=opts.unit)
+        curated = True
     else:
         raise ABInputError(f"data must be a per-unit DataFrame or a ConversationLog, "
                            f"got {type(data).__name__}")
@@ -458,8 +508,51 @@ def _metric_data(units: pd.DataFrame, metric: Metric, arms: _Arms, opts: Analysi
             _skip_or_raise(f"ratio metric {metric.name!r} is constant: nothing to compare",
                            explicit, notes)
             return None
-    return _MetricData(x=x, den=den, ok=ok, codes=codes, n=n_per, n_nan=nan_per, mean=mean,
-                       unit_var=uvar)
+    md = _MetricData(x=x, den=den, ok=ok, codes=codes, n=n_per, n_nan=nan_per, mean=mean,
+                     unit_var=uvar)
+    cov = _covariate_of(metric, units, opts, notes)
+    if cov is not None:
+        _add_cuped(md, units, metric, cov, arms, notes)
+    return md
+
+
+def _covariate_of(metric: Metric, units: pd.DataFrame, opts: AnalysisOptions,
+                  notes: list[str]) -> str | None:
+    """The CUPED covariate column of a metric, if one is asked for (or found with "auto")."""
+    cov = opts.covariates
+    if cov is None and opts.pre_period is None:
+        return None
+    if cov is None or cov == "auto":
+        col = PRE_PREFIX + (metric.column or "")
+        if metric.kind == "ratio" or col not in units.columns:
+            return None
+        return col
+    col = cov.get(metric.name)
+    if col is None:
+        return None
+    if metric.kind == "ratio":
+        notes.append(f"CUPED not applied to ratio metric {metric.name!r}")
+        return None
+    if col not in units.columns:
+        raise ABInputError(f"CUPED covariate column {col!r} of metric {metric.name!r} not found "
+                           f"(columns: {', '.join(map(str, units.columns))})")
+    return col
+
+
+def _add_cuped(md: _MetricData, units: pd.DataFrame, metric: Metric, col: str, arms: _Arms,
+               notes: list[str]) -> None:
+    """CUPED-adjust the metric's values with the covariate; store the adjusted arm statistics."""
+    xcov = _as_float_array(units, col, metric.name)[md.ok]
+    fit = cuped_fit(md.x[md.ok], xcov, md.codes)
+    k = md.n.size
+    adj = fit.adjusted
+    md.adj_mean = np.bincount(md.codes, weights=adj, minlength=k) / np.maximum(md.n, 1)
+    dev = adj - md.adj_mean[md.codes]
+    md.adj_var = np.bincount(md.codes, weights=dev * dev, minlength=k) / np.maximum(md.n - 1, 1)
+    md.cuped, md.covariate = fit, col
+    if fit.n_missing_covariate:
+        notes.append(f"CUPED for {metric.name!r}: {fit.n_missing_covariate:,} units without "
+                     f"{col!r} got its mean (no adjustment for them)")
 
 
 def _check_values(units: pd.DataFrame, metric: Metric, xv: np.ndarray, dv: np.ndarray | None,
@@ -518,6 +611,14 @@ def _compare_arm(metric: Metric, md: _MetricData, arms: _Arms, arm: str,
         xc, xt = xv[md.codes == ic], xv[md.codes == it]
     res = _compare_stats(metric.kind, stats_c, stats_t, xc, xt, alpha=opts.alpha,
                          nonparametric=opts.nonparametric)
+    post_c, post_t = stats_c, stats_t
+    if md.cuped is not None:
+        res, post_c, post_t = _cuped_result(res, md, ic, it, opts)
+    if opts.bayes:
+        res.update(bayes_readout(post_c[1], post_c[2], post_t[1], post_t[2],
+                                 scale=opts.bayes_scale,
+                                 prior=Prior(opts.prior_mean, opts.prior_sd), alpha=opts.alpha,
+                                 higher_is_better=metric.higher_is_better))
     mde = metric.mde
     if mde is None:
         rel = (metric.mde_relative if metric.mde_relative is not None
@@ -531,6 +632,61 @@ def _compare_arm(metric: Metric, md: _MetricData, arms: _Arms, arm: str,
             "higher_is_better": metric.higher_is_better,
             "n_missing_control": int(md.n_nan[ic]), "n_missing_treatment": int(md.n_nan[it]),
             **res, "mde": mde}
+
+
+def _cuped_result(raw: dict[str, Any], md: _MetricData, ic: int, it: int,
+                  opts: AnalysisOptions) -> tuple[dict[str, Any], tuple, tuple]:
+    """The comparison on CUPED-adjusted values (Welch t on them), the unadjusted lift kept in
+    ``unadjusted_*`` columns; also the adjusted arm statistics for the Bayesian read-out."""
+    adj_c, adj_t = md.stats(ic, adjusted=True), md.stats(it, adjusted=True)
+    res = _compare_stats("continuous", adj_c, adj_t, alpha=opts.alpha, nonparametric=False)
+    fit = md.cuped
+    out = dict(raw)
+    out.update({k: res[k] for k in ("abs_lift", "se", "abs_ci_low", "abs_ci_high", "p_value",
+                                    "statistic", "rel_lift", "rel_se", "rel_ci_low",
+                                    "rel_ci_high")})
+    out.update(
+        test=f"CUPED-adjusted Welch t-test (covariate {md.covariate})",
+        ci_method="Welch t-interval on CUPED-adjusted values",
+        unadjusted_abs_lift=raw["abs_lift"], unadjusted_abs_ci_low=raw["abs_ci_low"],
+        unadjusted_abs_ci_high=raw["abs_ci_high"], unadjusted_p_value=raw["p_value"],
+        unadjusted_test=raw["test"], cuped_covariate=md.covariate, cuped_theta=fit.theta,
+        cuped_rho=fit.rho, cuped_n_missing_covariate=fit.n_missing_covariate,
+        cuped_variance_reduction=1.0 - res["se"] ** 2 / raw["se"] ** 2 if raw["se"] > 0
+        else float("nan"))
+    return out, adj_c, adj_t
+
+
+def _quantile_table(data, units: pd.DataFrame, used: list[Metric], arms: _Arms,
+                    opts: AnalysisOptions) -> pd.DataFrame:
+    """Quantile differences per arm: per-turn response time for a log (by conversation), else
+    every continuous metric of the table."""
+    parts = []
+    is_log = hasattr(data, "turns") and hasattr(data, "conversations")
+    if is_log:
+        turns = data.turns[["conversation_id", "response_time_s"]].merge(
+            units[["conversation_id", opts.variant_col]], on="conversation_id") \
+            if opts.unit == "conversation" else None
+        if turns is None:
+            raise ABInputError("quantiles of response time need conversation units")
+        series = [("response_time_s", turns, "response_time_s", "conversation_id")]
+    else:
+        series = [(m.name, units, m.column, None) for m in used if m.kind == "continuous"]
+    for si, (name, frame, col, cluster) in enumerate(series):
+        v = frame[opts.variant_col].astype("string")
+        for ti, arm in enumerate(arms.treatments):
+            sel_c, sel_t = (v == arms.control).fillna(False), (v == arm).fillna(False)
+            vals = pd.to_numeric(frame[col], errors="coerce")
+            t = quantile_diff(vals[sel_c], vals[sel_t], opts.quantiles,
+                              control_clusters=None if cluster is None else frame.loc[sel_c, cluster],
+                              treatment_clusters=None if cluster is None
+                              else frame.loc[sel_t, cluster],
+                              n_resamples=opts.quantile_resamples, alpha=opts.alpha,
+                              seed=[opts.seed, 7, si, ti])
+            t.insert(0, "arm", arm)
+            t.insert(0, "metric", name)
+            parts.append(t)
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
 
 
 def _bootstrap_columns(metric: Metric, md: _MetricData, arms: _Arms, arm: str,
