@@ -48,7 +48,7 @@ from toolkit.ab.metrics import ABInputError
 from toolkit.ab.srm import adjust_pvalues
 
 __all__ = ["PairedResult", "paired_table", "compare_paired", "analyze_paired",
-           "read_paired_input", "MCNEMAR_EXACT_BELOW"]
+           "read_paired_input", "paired_pvalues", "mcnemar_pvalue", "MCNEMAR_EXACT_BELOW"]
 
 #: McNemar uses the exact binomial test below this many discordant pairs
 MCNEMAR_EXACT_BELOW = 25
@@ -208,27 +208,94 @@ def _paired_bootstrap(d: np.ndarray, n_resamples: int, alpha: float,
     return float(lo), float(hi)
 
 
-def _sign_test(d: np.ndarray) -> tuple[int, int, float]:
-    from scipy.stats import binomtest
+def _binom_half_p(k: np.ndarray, m: np.ndarray) -> np.ndarray:
+    """Two-sided exact binomial p-value of ``k`` successes in ``m`` at p = 1/2 (= scipy
+    ``binomtest``: the distribution is symmetric, so twice the smaller tail, at most 1)."""
+    from scipy.stats import binom
 
-    pos, neg = int((d > 0).sum()), int((d < 0).sum())
-    p = float(binomtest(pos, pos + neg, 0.5).pvalue) if pos + neg else 1.0
-    return pos, neg, p
+    k, m = np.asarray(k), np.asarray(m)
+    lo = binom.cdf(np.minimum(k, m - k), m, 0.5)
+    return np.where(m > 0, np.minimum(1.0, 2.0 * lo), 1.0)
+
+
+def paired_pvalues(d) -> dict[str, np.ndarray]:
+    """Vectorised p-values of the paired t, sign and Wilcoxon signed-rank (normal
+    approximation, no continuity correction, tie-corrected variance) tests, one per row of
+    ``d`` (differences, rows = experiments).
+
+    :func:`compare_paired` uses the exact Wilcoxon distribution (scipy) for <= 50 non-zero
+    differences without ties; this is its large-sample branch, vectorised for simulations.
+
+    Examples
+    --------
+    >>> p = paired_pvalues([[0.1, 0.3, -0.1, 0.4, 0.2, 0.25]])
+    >>> round(float(p["t"][0]), 4), round(float(p["sign"][0]), 4)
+    (0.0432, 0.2188)
+    """
+    from scipy.stats import rankdata
+
+    d = np.atleast_2d(np.asarray(d, dtype=float))
+    n = d.shape[1]
+    mean = d.mean(axis=1)
+    se = d.std(axis=1, ddof=1) / math.sqrt(n)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t = mean / se
+    tp = np.where(se > 0, 2 * _sp.stdtr(n - 1, -np.abs(t)), np.nan)
+    pos, neg = (d > 0).sum(axis=1), (d < 0).sum(axis=1)
+    sign = _binom_half_p(pos, pos + neg)
+    a = np.abs(d)
+    nz = d != 0
+    ranks = rankdata(np.where(nz, a, -1.0), axis=1)  # zeros rank first ...
+    n_zero = (~nz).sum(axis=1, keepdims=True)
+    ranks = np.where(nz, ranks - n_zero, 0.0)        # ... and are dropped (zero_method="wilcox")
+    m = nz.sum(axis=1)
+    w_plus = np.where(d > 0, ranks, 0.0).sum(axis=1)
+    mu = m * (m + 1) / 4.0
+    var = m * (m + 1) * (2 * m + 1) / 24.0
+    # ties: subtract sum(t^3 - t) / 48 over groups of equal |d|
+    srt = np.sort(np.where(nz, a, np.nan), axis=1)
+    same = (srt[:, 1:] == srt[:, :-1])
+    if same.any():
+        for i in np.flatnonzero(same.any(axis=1)):
+            _, cnt = np.unique(srt[i][np.isfinite(srt[i])], return_counts=True)
+            var[i] -= float((cnt ** 3 - cnt).sum()) / 48.0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = (w_plus - mu) / np.sqrt(var)
+    wp = np.where(var > 0, 2 * _sp.ndtr(-np.abs(z)), 1.0)
+    return {"t": tp, "sign": sign, "wilcoxon": wp}
 
 
 def _mcnemar(a: np.ndarray, b: np.ndarray) -> tuple[int, int, float, str]:
     """Discordant counts (a fails & b passes, a passes & b fails), p-value, method."""
-    from scipy.stats import binomtest
-
     n01 = int(((a == 0) & (b == 1)).sum())
     n10 = int(((a == 1) & (b == 0)).sum())
+    p, method = mcnemar_pvalue(n01, n10)
+    return n01, n10, float(p), method
+
+
+def mcnemar_pvalue(n01, n10):
+    """McNemar's p-value from the discordant counts (vectorised): exact binomial below
+    :data:`MCNEMAR_EXACT_BELOW` discordant pairs, else chi-square without continuity correction.
+
+    Returns ``(p, method)``; ``method`` names the scalar case (or ``"McNemar"`` for arrays).
+
+    Examples
+    --------
+    >>> p, m = mcnemar_pvalue(30, 12)
+    >>> round(float(p), 4), m
+    (0.0055, 'McNemar chi-square (no continuity correction)')
+    """
+    n01, n10 = np.asarray(n01), np.asarray(n10)
     m = n01 + n10
+    with np.errstate(divide="ignore", invalid="ignore"):
+        chi = np.where(m > 0, _sp.chdtrc(1, (n01 - n10) ** 2 / np.where(m > 0, m, 1)), 1.0)
+    p = np.where(m < MCNEMAR_EXACT_BELOW, _binom_half_p(n01, m), chi)
+    if p.ndim:
+        return p, "McNemar"
     if m == 0:
-        return n01, n10, 1.0, "McNemar (no discordant pairs)"
-    if m < MCNEMAR_EXACT_BELOW:
-        return n01, n10, float(binomtest(n01, m, 0.5).pvalue), "McNemar exact (binomial)"
-    chi2 = (n01 - n10) ** 2 / m
-    return n01, n10, float(_sp.chdtrc(1, chi2)), "McNemar chi-square (no continuity correction)"
+        return float(p), "McNemar (no discordant pairs)"
+    return float(p), ("McNemar exact (binomial)" if m < MCNEMAR_EXACT_BELOW
+                      else "McNemar chi-square (no continuity correction)")
 
 
 def compare_paired(a, b, kind: str = "continuous", *, alpha: float = 0.05,
@@ -260,7 +327,7 @@ def compare_paired(a, b, kind: str = "continuous", *, alpha: float = 0.05,
     >>> r["test"], round(r["diff"], 2), r["sign_pos"]
     ('paired t-test', 0.14, 5)
     """
-    from scipy.stats import wilcoxon
+    from scipy.stats import rankdata, wilcoxon
 
     xa = np.asarray(a, dtype=float)
     xb = np.asarray(b, dtype=float)
@@ -291,15 +358,17 @@ def compare_paired(a, b, kind: str = "continuous", *, alpha: float = 0.05,
         "mcnemar_b_wins": math.nan, "mcnemar_a_wins": math.nan, "mcnemar_p": math.nan,
         "mcnemar_method": "",
     }
-    out["sign_pos"], out["sign_neg"], out["sign_p"] = _sign_test(d)
-    if (d != 0).any():
-        w = wilcoxon(xb, xa, zero_method="wilcox")
-        out["wilcoxon_w"], out["wilcoxon_p"] = float(w.statistic), float(w.pvalue)
-        out["wilcoxon_method"] = ("exact" if (d != 0).sum() <= 50 and
-                                  np.unique(np.abs(d[d != 0])).size == (d != 0).sum()
-                                  else "normal approximation")
+    pv = paired_pvalues(d)
+    out["sign_pos"], out["sign_neg"] = int((d > 0).sum()), int((d < 0).sum())
+    out["sign_p"] = float(pv["sign"][0])
+    nz = d[d != 0]
+    out["wilcoxon_w"] = float(rankdata(np.abs(nz))[nz > 0].sum()) if nz.size else 0.0
+    if nz.size and nz.size <= 50 and np.unique(np.abs(nz)).size == nz.size:
+        out["wilcoxon_p"] = float(wilcoxon(xb, xa, zero_method="wilcox").pvalue)
+        out["wilcoxon_method"] = "exact"
     else:
-        out["wilcoxon_p"] = 1.0
+        out["wilcoxon_p"] = float(pv["wilcoxon"][0])
+        out["wilcoxon_method"] = "normal approximation"
     if kind == "binary":
         n01, n10, mp, method = _mcnemar(xa, xb)
         out.update(mcnemar_b_wins=n01, mcnemar_a_wins=n10, mcnemar_p=mp, mcnemar_method=method,

@@ -48,17 +48,18 @@ def _boot_quantiles(x: np.ndarray, cluster: np.ndarray | None, q: np.ndarray, B:
                     rng: np.random.Generator) -> np.ndarray:
     order = np.argsort(x, kind="stable")
     xs = x[order]
-    if cluster is None:
-        ids, k = np.arange(x.size), x.size
-    else:
+    ids = None
+    k = x.size
+    if cluster is not None:
         ids_all, inv = np.unique(cluster, return_inverse=True)
         ids, k = inv[order], ids_all.size
     out = np.empty((B, q.size))
     chunk = max(1, int(2_000_000 // max(x.size, 1)))
     for s in range(0, B, chunk):
         b = min(chunk, B - s)
-        wc = rng.poisson(1.0, size=(b, k)).astype(np.float64)
-        out[s:s + b] = _weighted_quantiles(xs, wc[:, ids], q)
+        # independent Poisson(1) weights: per value in sorted order, or per cluster
+        w = rng.poisson(1.0, size=(b, k))
+        out[s:s + b] = _weighted_quantiles(xs, w if ids is None else w[:, ids], q)
     return out
 
 
