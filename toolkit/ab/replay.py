@@ -59,6 +59,12 @@ def replay_experiment(log=None, truth: dict | None = None, *, n_examples: int = 
     DataFrame
         Long table: ``example_id, variant, intent, answer_kind, good (0/1), quality,
         relevance, user_input, bot_response``.
+
+    Examples
+    --------
+    >>> t = replay_experiment(n_examples=100, seed=2)
+    >>> t.groupby("variant")["example_id"].nunique().to_dict()
+    {'A': 100, 'B': 100}
     """
     from toolkit.quality import score_texts
 
