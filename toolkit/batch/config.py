@@ -12,7 +12,7 @@ import itertools
 import os
 from pathlib import Path
 
-from toolkit.cli import UsageError
+from toolkit.errors import UsageError
 from toolkit.runner.parameters import ParameterError, _canonical, check_parameters, inspect_parameters, run_name
 
 __all__ = ["BatchConfig", "load_config", "expand_runs", "grid_config"]
@@ -232,6 +232,7 @@ def _product(grid: dict) -> list[dict]:
     keys = list(grid)
     values = [v if isinstance(v, list) else [v] for v in grid.values()]
     return [dict(zip(keys, combo)) for combo in itertools.product(*values)]
+
 
 def expand_runs(config: BatchConfig, out: str | os.PathLike | None = None) -> list[dict]:
     """Expand a config into run specs (for :func:`toolkit.runner.execute_run`), checking all.

@@ -14,11 +14,12 @@ from pathlib import Path
 
 from toolkit.batch.config import BatchConfig, expand_runs, load_config
 from toolkit.batch.summary import BATCH_LOG, BatchResult, write_index, write_summary
-from toolkit.cli import UsageError
+from toolkit.errors import UsageError
 from toolkit.runner.parameters import _canonical
 from toolkit.runner.run import execute_run, read_run_record
 
 __all__ = ["run_batch"]
+
 
 class _Log:
     """Append-only JSON-lines log (one complete line per write, flushed)."""
@@ -28,7 +29,7 @@ class _Log:
         path.parent.mkdir(parents=True, exist_ok=True)
 
     def write(self, event: str, **fields) -> None:
-        from toolkit.notebook import to_jsonable
+        from toolkit._files import to_jsonable
 
         doc = {"event": event, "time": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="milliseconds"), **fields}
         line = json.dumps(to_jsonable(doc), ensure_ascii=False) + "\n"
@@ -118,18 +119,7 @@ def run_batch(
 
     log = _Log(out_dir / BATCH_LOG)
     t0 = time.perf_counter()
-    records: dict[str, dict] = {}
-    todo = []
-    for spec in specs:
-        done = _finished(spec) if resume else None
-        if done is not None:
-            records[spec["name"]] = {**done, "resumed": True}
-        else:
-            todo.append(spec)
-    # longest first (by the previous attempt's duration, when there is one): a shorter batch
-    # when the long runs would otherwise start last; summary and index keep the config order
-    previous = {s["name"]: (read_run_record(s["out_dir"]) or {}).get("duration_s") or 0.0 for s in todo}
-    todo.sort(key=lambda s: -previous[s["name"]])
+    records, todo = _plan(specs, resume)
     n_workers = max(1, min(n_workers, len(todo) or 1))
     env = _thread_env(n_workers)
     for spec in todo:
@@ -158,7 +148,27 @@ def run_batch(
     return result
 
 
+def _plan(specs: list[dict], resume: bool) -> tuple[dict[str, dict], list[dict]]:
+    """The records of runs kept by ``resume`` (by name) and the runs to execute, longest first.
+
+    Longest by the previous attempt's duration, when there is one: a shorter batch when the long
+    runs would otherwise start last; summary and index keep the config order.
+    """
+    records: dict[str, dict] = {}
+    todo = []
+    for spec in specs:
+        done = _finished(spec) if resume else None
+        if done is not None:
+            records[spec["name"]] = {**done, "resumed": True}
+        else:
+            todo.append(spec)
+    previous = {s["name"]: (read_run_record(s["out_dir"]) or {}).get("duration_s") or 0.0 for s in todo}
+    todo.sort(key=lambda s: -previous[s["name"]])
+    return records, todo
+
+
 def _execute(todo, n_workers, kind, progress, log, records, executed) -> None:
+    """Execute the runs in a thread or process pool; log and record each as it finishes."""
     from toolkit._progress import progress_bar
 
     if not todo:

@@ -30,6 +30,7 @@ SUMMARY_PARQUET = "summary.parquet"
 INDEX_HTML = "index.html"
 BATCH_LOG = "batch_log.jsonl"
 
+
 @dataclasses.dataclass
 class BatchResult:
     """What a batch did.
@@ -192,7 +193,7 @@ def write_summary(records: list[dict], out_dir: str | os.PathLike) -> tuple[Path
     """
     import io
 
-    from toolkit.notebook import atomic_write_bytes, atomic_write_text
+    from toolkit._files import atomic_write_bytes, atomic_write_text
 
     out_dir = Path(out_dir)
     df = summary_frame(records)
@@ -212,7 +213,7 @@ def write_index(records: list[dict], out_dir: str | os.PathLike, *, title: str =
     >>> write_index([{"name": "nb", "status": "ok", "files": {"html": "nb.html"}}], tempfile.mkdtemp()).name
     'index.html'
     """
-    from toolkit.notebook import atomic_write_text
+    from toolkit._files import atomic_write_text
 
     esc = _html.escape
 

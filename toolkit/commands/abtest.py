@@ -71,7 +71,8 @@ def run(args) -> int:
     import pandas as pd
 
     from toolkit.ab.analysis import ABInputError, analyze, parse_allocation
-    from toolkit.cli import UsageError, print_json
+    from toolkit.cli import print_json
+    from toolkit.errors import UsageError
 
     from toolkit.ab.units import read_ab_input
 
@@ -123,7 +124,7 @@ def run(args) -> int:
 
 
 def _covariates(spec: str | None) -> dict[str, str] | None:
-    from toolkit.cli import UsageError
+    from toolkit.errors import UsageError
 
     if not spec:
         return None
@@ -137,7 +138,7 @@ def _covariates(spec: str | None) -> dict[str, str] | None:
 
 
 def _quantiles(spec: str) -> tuple[float, ...]:
-    from toolkit.cli import UsageError
+    from toolkit.errors import UsageError
 
     if not spec:
         return ()

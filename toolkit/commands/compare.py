@@ -45,7 +45,8 @@ def run(args) -> int:
 
     from toolkit.ab.metrics import ABInputError
     from toolkit.ab.paired import analyze_paired
-    from toolkit.cli import UsageError, print_json
+    from toolkit.cli import print_json
+    from toolkit.errors import UsageError
 
     for path in (args.a, args.b):
         if path is not None and not Path(path).exists():

@@ -70,7 +70,8 @@ def run(args) -> int:
         plan_paired,
         plan_proportions,
     )
-    from toolkit.cli import UsageError, print_json
+    from toolkit.cli import print_json
+    from toolkit.errors import UsageError
 
     common = dict(n=args.n, power=args.power, alpha=args.alpha, ratio=args.ratio, arms=args.arms,
                   alternative=args.alternative, strict=args.strict,

@@ -26,6 +26,7 @@ __all__ = ["ALERT_COLUMNS", "alerts_for", "evaluate_alerts"]
 ALERT_COLUMNS = ["severity", "metric", "scope", "value", "threshold", "rule", "n_turns", "recommendation"]
 _SEVERITY_ORDER = {"high": 0, "medium": 1, "low": 2}
 
+
 def _weighted_shortfalls(turns: pd.DataFrame, config=None) -> dict[str, float]:
     """What each component costs the composite, averaged over the turns (they add up to
     ``1 - mean quality``)."""

@@ -14,6 +14,7 @@ from toolkit.monitoring.kpis import _cutoffs, _scored
 
 __all__ = ["suggestions"]
 
+
 def _segment_differences(y: np.ndarray, key: np.ndarray, codes: np.ndarray, min_n: int = 30) -> pd.DataFrame:
     """Each segment's mean of ``y`` against the rest's, with a conversation-clustered z.
 

@@ -18,6 +18,7 @@ from toolkit.quality.score import score_turns
 
 __all__ = ["turn_kpis", "kpi_table"]
 
+
 def _scored(data, config=None):
     """Scored turns and the conversations table of a log or a turns frame."""
     from toolkit.log import ConversationLog

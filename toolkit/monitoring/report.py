@@ -15,6 +15,7 @@ from toolkit.quality.levels import level_counts
 
 __all__ = ["MonitoringReport", "monitoring_report"]
 
+
 @dataclass
 class MonitoringReport:
     """The monitoring report (see the module docstring); ``to_dict()`` gives JSON-ready data."""
@@ -34,7 +35,7 @@ class MonitoringReport:
 
     def to_dict(self) -> dict:
         """KPIs, groups, alerts and suggestions as plain Python objects."""
-        from toolkit.notebook import to_jsonable
+        from toolkit._files import to_jsonable
 
         return to_jsonable({
             "kpis": self.kpis,

@@ -9,6 +9,7 @@ from toolkit.monitoring.kpis import _cutoffs, _scored
 
 __all__ = ["worst_responses", "quality_by"]
 
+
 def worst_responses(data, n: int = 10, *, config=None) -> pd.DataFrame:
     """The ``n`` lowest-quality responses with their inputs and components.
 

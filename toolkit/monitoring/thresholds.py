@@ -16,6 +16,7 @@ import numpy as np
 
 __all__ = ["Thresholds"]
 
+
 @dataclass(frozen=True)
 class Thresholds:
     """Alert thresholds. Defaults are the reference design's.
@@ -101,6 +102,3 @@ def _thresholds(t) -> Thresholds:
     if isinstance(t, Mapping):
         return Thresholds.from_dict(t)
     raise TypeError(f"thresholds must be Thresholds or a dict, got {type(t).__name__}")
-
-
-# -------------------------------------------------------------------------------------------

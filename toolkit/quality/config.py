@@ -217,6 +217,7 @@ def _config(config) -> QualityConfig:
 
 
 def _as_turns(data) -> pd.DataFrame:
+    """The turns frame of a ConversationLog or a turns DataFrame."""
     from toolkit.log import ConversationLog
 
     if isinstance(data, ConversationLog):

@@ -17,6 +17,7 @@ from toolkit.quality.config import _DEFAULT_CUTOFFS, LEVELS, _as_turns, _check_c
 
 __all__ = ["assign_levels", "level_counts", "high_quality_share", "conversation_quality"]
 
+
 def assign_levels(quality, cutoffs: Mapping[str, float] | None = None) -> pd.Categorical:
     """Quality levels (an ordered categorical over :data:`LEVELS`) from cut-offs.
 

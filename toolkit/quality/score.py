@@ -19,6 +19,7 @@ from toolkit.quality.levels import assign_levels
 
 __all__ = ["relevance", "composite_parts", "composite_quality", "score_turns", "score_log", "score_texts"]
 
+
 def relevance(
     turns,
     *,

@@ -18,7 +18,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from toolkit.cli import UsageError
+from toolkit.errors import UsageError
 
 __all__ = [
     "ParameterSpec",

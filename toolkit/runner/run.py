@@ -185,7 +185,7 @@ def execute_run(spec: dict) -> dict:
     >>> rec["status"]  # doctest: +SKIP
     'ok'
     """
-    from toolkit.notebook import to_jsonable
+    from toolkit._files import to_jsonable
 
     notebook = Path(spec["notebook"]).resolve()
     out_dir = Path(spec["out_dir"]).resolve()
@@ -325,7 +325,7 @@ def _list_outputs(out_dir: Path, result: RunResult) -> None:
 
 def _write_record(out_dir: Path, record: dict) -> None:
     """Step 3b: ``run.json``, atomically and last."""
-    from toolkit.notebook import atomic_write_text
+    from toolkit._files import atomic_write_text
 
     atomic_write_text(out_dir / RUN_RECORD, json.dumps(record, indent=2, ensure_ascii=False) + "\n")
 
