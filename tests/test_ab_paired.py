@@ -64,8 +64,9 @@ def test_paired_bootstrap_interval_matches_the_t_interval_on_normal_data():
 def test_false_positive_rate_is_five_percent():
     """A/A paired experiments with 94 pairs (the exact sign test's size is 4.95 % there):
     paired t, Wilcoxon and sign test over 5,000, the paired bootstrap over 1,500, McNemar on
-    300 pass/fail pairs (about 63 discordant: the chi-square branch) over 5,000; each rejects 5 +/- 1 %. The vectorised p-values are those
-    compare_paired reports (checked on the first rows)."""
+    300 pass/fail pairs (about 63 discordant: the chi-square branch) over 5,000; each rejects
+    5 +/- 1 %. The vectorised p-values are those compare_paired reports (checked on the first
+    rows)."""
     from toolkit.ab.paired import _paired_bootstrap, mcnemar_pvalue, paired_pvalues
 
     rng = np.random.default_rng(42)

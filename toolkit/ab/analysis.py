@@ -71,7 +71,14 @@ from toolkit.ab.metrics import (
     parse_metrics,
 )
 from toolkit.ab.options import AnalysisOptions
-from toolkit.ab.prepare import _Arms, _arms, _as_float_array, _MetricData, _metric_data, _resolve_arms
+from toolkit.ab.prepare import (
+    _Arms,
+    _arms,
+    _as_float_array,
+    _metric_data,
+    _MetricData,
+    _resolve_arms,
+)
 from toolkit.ab.quantiles import quantile_diff
 from toolkit.ab.result import _EFFECT_SYMBOL, ABResult
 from toolkit.ab.srm import SRMResult, adjust_pvalues, srm_check
@@ -100,7 +107,6 @@ __all__ = [
 # names kept importable from here for code written before the split
 _REEXPORTED = (_arm_stats, _rel_ci, _wilson, _EFFECT_SYMBOL, _fmt_val, _bootstrap_interval, _loo,
                _resampled_stat, _as_float_array, _resolve_arms)
-
 
 
 def analyze(data, metrics: str | Sequence[Metric | str] | None = None, *,
@@ -229,7 +235,8 @@ def analyze(data, metrics: str | Sequence[Metric | str] | None = None, *,
         for ti, arm in enumerate(arms.treatments):
             row = _compare_arm(metric, md, arms, arm, opts, a_comp)
             if opts.bootstrap:
-                row.update(_bootstrap_columns(metric, md, arms, arm, opts, seed=[opts.seed, mi, ti]))
+                row.update(_bootstrap_columns(metric, md, arms, arm, opts,
+                                              seed=[opts.seed, mi, ti]))
             if order is not None:
                 row.update(_sequential_columns(units, metric, md, arms, arm, order, opts, notes,
                                                seq_results))
@@ -293,7 +300,6 @@ def _metric_list(metrics, units: pd.DataFrame, curated: bool,
     return mlist, explicit
 
 
-
 def _arrival_order(units: pd.DataFrame, opts: AnalysisOptions,
                    notes: list[str]) -> np.ndarray | None:
     """Units sorted by arrival for the confidence sequences (None: no sequential analysis)."""
@@ -311,7 +317,6 @@ def _arrival_order(units: pd.DataFrame, opts: AnalysisOptions,
     else:
         key = tcol.to_numpy()
     return np.argsort(key, kind="stable")
-
 
 
 def _compare_arm(metric: Metric, md: _MetricData, arms: _Arms, arm: str,
@@ -373,28 +378,26 @@ def _cuped_result(raw: dict[str, Any], md: _MetricData, ic: int, it: int,
 
 def _quantile_table(data, units: pd.DataFrame, used: list[Metric], arms: _Arms,
                     opts: AnalysisOptions) -> pd.DataFrame:
-    """Quantile differences per arm: per-turn response time for a log (by conversation), else
-    every continuous metric of the table."""
-    parts = []
-    is_log = hasattr(data, "turns") and hasattr(data, "conversations")
-    if is_log:
+    """Quantile differences per arm: per-turn response time for a log (resampled by
+    conversation), else every continuous metric of the table."""
+    if hasattr(data, "turns") and hasattr(data, "conversations"):
+        if opts.unit != "conversation":
+            raise ABInputError("quantiles of per-turn response time need conversation units")
         turns = data.turns[["conversation_id", "response_time_s"]].merge(
-            units[["conversation_id", opts.variant_col]], on="conversation_id") \
-            if opts.unit == "conversation" else None
-        if turns is None:
-            raise ABInputError("quantiles of response time need conversation units")
+            units[["conversation_id", opts.variant_col]], on="conversation_id")
         series = [("response_time_s", turns, "response_time_s", "conversation_id")]
     else:
         series = [(m.name, units, m.column, None) for m in used if m.kind == "continuous"]
+    parts = []
     for si, (name, frame, col, cluster) in enumerate(series):
         v = frame[opts.variant_col].astype("string")
+        vals = pd.to_numeric(frame[col], errors="coerce")
         for ti, arm in enumerate(arms.treatments):
             sel_c, sel_t = (v == arms.control).fillna(False), (v == arm).fillna(False)
-            vals = pd.to_numeric(frame[col], errors="coerce")
+            clusters = (None, None) if cluster is None else (frame.loc[sel_c, cluster],
+                                                             frame.loc[sel_t, cluster])
             t = quantile_diff(vals[sel_c], vals[sel_t], opts.quantiles,
-                              control_clusters=None if cluster is None else frame.loc[sel_c, cluster],
-                              treatment_clusters=None if cluster is None
-                              else frame.loc[sel_t, cluster],
+                              control_clusters=clusters[0], treatment_clusters=clusters[1],
                               n_resamples=opts.quantile_resamples, alpha=opts.alpha,
                               seed=[opts.seed, 7, si, ti])
             t.insert(0, "arm", arm)

@@ -186,7 +186,8 @@ _CONV_MEANS = ("resolved", "satisfaction", "mean_quality", "n_turns", "mean_resp
 _USER_AGG = {"resolved_rate": ("resolved", "mean"), "n_resolved": ("resolved", "sum"),
              "n_resolution_known": ("resolved", "count"), "satisfaction": ("satisfaction", "mean"),
              "mean_quality": ("mean_quality", "mean"), "n_conversations": ("n_turns", "size"),
-             "n_turns": ("n_turns", "sum"), "total_response_time_s": ("total_response_time_s", "sum"),
+             "n_turns": ("n_turns", "sum"),
+             "total_response_time_s": ("total_response_time_s", "sum"),
              "total_cost_usd": ("total_cost_usd", "sum"), "n_errors": ("n_errors", "sum")}
 
 
