@@ -1,11 +1,12 @@
 """Quantile metrics: differences of p50 / p90 / p95 (say, of response time) with bootstrap CIs.
 
 Latency matters by its tail, and a mean hides it. :func:`quantile_diff` compares quantiles of a
-value between control and treatment with a **Poisson bootstrap**: every cluster (a conversation,
-when the values are turns and conversations were randomised; else every value) gets an
-independent Poisson(1) weight per resample, and each resample's quantiles are weighted quantiles
-(the inverse of the weighted empirical CDF). Resampling whole clusters keeps the turns of one
-conversation together, so the interval respects the randomisation unit. The interval is the
+value between control and treatment with a bootstrap, each arm resampled on its own. Values that
+belong to clusters (turns of a conversation, when conversations were randomised) get a
+**Poisson bootstrap**: every cluster gets an independent Poisson(1) weight per resample, and each
+resample's quantiles are weighted quantiles (the inverse of the weighted empirical CDF), so the
+turns of one conversation stay together and the interval respects the randomisation unit.
+Unclustered values are resampled with replacement (the ordinary bootstrap). The interval is the
 percentile interval of the resampled differences; point estimates are the sample quantiles
 (numpy's default, linear interpolation).
 
@@ -46,20 +47,22 @@ def _weighted_quantiles(sorted_x: np.ndarray, w: np.ndarray, q: np.ndarray) -> n
 
 def _boot_quantiles(x: np.ndarray, cluster: np.ndarray | None, q: np.ndarray, B: int,
                     rng: np.random.Generator) -> np.ndarray:
-    order = np.argsort(x, kind="stable")
-    xs = x[order]
-    ids = None
-    k = x.size
-    if cluster is not None:
-        ids_all, inv = np.unique(cluster, return_inverse=True)
-        ids, k = inv[order], ids_all.size
     out = np.empty((B, q.size))
     chunk = max(1, int(2_000_000 // max(x.size, 1)))
+    if cluster is None:  # the ordinary bootstrap: values resampled with replacement
+        for s in range(0, B, chunk):
+            b = min(chunk, B - s)
+            out[s:s + b] = np.quantile(x[rng.integers(0, x.size, size=(b, x.size))], q, axis=1).T
+        return out
+    order = np.argsort(x, kind="stable")
+    xs = x[order]
+    ids_all, inv = np.unique(cluster, return_inverse=True)
+    ids = inv[order]
     for s in range(0, B, chunk):
         b = min(chunk, B - s)
-        # independent Poisson(1) weights: per value in sorted order, or per cluster
-        w = rng.poisson(1.0, size=(b, k))
-        out[s:s + b] = _weighted_quantiles(xs, w if ids is None else w[:, ids], q)
+        # an independent Poisson(1) weight per cluster, given to each of its values
+        w = rng.poisson(1.0, size=(b, ids_all.size))
+        out[s:s + b] = _weighted_quantiles(xs, w[:, ids], q)
     return out
 
 
@@ -118,7 +121,8 @@ def quantile_diff(control, treatment, quantiles: Sequence[float] = QUANTILES, *,
     lo, hi = alpha / 2, 1 - alpha / 2
     with np.errstate(divide="ignore", invalid="ignore"):
         rel_boot = bt / bc - 1.0
-    unit = "clustered " if cc is not None else ""
+    method = ("clustered Poisson bootstrap (whole clusters reweighted)" if cc is not None
+              else "bootstrap (values resampled)")
     return pd.DataFrame({
         "quantile": q, "control": est_c, "treatment": est_t, "diff": est_t - est_c,
         "diff_ci_low": np.quantile(bt - bc, lo, axis=0),
@@ -127,5 +131,5 @@ def quantile_diff(control, treatment, quantiles: Sequence[float] = QUANTILES, *,
         "rel_ci_low": np.nanquantile(rel_boot, lo, axis=0),
         "rel_ci_high": np.nanquantile(rel_boot, hi, axis=0),
         "n_control": xc.size, "n_treatment": xt.size,
-        "method": f"{unit}Poisson bootstrap percentile interval, {n_resamples} resamples",
+        "method": f"{method} percentile interval, {n_resamples} resamples",
     })
