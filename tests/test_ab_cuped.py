@@ -168,3 +168,19 @@ def test_clustered_quantile_ci_covers_where_the_unclustered_one_does_not():
         hit_u += ru.loc[0, "diff_ci_low"] <= 0.3 <= ru.loc[0, "diff_ci_high"]
     assert 0.90 <= hit_c / reps <= 0.99
     assert hit_u / reps < 0.85
+
+
+def test_abtest_cli_covariate_column(tmp_path, capsys):
+    from toolkit.cli import main
+
+    rng = np.random.default_rng(5)
+    x, y, arm = _data(rng, 3000, 0.6, effect=0.05)
+    path = tmp_path / "units.csv"
+    pd.DataFrame({"variant": np.where(arm == 1, "B", "A"), "y": y, "y_pre": x}).to_csv(path,
+                                                                                      index=False)
+    assert main(["abtest", str(path), "--metrics", "y:continuous", "--covariate", "y=y_pre",
+                 "--no-sequential", "--json"]) == 0
+    m = json.loads(capsys.readouterr().out)["metrics"][0]
+    assert m["cuped_variance_reduction"] == pytest.approx(0.36, abs=0.05)
+    assert main(["abtest", str(path), "--covariate", "y"]) == 2
+    assert "METRIC=COLUMN" in capsys.readouterr().err

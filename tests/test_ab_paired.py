@@ -181,3 +181,18 @@ def test_replayed_sample_experiment_finds_the_planted_difference_with_fewer_exam
     paired_n = plan_paired(mde=0.05, sd_diff=float(d.std())).n_total
     unpaired_examples = plan_means(mde=0.05, sd=float(wide["good_a"].std())).n_total
     assert paired_n < 0.6 * unpaired_examples
+
+
+def test_power_cli_paired_and_cuped(capsys):
+    from toolkit.cli import main
+
+    assert main(["power", "--metric", "paired", "--mde", "0.05", "--sd", "0.2",
+                 "--pair-correlation", "0.7", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    ref = plan_paired(mde=0.05, sd=0.2, correlation=0.7)
+    assert out["metric"] == "paired" and out["n_total"] == ref.n_total
+    assert main(["power", "--metric", "proportion", "--baseline", "0.3", "--mde", "0.02",
+                 "--cuped-correlation", "0.5"]) == 0
+    assert "with CUPED (r = 0.5" in capsys.readouterr().out
+    assert main(["power", "--metric", "paired", "--mde", "0.05"]) == 2
+    assert "sd_diff" in capsys.readouterr().err
