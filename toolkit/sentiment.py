@@ -286,34 +286,41 @@ def _sentiment_valence(i: int, words: list[str], lower: list[str], is_cap_diff: 
 
 
 def _preceding_words(valence: float, i: int, words: list[str], lower: list[str], is_cap_diff: bool, r: dict) -> float:
-    """The three words before ``words[i]``: boosters, negations and idioms.
+    """The three words before ``words[i]``: boosters (damped with distance), negations, idioms.
 
-    VADER's loop over ``start_i = 0, 1, 2`` (``scalar_inc_dec``, ``_negation_check`` and, for
-    the third word, ``_special_idioms_check``), unrolled.
+    VADER's loop over ``start_i = 0, 1, 2`` in ``sentiment_valence``: ``scalar_inc_dec``,
+    ``_negation_check`` and, for the third word, ``_special_idioms_check``.
     """
     lexicon = r["lexicon"]
     booster = r["booster"]
-    negate = r["negate"]
-    if i > 0 and lower[i - 1] not in lexicon:
-        valence += _scalar(lower[i - 1], words[i - 1], valence, is_cap_diff, booster)
+    for start_i in (0, 1, 2):
+        j = i - (start_i + 1)
+        if i > start_i and lower[j] not in lexicon:
+            s = _scalar(lower[j], words[j], valence, is_cap_diff, booster)
+            if start_i == 1 and s != 0:
+                s = s * 0.95
+            if start_i == 2 and s != 0:
+                s = s * 0.9
+            valence = valence + s
+            valence = _negation_check(valence, lower, start_i, i, r["negate"])
+            if start_i == 2:
+                valence = _special_idioms(valence, lower, i, len(lower), r["special"], booster)
+    return valence
+
+
+def _negation_check(valence: float, lower: list[str], start_i: int, i: int, negate: frozenset) -> float:
+    """VADER's ``_negation_check`` for the word ``start_i + 1`` places before ``lower[i]``."""
+    if start_i == 0:
         if lower[i - 1] in negate or "n't" in lower[i - 1]:
             valence = valence * _N_SCALAR
-    if i > 1 and lower[i - 2] not in lexicon:
-        s = _scalar(lower[i - 2], words[i - 2], valence, is_cap_diff, booster)
-        if s != 0:
-            s = s * 0.95
-        valence = valence + s
+    elif start_i == 1:
         if lower[i - 2] == "never" and (lower[i - 1] == "so" or lower[i - 1] == "this"):
             valence = valence * 1.25
         elif lower[i - 2] == "without" and lower[i - 1] == "doubt":
             pass
         elif lower[i - 2] in negate or "n't" in lower[i - 2]:
             valence = valence * _N_SCALAR
-    if i > 2 and lower[i - 3] not in lexicon:
-        s = _scalar(lower[i - 3], words[i - 3], valence, is_cap_diff, booster)
-        if s != 0:
-            s = s * 0.9
-        valence = valence + s
+    else:
         if (lower[i - 3] == "never" and (lower[i - 2] == "so" or lower[i - 2] == "this")) or (
             lower[i - 1] == "so" or lower[i - 1] == "this"
         ):
@@ -322,7 +329,6 @@ def _preceding_words(valence: float, i: int, words: list[str], lower: list[str],
             pass
         elif lower[i - 3] in negate or "n't" in lower[i - 3]:
             valence = valence * _N_SCALAR
-        valence = _special_idioms(valence, lower, i, len(lower), r["special"], booster)
     return valence
 
 
