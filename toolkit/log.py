@@ -345,7 +345,7 @@ def _checked_turns(turns: pd.DataFrame, tz: str | None, source: str | None) -> t
 
 
 def _conversations_from_turns(t: pd.DataFrame) -> pd.DataFrame:
-    """One row per conversation: user, bot and variant of its first turn, its first and last time."""
+    """One row per conversation: its first non-missing user, bot and variant (in turn order), first and last time."""
     first = t.sort_values(["conversation_id", "turn"]).groupby("conversation_id", sort=True)
     derived = pd.DataFrame(
         {
