@@ -30,7 +30,8 @@ The package: ``intents.json`` (the texts: intents, phrasings, slot values, noise
 :mod:`~toolkit.sample.texts` (loads them, builds the templates), :mod:`~toolkit.sample.params`
 (the planted model), :mod:`~toolkit.sample.generator` (:func:`generate_sample`, in named steps),
 :mod:`~toolkit.sample.truth` (``truth.json``), and here the files: :func:`write_sample`,
-:func:`load_sample`.
+:func:`load_sample`; :mod:`~toolkit.sample.partitioned` (:func:`write_partitioned`: millions of
+conversations as hive-partitioned Parquet, generated block by block in bounded memory).
 
 Everything is vectorised with numpy (strings are assembled from template segments and slot
 values with ``numpy.strings``), so a million turns take seconds; the only randomness is
@@ -55,7 +56,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from toolkit.sample.generator import Sample, generate_sample
+from toolkit.sample.generator import BLOCK_CONVERSATIONS, Sample, generate_sample
 from toolkit.sample.params import (
     ANSWER_KINDS,
     DEFAULT_CONVERSATIONS_PER_DAY,
@@ -64,12 +65,14 @@ from toolkit.sample.params import (
     DEFAULT_START,
     MODELS,
 )
+from toolkit.sample.partitioned import write_partitioned
 from toolkit.sample.texts import INTENTS
 
 __all__ = [
     "Sample",
     "generate_sample",
     "write_sample",
+    "write_partitioned",
     "load_sample",
     "load_sample_truth",
     "default_sample_path",
@@ -79,6 +82,7 @@ __all__ = [
     "DEFAULT_SEED",
     "DEFAULT_DAYS",
     "DEFAULT_START",
+    "BLOCK_CONVERSATIONS",
 ]
 
 # the files of a sample folder, and where the bundled one is. These stay in the package's

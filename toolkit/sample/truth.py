@@ -38,7 +38,7 @@ from toolkit.sample.params import (
 )
 from toolkit.sample.texts import INTENTS
 
-__all__ = ["build_truth", "planted", "Observed"]
+__all__ = ["build_truth", "planted", "Observed", "TruthBuilder"]
 
 
 def conversation_truth(sim) -> tuple[list[str], list[list[str]]]:
@@ -87,6 +87,38 @@ class Observed:
         return {v: (_round(s / n) if n else None) for v, (s, n) in acc.items()}
 
 
+class TruthBuilder:
+    """The truth of a sample, added up block by block (:meth:`add`), then :meth:`truth`.
+
+    ``n_users`` is the size of the user pool (distinct users are counted on it).
+    """
+
+    def __init__(self, p, n_users: int, *, keep_conversations: bool = True) -> None:
+        self.p, self.observed = p, Observed()
+        self.n_conversations = self.n_turns = 0
+        self.seen = np.zeros(n_users, dtype=bool)
+        self.conversations: dict[str, dict] | None = {} if keep_conversations else None
+
+    def add(self, sim, out, ids: list[str]) -> tuple[list[str], list[list[str]]]:
+        """Add a block; returns its conversations' intents and answer-kind sequences."""
+        self.observed.add_simulation(sim, out)
+        self.n_conversations += sim.c.n
+        self.n_turns += sim.rows.n_rows
+        self.seen[sim.c.user] = True
+        intents, kinds = conversation_truth(sim)
+        if self.conversations is not None:
+            self.conversations.update(
+                {c: {"intent": i, "answer_kinds": k} for c, i, k in zip(ids, intents, kinds)})
+        return intents, kinds
+
+    def truth(self) -> dict[str, Any]:
+        truth = planted(self.p, self.observed, n_conversations=self.n_conversations,
+                        n_turns=self.n_turns, n_users=int(self.seen.sum()))
+        if self.conversations is not None:
+            truth["conversations"] = self.conversations
+        return _ordered(truth)
+
+
 def build_truth(p, sim, out, ids: list[str]) -> dict[str, Any]:
     """The truth of a sample generated in one piece (see :func:`planted`).
 
@@ -97,13 +129,9 @@ def build_truth(p, sim, out, ids: list[str]) -> dict[str, Any]:
     >>> list(t)[:5]
     ['seed', 'start', 'end', 'n_conversations', 'n_turns']
     """
-    observed = Observed()
-    observed.add_simulation(sim, out)
-    intents, kinds = conversation_truth(sim)
-    truth = planted(p, observed, n_conversations=sim.c.n, n_turns=sim.rows.n_rows,
-                    n_users=int(len(np.unique(sim.c.user))))
-    truth["conversations"] = {c: {"intent": i, "answer_kinds": k} for c, i, k in zip(ids, intents, kinds)}
-    return _ordered(truth)
+    builder = TruthBuilder(p, sim.c.n_users)
+    builder.add(sim, out, ids)
+    return builder.truth()
 
 
 _ORDER = ("seed", "start", "end", "n_conversations", "n_turns", "intents", "intent_weights",
