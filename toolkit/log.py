@@ -181,10 +181,8 @@ class ConversationLog:
             if stamp is pd.NaT:
                 raise ValueError(f"select: {name}={value!r} is not a date or time")
             if stamp.tzinfo is None:
-                try:
-                    stamp = stamp.tz_localize(tz or "UTC")
-                except Exception as exc:  # unknown zone name
-                    raise ValueError(f"select: tz={tz!r} is not a time zone ({exc})") from None
+                _check_zone(tz, "select")
+                stamp = stamp.tz_localize(tz or "UTC")
             bounds[name] = stamp.tz_convert("UTC")
         if "start" in bounds and "end" in bounds and bounds["end"] <= bounds["start"]:
             raise ValueError(f"select: end {bounds['end']} is not after start {bounds['start']}")
@@ -298,6 +296,7 @@ def validate(
     ...     print(e.columns)
     ['response_time_s']
     """
+    _check_zone(tz, "validate")
     t, problems = _checked_turns(turns, tz, source)
     derived = None if problems else _conversations_from_turns(t)
     if conversations is None:
@@ -309,6 +308,16 @@ def validate(
         _check_against_turns(t, c, derived, source)
         c = _with_outcome_columns(_fill_from_turns(c, derived))
     return _canonical_log(t, c)
+
+
+def _check_zone(tz: str | None, where: str) -> None:
+    """Raise one ValueError naming ``tz`` when it is not a time zone name (None is fine)."""
+    if tz is None:
+        return
+    try:
+        pd.Timestamp("2026-01-01").tz_localize(tz)
+    except Exception as exc:  # pytz/zoneinfo raise their own types for unknown names
+        raise ValueError(f"{where}: tz={tz!r} is not a time zone ({exc})") from None
 
 
 _TURN_KEYS = ("conversation_id", "turn")
