@@ -280,3 +280,28 @@ def test_batch_runs_each_notebook_as_a_task_on_a_dask_worker(tmp_path, client):
     assert side["parameters"]["n"] == 2
     res = run_batch(cfg, executor="dask", resume=True, progress=False)
     assert res.executed == [] and res.exit_code == 0
+
+
+def test_cli_score_and_forecast_with_the_dask_engine(parted, small_log, tmp_path, client, capsys):
+    import json
+
+    from toolkit.cli import main
+    from toolkit.quality import score_turns
+
+    out = tmp_path / "scored"
+    assert main(["score", str(parted), "--engine", "dask", "--out", str(out), "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    ref = score_turns(small_log)
+    assert summary["scored_turns"] == len(ref)
+    assert summary["mean_quality"] == pytest.approx(float(ref["quality"].mean()), rel=1e-12)
+    back = read_log(out).compute()  # the output is a partitioned log again, with the scores
+    np.testing.assert_array_equal(back.turns["quality"].to_numpy(), ref["quality"].to_numpy())
+    pd.testing.assert_frame_equal(back.conversations, small_log.conversations)
+    assert main(["score", str(parted), "--engine", "dask", "--out", str(out)]) == 2  # not empty
+    assert "exists and is not an empty folder" in capsys.readouterr().err
+    assert main(["forecast", str(parted), "--engine", "dask", "--metric", "volume", "--horizon", "3",
+                 "--model", "snaive", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["n_series"] == 1 and len(doc["forecast"]) == 3
+    assert main(["abtest", str(parted), "--workers", "2"]) == 2
+    assert "--scheduler and --workers need --engine dask" in capsys.readouterr().err
