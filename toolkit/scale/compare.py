@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import os
 import resource
+import shutil
 import subprocess
 import sys
 import time
@@ -35,8 +36,8 @@ def _peak_rss_mb(who: int = resource.RUSAGE_SELF) -> float:
     return resource.getrusage(who).ru_maxrss / 1024.0  # Linux reports kilobytes
 
 
-def write_sample(folder: str | os.PathLike, turns: int, seed: int = 1) -> Path:
-    """Write a generated sample of about ``turns`` turns as hive-partitioned Parquet.
+def write_sample(folder: str | os.PathLike, turns: int, seed: int = 1, days: int = 60) -> Path:
+    """Write a generated sample of about ``turns`` turns over ``days`` days as hive-partitioned Parquet.
 
     Uses :func:`toolkit.sample.write_partitioned` (block by block, bounded memory) when the
     toolkit has it, else the generator and one file per day and table.
@@ -55,10 +56,10 @@ def write_sample(folder: str | os.PathLike, turns: int, seed: int = 1) -> Path:
     except ImportError:
         write_partitioned = None
     if write_partitioned is not None:
-        return Path(write_partitioned(folder, n, seed=seed))
+        return Path(write_partitioned(folder, n, seed=seed, days=days))
     from toolkit.sample import generate_sample
 
-    log = generate_sample(seed=seed, conversations=n).log
+    log = generate_sample(seed=seed, days=days, conversations=n).log
     for table, ts in (("turns", "timestamp"), ("conversations", "start_time")):
         frame = getattr(log, table)
         for day, part in frame.groupby(frame[ts].dt.strftime("%Y-%m-%d")):
@@ -86,19 +87,25 @@ def _pandas_run(folder: Path, out: Path, workers: int, memory_limit: str) -> dic
 
 
 def _dask_run(folder: Path, out: Path, workers: int, memory_limit: str) -> dict:
-    from toolkit.quality import score_turns
     from toolkit.scale.cluster import dask_client
+
+    start = time.perf_counter()
+    with dask_client(workers=workers, memory_limit=memory_limit, quiet=True) as client:
+        row = _dask_on(client, folder, out)
+    return {**row, "seconds": time.perf_counter() - start, "peak_rss_mb": _peak_rss_mb()}
+
+
+def _dask_on(client, folder: Path, out: Path) -> dict:
+    from toolkit.quality import score_turns
     from toolkit.scale.read import read_log
     from toolkit.scale.score import write_scored
 
     start = time.perf_counter()
-    with dask_client(workers=workers, memory_limit=memory_limit, quiet=True) as client:
-        dlog = read_log(folder)
-        summary = write_scored(dlog, score_turns(dlog, engine="dask"), out)
-        per_worker = sorted(client.run(_peak_rss_mb).values())
-        partitions = dlog.npartitions
+    dlog = read_log(folder)
+    summary = write_scored(dlog, score_turns(dlog, engine="dask"), out)
+    per_worker = sorted(client.run(_peak_rss_mb).values())
     return {"engine": "dask", "seconds": time.perf_counter() - start, "turns": summary["scored_turns"],
-            "partitions": partitions, "peak_rss_mb": _peak_rss_mb(),
+            "partitions": dlog.npartitions, "peak_rss_mb": _peak_rss_mb(),
             "peak_rss_worker_mb": max(per_worker), "workers_rss_mb": per_worker}
 
 
@@ -114,13 +121,17 @@ def _fresh_process(engine: str, folder: Path, out: Path, workers: int, memory_li
 
 
 def compare_engines(folder: str | os.PathLike, out: str | os.PathLike, *, workers: int = 2,
-                    memory_limit: str = "2GB") -> pd.DataFrame:
+                    memory_limit: str = "2GB", client=None) -> pd.DataFrame:
     """Score ``folder`` with each engine in a fresh process; one row per engine.
+
+    With ``client`` (a running ``distributed.Client``) the Dask side runs on it from this process
+    instead (no second cluster to start; the workers' peaks then also cover what they did before).
 
     Columns: ``engine``, ``seconds`` (wall time including the local cluster's start for Dask),
     ``turns``, ``peak_rss_mb`` (the main process; for Dask the client, which hosts the
     scheduler), ``peak_rss_worker_mb`` (the largest worker; for pandas its largest pool child),
-    ``workers_rss_mb``, ``partitions``. The scored outputs are in ``out/pandas`` and ``out/dask``.
+    ``workers_rss_mb``, ``partitions``. The scored outputs are in ``out/pandas`` and ``out/dask``
+    (replaced on each call).
 
     Examples
     --------
@@ -128,7 +139,13 @@ def compare_engines(folder: str | os.PathLike, out: str | os.PathLike, *, worker
     >>> table[["engine", "seconds", "peak_rss_mb", "peak_rss_worker_mb"]]    # doctest: +SKIP
     """
     folder, out = Path(folder), Path(out)
-    rows = [_fresh_process(e, folder, out / e, workers, memory_limit) for e in ("pandas", "dask")]
+    for engine in ("pandas", "dask"):  # this function's own outputs of an earlier call
+        shutil.rmtree(out / engine, ignore_errors=True)
+    rows = [_fresh_process("pandas", folder, out / "pandas", workers, memory_limit)]
+    if client is None:
+        rows.append(_fresh_process("dask", folder, out / "dask", workers, memory_limit))
+    else:
+        rows.append(_dask_on(client, folder, out / "dask"))
     return pd.DataFrame(rows)
 
 
