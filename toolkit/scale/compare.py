@@ -33,6 +33,19 @@ TURNS_PER_CONVERSATION = 3.02
 
 
 def _peak_rss_mb(who: int = resource.RUSAGE_SELF) -> float:
+    """Peak resident memory of this process (or of its largest finished child), in MB.
+
+    For this process, Linux's ``VmHWM`` (the peak since the program started): ``getrusage``'s
+    ``ru_maxrss`` would also count the memory of the process this one was forked from, which a
+    fork-then-exec child inherits as its starting peak.
+    """
+    if who == resource.RUSAGE_SELF:
+        try:
+            for line in Path("/proc/self/status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024.0
+        except OSError:
+            pass
     return resource.getrusage(who).ru_maxrss / 1024.0  # Linux reports kilobytes
 
 
