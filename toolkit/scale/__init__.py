@@ -15,9 +15,16 @@ Modules
     A lazy log (:class:`DaskLog`) from a folder or glob of Parquet files (hive partitions such as
     ``date=2026-09-01/`` too), validated per partition with :func:`toolkit.log.validate`'s rules,
     and rearranged so that every conversation lives in one partition.
-:mod:`toolkit.scale.frames`
-    Reductions over partitions: the hashed TF-IDF fit for scoring, per-arm sufficient statistics
-    for A/B tests, bucket sums for series.
+:mod:`toolkit.scale.score`
+    The relevance TF-IDF fitted once from per-file document frequencies, partitions scored.
+:mod:`toolkit.scale.ab`, :mod:`toolkit.scale.series`
+    Per-arm sufficient statistics of the unit table; per-bucket partial sums of a series.
+:mod:`toolkit.scale.compare`
+    Both engines on the same log, each in a fresh process: time, peak memory, equal scores.
+
+The analyses hand their pandas functions down to the engine modules (cluster, read, score, ab,
+series never import an analysis), so every partition runs the same code as the pandas engine;
+only ``compare``, which runs both engines, calls the analyses itself.
 """
 
 from __future__ import annotations
@@ -31,6 +38,8 @@ _LAZY = {
     "dask_client": "toolkit.scale.cluster",
     "DaskLog": "toolkit.scale.read",
     "read_log": "toolkit.scale.read",
+    "sample_dask_log": "toolkit.scale.read",
+    "compare_engines": "toolkit.scale.compare",
 }
 
 __all__ = list(_LAZY)
