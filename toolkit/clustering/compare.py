@@ -19,7 +19,7 @@ def compare_k_methods(
     truth: Sequence[Any] | None = None,
     *,
     methods: Sequence[str] = ("eigengap", "stability", "silhouette"),
-    backend: str = "tfidf",
+    backend: str = "auto",
     k_min: int = 2,
     k_max: int | None = None,
     seed: int = 0,
