@@ -391,3 +391,20 @@ def test_missing_and_non_numeric_columns_and_bad_specs():
         parse_metrics("rt:ratio")
     with pytest.raises(ABInputError, match="duplicate metric names"):
         analyze(df, "latency:continuous,latency:mean")
+
+
+def test_analysis_options_equal_keywords_and_reject_unknown_names():
+    from toolkit.ab.analysis import AnalysisOptions
+
+    units = _units(seed=4)
+    metrics = "resolved:binary,latency:continuous"
+    by_kw = analyze(units, metrics, alpha=0.01, correction="bh", bootstrap=200, seed=2)
+    opts = AnalysisOptions(alpha=0.01, correction="bh", bootstrap=200, seed=2)
+    by_opts = analyze(units, metrics, options=opts)
+    pd.testing.assert_frame_equal(by_kw.table, by_opts.table)
+    # a keyword overrides the field of the options object
+    assert analyze(units, metrics, options=opts, alpha=0.05).alpha == 0.05
+    with pytest.raises(TypeError, match="alpah"):
+        analyze(units, metrics, alpah=0.01)
+    with pytest.raises(ValueError, match="correction"):
+        AnalysisOptions(correction="fdr")

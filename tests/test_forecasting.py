@@ -272,6 +272,21 @@ def test_stl_method_log_transform_and_weights():
     assert "weighted" in b.method and y.index[201] in b.flagged.index
 
 
+def test_anomaly_options_object_gives_the_same_result_as_the_keywords():
+    y = hourly(24 * 21, seed=9)
+    y.iloc[250:256] += 10.0
+    by_keywords = F.detect_anomalies(y, method="stl", smooth=[1, 6], direction="high")
+    opts = F.AnomalyOptions(method="stl", smooth=[1, 6], direction="high")
+    by_options = F.detect_anomalies(y, options=opts)
+    pd.testing.assert_frame_equal(by_keywords.points, by_options.points)
+    pd.testing.assert_frame_equal(by_keywords.windows, by_options.windows)
+    assert by_keywords.method == by_options.method and len(by_options.windows) >= 1
+    with pytest.raises(SeriesError, match="either as options or as keywords.*smooth"):
+        F.detect_anomalies(y, options=opts, smooth=3)
+    with pytest.raises(SeriesError, match="unknown anomaly method 'x'"):
+        F.AnomalyOptions(method="x")
+
+
 def test_windows_overlap_uses_bucket_ends():
     found = pd.DataFrame({"start": pd.to_datetime(["2026-01-02"]), "end": pd.to_datetime(["2026-01-02"]),
                           "until": pd.to_datetime(["2026-01-03"])})

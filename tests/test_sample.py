@@ -25,6 +25,18 @@ from toolkit.sample import (
 FILES = ("turns.parquet", "conversations.parquet", "truth.json")
 
 
+def same_sample_file(a: Path, b: Path) -> bool:
+    """Equal content: JSON byte for byte, Parquet by its data and dtypes (the writing pandas and
+    pyarrow versions stamp their own metadata and string types into a Parquet file)."""
+    if a.suffix != ".parquet":
+        return a.read_bytes() == b.read_bytes()
+    try:
+        pd.testing.assert_frame_equal(pd.read_parquet(a), pd.read_parquet(b))
+    except AssertionError:
+        return False
+    return True
+
+
 @pytest.fixture(scope="module")
 def small():
     """Two weeks of traffic (~2,600 conversations)."""
@@ -360,7 +372,7 @@ def test_bundled_sample_equals_a_fresh_generation(tmp_path):
     bundled = default_sample_path()
     fresh = write_sample(tmp_path)
     for name in FILES:
-        assert (bundled / name).read_bytes() == (fresh / name).read_bytes(), (
+        assert same_sample_file(bundled / name, fresh / name), (
             f"data/sample/{name} differs from write_sample(); regenerate it with "
             f"`toolkit sample --out data/sample`"
         )
@@ -385,5 +397,107 @@ def test_load_sample_falls_back_to_a_cache(tmp_path, monkeypatch):
     again = load_sample()
     assert (cached / "turns.parquet").stat().st_mtime_ns == mtime  # generated once
     pd.testing.assert_frame_equal(log.turns, again.turns)
-    real = Path(sample_module.__file__).resolve().parents[1] / "data" / "sample"
-    assert (cached / "turns.parquet").read_bytes() == (real / "turns.parquet").read_bytes()
+    import toolkit
+
+    real = Path(toolkit.__file__).resolve().parents[1] / "data" / "sample"  # toolkit.sample is a package now
+    assert same_sample_file(cached / "turns.parquet", real / "turns.parquet")
+
+
+def test_texts_are_read_from_the_package_data_file():
+    import tomllib
+
+    from toolkit.sample import texts
+
+    raw = json.loads(texts.DATA_FILE.read_text(encoding="utf-8"))
+    assert texts.DATA_FILE.parent == Path(texts.__file__).parent
+    assert raw["intents"] == INTENTS and len(INTENTS) == 18
+    assert texts.TEXTS["greetings"] == raw["greetings"]
+    pyproject = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())
+    assert "intents.json" in pyproject["tool"]["setuptools"]["package-data"]["toolkit.sample"]
+
+
+# ---- partitioned samples (write_partitioned, generate_sample(blockwise=True)) -------------------
+
+
+def _read_table(folder: Path) -> pd.DataFrame:
+    return pd.read_parquet(folder)
+
+
+@pytest.fixture(scope="module")
+def partitioned(tmp_path_factory):
+    from toolkit.sample import write_partitioned
+
+    out = write_partitioned(tmp_path_factory.mktemp("big"), 2_000, seed=4, days=7, chunk_conversations=1_000)
+    return out, generate_sample(seed=4, days=7, conversations=2_000, blockwise=True)
+
+
+def test_partitioned_equals_the_blockwise_sample_and_validates(partitioned):
+    out, ref = partitioned
+    turns = _read_table(out / "turns")
+    convs = _read_table(out / "conversations")
+    assert list(turns.columns) == list(ref.log.turns.columns) + ["date"]   # date: the partition column
+    assert str(turns["timestamp"].dtype) == "datetime64[ns, UTC]"
+    t = turns.drop(columns="date").sort_values(["conversation_id", "turn"]).reset_index(drop=True)
+    c = convs.drop(columns="date").sort_values("conversation_id").reset_index(drop=True)
+    pd.testing.assert_frame_equal(t, ref.log.turns)
+    pd.testing.assert_frame_equal(c, ref.log.conversations)
+    again = validate(t, c)
+    assert len(again.turns) == ref.truth["n_turns"] and len(again.conversations) == 2_000
+    truth = json.loads((out / "truth.json").read_text())
+    assert {k: v for k, v in truth.items() if k != "layout"} == {k: v for k, v in ref.truth.items() if k != "conversations"}
+    ct = _read_table(out / "conversation_truth").set_index("conversation_id")
+    assert {i: {"intent": r.intent, "answer_kinds": list(r.answer_kinds)} for i, r in ct.iterrows()} == ref.truth["conversations"]
+
+
+def test_partitions_hold_whole_conversations_by_the_date_of_their_first_turn(partitioned):
+    out, _ = partitioned
+    files = sorted(p.relative_to(out).as_posix() for p in (out / "turns").rglob("*.parquet"))
+    assert files and all(f.split("/")[1].startswith("date=") and f.split("/")[2].startswith("part-") for f in files)
+    first_day = {}
+    for table in ("turns", "conversations", "conversation_truth"):
+        where = {}
+        for f in (out / table).rglob("*.parquet"):
+            ids = pd.read_parquet(f, columns=["conversation_id"])["conversation_id"].unique()
+            for cid in ids:
+                assert cid not in where, f"{cid} in {where[cid]} and {f}"   # never split across files
+                where[cid] = (f.parent.name, f.name)
+        if table == "turns":
+            t = _read_table(out / "turns")
+            first = t[t["turn"] == 0].set_index("conversation_id")["timestamp"].dt.strftime("date=%Y-%m-%d")
+            assert all(where[c][0] == d for c, d in first.items())
+            first_day = where
+        else:
+            assert where == first_day   # the same partition and file name as the conversation's turns
+    assert len({d for d, _ in first_day.values()}) >= 7   # 7 days (and maybe a turn past midnight)
+
+
+def test_blockwise_data_do_not_depend_on_the_chunk_size(tmp_path):
+    from toolkit.sample import BLOCK_CONVERSATIONS, write_partitioned
+
+    n = 2 * BLOCK_CONVERSATIONS + 500   # three blocks
+    a = write_partitioned(tmp_path / "a", n, seed=9, days=10, chunk_conversations=BLOCK_CONVERSATIONS)
+    b = write_partitioned(tmp_path / "b", n, seed=9, days=10, chunk_conversations=10 * n)
+    ta, tb = (_read_table(x / "turns").drop(columns="date").sort_values(["conversation_id", "turn"]).reset_index(drop=True)
+              for x in (a, b))
+    pd.testing.assert_frame_equal(ta, tb)
+    assert len({p.name for p in (a / "turns").rglob("*.parquet")}) == 3 and len({p.name for p in (b / "turns").rglob("*.parquet")}) == 1
+    assert ta["conversation_id"].nunique() == n and ta["conversation_id"].max() == f"c{n:06d}"
+    # the same planted model as the one-piece generator: B still beats A on resolution
+    truth = json.loads((a / "truth.json").read_text())
+    obs = truth["variants"]["effects"]["resolved"]["observed"]
+    assert 0.0 < obs["B"] - obs["A"] < 0.15 and truth["n_conversations"] == n
+
+
+def test_partitioned_rewrite_replaces_the_old_tables_and_the_cli(tmp_path, capsys):
+    from toolkit.cli import main
+
+    out = tmp_path / "big"
+    assert main(["sample", "--out", str(out), "--conversations", "400", "--days", "3", "--partitioned"]) == 0
+    line = capsys.readouterr().out.strip()
+    assert line.startswith(f"wrote {out} (partitioned)") and "400 conversations" in line
+    assert main(["sample", "--out", str(out), "--conversations", "50", "--days", "1", "--partitioned",
+                 "--chunk-conversations", "10"]) == 0
+    assert len(pd.read_parquet(out / "conversations")) == 50
+    assert sorted(p.name for p in out.iterdir()) == ["conversation_truth", "conversations", "truth.json", "turns"]
+    assert main(["sample", "--out", str(out), "--partitioned", "--chunk-conversations", "0"]) == 2
+    assert "--chunk-conversations must be >= 1" in capsys.readouterr().err

@@ -86,7 +86,10 @@ def test_metric_errors_name_the_problem(tiny_log):
 def test_quality_is_scored_when_missing(sample_log):
     from toolkit.quality import score_log
 
-    q = metric_series(sample_log, "quality", "d")
+    # toolkit.series (data layer) does not import toolkit.quality (analyses): the caller passes it
+    with pytest.raises(SeriesError, match="scorer=toolkit.quality.score_log"):
+        metric_series(sample_log, "quality", "d")
+    q = metric_series(sample_log, "quality", "d", scorer=score_log)
     ref = score_log(sample_log).turns
     expect = ref.groupby(ref["timestamp"].dt.floor("D"))["quality"].mean()
     assert np.allclose(q.dropna().to_numpy(), expect.to_numpy())

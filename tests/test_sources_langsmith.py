@@ -362,9 +362,9 @@ def test_malformed_runs_are_counted_not_dropped_or_fatal(fixture_runs):
         "error": 1, "missing_outputs": 1, "unknown_shape": 1, "non_root_in_trace": 1, "invalid_record": 2,
         "no_conversation_id": 1, "no_cost": 2,
     }  # fmt: skip
-    issues = rep.issues_frame().set_index(["record_id", "reason"])
-    assert issues.loc[(rid(8), "missing_outputs"), "skipped"]
-    assert "input keys ['image']" in issues.loc[(rid(9), "unknown_shape"), "detail"]
+    issues = {(i.record_id, i.reason): i for i in rep.issues_frame().itertuples()}
+    assert issues[(rid(8), "missing_outputs")].skipped
+    assert "input keys ['image']" in issues[(rid(9), "unknown_shape")].detail
     t = mapped.log.turns.set_index("run_id")
     err = t.loc[rid(7)]  # the error run is a turn carrying its error (last line of the traceback)
     assert err.error == "openai.RateLimitError: Error code: 429 - Rate limit reached for gpt-4o"

@@ -23,11 +23,10 @@ import pkgutil
 import sys
 from typing import Any, Sequence
 
+# re-exported: it lives in the base module toolkit.errors (old imports keep working)
+from toolkit.errors import UsageError
+
 __all__ = ["main", "build_parser", "print_json", "UsageError"]
-
-
-class UsageError(Exception):
-    """A problem with the command's arguments or inputs: printed, exit code 2."""
 
 
 def print_json(obj: Any) -> None:
@@ -41,7 +40,7 @@ def print_json(obj: Any) -> None:
       "n": 3
     }
     """
-    from toolkit.notebook import to_jsonable
+    from toolkit._files import to_jsonable
 
     json.dump(to_jsonable(obj), sys.stdout, indent=2, ensure_ascii=False)
     sys.stdout.write("\n")

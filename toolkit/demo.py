@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from toolkit.cli import UsageError
+from toolkit.errors import UsageError
 
 __all__ = ["find_notebooks_dir", "demo_config", "run_demo"]
 

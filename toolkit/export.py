@@ -275,7 +275,7 @@ def export_html(notebook, out=None, *, no_input: bool = False) -> Path:
     """
     from nbconvert import HTMLExporter
 
-    from toolkit.notebook import atomic_write_text
+    from toolkit._files import atomic_write_text
 
     notebook = Path(notebook)
     body, _ = HTMLExporter(**_exporter_kwargs(no_input)).from_filename(str(notebook))
@@ -321,7 +321,7 @@ def export_pdf(
     >>> export_pdf("reports/run/01_quality.ipynb")  # doctest: +SKIP
     PosixPath('reports/run/01_quality.pdf')
     """
-    from toolkit.notebook import atomic_write_bytes
+    from toolkit._files import atomic_write_bytes
 
     notebook = Path(notebook)
     target = _default_out(notebook, ".pdf", out)
@@ -434,7 +434,8 @@ def figures_pdf(source, out=None, *, title: str | None = None, note: str | None 
     from matplotlib.figure import Figure
     from matplotlib.image import imread
 
-    from toolkit.notebook import SIDECAR_NAME, atomic_write_bytes
+    from toolkit._files import atomic_write_bytes
+    from toolkit.notebook import SIDECAR_NAME
 
     source = Path(source)
     folder = source if source.is_dir() else source.parent

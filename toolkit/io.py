@@ -390,7 +390,7 @@ def save(log: ConversationLog, path: str | os.PathLike, *, format: str | None = 
     >>> p.name, p.with_name("log.conversations.jsonl").exists()
     ('log.jsonl', True)
     """
-    from toolkit.notebook import atomic_write_bytes
+    from toolkit._files import atomic_write_bytes
 
     path = Path(path)
     suffix = path.suffix.lower()

@@ -24,11 +24,12 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
-import math
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
+
+# re-exported: they live in the base module toolkit._files (old imports keep working)
+from toolkit._files import atomic_write_bytes, atomic_write_text, to_jsonable
 
 __all__ = [
     "load_log",
@@ -85,43 +86,6 @@ def load_log(data_path: str | os.PathLike | None = "", *, tz: str | None = None,
     return log.select(start=start, end=end, variant=variant, tz=tz)
 
 
-def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
-    """Write ``data`` to ``path`` via a temporary file in the same folder and an atomic rename.
-
-    A reader never sees a half-written file: it sees the old file or the complete new one.
-
-    Examples
-    --------
-    >>> import tempfile, pathlib
-    >>> p = atomic_write_bytes(pathlib.Path(tempfile.mkdtemp()) / "a" / "x.bin", b"42")
-    >>> p.read_bytes()
-    b'42'
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
-
-
-def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
-    """Write ``text`` (UTF-8) atomically; see :func:`atomic_write_bytes`.
-
-    Examples
-    --------
-    >>> import tempfile, pathlib
-    >>> atomic_write_text(pathlib.Path(tempfile.mkdtemp()) / "x.txt", "héllo").read_text()
-    'héllo'
-    """
-    return atomic_write_bytes(path, text.encode("utf-8"))
-
-
 def save_figure(
     fig,
     name: str,
@@ -166,63 +130,6 @@ def save_figure(
         fig.savefig(buf, format=fmt, dpi=dpi, bbox_inches="tight")
         written.append(atomic_write_bytes(out / f"{name}.{fmt}", buf.getvalue()))
     return written
-
-
-def to_jsonable(obj: Any) -> Any:
-    """Convert numpy/pandas scalars, arrays, frames, dataclasses and timestamps to JSON types.
-
-    NaN and infinities become ``None`` (JSON has no NaN).
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> to_jsonable({"a": np.float64(1.5), "b": np.array([1, 2]), "c": float("nan")})
-    {'a': 1.5, 'b': [1, 2], 'c': None}
-    """
-    import dataclasses
-
-    if obj is None or isinstance(obj, (bool, str)):
-        return obj
-    if isinstance(obj, int):
-        return obj
-    if isinstance(obj, float):
-        return float(obj) if math.isfinite(obj) else None
-    if isinstance(obj, dict):
-        return {str(k): to_jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple, set, frozenset)):
-        return [to_jsonable(v) for v in obj]
-    if isinstance(obj, (_dt.datetime, _dt.date)):
-        return obj.isoformat()
-    if isinstance(obj, Path):
-        return str(obj)
-    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        return to_jsonable(dataclasses.asdict(obj))
-    try:
-        import numpy as np
-        import pandas as pd
-    except ImportError:  # pragma: no cover
-        return str(obj)
-    if isinstance(obj, pd.DataFrame):
-        return to_jsonable(obj.to_dict(orient="records"))
-    if isinstance(obj, pd.Series):
-        return to_jsonable(obj.to_dict())
-    if isinstance(obj, pd.Timestamp):
-        return None if pd.isna(obj) else obj.isoformat()
-    if isinstance(obj, pd.Timedelta):
-        return None if pd.isna(obj) else obj.total_seconds()
-    if obj is pd.NA or obj is pd.NaT:
-        return None
-    if isinstance(obj, np.ndarray):
-        return to_jsonable(obj.tolist())
-    if isinstance(obj, np.bool_):
-        return bool(obj)
-    if isinstance(obj, np.integer):
-        return int(obj)
-    if isinstance(obj, np.floating):
-        return to_jsonable(float(obj))
-    if isinstance(obj, np.datetime64):
-        return to_jsonable(pd.Timestamp(obj))
-    return str(obj)
 
 
 def write_sidecar(

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 import numpy as np
 import pandas as pd
@@ -286,25 +286,25 @@ def _resolve_metric(log, metric: str) -> tuple[str, str, str]:
     )
 
 
-def _with_quality(log):
-    """Return turns with a ``quality`` column, scoring them with toolkit.quality if needed."""
+def _with_quality(log, scorer: Callable | None):
+    """Turns with a ``quality`` column: the log's own, or ``scorer(log)``'s.
+
+    The scoring lives in the analyses layer (:func:`toolkit.quality.score_log`); this data-layer
+    module never imports it, so the caller passes it (``scorer=score_log``).
+    """
     t = log.turns
     if "quality" in t.columns:
         return t
-    try:
-        from toolkit import quality as _q  # noqa: F401
-    except ImportError:
+    if scorer is None:
         raise SeriesError(
-            "metric 'quality' needs a turns.quality column: score the log with toolkit.quality first"
-        ) from None
-    for fn_name in ("score_log", "add_scores", "score"):
-        fn = getattr(_q, fn_name, None)
-        if callable(fn):
-            scored = fn(log)
-            turns = getattr(scored, "turns", scored)
-            if isinstance(turns, pd.DataFrame) and "quality" in turns.columns:
-                return turns
-    raise SeriesError("metric 'quality' needs a turns.quality column; toolkit.quality did not provide one")
+            "metric 'quality' needs a turns.quality column: score the log first "
+            "(toolkit.quality.score_log) or pass scorer=toolkit.quality.score_log"
+        )
+    scored = scorer(log)
+    turns = getattr(scored, "turns", scored)
+    if not (isinstance(turns, pd.DataFrame) and "quality" in turns.columns):
+        raise SeriesError(f"metric 'quality': scorer {getattr(scorer, '__name__', scorer)!r} returned no turns.quality column")
+    return turns
 
 
 def metric_series(
@@ -317,6 +317,7 @@ def metric_series(
     end: Any = None,
     tz: str | None = None,
     counts: bool = False,
+    scorer: Callable | None = None,
 ) -> pd.Series | pd.DataFrame:
     """Aggregate a conversation log into a regular metric series.
 
@@ -328,7 +329,8 @@ def metric_series(
         One of :data:`METRICS` (``volume`` = conversations started, ``turns``,
         ``response_time_mean``, ``response_time_p95``, ``quality``, ``error_rate``, ``cost``,
         ``tokens``, ``resolution``, ``satisfaction``) or any numeric column (bucket mean).
-        ``quality`` uses ``turns.quality`` (added by :mod:`toolkit.quality`).
+        ``quality`` uses ``turns.quality`` (added by :func:`toolkit.quality.score_log`, or by
+        ``scorer``).
     freq : str
         ``'h'`` (hourly) or ``'d'`` (daily), or another fixed duration (``'15min'``, ``'6h'``,
         ``'7D'``); calendar frequencies (weeks starting on a weekday, months) are rejected.
@@ -344,6 +346,9 @@ def metric_series(
         Return, instead of the metric, the number of observations behind each bucket's value
         (turns or conversations with a non-missing value; 0 for empty buckets), on the same
         grid: the weights of :func:`toolkit.forecasting.detect_anomalies`.
+    scorer : callable, optional
+        For ``quality`` on a log without ``turns.quality``: ``scorer(log)`` returns a scored log
+        (or turns), e.g. ``toolkit.quality.score_log``. Without it such a log is an error.
 
     Returns
     -------
@@ -376,7 +381,7 @@ def metric_series(
     if by is not None:
         by = _BY_ALIASES.get(by, by)
     if table == "turns":
-        df = _with_quality(log) if name == "quality" else log.turns
+        df = _with_quality(log, scorer) if name == "quality" else log.turns
         ts = df["timestamp"]
     else:
         df = log.conversations

@@ -1,18 +1,23 @@
 """A/B testing: plan a test (power, sample size, MDE, duration) and analyse it afterwards.
 
-Modules
+Modules (lowest first; a module imports only from those above it)
 -------
+metrics
+    ``Metric``, ``ABInputError`` and the parsing of metric and allocation specs.
 power
     Planning for means (exact noncentral t, normal approximation) and proportions (pooled normal
-    as R ``power.prop.test``, Cohen's h, unpooled normal); vectorised power curves.
+    as R ``power.prop.test``, Cohen's h, unpooled normal); vectorised power curves
+    (``power.means``, ``power.proportions``, ``power.plan``).
 units
     The per-unit table (one row per conversation or user) built from a conversation log.
-analysis
+frequentist, bootstrap, srm, verdicts, result
     Welch t, Mann-Whitney, two-proportion z, chi-square / Fisher, lifts with CIs (delta method),
-    effect sizes, bootstrap CIs, ratio metrics, sample-ratio mismatch, Holm / Benjamini-Hochberg,
-    verdicts.
+    effect sizes; bootstrap CIs; sample-ratio mismatch and Holm / Benjamini-Hochberg; verdicts;
+    the ``ABResult`` container.
 sequential
     Always-valid confidence sequences and mSPRT p-values (safe under continuous monitoring).
+analysis
+    ``analyze``: the steps above on every metric x arm, with ``AnalysisOptions``.
 plots
     Power curve, forest plot, confidence-sequence plot (matplotlib Figures).
 widgets
@@ -42,16 +47,18 @@ _LAZY = {
     "duration_days": "toolkit.ab.power",
     "units_from_log": "toolkit.ab.units",
     "default_metrics": "toolkit.ab.units",
-    "Metric": "toolkit.ab.analysis",
-    "ABResult": "toolkit.ab.analysis",
-    "SRMResult": "toolkit.ab.analysis",
+    "Metric": "toolkit.ab.metrics",
+    "ABInputError": "toolkit.ab.metrics",
+    "AnalysisOptions": "toolkit.ab.analysis",
+    "ABResult": "toolkit.ab.result",
+    "SRMResult": "toolkit.ab.srm",
     "analyze": "toolkit.ab.analysis",
-    "compare": "toolkit.ab.analysis",
-    "srm_check": "toolkit.ab.analysis",
-    "adjust_pvalues": "toolkit.ab.analysis",
-    "bootstrap_ci": "toolkit.ab.analysis",
-    "parse_metrics": "toolkit.ab.analysis",
-    "parse_allocation": "toolkit.ab.analysis",
+    "compare": "toolkit.ab.frequentist",
+    "srm_check": "toolkit.ab.srm",
+    "adjust_pvalues": "toolkit.ab.srm",
+    "bootstrap_ci": "toolkit.ab.bootstrap",
+    "parse_metrics": "toolkit.ab.metrics",
+    "parse_allocation": "toolkit.ab.metrics",
     "read_ab_input": "toolkit.ab.units",
     "with_quality": "toolkit.ab.units",
     "planning_inputs": "toolkit.ab.units",

@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from toolkit.ab.analysis import ABInputError, Metric
+from toolkit.ab.metrics import ABInputError, Metric
 
 __all__ = ["units_from_log", "default_metrics", "read_ab_input", "with_quality", "planning_inputs",
            "UNIT_COLUMNS"]

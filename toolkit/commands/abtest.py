@@ -54,7 +54,8 @@ def run(args) -> int:
     import pandas as pd
 
     from toolkit.ab.analysis import ABInputError, analyze, parse_allocation
-    from toolkit.cli import UsageError, print_json
+    from toolkit.cli import print_json
+    from toolkit.errors import UsageError
 
     from toolkit.ab.units import read_ab_input
 

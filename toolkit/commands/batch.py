@@ -41,7 +41,8 @@ def register(subparsers) -> None:
 
 def run(args) -> int:
     from toolkit.batch import format_report, run_batch
-    from toolkit.cli import UsageError, print_json
+    from toolkit.cli import print_json
+    from toolkit.errors import UsageError
 
     if args.workers is not None and args.workers < 1:
         raise UsageError("--workers must be at least 1")

@@ -76,7 +76,7 @@ def register(subparsers) -> None:
 def _write(frame, path) -> None:
     from pathlib import Path
 
-    from toolkit.cli import UsageError
+    from toolkit.errors import UsageError
 
     path = Path(path)
     suffix = path.suffix.lower()
@@ -92,7 +92,8 @@ def _write(frame, path) -> None:
 
 
 def run(args) -> int:
-    from toolkit.cli import UsageError, print_json
+    from toolkit.cli import print_json
+    from toolkit.errors import UsageError
     from toolkit.clustering import ClusteringInputError, cluster_log
     from toolkit.io import load
 

@@ -24,7 +24,7 @@ def register(subparsers) -> None:
 
 def run(args) -> int:
     from toolkit.batch import format_report
-    from toolkit.cli import UsageError
+    from toolkit.errors import UsageError
     from toolkit.demo import run_demo
 
     if args.workers is not None and args.workers < 1:

@@ -84,9 +84,12 @@ def _load_series(args):
     log = load(path, tz=args.tz)
     freq = args.freq or "h"
     try:
-        s = metric_series(log, args.metric, freq, by=args.by)
+        scorer = None
+        if args.metric == "quality":  # scoring is an analysis: done here, not in toolkit.series
+            from toolkit.quality import score_log as scorer
+        s = metric_series(log, args.metric, freq, by=args.by, scorer=scorer)
     except SeriesError as exc:
-        from toolkit.cli import UsageError
+        from toolkit.errors import UsageError
 
         raise UsageError(str(exc)) from None
     kind = s.attrs.get("kind")
@@ -102,7 +105,8 @@ def _load_series(args):
 def run(args) -> int:
     import sys
 
-    from toolkit.cli import UsageError, print_json
+    from toolkit.cli import print_json
+    from toolkit.errors import UsageError
     from toolkit.forecasting import forecast_many
     from toolkit.series import SeriesError
 

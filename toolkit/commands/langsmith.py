@@ -80,7 +80,8 @@ def _score_column(turns, key: str):
 
 
 def run(args: argparse.Namespace) -> int:
-    from toolkit.cli import UsageError, print_json
+    from toolkit.cli import print_json
+    from toolkit.errors import UsageError
     from toolkit.sources import langsmith as ls
 
     action = args.langsmith_command
@@ -138,7 +139,7 @@ def _pull(args, ls, print_json) -> int:
 
 
 def _push(args, ls, print_json) -> int:
-    from toolkit.cli import UsageError
+    from toolkit.errors import UsageError
 
     if args.batch_size < 1:
         raise UsageError("--batch-size must be >= 1")

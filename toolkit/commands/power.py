@@ -52,7 +52,8 @@ def register(subparsers) -> None:
 
 def run(args) -> int:
     from toolkit.ab.power import MEAN_METHODS, PROPORTION_METHODS, plan_means, plan_proportions
-    from toolkit.cli import UsageError, print_json
+    from toolkit.cli import print_json
+    from toolkit.errors import UsageError
 
     common = dict(n=args.n, power=args.power, alpha=args.alpha, ratio=args.ratio, arms=args.arms,
                   alternative=args.alternative, strict=args.strict,

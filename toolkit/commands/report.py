@@ -27,7 +27,8 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    from toolkit.cli import UsageError, print_json
+    from toolkit.cli import print_json
+    from toolkit.errors import UsageError
     from toolkit.commands.score import read_settings
     from toolkit.io import load
     from toolkit.monitoring import Thresholds, monitoring_report

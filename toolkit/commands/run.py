@@ -31,7 +31,8 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    from toolkit.cli import UsageError, print_json
+    from toolkit.cli import print_json
+    from toolkit.errors import UsageError
     from toolkit.runner import format_parameters, inspect_parameters, run_notebook
 
     if args.help_params:

@@ -1,4 +1,7 @@
-"""``toolkit sample``: write a generated sample log (turns, conversations, truth) to a folder."""
+"""``toolkit sample``: write a generated sample log (turns, conversations, truth) to a folder.
+
+``--partitioned`` writes hive-partitioned Parquet in chunks instead (millions of conversations).
+"""
 
 from __future__ import annotations
 
@@ -24,12 +27,23 @@ def register(subparsers) -> None:
         help="exact number of conversations (default: drawn from the traffic model, ~210/day)",
     )
     p.add_argument("--start", default="2026-09-01", help="first day, UTC (default 2026-09-01)")
+    p.add_argument(
+        "--partitioned", action="store_true",
+        help="write hive-partitioned Parquet (turns/date=YYYY-MM-DD/part-*.parquet, conversations/..., "
+        "conversation_truth/..., truth.json), generated in chunks with bounded memory: for millions of "
+        "conversations (see toolkit.sample.write_partitioned)",
+    )
+    p.add_argument(
+        "--chunk-conversations", type=int, default=100_000, metavar="N",
+        help="with --partitioned: conversations generated and written at a time (default 100000; "
+        "memory, not the data, depends on it)",
+    )
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """Generate and write the sample; print a one-line summary."""
-    from toolkit.cli import UsageError
+    from toolkit.errors import UsageError
 
     if args.days < 1:
         raise UsageError(f"--days must be >= 1, got {args.days}")
@@ -42,6 +56,8 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise UsageError(f"--start must be a date such as 2026-09-01, got {args.start!r}") from exc
 
+    if args.partitioned:
+        return _run_partitioned(args)
     from toolkit.sample import generate_sample, write_sample
 
     sample = generate_sample(seed=args.seed, days=args.days, conversations=args.conversations, start=args.start)
@@ -50,5 +66,24 @@ def run(args: argparse.Namespace) -> int:
     print(
         f"wrote {out}: {t['n_turns']} turns, {t['n_conversations']} conversations, "
         f"{len(t['intents'])} intents, {t['start'][:10]} .. {t['end'][:10]}, seed {t['seed']}"
+    )
+    return 0
+
+
+def _run_partitioned(args: argparse.Namespace) -> int:
+    import json
+
+    from toolkit.errors import UsageError
+    from toolkit.sample import write_partitioned
+
+    if args.chunk_conversations < 1:
+        raise UsageError(f"--chunk-conversations must be >= 1, got {args.chunk_conversations}")
+    out = write_partitioned(args.out, args.conversations, args.seed, days=args.days, start=args.start,
+                            chunk_conversations=args.chunk_conversations)
+    t = json.loads((out / "truth.json").read_text(encoding="utf-8"))
+    n_files = sum(1 for _ in (out / "turns").rglob("*.parquet"))
+    print(
+        f"wrote {out} (partitioned): {t['n_turns']} turns, {t['n_conversations']} conversations in "
+        f"{n_files} turns files by date, {t['start'][:10]} .. {t['end'][:10]}, seed {t['seed']}"
     )
     return 0

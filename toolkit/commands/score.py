@@ -30,7 +30,7 @@ def read_settings(path, what: str) -> dict:
     import json
     from pathlib import Path
 
-    from toolkit.cli import UsageError
+    from toolkit.errors import UsageError
 
     p = Path(path)
     if not p.is_file():
@@ -51,7 +51,8 @@ def read_settings(path, what: str) -> dict:
 
 
 def run(args) -> int:
-    from toolkit.cli import UsageError, print_json
+    from toolkit.cli import print_json
+    from toolkit.errors import UsageError
     from toolkit.io import load, save
     from toolkit.quality import QualityConfig, level_counts, score_turns
 

@@ -18,6 +18,10 @@ The texts are found as in :mod:`toolkit.sources.langsmith`: chat messages (OpenA
 ``choices``/``generations`` outputs, or the first of the usual keys (``question``, ``input``, ...
 and ``answer``, ``output``, ...), configurable with ``input_key``/``output_key``.
 
+Layer: analyses, not data. It sits under ``sources/`` next to the LangSmith client it serves,
+but it is built on :mod:`toolkit.quality` (imported only inside the scorer), so the import rules
+treat it as an analysis module; no data-layer module imports it.
+
 Examples
 --------
 >>> ev = make_evaluator(["quality", "relevance"])

@@ -39,32 +39,36 @@ Examples
 ['t1', 'B', 'Where is my order?', 'It ships today.']
 >>> float(t.loc[0, "response_time_s"])
 1.5
+
+The mapping lives in :mod:`toolkit.sources.langsmith_map` and the runs files in
+:mod:`toolkit.sources.langsmith_runs`; every name is importable from here.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
-import json
 import logging
-import math
 import os
 import re
 import uuid
 import warnings
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-from toolkit.sources._common import (
-    MappingReport,
-    flatten_messages,
-    jsonable,
-    last_text,
-    message_role_text,
-    parse_time,
-    records_to_log,
+from toolkit.sources._common import parse_time
+# the mapping and the runs files, re-exported: every name stays importable from here
+from toolkit.sources.langsmith_map import (  # noqa: F401
+    CONVERSATION_KEYS,
+    INPUT_KEYS,
+    OUTPUT_KEYS,
+    MappedRuns,
+    _input_text,
+    _output_text,
+    detect_shape,
+    runs_to_log,
 )
+from toolkit.sources.langsmith_runs import is_runs_file, normalise_run, read_runs, save_runs  # noqa: F401
 
 __all__ = [
     "LangSmithNotConfigured",
@@ -92,12 +96,6 @@ logger = logging.getLogger(__name__)
 API_KEY_ENV = "LANGSMITH_API_KEY"
 ENDPOINT_ENV = "LANGSMITH_ENDPOINT"
 
-#: metadata keys holding the conversation id, in order of preference (LangSmith threads use these)
-CONVERSATION_KEYS = ("thread_id", "session_id", "conversation_id")
-#: argument names tried, in order, for the user's text of a traceable chain
-INPUT_KEYS = ("input", "question", "query", "user_input", "message", "text", "prompt", "messages")
-#: output keys tried, in order, for the bot's text of a traceable chain
-OUTPUT_KEYS = ("output", "answer", "response", "bot_response", "text", "result", "content", "generation", "messages")
 
 #: fields requested from the v2 query (omitting ``selects`` returns only ids)
 V2_SELECTS = [
@@ -296,51 +294,11 @@ def pull_runs(
     rtype = run_type or ("llm" if runs == "llm" else None)
     client = client or make_client(endpoint)
     which = _choose_backend(client, backend)
-    out: list[dict] = []
     try:
         project_obj = client.read_project(project_name=project)
-        if which == "v2":
-            now = _dt.datetime.now(_dt.timezone.utc)
-            kwargs: dict[str, Any] = {
-                "project_ids": [str(project_obj.id)],
-                # the v2 query defaults to the last day: bound the window to the project
-                "min_start_time": start or project_obj.start_time,
-                "max_start_time": end or now,
-                "selects": V2_SELECTS,
-                "page_size": int(page_size),
-            }
-            if is_root is not None:
-                kwargs["is_root"] = is_root
-            if rtype:
-                kwargs["run_type"] = rtype.upper()
-            if filter:
-                kwargs["filter"] = filter
-            pager = client._get_langsmith_api_sync().runs.query_v2(**kwargs)
-            for run in pager:
-                out.append(normalise_run(run))
-                if limit is not None and len(out) >= limit:
-                    break
-        else:
-            filters = [filter] if filter else []
-            if end is not None:
-                filters.append(f'lt(start_time, "{end.isoformat()}")')
-            combined = filters[0] if len(filters) == 1 else (f"and({', '.join(filters)})" if filters else None)
-            with warnings.catch_warnings():
-                # list_runs is deprecated in favour of the v2 query but still served (v1 backend)
-                warnings.simplefilter("ignore", DeprecationWarning)
-                warnings.filterwarnings("ignore", message=".*list_runs.*")
-                it = client.list_runs(
-                    project_id=project_obj.id,
-                    is_root=is_root,
-                    run_type=rtype,
-                    start_time=start,
-                    filter=combined,
-                    limit=limit,
-                )
-                for run in it:
-                    out.append(normalise_run(run))
-                    if limit is not None and len(out) >= limit:
-                        break
+        query = _query_v2 if which == "v2" else _list_runs_v1
+        out = query(client, project_obj, start=start, end=end, is_root=is_root, run_type=rtype,
+                    filter=filter, limit=limit, page_size=page_size)
     except LangSmithNotConfigured:
         raise
     except Exception as exc:  # the client's messages may carry a masked key: redact
@@ -349,528 +307,56 @@ def pull_runs(
     return out
 
 
-def normalise_run(run: Any) -> dict:
-    """One run as a JSON-safe dict in the v1 shape, whichever API it came from.
 
-    v2 fields are mapped: ``project_id`` -> ``session_id``, top-level ``metadata`` -> merged into
-    ``extra.metadata``, ``parent_run_ids[-1]`` -> ``parent_run_id``, upper-case ``run_type`` and
-    ``status`` lower-cased; ``thread_id`` is kept.
-
-    Examples
-    --------
-    >>> normalise_run({"id": "r1", "run_type": "LLM", "status": "SUCCESS", "project_id": "p",
-    ...                "metadata": {"thread_id": "t"}})["extra"]
-    {'metadata': {'thread_id': 't'}}
-    """
-    if hasattr(run, "model_dump"):
-        d = run.model_dump()
-    elif isinstance(run, Mapping):
-        d = dict(run)
-    elif callable(getattr(run, "dict", None)):  # older clients: pydantic v1 models
-        d = run.dict()
-    else:
-        raise TypeError(f"a run must be a dict or a langsmith Run, not {type(run).__name__}")
-    d.pop("attachments", None)
-    d.pop("child_runs", None)
-    if d.get("run_type"):
-        d["run_type"] = str(d["run_type"]).lower()
-    if d.get("status"):
-        d["status"] = str(d["status"]).lower()
-    if not d.get("session_id") and d.get("project_id"):
-        d["session_id"] = d["project_id"]
-    d.pop("project_id", None)
-    extra = dict(d.get("extra") or {})
-    meta = {**(extra.get("metadata") or {}), **(d.pop("metadata", None) or {})}
-    if meta:
-        extra["metadata"] = meta
-    d["extra"] = extra
-    if not d.get("parent_run_id") and d.get("parent_run_ids"):
-        d["parent_run_id"] = d["parent_run_ids"][-1]
-    return {k: v for k, v in jsonable(d).items() if v is not None or k in ("outputs", "error", "end_time")}
-
-
-def save_runs(runs: Iterable[Mapping], path: str | os.PathLike) -> Path:
-    """Write runs as JSON Lines (one run per line), atomically.
-
-    Examples
-    --------
-    >>> import tempfile
-    >>> p = save_runs([{"id": "r1", "name": "x"}], tempfile.mkdtemp() + "/runs.jsonl")
-    >>> read_runs(p)
-    [{'id': 'r1', 'name': 'x'}]
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as fh:
-        for run in runs:
-            fh.write(json.dumps(jsonable(run), ensure_ascii=False, sort_keys=True))
-            fh.write("\n")
-    os.replace(tmp, path)
-    return path
-
-
-def read_runs(path: str | os.PathLike) -> list[dict]:
-    """Read runs saved by :func:`save_runs` (or any JSONL of run dicts; a JSON list also works).
-
-    Raises
-    ------
-    ValueError
-        Naming the file and line of text that is not JSON.
-
-    Examples
-    --------
-    >>> runs = read_runs("runs.jsonl")  # doctest: +SKIP
-    >>> mapped = runs_to_log(runs)  # doctest: +SKIP
-    """
-    path = Path(path)
-    text = path.read_text(encoding="utf-8")
-    stripped = text.lstrip()
-    if stripped.startswith("["):
-        return [dict(r) for r in json.loads(text)]
-    out = []
-    for i, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            out.append(json.loads(line))
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"{path}: line {i} is not JSON ({exc.msg}): {line[:80]!r}") from None
+def _take(runs: Iterable, limit: int | None) -> list[dict]:
+    """The runs as :func:`normalise_run` dicts, at most ``limit`` of them."""
+    out: list[dict] = []
+    for run in runs:
+        out.append(normalise_run(run))
+        if limit is not None and len(out) >= limit:
+            break
     return out
 
 
-def is_runs_file(path: str | os.PathLike) -> bool:
-    """Whether ``path`` is a JSONL file of LangSmith runs (not a table of turns).
-
-    Looks at the first non-empty line only: a JSON object with ``run_type`` and ``inputs`` and no
-    ``conversation_id``.
-
-    Examples
-    --------
-    >>> import tempfile
-    >>> p = save_runs([{"id": "r1", "run_type": "llm", "inputs": {}}], tempfile.mkdtemp() + "/runs.jsonl")
-    >>> is_runs_file(p)
-    True
-    """
-    path = Path(path)
-    if not path.is_file() or path.suffix.lower() not in (".jsonl", ".ndjson", ".json"):
-        return False
-    try:
-        with open(path, encoding="utf-8") as fh:
-            for line in fh:
-                if line.strip():
-                    first = json.loads(line)
-                    return isinstance(first, dict) and "run_type" in first and "inputs" in first and "conversation_id" not in first
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        return False
-    return False
+def _query_v2(client, project_obj, *, start, end, is_root, run_type, filter, limit, page_size) -> list[dict]:
+    """The runs from the v2 query (``POST /api/v2/runs/query``, cursor ``next_cursor``)."""
+    now = _dt.datetime.now(_dt.timezone.utc)
+    kwargs: dict[str, Any] = {
+        "project_ids": [str(project_obj.id)],
+        # the v2 query defaults to the last day: bound the window to the project
+        "min_start_time": start or project_obj.start_time,
+        "max_start_time": end or now,
+        "selects": V2_SELECTS,
+        "page_size": int(page_size),
+    }
+    if is_root is not None:
+        kwargs["is_root"] = is_root
+    if run_type:
+        kwargs["run_type"] = run_type.upper()
+    if filter:
+        kwargs["filter"] = filter
+    return _take(client._get_langsmith_api_sync().runs.query_v2(**kwargs), limit)
 
 
-# --------------------------------------------------------------------------------------------
-# mapping runs to turns
-# --------------------------------------------------------------------------------------------
-
-
-@dataclass
-class MappedRuns:
-    """The conversation log made from runs, with the report of what was kept and skipped."""
-
-    log: Any
-    report: MappingReport
-
-    def __repr__(self) -> str:
-        return f"MappedRuns({self.report})"
-
-
-def _metadata(run: Mapping) -> dict:
-    meta = dict(((run.get("extra") or {}).get("metadata")) or {})
-    meta.update(run.get("metadata") or {})
-    return meta
-
-
-def _is_lc_message(m: Any) -> bool:
-    return isinstance(m, Mapping) and isinstance(m.get("kwargs"), Mapping) and ("lc" in m or "id" in m)
-
-
-def detect_shape(run: Mapping) -> str | None:
-    """"langchain", "openai" or "traceable" (None for a run with no inputs and no outputs).
-
-    Examples
-    --------
-    >>> detect_shape({"inputs": {"messages": [{"role": "user", "content": "hi"}]},
-    ...               "outputs": {"choices": [{"message": {"content": "hello"}}]}})
-    'openai'
-    """
-    inputs = run.get("inputs") or {}
-    outputs = run.get("outputs") or {}
-    if isinstance(outputs, Mapping):
-        if "generations" in outputs:
-            return "langchain"
-        if "choices" in outputs:
-            return "openai"
-    msgs = flatten_messages(inputs.get("messages")) if isinstance(inputs, Mapping) else []
-    if msgs and (run.get("run_type") or "").lower() == "llm":
-        if any(_is_lc_message(m) for m in msgs):
-            return "langchain"
-        if all(isinstance(m, Mapping) and "role" in m for m in msgs):
-            return "openai"
-    if isinstance(inputs, Mapping) and "prompts" in inputs and (run.get("run_type") or "").lower() == "llm":
-        return "langchain"
-    if not inputs and not outputs:
-        return None
-    return "traceable"
-
-
-def _value_text(value: Any, role: str) -> str | None:
-    """Text in a traceable input/output value: a string, a message, a list of messages."""
-    if value is None:
-        return None
-    if isinstance(value, str):
-        return value
-    if isinstance(value, list):
-        if value and all(isinstance(v, str) for v in value):
-            return value[-1] if role == "user" else "\n".join(value)
-        return last_text(value, role)
-    if isinstance(value, Mapping):
-        if _is_lc_message(value) or "role" in value or "type" in value and "content" in value:
-            return message_role_text(value)[1]
-        for k in ("content", "text", "output", "answer"):
-            if isinstance(value.get(k), str):
-                return value[k]
-        if "messages" in value:
-            return last_text(value["messages"], role)
-        if "generations" in value or "choices" in value:
-            return _output_text({"outputs": value}, "langchain" if "generations" in value else "openai")
-    return None
-
-
-def _pick(d: Mapping, keys: Sequence[str], role: str) -> tuple[str | None, str | None]:
-    for k in keys:
-        if k in d:
-            text = _value_text(d[k], role)
-            if text is not None:
-                return k, text
-    if len(d) == 1:
-        (k, v), = d.items()
-        text = _value_text(v, role)
-        if text is not None:
-            return k, text
-    return None, None
-
-
-def _input_text(run: Mapping, shape: str, input_keys: Sequence[str]) -> str | None:
-    inputs = run.get("inputs") or {}
-    if not isinstance(inputs, Mapping):
-        return _value_text(inputs, "user")
-    if shape in ("langchain", "openai"):
-        if "messages" in inputs:
-            text = last_text(inputs["messages"], "user")
-            if text is not None:
-                return text
-        if "prompts" in inputs and isinstance(inputs["prompts"], list) and inputs["prompts"]:
-            p = inputs["prompts"][0]
-            return p if isinstance(p, str) else None
-        if "prompt" in inputs and isinstance(inputs["prompt"], str):
-            return inputs["prompt"]
-    return _pick(inputs, input_keys, "user")[1]
-
-
-def _output_text(run: Mapping, shape: str, output_keys: Sequence[str] = OUTPUT_KEYS) -> str | None:
-    outputs = run.get("outputs")
-    if outputs is None:
-        return None
-    if not isinstance(outputs, Mapping):
-        return _value_text(outputs, "assistant")
-    if shape == "langchain" and "generations" in outputs:
-        gens = outputs["generations"]
-        first = gens[0] if isinstance(gens, list) and gens else None
-        if isinstance(first, list):
-            first = first[0] if first else None
-        if isinstance(first, Mapping):
-            msg = first.get("message")
-            text = message_role_text(msg)[1] if msg is not None else None
-            if text:
-                return text
-            if isinstance(first.get("text"), str):
-                return first["text"]
-        return None
-    if shape == "openai" and "choices" in outputs:
-        choices = outputs["choices"]
-        first = choices[0] if isinstance(choices, list) and choices else None
-        if isinstance(first, Mapping):
-            if first.get("message") is not None:
-                return message_role_text(first["message"])[1]
-            if isinstance(first.get("text"), str):
-                return first["text"]
-        return None
-    return _pick(outputs, output_keys, "assistant")[1]
-
-
-def _first(*values: Any) -> Any:
-    for v in values:
-        if v is not None and v != "":
-            return v
-    return None
-
-
-def _dig(d: Any, *path: str) -> Any:
-    for p in path:
-        if not isinstance(d, Mapping):
-            return None
-        d = d.get(p)
-    return d
-
-
-def _model_of(run: Mapping, meta: Mapping) -> str | None:
-    extra = run.get("extra") or {}
-    outputs = run.get("outputs") if isinstance(run.get("outputs"), Mapping) else {}
-    inputs = run.get("inputs") if isinstance(run.get("inputs"), Mapping) else {}
-    gen_msg = None
-    gens = outputs.get("generations")
-    if isinstance(gens, list) and gens:
-        g = gens[0][0] if isinstance(gens[0], list) and gens[0] else gens[0]
-        gen_msg = _dig(g, "message", "kwargs", "response_metadata", "model_name")
-    model = _first(
-        meta.get("ls_model_name"),
-        _dig(extra, "invocation_params", "model"),
-        _dig(extra, "invocation_params", "model_name"),
-        _dig(meta, "ls_invocation_params", "model"),
-        _dig(outputs, "llm_output", "model_name"),
-        gen_msg,
-        outputs.get("model") if isinstance(outputs.get("model"), str) else None,
-        inputs.get("model") if isinstance(inputs.get("model"), str) else None,
-        meta.get("model"),
-    )
-    return str(model) if model is not None else None
-
-
-def _usage_of(run: Mapping) -> tuple[int | None, int | None]:
-    """Token counts from the run's outputs (OpenAI usage, LangChain llm_output/usage_metadata)."""
-    outputs = run.get("outputs") if isinstance(run.get("outputs"), Mapping) else {}
-    candidates = [outputs.get("usage_metadata"), outputs.get("usage"), _dig(outputs, "llm_output", "token_usage"), _dig(outputs, "llm_output", "usage")]
-    gens = outputs.get("generations")
-    if isinstance(gens, list) and gens:
-        g = gens[0][0] if isinstance(gens[0], list) and gens[0] else gens[0]
-        candidates.append(_dig(g, "message", "kwargs", "usage_metadata"))
-        candidates.append(_dig(g, "message", "kwargs", "response_metadata", "token_usage"))
-    for u in candidates:
-        if isinstance(u, Mapping):
-            p = _first(u.get("input_tokens"), u.get("prompt_tokens"))
-            c = _first(u.get("output_tokens"), u.get("completion_tokens"))
-            if p is not None or c is not None:
-                return _int(p), _int(c)
-    return None, None
-
-
-def _int(x: Any) -> int | None:
-    try:
-        v = float(x)
-    except (TypeError, ValueError):
-        return None
-    return int(v) if math.isfinite(v) and v >= 0 else None
-
-
-def _float(x: Any) -> float | None:
-    try:
-        v = float(x)
-    except (TypeError, ValueError):
-        return None
-    return v if math.isfinite(v) else None
-
-
-def _str_or_none(v: Any) -> str | None:
-    return None if v is None else str(v)
-
-
-def _variant_of(run: Mapping, meta: Mapping) -> str | None:
-    if meta.get("variant") not in (None, ""):
-        return str(meta["variant"])
-    for tag in run.get("tags") or []:
-        if isinstance(tag, str) and tag.lower().startswith("variant:"):
-            value = tag.split(":", 1)[1].strip()
-            if value:
-                return value
-    return None
-
-
-def _error_text(err: Any) -> str | None:
-    if err is None or err == "":
-        return None
-    text = str(err).strip()
-    lines = [ln for ln in text.splitlines() if ln.strip()]
-    # a Python traceback: its last line names the exception; otherwise the first line
-    if lines and lines[0].startswith("Traceback"):
-        return lines[-1][:500]
-    return (lines[0] if lines else text)[:500]
-
-
-def runs_to_log(
-    runs: Iterable[Mapping] | str | os.PathLike,
-    *,
-    input_key: str | Sequence[str] | None = None,
-    output_key: str | Sequence[str] | None = None,
-    conversation_keys: Sequence[str] = CONVERSATION_KEYS,
-    bot_id: str | None = None,
-    prices: Mapping[str, Mapping[str, float]] | str | os.PathLike | None = None,
-    one_per_trace: bool = True,
-) -> MappedRuns:
-    """Map LangSmith runs to a conversation log (one turn per run).
-
-    Parameters
-    ----------
-    runs : iterable of dict, or path
-        Runs as returned by :func:`pull_runs` / :func:`read_runs` (v1 or v2 shape), or the path
-        of a saved JSONL file.
-    input_key, output_key : str or list of str, optional
-        For traceable chains: the argument name(s) holding the user's text and the output
-        key(s) holding the bot's text. Default: :data:`INPUT_KEYS`, :data:`OUTPUT_KEYS`, then
-        the only key when there is one.
-    conversation_keys : sequence of str
-        Metadata keys for the conversation id, in order (also a v2 run's ``thread_id``).
-        Runs without one become their own conversation (the trace id) and are noted.
-    bot_id : str, optional
-        Used when ``metadata.bot_id`` is absent (e.g. the project name).
-    prices : mapping or path, optional
-        Price table for runs without a server-side cost (see :mod:`toolkit.sources.prices`).
-    one_per_trace : bool
-        When a trace's root run is among the runs, its child runs are skipped (counted as
-        ``non_root_in_trace``), so a trace is one turn.
-
-    Returns
-    -------
-    MappedRuns
-        ``.log`` (a validated ConversationLog whose turns also carry ``run_id``, ``trace_id``,
-        ``project_id``, ``run_name``, ``shape``, ``cost_source``) and ``.report``.
-
-    Raises
-    ------
-    toolkit.log.LogValidationError
-        When no run at all could be mapped (the message includes the report).
-
-    Examples
-    --------
-    >>> run = {"id": "r1", "run_type": "llm", "start_time": "2026-01-05T10:00:00Z",
-    ...        "end_time": "2026-01-05T10:00:02Z", "extra": {"metadata": {"session_id": "s9"}},
-    ...        "inputs": {"messages": [{"role": "user", "content": "Hi"}], "model": "gpt-4o-mini"},
-    ...        "outputs": {"choices": [{"message": {"role": "assistant", "content": "Hello!"}}],
-    ...                    "usage": {"prompt_tokens": 1000, "completion_tokens": 1000}}}
-    >>> t = runs_to_log([run]).log.turns
-    >>> t.loc[0, ["shape", "model", "cost_source"]].tolist(), float(t.loc[0, "cost_usd"])
-    (['openai', 'gpt-4o-mini', 'price_table'], 0.00075)
-    """
-    from toolkit.sources.prices import estimate_cost, load_prices
-
-    if isinstance(runs, (str, os.PathLike)):
-        runs = read_runs(runs)
-    runs = [normalise_run(r) if isinstance(r, Mapping) or hasattr(r, "model_dump") or hasattr(r, "dict") else r for r in runs]
-    table = load_prices(prices) if prices is not None else None
-    in_keys = [input_key] if isinstance(input_key, str) else list(input_key or INPUT_KEYS)
-    out_keys = [output_key] if isinstance(output_key, str) else list(output_key or OUTPUT_KEYS)
-    report = MappingReport(n_records=len(runs))
-
-    root_traces = set()
-    child_models: dict[str, str] = {}  # trace -> model of its first LLM child run
-    if one_per_trace:
-        for r in runs:
-            if isinstance(r, Mapping) and r.get("id") and not r.get("parent_run_id") and (r.get("trace_id") in (None, r.get("id"))):
-                root_traces.add(str(r.get("trace_id") or r.get("id")))
-            elif isinstance(r, Mapping) and r.get("parent_run_id") and (r.get("run_type") or "").lower() == "llm":
-                m = _model_of(r, _metadata(r))
-                if m is not None:
-                    child_models.setdefault(str(r.get("trace_id")), m)
-
-    records = []
-    for r in runs:
-        if not isinstance(r, Mapping):
-            report.add(None, "invalid_record", f"not a run: {type(r).__name__}")
-            continue
-        rid = r.get("id")
-        start = parse_time(r.get("start_time"))
-        if not rid or start is None:
-            report.add(rid, "invalid_record", "a run needs an id and a start_time")
-            continue
-        trace = str(r.get("trace_id") or rid)
-        if one_per_trace and r.get("parent_run_id") and trace in root_traces:
-            report.add(rid, "non_root_in_trace", f"child of trace {trace}, whose root run is mapped")
-            continue
-        error = _error_text(r.get("error"))
-        if error is None and str(r.get("status") or "").lower() == "error":
-            error = "error"
-        outputs = r.get("outputs")
-        if error is None and (outputs is None or outputs == {}):
-            report.add(rid, "missing_outputs", f"status={r.get('status')!r}, end_time={r.get('end_time')!r}")
-            continue
-        shape = detect_shape(r)
-        if shape is None:
-            report.add(rid, "unknown_shape", "no inputs and no outputs")
-            continue
-        user_text = _input_text(r, shape, in_keys)
-        bot_text = _output_text(r, shape, out_keys) if outputs else None
-        if user_text is None or (bot_text is None and error is None):
-            ins = sorted((r.get("inputs") or {}).keys()) if isinstance(r.get("inputs"), Mapping) else type(r.get("inputs")).__name__
-            outs = sorted(outputs.keys()) if isinstance(outputs, Mapping) else type(outputs).__name__
-            missing = "user text" if user_text is None else "bot text"
-            report.add(rid, "unknown_shape", f"{shape}: no {missing} found (input keys {ins}, output keys {outs})")
-            continue
-        if error is not None:
-            report.add(rid, "error", error[:200])
-        meta = _metadata(r)
-        conv = _first(*(meta.get(k) for k in conversation_keys), r.get("thread_id"))
-        if conv is None:
-            conv = trace
-            report.add(rid, "no_conversation_id", f"no metadata {'/'.join(conversation_keys)}: trace id used")
-        end = parse_time(r.get("end_time"))
-        if end is None or end < start:
-            report.add(rid, "missing_end_time", f"end_time={r.get('end_time')!r}: no latency (an unfinished run)")
-            continue
-        latency = (end - start).total_seconds()
-        model = _model_of(r, meta) or child_models.get(trace)
-        pt, ct = _int(r.get("prompt_tokens")), _int(r.get("completion_tokens"))
-        if not pt and not ct:
-            up, uc = _usage_of(r)
-            if up is not None or uc is not None:
-                pt, ct = up, uc
-        cost = _float(r.get("total_cost"))
-        if cost is None and (r.get("prompt_cost") is not None or r.get("completion_cost") is not None):
-            cost = (_float(r.get("prompt_cost")) or 0.0) + (_float(r.get("completion_cost")) or 0.0)
-        cost_source = "server" if cost is not None else None
-        if (cost is None or cost == 0.0) and (pt or ct):
-            est = estimate_cost(model, pt, ct, table)
-            if not math.isnan(est):
-                cost, cost_source = est, "price_table"
-        if cost is None:
-            report.add(rid, "no_cost", f"no cost from the server and no price for model {model!r}")
-        report.shapes[shape] = report.shapes.get(shape, 0) + 1
-        records.append(
-            {
-                "conversation_id": str(conv),
-                "timestamp": end.isoformat(),
-                "user_id": _str_or_none(_first(meta.get("user_id"), meta.get("user"))),
-                "bot_id": _str_or_none(_first(meta.get("bot_id"), bot_id)),
-                "variant": _variant_of(r, meta),
-                "model": model,
-                "user_input": user_text,
-                "bot_response": bot_text,
-                "response_time_s": latency,
-                "prompt_tokens": pt,
-                "completion_tokens": ct,
-                "cost_usd": cost,
-                "error": error,
-                "run_id": str(rid),
-                "trace_id": trace,
-                "project_id": None if r.get("session_id") is None else str(r.get("session_id")),
-                "run_name": r.get("name"),
-                "shape": shape,
-                "cost_source": cost_source,
-                "start_time": start.isoformat(),
-                "record_id": str(rid),
-            }
+def _list_runs_v1(client, project_obj, *, start, end, is_root, run_type, filter, limit, page_size) -> list[dict]:
+    """The runs from ``Client.list_runs`` (``POST /runs/query``, cursor ``cursors.next``)."""
+    filters = [filter] if filter else []
+    if end is not None:
+        filters.append(f'lt(start_time, "{end.isoformat()}")')
+    combined = filters[0] if len(filters) == 1 else (f"and({', '.join(filters)})" if filters else None)
+    with warnings.catch_warnings():
+        # list_runs is deprecated in favour of the v2 query but still served (v1 backend)
+        warnings.simplefilter("ignore", DeprecationWarning)
+        warnings.filterwarnings("ignore", message=".*list_runs.*")
+        it = client.list_runs(
+            project_id=project_obj.id,
+            is_root=is_root,
+            run_type=run_type,
+            start_time=start,
+            filter=combined,
+            limit=limit,
         )
-    log = records_to_log(records, report, source="langsmith runs")
-    for name in ("project_id", "run_name", "shape", "cost_source", "run_id", "trace_id"):
-        log.turns[name] = log.turns[name].astype("string")
-    return MappedRuns(log=log, report=report)
-
+        return _take(it, limit)
 
 def pull(
     project: str,
@@ -1021,8 +507,6 @@ def push_feedback(
     >>> rep.counts, rep.checked_existing
     ({'create': 1}, False)
     """
-    import pandas as pd
-
     if not isinstance(key, str) or not key.strip():
         raise ValueError("key must be a non-empty feedback key such as 'quality'")
     if batch_size < 1:
@@ -1034,40 +518,8 @@ def push_feedback(
             "turns.run_id is required to push feedback (it says which run a score belongs to); "
             "logs made by toolkit.sources.langsmith.runs_to_log carry it"
         )
-    if column not in turns.columns:
-        raise ValueError(f"turns.{column} is missing: the score to push (columns: {', '.join(map(str, turns.columns[:30]))})")
-    raw = turns[column]
-    if pd.api.types.is_bool_dtype(raw.dtype):
-        scores = raw.astype("Float64").astype("float64")
-    else:
-        scores = pd.to_numeric(raw, errors="coerce").astype("float64")
-        bad = scores.isna() & raw.notna()
-        if bad.any():
-            rows = ", ".join(f"row {i} ({raw[i]!r})" for i in list(raw.index[bad])[:5])
-            raise ValueError(f"turns.{column} must be numeric to push as a feedback score: {rows}")
-    comments = turns[comment_column].astype("string") if comment_column else None
-    if comment_column and comment_column not in turns.columns:
-        raise ValueError(f"turns.{comment_column} (comment column) is missing")
-
-    plan = pd.DataFrame(
-        {
-            "run_id": turns["run_id"].astype("string").str.strip().str.lower(),
-            "trace_id": turns["trace_id"].astype("string") if "trace_id" in turns.columns else pd.array([pd.NA] * len(turns), dtype="string"),
-            "session_id": turns["project_id"].astype("string") if "project_id" in turns.columns else pd.array([pd.NA] * len(turns), dtype="string"),
-            "key": key,
-            "score": scores.round(4).to_numpy(),
-            "comment": comments.to_numpy() if comments is not None else pd.array([pd.NA] * len(turns), dtype="string"),
-        },
-        index=turns.index,
-    )
-    plan["feedback_id"] = [feedback_id(r, key) if isinstance(r, str) and r else None for r in plan["run_id"]]
-    plan["action"] = "create"
-    plan["detail"] = ""
-    plan.loc[plan["run_id"].isna() | plan["run_id"].eq("").fillna(True), "action"] = "skip_missing_run_id"
-    plan.loc[(plan["action"] == "create") & plan["score"].isna(), "action"] = "skip_missing_score"
-    dup = plan["run_id"].duplicated(keep="first") & (plan["action"] == "create")
-    plan.loc[dup, "action"] = "skip_duplicate_run"
-    plan.loc[dup, "detail"] = "another turn with this run_id comes first"
+    scores = _scores(turns, column)
+    plan = _plan(turns, key, scores, comment_column)
 
     checked = True
     if client is None:
@@ -1087,30 +539,9 @@ def push_feedback(
         done = 0
         for start in range(0, len(todo), batch_size):
             batch = todo[start : start + batch_size]
-            existing = _existing_feedback(client, list(plan.loc[batch, "run_id"]), key)
-            for i in batch:
-                fid = plan.at[i, "feedback_id"]
-                if fid in existing:
-                    old = existing[fid]
-                    if old is not None and round(float(old), 4) == float(plan.at[i, "score"]):
-                        plan.at[i, "action"] = "unchanged"
-                    elif update:
-                        plan.at[i, "action"] = "update"
-                        plan.at[i, "detail"] = f"score {old} -> {plan.at[i, 'score']}"
-                    else:
-                        plan.at[i, "action"] = "unchanged"
-                        plan.at[i, "detail"] = f"exists with score {old}; update=False"
+            _mark_existing(plan, batch, _existing_feedback(client, list(plan.loc[batch, "run_id"]), key), update)
             if not dry_run:
-                for i in batch:
-                    action = plan.at[i, "action"]
-                    if action not in ("create", "update"):
-                        continue
-                    try:
-                        _write_feedback(client, plan.loc[i], action)
-                    except Exception as exc:
-                        plan.at[i, "action"] = "failed"
-                        plan.at[i, "detail"] = redact(exc)[:300]
-                        logger.warning("feedback %s on run %s failed: %s", key, plan.at[i, "run_id"], redact(exc)[:200])
+                _write_batch(client, plan, batch, key)
             done += len(batch)
             if progress is not None:
                 progress(done, len(todo))
@@ -1118,6 +549,86 @@ def push_feedback(
             client.flush()  # a caller's batching client queues feedback that carries a trace id
     counts = plan["action"].value_counts().to_dict()
     return PushReport(key=key, dry_run=dry_run, counts={str(k): int(v) for k, v in counts.items()}, plan=plan.reset_index(drop=True), checked_existing=checked)
+
+
+def _scores(turns, column: str):
+    """The score column as float64 (booleans as 0/1); text that is not a number is an error."""
+    import pandas as pd
+
+    if column not in turns.columns:
+        raise ValueError(f"turns.{column} is missing: the score to push (columns: {', '.join(map(str, turns.columns[:30]))})")
+    raw = turns[column]
+    if pd.api.types.is_bool_dtype(raw.dtype):
+        return raw.astype("Float64").astype("float64")
+    scores = pd.to_numeric(raw, errors="coerce").astype("float64")
+    bad = scores.isna() & raw.notna()
+    if bad.any():
+        rows = ", ".join(f"row {i} ({raw[i]!r})" for i in list(raw.index[bad])[:5])
+        raise ValueError(f"turns.{column} must be numeric to push as a feedback score: {rows}")
+    return scores
+
+
+def _plan(turns, key: str, scores, comment_column: str | None):
+    """One row per turn: its run, feedback id, score and comment, and the action (create or a skip)."""
+    import pandas as pd
+
+    comments = turns[comment_column].astype("string") if comment_column else None
+    if comment_column and comment_column not in turns.columns:
+        raise ValueError(f"turns.{comment_column} (comment column) is missing")
+
+    def missing():
+        return pd.array([pd.NA] * len(turns), dtype="string")
+
+    plan = pd.DataFrame(
+        {
+            "run_id": turns["run_id"].astype("string").str.strip().str.lower(),
+            "trace_id": turns["trace_id"].astype("string") if "trace_id" in turns.columns else missing(),
+            "session_id": turns["project_id"].astype("string") if "project_id" in turns.columns else missing(),
+            "key": key,
+            "score": scores.round(4).to_numpy(),
+            "comment": comments.to_numpy() if comments is not None else missing(),
+        },
+        index=turns.index,
+    )
+    plan["feedback_id"] = [feedback_id(r, key) if isinstance(r, str) and r else None for r in plan["run_id"]]
+    plan["action"] = "create"
+    plan["detail"] = ""
+    plan.loc[plan["run_id"].isna() | plan["run_id"].eq("").fillna(True), "action"] = "skip_missing_run_id"
+    plan.loc[(plan["action"] == "create") & plan["score"].isna(), "action"] = "skip_missing_score"
+    dup = plan["run_id"].duplicated(keep="first") & (plan["action"] == "create")
+    plan.loc[dup, "action"] = "skip_duplicate_run"
+    plan.loc[dup, "detail"] = "another turn with this run_id comes first"
+    return plan
+
+
+def _mark_existing(plan, batch, existing: dict, update: bool) -> None:
+    """Rows of ``batch`` whose feedback exists: ``unchanged``, or ``update`` when the score changed."""
+    for i in batch:
+        fid = plan.at[i, "feedback_id"]
+        if fid in existing:
+            old = existing[fid]
+            if old is not None and round(float(old), 4) == float(plan.at[i, "score"]):
+                plan.at[i, "action"] = "unchanged"
+            elif update:
+                plan.at[i, "action"] = "update"
+                plan.at[i, "detail"] = f"score {old} -> {plan.at[i, 'score']}"
+            else:
+                plan.at[i, "action"] = "unchanged"
+                plan.at[i, "detail"] = f"exists with score {old}; update=False"
+
+
+def _write_batch(client: Any, plan, batch, key: str) -> None:
+    """Create or update the feedback of ``batch``'s rows; a failure is recorded in the plan."""
+    for i in batch:
+        action = plan.at[i, "action"]
+        if action not in ("create", "update"):
+            continue
+        try:
+            _write_feedback(client, plan.loc[i], action)
+        except Exception as exc:
+            plan.at[i, "action"] = "failed"
+            plan.at[i, "detail"] = redact(exc)[:300]
+            logger.warning("feedback %s on run %s failed: %s", key, plan.at[i, "run_id"], redact(exc)[:200])
 
 
 def _existing_feedback(client: Any, run_ids: list[str], key: str) -> dict[str, float | None]:

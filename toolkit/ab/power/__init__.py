@@ -1,0 +1,112 @@
+"""Planning an A/B test: sample size, power, minimum detectable effect and duration.
+
+Two metric families, each with named formulas (the name is stored in every result):
+
+means (two-sample, common SD, standardised effect ``d = mde / sd``)
+    ``"exact"``  -- noncentral t (the exact power of the pooled two-sample t-test, as R
+    ``power.t.test``, G*Power and statsmodels ``TTestIndPower``);
+    ``"normal"`` -- normal approximation (z).
+proportions (baseline ``p1``, treatment ``p2 = p1 + mde``)
+    ``"pooled"``   -- pooled-variance normal formula of R ``power.prop.test`` (generalised to
+    unequal allocation); ``"cohen_h"`` -- arcsine transform, Cohen's ``h``; ``"unpooled"`` --
+    unpooled (Wald) normal formula.
+
+Conventions
+-----------
+* ``n`` is the size of the **control** arm; each treatment arm has ``ratio * n`` units.
+* ``arms`` counts every arm including control. With more than two arms each treatment is compared
+  with control at ``alpha / (arms - 1)`` (Bonferroni, ``multiplicity="bonferroni"``), which keeps
+  the family-wise error rate at ``alpha`` whatever correction (Holm is never worse) is used later.
+* Two-sided power counts rejections in the direction of the effect only (R's default
+  ``strict=FALSE``); ``strict=True`` adds the opposite tail (G*Power's convention). The two
+  differ by less than 1e-6 at any power worth planning for.
+* Sample sizes are solved in closed form (normal formulas) or from the closed-form normal start
+  followed by Newton steps on the exact power (noncentral t), then rounded up per arm; the
+  result also reports the power actually achieved with the rounded sizes.
+
+The vectorised ``power_means`` / ``power_proportions`` evaluate whole power curves in one call
+(a 200-point exact curve takes well under a millisecond); see ``benchmarks/bench_ab.py``.
+
+Modules
+-------
+means
+    the two-sample t-test: ``power_means``, ``sample_size_means``, ``mde_means``.
+proportions
+    the two-proportion test: ``power_proportions``, ``sample_size_proportions``,
+    ``mde_proportions``.
+plan
+    ``PowerResult``, ``plan_means``, ``plan_proportions``, ``duration_days``, ``power_curve``.
+
+Examples
+--------
+>>> r = plan_means(effect_size=0.5, power=0.90, strict=True)   # G*Power: N = 172, power .9032
+>>> r.n_total, round(r.achieved_power, 4)
+(172, 0.9032)
+>>> round(plan_proportions(baseline=0.5, mde=0.25, power=0.9).n_control_exact, 4)  # R: 76.7069
+76.7069
+"""
+
+from __future__ import annotations
+
+from toolkit.ab.power._common import (
+    _ALT_ALIASES,
+    ALTERNATIVES,
+    MEAN_METHODS,
+    PROPORTION_METHODS,
+    _alpha_c,
+    _alt,
+    _args,
+    _check_baseline,
+    _check_common,
+    _mode,
+    _nctdtr,
+    _newton_increasing,
+    _round_up,
+    _z_crit,
+    _z_power,
+)
+from toolkit.ab.power.means import (
+    _secant_t,
+    _t_power,
+    _t_power_scalar,
+    mde_means,
+    power_means,
+    sample_size_means,
+)
+from toolkit.ab.power.plan import (
+    PowerResult,
+    duration_days,
+    plan_means,
+    plan_proportions,
+    power_curve,
+)
+from toolkit.ab.power.proportions import (
+    _check_props,
+    _prop_closed_n,
+    _prop_power,
+    mde_proportions,
+    power_proportions,
+    sample_size_proportions,
+)
+
+__all__ = [
+    "PowerResult",
+    "plan_means",
+    "plan_proportions",
+    "power_means",
+    "power_proportions",
+    "sample_size_means",
+    "sample_size_proportions",
+    "mde_means",
+    "mde_proportions",
+    "duration_days",
+    "power_curve",
+    "MEAN_METHODS",
+    "PROPORTION_METHODS",
+    "ALTERNATIVES",
+]
+
+# private helpers kept importable from ``toolkit.ab.power`` as before the split
+_PRIVATE = (_ALT_ALIASES, _alpha_c, _alt, _args, _check_baseline, _check_common, _mode, _nctdtr,
+            _newton_increasing, _round_up, _z_crit, _z_power, _secant_t, _t_power,
+            _t_power_scalar, _check_props, _prop_closed_n, _prop_power)

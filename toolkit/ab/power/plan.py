@@ -1,0 +1,376 @@
+"""Test plans: :class:`PowerResult`, the planners for means and proportions, durations and
+power curves.
+
+Examples
+--------
+>>> plan_means(effect_size=0.5).n_control              # Cohen: 64 per group
+64
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+from toolkit.ab.power._common import (
+    MEAN_METHODS,
+    PROPORTION_METHODS,
+    _alpha_c,
+    _alt,
+    _check_baseline,
+    _check_common,
+    _mode,
+    _round_up,
+)
+from toolkit.ab.power.means import _t_power_scalar, mde_means, power_means, sample_size_means
+from toolkit.ab.power.proportions import (
+    _check_props,
+    mde_proportions,
+    power_proportions,
+    sample_size_proportions,
+)
+
+__all__ = ["PowerResult", "plan_means", "plan_proportions", "duration_days", "power_curve"]
+
+
+@dataclass(frozen=True)
+class PowerResult:
+    """A test plan: what was solved for, with which formula, and the sizes it needs.
+
+    Attributes
+    ----------
+    metric : {"mean", "proportion"}
+    method : str
+        The formula, e.g. ``"noncentral t (exact)"`` or ``"pooled normal (R power.prop.test)"``.
+    solved_for : {"n", "power", "mde"}
+    alpha, alpha_per_comparison : float
+        Family-wise level and the level of each treatment-vs-control test.
+    power : float
+        Target power (``solved_for`` "n" or "mde") or the computed power (``"power"``).
+    achieved_power : float
+        Power with the rounded-up arm sizes.
+    effect_size : float
+        Standardised effect: Cohen's d (means) or Cohen's h (proportions).
+    mde, mde_relative : float
+        Absolute effect (difference of means or of proportions) and relative to the baseline.
+    baseline, treatment_value, sd : float or None
+    n_control_exact : float
+        Unrounded control-arm size; ``n_control`` / ``n_treatment`` are rounded up.
+    n_total : int
+        Units over all arms.
+    duration_days : int or None
+        ``ceil(n_total / daily_traffic)`` when daily traffic was given.
+    """
+
+    metric: str
+    method: str
+    solved_for: str
+    alpha: float
+    alpha_per_comparison: float
+    power: float
+    achieved_power: float
+    alternative: str
+    strict: bool
+    arms: int
+    ratio: float
+    effect_size: float
+    mde: float | None
+    mde_relative: float | None
+    baseline: float | None
+    treatment_value: float | None
+    sd: float | None
+    n_control_exact: float
+    n_control: int
+    n_treatment: int
+    n_total: int
+    daily_traffic: float | None = None
+    duration_days: int | None = None
+    multiplicity: str = "bonferroni"
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def n_per_arm(self) -> list[int]:
+        """Sizes of all arms: control first, then each treatment arm."""
+        return [self.n_control] + [self.n_treatment] * (self.arms - 1)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain dict (JSON-ready) of all fields plus ``n_per_arm``."""
+        d = asdict(self)
+        d["n_per_arm"] = self.n_per_arm
+        return d
+
+    def summary(self) -> str:
+        """One readable paragraph describing the plan.
+
+        Examples
+        --------
+        >>> print(plan_proportions(baseline=0.3, mde=0.02, daily_traffic=2000).summary())
+        ... # doctest: +ELLIPSIS
+        n per arm: 8,394 (2 arms, 16,788 units); ... 9 days at 2,000 units/day; ...
+        """
+        if self.n_control == self.n_treatment:
+            sizes = f"n per arm: {self.n_control:,}"
+        else:
+            sizes = f"n per arm: {self.n_control:,} control, {self.n_treatment:,} per treatment"
+        parts = [f"{sizes} ({self.arms} arms, {self.n_total:,} units)"]
+        if self.metric == "proportion":
+            eff = (f"baseline {self.baseline:.4g} -> {self.treatment_value:.4g} "
+                   f"(abs {self.mde:+.4g}, rel {self.mde_relative:+.2%}, h = {self.effect_size:.3f})")
+        else:
+            eff = f"d = {self.effect_size:.4g}"
+            if self.mde is not None and self.sd is not None:
+                eff += f" (mde {self.mde:.4g}, sd {self.sd:.4g})"
+        parts.append(eff)
+        parts.append(f"alpha {self.alpha:g} ({self.alternative}"
+                     + (f", {self.alpha_per_comparison:.4g} per comparison" if self.arms > 2 else "")
+                     + f"), power {self.power:.3f} (achieved {self.achieved_power:.4f})")
+        if self.duration_days is not None:
+            parts.append(f"{self.duration_days:,} days at {self.daily_traffic:,.0f} units/day")
+        parts.append(f"method: {self.method}")
+        return "; ".join(parts)
+
+
+def duration_days(n_total: float, daily_traffic: float, exposure: float = 1.0) -> int:
+    """Days needed to enrol ``n_total`` units at ``daily_traffic`` units/day (``exposure`` share).
+
+    Examples
+    --------
+    >>> duration_days(16_804, 2_000)
+    9
+    """
+    if not daily_traffic > 0:
+        raise ValueError(f"daily_traffic must be > 0, got {daily_traffic!r}")
+    if not 0 < exposure <= 1:
+        raise ValueError(f"exposure must be in (0, 1], got {exposure!r}")
+    return int(math.ceil(n_total / (daily_traffic * exposure) - 1e-9))
+
+
+def plan_means(
+    *,
+    effect_size: float | None = None,
+    mde: float | None = None,
+    sd: float | None = None,
+    baseline: float | None = None,
+    n: float | None = None,
+    power: float | None = None,
+    alpha: float = 0.05,
+    ratio: float = 1.0,
+    arms: int = 2,
+    alternative: str = "two-sided",
+    method: str = "exact",
+    strict: bool = False,
+    multiplicity: str = "bonferroni",
+    daily_traffic: float | None = None,
+    exposure: float = 1.0,
+) -> PowerResult:
+    """Plan a test of a difference in means: solve n, power or the MDE (give the other two).
+
+    Parameters
+    ----------
+    effect_size : float, optional
+        Cohen's d. Or give ``mde`` and ``sd`` (then ``d = mde / sd``).
+    mde, sd : float, optional
+        Absolute difference of means to detect and the (common) standard deviation. With ``n``
+        and no effect, ``sd`` turns the solved d into an absolute MDE.
+    baseline : float, optional
+        Control mean, only to report the relative MDE.
+    n : float, optional
+        Control-arm size (to solve power or the MDE).
+    power : float, optional
+        Target power (default 0.8 when solving n or the MDE).
+    alpha, ratio, arms, alternative, method, strict, multiplicity
+        See :func:`power_means`.
+    daily_traffic : float, optional
+        Units per day entering the experiment (all arms); gives ``duration_days``.
+    exposure : float
+        Share of the daily traffic that is enrolled.
+
+    Returns
+    -------
+    PowerResult
+
+    Examples
+    --------
+    >>> plan_means(effect_size=0.5).n_control              # Cohen: 64 per group
+    64
+    >>> round(plan_means(effect_size=1.0, n=20).power, 7)  # R power.t.test(n=20, delta=1)
+    0.8689528
+    >>> r = plan_means(n=100, sd=2.0, method="normal")
+    >>> round(r.mde, 3), r.method
+    (0.792, 'normal approximation (z)')
+    """
+    if method not in MEAN_METHODS:
+        raise ValueError(f"method must be one of {sorted(MEAN_METHODS)}, got {method!r}")
+    if effect_size is None and mde is not None:
+        if sd is None or not sd > 0:
+            raise ValueError("an absolute mde needs sd > 0 (or give effect_size = mde / sd)")
+        effect_size = mde / sd
+    mode = _mode(effect_size is not None, n, power)
+    alt = _alt(alternative)
+    target = 0.8 if power is None else power
+    _check_common(alpha, target, ratio, arms)
+    kw = dict(alpha=alpha, ratio=ratio, arms=arms, alternative=alt, method=method, strict=strict,
+              multiplicity=multiplicity)
+    if mode == "n":
+        n1 = sample_size_means(effect_size, power=target, **kw)
+        d = float(effect_size)
+    elif mode == "power":
+        n1 = float(n)
+        d = float(effect_size)
+        target = float(power_means(n1, d, **kw))
+    else:
+        n1 = float(n)
+        d = mde_means(n1, power=target, **kw)
+    n_c = _round_up(n1)
+    n_t = _round_up(ratio * n1) if mode == "n" else _round_up(ratio * n_c)
+    if method == "exact" and n_c + n_t > 2:
+        achieved = _t_power_scalar(d, float(n_c), n_t / n_c, _alpha_c(alpha, arms, multiplicity),
+                                   alt, strict)
+    else:
+        achieved = float(power_means(n_c, d, **{**kw, "ratio": n_t / n_c}))
+    n_total = n_c + (arms - 1) * n_t
+    mde_abs = d * sd if sd is not None else (mde if mde is not None else None)
+    rel = (mde_abs / baseline) if (mde_abs is not None and baseline) else None
+    return PowerResult(
+        metric="mean", method=MEAN_METHODS[method], solved_for=mode, alpha=alpha,
+        alpha_per_comparison=_alpha_c(alpha, arms, multiplicity), power=target,
+        achieved_power=achieved, alternative=alt, strict=strict, arms=int(arms),
+        ratio=float(ratio), effect_size=d, mde=mde_abs, mde_relative=rel, baseline=baseline,
+        treatment_value=(baseline + mde_abs) if (baseline is not None and mde_abs is not None)
+        else None, sd=sd, n_control_exact=n1, n_control=n_c, n_treatment=n_t, n_total=n_total,
+        daily_traffic=daily_traffic,
+        duration_days=duration_days(n_total, daily_traffic, exposure) if daily_traffic else None,
+        multiplicity=multiplicity,
+    )
+
+
+def plan_proportions(
+    *,
+    baseline: float,
+    mde: float | None = None,
+    relative: bool = False,
+    n: float | None = None,
+    power: float | None = None,
+    alpha: float = 0.05,
+    ratio: float = 1.0,
+    arms: int = 2,
+    alternative: str = "two-sided",
+    method: str = "pooled",
+    strict: bool = False,
+    multiplicity: str = "bonferroni",
+    daily_traffic: float | None = None,
+    exposure: float = 1.0,
+    direction: str | None = None,
+) -> PowerResult:
+    """Plan a test of a difference in proportions: solve n, power or the MDE.
+
+    Parameters
+    ----------
+    baseline : float
+        Control proportion ``p1``.
+    mde : float, optional
+        Lift to detect: absolute (``p2 - p1``) or, with ``relative=True``, relative to ``p1``.
+    n : float, optional
+        Control-arm size (to solve power or the MDE).
+    power : float, optional
+        Target power (default 0.8 when solving n or the MDE).
+    method : {"pooled", "cohen_h", "unpooled"}
+        Pooled normal (R ``power.prop.test``), arcsine (Cohen's h) or unpooled normal.
+    direction : {"increase", "decrease"}, optional
+        Sign of the MDE when solving it.
+    alpha, ratio, arms, alternative, strict, multiplicity, daily_traffic, exposure
+        See :func:`plan_means`.
+
+    Returns
+    -------
+    PowerResult
+
+    Examples
+    --------
+    >>> r = plan_proportions(baseline=0.30, mde=0.02)
+    >>> r.n_control, r.method
+    (8394, 'pooled normal (R power.prop.test)')
+    >>> round(plan_proportions(baseline=0.5, mde=0.25, n=50).power, 7)  # R: 0.7401659
+    0.7401659
+    """
+    if method not in PROPORTION_METHODS:
+        raise ValueError(f"method must be one of {sorted(PROPORTION_METHODS)}, got {method!r}")
+    p1 = float(baseline)
+    _check_baseline(p1)
+    delta = None if mde is None else (float(mde) * p1 if relative else float(mde))
+    mode = _mode(delta is not None, n, power)
+    alt = _alt(alternative)
+    target = 0.8 if power is None else power
+    _check_common(alpha, target, ratio, arms)
+    kw = dict(alpha=alpha, ratio=ratio, arms=arms, alternative=alt, method=method, strict=strict,
+              multiplicity=multiplicity)
+    if mode == "n":
+        n1 = sample_size_proportions(p1, delta, power=target, **kw)
+    elif mode == "power":
+        _check_props(p1, p1 + delta)
+        n1 = float(n)
+        target = float(power_proportions(n1, p1, delta, **kw))
+    else:
+        n1 = float(n)
+        delta = mde_proportions(n1, p1, power=target, direction=direction, **kw)
+    n_c = _round_up(n1)
+    n_t = _round_up(ratio * n1) if mode == "n" else _round_up(ratio * n_c)
+    achieved = float(power_proportions(n_c, p1, delta, **{**kw, "ratio": n_t / n_c}))
+    n_total = n_c + (arms - 1) * n_t
+    p2 = p1 + delta
+    h = 2.0 * math.asin(math.sqrt(p2)) - 2.0 * math.asin(math.sqrt(p1))
+    return PowerResult(
+        metric="proportion", method=PROPORTION_METHODS[method], solved_for=mode, alpha=alpha,
+        alpha_per_comparison=_alpha_c(alpha, arms, multiplicity), power=target,
+        achieved_power=achieved, alternative=alt, strict=strict, arms=int(arms),
+        ratio=float(ratio), effect_size=h, mde=delta, mde_relative=delta / p1, baseline=p1,
+        treatment_value=p2, sd=math.sqrt(p1 * (1 - p1)), n_control_exact=n1, n_control=n_c,
+        n_treatment=n_t, n_total=n_total, daily_traffic=daily_traffic,
+        duration_days=duration_days(n_total, daily_traffic, exposure) if daily_traffic else None,
+        multiplicity=multiplicity,
+    )
+
+
+def power_curve(plan: PowerResult, n=None, *, points: int = 200, effect_scale=1.0):
+    """Power of a plan's test as a function of the control-arm size (vectorised).
+
+    Parameters
+    ----------
+    plan : PowerResult
+        A result of :func:`plan_means` or :func:`plan_proportions`.
+    n : array, optional
+        Control-arm sizes; default ``points`` values from 2 to 2.5 x the planned size.
+    effect_scale : float or array
+        Multiplies the planned effect (e.g. 0.5 for half the MDE); broadcast against ``n``.
+
+    Returns
+    -------
+    (ndarray, ndarray)
+        ``n`` and the power at each ``n``.
+
+    Examples
+    --------
+    >>> plan = plan_proportions(baseline=0.3, mde=0.02)
+    >>> n, pw = power_curve(plan)
+    >>> n.shape, bool(pw[0] < 0.1 < 0.99 < pw[-1])
+    ((200,), True)
+    """
+    if n is None:
+        hi = max(2.5 * plan.n_control_exact, 10.0)
+        n = np.linspace(2.0 if plan.metric == "proportion" else 3.0 / (1 + plan.ratio) + 0.5,
+                        hi, points)
+    n = np.asarray(n, dtype=float)
+    kw = dict(alpha=plan.alpha, ratio=plan.ratio, arms=plan.arms, alternative=plan.alternative,
+              strict=plan.strict, multiplicity=plan.multiplicity)
+    if plan.metric == "proportion":
+        method = {v: k for k, v in PROPORTION_METHODS.items()}[plan.method]
+        mde = plan.mde * np.asarray(effect_scale, dtype=float)
+        p1 = plan.baseline
+        mde = np.clip(mde, -p1 + 1e-9, 1 - p1 - 1e-9)
+        return n, np.asarray(power_proportions(n, p1, mde, method=method, **kw))
+    method = {v: k for k, v in MEAN_METHODS.items()}[plan.method]
+    return n, np.asarray(power_means(n, plan.effect_size * np.asarray(effect_scale, dtype=float),
+                                     method=method, **kw))

@@ -1,0 +1,82 @@
+"""The result of an A/B analysis: :class:`ABResult` (table, SRM, sequences, notes)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from toolkit.ab.metrics import Metric
+from toolkit.ab.srm import SRMResult
+
+__all__ = ["ABResult"]
+
+_EFFECT_SYMBOL = {"Cohen's h": "h", "Cohen's d": "d", "Cohen's d (linearised)": "d (lin.)"}
+
+
+
+@dataclass
+class ABResult:
+    """Everything an A/B analysis found.
+
+    Attributes
+    ----------
+    table : DataFrame
+        One row per metric x treatment arm: estimates, lifts with CIs, effect sizes, tests and
+        p-values (raw, Holm, BH), the always-valid sequence, the power for the planned MDE and
+        the verdict. Method names are in the ``test``, ``ci_method``, ``rel_ci_method`` and
+        ``effect_size_name`` columns.
+    srm : SRMResult
+    sequential : dict
+        ``"metric|arm" -> SequentialResult`` when a time column was available.
+    """
+
+    variant_col: str
+    control: str
+    treatments: list[str]
+    n_units: dict[str, int]
+    n_missing_variant: int
+    alpha: float
+    correction: str
+    srm: SRMResult
+    table: pd.DataFrame
+    metrics: list[Metric]
+    sequential: dict[str, Any] = field(default_factory=dict, repr=False)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def verdicts(self) -> list[str]:
+        """Plain-language verdict per metric and arm."""
+        return list(self.table["verdict_text"])
+
+    def summary_table(self) -> pd.DataFrame:
+        """A compact, readable table for notebooks and reports."""
+        t = self.table
+        return pd.DataFrame({
+            "metric": t["metric"], "arm": t["arm"],
+            "control": t["control_value"], "treatment": t["treatment_value"],
+            "abs lift": t["abs_lift"],
+            "abs CI": [f"[{a:.4g}, {b:.4g}]" for a, b in zip(t["abs_ci_low"], t["abs_ci_high"])],
+            "rel lift": t["rel_lift"],
+            "rel CI": [f"[{a:+.1%}, {b:+.1%}]" for a, b in zip(t["rel_ci_low"], t["rel_ci_high"])],
+            "effect": [f"{_EFFECT_SYMBOL.get(n, n)} = {v:.3f}" for n, v in
+                       zip(t["effect_size_name"], t["effect_size"])],
+            "test": t["test"], "p": t["p_value"], f"p ({self.correction})": t["p_adjusted"],
+            "verdict": t["verdict"],
+        })
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict (tables as records)."""
+        from dataclasses import asdict
+
+        return {
+            "variant_col": self.variant_col, "control": self.control,
+            "treatments": self.treatments, "n_units": self.n_units,
+            "n_missing_variant": self.n_missing_variant, "alpha": self.alpha,
+            "correction": self.correction, "srm": {**asdict(self.srm),
+                                                   "message": self.srm.message},
+            "metrics": self.table.to_dict(orient="records"),
+            "sequential": {k: v.to_dict() for k, v in self.sequential.items()},
+            "verdicts": self.verdicts, "notes": self.notes,
+        }

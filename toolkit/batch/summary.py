@@ -1,0 +1,297 @@
+"""What a batch did: :class:`BatchResult`, ``summary.csv``/``.parquet``, ``index.html``, a text report."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as _dt
+import html as _html
+import json
+import os
+import urllib.parse
+from pathlib import Path
+from typing import Any
+
+from toolkit.runner.run import error_text
+
+__all__ = [
+    "BatchResult",
+    "summary_frame",
+    "write_summary",
+    "write_index",
+    "format_report",
+    "SUMMARY_CSV",
+    "SUMMARY_PARQUET",
+    "INDEX_HTML",
+    "BATCH_LOG",
+]
+
+SUMMARY_CSV = "summary.csv"
+SUMMARY_PARQUET = "summary.parquet"
+INDEX_HTML = "index.html"
+BATCH_LOG = "batch_log.jsonl"
+
+
+@dataclasses.dataclass
+class BatchResult:
+    """What a batch did.
+
+    Attributes
+    ----------
+    out_dir : Path
+    records : list of dict
+        One ``run.json`` record per run of the config, in config order (``resumed`` is True for
+        runs skipped because they had finished).
+    executed : list of str
+        Names of the runs executed this time.
+    duration_s : float
+    summary_csv, summary_parquet, index_html, log : Path
+
+    Examples
+    --------
+    >>> BatchResult(out_dir=Path("."), records=[{"status": "failed"}]).exit_code
+    1
+    """
+
+    out_dir: Path
+    records: list
+    executed: list = dataclasses.field(default_factory=list)
+    duration_s: float = 0.0
+    summary_csv: Path | None = None
+    summary_parquet: Path | None = None
+    index_html: Path | None = None
+    log: Path | None = None
+
+    @property
+    def failed(self) -> list[dict]:
+        """Records of the runs that failed (or never finished)."""
+        return [r for r in self.records if r.get("status") != "ok"]
+
+    @property
+    def counts(self) -> dict[str, int]:
+        """``ok``, ``failed`` and ``skipped`` (finished earlier, kept by ``resume``) run counts."""
+        skipped = sum(1 for r in self.records if r.get("resumed"))
+        ok = sum(1 for r in self.records if r.get("status") == "ok" and not r.get("resumed"))
+        return {"ok": ok, "failed": len(self.failed), "skipped": skipped}
+
+    @property
+    def exit_code(self) -> int:
+        """0 when every run finished, else 1."""
+        return 1 if self.failed else 0
+
+
+def _flatten(prefix: str, value: Any, out: dict) -> None:
+    if isinstance(value, dict):
+        for k, v in value.items():
+            _flatten(f"{prefix}.{k}" if prefix else str(k), v, out)
+    elif isinstance(value, (list, tuple)):
+        out[prefix] = json.dumps(value, ensure_ascii=False, default=str)
+    else:
+        out[prefix] = value
+
+
+_META = ["run", "notebook", "status", "error", "failed_cell", "cell_index", "duration_s",
+         "started", "ended", "resumed", "pdf_kind", "html", "pdf", "executed_notebook", "warnings"]
+
+
+def summary_frame(records: list[dict]):
+    """One row per run: status and error, timings, ``param.*`` columns and flattened results.
+
+    The results come from each run's ``sidecar.json`` (``results``; nested keys joined with
+    dots, lists as JSON text). A result named like a metadata column is prefixed ``result.``.
+
+    Examples
+    --------
+    >>> df = summary_frame([{"name": "nb", "notebook": "nb.ipynb", "status": "ok",
+    ...                      "out_dir": "/nonexistent", "parameters": {"n": 1}}])
+    >>> df.loc[0, "param.n"], df.loc[0, "status"]
+    (np.int64(1), 'ok')
+    """
+    import pandas as pd
+
+    from toolkit.notebook import SIDECAR_NAME
+
+    rows = []
+    for rec in records:
+        err = rec.get("error") or {}
+        row = {
+            "run": rec.get("name"),
+            "notebook": Path(rec.get("notebook") or "").name,
+            "status": rec.get("status"),
+            "error": error_text(rec.get("error")) or None,
+            "failed_cell": f"In [{err['exec_count']}]" if err.get("exec_count") is not None else None,
+            "cell_index": err.get("cell_index"),
+            "duration_s": rec.get("duration_s"),
+            "started": rec.get("started"),
+            "ended": rec.get("ended"),
+            "resumed": bool(rec.get("resumed", False)),
+            "pdf_kind": rec.get("pdf_kind"),
+        }
+        files = rec.get("files") or {}
+        base = Path(rec.get("name") or "")
+        row["html"] = (base / files["html"]).as_posix() if files.get("html") else None
+        row["pdf"] = (base / files["pdf"]).as_posix() if files.get("pdf") else None
+        row["executed_notebook"] = (base / files["notebook"]).as_posix() if files.get("notebook") else None
+        row["warnings"] = "; ".join(rec.get("warnings") or []) or None
+        for k, v in (rec.get("parameters") or {}).items():
+            _flatten(f"param.{k}", v, row)
+        sidecar = Path(rec.get("out_dir") or "") / SIDECAR_NAME
+        if rec.get("status") == "ok" and sidecar.is_file():
+            try:
+                results = json.loads(sidecar.read_text(encoding="utf-8")).get("results") or {}
+            except (OSError, ValueError):
+                results = {}
+            flat: dict = {}
+            _flatten("", results, flat)
+            for k, v in flat.items():
+                row[f"result.{k}" if k in row or k.startswith("param.") else k] = v
+        rows.append(row)
+    df = pd.DataFrame(rows)
+    for col in df.columns:  # whole numbers stay whole where some runs lack the column
+        values = [r[col] for r in rows if r.get(col) is not None]
+        if values and all(isinstance(v, int) and not isinstance(v, bool) for v in values):
+            df[col] = df[col].astype("Int64")
+    for col in _META:
+        if col not in df.columns:
+            df[col] = None
+    rest = [c for c in df.columns if c not in _META]
+    params = sorted(c for c in rest if c.startswith("param."))
+    results = [c for c in rest if not c.startswith("param.")]
+    return df[_META + params + results]
+
+
+def _parquet_ready(df):
+    """Make every column one Arrow type: mixed-type object columns become JSON/str text."""
+    import pandas as pd
+
+    out = df.copy()
+    for col in out.columns:
+        s = out[col]
+        if s.dtype != object:
+            continue
+        kinds = {type(v) for v in s if v is not None and not (isinstance(v, float) and pd.isna(v))}
+        if len(kinds) <= 1 and not kinds & {dict, list}:
+            if kinds == {bool}:
+                out[col] = s.astype("boolean")
+            continue
+        if kinds <= {int, float}:
+            out[col] = pd.to_numeric(s)
+            continue
+        out[col] = [None if v is None or (isinstance(v, float) and pd.isna(v))
+                    else v if isinstance(v, str) else json.dumps(v, default=str) for v in s]
+    return out
+
+
+def write_summary(records: list[dict], out_dir: str | os.PathLike) -> tuple[Path, Path]:
+    """Write ``summary.csv`` and ``summary.parquet`` (atomically) from run records.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> csv, pq = write_summary([{"name": "nb", "status": "ok", "parameters": {}}], tempfile.mkdtemp())
+    >>> csv.name, pq.name
+    ('summary.csv', 'summary.parquet')
+    """
+    import io
+
+    from toolkit._files import atomic_write_bytes, atomic_write_text
+
+    out_dir = Path(out_dir)
+    df = summary_frame(records)
+    csv = atomic_write_text(out_dir / SUMMARY_CSV, df.to_csv(index=False))
+    buf = io.BytesIO()
+    _parquet_ready(df).to_parquet(buf, index=False)
+    pq = atomic_write_bytes(out_dir / SUMMARY_PARQUET, buf.getvalue())
+    return csv, pq
+
+
+def write_index(records: list[dict], out_dir: str | os.PathLike, *, title: str = "Batch report") -> Path:
+    """Write ``index.html`` linking every run's HTML, PDF, notebook and sidecar (atomically).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> write_index([{"name": "nb", "status": "ok", "files": {"html": "nb.html"}}], tempfile.mkdtemp()).name
+    'index.html'
+    """
+    from toolkit._files import atomic_write_text
+
+    esc = _html.escape
+
+    def link(run: str, rel: str | None, label: str) -> str:
+        if not rel:
+            return "<td>&ndash;</td>"
+        href = urllib.parse.quote(f"{run}/{rel}", safe="/=+,")
+        return f'<td><a href="{esc(href)}">{esc(label)}</a></td>'
+
+    n_ok = sum(r.get("status") == "ok" for r in records)
+    rows = []
+    for rec in records:
+        files = rec.get("files") or {}
+        figures = [f for f in files.get("figures") or [] if f.endswith(".png")]
+        run = rec.get("name") or ""
+        status = rec.get("status") or "missing"
+        params = ", ".join(f"{k}={v!r}" for k, v in (rec.get("parameters") or {}).items())
+        err = ""
+        if rec.get("error"):
+            err = error_text(rec["error"])
+        pdf_label = "PDF" if rec.get("pdf_kind") != "figures-only" else "PDF (figures only)"
+        dur = rec.get("duration_s")
+        rows.append(
+            f'<tr class="{esc(status)}"><td>{esc(run)}</td><td>{esc(Path(rec.get("notebook") or "").name)}</td>'
+            f"<td>{esc(params)}</td><td>{esc(status)}{' (resumed)' if rec.get('resumed') else ''}</td>"
+            f"<td>{'' if dur is None else f'{dur:.1f} s'}</td>"
+            + link(run, files.get("html"), "HTML")
+            + link(run, files.get("pdf"), pdf_label)
+            + link(run, files.get("notebook"), "notebook")
+            + link(run, files.get("sidecar"), "sidecar")
+            + link(run, "figures/" if figures else None, f"{len(figures)} figures")
+            + f"<td>{esc(err)}</td></tr>"
+        )
+    now = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+    doc = f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>{esc(title)}</title>
+<style>
+body {{ font-family: system-ui, sans-serif; margin: 2em; }}
+table {{ border-collapse: collapse; }} td, th {{ border: 1px solid #ccc; padding: 4px 8px; text-align: left; }}
+tr.failed {{ background: #fde8e8; }} tr.ok td:nth-child(4) {{ color: #1a7f37; }}
+</style></head><body>
+<h1>{esc(title)}</h1>
+<p>{n_ok} of {len(records)} runs finished; written {esc(now)}.
+Summary: <a href="{SUMMARY_CSV}">CSV</a>, <a href="{SUMMARY_PARQUET}">Parquet</a>; log: <a href="{BATCH_LOG}">{BATCH_LOG}</a>.</p>
+<table><thead><tr><th>run</th><th>notebook</th><th>parameters</th><th>status</th><th>time</th>
+<th>HTML</th><th>PDF</th><th>notebook</th><th>sidecar</th><th>figures (PNG)</th><th>error</th></tr></thead>
+<tbody>
+{chr(10).join(rows)}
+</tbody></table></body></html>
+"""
+    return atomic_write_text(Path(out_dir) / INDEX_HTML, doc)
+
+
+def format_report(result: BatchResult) -> str:
+    """A short text report of a batch: counts, each failure with its cell, and the output files.
+
+    Examples
+    --------
+    >>> print(format_report(BatchResult(out_dir=Path("r"), records=[{"name": "nb", "status": "ok"}])))
+    ... # doctest: +ELLIPSIS
+    1 run(s): 1 ok, 0 failed, 0 skipped (finished earlier) in 0.0 s
+    ...
+    """
+    c = result.counts
+    lines = [f"{len(result.records)} run(s): {c['ok']} ok, {c['failed']} failed, "
+             f"{c['skipped']} skipped (finished earlier) in {result.duration_s:.1f} s"]
+    for rec in result.failed:
+        text = error_text(rec.get("error"))
+        nb = (rec.get("files") or {}).get("notebook")
+        where = Path(rec.get("out_dir") or "") / nb if nb else rec.get("out_dir")
+        lines.append(f"  FAILED {rec.get('name')}: {text or rec.get('status')}")
+        if nb:
+            lines.append(f"         partial notebook: {where}")
+    figures_only = [r for r in result.records if r.get("pdf_kind") == "figures-only"]
+    if figures_only:
+        warn = next((w for r in figures_only for w in r.get("warnings") or []), "")
+        lines.append(f"  note: {len(figures_only)} PDF(s) are figures-only. {warn}")
+    lines.append(f"index:   {result.index_html}")
+    lines.append(f"summary: {result.summary_csv} (and .parquet)")
+    lines.append(f"log:     {result.log}")
+    return "\n".join(lines)

