@@ -11,6 +11,12 @@ Rows:
   ``--quick``: a generated 3,000-conversation sample) and ``tests/fixtures/messy_intents.csv``
   (hand-written paraphrased, misspelled customer messages over 23 intents).
 
+* relevance separation (quality scoring, ``relevance_backend`` "tfidf" vs "embeddings"): the
+  AUC of relevance for good against bad answers, and the mean gap. On the messy fixture each
+  message is scored with its intent's answer (``tests/fixtures/messy_intents_answers.csv``) and
+  with another intent's answer; on the bundled sample's first 800 conversations, the planted
+  ``good`` answers against the ``off_topic`` and ``generic`` ones.
+
 ``python benchmarks/run.py embeddings``
 """
 
@@ -25,6 +31,7 @@ from pathlib import Path
 from common import median_time
 
 FIXTURE = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "messy_intents.csv"
+ANSWERS = FIXTURE.with_name("messy_intents_answers.csv")
 
 
 def _accuracy(truth, labels) -> float:
@@ -56,6 +63,56 @@ def _datasets(quick: bool):
     intents = np.array([truth["conversations"][c]["intent"] for c in m["conversation_id"]])
     messy = pd.read_csv(FIXTURE)
     return [(name, texts, intents), ("messy fixture", messy["text"].tolist(), messy["intent"].to_numpy())]
+
+
+def _relevance_sets(quick: bool):
+    """(name, turns, good mask, bad mask) for the relevance separation rows."""
+    import numpy as np
+    import pandas as pd
+
+    from toolkit.sample import load_sample, load_sample_truth
+
+    messy = pd.read_csv(FIXTURE)
+    answers = pd.read_csv(ANSWERS).set_index("intent")["answer"]
+    rng = np.random.default_rng(0)
+    intents = answers.index.to_numpy()
+    other = [rng.choice(intents[intents != i]) for i in messy["intent"]]
+    n = len(messy)
+    turns = pd.DataFrame({
+        "conversation_id": [f"m{i}" for i in range(2 * n)], "turn": 0,
+        "user_input": list(messy["text"]) * 2,
+        "bot_response": list(answers[messy["intent"]]) + list(answers[other]),
+    })
+    good = np.r_[np.ones(n, bool), np.zeros(n, bool)]
+    out = [("messy fixture, own vs other intent's answer", turns, good, ~good)]
+    log, truth = load_sample(), load_sample_truth()
+    keep = sorted(truth["conversations"])[: 300 if quick else 800]
+    t = log.turns[log.turns["conversation_id"].isin(keep)].sort_values(["conversation_id", "turn"])
+    kinds = np.array([truth["conversations"][c]["answer_kinds"][int(k)]
+                      for c, k in zip(t["conversation_id"], t.groupby("conversation_id").cumcount())])
+    t = t.reset_index(drop=True)
+    for bad in ("off_topic", "generic"):
+        out.append((f"sample, good vs {bad} answers", t, kinds == "good", kinds == bad))
+    return out
+
+
+def _relevance_rows(quick: bool) -> list[dict]:
+    from sklearn.metrics import roc_auc_score
+
+    from toolkit.quality import QualityConfig, score_turns
+
+    rows = []
+    for name, turns, good, bad in _relevance_sets(quick):
+        got = {}
+        for backend in ("tfidf", "embeddings"):
+            rel = score_turns(turns, QualityConfig(relevance_backend=backend))["relevance"].to_numpy()
+            sel = good | bad
+            got[backend] = (roc_auc_score(good[sel], rel[sel]), rel[good].mean() - rel[bad].mean())
+        for backend, (auc, gap) in got.items():
+            rows.append({"metric": f"relevance AUC, {name}, {backend}", "value": auc, "unit": "",
+                         "baseline": got["tfidf"][0], "ratio": auc / got["tfidf"][0],
+                         "note": f"mean relevance good - bad {gap:+.3f}; {int(good.sum())} good, {int(bad.sum())} bad"})
+    return rows
 
 
 def run(quick: bool = False) -> list[dict]:
@@ -95,7 +152,7 @@ def run(quick: bool = False) -> list[dict]:
             rows.append({"metric": f"{name}: k auto, {backend}", "value": float(s["k_auto"]), "unit": "clusters",
                          "baseline": float(k_true), "ratio": s["k_auto"] / k_true,
                          "note": f"true {k_true} (error {(s['k_auto'] - k_true) / k_true:+.0%}); NMI at auto k {s['nmi_auto']:.3f}"})
-    return rows
+    return rows + _relevance_rows(quick)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -9,20 +9,19 @@ beside this module and runs in the ``tokenizers`` package. Nothing is downloaded
 tokens (at most 256 with ``[CLS]``/``[SEP]``), the transformer, the mean of the token vectors
 over the attention mask, then L2 normalisation. Texts are encoded once per distinct text
 (a per-encoder cache) in batches of similar length (padding to the longest of a batch, which
-the mask makes exact); the same texts give the same vectors. Against the fp32 weights run by
-``transformers`` the int8 vectors agree to a cosine of 0.98-0.99 per text (see
-``benchmarks/bench_clustering.py``).
+the mask makes exact: a text's vector does not depend on its batch); the same texts give the
+same vectors. Against the model's fp32 weights run by transformers/torch, the int8 vectors of the
+284 messages of ``tests/fixtures/messy_intents.csv`` agree to a cosine of 0.9985 at worst
+(mean 0.9996), and KMeans on them finds the same intents (NMI 0.803 vs 0.804); a few of those
+fp32 vectors are kept in ``tests/fixtures/minilm_fp32_reference.json`` and checked in the tests.
 
 Importing this module is cheap: onnxruntime and the tokenizer load on the first encode.
 
 Examples
 --------
->>> if available():
-...     E = encode(["reset my password", "I forgot my password", "where is my parcel"])
-...     print(E.shape, bool(E[0] @ E[1] > E[0] @ E[2]))
-... else:
-...     print((3, 384), True)
-(3, 384) True
+>>> E = encode(["reset my password", "I forgot my password", "where is my parcel"])
+>>> E.shape, bool(E[0] @ E[1] > E[0] @ E[2])
+((3, 384), True)
 """
 
 from __future__ import annotations
@@ -48,7 +47,13 @@ INSTALL_HINT = (
 
 
 def available() -> bool:
-    """Whether the packages the encoder needs are installed (nothing is imported)."""
+    """Whether the packages the encoder needs are installed (nothing is imported).
+
+    Examples
+    --------
+    >>> available()  # the default install has them
+    True
+    """
     return all(importlib.util.find_spec(name) is not None for name in _PACKAGES)
 
 
@@ -149,12 +154,25 @@ _ENCODER: dict[str, SentenceEncoder] = {}
 
 
 def get_encoder() -> SentenceEncoder:
-    """The process's shared :class:`SentenceEncoder` (created on first use)."""
+    """The process's shared :class:`SentenceEncoder` (created on first use).
+
+    Examples
+    --------
+    >>> get_encoder() is get_encoder()
+    True
+    """
     if "minilm" not in _ENCODER:
         _ENCODER["minilm"] = SentenceEncoder()
     return _ENCODER["minilm"]
 
 
 def encode(texts: Iterable[str]) -> np.ndarray:
-    """Unit-length all-MiniLM-L6-v2 vectors of ``texts`` with the shared encoder."""
+    """Unit-length all-MiniLM-L6-v2 vectors of ``texts`` with the shared encoder.
+
+    Examples
+    --------
+    >>> E = encode(["where is my order", "track my parcel"])
+    >>> E.shape, round(float(E[0] @ E[0]), 4)
+    ((2, 384), 1.0)
+    """
     return get_encoder().encode(texts)
