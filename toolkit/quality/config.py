@@ -126,6 +126,11 @@ class QualityConfig:
     relevance_backend : {"tfidf", "embeddings"} or callable
         ``"tfidf"`` (default): corpus TF-IDF. ``"embeddings"``: all-MiniLM-L6-v2 sentence
         embeddings on onnxruntime (:mod:`toolkit.embeddings`: default install, CPU, offline).
+        Measured separation (AUC of relevance, good vs bad answers; ``python benchmarks/run.py
+        embeddings``): hand-written messy customer messages with their intent's answer vs
+        another intent's answer, 0.95 with embeddings vs 0.72 with TF-IDF; the template sample's
+        planted good vs off-topic answers, 0.92 vs 0.93 (its answers reuse the question's words,
+        which TF-IDF rewards).
         A callable taking a list of texts and returning an array of vectors (one row per text)
         plugs in any other model.
         Context weighting and the cosine are the same for every backend.
