@@ -222,8 +222,8 @@ def _check_k(k: int | str) -> tuple[int | None, bool]:
 
 #: eigengap neighbours per backend (choose_k's ``n_neighbors``), checked against the truth of the
 #: bundled sample (both backends: 18 of 18 intents) and of tests/fixtures/messy_intents.csv with
-#: embeddings: 3 neighbours put k within 30 % on 20 of 27 runs (intent subsets of 8-23, 3 seeds)
-#: and 4 neighbours on 14; 10 neighbours (TF-IDF's) on 3 of 11 subsets (k far too low)
+#: embeddings: 3 neighbours put k within 30 % in 17 of 24 runs (8 intent subsets of 8-23 intents,
+#: 3 seeds each), 4 neighbours in 11; 10 neighbours (TF-IDF's) on 3 of 10 subsets (k far too low)
 _K_NEIGHBORS = {"embeddings": 3}
 
 
