@@ -136,4 +136,59 @@ def run(quick: bool = False) -> list[dict]:
                          repeats=2, warmup=0)
     rows.append({"metric": f"analyze {size // 10:,} units x 3 metrics, bootstrap 1000 (pct + BCa)",
                  "value": t_boot, "unit": "s", "note": "for scale: bootstrap is opt-in"})
+    rows += _second_wave(units, spec, size, r_reps, t_core)
+    return rows
+
+
+def _second_wave(units, spec, size, r_reps, t_core) -> list[dict]:
+    """Bayesian read-out, CUPED, quantiles and paired tests (issue 15)."""
+    from scipy import stats
+
+    from toolkit.ab.analysis import analyze
+    from toolkit.ab.paired import compare_paired
+    from toolkit.ab.quantiles import quantile_diff
+
+    rows = []
+    t_nobayes = median_time(lambda: analyze(units, spec, sequential=False, nonparametric=False,
+                                            bayes=False), repeats=r_reps)
+    rows.append({"metric": f"analyze {size:,} units x 3 metrics without the Bayesian read-out",
+                 "value": t_nobayes, "unit": "s", "baseline": t_core, "ratio": t_nobayes / t_core,
+                 "note": "baseline: the same with it (the default); the read-out is a few scalar "
+                         "formulas per row"})
+    rng = np.random.default_rng(1)
+    cov = units.assign(resolved_pre=(rng.random(size) < 0.6).astype(float),
+                       satisfaction_pre=np.clip(units["satisfaction"] + rng.normal(0, 0.2, size), 0, 1))
+    covs = {"resolved": "resolved_pre", "satisfaction": "satisfaction_pre"}
+    t_cuped = median_time(lambda: analyze(cov, spec, sequential=False, nonparametric=False,
+                                          covariates=covs), repeats=r_reps)
+    rows.append({"metric": f"analyze {size:,} units x 3 metrics, CUPED on 2 of them", "value": t_cuped,
+                 "unit": "s", "baseline": t_core, "ratio": t_cuped / t_core,
+                 "note": "baseline: without covariates; ratio = cost of the adjustment"})
+    n_q = 20_000 if size < 1_000_000 else 100_000
+    c, t = rng.gamma(2.0, 0.5, n_q), rng.gamma(2.0, 0.55, n_q)
+    t_q = median_time(lambda: quantile_diff(c, t, n_resamples=500, seed=0), repeats=3)
+
+    def naive():  # 50 index resamples with np.quantile each, scaled to 500
+        for _ in range(50):
+            np.quantile(t[rng.integers(0, n_q, n_q)], [0.5, 0.9, 0.95]) - np.quantile(
+                c[rng.integers(0, n_q, n_q)], [0.5, 0.9, 0.95])
+    t_naive = median_time(naive, repeats=3) * 10
+    rows.append({"metric": f"quantile_diff p50/p90/p95, {n_q:,} values per arm, 500 resamples",
+                 "value": t_q, "unit": "s", "baseline": t_naive, "ratio": t_naive / t_q,
+                 "note": "values resampled, quantiles of a chunk of resamples per np.quantile call; "
+                         "baseline: one np.quantile per resample; ratio = speed-up"})
+    cl = np.repeat(np.arange(n_q // 3 + 1), 3)[:n_q]
+    t_qc = median_time(lambda: quantile_diff(c, t, n_resamples=500, seed=0, control_clusters=cl,
+                                             treatment_clusters=cl), repeats=3)
+    rows.append({"metric": f"quantile_diff clustered (3 values per cluster), {n_q:,} per arm, 500 resamples",
+                 "value": t_qc, "unit": "s", "baseline": t_q, "ratio": t_qc / t_q,
+                 "note": "Poisson weights per cluster, weighted quantiles on one sort; baseline: unclustered"})
+    a = rng.normal(0, 1, 10_000)
+    b = 0.7 * a + rng.normal(0.05, 0.7, 10_000)
+    t_p = median_time(lambda: compare_paired(a, b, n_resamples=2000, seed=0), repeats=3)
+    t_pb = median_time(lambda: (stats.ttest_rel(b, a), stats.wilcoxon(b, a),
+                                stats.binomtest(int((b > a).sum()), 10_000)), repeats=3)
+    rows.append({"metric": "compare_paired 10,000 pairs (t, Wilcoxon, sign, bootstrap 2000)",
+                 "value": t_p, "unit": "s", "baseline": t_pb, "ratio": t_pb / t_p,
+                 "note": "baseline: scipy ttest_rel + wilcoxon + binomtest alone (no bootstrap)"})
     return rows

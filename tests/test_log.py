@@ -90,6 +90,8 @@ def test_naive_timestamps_localised_only_when_asked():
     turns = make_turns(timestamp=["2026-03-01 09:00"] * 4)
     log = validate(turns, tz="Europe/Berlin")
     assert log.turns["timestamp"].iloc[0] == pd.Timestamp("2026-03-01T08:00:00Z")
+    with pytest.raises(ValueError, match="validate: tz='Mars/Base' is not a time zone"):
+        validate(turns, tz="Mars/Base")  # named, not pytz's UnknownTimeZoneError from deep inside
 
 
 def test_conversation_metrics():

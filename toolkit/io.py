@@ -302,6 +302,26 @@ def load_sqlite(path: str | os.PathLike, *, tz: str | None = None, satisfaction_
     [True]
     """
     path = Path(path)
+    responses, convs = _read_reference_tables(path)
+    turns = _sqlite_turns(responses, convs)
+    conversations = _sqlite_conversations(convs, satisfaction_scale)
+    try:
+        return validate(turns, conversations, tz=tz, source=str(path))
+    except LogValidationError as exc:
+        if any(p.column == "satisfaction" for p in exc.problems) and not satisfaction_scale:
+            exc.problems.append(
+                Problem("conversations", "satisfaction", "hint: if the scores are on a 1-5 scale, pass satisfaction_scale=5")
+            )
+            raise LogValidationError(exc.problems, source=str(path)) from None
+        raise
+
+
+def _read_reference_tables(path: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The ``responses`` and ``conversations`` tables of a reference-schema database, checked.
+
+    Raises :class:`LogValidationError` when the file is not SQLite, a table or a needed column is
+    missing, or there are no responses.
+    """
     if _sniff(path) != "a SQLite database":
         raise _error(path, f"has a SQLite extension but is {_sniff(path)}")
     con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
@@ -322,6 +342,11 @@ def load_sqlite(path: str | os.PathLike, *, tz: str | None = None, satisfaction_
             raise _error(path, f"table {table} lacks column(s) {lacking}")
     if responses.empty:
         raise LogValidationError([Problem("turns", None, "is empty: table responses has no rows")], source=str(path))
+    return responses, convs
+
+
+def _sqlite_turns(responses: pd.DataFrame, convs: pd.DataFrame) -> pd.DataFrame:
+    """``responses`` rows as turns, numbered by timestamp then id within each conversation."""
     responses = responses.copy()
     responses["conversation_id"] = responses["conversation_id"].astype("string")
     order = responses.assign(_ts=responses["timestamp"].astype("string")).sort_values(["conversation_id", "_ts", "id"], kind="stable")
@@ -345,6 +370,11 @@ def load_sqlite(path: str | os.PathLike, *, tz: str | None = None, satisfaction_
     for col in ("quality_score", "sentiment_score", "relevance_score"):
         if col in responses:
             turns[f"db_{col}"] = pd.to_numeric(responses[col], errors="coerce")
+    return turns
+
+
+def _sqlite_conversations(convs: pd.DataFrame, satisfaction_scale: float | None) -> pd.DataFrame:
+    """``conversations`` rows in the log's columns; satisfaction divided by ``satisfaction_scale``."""
     conversations = pd.DataFrame({"conversation_id": convs["id"].astype("string")})
     for src, dst in (("user_id", "user_id"), ("bot_id", "bot_id"), ("start_time", "start_time"), ("end_time", "end_time")):
         if src in convs:
@@ -354,15 +384,7 @@ def load_sqlite(path: str | os.PathLike, *, tz: str | None = None, satisfaction_
         conversations["satisfaction"] = (sat / satisfaction_scale if satisfaction_scale else sat).to_numpy()
     if "successful_resolution" in convs:
         conversations["resolved"] = convs["successful_resolution"].to_numpy()
-    try:
-        return validate(turns, conversations, tz=tz, source=str(path))
-    except LogValidationError as exc:
-        if any(p.column == "satisfaction" for p in exc.problems) and not satisfaction_scale:
-            exc.problems.append(
-                Problem("conversations", "satisfaction", "hint: if the scores are on a 1-5 scale, pass satisfaction_scale=5")
-            )
-            raise LogValidationError(exc.problems, source=str(path)) from None
-        raise
+    return conversations
 
 
 def save(log: ConversationLog, path: str | os.PathLike, *, format: str | None = None) -> Path:

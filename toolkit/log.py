@@ -181,10 +181,8 @@ class ConversationLog:
             if stamp is pd.NaT:
                 raise ValueError(f"select: {name}={value!r} is not a date or time")
             if stamp.tzinfo is None:
-                try:
-                    stamp = stamp.tz_localize(tz or "UTC")
-                except Exception as exc:  # unknown zone name
-                    raise ValueError(f"select: tz={tz!r} is not a time zone ({exc})") from None
+                _check_zone(tz, "select")
+                stamp = stamp.tz_localize(tz or "UTC")
             bounds[name] = stamp.tz_convert("UTC")
         if "start" in bounds and "end" in bounds and bounds["end"] <= bounds["start"]:
             raise ValueError(f"select: end {bounds['end']} is not after start {bounds['start']}")
@@ -298,9 +296,42 @@ def validate(
     ...     print(e.columns)
     ['response_time_s']
     """
+    _check_zone(tz, "validate")
+    t, problems = _checked_turns(turns, tz, source)
+    derived = None if problems else _conversations_from_turns(t)
+    if conversations is None:
+        if problems:
+            raise LogValidationError(problems, source=source)
+        c = _with_outcome_columns(derived)
+    else:
+        c = _checked_conversations(conversations, problems, tz, source)
+        _check_against_turns(t, c, derived, source)
+        c = _with_outcome_columns(_fill_from_turns(c, derived))
+    return _canonical_log(t, c)
+
+
+def _check_zone(tz: str | None, where: str) -> None:
+    """Raise one ValueError naming ``tz`` when it is not a time zone name (None is fine)."""
+    if tz is None:
+        return
+    try:
+        pd.Timestamp("2026-01-01").tz_localize(tz)
+    except Exception as exc:  # pytz/zoneinfo raise their own types for unknown names
+        raise ValueError(f"{where}: tz={tz!r} is not a time zone ({exc})") from None
+
+
+_TURN_KEYS = ("conversation_id", "turn")
+#: conversation columns that can be derived from the turns
+_DERIVED_COLUMNS = ("user_id", "bot_id", "variant", "start_time", "end_time")
+
+
+def _checked_turns(turns: pd.DataFrame, tz: str | None, source: str | None) -> tuple[pd.DataFrame, list[Problem]]:
+    """The turns coerced to their dtypes (absent optional columns added) and the rules they break.
+
+    Raises at once when the table is empty or lacks a required column: nothing else can be checked.
+    """
     turns = _check_frame(turns, "turns")
-    keys = ("conversation_id", "turn")
-    tchk = _Checker("turns", turns, keys)
+    tchk = _Checker("turns", turns, _TURN_KEYS)
     if len(turns) == 0:
         raise LogValidationError([Problem("turns", None, "is empty: the log has no turns")], source=source)
     if _missing_columns(tchk, turns, REQUIRED_TURN_COLUMNS):
@@ -319,83 +350,96 @@ def validate(
     if not tchk.problems:
         dup = t.duplicated(["conversation_id", "turn"], keep=False).to_numpy()
         tchk.flag("turn", "must be unique within a conversation: (conversation_id, turn) repeats", dup)
+    return t, list(tchk.problems)
 
-    problems = list(tchk.problems)
 
-    # ---- conversations -------------------------------------------------------------------
-    derived = None
-    if not problems:
-        first = t.sort_values(["conversation_id", "turn"]).groupby("conversation_id", sort=True)
-        derived = pd.DataFrame(
-            {
-                "user_id": first["user_id"].first(),
-                "bot_id": first["bot_id"].first(),
-                "variant": first["variant"].first(),
-                "start_time": first["timestamp"].min(),
-                "end_time": first["timestamp"].max(),
-            }
-        )
-        derived.index.name = "conversation_id"
-        derived = derived.reset_index()
+def _conversations_from_turns(t: pd.DataFrame) -> pd.DataFrame:
+    """One row per conversation: its first non-missing user, bot and variant (in turn order), first and last time."""
+    first = t.sort_values(["conversation_id", "turn"]).groupby("conversation_id", sort=True)
+    derived = pd.DataFrame(
+        {
+            "user_id": first["user_id"].first(),
+            "bot_id": first["bot_id"].first(),
+            "variant": first["variant"].first(),
+            "start_time": first["timestamp"].min(),
+            "end_time": first["timestamp"].max(),
+        }
+    )
+    derived.index.name = "conversation_id"
+    return derived.reset_index()
 
-    if conversations is None:
-        if problems:
-            raise LogValidationError(problems, source=source)
-        c = derived.assign(
-            satisfaction=np.nan, resolved=pd.array([pd.NA] * len(derived), dtype="boolean")
-        )
-    else:
-        conversations = _check_frame(conversations, "conversations")
-        cchk = _Checker("conversations", conversations, ("conversation_id",))
-        if _missing_columns(cchk, conversations, ("conversation_id",)):
-            raise LogValidationError(problems + cchk.problems, source=source)
-        c = _coerce(cchk, conversations, CONVERSATION_COLUMNS, ("conversation_id",), tz)
-        if not cchk.problems:
-            cchk.flag(
-                "conversation_id", "must be unique", c["conversation_id"].duplicated(keep=False).to_numpy()
-            )
-        if "start_time" in c.columns and "end_time" in c.columns:
-            cchk.flag("end_time", "must not be before start_time", (c["end_time"] < c["start_time"]).fillna(False).to_numpy(dtype=bool))
-        problems += cchk.problems
-        if problems:
-            raise LogValidationError(problems, source=source)
-        orphan = pd.Index(c["conversation_id"]).get_indexer(t["conversation_id"]) < 0
-        tchk2 = _Checker("turns", t, keys)
-        tchk2.flag(
-            "conversation_id", "refers to a conversation that is not in the conversations table", orphan
-        )
-        cchk2 = _Checker("conversations", c, ("conversation_id",))
-        cchk2.flag(
-            "conversation_id",
-            "has no turns (every conversation needs at least one turn)",
-            pd.Index(derived["conversation_id"]).get_indexer(c["conversation_id"]) < 0,
-        )
-        if "variant" in c.columns:
-            merged = c[["conversation_id", "variant"]].merge(
-                derived[["conversation_id", "variant"]], on="conversation_id", how="left", suffixes=("", "_turns")
-            )
-            both = merged["variant"].notna() & merged["variant_turns"].notna()
-            cchk2.flag(
-                "variant",
-                "disagrees with the variant of the conversation's turns",
-                (both & (merged["variant"] != merged["variant_turns"])).fillna(False).to_numpy(dtype=bool),
-            )
-        problems = tchk2.problems + cchk2.problems
-        if problems:
-            raise LogValidationError(problems, source=source)
-        # fill what the conversations table does not have from the turns
-        d = derived.set_index("conversation_id").reindex(c["conversation_id"])
-        fill = {}
-        for col in ("user_id", "bot_id", "variant", "start_time", "end_time"):
-            derived_col = d[col].set_axis(c.index)
-            fill[col] = derived_col if col not in c.columns else c[col].where(c[col].notna(), derived_col)
-        c = c.assign(**fill)
-        if "satisfaction" not in c.columns:
-            c["satisfaction"] = np.nan
-        if "resolved" not in c.columns:
-            c["resolved"] = pd.array([pd.NA] * len(c), dtype="boolean")
 
-    # canonical order and dtypes
+def _checked_conversations(
+    conversations: pd.DataFrame, problems: list[Problem], tz: str | None, source: str | None
+) -> pd.DataFrame:
+    """The conversations table coerced to its dtypes; raises with ``problems`` (the turns') and its own."""
+    conversations = _check_frame(conversations, "conversations")
+    cchk = _Checker("conversations", conversations, ("conversation_id",))
+    if _missing_columns(cchk, conversations, ("conversation_id",)):
+        raise LogValidationError(problems + cchk.problems, source=source)
+    c = _coerce(cchk, conversations, CONVERSATION_COLUMNS, ("conversation_id",), tz)
+    if not cchk.problems:
+        cchk.flag(
+            "conversation_id", "must be unique", c["conversation_id"].duplicated(keep=False).to_numpy()
+        )
+    if "start_time" in c.columns and "end_time" in c.columns:
+        cchk.flag("end_time", "must not be before start_time", (c["end_time"] < c["start_time"]).fillna(False).to_numpy(dtype=bool))
+    problems = problems + cchk.problems
+    if problems:
+        raise LogValidationError(problems, source=source)
+    return c
+
+
+def _check_against_turns(t: pd.DataFrame, c: pd.DataFrame, derived: pd.DataFrame, source: str | None) -> None:
+    """Both tables name the same conversations, and agree on each conversation's variant."""
+    orphan = pd.Index(c["conversation_id"]).get_indexer(t["conversation_id"]) < 0
+    tchk = _Checker("turns", t, _TURN_KEYS)
+    tchk.flag(
+        "conversation_id", "refers to a conversation that is not in the conversations table", orphan
+    )
+    cchk = _Checker("conversations", c, ("conversation_id",))
+    cchk.flag(
+        "conversation_id",
+        "has no turns (every conversation needs at least one turn)",
+        pd.Index(derived["conversation_id"]).get_indexer(c["conversation_id"]) < 0,
+    )
+    if "variant" in c.columns:
+        merged = c[["conversation_id", "variant"]].merge(
+            derived[["conversation_id", "variant"]], on="conversation_id", how="left", suffixes=("", "_turns")
+        )
+        both = merged["variant"].notna() & merged["variant_turns"].notna()
+        cchk.flag(
+            "variant",
+            "disagrees with the variant of the conversation's turns",
+            (both & (merged["variant"] != merged["variant_turns"])).fillna(False).to_numpy(dtype=bool),
+        )
+    problems = tchk.problems + cchk.problems
+    if problems:
+        raise LogValidationError(problems, source=source)
+
+
+def _fill_from_turns(c: pd.DataFrame, derived: pd.DataFrame) -> pd.DataFrame:
+    """Fill what the conversations table does not have (columns or values) from the turns."""
+    d = derived.set_index("conversation_id").reindex(c["conversation_id"])
+    fill = {}
+    for col in _DERIVED_COLUMNS:
+        derived_col = d[col].set_axis(c.index)
+        fill[col] = derived_col if col not in c.columns else c[col].where(c[col].notna(), derived_col)
+    return c.assign(**fill)
+
+
+def _with_outcome_columns(c: pd.DataFrame) -> pd.DataFrame:
+    """Add ``satisfaction`` (NaN) and ``resolved`` (<NA>) where the table does not have them."""
+    add: dict[str, Any] = {}
+    if "satisfaction" not in c.columns:
+        add["satisfaction"] = np.nan
+    if "resolved" not in c.columns:
+        add["resolved"] = pd.array([pd.NA] * len(c), dtype="boolean")
+    return c.assign(**add)
+
+
+def _canonical_log(t: pd.DataFrame, c: pd.DataFrame) -> ConversationLog:
+    """Both tables in their canonical column order and dtypes, sorted; extra columns kept last."""
     t_cols = list(TURN_COLUMNS) + [x for x in t.columns if x not in TURN_COLUMNS]
     t = t[t_cols].sort_values(["conversation_id", "turn"], kind="stable").reset_index(drop=True)
     c_cols = list(CONVERSATION_COLUMNS) + [x for x in c.columns if x not in CONVERSATION_COLUMNS]

@@ -192,6 +192,11 @@ def _scalar(lw: str, word: str, valence: float, is_cap_diff: bool, booster) -> f
 def vader_compound_one(text: str) -> float:
     """VADER compound score of one text (see :func:`vader_compound`).
 
+    The steps follow ``SentimentIntensityAnalyzer.polarity_scores``: emoji to their
+    descriptions, words with punctuation stripped, a valence per lexicon word
+    (``sentiment_valence``), the ``but`` rule, then the sum with punctuation emphasis,
+    normalised (``score_valence``).
+
     Examples
     --------
     >>> vader_compound_one("The plot was good, but the characters are uncompelling.")
@@ -199,28 +204,10 @@ def vader_compound_one(text: str) -> float:
     """
     r = _resources()
     lexicon = r["lexicon"]
-    booster = r["booster"]
     if not text.isascii() and r["emoji_re"] is not None and r["emoji_re"].search(text):
-        emojis = r["emojis"]
-        parts = []
-        prev_space = True
-        for ch in text:
-            d = emojis.get(ch)
-            if d is not None:
-                if not prev_space:
-                    parts.append(" ")
-                parts.append(d)
-                prev_space = False
-            else:
-                parts.append(ch)
-                prev_space = ch == " "
-        text = "".join(parts)
+        text = _replace_emojis(text, r["emojis"])
     text = text.strip()
-    # strip punctuation only from words that start or end with it (most do not)
-    words = [
-        (w if len(s := w.strip(_PUNCT)) <= 2 else s) if (w[0] in _PSET or w[-1] in _PSET) else w
-        for w in text.split()
-    ]
+    words = _words(text)
     n = len(words)
     if n == 0:
         return 0.0
@@ -230,90 +217,150 @@ def vader_compound_one(text: str) -> float:
         return 0.0
     n_upper = sum(map(str.isupper, words))
     is_cap_diff = 0 < n - n_upper < n
-    negate = r["negate"]
-    special = r["special"]
     pos = []
     vals = []
     for i in hits:
-        lw = lower[i]
-        if lw in booster:
-            continue
-        if lw == "kind" and i < n - 1 and lower[i + 1] == "of":
-            continue
-        item = words[i]
-        valence = lexicon[lw]
-        if lw == "no" and i != n - 1 and lower[i + 1] in lexicon:
-            valence = 0.0
-        if (
-            (i > 0 and lower[i - 1] == "no")
-            or (i > 1 and lower[i - 2] == "no")
-            or (i > 2 and lower[i - 3] == "no" and lower[i - 1] in ("or", "nor"))
-        ):
-            valence = lexicon[lw] * _N_SCALAR
-        if is_cap_diff and item.isupper():
-            if valence > 0:
-                valence += _C_INCR
-            else:
-                valence -= _C_INCR
-        # the three preceding words (VADER's start_i = 0, 1, 2), unrolled
-        if i > 0 and lower[i - 1] not in lexicon:
-            valence += _scalar(lower[i - 1], words[i - 1], valence, is_cap_diff, booster)
-            if lower[i - 1] in negate or "n't" in lower[i - 1]:
-                valence = valence * _N_SCALAR
-        if i > 1 and lower[i - 2] not in lexicon:
-            s = _scalar(lower[i - 2], words[i - 2], valence, is_cap_diff, booster)
-            if s != 0:
-                s = s * 0.95
-            valence = valence + s
-            if lower[i - 2] == "never" and (lower[i - 1] == "so" or lower[i - 1] == "this"):
-                valence = valence * 1.25
-            elif lower[i - 2] == "without" and lower[i - 1] == "doubt":
-                pass
-            elif lower[i - 2] in negate or "n't" in lower[i - 2]:
-                valence = valence * _N_SCALAR
-        if i > 2 and lower[i - 3] not in lexicon:
-            s = _scalar(lower[i - 3], words[i - 3], valence, is_cap_diff, booster)
-            if s != 0:
-                s = s * 0.9
-            valence = valence + s
-            if (lower[i - 3] == "never" and (lower[i - 2] == "so" or lower[i - 2] == "this")) or (
-                lower[i - 1] == "so" or lower[i - 1] == "this"
-            ):
-                valence = valence * 1.25
-            elif lower[i - 3] == "without" and (lower[i - 2] == "doubt" or lower[i - 1] == "doubt"):
-                pass
-            elif lower[i - 3] in negate or "n't" in lower[i - 3]:
-                valence = valence * _N_SCALAR
-            valence = _special_idioms(valence, lower, i, n, special, booster)
-        # _least_check
-        if i > 1 and lower[i - 1] not in lexicon and lower[i - 1] == "least":
-            if lower[i - 2] != "at" and lower[i - 2] != "very":
-                valence = valence * _N_SCALAR
-        elif i > 0 and lower[i - 1] not in lexicon and lower[i - 1] == "least":
-            valence = valence * _N_SCALAR
+        valence = _sentiment_valence(i, words, lower, is_cap_diff, r)
         if valence != 0:
             pos.append(i)
             vals.append(valence)
     if not vals:
         return 0.0
-    # _but_check, on the non-zero valences only (zeros neither match nor change)
     if "but" in lower:
-        bi = lower.index("but")
-        for k in range(len(vals)):
-            sentiment = vals[k]
-            si = vals.index(sentiment)
-            if pos[si] < bi:
-                vals[si] = sentiment * 0.5
-            elif pos[si] > bi:
-                vals[si] = sentiment * 1.5
+        _but_check(vals, pos, lower.index("but"))
+    return _score_valence(vals, text)
+
+
+def _replace_emojis(text: str, emojis: dict) -> str:
+    """Each emoji replaced by its description, space-separated from the text before it."""
+    parts = []
+    prev_space = True
+    for ch in text:
+        d = emojis.get(ch)
+        if d is not None:
+            if not prev_space:
+                parts.append(" ")
+            parts.append(d)
+            prev_space = False
+        else:
+            parts.append(ch)
+            prev_space = ch == " "
+    return "".join(parts)
+
+
+def _words(text: str) -> list[str]:
+    """VADER's words and emoticons: leading/trailing punctuation stripped unless 2 characters or fewer remain."""
+    # strip punctuation only from words that start or end with it (most do not)
+    return [
+        (w if len(s := w.strip(_PUNCT)) <= 2 else s) if (w[0] in _PSET or w[-1] in _PSET) else w
+        for w in text.split()
+    ]
+
+
+def _sentiment_valence(i: int, words: list[str], lower: list[str], is_cap_diff: bool, r: dict) -> float:
+    """Valence of the lexicon word ``words[i]`` (0 for boosters and "kind of"), as VADER's ``sentiment_valence``."""
+    lexicon = r["lexicon"]
+    booster = r["booster"]
+    n = len(lower)
+    lw = lower[i]
+    if lw in booster:
+        return 0.0
+    if lw == "kind" and i < n - 1 and lower[i + 1] == "of":
+        return 0.0
+    valence = lexicon[lw]
+    if lw == "no" and i != n - 1 and lower[i + 1] in lexicon:
+        valence = 0.0
+    if (
+        (i > 0 and lower[i - 1] == "no")
+        or (i > 1 and lower[i - 2] == "no")
+        or (i > 2 and lower[i - 3] == "no" and lower[i - 1] in ("or", "nor"))
+    ):
+        valence = lexicon[lw] * _N_SCALAR
+    if is_cap_diff and words[i].isupper():
+        if valence > 0:
+            valence += _C_INCR
+        else:
+            valence -= _C_INCR
+    valence = _preceding_words(valence, i, words, lower, is_cap_diff, r)
+    return _least_check(valence, i, lower, lexicon)
+
+
+def _preceding_words(valence: float, i: int, words: list[str], lower: list[str], is_cap_diff: bool, r: dict) -> float:
+    """The three words before ``words[i]``: boosters (damped with distance), negations, idioms.
+
+    VADER's loop over ``start_i = 0, 1, 2`` in ``sentiment_valence``: ``scalar_inc_dec``,
+    ``_negation_check`` and, for the third word, ``_special_idioms_check``.
+    """
+    lexicon = r["lexicon"]
+    booster = r["booster"]
+    for start_i in (0, 1, 2):
+        j = i - (start_i + 1)
+        if i > start_i and lower[j] not in lexicon:
+            s = _scalar(lower[j], words[j], valence, is_cap_diff, booster)
+            if start_i == 1 and s != 0:
+                s = s * 0.95
+            if start_i == 2 and s != 0:
+                s = s * 0.9
+            valence = valence + s
+            valence = _negation_check(valence, lower, start_i, i, r["negate"])
+            if start_i == 2:
+                valence = _special_idioms(valence, lower, i, len(lower), r["special"], booster)
+    return valence
+
+
+def _negation_check(valence: float, lower: list[str], start_i: int, i: int, negate: frozenset) -> float:
+    """VADER's ``_negation_check`` for the word ``start_i + 1`` places before ``lower[i]``."""
+    if start_i == 0:
+        if lower[i - 1] in negate or "n't" in lower[i - 1]:
+            valence = valence * _N_SCALAR
+    elif start_i == 1:
+        if lower[i - 2] == "never" and (lower[i - 1] == "so" or lower[i - 1] == "this"):
+            valence = valence * 1.25
+        elif lower[i - 2] == "without" and lower[i - 1] == "doubt":
+            pass
+        elif lower[i - 2] in negate or "n't" in lower[i - 2]:
+            valence = valence * _N_SCALAR
+    else:
+        if (lower[i - 3] == "never" and (lower[i - 2] == "so" or lower[i - 2] == "this")) or (
+            lower[i - 1] == "so" or lower[i - 1] == "this"
+        ):
+            valence = valence * 1.25
+        elif lower[i - 3] == "without" and (lower[i - 2] == "doubt" or lower[i - 1] == "doubt"):
+            pass
+        elif lower[i - 3] in negate or "n't" in lower[i - 3]:
+            valence = valence * _N_SCALAR
+    return valence
+
+
+def _least_check(valence: float, i: int, lower: list[str], lexicon: dict) -> float:
+    """VADER's ``_least_check``: "least" before the word negates it, except in "at least", "very least"."""
+    if i > 1 and lower[i - 1] not in lexicon and lower[i - 1] == "least":
+        if lower[i - 2] != "at" and lower[i - 2] != "very":
+            valence = valence * _N_SCALAR
+    elif i > 0 and lower[i - 1] not in lexicon and lower[i - 1] == "least":
+        valence = valence * _N_SCALAR
+    return valence
+
+
+def _but_check(vals: list[float], pos: list[int], bi: int) -> None:
+    """VADER's ``_but_check`` in place: valences before the first "but" halved, after it x1.5.
+
+    Applied to the non-zero valences only (zeros neither match nor change); ``vals.index`` as
+    VADER does, so equal valences behave as there.
+    """
+    for k in range(len(vals)):
+        sentiment = vals[k]
+        si = vals.index(sentiment)
+        if pos[si] < bi:
+            vals[si] = sentiment * 0.5
+        elif pos[si] > bi:
+            vals[si] = sentiment * 1.5
+
+
+def _score_valence(vals: list[float], text: str) -> float:
+    """VADER's ``score_valence`` (compound only): sum, punctuation emphasis, normalised, rounded."""
     sum_s = float(sum(vals))
-    ep = text.count("!")
-    if ep > 4:
-        ep = 4
-    amp = ep * 0.292
-    qm = text.count("?")
-    if qm > 1:
-        amp += qm * 0.18 if qm <= 3 else 0.96
+    amp = _punctuation_emphasis(text)
     if sum_s > 0:
         sum_s += amp
     elif sum_s < 0:
@@ -324,6 +371,18 @@ def vader_compound_one(text: str) -> float:
     elif compound > 1.0:
         compound = 1.0
     return round(compound, 4)
+
+
+def _punctuation_emphasis(text: str) -> float:
+    """VADER's ``_punctuation_emphasis``: up to 4 "!" add 0.292 each; 2-3 "?" 0.18 each, more 0.96."""
+    ep = text.count("!")
+    if ep > 4:
+        ep = 4
+    amp = ep * 0.292
+    qm = text.count("?")
+    if qm > 1:
+        amp += qm * 0.18 if qm <= 3 else 0.96
+    return amp
 
 
 def _special_idioms(valence, lower, i, n, special, booster):

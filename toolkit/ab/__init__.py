@@ -14,6 +14,12 @@ frequentist, bootstrap, srm, verdicts, result
     Welch t, Mann-Whitney, two-proportion z, chi-square / Fisher, lifts with CIs (delta method),
     effect sizes; bootstrap CIs; sample-ratio mismatch and Holm / Benjamini-Hochberg; verdicts;
     the ``ABResult`` container.
+bayes, cuped, quantiles
+    The Bayesian read-out (chance to win, risk, credible interval; GrowthBook's effect model),
+    CUPED with a pre-period covariate, quantile differences with bootstrap CIs.
+paired, replay
+    Paired offline experiments (the same examples answered by two variants) and a paired
+    experiment replayed from the sample.
 sequential
     Always-valid confidence sequences and mSPRT p-values (safe under continuous monitoring).
 analysis
@@ -70,6 +76,19 @@ _LAZY = {
     "forest_plot": "toolkit.ab.plots",
     "confidence_sequence_figure": "toolkit.ab.plots",
     "planning_panel": "toolkit.ab.widgets",
+    "bayes_readout": "toolkit.ab.bayes",
+    "Prior": "toolkit.ab.bayes",
+    "cuped_fit": "toolkit.ab.cuped",
+    "pre_period_units": "toolkit.ab.cuped",
+    "quantile_diff": "toolkit.ab.quantiles",
+    "analyze_paired": "toolkit.ab.paired",
+    "compare_paired": "toolkit.ab.paired",
+    "paired_table": "toolkit.ab.paired",
+    "PairedResult": "toolkit.ab.paired",
+    "replay_experiment": "toolkit.ab.replay",
+    "plan_paired": "toolkit.ab.power",
+    "power_paired": "toolkit.ab.power",
+    "sample_size_paired": "toolkit.ab.power",
 }
 
 __all__ = sorted(_LAZY)

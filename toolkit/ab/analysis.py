@@ -53,13 +53,14 @@ Examples
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, fields, replace
 from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
 
+from toolkit.ab.bayes import Prior, bayes_readout
 from toolkit.ab.bootstrap import _bootstrap_interval, _loo, _resampled_stat, bootstrap_ci
+from toolkit.ab.cuped import pre_period_units
 from toolkit.ab.frequentist import _arm_stats, _compare_stats, _rel_ci, _wilson, compare
 from toolkit.ab.metrics import (
     KINDS,
@@ -69,6 +70,16 @@ from toolkit.ab.metrics import (
     parse_allocation,
     parse_metrics,
 )
+from toolkit.ab.options import AnalysisOptions
+from toolkit.ab.prepare import (
+    _Arms,
+    _arms,
+    _as_float_array,
+    _metric_data,
+    _MetricData,
+    _resolve_arms,
+)
+from toolkit.ab.quantiles import quantile_diff
 from toolkit.ab.result import _EFFECT_SYMBOL, ABResult
 from toolkit.ab.srm import SRMResult, adjust_pvalues, srm_check
 from toolkit.ab.units import default_metrics, units_from_log
@@ -95,97 +106,7 @@ __all__ = [
 
 # names kept importable from here for code written before the split
 _REEXPORTED = (_arm_stats, _rel_ci, _wilson, _EFFECT_SYMBOL, _fmt_val, _bootstrap_interval, _loo,
-               _resampled_stat)
-
-_CORRECTIONS = ("holm", "bh", "bonferroni", "none")
-
-
-@dataclass(frozen=True)
-class AnalysisOptions:
-    """The settings of :func:`analyze` (every field is also accepted as a keyword of it).
-
-    Examples
-    --------
-    >>> opts = AnalysisOptions(alpha=0.01, correction="bh")
-    >>> opts.alpha, opts.bootstrap
-    (0.01, 0)
-    """
-
-    variant_col: str = "variant"
-    control: str | None = None
-    alpha: float = 0.05
-    correction: str = "holm"
-    planned_allocation: dict[str, float] | None = None
-    srm_threshold: float = 0.001
-    bootstrap: int = 0
-    seed: int = 0
-    nan_policy: str = "drop"
-    nonparametric: bool = True
-    sequential: bool = True
-    time_col: str | None = "start_time"
-    default_mde_relative: float = 0.10
-    power_target: float = 0.8
-    unit: str = "conversation"
-    max_looks: int | None = 20_000
-
-    def __post_init__(self):
-        if self.nan_policy not in ("drop", "raise"):
-            raise ValueError(f"nan_policy must be 'drop' or 'raise', got {self.nan_policy!r}")
-        if self.correction not in _CORRECTIONS:
-            raise ValueError(f"correction must be 'holm', 'bh', 'bonferroni' or 'none', "
-                             f"got {self.correction!r}")
-        if not 0 < self.alpha < 1:
-            raise ValueError(f"alpha must be in (0, 1), got {self.alpha!r}")
-
-    @classmethod
-    def build(cls, options: "AnalysisOptions | None" = None, **overrides) -> "AnalysisOptions":
-        """``options`` (default: the defaults) with the given fields replaced.
-
-        Examples
-        --------
-        >>> AnalysisOptions.build(AnalysisOptions(alpha=0.01), seed=3).seed
-        3
-        """
-        names = {f.name for f in fields(cls)}
-        unknown = sorted(set(overrides) - names)
-        if unknown:
-            raise TypeError(f"analyze() got unexpected keyword argument(s) {unknown}; the "
-                            f"options are: {', '.join(sorted(names))}")
-        return replace(options or cls(), **overrides)
-
-
-@dataclass
-class _Arms:
-    """The arms of the table and each unit's arm code (-1: no variant)."""
-
-    arms: list[str]
-    control: str
-    treatments: list[str]
-    codes: np.ndarray
-    index: dict[str, int]
-    n_levels: int
-    n_units: dict[str, int]
-    n_missing_variant: int
-
-
-@dataclass
-class _MetricData:
-    """One metric's values on the units with a value and an arm, and its per-arm statistics."""
-
-    x: np.ndarray            # values of every unit (numerators for ratios)
-    den: np.ndarray | None   # denominators of every unit (ratios only)
-    ok: np.ndarray           # unit has a value and an arm
-    codes: np.ndarray        # arm codes of the ``ok`` units
-    n: np.ndarray            # units with a value, per arm code
-    n_nan: np.ndarray        # missing values, per arm code
-    mean: np.ndarray         # estimate per arm code (mean, or ratio of sums)
-    unit_var: np.ndarray     # unit variance per arm code (linearised for ratios)
-
-    def stats(self, code: int) -> tuple[int, float, float, float]:
-        """(n, estimate, variance of the estimate, unit variance) of one arm."""
-        n = int(self.n[code])
-        return n, float(self.mean[code]), float(self.unit_var[code] / n), float(
-            self.unit_var[code])
+               _resampled_stat, _as_float_array, _resolve_arms)
 
 
 def analyze(data, metrics: str | Sequence[Metric | str] | None = None, *,
@@ -245,6 +166,26 @@ def analyze(data, metrics: str | Sequence[Metric | str] | None = None, *,
         The confidence sequence is evaluated after every unit up to this many units, else at
         this many evenly spaced looks (still valid, and far more often than anyone looks);
         ``None`` = after every unit.
+    covariates : dict or "auto", optional
+        CUPED: ``{metric name: covariate column}`` of the per-unit table (the same metric
+        before the experiment, say); ``"auto"`` uses the ``pre_<column>`` columns that are
+        present (what ``pre_period`` adds). See :mod:`toolkit.ab.cuped`.
+    pre_period : (start, end), optional
+        For a log: analyse the units that started at or after ``end``, with each unit's
+        metrics over its user's conversations in ``[start, end)`` as CUPED covariates
+        (:func:`toolkit.ab.cuped.pre_period_units`); implies ``covariates="auto"``.
+    bayes : bool
+        Add the Bayesian read-out (:mod:`toolkit.ab.bayes`): chance to win, risk of shipping
+        each arm, credible interval of the lift.
+    prior_mean, prior_sd : float
+        Normal prior on the lift (``prior_sd=None``: flat, the default).
+    bayes_scale : {"relative", "absolute"}
+        Lift the posterior (and the prior) is on.
+    quantiles : tuple of float
+        Quantiles (e.g. ``(0.5, 0.9, 0.95)``) of per-turn response time (for a log; resampled
+        by conversation) or of each continuous metric (for a table), in ``ABResult.quantiles``.
+    quantile_resamples : int
+        Poisson-bootstrap resamples for the quantile CIs.
 
     Returns
     -------
@@ -294,7 +235,8 @@ def analyze(data, metrics: str | Sequence[Metric | str] | None = None, *,
         for ti, arm in enumerate(arms.treatments):
             row = _compare_arm(metric, md, arms, arm, opts, a_comp)
             if opts.bootstrap:
-                row.update(_bootstrap_columns(metric, md, arms, arm, opts, seed=[opts.seed, mi, ti]))
+                row.update(_bootstrap_columns(metric, md, arms, arm, opts,
+                                              seed=[opts.seed, mi, ti]))
             if order is not None:
                 row.update(_sequential_columns(units, metric, md, arms, arm, order, opts, notes,
                                                seq_results))
@@ -302,11 +244,12 @@ def analyze(data, metrics: str | Sequence[Metric | str] | None = None, *,
     if not rows:
         raise ABInputError("no metric could be analysed: " + "; ".join(notes))
     table = _decide(pd.DataFrame(rows), used, arms.control, opts, srm)
+    quant = _quantile_table(data, units, used, arms, opts) if opts.quantiles else None
     return ABResult(variant_col=opts.variant_col, control=arms.control,
                     treatments=arms.treatments, n_units=arms.n_units,
                     n_missing_variant=arms.n_missing_variant, alpha=opts.alpha,
                     correction=opts.correction, srm=srm, table=table, metrics=used,
-                    sequential=seq_results, notes=notes)
+                    sequential=seq_results, notes=notes, quantiles=quant)
 
 
 # ------------------------------------------------------------------------------------------
@@ -319,7 +262,11 @@ def _unit_table(data, opts: AnalysisOptions) -> tuple[pd.DataFrame, bool]:
     if isinstance(data, pd.DataFrame):
         units, curated = data, False
     elif hasattr(data, "turns") and hasattr(data, "conversations"):
-        units, curated = units_from_log(data, unit=opts.unit), True
+        if opts.pre_period is not None:
+            units = pre_period_units(data, *opts.pre_period, unit=opts.unit)[0]
+        else:
+            units = units_from_log(data, unit=opts.unit)
+        curated = True
     else:
         raise ABInputError(f"data must be a per-unit DataFrame or a ConversationLog, "
                            f"got {type(data).__name__}")
@@ -353,38 +300,6 @@ def _metric_list(metrics, units: pd.DataFrame, curated: bool,
     return mlist, explicit
 
 
-def _arms(units: pd.DataFrame, opts: AnalysisOptions, notes: list[str]) -> _Arms:
-    """Arms, control and each unit's arm code; units without a variant are counted."""
-    vser = units[opts.variant_col]
-    arms, control = _resolve_arms(vser, opts.variant_col, opts.control)
-    codes, uniq = pd.factorize(vser.astype("string"), sort=False)
-    uniq = [str(u) for u in uniq]
-    index = {a: uniq.index(a) for a in arms}
-    n_missing = int((codes < 0).sum())
-    if n_missing:
-        notes.append(f"{n_missing:,} units without a variant were left out")
-    counts = np.bincount(codes[codes >= 0], minlength=len(uniq))
-    return _Arms(arms=arms, control=control, treatments=[a for a in arms if a != control],
-                 codes=codes, index=index, n_levels=len(uniq),
-                 n_units={a: int(counts[index[a]]) for a in arms}, n_missing_variant=n_missing)
-
-
-def _resolve_arms(v: pd.Series, variant_col: str, control: str | None) -> tuple[list[str], str]:
-    arms = sorted(map(str, pd.unique(v.dropna())))
-    if len(arms) < 2:
-        raise ABInputError(
-            f"column {variant_col!r} has {len(arms)} distinct value(s) "
-            f"({', '.join(map(repr, arms)) or 'none'}): an A/B test needs a control and at "
-            "least one treatment arm")
-    if control is None:
-        control = "control" if "control" in arms else arms[0]
-    elif str(control) not in arms:
-        raise ABInputError(f"control {control!r} not found in column {variant_col!r}; its values "
-                           f"are: {', '.join(map(repr, arms))}")
-    return arms, str(control)
-
-
-
 def _arrival_order(units: pd.DataFrame, opts: AnalysisOptions,
                    notes: list[str]) -> np.ndarray | None:
     """Units sorted by arrival for the confidence sequences (None: no sequential analysis)."""
@@ -404,109 +319,6 @@ def _arrival_order(units: pd.DataFrame, opts: AnalysisOptions,
     return np.argsort(key, kind="stable")
 
 
-def _skip_or_raise(msg: str, explicit: bool, notes: list[str], note: str | None = None) -> None:
-    """A requested metric that cannot be analysed raises; a default one is skipped with a note."""
-    if explicit:
-        raise ABInputError(msg)
-    notes.append(note or msg)
-
-
-def _metric_data(units: pd.DataFrame, metric: Metric, arms: _Arms, opts: AnalysisOptions,
-                 explicit: bool, notes: list[str]) -> _MetricData | None:
-    """Check one metric's values and compute its per-arm statistics (None: skipped)."""
-    try:
-        cols = [_as_float_array(units, c, metric.name) for c in metric.columns]
-    except ABInputError:
-        if explicit:
-            raise
-        notes.append(f"metric {metric.name!r} skipped: column missing or not numeric")
-        return None
-    x = cols[0]
-    den = cols[1] if metric.kind == "ratio" else None
-    finite = np.isfinite(x) if den is None else (np.isfinite(x) & np.isfinite(den))
-    in_arm = arms.codes >= 0
-    n_nan = int((~finite & in_arm).sum())
-    if n_nan and opts.nan_policy == "raise":
-        bad = units.index[~finite & in_arm][:5].tolist()
-        raise ABInputError(f"metric {metric.name!r}: {n_nan} missing values "
-                           f"(nan_policy='raise'), e.g. rows {bad}")
-    ok = finite & in_arm
-    xv = x[ok]
-    if xv.size == 0:
-        _skip_or_raise(f"metric {metric.name!r}: no non-missing values", explicit, notes,
-                       f"metric {metric.name!r} skipped: no values")
-        return None
-    _check_values(units, metric, xv, None if den is None else den[ok], ok)
-    if metric.kind != "ratio" and xv.min() == xv.max():
-        msg = f"metric {metric.name!r} is constant (every value = {xv[0]:g}): nothing to compare"
-        _skip_or_raise(msg, explicit, notes, msg.replace("nothing to compare", "skipped"))
-        return None
-    codes = arms.codes[ok]
-    n_per = np.bincount(codes, minlength=arms.n_levels)
-    for a in arms.arms:
-        if n_per[arms.index[a]] < 2:
-            raise ABInputError(
-                f"metric {metric.name!r}: arm {a!r} has {int(n_per[arms.index[a]])} unit(s) "
-                f"with a value; at least 2 per arm are needed")
-    nan_per = np.bincount(arms.codes[~finite & in_arm], minlength=arms.n_levels)
-    if den is None:
-        mean, uvar = _arm_moments(metric.kind, xv, codes, n_per)
-    else:
-        mean, uvar = _ratio_moments(metric, xv, den[ok], codes, n_per, arms)
-        ratio_vals = xv / np.where(den[ok] > 0, den[ok], np.nan)
-        if np.nanmin(ratio_vals) == np.nanmax(ratio_vals) and np.all(uvar[n_per > 0] == 0):
-            _skip_or_raise(f"ratio metric {metric.name!r} is constant: nothing to compare",
-                           explicit, notes)
-            return None
-    return _MetricData(x=x, den=den, ok=ok, codes=codes, n=n_per, n_nan=nan_per, mean=mean,
-                       unit_var=uvar)
-
-
-def _check_values(units: pd.DataFrame, metric: Metric, xv: np.ndarray, dv: np.ndarray | None,
-                  ok: np.ndarray) -> None:
-    """Binary metrics hold only 0/1; ratio denominators are not negative."""
-    if metric.kind == "binary":
-        badm = ~np.isin(xv, (0.0, 1.0))
-        if badm.any():
-            rows_bad = units.index[ok][badm][:5].tolist()
-            vals = sorted(set(xv[badm].tolist()))[:5]
-            raise ABInputError(
-                f"metric {metric.name!r} is binary but column {metric.column!r} has values "
-                f"other than 0/1/True/False: {vals} (e.g. rows {rows_bad}); use kind "
-                "'continuous' or fix the data")
-    if dv is not None and (dv < 0).any():
-        raise ABInputError(f"ratio metric {metric.name!r}: denominator "
-                           f"{metric.denominator!r} has negative values")
-
-
-def _arm_moments(kind: str, xv: np.ndarray, codes: np.ndarray,
-                 n_per: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Mean and unit variance per arm code (two-pass; Bernoulli p (1 - p) for binary)."""
-    k = n_per.size
-    mean = np.bincount(codes, weights=xv, minlength=k) / np.maximum(n_per, 1)
-    if kind == "binary":
-        return mean, mean * (1.0 - mean)
-    dev = xv - mean[codes]
-    uvar = np.bincount(codes, weights=dev * dev, minlength=k) / np.maximum(n_per - 1, 1)
-    return mean, uvar
-
-
-def _ratio_moments(metric: Metric, xv: np.ndarray, dv: np.ndarray, codes: np.ndarray,
-                   n_per: np.ndarray, arms: _Arms) -> tuple[np.ndarray, np.ndarray]:
-    """Ratio of sums per arm code and the unit variance of the linearised values."""
-    k = n_per.size
-    sa = np.bincount(codes, weights=xv, minlength=k)
-    sb = np.bincount(codes, weights=dv, minlength=k)
-    if (sb[[arms.index[a] for a in arms.arms]] <= 0).any():
-        raise ABInputError(f"ratio metric {metric.name!r}: denominator "
-                           f"{metric.denominator!r} sums to 0 in an arm")
-    mean = sa / np.where(sb > 0, sb, 1.0)
-    mb = sb / np.maximum(n_per, 1)
-    lin = (xv - mean[codes] * dv) / mb[codes]
-    uvar = np.bincount(codes, weights=lin * lin, minlength=k) / np.maximum(n_per - 1, 1)
-    return mean, uvar
-
-
 def _compare_arm(metric: Metric, md: _MetricData, arms: _Arms, arm: str,
                  opts: AnalysisOptions, a_comp: float) -> dict[str, Any]:
     """The frequentist comparison of one arm with control, with the power for the MDE."""
@@ -518,6 +330,14 @@ def _compare_arm(metric: Metric, md: _MetricData, arms: _Arms, arm: str,
         xc, xt = xv[md.codes == ic], xv[md.codes == it]
     res = _compare_stats(metric.kind, stats_c, stats_t, xc, xt, alpha=opts.alpha,
                          nonparametric=opts.nonparametric)
+    post_c, post_t = stats_c, stats_t
+    if md.cuped is not None:
+        res, post_c, post_t = _cuped_result(res, md, ic, it, opts)
+    if opts.bayes:
+        res.update(bayes_readout(post_c[1], post_c[2], post_t[1], post_t[2],
+                                 scale=opts.bayes_scale,
+                                 prior=Prior(opts.prior_mean, opts.prior_sd), alpha=opts.alpha,
+                                 higher_is_better=metric.higher_is_better))
     mde = metric.mde
     if mde is None:
         rel = (metric.mde_relative if metric.mde_relative is not None
@@ -531,6 +351,59 @@ def _compare_arm(metric: Metric, md: _MetricData, arms: _Arms, arm: str,
             "higher_is_better": metric.higher_is_better,
             "n_missing_control": int(md.n_nan[ic]), "n_missing_treatment": int(md.n_nan[it]),
             **res, "mde": mde}
+
+
+def _cuped_result(raw: dict[str, Any], md: _MetricData, ic: int, it: int,
+                  opts: AnalysisOptions) -> tuple[dict[str, Any], tuple, tuple]:
+    """The comparison on CUPED-adjusted values (Welch t on them), the unadjusted lift kept in
+    ``unadjusted_*`` columns; also the adjusted arm statistics for the Bayesian read-out."""
+    adj_c, adj_t = md.stats(ic, adjusted=True), md.stats(it, adjusted=True)
+    res = _compare_stats("continuous", adj_c, adj_t, alpha=opts.alpha, nonparametric=False)
+    fit = md.cuped
+    out = dict(raw)
+    out.update({k: res[k] for k in ("abs_lift", "se", "abs_ci_low", "abs_ci_high", "p_value",
+                                    "statistic", "rel_lift", "rel_se", "rel_ci_low",
+                                    "rel_ci_high")})
+    out.update(
+        test=f"CUPED-adjusted Welch t-test (covariate {md.covariate})",
+        ci_method="Welch t-interval on CUPED-adjusted values",
+        unadjusted_abs_lift=raw["abs_lift"], unadjusted_abs_ci_low=raw["abs_ci_low"],
+        unadjusted_abs_ci_high=raw["abs_ci_high"], unadjusted_p_value=raw["p_value"],
+        unadjusted_test=raw["test"], cuped_covariate=md.covariate, cuped_theta=fit.theta,
+        cuped_rho=fit.rho, cuped_n_missing_covariate=fit.n_missing_covariate,
+        cuped_variance_reduction=1.0 - res["se"] ** 2 / raw["se"] ** 2 if raw["se"] > 0
+        else float("nan"))
+    return out, adj_c, adj_t
+
+
+def _quantile_table(data, units: pd.DataFrame, used: list[Metric], arms: _Arms,
+                    opts: AnalysisOptions) -> pd.DataFrame:
+    """Quantile differences per arm: per-turn response time for a log (resampled by
+    conversation), else every continuous metric of the table."""
+    if hasattr(data, "turns") and hasattr(data, "conversations"):
+        if opts.unit != "conversation":
+            raise ABInputError("quantiles of per-turn response time need conversation units")
+        turns = data.turns[["conversation_id", "response_time_s"]].merge(
+            units[["conversation_id", opts.variant_col]], on="conversation_id")
+        series = [("response_time_s", turns, "response_time_s", "conversation_id")]
+    else:
+        series = [(m.name, units, m.column, None) for m in used if m.kind == "continuous"]
+    parts = []
+    for si, (name, frame, col, cluster) in enumerate(series):
+        v = frame[opts.variant_col].astype("string")
+        vals = pd.to_numeric(frame[col], errors="coerce")
+        for ti, arm in enumerate(arms.treatments):
+            sel_c, sel_t = (v == arms.control).fillna(False), (v == arm).fillna(False)
+            clusters = (None, None) if cluster is None else (frame.loc[sel_c, cluster],
+                                                             frame.loc[sel_t, cluster])
+            t = quantile_diff(vals[sel_c], vals[sel_t], opts.quantiles,
+                              control_clusters=clusters[0], treatment_clusters=clusters[1],
+                              n_resamples=opts.quantile_resamples, alpha=opts.alpha,
+                              seed=[opts.seed, 7, si, ti])
+            t.insert(0, "arm", arm)
+            t.insert(0, "metric", name)
+            parts.append(t)
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
 
 
 def _bootstrap_columns(metric: Metric, md: _MetricData, arms: _Arms, arm: str,
@@ -595,23 +468,3 @@ def _decide(table: pd.DataFrame, used: list[Metric], control: str, opts: Analysi
     if srm.flagged:
         table["verdict_text"] = "[SRM: do not trust] " + table["verdict_text"]
     return table
-
-
-def _as_float_array(units: pd.DataFrame, col: str, metric: str) -> np.ndarray:
-    if col not in units.columns:
-        raise ABInputError(f"metric {metric!r}: column {col!r} not found in the per-unit table "
-                           f"(columns: {', '.join(map(str, units.columns))})")
-    s = units[col]
-    if not (pd.api.types.is_numeric_dtype(s.dtype) or pd.api.types.is_bool_dtype(s.dtype)):
-        bad = s[pd.to_numeric(s, errors="coerce").isna() & s.notna()]
-        if len(bad):
-            raise ABInputError(
-                f"metric {metric!r}: column {col!r} must be numeric or boolean; non-numeric "
-                f"values in {len(bad)} rows, e.g. " + ", ".join(
-                    f"row {i}: {v!r}" for i, v in list(bad.items())[:3]))
-        s = pd.to_numeric(s, errors="coerce")
-    x = s.to_numpy(dtype=float, na_value=np.nan)
-    if np.isinf(x).any():
-        rows = units.index[np.isinf(x)][:3].tolist()
-        raise ABInputError(f"metric {metric!r}: column {col!r} has infinite values (rows {rows})")
-    return x

@@ -30,6 +30,14 @@ class ABResult:
     srm : SRMResult
     sequential : dict
         ``"metric|arm" -> SequentialResult`` when a time column was available.
+    quantiles : DataFrame or None
+        Quantile differences with bootstrap CIs (:func:`toolkit.ab.quantiles.quantile_diff`)
+        when quantiles were asked for.
+
+    The Bayesian read-out (``chance_to_win``, ``risk_control``, ``risk_treatment``,
+    ``post_mean``, ``cred_low``, ``cred_high``) and, for CUPED-adjusted metrics,
+    ``cuped_variance_reduction``, ``cuped_theta`` and the ``unadjusted_*`` lift are columns of
+    ``table``.
     """
 
     variant_col: str
@@ -44,6 +52,7 @@ class ABResult:
     metrics: list[Metric]
     sequential: dict[str, Any] = field(default_factory=dict, repr=False)
     notes: list[str] = field(default_factory=list)
+    quantiles: pd.DataFrame | None = None
 
     @property
     def verdicts(self) -> list[str]:
@@ -53,7 +62,7 @@ class ABResult:
     def summary_table(self) -> pd.DataFrame:
         """A compact, readable table for notebooks and reports."""
         t = self.table
-        return pd.DataFrame({
+        out = pd.DataFrame({
             "metric": t["metric"], "arm": t["arm"],
             "control": t["control_value"], "treatment": t["treatment_value"],
             "abs lift": t["abs_lift"],
@@ -65,6 +74,12 @@ class ABResult:
             "test": t["test"], "p": t["p_value"], f"p ({self.correction})": t["p_adjusted"],
             "verdict": t["verdict"],
         })
+        if "chance_to_win" in t:
+            out["P(win)"] = t["chance_to_win"]
+            out["risk (ship)"] = t["risk_treatment"]
+        if "cuped_variance_reduction" in t:
+            out["CUPED var. red."] = t["cuped_variance_reduction"]
+        return out
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict (tables as records)."""
@@ -76,7 +91,15 @@ class ABResult:
             "n_missing_variant": self.n_missing_variant, "alpha": self.alpha,
             "correction": self.correction, "srm": {**asdict(self.srm),
                                                    "message": self.srm.message},
-            "metrics": self.table.to_dict(orient="records"),
+            "metrics": [self._record(r) for r in self.table.to_dict(orient="records")],
+            "quantiles": None if self.quantiles is None
+            else self.quantiles.to_dict(orient="records"),
             "sequential": {k: v.to_dict() for k, v in self.sequential.items()},
             "verdicts": self.verdicts, "notes": self.notes,
         }
+
+    def _record(self, row: dict[str, Any]) -> dict[str, Any]:
+        """One row of the table for JSON, with ``risk`` as ``{arm: expected loss}``."""
+        if "risk_control" in row:
+            row["risk"] = {self.control: row["risk_control"], row["arm"]: row["risk_treatment"]}
+        return row

@@ -78,6 +78,9 @@ def verdict(row: dict, metric: Metric, control: str, alpha: float, correction: s
     ci = (f"{unadjusted}{level} CI [{fmt_value(kind, row['abs_ci_low'])}, "
           f"{fmt_value(kind, row['abs_ci_high'])}]")
     lift = f"{fmt_value(kind, row['abs_lift'])} ({fmt_value(kind, row['rel_lift'], rel=True)})"
+    if isinstance(row.get("cuped_covariate"), str):
+        lift += (f" CUPED-adjusted with {row['cuped_covariate']} (variance "
+                 f"-{row['cuped_variance_reduction']:.1%})")
     padj = row["p_adjusted"]
     ptxt = f"p = {row['p_value']:.2g}" + (f", {correction} p = {padj:.2g}"
                                           if correction != "none" else "")

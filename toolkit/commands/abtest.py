@@ -13,7 +13,8 @@ def register(subparsers) -> None:
         "per-unit table (CSV/Parquet/JSONL, one row per unit with a variant column).",
         epilog="examples:\n  toolkit abtest data/sample --json\n"
         "  toolkit abtest units.csv --control A --metrics resolved:binary,latency:continuous:lower\n"
-        "  toolkit abtest units.parquet --metrics rt:ratio:total_rt/n_turns:lower --bootstrap 2000",
+        "  toolkit abtest units.parquet --metrics rt:ratio:total_rt/n_turns:lower --bootstrap 2000\n"
+        "  toolkit abtest data/sample --pre-period 2026-09-01 2026-09-21 --quantiles 0.5,0.9,0.95",
         formatter_class=__import__("argparse").RawDescriptionHelpFormatter,
     )
     p.add_argument("path", help="conversation log or per-unit table")
@@ -45,6 +46,22 @@ def register(subparsers) -> None:
     p.add_argument("--score-quality", action="store_true",
                    help="score response quality (toolkit.quality) when a log has no quality "
                    "column, to compare mean quality per conversation")
+    p.add_argument("--pre-period", nargs=2, metavar=("START", "END"), default=None,
+                   help="CUPED: analyse the units that started at or after END, adjusted with "
+                   "each unit's metrics over its user's conversations in [START, END) (a log)")
+    p.add_argument("--covariate", default=None,
+                   help="CUPED with columns of a per-unit table: METRIC=COLUMN[,METRIC=COLUMN]")
+    p.add_argument("--prior-sd", type=float, default=None,
+                   help="Bayesian read-out: SD of a normal prior on the lift (default: flat "
+                   "prior; GrowthBook suggests 0.3 on the relative lift)")
+    p.add_argument("--prior-mean", type=float, default=0.0,
+                   help="mean of the normal prior on the lift (default 0)")
+    p.add_argument("--bayes-scale", choices=["relative", "absolute"], default="relative",
+                   help="lift the Bayesian posterior is on (default relative)")
+    p.add_argument("--no-bayes", action="store_true", help="skip the Bayesian read-out")
+    p.add_argument("--quantiles", default="",
+                   help="quantiles of response time (log) or of continuous metrics (table) to "
+                   "compare with bootstrap CIs, e.g. 0.5,0.9,0.95")
     p.add_argument("--tz", default=None, help="time zone of naive timestamps in a log")
     p.add_argument("--json", action="store_true", help="print the full result as JSON")
     p.set_defaults(func=run)
@@ -66,12 +83,19 @@ def run(args) -> int:
 
         data, quality_note = with_quality(data)
     try:
+        if args.pre_period and not is_log:
+            raise UsageError("--pre-period needs a conversation log; for a per-unit table give "
+                             "--covariate METRIC=COLUMN")
         res = analyze(
             data, args.metrics, variant_col=args.variant_col, control=args.control,
             alpha=args.alpha, correction=args.correction,
             planned_allocation=parse_allocation(args.allocation), bootstrap=args.bootstrap,
             seed=args.seed, nan_policy=args.nan_policy, sequential=not args.no_sequential,
             time_col=args.time_col, default_mde_relative=args.mde_relative, unit=args.unit,
+            pre_period=tuple(args.pre_period) if args.pre_period else None,
+            covariates=_covariates(args.covariate), bayes=not args.no_bayes,
+            prior_mean=args.prior_mean, prior_sd=args.prior_sd, bayes_scale=args.bayes_scale,
+            quantiles=_quantiles(args.quantiles),
         )
     except (ABInputError, ValueError) as exc:
         raise UsageError(str(exc)) from None
@@ -87,8 +111,38 @@ def run(args) -> int:
                            "display.float_format", "{:.4g}".format):
         print(res.summary_table().to_string(index=False))
     print()
+    if res.quantiles is not None and len(res.quantiles):
+        print()
+        print(res.quantiles.drop(columns=["method"]).to_string(index=False))
+        print(f"quantile CIs: {res.quantiles['method'].iloc[0]}")
+    print()
     for v in res.verdicts:
         print(f"- {v}")
     for n in res.notes + ([quality_note] if quality_note else []):
         print(f"note: {n}")
     return 0
+
+
+def _covariates(spec: str | None) -> dict[str, str] | None:
+    from toolkit.errors import UsageError
+
+    if not spec:
+        return None
+    out = {}
+    for part in spec.split(","):
+        if "=" not in part:
+            raise UsageError(f"--covariate: expected METRIC=COLUMN, got {part.strip()!r}")
+        k, v = part.split("=", 1)
+        out[k.strip()] = v.strip()
+    return out
+
+
+def _quantiles(spec: str) -> tuple[float, ...]:
+    from toolkit.errors import UsageError
+
+    if not spec:
+        return ()
+    try:
+        return tuple(float(x) for x in spec.split(",") if x.strip())
+    except ValueError:
+        raise UsageError(f"--quantiles: expected numbers like 0.5,0.9,0.95, got {spec!r}") from None

@@ -16,11 +16,14 @@ def register(subparsers) -> None:
         epilog="examples:\n  toolkit power --metric proportion --baseline 0.30 --mde 0.02\n"
         "  toolkit power --metric mean --effect-size 0.5 --power 0.9 --json\n"
         "  toolkit power --metric mean --sd 2.5 --mde 0.4 --daily-traffic 800\n"
-        "  toolkit power --metric proportion --baseline 0.3 --n 5000   # MDE for 5000 per arm",
+        "  toolkit power --metric proportion --baseline 0.3 --n 5000   # MDE for 5000 per arm\n"
+        "  toolkit power --metric proportion --baseline 0.3 --mde 0.02 --cuped-correlation 0.4\n"
+        "  toolkit power --metric paired --mde 0.05 --sd 0.2 --pair-correlation 0.7",
         formatter_class=__import__("argparse").RawDescriptionHelpFormatter,
     )
-    p.add_argument("--metric", choices=["proportion", "mean"], default="proportion",
-                   help="metric type (default: proportion)")
+    p.add_argument("--metric", choices=["proportion", "mean", "paired"], default="proportion",
+                   help="metric type (default: proportion); paired = the same examples answered "
+                   "by both variants (--n is then the number of pairs)")
     p.add_argument("--baseline", type=float, help="control rate (proportion) or mean (mean, "
                    "optional: for the relative MDE)")
     p.add_argument("--mde", type=float, help="minimum detectable effect, absolute (difference "
@@ -44,6 +47,14 @@ def register(subparsers) -> None:
                    default="two-sided")
     p.add_argument("--strict", action="store_true",
                    help="two-sided power includes the opposite tail (G*Power convention)")
+    p.add_argument("--cuped-correlation", type=float, default=0.0,
+                   help="expected correlation of the metric with a pre-period covariate (CUPED): "
+                   "the variance is planned x (1 - r^2) (default 0: no CUPED)")
+    p.add_argument("--sd-diff", type=float, default=None,
+                   help="paired: SD of the per-example difference (or give --sd and "
+                   "--pair-correlation)")
+    p.add_argument("--pair-correlation", type=float, default=None,
+                   help="paired: correlation of the two variants' scores on an example")
     p.add_argument("--daily-traffic", type=float, default=None,
                    help="units per day entering the test: prints the duration")
     p.add_argument("--json", action="store_true", help="print the plan as JSON")
@@ -51,7 +62,14 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    from toolkit.ab.power import MEAN_METHODS, PROPORTION_METHODS, plan_means, plan_proportions
+    from toolkit.ab.power import (
+        MEAN_METHODS,
+        PAIRED_METHODS,
+        PROPORTION_METHODS,
+        plan_means,
+        plan_paired,
+        plan_proportions,
+    )
     from toolkit.cli import print_json
     from toolkit.errors import UsageError
 
@@ -59,7 +77,17 @@ def run(args) -> int:
                   alternative=args.alternative, strict=args.strict,
                   daily_traffic=args.daily_traffic)
     try:
-        if args.metric == "proportion":
+        if args.metric == "paired":
+            method = args.formula or "exact"
+            if method not in PAIRED_METHODS:
+                raise UsageError(f"--formula for paired designs must be one of "
+                                 f"{', '.join(PAIRED_METHODS)}, got {method!r}")
+            plan = plan_paired(effect_size=args.effect_size, mde=args.mde, sd_diff=args.sd_diff,
+                               sd=args.sd, correlation=args.pair_correlation,
+                               baseline=args.baseline, n=args.n, power=args.power,
+                               alpha=args.alpha, alternative=args.alternative, method=method,
+                               strict=args.strict, daily_traffic=args.daily_traffic)
+        elif args.metric == "proportion":
             if args.baseline is None:
                 raise UsageError("--metric proportion needs --baseline (the control rate)")
             if args.effect_size is not None or args.sd is not None:
@@ -70,7 +98,8 @@ def run(args) -> int:
                 raise UsageError(f"--formula for proportions must be one of "
                                  f"{', '.join(PROPORTION_METHODS)}, got {method!r}")
             plan = plan_proportions(baseline=args.baseline, mde=args.mde, relative=args.relative,
-                                    method=method, **common)
+                                    method=method, correlation=args.cuped_correlation,
+                                    **common)
         else:
             method = args.formula or "exact"
             if method not in MEAN_METHODS:
@@ -87,7 +116,8 @@ def run(args) -> int:
                 raise UsageError("--metric mean needs --effect-size, or --mde with --sd, "
                                  "or --n (to solve the MDE)")
             plan = plan_means(effect_size=args.effect_size, mde=mde, sd=args.sd,
-                              baseline=args.baseline, method=method, **common)
+                              baseline=args.baseline, method=method,
+                              correlation=args.cuped_correlation, **common)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     if args.json:

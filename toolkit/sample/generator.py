@@ -447,6 +447,7 @@ def generate_sample(
     growth_per_day: float = 0.005,
     latency_factor: float = 3.5,
     good_rate_drop: float = 0.30,
+    user_resolution_sd: float = 0.15,
     blockwise: bool = False,
 ) -> Sample:
     """Generate a realistic customer-service conversation log and the truth planted in it.
@@ -476,6 +477,11 @@ def generate_sample(
         Response-time multiplier during the latency incident.
     good_rate_drop : float
         Absolute drop of the good-answer probability during the quality regression.
+    user_resolution_sd : float
+        SD of a per-user offset of the resolution probability (some customers' problems are
+        harder), centred over the conversations: a user's conversations resolve alike, which a
+        pre-period covariate (CUPED, :mod:`toolkit.ab.cuped`) picks up. Drawn from a random
+        stream of its own, so nothing else changes.
     blockwise : bool
         Draw the conversations in independent blocks of :data:`BLOCK_CONVERSATIONS` (10,000),
         each from its own random stream, after the traffic and the user pool: the data that
@@ -502,7 +508,8 @@ def generate_sample(
 
     p = _Params.check(seed, days, conversations, start, conversations_per_day=conversations_per_day,
                       resolution=resolution, good_rate=good_rate, growth_per_day=growth_per_day,
-                      latency_factor=latency_factor, good_rate_drop=good_rate_drop)
+                      latency_factor=latency_factor, good_rate_drop=good_rate_drop,
+                      user_resolution_sd=user_resolution_sd)
     if blockwise:
         return _generate_blockwise(p, conversations)
     rng = np.random.default_rng(seed)

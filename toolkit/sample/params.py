@@ -120,6 +120,7 @@ class _Params:
     growth_per_day: float
     latency_factor: float
     good_rate_drop: float
+    user_resolution_sd: float = 0.15
 
     @classmethod
     def check(cls, seed, days, conversations, start, **kw) -> "_Params":
@@ -132,6 +133,8 @@ class _Params:
             pair = kw[name]
             if len(pair) != 2 or not all(0.0 <= float(p) <= 1.0 for p in pair):
                 raise ValueError(f"{name} must be two probabilities (A, B) in [0, 1], got {pair!r}")
+        if not 0.0 <= float(kw.get("user_resolution_sd", 0.15)) <= 0.5:
+            raise ValueError(f"user_resolution_sd must be in [0, 0.5], got {kw['user_resolution_sd']!r}")
         return cls(seed=seed, days=days, t0=_utc(start).normalize(), **kw)
 
     @property

@@ -122,7 +122,7 @@ def write_partitioned(
     if int(chunk_conversations) < 1:
         raise ValueError(f"chunk_conversations must be >= 1, got {chunk_conversations}")
     defaults = {"resolution": (0.60, 0.66), "good_rate": (0.68, 0.73), "growth_per_day": 0.005,
-                "latency_factor": 3.5, "good_rate_drop": 0.30}
+                "latency_factor": 3.5, "good_rate_drop": 0.30, "user_resolution_sd": 0.15}
     unknown = set(planted) - set(defaults)
     if unknown:
         raise TypeError(f"write_partitioned() got unexpected keyword arguments {sorted(unknown)}")

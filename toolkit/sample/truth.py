@@ -184,8 +184,10 @@ def planted(p, observed: Observed, *, n_conversations: int, n_turns: int, n_user
                     "A": resolution[0], "B": resolution[1],
                     "abs_lift": _round(resolution[1] - resolution[0]),
                     "observed": observed.means("resolved"),
+                    "user_sd": p.user_resolution_sd,
                     "note": "planted P(resolved) per conversation; the realised rate also moves "
-                            "with the conversation's good-answer share (centred on the variant rate) "
+                            "with the conversation's good-answer share (centred on the variant rate), "
+                            "with a per-user offset (sd user_sd, centred over the conversations) "
                             "and dips during the quality regression",
                 },
                 "good_answer_rate": {

@@ -161,6 +161,10 @@ class _TurnSimulation:
         self.p_res_v = np.where(convs.variant_b, p.resolution[1], p.resolution[0])
         off = np.array([INTENTS[n]["resolution_offset"] for n in INTENTS])
         self.res_offset = off - float(off @ _intent_weights())  # centred: planted rates are marginal
+        # per-user resolution offset, from a stream of its own (the same users get the same
+        # offset in every block), centred over the conversations simulated here
+        z = np.random.default_rng([p.seed, 15]).normal(0.0, p.user_resolution_sd, convs.n_users)
+        self.user_res = z[convs.user] - float(z[convs.user].mean())
         self.g_expected = self.p_good_v * (1.0 - _P_ERR_BASE)  # expected good share outside the regression
         self.base = np.array([MODELS[m]["latency_base_s"] for m in _MODEL_NAMES])
         self.per_tok = np.array([MODELS[m]["latency_per_token_s"] for m in _MODEL_NAMES])
@@ -196,11 +200,12 @@ class _TurnSimulation:
 
     def _decide_resolution(self, convs: np.ndarray) -> None:
         # P(resolved) = planted variant rate + intent offset + 0.6 x (the conversation's good-answer
-        # share - its expected value): centred, so the planted rates are the marginal rates
+        # share - its expected value) + the user's offset: centred, so the planted rates are the marginal rates
         # (apart from the dip during the quality regression)
         answered, g_exp = self.answered[convs], self.g_expected[convs]
         g = np.where(answered > 0, self.good_count[convs] / np.maximum(answered, 1), g_exp)
-        p = np.clip(self.p_res_v[convs] + self.res_offset[self.c.intent[convs]] + 0.6 * (g - g_exp), 0.02, 0.98)
+        p = np.clip(self.p_res_v[convs] + self.res_offset[self.c.intent[convs]] + 0.6 * (g - g_exp)
+                    + self.user_res[convs], 0.02, 0.98)
         self.resolved_true[convs] = self.d.u_res[convs] < p
 
     def _user_message(self, k: int, convs: np.ndarray, rows: np.ndarray, is_close: np.ndarray) -> None:

@@ -46,7 +46,7 @@ import json
 import math
 import os
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -336,15 +336,35 @@ def spans_to_log(
     >>> mapped = spans_to_log("otel-export.jsonl", prices="prices.csv")  # doctest: +SKIP
     >>> print(mapped.report)  # doctest: +SKIP
     """
-    from toolkit.sources.prices import estimate_cost, load_prices
-
     if isinstance(spans, (str, os.PathLike)):
         spans = read_otlp_jsonl(spans)
     spans = list(spans)
-    table = load_prices(prices) if prices is not None else None
+    table = _price_table(prices)
     report = MappingReport(n_records=len(spans))
-    by_id = {(s.get("trace_id"), s.get("span_id")): s for s in spans if isinstance(s, Mapping)}
+    candidates = _genai_spans(spans, report)
+    nested = _nested_genai(spans, candidates)
+    records = []
+    for s in candidates:
+        if one_per_trace and nested(s):
+            report.add(s.get("span_id"), "non_root_in_trace", "a GenAI span inside another GenAI span of the same trace")
+            continue
+        record = _span_record(s, report, conversation_keys, table)
+        if record is not None:
+            records.append(record)
+    log = records_to_log(records, report, source="OpenTelemetry spans")
+    for name in ("trace_id", "span_id", "span_name", "convention", "cost_source"):
+        log.turns[name] = log.turns[name].astype("string")
+    return MappedSpans(log=log, report=report)
 
+
+def _price_table(prices: Mapping[str, Mapping[str, float]] | str | os.PathLike | None) -> Any:
+    from toolkit.sources.prices import load_prices
+
+    return load_prices(prices) if prices is not None else None
+
+
+def _genai_spans(spans: list, report: MappingReport) -> list[Mapping]:
+    """The spans with ``gen_ai.*`` attributes; the others are counted in ``report``."""
     candidates = []
     for s in spans:
         if not isinstance(s, Mapping) or "attributes" not in s:
@@ -354,6 +374,12 @@ def spans_to_log(
             report.add(s.get("span_id"), "not_genai", f"span {s.get('name')!r} has no gen_ai.* attributes")
             continue
         candidates.append(s)
+    return candidates
+
+
+def _nested_genai(spans: list, candidates: list[Mapping]) -> Callable[[Mapping], bool]:
+    """A test of whether a span has a GenAI ancestor (among ``candidates``) in its trace."""
+    by_id = {(s.get("trace_id"), s.get("span_id")): s for s in spans if isinstance(s, Mapping)}
     genai_ids = {(s["trace_id"], s["span_id"]) for s in candidates}
 
     def has_genai_ancestor(s: Mapping) -> bool:
@@ -370,83 +396,91 @@ def spans_to_log(
             parent = p.get("parent_span_id")
         return False
 
-    records = []
-    for s in candidates:
-        sid = s.get("span_id")
-        if one_per_trace and has_genai_ancestor(s):
-            report.add(sid, "non_root_in_trace", "a GenAI span inside another GenAI span of the same trace")
-            continue
-        start, end = parse_time(_int(s.get("start"))), parse_time(_int(s.get("end")))
-        if start is None:
-            report.add(sid, "invalid_record", "no startTimeUnixNano")
-            continue
-        if end is None or end < start:
-            report.add(sid, "missing_end_time", f"endTimeUnixNano={s.get('end')!r}")
-            continue
-        a = s["attributes"]
-        code, message = s.get("status_code", 0), s.get("status_message")
-        error = None
-        if code == 2 or a.get("error.type"):
-            error = _first(message, a.get("error.type"), "error")
-        user, bot, convention = _texts(s)
-        if user is None or (bot is None and error is None):
-            missing = "user text" if user is None else "bot text"
-            report.add(sid, "unknown_shape", f"span {s.get('name')!r}: no {missing} in gen_ai attributes or events")
-            continue
-        if "gen_ai.usage.input_tokens" in a or "gen_ai.usage.output_tokens" in a:
-            convention = "new"
-        elif "gen_ai.usage.prompt_tokens" in a or "gen_ai.usage.completion_tokens" in a:
-            convention = "old"
-        if error is not None:
-            report.add(sid, "error", str(error)[:200])
-        conv = _lookup(s, conversation_keys)
-        if conv is None:
-            conv = s["trace_id"]
-            report.add(sid, "no_conversation_id", f"no {'/'.join(conversation_keys)}: trace id used")
-        model = _first(a.get("gen_ai.response.model"), a.get("gen_ai.request.model"))
-        pt = _int(_first(a.get("gen_ai.usage.input_tokens"), a.get("gen_ai.usage.prompt_tokens")))
-        ct = _int(_first(a.get("gen_ai.usage.output_tokens"), a.get("gen_ai.usage.completion_tokens")))
-        cost, cost_source = None, None
-        if a.get("gen_ai.usage.cost") is not None:
-            try:
-                cost, cost_source = float(a["gen_ai.usage.cost"]), "span"
-            except (TypeError, ValueError):
-                cost = None
-        if cost is None and (pt or ct):
-            est = estimate_cost(model, pt, ct, table)
-            if not math.isnan(est):
-                cost, cost_source = est, "price_table"
-        if cost is None:
-            report.add(sid, "no_cost", f"no gen_ai.usage.cost and no price for model {model!r}")
-        report.shapes[convention] = report.shapes.get(convention, 0) + 1
-        user_id = _lookup(s, USER_KEYS)
-        variant = _lookup(s, VARIANT_KEYS)
-        bot_id = s["resource"].get("service.name")
-        records.append(
-            {
-                "conversation_id": str(conv),
-                "timestamp": end.isoformat(),
-                "user_id": None if user_id is None else str(user_id),
-                "bot_id": None if bot_id is None else str(bot_id),
-                "variant": None if variant is None else str(variant),
-                "model": None if model is None else str(model),
-                "user_input": user,
-                "bot_response": bot,
-                "response_time_s": (end - start).total_seconds(),
-                "prompt_tokens": pt,
-                "completion_tokens": ct,
-                "cost_usd": cost,
-                "error": None if error is None else str(error)[:500],
-                "trace_id": s["trace_id"],
-                "span_id": sid,
-                "span_name": s.get("name"),
-                "convention": convention,
-                "cost_source": cost_source,
-                "start_time": start.isoformat(),
-                "record_id": f"{s['trace_id']}:{sid}",
-            }
-        )
-    log = records_to_log(records, report, source="OpenTelemetry spans")
-    for name in ("trace_id", "span_id", "span_name", "convention", "cost_source"):
-        log.turns[name] = log.turns[name].astype("string")
-    return MappedSpans(log=log, report=report)
+    return has_genai_ancestor
+
+
+def _span_record(s: Mapping, report: MappingReport, conversation_keys: Sequence[str], table: Any) -> dict | None:
+    """The turn record of one GenAI span, or None (with the reason in ``report``)."""
+    sid = s.get("span_id")
+    start, end = parse_time(_int(s.get("start"))), parse_time(_int(s.get("end")))
+    if start is None:
+        report.add(sid, "invalid_record", "no startTimeUnixNano")
+        return None
+    if end is None or end < start:
+        report.add(sid, "missing_end_time", f"endTimeUnixNano={s.get('end')!r}")
+        return None
+    a = s["attributes"]
+    error = _span_error(s)
+    user, bot, convention = _texts(s)
+    if user is None or (bot is None and error is None):
+        missing = "user text" if user is None else "bot text"
+        report.add(sid, "unknown_shape", f"span {s.get('name')!r}: no {missing} in gen_ai attributes or events")
+        return None
+    if "gen_ai.usage.input_tokens" in a or "gen_ai.usage.output_tokens" in a:
+        convention = "new"
+    elif "gen_ai.usage.prompt_tokens" in a or "gen_ai.usage.completion_tokens" in a:
+        convention = "old"
+    if error is not None:
+        report.add(sid, "error", str(error)[:200])
+    conv = _lookup(s, conversation_keys)
+    if conv is None:
+        conv = s["trace_id"]
+        report.add(sid, "no_conversation_id", f"no {'/'.join(conversation_keys)}: trace id used")
+    model = _first(a.get("gen_ai.response.model"), a.get("gen_ai.request.model"))
+    pt = _int(_first(a.get("gen_ai.usage.input_tokens"), a.get("gen_ai.usage.prompt_tokens")))
+    ct = _int(_first(a.get("gen_ai.usage.output_tokens"), a.get("gen_ai.usage.completion_tokens")))
+    cost, cost_source = _span_cost(a, model, pt, ct, table)
+    if cost is None:
+        report.add(sid, "no_cost", f"no gen_ai.usage.cost and no price for model {model!r}")
+    report.shapes[convention] = report.shapes.get(convention, 0) + 1
+    user_id = _lookup(s, USER_KEYS)
+    variant = _lookup(s, VARIANT_KEYS)
+    bot_id = s["resource"].get("service.name")
+    return {
+        "conversation_id": str(conv),
+        "timestamp": end.isoformat(),
+        "user_id": None if user_id is None else str(user_id),
+        "bot_id": None if bot_id is None else str(bot_id),
+        "variant": None if variant is None else str(variant),
+        "model": None if model is None else str(model),
+        "user_input": user,
+        "bot_response": bot,
+        "response_time_s": (end - start).total_seconds(),
+        "prompt_tokens": pt,
+        "completion_tokens": ct,
+        "cost_usd": cost,
+        "error": None if error is None else str(error)[:500],
+        "trace_id": s["trace_id"],
+        "span_id": sid,
+        "span_name": s.get("name"),
+        "convention": convention,
+        "cost_source": cost_source,
+        "start_time": start.isoformat(),
+        "record_id": f"{s['trace_id']}:{sid}",
+    }
+
+
+def _span_error(s: Mapping) -> Any:
+    """The span's error (status message, ``error.type`` or ``"error"``), or None."""
+    a = s["attributes"]
+    code, message = s.get("status_code", 0), s.get("status_message")
+    if code == 2 or a.get("error.type"):
+        return _first(message, a.get("error.type"), "error")
+    return None
+
+
+def _span_cost(a: Mapping, model: Any, pt: int | None, ct: int | None, table: Any) -> tuple[float | None, str | None]:
+    """(cost, where it came from): ``gen_ai.usage.cost``, else the price table, else (None, None)."""
+    from toolkit.sources.prices import estimate_cost
+
+    cost, cost_source = None, None
+    if a.get("gen_ai.usage.cost") is not None:
+        try:
+            cost, cost_source = float(a["gen_ai.usage.cost"]), "span"
+        except (TypeError, ValueError):
+            cost = None
+    if cost is None and (pt or ct):
+        est = estimate_cost(model, pt, ct, table)
+        if not math.isnan(est):
+            cost, cost_source = est, "price_table"
+    return cost, cost_source

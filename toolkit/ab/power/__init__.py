@@ -35,7 +35,11 @@ proportions
     the two-proportion test: ``power_proportions``, ``sample_size_proportions``,
     ``mde_proportions``.
 plan
-    ``PowerResult``, ``plan_means``, ``plan_proportions``, ``duration_days``, ``power_curve``.
+    ``PowerResult``, ``plan_means``, ``plan_proportions``, ``duration_days``, ``power_curve``
+    (``correlation=`` plans a CUPED-adjusted test: variance x ``1 - rho**2``).
+paired
+    paired designs (the same examples answered by both variants): ``power_paired``,
+    ``sample_size_paired``, ``plan_paired``, ``sd_of_difference``.
 
 Examples
 --------
@@ -73,6 +77,13 @@ from toolkit.ab.power.means import (
     power_means,
     sample_size_means,
 )
+from toolkit.ab.power.paired import (
+    PAIRED_METHODS,
+    plan_paired,
+    power_paired,
+    sample_size_paired,
+    sd_of_difference,
+)
 from toolkit.ab.power.plan import (
     PowerResult,
     duration_days,
@@ -90,6 +101,11 @@ from toolkit.ab.power.proportions import (
 )
 
 __all__ = [
+    "plan_paired",
+    "power_paired",
+    "sample_size_paired",
+    "sd_of_difference",
+    "PAIRED_METHODS",
     "PowerResult",
     "plan_means",
     "plan_proportions",

@@ -63,6 +63,9 @@ class PowerResult:
         Units over all arms.
     duration_days : int or None
         ``ceil(n_total / daily_traffic)`` when daily traffic was given.
+    correlation : float
+        Expected correlation of the metric with a CUPED covariate (0: no adjustment); the
+        variance of the estimate is planned as ``1 - correlation**2`` times the unadjusted one.
     """
 
     metric: str
@@ -90,6 +93,7 @@ class PowerResult:
     duration_days: int | None = None
     multiplicity: str = "bonferroni"
     notes: list[str] = field(default_factory=list)
+    correlation: float = 0.0
 
     @property
     def n_per_arm(self) -> list[int]:
@@ -116,6 +120,8 @@ class PowerResult:
         else:
             sizes = f"n per arm: {self.n_control:,} control, {self.n_treatment:,} per treatment"
         parts = [f"{sizes} ({self.arms} arms, {self.n_total:,} units)"]
+        if self.metric == "paired":
+            parts = [f"pairs: {self.n_total:,} (examples answered by both variants)"]
         if self.metric == "proportion":
             eff = (f"baseline {self.baseline:.4g} -> {self.treatment_value:.4g} "
                    f"(abs {self.mde:+.4g}, rel {self.mde_relative:+.2%}, h = {self.effect_size:.3f})")
@@ -129,7 +135,9 @@ class PowerResult:
                      + f"), power {self.power:.3f} (achieved {self.achieved_power:.4f})")
         if self.duration_days is not None:
             parts.append(f"{self.duration_days:,} days at {self.daily_traffic:,.0f} units/day")
-        parts.append(f"method: {self.method}")
+        parts.append(f"method: {self.method}" + (
+            f" with CUPED (r = {self.correlation:g}, variance x {1 - self.correlation ** 2:.3g})"
+            if self.correlation else ""))
         return "; ".join(parts)
 
 
@@ -165,6 +173,7 @@ def plan_means(
     multiplicity: str = "bonferroni",
     daily_traffic: float | None = None,
     exposure: float = 1.0,
+    correlation: float = 0.0,
 ) -> PowerResult:
     """Plan a test of a difference in means: solve n, power or the MDE (give the other two).
 
@@ -187,6 +196,10 @@ def plan_means(
         Units per day entering the experiment (all arms); gives ``duration_days``.
     exposure : float
         Share of the daily traffic that is enrolled.
+    correlation : float
+        Expected correlation between the metric and a pre-experiment covariate used for CUPED
+        (:mod:`toolkit.ab.cuped`): the variance shrinks by ``1 - correlation**2``, so the test
+        needs that share of the units (0 = no CUPED).
 
     Returns
     -------
@@ -214,23 +227,24 @@ def plan_means(
     _check_common(alpha, target, ratio, arms)
     kw = dict(alpha=alpha, ratio=ratio, arms=arms, alternative=alt, method=method, strict=strict,
               multiplicity=multiplicity)
+    shrink = math.sqrt(_variance_factor(correlation))  # CUPED: d grows by 1 / shrink
     if mode == "n":
-        n1 = sample_size_means(effect_size, power=target, **kw)
+        n1 = sample_size_means(effect_size / shrink, power=target, **kw)
         d = float(effect_size)
     elif mode == "power":
         n1 = float(n)
         d = float(effect_size)
-        target = float(power_means(n1, d, **kw))
+        target = float(power_means(n1, d / shrink, **kw))
     else:
         n1 = float(n)
-        d = mde_means(n1, power=target, **kw)
+        d = mde_means(n1, power=target, **kw) * shrink
     n_c = _round_up(n1)
     n_t = _round_up(ratio * n1) if mode == "n" else _round_up(ratio * n_c)
     if method == "exact" and n_c + n_t > 2:
-        achieved = _t_power_scalar(d, float(n_c), n_t / n_c, _alpha_c(alpha, arms, multiplicity),
-                                   alt, strict)
+        achieved = _t_power_scalar(d / shrink, float(n_c), n_t / n_c,
+                                   _alpha_c(alpha, arms, multiplicity), alt, strict)
     else:
-        achieved = float(power_means(n_c, d, **{**kw, "ratio": n_t / n_c}))
+        achieved = float(power_means(n_c, d / shrink, **{**kw, "ratio": n_t / n_c}))
     n_total = n_c + (arms - 1) * n_t
     mde_abs = d * sd if sd is not None else (mde if mde is not None else None)
     rel = (mde_abs / baseline) if (mde_abs is not None and baseline) else None
@@ -243,7 +257,7 @@ def plan_means(
         else None, sd=sd, n_control_exact=n1, n_control=n_c, n_treatment=n_t, n_total=n_total,
         daily_traffic=daily_traffic,
         duration_days=duration_days(n_total, daily_traffic, exposure) if daily_traffic else None,
-        multiplicity=multiplicity,
+        multiplicity=multiplicity, correlation=float(correlation), notes=_cuped_notes(correlation),
     )
 
 
@@ -264,6 +278,7 @@ def plan_proportions(
     daily_traffic: float | None = None,
     exposure: float = 1.0,
     direction: str | None = None,
+    correlation: float = 0.0,
 ) -> PowerResult:
     """Plan a test of a difference in proportions: solve n, power or the MDE.
 
@@ -281,7 +296,7 @@ def plan_proportions(
         Pooled normal (R ``power.prop.test``), arcsine (Cohen's h) or unpooled normal.
     direction : {"increase", "decrease"}, optional
         Sign of the MDE when solving it.
-    alpha, ratio, arms, alternative, strict, multiplicity, daily_traffic, exposure
+    alpha, ratio, arms, alternative, strict, multiplicity, daily_traffic, exposure, correlation
         See :func:`plan_means`.
 
     Returns
@@ -307,18 +322,19 @@ def plan_proportions(
     _check_common(alpha, target, ratio, arms)
     kw = dict(alpha=alpha, ratio=ratio, arms=arms, alternative=alt, method=method, strict=strict,
               multiplicity=multiplicity)
+    k = _variance_factor(correlation)  # CUPED: n units count as n / k
     if mode == "n":
-        n1 = sample_size_proportions(p1, delta, power=target, **kw)
+        n1 = sample_size_proportions(p1, delta, power=target, **kw) * k
     elif mode == "power":
         _check_props(p1, p1 + delta)
         n1 = float(n)
-        target = float(power_proportions(n1, p1, delta, **kw))
+        target = float(power_proportions(n1 / k, p1, delta, **kw))
     else:
         n1 = float(n)
-        delta = mde_proportions(n1, p1, power=target, direction=direction, **kw)
+        delta = mde_proportions(n1 / k, p1, power=target, direction=direction, **kw)
     n_c = _round_up(n1)
     n_t = _round_up(ratio * n1) if mode == "n" else _round_up(ratio * n_c)
-    achieved = float(power_proportions(n_c, p1, delta, **{**kw, "ratio": n_t / n_c}))
+    achieved = float(power_proportions(n_c / k, p1, delta, **{**kw, "ratio": n_t / n_c}))
     n_total = n_c + (arms - 1) * n_t
     p2 = p1 + delta
     h = 2.0 * math.asin(math.sqrt(p2)) - 2.0 * math.asin(math.sqrt(p1))
@@ -330,7 +346,7 @@ def plan_proportions(
         treatment_value=p2, sd=math.sqrt(p1 * (1 - p1)), n_control_exact=n1, n_control=n_c,
         n_treatment=n_t, n_total=n_total, daily_traffic=daily_traffic,
         duration_days=duration_days(n_total, daily_traffic, exposure) if daily_traffic else None,
-        multiplicity=multiplicity,
+        multiplicity=multiplicity, correlation=float(correlation), notes=_cuped_notes(correlation),
     )
 
 
@@ -370,7 +386,25 @@ def power_curve(plan: PowerResult, n=None, *, points: int = 200, effect_scale=1.
         mde = plan.mde * np.asarray(effect_scale, dtype=float)
         p1 = plan.baseline
         mde = np.clip(mde, -p1 + 1e-9, 1 - p1 - 1e-9)
-        return n, np.asarray(power_proportions(n, p1, mde, method=method, **kw))
+        return n, np.asarray(power_proportions(n / _variance_factor(plan.correlation), p1, mde,
+                                               method=method, **kw))
+    if plan.metric != "mean":
+        raise ValueError(f"power_curve draws mean and proportion plans, not {plan.metric!r}")
     method = {v: k for k, v in MEAN_METHODS.items()}[plan.method]
-    return n, np.asarray(power_means(n, plan.effect_size * np.asarray(effect_scale, dtype=float),
+    d = plan.effect_size / math.sqrt(_variance_factor(plan.correlation))
+    return n, np.asarray(power_means(n, d * np.asarray(effect_scale, dtype=float),
                                      method=method, **kw))
+
+
+def _variance_factor(correlation: float) -> float:
+    """``1 - rho**2``: the variance of a CUPED estimate relative to the unadjusted one."""
+    if not -1.0 < correlation < 1.0:
+        raise ValueError(f"correlation must be in (-1, 1), got {correlation!r}")
+    return 1.0 - correlation ** 2
+
+
+def _cuped_notes(correlation: float) -> list[str]:
+    if not correlation:
+        return []
+    return [f"CUPED planned: covariate correlation {correlation:g}, variance x "
+            f"{_variance_factor(correlation):.3g}"]

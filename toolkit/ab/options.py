@@ -1,0 +1,83 @@
+"""The settings of an A/B analysis: :class:`AnalysisOptions`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields, replace
+
+from toolkit.ab.bayes import SCALES, Prior
+
+__all__ = ["AnalysisOptions"]
+
+_CORRECTIONS = ("holm", "bh", "bonferroni", "none")
+
+
+@dataclass(frozen=True)
+class AnalysisOptions:
+    """The settings of :func:`analyze` (every field is also accepted as a keyword of it).
+
+    Examples
+    --------
+    >>> opts = AnalysisOptions(alpha=0.01, correction="bh")
+    >>> opts.alpha, opts.bootstrap
+    (0.01, 0)
+    """
+
+    variant_col: str = "variant"
+    control: str | None = None
+    alpha: float = 0.05
+    correction: str = "holm"
+    planned_allocation: dict[str, float] | None = None
+    srm_threshold: float = 0.001
+    bootstrap: int = 0
+    seed: int = 0
+    nan_policy: str = "drop"
+    nonparametric: bool = True
+    sequential: bool = True
+    time_col: str | None = "start_time"
+    default_mde_relative: float = 0.10
+    power_target: float = 0.8
+    unit: str = "conversation"
+    max_looks: int | None = 20_000
+    covariates: dict[str, str] | str | None = None
+    pre_period: tuple | None = None
+    bayes: bool = True
+    prior_mean: float = 0.0
+    prior_sd: float | None = None
+    bayes_scale: str = "relative"
+    quantiles: tuple[float, ...] = ()
+    quantile_resamples: int = 1000
+
+    def __post_init__(self):
+        if self.bayes_scale not in SCALES:
+            raise ValueError(f"bayes_scale must be 'relative' or 'absolute', "
+                             f"got {self.bayes_scale!r}")
+        Prior(self.prior_mean, self.prior_sd)  # checks the prior
+        if self.pre_period is not None and len(self.pre_period) != 2:
+            raise ValueError(f"pre_period must be (start, end), got {self.pre_period!r}")
+        if not (self.covariates is None or self.covariates == "auto"
+                or isinstance(self.covariates, dict)):
+            raise ValueError("covariates must be a dict metric -> column, 'auto' or None, "
+                             f"got {self.covariates!r}")
+        if self.nan_policy not in ("drop", "raise"):
+            raise ValueError(f"nan_policy must be 'drop' or 'raise', got {self.nan_policy!r}")
+        if self.correction not in _CORRECTIONS:
+            raise ValueError(f"correction must be 'holm', 'bh', 'bonferroni' or 'none', "
+                             f"got {self.correction!r}")
+        if not 0 < self.alpha < 1:
+            raise ValueError(f"alpha must be in (0, 1), got {self.alpha!r}")
+
+    @classmethod
+    def build(cls, options: "AnalysisOptions | None" = None, **overrides) -> "AnalysisOptions":
+        """``options`` (default: the defaults) with the given fields replaced.
+
+        Examples
+        --------
+        >>> AnalysisOptions.build(AnalysisOptions(alpha=0.01), seed=3).seed
+        3
+        """
+        names = {f.name for f in fields(cls)}
+        unknown = sorted(set(overrides) - names)
+        if unknown:
+            raise TypeError(f"analyze() got unexpected keyword argument(s) {unknown}; the "
+                            f"options are: {', '.join(sorted(names))}")
+        return replace(options or cls(), **overrides)
