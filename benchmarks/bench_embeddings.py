@@ -35,7 +35,6 @@ ANSWERS = FIXTURE.with_name("messy_intents_answers.csv")
 
 
 def _accuracy(truth, labels) -> float:
-    import numpy as np
     import pandas as pd
     from scipy.optimize import linear_sum_assignment
 
