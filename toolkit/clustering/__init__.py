@@ -74,7 +74,7 @@ from toolkit.clustering._base import (  # noqa: F401 - re-exported
 )
 from toolkit.clustering.browser import cluster_browser
 from toolkit.clustering.compare import compare_k_methods
-from toolkit.clustering.embeddings import _EMBEDDINGS_INSTALL, _MODEL_CACHE, _embeddings_backend, _load_minilm
+from toolkit.clustering.embeddings import _embeddings_backend, _load_encoder
 from toolkit.clustering.from_log import ClusterResult, cluster_log, clustering_units
 from toolkit.clustering.k_choice import KSelection, _eigengap_spectrum, choose_k
 from toolkit.clustering.labels import _label_from_terms, cluster_terms
@@ -82,7 +82,7 @@ from toolkit.clustering.plots import plot_cluster_map, plot_k_selection
 from toolkit.clustering.profile import cluster_profile
 from toolkit.clustering.texts import ClusterOptions, TextClusters, _hdbscan_points, _points, cluster_texts
 from toolkit.clustering.tfidf import _tfidf_backend, _weighted_tfidf
-from toolkit.clustering.vectors import BACKENDS, register_backend, vectorize
+from toolkit.clustering.vectors import BACKENDS, register_backend, resolve_backend, vectorize
 
 __all__ = [
     "ClusteringInputError",
@@ -94,6 +94,7 @@ __all__ = [
     "BACKENDS",
     "TEXT_FIELDS",
     "register_backend",
+    "resolve_backend",
     "clustering_units",
     "vectorize",
     "choose_k",

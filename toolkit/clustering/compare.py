@@ -9,7 +9,7 @@ import pandas as pd
 
 from toolkit.clustering._base import ClusteringInputError, _as_text_list, _kmeans, _threads
 from toolkit.clustering.k_choice import choose_k
-from toolkit.clustering.texts import _points
+from toolkit.clustering.texts import _K_NEIGHBORS, _centred, _points
 
 __all__ = ["compare_k_methods"]
 
@@ -19,7 +19,7 @@ def compare_k_methods(
     truth: Sequence[Any] | None = None,
     *,
     methods: Sequence[str] = ("eigengap", "stability", "silhouette"),
-    backend: str = "tfidf",
+    backend: str = "auto",
     k_min: int = 2,
     k_max: int | None = None,
     seed: int = 0,
@@ -73,14 +73,16 @@ def compare_k_methods(
     with _threads(n_threads):
         for method in methods:
             t0 = time.perf_counter()
-            sel = choose_k(pp.Xp, pp.wp, k_min=k_min, k_max=k_max, method=method, seed=seed)
+            sel = choose_k(pp.Xp, pp.wp, k_min=k_min, k_max=k_max, method=method, seed=seed,
+                           n_neighbors=_K_NEIGHBORS.get(pp.vec.backend, 10))
             row: dict[str, Any] = {"method": method, "k": sel.k, "seconds": time.perf_counter() - t0}
             if truth is not None:
                 keep = row_point >= 0
                 k_true = int(len(set(truth[keep].tolist())))
                 if sel.k > 1:
-                    km = _kmeans(pp.Xp, pp.wp, sel.k, seed)
-                    lab = np.asarray(km.predict(pp.Xp))[row_point[keep]]
+                    Xk = _centred(pp.Xp, pp.wp) if pp.vec.backend == "embeddings" else pp.Xp
+                    km = _kmeans(Xk, pp.wp, sel.k, seed)
+                    lab = np.asarray(km.predict(Xk))[row_point[keep]]
                 else:
                     lab = np.zeros(int(keep.sum()), dtype=np.int64)
                 row.update(k_true=k_true, k_error=(sel.k - k_true) / k_true,

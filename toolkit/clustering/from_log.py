@@ -222,7 +222,7 @@ def cluster_log(
     text: str = "first_user",
     k: int | str = "auto",
     *,
-    backend: str = "tfidf",
+    backend: str = "auto",
     algorithm: str = "kmeans",
     outcome: str = "auto",
     seed: int = 0,
@@ -236,7 +236,8 @@ def cluster_log(
     text : {"first_user", "user_input", "bot_response"}
         What to cluster (see :func:`clustering_units`).
     k : int or "auto"
-    backend : {"tfidf", "embeddings"}
+    backend : {"auto", "embeddings", "tfidf"}
+        See :func:`vectorize`; ``"auto"`` uses sentence embeddings in the default install.
     algorithm : {"kmeans", "hdbscan"}
     outcome : str
         Passed to :func:`cluster_profile`.

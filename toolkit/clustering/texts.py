@@ -16,6 +16,7 @@ from toolkit.clustering._base import (
     _Dedup,
     _dedup,
     _kmeans,
+    _l2_rows,
     _threads,
 )
 from toolkit.clustering.k_choice import KSelection, choose_k
@@ -179,7 +180,7 @@ class ClusterOptions:
     1
     """
 
-    backend: str = "tfidf"
+    backend: str = "auto"
     algorithm: str = "kmeans"
     k_method: str = "eigengap"
     k_min: int = 2
@@ -192,6 +193,7 @@ class ClusterOptions:
     hdbscan_max_rows: int = 5000
     n_threads: int | None = None
     backend_options: dict | None = None
+    k_neighbors: int | None = None
 
 
 _DEFAULTS = ClusterOptions()
@@ -218,6 +220,21 @@ def _check_k(k: int | str) -> tuple[int | None, bool]:
     return int(k), False
 
 
+#: eigengap neighbours per backend (choose_k's ``n_neighbors``), checked against the truth of the
+#: bundled sample (both backends: 18 of 18 intents) and of tests/fixtures/messy_intents.csv with
+#: embeddings: 3 neighbours put k within 30 % in 17 of 24 runs (8 intent subsets of 8-23 intents,
+#: 3 seeds each), 4 neighbours in 11; 10 neighbours (TF-IDF's) on 3 of 10 subsets (k far too low)
+_K_NEIGHBORS = {"embeddings": 3}
+
+
+def _centred(X: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Rows minus their weighted mean, re-normalised: sentence embeddings share a common
+    direction that carries no topic; without it KMeans separates intents better (messy fixture,
+    true k: NMI 0.775 -> 0.794 with seed 0, and +0.02 on average over 10 intent subsets)."""
+    mu = (w[:, None] * X).sum(axis=0) / w.sum()
+    return _l2_rows(X - mu)[0]
+
+
 def _kmeans_point_labels(
     pp: _Points, k: int | None, opts: ClusterOptions, n_rows: int
 ) -> tuple[np.ndarray, KSelection | None]:
@@ -230,7 +247,9 @@ def _kmeans_point_labels(
             k = 1
             selection = KSelection(1, opts.k_method, pd.DataFrame(), "only one distinct message")
         else:
-            selection = choose_k(Xp, wp, k_min=opts.k_min, k_max=opts.k_max, method=opts.k_method, seed=opts.seed)
+            nn = opts.k_neighbors or _K_NEIGHBORS.get(pp.vec.backend, 10)
+            selection = choose_k(Xp, wp, k_min=opts.k_min, k_max=opts.k_max, method=opts.k_method,
+                                 seed=opts.seed, n_neighbors=nn)
             k = selection.k
     elif k > n_pts:
         n_valid_rows = int(round(wp.sum()))
@@ -241,6 +260,8 @@ def _kmeans_point_labels(
         )
     if k == 1:
         return np.zeros(n_pts, dtype=np.int64), selection
+    if pp.vec.backend == "embeddings":
+        Xp = _centred(Xp, wp)
     km = _kmeans(Xp, wp, k, opts.seed, minibatch_threshold=opts.minibatch_threshold)
     return np.asarray(km.predict(Xp), dtype=np.int64), selection
 
@@ -306,7 +327,7 @@ def cluster_texts(
     texts: Iterable[str],
     k: int | str = "auto",
     *,
-    backend: str = "tfidf",
+    backend: str = "auto",
     algorithm: str = "kmeans",
     k_method: str = "eigengap",
     k_min: int = 2,
@@ -319,6 +340,7 @@ def cluster_texts(
     hdbscan_max_rows: int = 5000,
     n_threads: int | None = None,
     backend_options: dict | None = None,
+    k_neighbors: int | None = None,
     options: ClusterOptions | None = None,
 ) -> TextClusters:
     """Cluster short texts into labelled topics.
@@ -331,7 +353,8 @@ def cluster_texts(
         Number of clusters for KMeans; ``"auto"`` chooses it with :func:`choose_k`. Ignored by
         HDBSCAN, which finds its own number.
     backend : str
-        Vectoriser name (see :func:`vectorize`).
+        Vectoriser name (see :func:`vectorize`): ``"auto"`` (default) is all-MiniLM-L6-v2
+        sentence embeddings when installed (the default install), else ``"tfidf"``.
     algorithm : {"kmeans", "hdbscan"}
         KMeans (MiniBatchKMeans above ``minibatch_threshold`` distinct texts), or HDBSCAN
         (``sklearn.cluster.HDBSCAN``) for dense pockets, with the rest reported as noise. HDBSCAN
@@ -339,6 +362,9 @@ def cluster_texts(
         their nearest fitted row.
     k_method, k_min, k_max
         How ``"auto"`` chooses k (see :func:`choose_k`).
+    k_neighbors : int, optional
+        Eigengap's ``n_neighbors`` (default: 3 for embeddings, 10 otherwise). With embeddings,
+        KMeans runs on the vectors minus their mean (re-normalised).
     min_cluster_size : int, optional
         HDBSCAN's smallest cluster (default: 1 % of the fitted rows, at least 5).
     n_examples, n_terms : int
@@ -374,7 +400,7 @@ def cluster_texts(
         backend=backend, algorithm=algorithm, k_method=k_method, k_min=k_min, k_max=k_max,
         min_cluster_size=min_cluster_size, n_examples=n_examples, n_terms=n_terms, seed=seed,
         minibatch_threshold=minibatch_threshold, hdbscan_max_rows=hdbscan_max_rows,
-        n_threads=n_threads, backend_options=backend_options,
+        n_threads=n_threads, backend_options=backend_options, k_neighbors=k_neighbors,
     ))
     texts = _as_text_list(texts)
     n_rows = len(texts)

@@ -53,7 +53,11 @@ def register(subparsers) -> None:
         help="how --k auto chooses k (default: eigengap of over-clustered micro-clusters)",
     )
     p.add_argument("--k-max", type=int, default=None, help="largest k tried by --k auto (default 40)")
-    p.add_argument("--backend", default="tfidf", choices=["tfidf", "embeddings"], help="vectoriser")
+    p.add_argument(
+        "--backend", default="auto", choices=["auto", "embeddings", "tfidf"],
+        help="vectoriser: auto (default) = all-MiniLM-L6-v2 sentence embeddings on onnxruntime when "
+        "installed (the default install), else TF-IDF",
+    )
     p.add_argument(
         "--algorithm", default="kmeans", choices=["kmeans", "hdbscan"], help="clustering algorithm"
     )

