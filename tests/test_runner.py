@@ -341,3 +341,24 @@ def test_kernel_waits_poll_in_short_slices_and_keep_their_timeouts():
     assert 2.4 * POLL_SLICE_S <= waited < 4 * POLL_SLICE_S
     assert msg["msg_type"] == "execute_reply" and msg["content"] == {"status": "ok"}
     assert 1.6 * POLL_SLICE_S <= arrived < 3 * POLL_SLICE_S
+
+
+def test_demo_skips_a_notebook_whose_requirements_are_missing(tmp_path, capsys):
+    """A notebook that declares modules this install lacks is left out of the demo, with the
+    extra to install, instead of failing the demo's batch."""
+    import json
+    import shutil
+
+    from toolkit.demo import demo_config
+
+    nbs = tmp_path / "notebooks"
+    nbs.mkdir()
+    src = Path(__file__).resolve().parents[1] / "notebooks" / "00_overview.ipynb"
+    shutil.copy(src, nbs / "00_overview.ipynb")
+    nb = json.loads(src.read_text())
+    nb["metadata"]["toolkit"] = {"requires": ["no_such_module_here"], "extra": "dask"}
+    (nbs / "09_needs_more.ipynb").write_text(json.dumps(nb))
+    cfg = demo_config(nbs, pdf=False)
+    assert [Path(e["notebook"]).name for e in cfg.entries] == ["00_overview.ipynb"]
+    err = capsys.readouterr().err
+    assert "skipping 09_needs_more.ipynb: needs no_such_module_here: pip install 'chatbot-toolkit[dask]'" in err

@@ -15,11 +15,12 @@ PosixPath('/work/main/reports/index.html')
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 from toolkit.errors import UsageError
 
-__all__ = ["find_notebooks_dir", "demo_config", "run_demo"]
+__all__ = ["find_notebooks_dir", "missing_requirements", "demo_config", "run_demo"]
 
 
 def find_notebooks_dir(notebooks: str | os.PathLike | None = None) -> Path:
@@ -48,6 +49,30 @@ def find_notebooks_dir(notebooks: str | os.PathLike | None = None) -> Path:
 CELL_TIMEOUT_S = 600
 
 
+def missing_requirements(notebook: str | os.PathLike) -> str | None:
+    """Why ``notebook`` cannot run here, or None: the modules that its metadata
+    ``toolkit.requires`` names and that are not installed, with the extra that brings them.
+
+    Examples
+    --------
+    >>> import json
+    >>> nb = Path(getfixture("tmp_path")) / "x.ipynb"
+    >>> _ = nb.write_text(json.dumps({"metadata": {"toolkit": {"requires": ["no_such_mod"], "extra": "dask"}}}))
+    >>> missing_requirements(nb)
+    "needs no_such_mod: pip install 'chatbot-toolkit[dask]'"
+    """
+    import importlib.util
+    import json
+
+    meta = json.loads(Path(notebook).read_text(encoding="utf-8")).get("metadata", {}).get("toolkit", {})
+    missing = [m for m in meta.get("requires", []) if importlib.util.find_spec(m) is None]
+    if not missing:
+        return None
+    extra = meta.get("extra")
+    how = f": pip install 'chatbot-toolkit[{extra}]'" if extra else ""
+    return f"needs {', '.join(missing)}{how}"
+
+
 def demo_config(notebooks: str | os.PathLike | None = None, *, pdf: bool = True):
     """A :class:`toolkit.batch.BatchConfig` running every ``*.ipynb`` with default parameters.
 
@@ -63,6 +88,10 @@ def demo_config(notebooks: str | os.PathLike | None = None, *, pdf: bool = True)
     paths = sorted(p for p in folder.glob("*.ipynb") if not p.name.startswith("."))
     if not paths:
         raise UsageError(f"no notebooks in {folder}")
+    skipped = {p: why for p in paths if (why := missing_requirements(p))}
+    for path, why in skipped.items():
+        print(f"demo: skipping {path.name}: {why}", file=sys.stderr)
+    paths = [p for p in paths if p not in skipped]
     return BatchConfig.from_dict(
         # a cell on the bundled sample takes seconds: a stuck kernel fails its run, not the demo
         {"name": "demo", "notebooks": [str(p) for p in paths], "export": {"pdf": pdf},
