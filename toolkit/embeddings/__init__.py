@@ -26,6 +26,7 @@ Examples
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import os
 import sqlite3
@@ -135,8 +136,8 @@ class SentenceEncoder:
         self.cache_path = Path(cache_dir or _cache_dir("embeddings")) / "vectors.sqlite3"
         self._store: VectorStore | None = None
         if disk_cache:
-            model = (f"{file_digest(self.model_path)}-{file_digest(TOKENIZER_PATH)[:16]}"
-                     f"-max{self.max_length}")
+            identity = f"{file_digest(self.model_path)} {file_digest(TOKENIZER_PATH)} {self.max_length}"
+            model = hashlib.sha256(identity.encode()).hexdigest()[:32]
             self._store = VectorStore(self.cache_path, model=model, dim=self.dim)
 
     def _disk(self, action: str, *args):
