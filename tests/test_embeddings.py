@@ -57,7 +57,7 @@ def test_vectors_match_the_fp32_reference():
 
 
 def test_batching_padding_and_cache_do_not_change_vectors(monkeypatch):
-    enc = emb.SentenceEncoder(batch_size=2)
+    enc = emb.SentenceEncoder(batch_size=2, disk_cache=False)  # the in-memory cache alone
     texts = ["hi", "my card got declined at the shop even though i have money on it", "refund?"]
     alone = np.vstack([enc._run([t]) for t in texts])
     together = enc._run(texts)
@@ -97,3 +97,97 @@ def test_messy_fixture_is_hard_for_tfidf_and_embeddings_separate_it(messy):
     for c in range(auto.k):
         assert auto.cluster_labels[c] and len(auto.examples[c]) == 3
         assert all(e in set(messy["text"]) for e in auto.examples[c])
+
+
+# --- the on-disk cache shared by processes (each test has its own folder via TOOLKIT_CACHE_DIR) ---
+
+TEXTS = ["my card was declined", "wher is my parcel", "reset password pls", "my card was declined"]
+
+
+@pytest.fixture
+def cache_env(tmp_path, monkeypatch):
+    monkeypatch.setenv("TOOLKIT_CACHE_DIR", str(tmp_path))
+    monkeypatch.delenv("TOOLKIT_EMBEDDINGS_CACHE", raising=False)
+    return tmp_path
+
+
+def _counting(enc, monkeypatch):
+    calls = []
+    real = enc._run
+    monkeypatch.setattr(enc, "_run", lambda ts: calls.append(list(ts)) or real(ts))
+    return calls
+
+
+def test_a_new_encoder_reads_vectors_from_disk_without_the_model(cache_env, monkeypatch):
+    first = emb.SentenceEncoder()
+    assert first.cache_path == cache_env / "embeddings" / "vectors.sqlite3"
+    computed = first.encode(TEXTS)
+    assert first.cache_path.is_file()
+    second = emb.SentenceEncoder()  # empty in-memory cache, same disk cache
+    calls = _counting(second, monkeypatch)
+    again = second.encode(TEXTS + ["a new text"])
+    assert calls == [["a new text"]]  # only the unseen text goes through the model
+    assert again.dtype == np.float32 and np.array_equal(again[:4], computed)  # bit-identical
+    assert np.array_equal(again[4], first.encode(["a new text"])[0])
+    # another max_length is another model: nothing is shared
+    other = emb.SentenceEncoder(max_length=16)
+    calls = _counting(other, monkeypatch)
+    other.encode(TEXTS[:1])
+    assert calls == [TEXTS[:1]]
+
+
+def test_the_disk_cache_can_be_turned_off(cache_env, monkeypatch):
+    emb.SentenceEncoder().encode(TEXTS)
+    off = emb.SentenceEncoder(disk_cache=False)
+    calls = _counting(off, monkeypatch)
+    off.encode(TEXTS)
+    assert calls == [TEXTS[:3]]
+    monkeypatch.setenv("TOOLKIT_EMBEDDINGS_CACHE", "0")
+    off_env = emb.SentenceEncoder(cache_dir=cache_env / "elsewhere")
+    calls = _counting(off_env, monkeypatch)
+    off_env.encode(TEXTS)
+    assert calls == [TEXTS[:3]] and not (cache_env / "elsewhere").exists()
+
+
+def test_a_corrupted_cache_warns_once_and_computes(cache_env, monkeypatch):
+    good = emb.SentenceEncoder(disk_cache=False).encode(TEXTS)
+    path = cache_env / "embeddings" / "vectors.sqlite3"
+    path.parent.mkdir(parents=True)
+    path.write_bytes(b"this is not a database" * 100)
+    enc = emb.SentenceEncoder()
+    with pytest.warns(RuntimeWarning, match="not usable"):
+        out = enc.encode(TEXTS)
+    assert np.array_equal(out, good)
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert np.array_equal(enc.encode(TEXTS + ["more"])[:4], good)  # no second warning
+
+
+_WRITER = """
+import sys, numpy as np
+from toolkit.embeddings._store import VectorStore
+store = VectorStore(sys.argv[1], model="m", dim=8)
+for i in range(40):
+    store.put({f"text {j}": np.full(8, j, dtype=np.float32) for j in range(i * 5, i * 5 + 50)})
+    got = store.get([f"text {j}" for j in range(i * 5 + 50)])
+    assert all(np.array_equal(v, np.full(8, int(t.split()[1]), dtype=np.float32)) for t, v in got.items())
+print("ok")
+"""
+
+
+def test_two_processes_writing_at_once_do_not_corrupt_the_cache(tmp_path):
+    from toolkit.embeddings._store import VectorStore
+
+    db = tmp_path / "v.sqlite3"
+    root = str(Path(__file__).resolve().parents[1])
+    env = {**os.environ, "PYTHONPATH": root}
+    procs = [subprocess.Popen([sys.executable, "-c", _WRITER, str(db)], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True, env=env) for _ in range(2)]
+    outs = [p.communicate(timeout=120) for p in procs]
+    assert all(p.returncode == 0 for p in procs), outs
+    got = VectorStore(db, model="m", dim=8).get([f"text {j}" for j in range(300)])
+    assert len(got) == 40 * 5 + 45  # texts 0..244, each once
+    assert all(np.array_equal(v, np.full(8, int(t.split()[1]), dtype=np.float32)) for t, v in got.items())
+    assert VectorStore(db, model="other", dim=8).get(["text 0"]) == {}

@@ -390,6 +390,7 @@ def test_load_sample_falls_back_to_a_cache(tmp_path, monkeypatch):
 
     monkeypatch.setattr(sample_module, "default_sample_path", lambda: tmp_path / "missing")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.delenv("TOOLKIT_CACHE_DIR", raising=False)  # (which would take precedence)
     log = load_sample()
     cached = sample_module._cache_path()
     assert cached.parent.parent == tmp_path / "cache" and all((cached / n).is_file() for n in FILES)

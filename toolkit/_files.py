@@ -20,7 +20,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-__all__ = ["atomic_write_bytes", "atomic_write_text", "to_jsonable"]
+__all__ = ["atomic_write_bytes", "atomic_write_text", "cache_dir", "to_jsonable"]
 
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
@@ -46,6 +46,23 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def cache_dir(name: str = "") -> Path:
+    """The toolkit's per-user cache folder (not created): ``$TOOLKIT_CACHE_DIR`` when set, else
+    ``$XDG_CACHE_HOME/chatbot-toolkit`` (``~/.cache/chatbot-toolkit`` without XDG), joined with ``name``.
+
+    Examples
+    --------
+    >>> cache_dir("embeddings").name, cache_dir("embeddings").parent == cache_dir()
+    ('embeddings', True)
+    """
+    root = os.environ.get("TOOLKIT_CACHE_DIR")
+    if root:
+        base = Path(root)
+    else:
+        base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "chatbot-toolkit"
+    return base / name if name else base
 
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> Path:

@@ -26,13 +26,19 @@ Examples
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import os
+import sqlite3
 import threading
+import warnings
 from pathlib import Path
 from typing import Iterable
 
 import numpy as np
+
+from toolkit._files import cache_dir as _cache_dir
+from toolkit.embeddings._store import VectorStore, file_digest
 
 __all__ = ["MODEL_NAME", "INSTALL_HINT", "SentenceEncoder", "available", "encode", "get_encoder"]
 
@@ -71,13 +77,29 @@ class SentenceEncoder:
     n_threads : int, optional
         onnxruntime's intra-op threads (default: ``OMP_NUM_THREADS`` when set, else all cores).
     max_cache : int
-        Distinct texts kept in the cache (oldest dropped first).
+        Distinct texts kept in the in-memory cache (oldest dropped first).
+    disk_cache : bool, optional
+        Keep vectors in the on-disk cache shared by processes (default: on, unless the
+        environment variable ``TOOLKIT_EMBEDDINGS_CACHE`` is ``0``/``false``/``no``/``off``).
+    cache_dir : path, optional
+        Folder of the on-disk cache (default: ``toolkit._files.cache_dir("embeddings")``, i.e.
+        ``$TOOLKIT_CACHE_DIR/embeddings`` or ``~/.cache/chatbot-toolkit/embeddings``).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> folder = tempfile.mkdtemp()
+    >>> first = SentenceEncoder(cache_dir=folder).encode(["where is my parcel"])
+    >>> again = SentenceEncoder(cache_dir=folder)  # a new encoder (or process) reads the disk
+    >>> bool((again.encode(["where is my parcel"]) == first).all()), again.cache_path.name
+    (True, 'vectors.sqlite3')
     """
 
     dim = 384
 
     def __init__(self, model_path: str | os.PathLike | None = None, *, max_length: int = 256,
-                 batch_size: int = 64, n_threads: int | None = None, max_cache: int = 200_000):
+                 batch_size: int = 64, n_threads: int | None = None, max_cache: int = 200_000,
+                 disk_cache: bool | None = None, cache_dir: str | os.PathLike | None = None):
         try:
             import onnxruntime as ort
             from tokenizers import Tokenizer
@@ -109,6 +131,27 @@ class SentenceEncoder:
         self._inputs = {i.name for i in self._session.get_inputs()}
         self._cache: dict[str, np.ndarray] = {}
         self._lock = threading.Lock()
+        if disk_cache is None:
+            disk_cache = os.environ.get("TOOLKIT_EMBEDDINGS_CACHE", "1").strip().lower() not in _OFF
+        self.cache_path = Path(cache_dir or _cache_dir("embeddings")) / "vectors.sqlite3"
+        self._store: VectorStore | None = None
+        if disk_cache:
+            identity = f"{file_digest(self.model_path)} {file_digest(TOKENIZER_PATH)} {self.max_length}"
+            model = hashlib.sha256(identity.encode()).hexdigest()[:32]
+            self._store = VectorStore(self.cache_path, model=model, dim=self.dim)
+
+    def _disk(self, action: str, *args):
+        """``self._store.<action>(*args)``; on failure, warn once and stop using the disk cache."""
+        if self._store is None:
+            return {}
+        try:
+            return getattr(self._store, action)(*args) or {}
+        except (sqlite3.Error, OSError) as exc:
+            self._store = None
+            warnings.warn(f"embeddings disk cache {self.cache_path} is not usable ({exc}); "
+                          "computing vectors without it (delete the file to rebuild it, or set "
+                          "TOOLKIT_EMBEDDINGS_CACHE=0)", RuntimeWarning, stacklevel=3)
+            return {}
 
     def _run(self, texts: list[str]) -> np.ndarray:
         """Mean-pooled, L2-normalised vectors of ``texts`` (no cache), in batches of similar length."""
@@ -136,20 +179,26 @@ class SentenceEncoder:
 
     def encode(self, texts: Iterable[str]) -> np.ndarray:
         """Vectors of ``texts``, shape ``(n, 384)``, float32, unit length; each distinct text
-        is run through the model once (then served from the cache)."""
+        is run through the model once (then served from the in-memory or the on-disk cache)."""
         texts = ["" if t is None else str(t) for t in texts]
         with self._lock:
             todo = list(dict.fromkeys(t for t in texts if t not in self._cache))
             if todo:
-                for t, v in zip(todo, self._run(todo)):
-                    self._cache[t] = v
-                while len(self._cache) > self.max_cache:
-                    self._cache.pop(next(iter(self._cache)))
+                self._cache.update(self._disk("get", todo))
+                todo = [t for t in todo if t not in self._cache]
+            if todo:
+                computed = dict(zip(todo, self._run(todo)))
+                self._disk("put", computed)
+                self._cache.update(computed)
             if not texts:
                 return np.zeros((0, self.dim), dtype=np.float32)
-            return np.vstack([self._cache[t] for t in texts])
+            out = np.vstack([self._cache[t] for t in texts])
+            while len(self._cache) > self.max_cache:
+                self._cache.pop(next(iter(self._cache)))
+            return out
 
 
+_OFF = {"0", "false", "no", "off"}
 _ENCODER: dict[str, SentenceEncoder] = {}
 
 

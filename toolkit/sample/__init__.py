@@ -56,6 +56,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from toolkit._files import cache_dir
 from toolkit.sample.generator import BLOCK_CONVERSATIONS, Sample, generate_sample
 from toolkit.sample.params import (
     ANSWER_KINDS,
@@ -161,8 +162,7 @@ def default_sample_path() -> Path:
 def _cache_path() -> Path:
     import toolkit
 
-    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return base / "chatbot-toolkit" / f"sample-{toolkit.__version__}-seed{DEFAULT_SEED}"
+    return cache_dir(f"sample-{toolkit.__version__}-seed{DEFAULT_SEED}")
 
 
 def _sample_folder() -> Path:
