@@ -136,7 +136,8 @@ class SentenceEncoder:
         self.cache_path = Path(cache_dir or _cache_dir("embeddings")) / "vectors.sqlite3"
         self._store: VectorStore | None = None
         if disk_cache:
-            identity = f"{file_digest(self.model_path)} {file_digest(TOKENIZER_PATH)} {self.max_length}"
+            identity = (f"{file_digest(self.model_path)} {file_digest(TOKENIZER_PATH)} {self.max_length} "
+                        f"{_PIPELINE}")
             model = hashlib.sha256(identity.encode()).hexdigest()[:32]
             self._store = VectorStore(self.cache_path, model=model, dim=self.dim)
 
@@ -199,6 +200,9 @@ class SentenceEncoder:
 
 
 _OFF = {"0", "false", "no", "off"}
+#: the encoding steps after the model; part of the disk cache's key, so that a change to them
+#: (bump it) never serves vectors that older code computed
+_PIPELINE = "mean-pool over the attention mask, L2-normalised, float32 (v1)"
 _ENCODER: dict[str, SentenceEncoder] = {}
 
 
