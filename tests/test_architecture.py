@@ -35,6 +35,7 @@ LAYER_OF = {
     "toolkit.scale.read": "data",
     "toolkit.scale.ab": "data",
     "toolkit.scale.series": "data",
+    "toolkit.scale.topics": "data",
     "toolkit.scale.score": "analyses",
     "toolkit.scale.compare": "running",
     # LangSmith evaluators are quality scoring offered to LangSmith's evaluate()

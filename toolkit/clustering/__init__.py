@@ -25,7 +25,8 @@ Modules
 ``embeddings`` (the backends), ``vectors`` (:func:`vectorize`, :data:`BACKENDS`), ``k_choice``
 (:func:`choose_k`), ``labels`` (:func:`cluster_terms`), ``texts`` (:func:`cluster_texts`,
 :class:`ClusterOptions`), ``profile`` (:func:`cluster_profile`), ``from_log``
-(:func:`clustering_units`, :func:`cluster_log`), ``plots``, ``browser``, ``compare``
+(:func:`clustering_units`, :func:`cluster_log`), ``model`` (:class:`ClusterModel`: a fit that
+places new messages), ``plots``, ``browser``, ``compare``
 (:func:`compare_k_methods`). This package re-exports every public name and the private ones the
 tests use.
 
@@ -78,6 +79,7 @@ from toolkit.clustering.embeddings import _embeddings_backend, _load_encoder
 from toolkit.clustering.from_log import ClusterResult, cluster_log, clustering_units
 from toolkit.clustering.k_choice import KSelection, _eigengap_spectrum, choose_k
 from toolkit.clustering.labels import _label_from_terms, cluster_terms
+from toolkit.clustering.model import ClusterModel
 from toolkit.clustering.plots import plot_cluster_map, plot_k_selection
 from toolkit.clustering.profile import cluster_profile
 from toolkit.clustering.texts import ClusterOptions, TextClusters, _hdbscan_points, _points, cluster_texts
@@ -91,6 +93,7 @@ __all__ = [
     "TextClusters",
     "ClusterOptions",
     "ClusterResult",
+    "ClusterModel",
     "BACKENDS",
     "TEXT_FIELDS",
     "register_backend",

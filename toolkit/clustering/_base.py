@@ -117,11 +117,17 @@ class Vectors:
     info : dict
         Backend details (analyzer, vocabulary size, SVD components and explained variance,
         model name).
+    transform : callable, optional
+        ``transform(texts) -> ndarray``: vectors of new (normalised) texts in the same space as
+        ``X``, fitted pieces kept (vocabulary, idf, SVD components). It must pickle, so a fitted
+        model can be sent to Dask workers. ``None`` for a backend that cannot place new texts:
+        such clusters cannot assign messages they were not fitted on.
     """
 
     X: np.ndarray
     backend: str
     info: dict = field(default_factory=dict)
+    transform: Any = None
 
 
 def _kmeans(X, w, k: int, seed: int, *, n_init: int = 10, minibatch_threshold: int = _MINIBATCH_THRESHOLD):

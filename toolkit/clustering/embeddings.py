@@ -40,4 +40,10 @@ def _embeddings_backend(texts: Sequence[str], weights: np.ndarray, *, seed: int 
         E = np.zeros((len(texts), enc.dim))
         E[has] = np.asarray(enc.encode([t for t, h in zip(texts, has) if h]), dtype=np.float64)
     E, _ = _l2_rows(E)
-    return Vectors(E, "embeddings", {"model": MODEL_NAME, "dim": int(E.shape[1])})
+    return Vectors(E, "embeddings", {"model": MODEL_NAME, "dim": int(E.shape[1])}, transform=_embed)
+
+
+def _embed(texts: Sequence[str]) -> np.ndarray:
+    """The backend's map for new texts (a module-level function: it pickles to Dask workers,
+    which load the encoder themselves)."""
+    return _embeddings_backend(texts, np.ones(len(texts))).X

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -11,8 +12,8 @@ import pandas as pd
 from toolkit.clustering._base import _TEXT_ALIASES, TEXT_FIELDS, ClusteringInputError
 from toolkit.clustering.k_choice import KSelection
 from toolkit.clustering.plots import plot_cluster_map
-from toolkit.clustering.profile import cluster_profile
-from toolkit.clustering.texts import cluster_texts
+from toolkit.clustering.profile import cluster_profile, profile_from_sums, profile_sums
+from toolkit.clustering.texts import TextClusters, cluster_texts
 
 __all__ = ["ClusterResult", "clustering_units", "cluster_log"]
 
@@ -133,6 +134,12 @@ class ClusterResult:
     text, backend, algorithm : str
     seed : int
     vector_info : dict
+    n_units : int or None
+        Units of the whole log when the clusters were fitted on a sample of it (the Dask engine:
+        ``assignments`` then holds the sample, ``profile`` and ``clusters`` count every unit);
+        ``None`` when ``assignments`` is every unit.
+    out : str or None
+        Where the Dask engine wrote every unit's assignment (partitioned Parquet).
     """
 
     assignments: pd.DataFrame
@@ -147,6 +154,8 @@ class ClusterResult:
     algorithm: str
     seed: int
     vector_info: dict = field(default_factory=dict)
+    n_units: int | None = None
+    out: str | None = None
 
     def messages(self, cluster: int, n: int | None = 20) -> pd.DataFrame:
         """The units of one cluster (most frequent messages first), for drill-down.
@@ -204,7 +213,8 @@ class ClusterResult:
             "k": self.k,
             "k_method": self.k_selection.method if self.k_selection else None,
             "k_rule": self.k_selection.rule if self.k_selection else None,
-            "n_units": int(len(self.assignments)),
+            "n_units": int(len(self.assignments)) if self.n_units is None else int(self.n_units),
+            "fitted_on": int(len(self.assignments)),
             "n_empty": self.n_empty,
             "noise_share": self.noise_share,
             "outcome": self.profile.attrs.get("outcome"),
@@ -226,6 +236,9 @@ def cluster_log(
     algorithm: str = "kmeans",
     outcome: str = "auto",
     seed: int = 0,
+    engine: str = "pandas",
+    sample_size: int | None = None,
+    out: Any = None,
     **options: Any,
 ) -> ClusterResult:
     """Cluster a conversation log's messages into labelled topics and profile them.
@@ -233,6 +246,7 @@ def cluster_log(
     Parameters
     ----------
     log : ConversationLog or turns DataFrame
+        With ``engine="dask"``: a :class:`toolkit.scale.DaskLog` or a folder/glob of Parquet.
     text : {"first_user", "user_input", "bot_response"}
         What to cluster (see :func:`clustering_units`).
     k : int or "auto"
@@ -242,6 +256,16 @@ def cluster_log(
     outcome : str
         Passed to :func:`cluster_profile`.
     seed : int
+    engine : {"pandas", "dask"}
+        ``"dask"`` (KMeans only) fits the clusters on a seeded sample of ``sample_size`` units
+        and assigns every unit on the Dask workers, where the profile is summed
+        (:mod:`toolkit.scale.topics`); ``assignments`` then holds the sample and ``out``
+        receives every unit's cluster.
+    sample_size : int, optional
+        Units to fit on. Pandas engine: default all (give a number to fit on a sample and
+        assign the rest, as the Dask engine does); Dask: default 200,000.
+    out : path, optional
+        Dask engine: folder for every unit's assignment (partitioned Parquet).
     **options
         Passed to :func:`cluster_texts` (``k_method``, ``k_max``, ``min_cluster_size``,
         ``n_threads``, ``backend_options``, ...).
@@ -257,15 +281,46 @@ def cluster_log(
     >>> res.profile.columns[:4].tolist()                          # doctest: +SKIP
     ['cluster', 'label', 'size', 'share']
     """
+    from toolkit.scale.cluster import check_engine
+
+    fit = functools.partial(cluster_texts, k=k, backend=backend, algorithm=algorithm, seed=seed, **options)
+    text = _resolve_text(text)
+    if check_engine(engine) == "dask":
+        return _cluster_dask(log, text, fit, outcome, seed, sample_size, out)
+    if out is not None:
+        raise ClusteringInputError("out= is for engine='dask'; write res.assignments yourself")
     units = clustering_units(log, text)
-    tc = cluster_texts(units["text"], k, backend=backend, algorithm=algorithm, seed=seed, **options)
+    n_units = None
+    if sample_size is not None and sample_size < len(units):
+        from toolkit.scale.topics import sample_units
+
+        everything, units = units, sample_units(units, sample_size, seed)
+        n_units = len(everything)
+    tc = fit(units["text"])
+    a = _with_clusters(units, tc)
+    if n_units is None:
+        profile = cluster_profile(a, outcome=outcome)
+    else:
+        if tc.model is None:
+            raise ClusteringInputError("sample_size= needs KMeans with a backend that places new messages")
+        lab = tc.model.assign(everything["text"])
+        full = everything.assign(cluster=lab, cluster_label=tc.model.label_of(lab))
+        profile = cluster_profile(full, outcome=outcome)
+    return _result(a, profile, tc, text, seed, n_units)
+
+
+def _with_clusters(units: pd.DataFrame, tc: TextClusters) -> pd.DataFrame:
     a = units.copy()
     a["cluster"] = tc.labels
     a["cluster_label"] = [tc.cluster_labels.get(int(c), str(c)) for c in tc.labels]
     a["x"] = tc.coords[:, 0]
     a["y"] = tc.coords[:, 1]
-    profile = cluster_profile(a, outcome=outcome)
-    sizes = a["cluster"].value_counts()
+    return a
+
+
+def _result(a: pd.DataFrame, profile: pd.DataFrame, tc: TextClusters, text: str, seed: int,
+            n_units: int | None, out: str | None = None) -> ClusterResult:
+    sizes = profile.set_index("cluster")["size"]
     clusters = pd.DataFrame(
         [
             {
@@ -286,9 +341,26 @@ def cluster_log(
         k_selection=tc.k_selection,
         noise_share=tc.noise_share,
         n_empty=tc.n_empty,
-        text=_resolve_text(text),
+        text=text,
         backend=tc.backend,
         algorithm=tc.algorithm,
         seed=seed,
         vector_info=tc.vector_info,
+        n_units=n_units,
+        out=out,
     )
+
+
+def _cluster_dask(log: Any, text: str, fit, outcome: str, seed: int, sample_size: int | None, out: Any) -> ClusterResult:
+    """``cluster_log(engine="dask")``: see :mod:`toolkit.scale.topics`."""
+    from toolkit.scale.topics import DEFAULT_SAMPLE_SIZE, cluster_dask
+
+    if fit.keywords.get("algorithm", "kmeans") != "kmeans":
+        raise ClusteringInputError("engine='dask' clusters with KMeans only (HDBSCAN cannot place messages "
+                                   "outside its sample); use algorithm='kmeans' or the pandas engine")
+    res = cluster_dask(log, units=functools.partial(clustering_units, text=text), fit=fit, sums=profile_sums,
+                       sample_size=DEFAULT_SAMPLE_SIZE if sample_size is None else sample_size, seed=seed,
+                       out=out)
+    tc = res.fit
+    profile = profile_from_sums(res.sums, tc.model.cluster_labels, outcome=outcome)
+    return _result(_with_clusters(res.sample, tc), profile, tc, text, seed, res.n_units, res.out)

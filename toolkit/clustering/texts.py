@@ -21,6 +21,7 @@ from toolkit.clustering._base import (
 )
 from toolkit.clustering.k_choice import KSelection, choose_k
 from toolkit.clustering.labels import _label_from_terms, cluster_terms
+from toolkit.clustering.model import ClusterModel
 from toolkit.clustering.vectors import vectorize
 
 __all__ = ["ClusterOptions", "TextClusters", "cluster_texts"]
@@ -53,6 +54,9 @@ class TextClusters:
         Texts without any features (empty, whitespace, digits or stop words only).
     backend, algorithm : str
     vector_info : dict
+    model : ClusterModel or None
+        Places new messages in these clusters (KMeans with a backend that can vectorise new
+        texts; ``None`` for HDBSCAN).
     """
 
     labels: np.ndarray
@@ -67,6 +71,7 @@ class TextClusters:
     backend: str
     algorithm: str
     vector_info: dict = field(default_factory=dict)
+    model: ClusterModel | None = None
 
 
 def _pca2(X: np.ndarray, w: np.ndarray, seed: int) -> np.ndarray:
@@ -235,10 +240,23 @@ def _centred(X: np.ndarray, w: np.ndarray) -> np.ndarray:
     return _l2_rows(X - mu)[0]
 
 
+def _model(pp: _Points, old: np.ndarray, new: np.ndarray, centers: np.ndarray, mean, labels: dict) -> ClusterModel | None:
+    """The :class:`ClusterModel` of a KMeans fit, its centres renumbered like the clusters
+    (``old`` -> ``new`` point labels); ``None`` when the backend cannot place new texts."""
+    if pp.vec.transform is None:
+        return None
+    order = np.zeros(len(centers), dtype=np.int64)
+    order[new] = old
+    return ClusterModel(pp.vec.backend, pp.vec.transform, np.asarray(centers, dtype=np.float64)[order],
+                        None if mean is None else np.asarray(mean, dtype=np.float64),
+                        {**labels, -1: labels.get(-1, "(empty)")})
+
+
 def _kmeans_point_labels(
     pp: _Points, k: int | None, opts: ClusterOptions, n_rows: int
-) -> tuple[np.ndarray, KSelection | None]:
-    """KMeans labels of the points, with k given or chosen by :func:`choose_k`."""
+) -> tuple[np.ndarray, KSelection | None, np.ndarray, np.ndarray | None]:
+    """KMeans labels of the points, with k given or chosen by :func:`choose_k`; also the
+    centres and the mean subtracted before KMeans (embeddings), for :class:`ClusterModel`."""
     Xp, wp = pp.Xp, pp.wp
     n_pts = len(Xp)
     selection = None
@@ -258,12 +276,14 @@ def _kmeans_point_labels(
             f"({n_rows} rows, {n_rows - n_valid_rows} empty; messages with the same "
             f"words count once): use k <= {n_pts} or k='auto'"
         )
-    if k == 1:
-        return np.zeros(n_pts, dtype=np.int64), selection
+    mean = None
     if pp.vec.backend == "embeddings":
+        mean = (wp[:, None] * Xp).sum(axis=0) / wp.sum()
         Xp = _centred(Xp, wp)
+    if k == 1:
+        return np.zeros(n_pts, dtype=np.int64), selection, (wp[:, None] * Xp).sum(axis=0)[None] / wp.sum(), mean
     km = _kmeans(Xp, wp, k, opts.seed, minibatch_threshold=opts.minibatch_threshold)
-    return np.asarray(km.predict(Xp), dtype=np.int64), selection
+    return np.asarray(km.predict(Xp), dtype=np.int64), selection, km.cluster_centers_, mean
 
 
 def _row_labels(pp: _Points, plab: np.ndarray) -> np.ndarray:
@@ -413,14 +433,16 @@ def cluster_texts(
     pp = _points(texts, opts.backend, seed=opts.seed, backend_options=opts.backend_options)
     selection: KSelection | None = None
     noise_share = 0.0
+    fitted = None
     with _threads(opts.n_threads):
         if opts.algorithm == "kmeans":
-            plab, selection = _kmeans_point_labels(pp, k_given, opts, n_rows)
+            plab, selection, *fitted = _kmeans_point_labels(pp, k_given, opts, n_rows)
         else:
             plab, noise_share = _hdbscan_points(
                 pp.Xp, pp.wp, min_cluster_size=opts.min_cluster_size, max_rows=opts.hdbscan_max_rows,
                 seed=opts.seed,
             )
+    old = plab
     plab = _relabel_by_size(plab, pp.wp)
     k_final = int(len(np.unique(plab[plab >= 0])))
     row_lab = _row_labels(pp, plab)
@@ -431,6 +453,7 @@ def cluster_texts(
             cluster_labels[-1] = "(noise or empty)" if n_empty else "(noise)"
         else:
             cluster_labels[-1] = "(empty)"
+    model = _model(pp, old, plab, *fitted, cluster_labels) if fitted else None
     return TextClusters(
         labels=row_lab,
         k=k_final,
@@ -444,6 +467,7 @@ def cluster_texts(
         backend=pp.vec.backend,
         algorithm=opts.algorithm,
         vector_info=dict(pp.vec.info, n_distinct=len(pp.dd.texts), n_points=len(pp.Xp)),
+        model=model,
     )
 
 

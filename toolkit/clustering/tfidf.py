@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Any, Sequence
 
 import numpy as np
@@ -14,21 +15,72 @@ __all__: list[str] = []
 _EXACT_SVD_MAX_FEATURES = 4000
 
 
-def _weighted_tfidf(C, w: np.ndarray):
-    """Sublinear TF-IDF with document frequencies counted over all rows (duplicates weighted)."""
+def _idf(C, w: np.ndarray) -> np.ndarray:
+    """Smoothed idf with document frequencies counted over all rows (duplicates weighted)."""
     import scipy.sparse as sp
-    from sklearn.preprocessing import normalize
 
-    C = sp.csr_matrix(C, dtype=np.float64)
-    B = C.copy()
+    B = sp.csr_matrix(C, dtype=np.float64, copy=True)
     B.data[:] = 1.0
     df = np.asarray(B.T @ w).ravel()
     n = float(w.sum())
-    idf = np.log((1.0 + n) / (1.0 + df)) + 1.0
-    T = C.copy()
+    return np.log((1.0 + n) / (1.0 + df)) + 1.0
+
+
+def _sublinear(C, idf: np.ndarray):
+    """Rows of counts -> sublinear TF-IDF (1 + log tf) x idf, L2-normalised."""
+    import scipy.sparse as sp
+    from sklearn.preprocessing import normalize
+
+    T = sp.csr_matrix(C, dtype=np.float64, copy=True)
     T.data = 1.0 + np.log(T.data)
     T = T @ sp.diags(idf)
     return normalize(T, norm="l2", copy=False)
+
+
+def _weighted_tfidf(C, w: np.ndarray):
+    """Sublinear TF-IDF with document frequencies counted over all rows (duplicates weighted)."""
+    return _sublinear(C, _idf(C, w))
+
+
+def _letters_only(text: str) -> str:
+    """The character analyzers' preprocessor: lower case, runs of non-letters -> one space."""
+    return re.sub(r"[\W\d_]+", " ", text.lower())
+
+
+@dataclass(frozen=True)
+class _TfidfTransform:
+    """The fitted TF-IDF + LSA map (vocabulary, idf, components): texts -> unit vectors.
+
+    The fit's own vectors are this map applied to the fitted texts, so new texts land in exactly
+    the same space (what assigning them to fitted clusters needs). Pickles (Dask workers).
+    """
+
+    vectorizer: Any
+    idf: np.ndarray
+    components: np.ndarray | None  # None: exact TF-IDF geometry, no SVD
+
+    def tfidf(self, texts: Sequence[str]):
+        return _sublinear(self.vectorizer.transform(list(texts)), self.idf)
+
+    def project(self, T) -> np.ndarray:
+        has = np.asarray(T.getnnz(axis=1)) > 0
+        if self.components is None:
+            return T.toarray()
+        Z, ok = _l2_rows(np.asarray(T @ self.components.T))
+        # a text whose terms all fall outside the components keeps a tiny direction anyway
+        lost = has & ~ok
+        if lost.any():
+            Z[lost] = 1.0 / np.sqrt(Z.shape[1])
+        Z[~has] = 0.0
+        return Z
+
+    def __call__(self, texts: Sequence[str]) -> np.ndarray:
+        return self.project(self.tfidf(texts))
+
+
+def _no_vocabulary(texts: Sequence[str]) -> np.ndarray:
+    """The transform of a fit whose texts had no terms at all: every text is featureless."""
+    return np.zeros((len(texts), 1))
 
 
 #: scripts written without spaces between words (CJK, kana, Thai, Lao, Myanmar, Khmer)
@@ -71,18 +123,21 @@ def _tfidf_backend(
         cv = CountVectorizer(token_pattern=_TOKEN_PATTERN, stop_words=stop_words, lowercase=True)
     elif analyzer in ("char", "char_wb"):
         cv = CountVectorizer(analyzer=analyzer, ngram_range=(1, 2), lowercase=True,
-                             preprocessor=lambda t: re.sub(r"[\W\d_]+", " ", t.lower()))
+                             preprocessor=_letters_only)
     else:
         raise ClusteringInputError(f"unknown analyzer {analyzer!r}: choose 'auto', 'word', 'char' or 'char_wb'")
     try:
         C = cv.fit_transform(texts)
     except ValueError:  # empty vocabulary: nothing but digits, punctuation and stop words
-        return Vectors(np.zeros((len(texts), 1)), "tfidf", {"analyzer": analyzer, "n_features": 0})
-    T = _weighted_tfidf(C, weights)
+        return Vectors(np.zeros((len(texts), 1)), "tfidf", {"analyzer": analyzer, "n_features": 0},
+                       transform=_no_vocabulary)
+    idf = _idf(C, weights)
+    T = _sublinear(C, idf)
     n_feat = T.shape[1]
     has = np.asarray(T.getnnz(axis=1)) > 0
     n_rows = int(has.sum())
     info: dict[str, Any] = {"analyzer": analyzer, "n_features": int(n_feat)}
+    comps = None
     if min(n_feat, n_rows) > n_components:
         # weighting rows by their duplicates makes the fit equal to one on every row
         if n_feat <= _EXACT_SVD_MAX_FEATURES:
@@ -100,16 +155,9 @@ def _tfidf_backend(
             comps = svd.components_
             kept = float((svd.singular_values_**2).sum())
             info.update(svd="randomized")
-        Z = np.asarray(T @ comps.T)
         # share of the rows' squared norm the components keep (rows have unit norm)
         info.update(n_components=int(n_components), kept_norm=kept / float(weights[has].sum()))
-        Z, ok = _l2_rows(Z)
-        # a text whose terms all fall outside the components keeps a tiny direction anyway
-        lost = has & ~ok
-        if lost.any():
-            Z[lost] = 1.0 / np.sqrt(Z.shape[1])
     else:
-        Z = T.toarray()
         info.update(n_components=int(n_feat), kept_norm=1.0, svd="none (exact TF-IDF)")
-    Z[~has] = 0.0
-    return Vectors(Z, "tfidf", info)
+    transform = _TfidfTransform(cv, idf, comps)
+    return Vectors(transform.project(T), "tfidf", info, transform=transform)

@@ -4,12 +4,20 @@ Writes each conversation's (or turn's) cluster and label to ``--out`` (CSV, Parq
 extension) and prints the profile table: worst-served large clusters first. ``--json`` prints
 the profile and the run's summary as JSON.
 
+With ``--engine dask`` PATH is a folder or glob of Parquet files: the clusters are fitted on a
+seeded sample of ``--sample-size`` units and every unit is assigned on the Dask workers, where the
+profile is summed; ``--out`` is then a folder of Parquet files (one per partition).
+
 Examples
 --------
 ``toolkit cluster data/sample --k auto --out clusters.csv --json``
+
+``toolkit cluster big --engine dask --workers 2 --sample-size 200000 --out clusters/``
 """
 
 from __future__ import annotations
+
+from toolkit.commands._engine import add_engine_arguments, engine_session
 
 __all__ = ["register", "run"]
 
@@ -67,9 +75,14 @@ def register(subparsers) -> None:
     p.add_argument(
         "--out",
         required=True,
-        help="where to write the assignments (.csv, .parquet or .jsonl): ids, cluster, label",
+        help="where to write the assignments (.csv, .parquet or .jsonl; with --engine dask a new "
+        "or empty folder): ids, cluster, label",
     )
+    p.add_argument("--sample-size", type=int, default=None,
+                   help="units to fit the clusters on; the others are assigned to the nearest "
+                   "cluster (default: all with the pandas engine, 200000 with --engine dask)")
     p.add_argument("--json", action="store_true", help="print the profile and summary as JSON")
+    add_engine_arguments(p)
     p.set_defaults(func=run)
 
 
@@ -93,29 +106,36 @@ def _write(frame, path) -> None:
 
 def run(args) -> int:
     from toolkit.cli import print_json
-    from toolkit.errors import UsageError
     from toolkit.clustering import ClusteringInputError, cluster_log
+    from toolkit.errors import UsageError
     from toolkit.io import load
+    from toolkit.scale.cluster import EngineError
 
-    log = load(args.path, tz=args.tz)
-    try:
-        res = cluster_log(
-            log,
-            text=args.text,
-            k=args.k,
-            backend=args.backend,
-            algorithm=args.algorithm,
-            seed=args.seed,
-            k_method=args.k_method,
-            k_max=args.k_max,
-            min_cluster_size=args.min_cluster_size,
-        )
-    except ClusteringInputError as exc:
-        raise UsageError(str(exc)) from exc
-    except ImportError as exc:
-        raise UsageError(str(exc)) from exc
-    ids = ["conversation_id"] + (["turn"] if "turn" in res.assignments else [])
-    _write(res.assignments[ids + ["cluster", "cluster_label"]], args.out)
+    if args.sample_size is not None and args.sample_size < 2:
+        raise UsageError(f"--sample-size must be >= 2, got {args.sample_size}")
+    dask = args.engine == "dask"
+    with engine_session(args):
+        log = load(args.path, tz=args.tz, engine=args.engine)
+        try:
+            res = cluster_log(
+                log,
+                text=args.text,
+                k=args.k,
+                backend=args.backend,
+                algorithm=args.algorithm,
+                seed=args.seed,
+                k_method=args.k_method,
+                k_max=args.k_max,
+                min_cluster_size=args.min_cluster_size,
+                engine=args.engine,
+                sample_size=args.sample_size,
+                out=args.out if dask else None,
+            )
+        except (ClusteringInputError, ImportError, EngineError) as exc:
+            raise UsageError(str(exc)) from exc
+    if not dask:
+        ids = ["conversation_id"] + (["turn"] if "turn" in res.assignments else [])
+        _write(res.assignments[ids + ["cluster", "cluster_label"]], args.out)
     profile = res.profile
     if args.json:
         print_json(
@@ -130,8 +150,10 @@ def run(args) -> int:
         return 0
     import pandas as pd
 
+    n = res.summary()["n_units"]
+    fitted = f", fitted on {len(res.assignments)}" if len(res.assignments) != n else ""
     print(
-        f"{res.k} clusters of {len(res.assignments)} {res.text} messages "
+        f"{res.k} clusters of {n} {res.text} messages{fitted} "
         f"({res.backend}, {res.algorithm}"
         + (f", k chosen by {res.k_selection.method}" if res.k_selection else "")
         + (f", noise {res.noise_share:.1%}" if res.algorithm == "hdbscan" else "")
