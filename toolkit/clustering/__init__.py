@@ -81,7 +81,7 @@ from toolkit.clustering.k_choice import KSelection, _eigengap_spectrum, choose_k
 from toolkit.clustering.labels import _label_from_terms, cluster_terms
 from toolkit.clustering.model import ClusterModel
 from toolkit.clustering.plots import plot_cluster_map, plot_k_selection
-from toolkit.clustering.profile import cluster_profile
+from toolkit.clustering.profile import cluster_profile, profile_from_sums, profile_sums
 from toolkit.clustering.texts import ClusterOptions, TextClusters, _hdbscan_points, _points, cluster_texts
 from toolkit.clustering.tfidf import _tfidf_backend, _weighted_tfidf
 from toolkit.clustering.vectors import BACKENDS, register_backend, resolve_backend, vectorize
@@ -104,6 +104,8 @@ __all__ = [
     "cluster_texts",
     "cluster_terms",
     "cluster_profile",
+    "profile_sums",
+    "profile_from_sums",
     "cluster_log",
     "plot_cluster_map",
     "plot_k_selection",
