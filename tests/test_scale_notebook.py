@@ -18,3 +18,5 @@ def test_at_scale_notebook_runs_and_the_engines_agree(run_notebook):
     assert engines["pandas"]["turns"] == engines["dask"]["turns"] == res["turns"]
     assert all(row["peak_rss_mb"] > 0 and row["seconds"] > 0 for row in engines.values())
     assert {r["metric"] for r in res["ab_verdicts"]} >= {"resolved"}
+    topics = res["topics"]  # fitted on a 1,000-conversation sample, every conversation assigned
+    assert topics["k"] >= 2 and topics["fitted_on"] == 1000 < topics["conversations"]
