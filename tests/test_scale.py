@@ -58,9 +58,12 @@ def parted(small_log, tmp_path_factory):
     return write_partitioned(small_log, tmp_path_factory.mktemp("parted"))
 
 
-@pytest.fixture(scope="module")
-def dlog(parted, client):
-    return read_log(parted, npartitions=2)
+@pytest.fixture(scope="module", params=[None, True], ids=["checked", "shuffled"])
+def dlog(parted, client, request):
+    """The same files read both ways: partitions = files when the check allows, and shuffled."""
+    d = read_log(parted, npartitions=2, shuffle=request.param)
+    assert d.layout == ("shuffled" if request.param else "files")
+    return d
 
 
 def test_read_gives_the_pandas_log(dlog, small_log):
@@ -92,6 +95,28 @@ def test_conversations_split_across_files_are_scored_whole(sample_log, tmp_path,
     ref = score_turns(small)
     np.testing.assert_array_equal(got["relevance"].to_numpy(), ref["relevance"].to_numpy())
     assert (ref.groupby("conversation_id")["turn"].transform("size") > 1).any()
+
+
+def test_the_layout_check_shuffles_only_when_a_conversation_straddles_files(sample_log, tmp_path, client):
+    from toolkit.quality import score_turns
+    from toolkit.sample import write_partitioned as write_sample
+
+    small = sample_log.select(end="2026-09-03")
+    split = read_log(write_partitioned(small, tmp_path / "split", by_turn_parity=True))
+    assert split.layout == "shuffled"  # turns 0 and 1 of a conversation in two files
+    one = tmp_path / "one_conversations_file"
+    write_partitioned(small, one)
+    for f in (one / "conversations").rglob("*.parquet"):
+        f.unlink()
+    small.conversations.to_parquet(one / "conversations" / "all.parquet", index=False)
+    assert read_log(one).layout == "shuffled"  # conversations files do not pair with turns files
+    gen = write_sample(tmp_path / "generated", 400, seed=3, days=3)
+    d = read_log(gen)
+    assert d.layout == "files" and d.npartitions == d.files_count and "(files)" in repr(d)
+    got = score_turns(d, engine="dask").compute().sort_values(["conversation_id", "turn"])
+    ref = score_turns(read_log(gen, shuffle=True).compute())
+    np.testing.assert_array_equal(got["quality"].to_numpy(), ref["quality"].to_numpy())
+    assert len(got) == len(ref) > 400
 
 
 def test_ab_equals_the_pandas_engine(dlog, small_log):

@@ -15,15 +15,26 @@ other keys (``date=2026-09-01``, derived from the timestamps) are not added.
 :func:`toolkit.log.validate` -- the same error text, with the file as its source and the rows
 numbered within that file. Every file must carry the same extra columns as the first one.
 
-**Whole conversations.** Files are usually cut by date, so a conversation that runs past midnight
-would straddle two of them. The turns (and conversations) are therefore **shuffled on
-``conversation_id``** into ``npartitions`` hash partitions: afterwards every partition holds
-whole conversations, and partition ``i`` of the turns and of the conversations hold the same
-conversations. Each partition is then validated again as a complete little log (duplicate turns
+**Whole conversations.** Every partition must hold whole conversations (relevance needs a
+conversation's earlier turns). Two layouts, chosen by a check (``shuffle=None``):
+
+- **files** -- each conversation's turns are in one file (``toolkit sample --partitioned`` and
+  logs partitioned by the date a conversation *started* are like this), and the conversations
+  files, if any, pair one to one with the turns files by their path under ``turns/`` and
+  ``conversations/``. Then partitions are the files: no shuffle. The check reads only the
+  ``conversation_id`` column of every turns file (on the workers) and looks for a 64-bit id hash
+  in two files; a hash collision can only send a log down the shuffle path, never the other way.
+  A worker's memory is then bounded by the largest file.
+- **shuffled** -- files cut by the time of each turn split the conversations that run past
+  midnight. The turns (and conversations) are **shuffled on ``conversation_id``** into
+  ``npartitions`` hash partitions: afterwards every partition holds whole conversations, and
+  partition ``i`` of the turns and of the conversations hold the same conversations.
+
+Either way each partition is then validated again as a complete little log (duplicate turns
 across files, orphans, conversations without turns, the conversations table derived from the
 turns with a groupby when it is absent) and handed to the analyses as a
 :class:`~toolkit.log.ConversationLog` (:meth:`DaskLog.map_logs`), so per-partition work runs the
-pandas code unchanged.
+pandas code unchanged. :attr:`DaskLog.layout` says which layout was taken.
 
 Examples
 --------
@@ -35,8 +46,10 @@ Examples
 ...     os.makedirs(f"{folder}/turns/date={day}")
 ...     part.to_parquet(f"{folder}/turns/date={day}/part-0.parquet")
 >>> dlog = read_log(folder)                  # lazy: each file is validated when it is read
->>> dlog.files_count
-2
+>>> dlog.files_count, dlog.layout            # no conversation here runs past midnight: no shuffle
+(2, 'files')
+>>> read_log(folder, shuffle=True).layout
+'shuffled'
 >>> import dask
 >>> with dask.config.set(scheduler="sync"):
 ...     back = dlog.compute()                # whole conversations, as the pandas engine has them
@@ -240,6 +253,9 @@ class DaskLog:
     file_turns : dask DataFrame
         The turns file by file, validated, before the shuffle: for work that needs no whole
         conversations (term counts), one pass cheaper.
+    layout : {"files", "shuffled"}
+        ``"files"``: each file held whole conversations, partitions are the files;
+        ``"shuffled"``: turns were shuffled on ``conversation_id`` (see the module docstring).
     """
 
     source: str
@@ -249,10 +265,11 @@ class DaskLog:
     files_count: int
     example: ConversationLog
     file_turns: Any = None
+    layout: str = "shuffled"
 
     @property
     def npartitions(self) -> int:
-        """Partitions after the shuffle (each holds whole conversations)."""
+        """Partitions (each holds whole conversations)."""
         return self.raw_turns.npartitions
 
     def map_logs(self, fn: Callable[..., pd.DataFrame], *args: Any, meta: Any = None) -> Any:
@@ -290,7 +307,7 @@ class DaskLog:
 
     def __repr__(self) -> str:
         return (f"DaskLog({self.source!r}, {self.files_count} turns files, {self.npartitions} partitions"
-                f"{', with conversations' if self.raw_conversations is not None else ''})")
+                f" ({self.layout}){', with conversations' if self.raw_conversations is not None else ''})")
 
 
 def _rows(files: list[Path]) -> int:
@@ -311,6 +328,7 @@ def read_log(
     tz: str | None = None,
     npartitions: int | None = None,
     rows_per_partition: int = ROWS_PER_PARTITION,
+    shuffle: bool | None = None,
 ) -> DaskLog:
     """Read a folder or glob of Parquet files as a lazy, validated :class:`DaskLog`.
 
@@ -325,7 +343,12 @@ def read_log(
         Parquet footers) / ``rows_per_partition``, and at least two per worker of the current
         Dask client (at most one per file).
     rows_per_partition : int
-        Target rows per partition when ``npartitions`` is not given.
+        Target rows per partition when ``npartitions`` is not given (shuffled layout).
+    shuffle : bool, optional
+        ``None`` (default): shuffle only when a conversation straddles files or the conversations
+        files do not pair with the turns files (checked, see the module docstring); ``True``:
+        always shuffle; ``False``: trust that every file holds whole conversations (a straddling
+        conversation then shows up as broken turn numbering or a repeated conversation).
 
     Returns
     -------
@@ -357,21 +380,78 @@ def read_log(
     conv_root = root.parent / "conversations" if root.name == "turns" else root
     first = _turns_file(str(turn_files[0]), _hive(turn_files[0], root), tz, None)
     meta_t = first.iloc[:0]
-    n = npartitions or _default_partitions(_rows(turn_files), rows_per_partition, len(turn_files))
     paths = [str(p) for p in turn_files]
     per_file = dd.from_map(_turns_file, paths, [_hive(p, root) for p in turn_files],
                            args=(tz, meta_t), meta=meta_t, label="read-validate-turns", enforce_metadata=False)
-    turns = per_file.shuffle(on="conversation_id", npartitions=n)
-    convs = None
+    meta_c = None
     if conv_files:
         meta_c = _conversations_file(str(conv_files[0]), _hive(conv_files[0], conv_root), tz, None).iloc[:0]
-        convs = dd.from_map(_conversations_file, [str(p) for p in conv_files],
-                            [_hive(p, conv_root) for p in conv_files], args=(tz, meta_c), meta=meta_c,
-                            label="read-validate-conversations", enforce_metadata=False)
-        convs = convs.shuffle(on="conversation_id", npartitions=n)
+    paired = _paired(turn_files, root, conv_files, conv_root)
+    whole = (not shuffle) and paired is not None and (shuffle is False or _files_hold_whole_conversations(paths))
+    if whole:
+        turns, convs = per_file, None
+        if conv_files:
+            convs = dd.from_map(_conversations_file, [str(p) for p in paired], [_hive(p, conv_root) for p in paired],
+                                args=(tz, meta_c), meta=meta_c, label="read-validate-conversations",
+                                enforce_metadata=False)
+    else:
+        n = npartitions or _default_partitions(_rows(turn_files), rows_per_partition, len(turn_files))
+        turns = per_file.shuffle(on="conversation_id", npartitions=n)
+        convs = None
+        if conv_files:
+            convs = dd.from_map(_conversations_file, [str(p) for p in conv_files],
+                                [_hive(p, conv_root) for p in conv_files], args=(tz, meta_c), meta=meta_c,
+                                label="read-validate-conversations", enforce_metadata=False)
+            convs = convs.shuffle(on="conversation_id", npartitions=n)
     return DaskLog(source=os.fspath(source), raw_turns=turns, raw_conversations=convs, tz=tz,
-                   files_count=len(turn_files), example=_example(first, meta_c if conv_files else None, tz),
-                   file_turns=per_file)
+                   files_count=len(turn_files), example=_example(first, meta_c, tz),
+                   file_turns=per_file, layout="files" if whole else "shuffled")
+
+
+def _paired(turn_files: list[Path], root: Path, conv_files: list[Path], conv_root: Path) -> list[Path] | None:
+    """The conversations file of each turns file (same path under its table's folder); ``[]``
+    without conversations files; ``None`` when they do not pair one to one."""
+    if not conv_files:
+        return []
+
+    def rel(p: Path, base: Path):
+        try:
+            return p.relative_to(base)
+        except ValueError:
+            return None
+
+    by_rel = {rel(p, conv_root): p for p in conv_files}
+    want = [rel(p, root) for p in turn_files]
+    if None in by_rel or None in want or len(by_rel) != len(want) or set(want) != set(by_rel):
+        return None
+    return [by_rel[r] for r in want]
+
+
+def _file_id_hashes(path: str) -> Any:
+    """uint64 hashes of the distinct conversation ids of one turns file (``None`` if unreadable:
+    the file's own read then says what is wrong)."""
+    import numpy as np
+    import pyarrow.parquet as pq
+
+    try:
+        ids = pq.read_table(path, columns=["conversation_id"]).column(0).to_pandas()
+    except Exception:  # noqa: BLE001 - reported by the validating read
+        return None
+    return np.unique(pd.util.hash_array(ids.astype("string").dropna().unique().to_numpy(dtype=object)))
+
+
+def _files_hold_whole_conversations(paths: list[str]) -> bool:
+    """Whether no conversation id appears in two of the files (one column read per file)."""
+    import dask
+    import numpy as np
+
+    if len(paths) == 1:
+        return True
+    hashes = dask.compute(*[dask.delayed(_file_id_hashes)(p) for p in paths])
+    if any(h is None for h in hashes):
+        return False
+    every = np.concatenate(hashes)
+    return len(np.unique(every)) == len(every)
 
 
 def _default_partitions(rows: int, rows_per_partition: int, n_files: int) -> int:
