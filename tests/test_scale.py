@@ -315,7 +315,9 @@ def test_cli_score_and_forecast_with_the_dask_engine(parted, small_log, tmp_path
 
     out = tmp_path / "scored"
     assert main(["score", str(parted), "--engine", "dask", "--out", str(out), "--json"]) == 0
-    summary = json.loads(capsys.readouterr().out)
+    printed = capsys.readouterr()
+    summary = json.loads(printed.out)  # stdout holds the JSON alone: the progress bar is on stderr
+    assert "scoring:" in printed.err and "task" in printed.err
     ref = score_turns(small_log)
     assert summary["scored_turns"] == len(ref)
     assert summary["mean_quality"] == pytest.approx(float(ref["quality"].mean()), rel=1e-12)

@@ -203,23 +203,25 @@ def arm_moments(dlog, units_fn: Callable[[Any], pd.DataFrame], variant_col: str,
     >>> mom.n_units == units_from_log(log)["variant"].value_counts().sort_index().to_dict()
     True
     """
-    import dask
+    from toolkit.scale.cluster import compute
 
     units = dlog.map_logs(units_fn).persist()
     example = units_fn(dlog.example)
     try:
         try:
-            p1, miss = dask.compute(
+            p1, miss = compute(
                 units.map_partitions(_first_pass, variant_col, list(specs),
                                      meta=_first_pass(example, variant_col, specs).iloc[:0]),
-                units.map_partitions(_missing_variant, variant_col, meta=_missing_variant(example, variant_col).iloc[:0]))
+                units.map_partitions(_missing_variant, variant_col, meta=_missing_variant(example, variant_col).iloc[:0]),
+                label="A/B: units, first pass")
         except MomentsError as exc:
             raise MomentsError(str(exc)) from None
         first = _combine_first(p1)
-        p2 = units.map_partitions(_second_pass, variant_col, list(specs), first,
-                                  meta=pd.DataFrame({"metric": pd.Series(dtype=object),
-                                                     "arm": pd.Series(dtype=object),
-                                                     "ss": pd.Series(dtype=float)})).compute()
+        p2, = compute(units.map_partitions(_second_pass, variant_col, list(specs), first,
+                                           meta=pd.DataFrame({"metric": pd.Series(dtype=object),
+                                                              "arm": pd.Series(dtype=object),
+                                                              "ss": pd.Series(dtype=float)})),
+                      label="A/B: second pass")
     finally:
         del units
     table = first.join(p2.groupby(["metric", "arm"])["ss"].sum())

@@ -447,7 +447,9 @@ def _files_hold_whole_conversations(paths: list[str]) -> bool:
 
     if len(paths) == 1:
         return True
-    hashes = dask.compute(*[dask.delayed(_file_id_hashes)(p) for p in paths])
+    from toolkit.scale.cluster import compute
+
+    hashes = compute(*[dask.delayed(_file_id_hashes)(p) for p in paths], label="reading: conversation ids per file")
     if any(h is None for h in hashes):
         return False
     every = np.concatenate(hashes)

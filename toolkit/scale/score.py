@@ -64,8 +64,7 @@ def fit_idf(dlog, options: dict):
     >>> model.n_docs == 2 * len(log.turns)
     True
     """
-    import dask
-
+    from toolkit.scale.cluster import compute
     from toolkit.text import HashedTfidf
 
     # document frequencies need no whole conversations: counted file by file, before the shuffle
@@ -73,7 +72,7 @@ def fit_idf(dlog, options: dict):
     freq = dlog.file_turns.map_partitions(_partition_frequencies, options, meta=meta)
     per_hash = freq.groupby("hash")["df"].sum()
     n_docs = freq["docs"].sum()
-    per_hash, n_docs = dask.compute(per_hash, n_docs)
+    per_hash, n_docs = compute(per_hash, n_docs, label="scoring: term counts")
     per_hash = per_hash.sort_index()
     return HashedTfidf.from_document_frequencies(per_hash.index.to_numpy(), per_hash.to_numpy(),
                                                  int(n_docs), **options)
@@ -151,9 +150,7 @@ def write_scored(dlog, scored, folder: str | os.PathLike) -> dict:
     >>> summary["scored_turns"] == len(log.turns), sorted(p.name for p in Path(folder, "scored").iterdir())
     (True, ['conversations', 'turns'])
     """
-    import dask
-
-    from toolkit.scale.cluster import EngineError
+    from toolkit.scale.cluster import EngineError, compute
 
     out = Path(folder)
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
@@ -161,8 +158,8 @@ def write_scored(dlog, scored, folder: str | os.PathLike) -> dict:
                           "folder of Parquet files (turns/, conversations/)")
     writes = [scored.to_parquet(str(out / "turns"), write_index=False, compute=False),
               dlog.conversations.to_parquet(str(out / "conversations"), write_index=False, compute=False)]
-    _, _, n, mean_q, levels = dask.compute(*writes, scored.shape[0], scored["quality"].mean(),
-                                           scored["level"].value_counts())
+    _, _, n, mean_q, levels = compute(*writes, scored.shape[0], scored["quality"].mean(),
+                                      scored["level"].value_counts(), label="scoring")
     order = [lv for lv in scored["level"].dtype.categories if lv in levels.index]
     return {"scored_turns": int(n), "out": str(out), "mean_quality": float(mean_q) if n else None,
             "levels": {str(k): int(levels[k]) for k in order}}

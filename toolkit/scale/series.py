@@ -85,7 +85,7 @@ def bucket_aggregate(dlog, frame_fn: Callable, range_fn: Callable, how: str) -> 
     >>> v.equals(metric_series(log, "turns", "h"))
     True
     """
-    import dask
+    from toolkit.scale.cluster import compute
 
     example = frame_fn(dlog.example)
     keys = _keys(example)
@@ -94,12 +94,12 @@ def bucket_aggregate(dlog, frame_fn: Callable, range_fn: Callable, how: str) -> 
         frames = dlog.map_logs(frame_fn)
         shuffled = frames.shuffle(on=keys, npartitions=max(1, dlog.npartitions))
         q = shuffled.map_partitions(_quantile95, meta=_quantile95(example).iloc[:0])
-        res, rng = dask.compute(q, ranges)
+        res, rng = compute(q, ranges, label="series: p95 per bucket")
         agg = res.set_index(keys)["v"].sort_index()
         groups = sorted(res["g"].unique()) if "g" in keys else None
     else:
         parts = dlog.map_logs(functools.partial(_partials_of, frame_fn=frame_fn), meta=_partials(example).iloc[:0])
-        res, rng = dask.compute(parts, ranges)
+        res, rng = compute(parts, ranges, label="series: sums per bucket")
         agg = _combine(res, keys, how)
         groups = sorted(res["g"].unique()) if "g" in keys else None
     lo, hi = rng["lo"].min(), rng["hi"].max()

@@ -178,7 +178,7 @@ def cluster_dask(
     """
     import dask
 
-    from toolkit.scale.cluster import EngineError
+    from toolkit.scale.cluster import EngineError, compute
     from toolkit.scale.read import DaskLog, read_log
 
     if int(sample_size) < 2:
@@ -193,9 +193,9 @@ def cluster_dask(
 
     # 1. the sample: the smallest seeded hashes (only the hashes travel)
     hashes = all_units.map_partitions(_hash_frame, seed, meta=pd.DataFrame({"h": np.array([], np.uint64)}))
-    small, n_units = dask.compute(hashes["h"].nsmallest(int(sample_size)), hashes.shape[0])
+    small, n_units = compute(hashes["h"].nsmallest(int(sample_size)), hashes.shape[0], label="topics: sample ids")
     threshold = _threshold(small.to_numpy(dtype=np.uint64), int(sample_size))
-    sample = _sorted(all_units.map_partitions(_below, seed, threshold, meta=meta_u).compute())
+    sample = _sorted(compute(all_units.map_partitions(_below, seed, threshold, meta=meta_u), label="topics: sample")[0])
 
     # 2. the fit, in memory
     fitted = fit(sample["text"])
@@ -214,7 +214,7 @@ def cluster_dask(
     if dest is not None:  # one graph: each partition is assigned once for both
         cols = _keys(meta_u) + ["cluster", "cluster_label"]
         work.append(assigned[cols].to_parquet(str(dest), write_index=False, compute=False))
-    got = dask.compute(*work)
+    got = compute(*work, label="topics: assign and profile")
     table = got[0].reset_index()
     return DaskClusters(sample=sample, fit=fitted, sums=table, n_units=int(n_units),
                         out=None if dest is None else str(dest))
