@@ -10,6 +10,9 @@ Rows
   turns, response time and quality, and real public series shipped in statsmodels (Mauna Loa
   CO2 and euro-area electrical equipment orders, monthly; El Nino sea temperatures, where
   seasonal naive is hard to beat, reported as it comes);
+* M4's hourly protocol (960 h in, 48 h out, OWA against seasonal naive) on 29 windows of five
+  real hourly series with daily and weekly cycles (``benchmarks/hourly_data.py`` says where they
+  come from and how to get them; skipped with that message when absent);
 * ``toolkit forecast`` on a long file of 400 hourly series of 1,000 points (two worker processes,
   progress bar), the speed-up over one process, and the accuracy of those forecasts on the 48
   held-out hours of every series.
@@ -165,6 +168,53 @@ def long_file_rows(n_series: int = 400, horizon: int = 48) -> list[dict]:
     return rows
 
 
+def real_hourly_rows(quick: bool) -> list[dict]:
+    """M4's hourly protocol on real hourly series (benchmarks/hourly_data.py): 960 h in, 48 h out;
+    OWA = mean of the sMAPE and MASE ratios to seasonal naive (season 24), over all windows."""
+    import hourly_data
+    import pandas as pd
+
+    import toolkit.forecasting as F
+    from toolkit.forecasting.metrics import mase, smape
+
+    bench = "forecasting/real hourly series (960 h -> 48 h)"
+    if not hourly_data.available():
+        return [{"benchmark": bench, "metric": "skipped", "value": None, "unit": "",
+                 "note": f"data not found in {hourly_data.data_dir()}: {hourly_data.GET}"}]
+    wins = hourly_data.windows(per_series=2 if quick else 8)
+    models = ["snaive", F.DEFAULT_MODEL] if quick else ["snaive", "combo", "stl_arima", "stl_ets", "arima", "ets"]
+    got = []
+    for name, train, test in wins:
+        y = test.to_numpy(dtype=float)
+        for model in models:
+            start = time.process_time()
+            fr = F.forecast(train, 48, model=model, backtest_origins=0).frame
+            secs = time.process_time() - start
+            got.append({"model": model, "family": name.split("#")[0], "seconds": secs,
+                        "smape": smape(y, fr["yhat"].to_numpy()), "mase": mase(y, fr["yhat"].to_numpy(), train.to_numpy(), 24),
+                        "c95": float(((y >= fr["lo95"]) & (y <= fr["hi95"])).mean()),
+                        "c80": float(((y >= fr["lo80"]) & (y <= fr["hi80"])).mean())})
+    d = pd.DataFrame(got)
+    g = d.groupby("model").agg(smape=("smape", "mean"), mase=("mase", "mean"), c95=("c95", "mean"),
+                               c80=("c80", "mean"), seconds=("seconds", "median"))
+    base = g.loc["snaive"]
+    rows = []
+    for model in models:
+        if model == "snaive":
+            continue
+        r = g.loc[model]
+        owa = 0.5 * (r.smape / base.smape + r.mase / base.mase)
+        fam = d[d.model == model].groupby("family")["mase"].mean() / d[d.model == "snaive"].groupby("family")["mase"].mean()
+        rows.append({"benchmark": bench, "metric": f"OWA {model}{' (default)' if model == F.DEFAULT_MODEL else ''}",
+                     "value": owa, "unit": "", "target": 0.80 if model == F.DEFAULT_MODEL else None,
+                     "ratio": owa / 0.80 if model == F.DEFAULT_MODEL else None,
+                     "note": f"{len(wins)} windows; sMAPE {r.smape:.1f} vs {base.smape:.1f}, MASE {r.mase:.3f} vs "
+                             f"{base.mase:.3f} (seasonal naive); coverage95 {r.c95:.3f}, coverage80 {r.c80:.3f}; "
+                             f"CPU {r.seconds:.2f} s/series (median); MASE ratio by series: "
+                             + ", ".join(f"{k} {v:.2f}" for k, v in fam.items())})
+    return rows
+
+
 def run(quick: bool = False) -> list[dict]:
     import pandas as pd
 
@@ -199,7 +249,8 @@ def run(quick: bool = False) -> list[dict]:
                  "value": t_auto, "unit": "s", "target": BUDGET_S, "ratio": t_auto / BUDGET_S,
                  "note": "selection by backtest of all 6 candidates, then the winner"})
 
-    # ---- accuracy: sample series and real public series ---------------------------------------
+    # ---- accuracy: real hourly series (M4's protocol), the sample, statsmodels' series --------
+    rows += real_hourly_rows(quick)
     origins = 3 if quick else 8
     models = ["snaive", F.DEFAULT_MODEL] if quick else ["snaive", "ets", "arima", "stl_arima", "stl_ets", "combo"]
     try:

@@ -10,7 +10,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from toolkit.forecasting.checks import Prepared, _periods_for, prepare
+from toolkit.forecasting.checks import FORECAST_WEEKS, Prepared, _periods_for, prepare
 from toolkit.forecasting.metrics import mase, smape
 from toolkit.forecasting.models import DEFAULT_CANDIDATES, _canon_model, _finish, _run_model
 from toolkit.series import SeriesError, regularize, series_label
@@ -82,7 +82,7 @@ def backtest(
     >>> list(bt.summary.model)
     ['snaive', 'stl_ets']
     """
-    p = prepare(y, season, freq=freq, nonnegative=nonnegative, periods=periods)
+    p = prepare(y, season, freq=freq, nonnegative=nonnegative, periods=periods, weeks=FORECAST_WEEKS)
     models = [_canon_model(m) for m in models]
     if "snaive" not in models:
         models = ["snaive", *models]
@@ -107,7 +107,7 @@ def backtest(
         pt = Prepared(
             train,
             m,
-            _periods_for(m, p.freq, len(train), periods),
+            _periods_for(m, p.freq, len(train), periods, FORECAST_WEEKS),
             p.freq,
             p.nonnegative,
             bool(np.ptp(train.to_numpy()) == 0),

@@ -26,17 +26,26 @@ class Prepared:
     notes: list[str] = field(default_factory=list)
 
 
-def _periods_for(season: int, freq: str | None, n: int, periods: Sequence[int] | None) -> tuple[int, ...]:
+#: weeks of hourly data before the weekly cycle joins the daily one: decomposition, anomalies and
+#: trend tests (with fewer, its 168 values per cycle soak up the noise) ...
+DECOMPOSITION_WEEKS = 4
+#: ... and the forecasting models: on real hourly series (benchmarks/bench_forecasting.py) weekdays
+#: and weekends differ so much that MSTL without the weekly cycle loses to seasonal naive (600-h
+#: windows: OWA 1.20 with periods (24,), 0.75 with (24, 168))
+FORECAST_WEEKS = 2
+
+
+def _periods_for(season: int, freq: str | None, n: int, periods: Sequence[int] | None,
+                 weeks: int = DECOMPOSITION_WEEKS) -> tuple[int, ...]:
     if periods is not None:
         ps = tuple(sorted({int(p) for p in periods if int(p) > 1}))
     elif season <= 1:
         ps = ()
     else:
         ps = (season,)
-        # hourly data: add the weekly cycle when at least four weeks are there (with fewer, its
-        # 168 values per cycle soak up the noise)
+        # hourly data: add the weekly cycle when ``weeks`` weeks are there
         if season == 24 and freq is not None and pd.tseries.frequencies.to_offset(freq).rule_code.lower() == "h":
-            if n >= 4 * 168:
+            if n >= weeks * 168:
                 ps = (24, 168)
     return tuple(p for p in ps if n >= 2 * p)
 
@@ -49,6 +58,7 @@ def prepare(
     nonnegative: bool | None = None,
     periods: Sequence[int] | None = None,
     max_missing: float = 0.5,
+    weeks: int = DECOMPOSITION_WEEKS,
 ) -> Prepared:
     """Check a series and make it ready for the models; reject what cannot be modelled.
 
@@ -60,6 +70,9 @@ def prepare(
     * at least two full seasons (``2 * season`` points) when ``season > 1``, and at least 8
       points in any case;
     * at most ``max_missing`` of the points missing.
+
+    ``weeks``: hourly data of that many weeks or more gets the periods (24, 168), shorter (24,)
+    (:data:`FORECAST_WEEKS` for the forecasting models, :data:`DECOMPOSITION_WEEKS` otherwise).
 
     Handled (and recorded in ``notes``): leading and trailing missing values are trimmed, inner
     ones (e.g. hours with no conversation for a mean) interpolated linearly; a constant series is
@@ -126,4 +139,4 @@ def prepare(
         notes.append(f"constant series (every value {r.iloc[0]:g}): forecast is that constant, intervals have zero width")
     out = pd.Series(r.to_numpy(dtype="float64"), index=pd.DatetimeIndex(r.index, freq=f), name=label)
     out.index.name = "timestamp"
-    return Prepared(out, s, _periods_for(s, f, n, periods), f, bool(nonnegative), constant, notes)
+    return Prepared(out, s, _periods_for(s, f, n, periods, weeks), f, bool(nonnegative), constant, notes)

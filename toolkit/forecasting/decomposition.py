@@ -99,8 +99,10 @@ def decompose(
     season = min(periods) if periods else None
     p = prepare(y, season if season is not None else None, freq=freq, periods=periods, nonnegative=False)
     yy = p.y
-    ps = p.periods
     n = len(yy)
+    ps = p.periods
+    if len(ps) > 1:  # statsmodels' MSTL drops the periods of n / 2 or more: say so up front
+        ps = tuple(q for q in ps if q < n / 2) or ps[:1]
     with _quiet():
         if not ps:
             from statsmodels.nonparametric.smoothers_lowess import lowess

@@ -10,7 +10,7 @@ from typing import Sequence
 import pandas as pd
 
 from toolkit.forecasting.backtesting import Backtest, backtest
-from toolkit.forecasting.checks import prepare
+from toolkit.forecasting.checks import FORECAST_WEEKS, prepare
 from toolkit.forecasting.models import DEFAULT_CANDIDATES, DEFAULT_MODEL, _canon_model, _finish, _future_index, _run_model
 from toolkit.series import SeriesError
 
@@ -93,7 +93,7 @@ def forecast(
     if int(horizon) < 1:
         raise SeriesError(f"horizon must be >= 1, got {horizon}")
     h = int(horizon)
-    p = prepare(y, season, freq=freq, nonnegative=nonnegative, periods=periods)
+    p = prepare(y, season, freq=freq, nonnegative=nonnegative, periods=periods, weeks=FORECAST_WEEKS)
     chosen = _canon_model(model)
     bt = None
     notes = list(p.notes)

