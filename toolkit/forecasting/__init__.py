@@ -17,11 +17,19 @@ Models (all give a point forecast ``yhat`` and 80 % / 95 % prediction intervals)
 ``stl_arima`` / ``stl_ets``
     MSTL (or STL) decomposition; each seasonal component is forecast by repeating its last
     cycle, the seasonally adjusted series by a non-seasonal ARIMA (small grid) or ETS.
-``combo``
-    The mean of the members' forecasts (default ``stl_arima``, ``stl_ets`` and ``arima``);
-    intervals average the members' quantiles.
+``combo`` (the default)
+    The median of the members' forecasts -- ``stl_arima``, ``stl_ets``, ``arima`` and seasonal
+    naive at the longest period (weekly on hourly data), so of four the mean of the middle two;
+    each interval bound is the members' median too.
 ``auto``
     The candidate with the lowest mean MASE in a rolling-origin backtest on the series itself.
+
+Every model but the seasonal-naive baseline runs on a Box-Cox scale of ``y + 0.1 * mean`` when
+the series is non-negative: lambda 1 (raw), 0.75, 0.5 (square root), 0.25 or 0 (log), read from
+how the noise (the seasonal differences) grows with the level. Hourly series of two weeks or
+more get the periods 24 and 168. On 29 windows of five real hourly series (M4's protocol: 960 h
+in, 48 h out; ``python benchmarks/run.py forecasting``) the default's OWA against seasonal naive
+is 0.65 with 95 % intervals covering 95.8 %, at 0.27 CPU-s per series.
 
 Examples
 --------
