@@ -225,10 +225,11 @@ def _bar_until_done(futures: list, label: str) -> None:
         def _draw_bar(self, remaining, all, **kwargs):
             if self.bar is None:
                 self.bar = progress_bar(total=all, desc=label, unit="task", file=sys.stderr, leave=False,
-                                        dynamic_ncols=True)
+                                        dynamic_ncols=True, mininterval=0.5)
             self.bar.total = all
-            self.bar.n = all - remaining
-            self.bar.refresh()
+            done = all - remaining
+            if done > self.bar.n:  # update() redraws at most every mininterval (a log stays short)
+                self.bar.update(done - self.bar.n)
 
         def _draw_stop(self, **kwargs):
             if self.bar is not None:
