@@ -37,6 +37,22 @@ def bundled():
     return load_sample()
 
 
+@pytest.fixture(scope="module")
+def client():
+    """A real Dask LocalCluster of 2 worker processes (1 GB each) for one test module."""
+    pytest.importorskip("distributed")
+    from toolkit.scale.cluster import dask_client
+
+    with dask_client(workers=2, memory_limit="1GB", quiet=True) as c:
+        yield c
+
+
+@pytest.fixture(scope="module")
+def small_log(sample_log):
+    """The small sample's first five days (the Dask tests' log)."""
+    return sample_log.select(end="2026-09-06")
+
+
 class NotebookFailed(AssertionError):
     """A notebook run by the ``run_notebook`` fixture failed; the message has the error."""
 

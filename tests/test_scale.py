@@ -43,17 +43,6 @@ def write_partitioned(log, folder: Path, *, by_turn_parity: bool = False) -> Pat
 
 
 @pytest.fixture(scope="module")
-def client():
-    with dask_client(workers=2, memory_limit="1GB", quiet=True) as c:
-        yield c
-
-
-@pytest.fixture(scope="module")
-def small_log(sample_log):
-    return sample_log.select(end="2026-09-06")
-
-
-@pytest.fixture(scope="module")
 def parted(small_log, tmp_path_factory):
     return write_partitioned(small_log, tmp_path_factory.mktemp("parted"))
 

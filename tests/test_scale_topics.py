@@ -14,20 +14,9 @@ pytest.importorskip("distributed")
 pytest.importorskip("dask.dataframe")
 
 from toolkit.clustering import ClusteringInputError, ClusterResult, cluster_log, clustering_units  # noqa: E402
-from toolkit.scale.cluster import EngineError, dask_client  # noqa: E402
+from toolkit.scale.cluster import EngineError  # noqa: E402
 from toolkit.scale.read import read_log  # noqa: E402
 from toolkit.scale.topics import sample_units  # noqa: E402
-
-
-@pytest.fixture(scope="module")
-def client():
-    with dask_client(workers=2, memory_limit="1GB", quiet=True) as c:
-        yield c
-
-
-@pytest.fixture(scope="module")
-def small_log(sample_log):
-    return sample_log.select(end="2026-09-06")
 
 
 @pytest.fixture(scope="module")
