@@ -84,11 +84,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
+    from toolkit.errors import ToolkitError
     from toolkit.log import LogValidationError
 
     try:
         code = args.func(args)
-    except (LogValidationError, UsageError) as exc:
+    except (LogValidationError, UsageError, ToolkitError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except FileNotFoundError as exc:
