@@ -77,28 +77,20 @@ def test_binary_matches_statsmodels_and_scipy():
     assert row["chi2_p"] == pytest.approx(chi.pvalue, abs=1e-9)
     pa, pb = a.mean(), b.mean()
     se = math.sqrt(pa * (1 - pa) / a.size + pb * (1 - pb) / b.size)
-    assert row["abs_ci_low"] == pytest.approx(pb - pa - 1.959963984540054 * se, abs=1e-12)
+    assert row["se"] == pytest.approx(se, abs=1e-12)
     assert row["effect_size"] == pytest.approx(2 * math.asin(math.sqrt(pb)) - 2 * math.asin(math.sqrt(pa)), abs=1e-12)
-    assert row["ci_method"] == "Wald (unpooled)" and row["test"] == "two-proportion z (pooled)"
+    assert row["ci_method"].startswith("score") and row["test"] == "two-proportion z (pooled score)"
 
 
-def test_small_counts_use_fisher_and_newcombe():
+def test_small_counts_report_fisher_beside_the_score_test():
     c = np.r_[np.ones(1), np.zeros(19)]
     t = np.r_[np.ones(7), np.zeros(13)]          # expected successes 4 per arm < 5
     r = compare(c, t, "binary")
-    assert r["test"] == "Fisher exact"
-    assert r["p_value"] == pytest.approx(stats.fisher_exact([[7, 13], [1, 19]]).pvalue, abs=1e-12)
-    assert r["ci_method"] == "Newcombe hybrid score"
-    # Newcombe (1998) method 10 from Wilson intervals
-    def wilson(x, n, z=1.959963984540054):
-        p = x / n
-        c_ = (p + z * z / (2 * n)) / (1 + z * z / n)
-        h = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-        return c_ - h, c_ + h
-    l1, u1 = wilson(7, 20)
-    l2, u2 = wilson(1, 20)
-    assert r["abs_ci_low"] == pytest.approx(0.3 - math.sqrt((0.35 - l1) ** 2 + (u2 - 0.05) ** 2), abs=1e-12)
-    assert r["abs_ci_high"] == pytest.approx(0.3 + math.sqrt((u1 - 0.35) ** 2 + (0.05 - l2) ** 2), abs=1e-12)
+    assert r["test"] == "two-proportion z (pooled score)"
+    assert r["fisher_p"] == pytest.approx(stats.fisher_exact([[7, 13], [1, 19]]).pvalue, abs=1e-12)
+    assert r["ci_method"].startswith("score")
+    # the interval excludes 0 exactly when the score test rejects
+    assert (r["abs_ci_low"] > 0) == (r["p_value"] < 0.05)
 
 
 def test_ratio_metric_delta_method():

@@ -13,11 +13,12 @@ or given directly. Every treatment arm is compared with the control arm on every
 Metric kinds and the formulas used (each row of the result names them):
 
 ``binary`` (0/1, True/False)
-    two-proportion z-test with pooled variance (= statsmodels ``proportions_ztest``) and the
+    two-proportion z-test with pooled variance (= statsmodels ``proportions_ztest``), i.e. the
+    score test, with the score interval that inverts it for the difference and for the relative
+    lift (:mod:`toolkit.ab.score`), so a significant result never has a CI covering 0; the
     Pearson chi-square without continuity correction (= scipy ``chi2_contingency(...,
-    correction=False)``); when an expected cell count is below 5, Fisher's exact test decides and
-    the CI of the difference is Newcombe's hybrid score interval, else the unpooled Wald
-    interval. Effect size: Cohen's h.
+    correction=False)``), and Fisher's exact p when an expected cell count is below 5.
+    Effect size: Cohen's h.
 ``continuous``
     Welch's t-test (= scipy ``ttest_ind(equal_var=False)``) with its t-interval, and the
     Mann-Whitney U test (= scipy ``mannwhitneyu``, two-sided). Effect size: Cohen's d (pooled SD).
@@ -47,7 +48,7 @@ Examples
 >>> res = analyze(units, "resolved:binary,latency:continuous:lower")
 >>> res.table[["metric", "arm", "test", "verdict"]].to_string(index=False)
 ... # doctest: +NORMALIZE_WHITESPACE
-'  metric arm                      test                 verdict\\nresolved   B two-proportion z (pooled)                  winner\\n latency   B              Welch t-test no detectable difference'
+'  metric arm                      test                 verdict\\nresolved   B two-proportion z (pooled score)                  winner\\n latency   B              Welch t-test no detectable difference'
 """
 
 from __future__ import annotations

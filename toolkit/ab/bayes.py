@@ -77,23 +77,43 @@ class Prior:
 FLAT_PRIOR = Prior()
 
 
+def _positive_part_mean(z):
+    """``E[max(Z + z, 0)] = phi(z) + z Phi(z)`` for ``Z ~ N(0, 1)``, without cancellation.
+
+    With ``Phi(z) = erfcx(-z / sqrt 2) exp(-z**2 / 2) / 2`` the density factors out:
+    ``exp(-z**2 / 2) (1 / sqrt(2 pi) + z erfcx(-z / sqrt 2) / 2)`` (relative error about
+    ``1e-16 z**2``; below ``z = -1000`` the bracket is its asymptotic series
+    ``(1 / sqrt(2 pi)) (1/z^2 - 3/z^4 + ...)``), so the far tail is small but not exactly 0
+    until the density itself underflows (``z`` below about -38).
+    """
+    if z > -1e3:
+        bracket = 1.0 / _SQRT2PI + z * float(_sp.erfcx(-z / math.sqrt(2.0))) / 2.0
+        if z >= 0:
+            return z * float(_sp.ndtr(z)) + math.exp(-0.5 * z * z) / _SQRT2PI
+    else:
+        u = 1.0 / (z * z)
+        bracket = u * (1 - u * (3 - u * (15 - u * (105 - 945 * u)))) / _SQRT2PI
+    return math.exp(-0.5 * z * z) * bracket
+
+
 def expected_loss(mu: float, sigma: float) -> tuple[float, float]:
     """``(E[max(X, 0)], E[max(-X, 0)])`` for ``X ~ N(mu, sigma**2)`` (closed form).
 
     The first is the loss of keeping control when ``X`` is the treatment's lift, the second the
-    loss of shipping the treatment.
+    loss of shipping the treatment. Each tail is computed on its own, stably (no difference of
+    nearly equal numbers), so a far tail is tiny rather than exactly 0.
 
     Examples
     --------
     >>> [round(v, 6) for v in expected_loss(0.0, 1.0)]   # both sigma / sqrt(2 pi)
     [0.398942, 0.398942]
+    >>> 0 < expected_loss(-20.0, 1.0)[0] < 1e-80
+    True
     """
     if not sigma > 0:
         return max(mu, 0.0), max(-mu, 0.0)
     z = mu / sigma
-    dens = math.exp(-0.5 * z * z) / _SQRT2PI
-    up = mu * float(_sp.ndtr(z)) + sigma * dens
-    return up, up - mu  # E[max(-X, 0)] = E[max(X, 0)] - E[X]
+    return sigma * _positive_part_mean(z), sigma * _positive_part_mean(-z)
 
 
 def bayes_readout(mean_c: float, var_c: float, mean_t: float, var_t: float, *,
@@ -157,13 +177,13 @@ def bayes_readout(mean_c: float, var_c: float, mean_t: float, var_t: float, *,
         var = 1.0 / prec
         mu = var * (data_mean / data_var + prior.mean / prior.sd ** 2)
     sigma = math.sqrt(var)
-    p_up = float(_sp.ndtr(mu / sigma))
+    p_up, p_down = float(_sp.ndtr(mu / sigma)), float(_sp.ndtr(-mu / sigma))  # no 1 - p
     up, down = expected_loss(mu, sigma)
     z = float(_sp.ndtri(1.0 - alpha / 2.0))
     if higher_is_better:
         ctw, risk_c, risk_t = p_up, up, down
     else:
-        ctw, risk_c, risk_t = 1.0 - p_up, down, up
+        ctw, risk_c, risk_t = p_down, down, up
     return {"post_mean": mu, "post_sd": sigma, "chance_to_win": ctw, "risk_control": risk_c,
             "risk_treatment": risk_t, "cred_low": mu - z * sigma, "cred_high": mu + z * sigma,
             **out}

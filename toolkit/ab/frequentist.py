@@ -1,8 +1,10 @@
 """One treatment arm against control on one metric: the frequentist tests and intervals.
 
-Binary metrics: pooled two-proportion z (= statsmodels ``proportions_ztest``), Pearson
-chi-square without continuity correction, Fisher's exact test and Newcombe's hybrid score
-interval when an expected count is below 5, else the unpooled Wald interval; Cohen's h.
+Binary metrics: pooled two-proportion z (= statsmodels ``proportions_ztest``), the score test,
+with the score interval that inverts it (:mod:`toolkit.ab.score`: the interval of the difference
+and of the relative lift exclude 0 exactly when the test rejects), Pearson chi-square without
+continuity correction, and Fisher's exact p beside them when an expected count is below 5;
+Cohen's h.
 Continuous metrics: Welch's t-test and t-interval, Mann-Whitney U; Cohen's d. Ratio metrics:
 delta-method z-test and interval; d on the linearised values. Every kind: relative lift with a
 delta-method interval.
@@ -12,7 +14,7 @@ Examples
 >>> import numpy as np
 >>> r = compare(np.r_[np.ones(30), np.zeros(70)], np.r_[np.ones(45), np.zeros(55)], "binary")
 >>> r["test"], r["ci_method"]
-('two-proportion z (pooled)', 'Wald (unpooled)')
+('two-proportion z (pooled score)', 'score (Miettinen-Nurminen / Mee, inverts the pooled z-test)')
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import numpy as np
 from scipy import special as _sp
 
 from toolkit.ab.metrics import KINDS, ABInputError
+from toolkit.ab.score import SCORE_METHOD, score_interval_diff, score_interval_ratio
 
 __all__ = ["compare"]
 
@@ -86,7 +89,7 @@ def compare(
     >>> import numpy as np
     >>> r = compare(np.r_[np.ones(30), np.zeros(70)], np.r_[np.ones(45), np.zeros(55)], "binary")
     >>> r["test"], round(r["p_value"], 4), round(r["abs_lift"], 2)
-    ('two-proportion z (pooled)', 0.0285, 0.15)
+    ('two-proportion z (pooled score)', 0.0285, 0.15)
     """
     kind = KINDS.get(kind, kind)
     xc = np.asarray(control, dtype=float)
@@ -126,19 +129,12 @@ def _compare_stats(kind, sc, st, xc=None, xt=None, *, alpha=0.05, nonparametric=
             from scipy.stats import fisher_exact
 
             out["fisher_p"] = float(fisher_exact(np.rint(table).astype(int))[1])
-            out["test"], out["statistic"], out["p_value"] = (
-                "Fisher exact", math.nan, out["fisher_p"])
-            l1, u1 = _wilson(k_t, n_t, z)
-            l2, u2 = _wilson(k_c, n_c, z)
-            lo = diff - math.sqrt((m_t - l1) ** 2 + (u2 - m_c) ** 2)
-            hi = diff + math.sqrt((u1 - m_t) ** 2 + (m_c - l2) ** 2)
-            out["ci_method"] = "Newcombe hybrid score"
-        else:
-            out["test"], out["statistic"], out["p_value"] = (
-                "two-proportion z (pooled)", zs, out["z_p"])
-            se1 = math.sqrt(v_c + v_t)
-            lo, hi = diff - z * se1, diff + z * se1
-            out["ci_method"] = "Wald (unpooled)"
+        # the pooled score test decides and its inverted score interval is reported, so the
+        # interval excludes 0 exactly when the test rejects (Fisher's p is reported beside it)
+        out["test"], out["statistic"], out["p_value"] = (
+            "two-proportion z (pooled score)", zs, out["z_p"])
+        lo, hi = (float(v) for v in score_interval_diff(k_t, n_t, k_c, n_c, alpha))
+        out["ci_method"] = SCORE_METHOD
         out["se"] = math.sqrt(v_c + v_t)
         out["effect_size"] = (2 * math.asin(math.sqrt(min(max(m_t, 0), 1)))
                               - 2 * math.asin(math.sqrt(min(max(m_c, 0), 1))))
@@ -175,6 +171,11 @@ def _compare_stats(kind, sc, st, xc=None, xt=None, *, alpha=0.05, nonparametric=
         raise ABInputError(f"kind must be binary, continuous or ratio, got {kind!r}")
     out["abs_ci_low"], out["abs_ci_high"] = lo, hi
     r, rse, rlo, rhi = _rel_ci(m_t, m_c, v_t, v_c, z)
+    rel_method = "delta method (normal)"
+    if kind == "binary" and k_c > 0:
+        # the score interval of the risk ratio: excludes 0 exactly when the pooled test rejects
+        plo, phi_ = score_interval_ratio(k_t, n_t, k_c, n_c, alpha)
+        rlo, rhi, rel_method = float(plo) - 1.0, float(phi_) - 1.0, SCORE_METHOD
     out.update(rel_lift=r, rel_se=rse, rel_ci_low=rlo, rel_ci_high=rhi,
-               rel_ci_method="delta method (normal)")
+               rel_ci_method=rel_method)
     return out

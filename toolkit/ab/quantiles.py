@@ -7,8 +7,10 @@ belong to clusters (turns of a conversation, when conversations were randomised)
 resample's quantiles are weighted quantiles (the inverse of the weighted empirical CDF), so the
 turns of one conversation stay together and the interval respects the randomisation unit.
 Unclustered values are resampled with replacement (the ordinary bootstrap). The interval is the
-percentile interval of the resampled differences; point estimates are the sample quantiles
-(numpy's default, linear interpolation).
+percentile interval of the resampled differences. Point estimates and every resample use one
+quantile definition, the inverse of the (weighted) empirical CDF (numpy's
+``method="inverted_cdf"``: the smallest value whose cumulative share reaches ``q``), so the
+interval is centred on the estimate it is reported with.
 
 Examples
 --------
@@ -52,7 +54,8 @@ def _boot_quantiles(x: np.ndarray, cluster: np.ndarray | None, q: np.ndarray, B:
     if cluster is None:  # the ordinary bootstrap: values resampled with replacement
         for s in range(0, B, chunk):
             b = min(chunk, B - s)
-            out[s:s + b] = np.quantile(x[rng.integers(0, x.size, size=(b, x.size))], q, axis=1).T
+            out[s:s + b] = np.quantile(x[rng.integers(0, x.size, size=(b, x.size))], q, axis=1,
+                                      method="inverted_cdf").T
         return out
     order = np.argsort(x, kind="stable")
     xs = x[order]
@@ -117,7 +120,8 @@ def quantile_diff(control, treatment, quantiles: Sequence[float] = QUANTILES, *,
     (xc, cc), (xt, ct) = arms
     bc = _boot_quantiles(xc, cc, q, n_resamples, rng)
     bt = _boot_quantiles(xt, ct, q, n_resamples, rng)
-    est_c, est_t = np.quantile(xc, q), np.quantile(xt, q)
+    est_c = np.quantile(xc, q, method="inverted_cdf")
+    est_t = np.quantile(xt, q, method="inverted_cdf")
     lo, hi = alpha / 2, 1 - alpha / 2
     with np.errstate(divide="ignore", invalid="ignore"):
         rel_boot = bt / bc - 1.0

@@ -19,7 +19,8 @@ def power_for_mde(kind: str, n_c: int, n_t: int, m_c: float, unit_var_c: float,
                   pooled_var: float, mde: float, alpha: float) -> float:
     """Power the comparison had for an absolute ``mde``, from the control variance and arm sizes.
 
-    Binary metrics: unpooled two-proportion power; continuous: exact noncentral t at
+    Binary metrics: pooled two-proportion power (the formula of the pooled z-test that decides);
+    continuous: exact noncentral t at
     ``d = mde / pooled SD``; ratio: normal approximation on the linearised SD. NaN without an MDE.
 
     Examples
@@ -32,7 +33,7 @@ def power_for_mde(kind: str, n_c: int, n_t: int, m_c: float, unit_var_c: float,
     ratio = n_t / n_c
     if kind == "binary" and 0 < m_c < 1 and 0 < m_c + mde < 1:
         return float(power_proportions(n_c, m_c, mde, alpha=alpha, ratio=ratio,
-                                       method="unpooled", strict=True))
+                                       method="pooled", strict=True))
     if kind == "binary":
         sd = math.sqrt(max(m_c * (1 - m_c), 1e-12))
     else:
