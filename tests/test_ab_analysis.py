@@ -138,14 +138,15 @@ def test_three_arms_holm_and_bh_across_metrics_and_arms():
     rng = np.random.default_rng(5)
     df = pd.DataFrame({"variant": rng.choice(["ctl", "B", "C"], 6000),
                        "x": rng.normal(0, 1, 6000), "y": rng.random(6000) < 0.2})
-    res = analyze(df, "x:continuous,y:binary", control="ctl", sequential=False)
+    res = analyze(df, "x:continuous,y:binary", control="ctl", sequential=False, primary="all")
     t = res.table
     assert len(t) == 4 and set(t["arm"]) == {"B", "C"} and res.treatments == ["B", "C"]
     from statsmodels.stats.multitest import multipletests
     assert np.allclose(t["p_holm"], multipletests(t["p_value"], method="holm")[1])
     assert np.allclose(t["p_bh"], multipletests(t["p_value"], method="fdr_bh")[1])
     assert (t["p_adjusted"] == t["p_holm"]).all()
-    bh = analyze(df, "x:continuous,y:binary", control="ctl", correction="bh", sequential=False)
+    bh = analyze(df, "x:continuous,y:binary", control="ctl", correction="bh", sequential=False,
+                 primary="all")
     assert (bh.table["p_adjusted"] == bh.table["p_bh"]).all()
 
 
@@ -278,7 +279,7 @@ def test_verdicts_winner_worse_underpowered_no_difference():
         "noisy": np.r_[rng.normal(1, 40, n), rng.normal(1, 40, n)],        # 10% of 1 in sd 40
     })
     res = analyze(df, "good:binary,slow:continuous:lower,flat:continuous,noisy:continuous",
-                  sequential=False)
+                  sequential=False, primary="all")
     v = dict(zip(res.table["metric"], res.table["verdict"]))
     assert v == {"good": "winner", "slow": "worse", "flat": "no detectable difference",
                  "noisy": "underpowered"}
@@ -300,7 +301,8 @@ def test_verdict_says_when_only_the_correction_removes_significance():
     df = pd.DataFrame({"variant": np.repeat(["A", "B"], n)})
     for i in range(6):
         df[f"m{i}"] = np.r_[rng.normal(0, 1, n), rng.normal(0.05 if i == 0 else 0, 1, n)]
-    res = analyze(df, ",".join(f"m{i}:continuous" for i in range(6)), sequential=False)
+    res = analyze(df, ",".join(f"m{i}:continuous" for i in range(6)), sequential=False,
+                  primary="all")
     row = res.table.set_index("metric").loc["m0"]
     assert row["p_value"] < 0.05 <= row["p_adjusted"], "the seed no longer gives the intended case"
     text = row["verdict_text"]

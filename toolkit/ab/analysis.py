@@ -29,8 +29,11 @@ conversations are randomised)
 
 For every kind the relative lift ``treatment / control - 1`` gets a delta-method normal interval;
 percentile and BCa bootstrap intervals (seeded) are added on request. P-values are adjusted
-across all metrics x arms with Holm (family-wise) and Benjamini-Hochberg (false discovery rate);
-the chosen one decides significance. A sample-ratio-mismatch check (chi-square against the
+within families (:mod:`toolkit.ab.family`): the **primary** metrics (``primary=``, default the
+first) x arms with Holm (family-wise; Benjamini-Hochberg also reported), and only they decide;
+the other metrics are **secondary**, corrected among themselves and labelled; **guardrails**
+(``guardrails={metric: margin}``) get a one-sided non-inferiority test each. A log whose users
+were randomised is analysed per user (:mod:`toolkit.ab.randomisation`), with a note. A sample-ratio-mismatch check (chi-square against the
 planned split) flags ``p < 0.001``. When the table has a time column, an always-valid confidence
 sequence (:mod:`toolkit.ab.sequential`) is reported beside the fixed-horizon result.
 
@@ -46,9 +49,10 @@ Examples
 ...                       "resolved": np.r_[rng.random(5000) < 0.30, rng.random(5000) < 0.34],
 ...                       "latency": rng.gamma(2.0, 1.0, 10000)})
 >>> res = analyze(units, "resolved:binary,latency:continuous:lower")
->>> res.table[["metric", "arm", "test", "verdict"]].to_string(index=False)
-... # doctest: +NORMALIZE_WHITESPACE
-'  metric arm                      test                 verdict\\nresolved   B two-proportion z (pooled score)                  winner\\n latency   B              Welch t-test no detectable difference'
+>>> res.table[["metric", "role", "verdict"]].values.tolist()
+[['resolved', 'primary', 'winner'], ['latency', 'secondary', 'secondary: no detectable difference']]
+>>> res.table.loc[0, "test"]
+'two-proportion z (pooled score)'
 """
 
 from __future__ import annotations
@@ -63,6 +67,7 @@ import pandas as pd
 from toolkit.ab.bayes import Prior, bayes_readout
 from toolkit.ab.bootstrap import _bootstrap_interval, _loo, _resampled_stat, bootstrap_ci
 from toolkit.ab.cuped import pre_period_units
+from toolkit.ab.family import adjust_within, family_sizes, guardrail_test, metric_roles
 from toolkit.ab.frequentist import _arm_stats, _compare_stats, _rel_ci, _wilson, compare
 from toolkit.ab.metrics import (
     KINDS,
@@ -82,6 +87,7 @@ from toolkit.ab.prepare import (
     _resolve_arms,
 )
 from toolkit.ab.quantiles import quantile_diff
+from toolkit.ab.randomisation import detect_user_randomisation
 from toolkit.ab.result import _EFFECT_SYMBOL, ABResult
 from toolkit.ab.srm import SRMResult, adjust_pvalues, srm_check
 from toolkit.ab.units import default_metrics, units_from_log
@@ -226,27 +232,25 @@ def analyze(data, metrics: str | Sequence[Metric | str] | None = None, *,
     if check_engine(engine) == "dask":
         return _analyze_moments(data, metrics, opts)
     notes: list[str] = []
-    units, curated = _unit_table(data, opts)
+    units, curated, unit_used = _unit_table(data, opts, notes)
+    if unit_used != opts.unit:
+        opts = replace(opts, unit=unit_used)
     mlist, explicit = _metric_list(metrics, units, curated, opts)
     arms = _arms(units, opts, notes)
     srm = srm_check(arms.n_units, opts.planned_allocation, opts.srm_threshold)
     if srm.flagged:
         notes.append(srm.message)
     order = _arrival_order(units, opts, notes)
-    # per-comparison level for the power quoted in verdicts: the Bonferroni level of the
-    # correction across metrics x arms (a lower bound on the power under Holm or BH)
-    n_comparisons = len(mlist) * len(arms.treatments)
-    a_comp = opts.alpha if opts.correction == "none" else opts.alpha / max(n_comparisons, 1)
+    prepared = [(mi, metric, md) for mi, metric in enumerate(mlist)
+                if (md := _metric_data(units, metric, arms, opts, explicit, notes)) is not None]
+    used: list[Metric] = [m for _, m, _ in prepared]
+    roles, a_level = _families(used, arms, opts)
     rows: list[dict] = []
     seq_results: dict[str, Any] = {}
-    used: list[Metric] = []
-    for mi, metric in enumerate(mlist):
-        md = _metric_data(units, metric, arms, opts, explicit, notes)
-        if md is None:
-            continue
-        used.append(metric)
+    for mi, metric, md in prepared:
         for ti, arm in enumerate(arms.treatments):
-            row = _compare_arm(metric, md, arms, arm, opts, a_comp)
+            row = _compare_arm(metric, md, arms, arm, opts, a_level[metric.name])
+            row["role"] = roles[metric.name]
             if opts.bootstrap:
                 row.update(_bootstrap_columns(metric, md, arms, arm, opts,
                                               seed=[opts.seed, mi, ti]))
@@ -262,7 +266,9 @@ def analyze(data, metrics: str | Sequence[Metric | str] | None = None, *,
                     treatments=arms.treatments, n_units=arms.n_units,
                     n_missing_variant=arms.n_missing_variant, alpha=opts.alpha,
                     correction=opts.correction, srm=srm, table=table, metrics=used,
-                    sequential=seq_results, notes=notes, quantiles=quant)
+                    sequential=seq_results, notes=notes, quantiles=quant,
+                    primary=[n for n, r in roles.items() if r == "primary"],
+                    guardrails=dict(opts.guardrails or {}), unit=unit_used)
 
 
 # ------------------------------------------------------------------------------------------
@@ -270,15 +276,35 @@ def analyze(data, metrics: str | Sequence[Metric | str] | None = None, *,
 # ------------------------------------------------------------------------------------------
 
 
-def _unit_table(data, opts: AnalysisOptions) -> tuple[pd.DataFrame, bool]:
-    """The per-unit table and whether it was built from a log (then its metrics are known)."""
+def _unit_table(data, opts: AnalysisOptions, notes: list[str]) -> tuple[pd.DataFrame, bool, str]:
+    """The per-unit table, whether it was built from a log (then its metrics are known) and the
+    unit; a log whose users were randomised is analysed per user (with a note) or refused
+    (``unit_check="stop"``), never per conversation silently."""
+    unit = opts.unit
     if isinstance(data, pd.DataFrame):
         units, curated = data, False
+        if {"conversation_id", "user_id"} <= set(units.columns) and opts.variant_col in units:
+            check = detect_user_randomisation(units, variant_col=opts.variant_col)
+            if check.user_randomised:
+                raise ABInputError(
+                    f"{check.message}, but this table has one row per conversation: aggregate "
+                    "it per user (or pass the conversation log with unit='user')")
     elif hasattr(data, "turns") and hasattr(data, "conversations"):
+        if unit == "conversation" and opts.variant_col == "variant":
+            check = detect_user_randomisation(data.conversations)
+            if check.user_randomised:
+                if opts.unit_check == "stop":
+                    raise ABInputError(f"{check.message}; analysing conversations as "
+                                       "independent units would understate the standard "
+                                       "errors: rerun with unit='user' (--unit user)")
+                unit = "user"
+                notes.append(f"randomisation unit switched to the user: {check.message}; "
+                             "conversations of one user are not independent "
+                             "(unit_check='stop' refuses instead)")
         if opts.pre_period is not None:
-            units = pre_period_units(data, *opts.pre_period, unit=opts.unit)[0]
+            units = pre_period_units(data, *opts.pre_period, unit=unit)[0]
         else:
-            units = units_from_log(data, unit=opts.unit)
+            units = units_from_log(data, unit=unit)
         curated = True
     else:
         raise ABInputError(f"data must be a per-unit DataFrame or a ConversationLog, "
@@ -286,7 +312,7 @@ def _unit_table(data, opts: AnalysisOptions) -> tuple[pd.DataFrame, bool]:
     if opts.variant_col not in units.columns:
         raise ABInputError(f"variant column {opts.variant_col!r} not found (columns: "
                            f"{', '.join(map(str, units.columns))})")
-    return units, curated
+    return units, curated, unit
 
 
 def _metric_list(metrics, units: pd.DataFrame, curated: bool,
@@ -462,25 +488,73 @@ def _sequential_columns(units: pd.DataFrame, metric: Metric, md: _MetricData, ar
                 seq_rejected=sq.rejected, seq_method=sq.method)
 
 
+def _families(used: list[Metric], arms: _Arms, opts: AnalysisOptions
+              ) -> tuple[dict[str, str], dict[str, float]]:
+    """Each metric's role and the per-comparison level for the power quoted in its verdict: the
+    Bonferroni level of its family (a lower bound on the power under Holm or BH)."""
+    roles = metric_roles(used, opts.primary, opts.guardrails)
+    sizes = family_sizes(roles, len(arms.treatments))
+    level = {}
+    for name, role in roles.items():
+        if opts.correction == "none" or role == "guardrail":
+            level[name] = opts.alpha
+        else:
+            level[name] = opts.alpha / max(sizes[role], 1)
+    return roles, level
+
+
 def _decide(table: pd.DataFrame, used: list[Metric], control: str, opts: AnalysisOptions,
             srm: SRMResult) -> pd.DataFrame:
-    """Adjusted p-values (Holm, BH, the chosen one), significance and the verdicts."""
-    p = table["p_value"].to_numpy(dtype=float)
-    table["p_holm"] = adjust_pvalues(p, "holm")
-    table["p_bh"] = adjust_pvalues(p, "bh")
-    table["p_adjusted"] = {"holm": table["p_holm"], "bh": table["p_bh"],
-                           "bonferroni": pd.Series(adjust_pvalues(p, "bonferroni")),
-                           "none": table["p_value"]}[opts.correction].to_numpy()
-    table["correction"] = opts.correction
+    """Adjusted p-values within each family (Holm, BH, the chosen one), significance, the
+    guardrail tests and the verdicts."""
+    table["p_holm"] = adjust_within(table, "p_value", "holm", adjust_pvalues)
+    table["p_bh"] = adjust_within(table, "p_value", "bh", adjust_pvalues)
+    table["p_adjusted"] = adjust_within(table, "p_value", opts.correction, adjust_pvalues)
+    table["correction"] = [f"{opts.correction} within {r} metrics" if r != "guardrail"
+                           else "none (each guardrail must hold)" for r in table["role"]]
     table["significant"] = table["p_adjusted"] < opts.alpha
+    if "seq_p" in table:
+        table["seq_p_unadjusted"] = table["seq_p"]
+        table["seq_p"] = adjust_within(table, "seq_p", opts.correction, adjust_pvalues)
+        table["seq_rejected"] = table["seq_p"] <= opts.alpha
     mmap = {m.name: m for m in used}
-    verdicts = [_verdict(r, mmap[r["metric"]], control, opts.alpha, opts.correction,
-                         opts.power_target) for r in table.to_dict(orient="records")]
+    guards = opts.guardrails or {}
+    if guards:
+        grows = [guardrail_test(r, guards[r["metric"]], mmap[r["metric"]].higher_is_better,
+                                opts.alpha) if r["role"] == "guardrail" else {}
+                 for r in table.to_dict(orient="records")]
+        for col in ("guardrail_margin", "guardrail_p", "guardrail_status", "guardrail_bound"):
+            table[col] = [g.get(col, math.nan if col != "guardrail_status" else None)
+                          for g in grows]
+    verdicts = [_role_verdict(r, mmap[r["metric"]], control, opts)
+                for r in table.to_dict(orient="records")]
     table["verdict"] = [v[0] for v in verdicts]
     table["verdict_text"] = [v[1] for v in verdicts]
     if srm.flagged:
         table["verdict_text"] = "[SRM: do not trust] " + table["verdict_text"]
     return table
+
+
+def _role_verdict(r: dict, metric: Metric, control: str, opts: AnalysisOptions
+                  ) -> tuple[str, str]:
+    """The verdict of a row by its role: primary as before, secondary labelled, guardrails
+    held / breached / inconclusive."""
+    if r["role"] == "guardrail":
+        st = r["guardrail_status"]
+        word = "lower" if metric.higher_is_better else "higher"
+        bound = _fmt_val(metric.kind, r["guardrail_bound"])
+        margin = _fmt_val(metric.kind, r["guardrail_margin"]).lstrip("+")
+        lift = _fmt_val(metric.kind, r["abs_lift"])
+        txt = {"held": "holds: not worse than", "breached": "breached: worse than",
+               "inconclusive": "inconclusive: cannot rule out worse than"}[st]
+        return f"guardrail {st}", (
+            f"guardrail {metric.name}: {r['arm']} {txt} {control} by the margin {margin} "
+            f"(lift {lift}, one-sided {1 - opts.alpha:.0%} bound {bound}, non-inferiority "
+            f"p = {r['guardrail_p']:.2g}; a {word} value is worse).")
+    label, text = _verdict(r, metric, control, opts.alpha, opts.correction, opts.power_target)
+    if r["role"] == "secondary":
+        return f"secondary: {label}", f"[secondary, {opts.correction} among secondary metrics] {text}"
+    return label, text
 
 
 # ------------------------------------------------------------------------------------------
@@ -505,6 +579,13 @@ def _analyze_moments(data, metrics, opts: AnalysisOptions) -> ABResult:
     if opts.unit != "conversation":
         raise ABInputError(f"engine='dask' analyses conversation units, not unit={opts.unit!r}")
     dlog = data if isinstance(data, DaskLog) else read_log(data)
+    from toolkit.ab.randomisation import check_counts
+    from toolkit.scale.ab import user_variant_counts
+
+    counts = user_variant_counts(dlog, opts.variant_col)
+    if counts is not None and check_counts(*counts).user_randomised:
+        raise ABInputError(f"{check_counts(*counts).message}; engine='dask' analyses conversation "
+                           "units: run the pandas engine (it switches to the user unit)")
     example = units_from_log(dlog.example)
     explicit = metrics is not None
     mlist = (candidate_metrics(example.columns) if not explicit
@@ -527,9 +608,7 @@ def _analyze_moments(data, metrics, opts: AnalysisOptions) -> ABResult:
     if srm.flagged:
         notes.append(srm.message)
     scale_opts = replace(opts, nonparametric=False, sequential=False)
-    n_comparisons = len(mlist) * len(arms.treatments)
-    a_comp = opts.alpha if opts.correction == "none" else opts.alpha / max(n_comparisons, 1)
-    rows, used = [], []
+    prepared = []
     for metric in mlist:
         st = arm_statistics(mom.table, metric, arms.arms, nan_policy=opts.nan_policy, explicit=explicit,
                             notes=notes)
@@ -537,12 +616,19 @@ def _analyze_moments(data, metrics, opts: AnalysisOptions) -> ABResult:
             continue
         md = _MetricData(x=np.zeros(0), den=None, ok=np.zeros(0, dtype=bool), codes=np.zeros(0, dtype=np.int64),
                          n=st[0], n_nan=st[1], mean=st[2], unit_var=st[3])
-        used.append(metric)
-        rows += [_compare_arm(metric, md, arms, arm, scale_opts, a_comp) for arm in arms.treatments]
+        prepared.append((metric, md))
+    used = [m for m, _ in prepared]
+    roles, a_level = _families(used, arms, opts)
+    rows = []
+    for metric, md in prepared:
+        for arm in arms.treatments:
+            rows.append({**_compare_arm(metric, md, arms, arm, scale_opts, a_level[metric.name]),
+                         "role": roles[metric.name]})
     if not rows:
         raise ABInputError("no metric could be analysed: " + "; ".join(notes))
     table = _decide(pd.DataFrame(rows), used, control, opts, srm)
     return ABResult(variant_col=opts.variant_col, control=control, treatments=arms.treatments,
                     n_units=arms.n_units, n_missing_variant=arms.n_missing_variant, alpha=opts.alpha,
                     correction=opts.correction, srm=srm, table=table, metrics=used, sequential={},
-                    notes=notes)
+                    notes=notes, primary=[n for n, r in roles.items() if r == "primary"],
+                    guardrails=dict(opts.guardrails or {}))

@@ -46,6 +46,9 @@ class AnalysisOptions:
     bayes_scale: str = "relative"
     quantiles: tuple[float, ...] = ()
     quantile_resamples: int = 1000
+    primary: tuple[str, ...] | str | None = None
+    guardrails: dict[str, float] | None = None
+    unit_check: str = "switch"
 
     def __post_init__(self):
         if self.bayes_scale not in SCALES:
@@ -63,6 +66,22 @@ class AnalysisOptions:
         if self.correction not in _CORRECTIONS:
             raise ValueError(f"correction must be 'holm', 'bh', 'bonferroni' or 'none', "
                              f"got {self.correction!r}")
+        if isinstance(self.primary, str) and self.primary != "all":
+            object.__setattr__(self, "primary", tuple(
+                s.strip() for s in self.primary.split(",") if s.strip()))
+        elif self.primary is not None and not isinstance(self.primary, str):
+            object.__setattr__(self, "primary", tuple(map(str, self.primary)))
+        if self.guardrails is not None:
+            if not isinstance(self.guardrails, dict):
+                raise ValueError("guardrails must be a dict metric -> margin (>= 0, in the "
+                                 f"metric's units), got {self.guardrails!r}")
+            bad = {k: v for k, v in self.guardrails.items()
+                   if not (isinstance(v, (int, float)) and v >= 0 and v == v)}
+            if bad:
+                raise ValueError(f"guardrail margins must be numbers >= 0, got {bad!r}")
+        if self.unit_check not in ("switch", "stop"):
+            raise ValueError(f"unit_check must be 'switch' or 'stop', "
+                             f"got {self.unit_check!r}")
         if not 0 < self.alpha < 1:
             raise ValueError(f"alpha must be in (0, 1), got {self.alpha!r}")
 

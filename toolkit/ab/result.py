@@ -34,6 +34,13 @@ class ABResult:
         Quantile differences with bootstrap CIs (:func:`toolkit.ab.quantiles.quantile_diff`)
         when quantiles were asked for.
 
+    primary : list of str
+        The primary metrics: corrected together (metrics x arms) and the ones that decide.
+        Other metrics are ``secondary`` (corrected among themselves) or guardrails (one-sided
+        non-inferiority with the margins in ``guardrails``); the ``role`` column says which.
+    unit : str
+        The unit analysed (``"user"`` when a log turned out to be randomised by user).
+
     The Bayesian read-out (``chance_to_win``, ``risk_control``, ``risk_treatment``,
     ``post_mean``, ``cred_low``, ``cred_high``) and, for CUPED-adjusted metrics,
     ``cuped_variance_reduction``, ``cuped_theta`` and the ``unadjusted_*`` lift are columns of
@@ -53,6 +60,9 @@ class ABResult:
     sequential: dict[str, Any] = field(default_factory=dict, repr=False)
     notes: list[str] = field(default_factory=list)
     quantiles: pd.DataFrame | None = None
+    primary: list[str] = field(default_factory=list)
+    guardrails: dict[str, float] = field(default_factory=dict)
+    unit: str = "conversation"
 
     @property
     def verdicts(self) -> list[str]:
@@ -63,7 +73,8 @@ class ABResult:
         """A compact, readable table for notebooks and reports."""
         t = self.table
         out = pd.DataFrame({
-            "metric": t["metric"], "arm": t["arm"],
+            "metric": t["metric"], "role": t["role"] if "role" in t else "primary",
+            "arm": t["arm"],
             "control": t["control_value"], "treatment": t["treatment_value"],
             "abs lift": t["abs_lift"],
             "abs CI": [f"[{a:.4g}, {b:.4g}]" for a, b in zip(t["abs_ci_low"], t["abs_ci_high"])],
@@ -95,7 +106,8 @@ class ABResult:
             "quantiles": None if self.quantiles is None
             else self.quantiles.to_dict(orient="records"),
             "sequential": {k: v.to_dict() for k, v in self.sequential.items()},
-            "verdicts": self.verdicts, "notes": self.notes,
+            "verdicts": self.verdicts, "notes": self.notes, "primary": self.primary,
+            "guardrails": self.guardrails, "unit": self.unit,
         }
 
     def _record(self, row: dict[str, Any]) -> dict[str, Any]:

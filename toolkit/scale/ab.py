@@ -27,7 +27,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import pandas as pd
 
-__all__ = ["Moments", "arm_moments", "arm_moments_frame", "Spec"]
+__all__ = ["user_variant_counts", "Moments", "arm_moments", "arm_moments_frame", "Spec"]
 
 #: one metric to summarise: (name, value column, denominator column or None)
 Spec = tuple[str, str, "str | None"]
@@ -229,3 +229,22 @@ def arm_moments(dlog, units_fn: Callable[[Any], pd.DataFrame], variant_col: str,
     return Moments(table=table, n_units={str(k): int(v) for k, v in sizes.items()},
                    n_missing_variant=int(miss["missing"].sum()))
 
+
+def user_variant_counts(dlog, variant_col: str = "variant"):
+    """Per user: conversations and distinct variants, and the arms' shares, from the
+    conversations table on the cluster (``None`` without one or without ``user_id``); what
+    :func:`toolkit.ab.randomisation.check_counts` needs.
+
+    Examples
+    --------
+    >>> user_variant_counts(type("L", (), {"raw_conversations": None})()) is None
+    True
+    """
+    conv = dlog.raw_conversations
+    if conv is None or "user_id" not in conv.columns or variant_col not in conv.columns:
+        return None
+    d = conv[["user_id", variant_col]].dropna()
+    n = d.groupby("user_id")[variant_col].count().compute()
+    nv = d.drop_duplicates().groupby("user_id")[variant_col].count().compute()
+    shares = d[variant_col].value_counts().compute()
+    return n.to_numpy(), nv.reindex(n.index).to_numpy(), (shares / shares.sum()).to_numpy()
