@@ -65,7 +65,12 @@ class PowerResult:
         ``ceil(n_total / daily_traffic)`` when daily traffic was given.
     correlation : float
         Expected correlation of the metric with a CUPED covariate (0: no adjustment); the
-        variance of the estimate is planned as ``1 - correlation**2`` times the unadjusted one.
+        variance of the estimate is planned as ``1 - correlation**2`` times the unadjusted one
+        (with ``r_squared=`` the planners store ``sqrt(r_squared)`` here).
+    n_primary : int
+        Primary metrics of the test: the family corrected together in the analysis is
+        ``n_primary x (arms - 1)`` comparisons, and ``alpha_per_comparison`` is its Bonferroni
+        level.
     """
 
     metric: str
@@ -94,6 +99,7 @@ class PowerResult:
     multiplicity: str = "bonferroni"
     notes: list[str] = field(default_factory=list)
     correlation: float = 0.0
+    n_primary: int = 1
 
     @property
     def n_per_arm(self) -> list[int]:
@@ -131,7 +137,7 @@ class PowerResult:
                 eff += f" (mde {self.mde:.4g}, sd {self.sd:.4g})"
         parts.append(eff)
         parts.append(f"alpha {self.alpha:g} ({self.alternative}"
-                     + (f", {self.alpha_per_comparison:.4g} per comparison" if self.arms > 2 else "")
+                     + (f", {self.alpha_per_comparison:.4g} per comparison" if self.arms > 2 or self.n_primary > 1 else "")
                      + f"), power {self.power:.3f} (achieved {self.achieved_power:.4f})")
         if self.duration_days is not None:
             parts.append(f"{self.duration_days:,} days at {self.daily_traffic:,.0f} units/day")
@@ -174,6 +180,8 @@ def plan_means(
     daily_traffic: float | None = None,
     exposure: float = 1.0,
     correlation: float = 0.0,
+    r_squared: float | None = None,
+    n_primary: int = 1,
 ) -> PowerResult:
     """Plan a test of a difference in means: solve n, power or the MDE (give the other two).
 
@@ -200,6 +208,14 @@ def plan_means(
         Expected correlation between the metric and a pre-experiment covariate used for CUPED
         (:mod:`toolkit.ab.cuped`): the variance shrinks by ``1 - correlation**2``, so the test
         needs that share of the units (0 = no CUPED).
+    r_squared : float, optional
+        Instead of ``correlation``: the share of the metric's within-arm variance explained by
+        the covariates of a regression adjustment (:func:`toolkit.ab.cuped.regression_adjust`,
+        several covariates); the variance shrinks by ``1 - r_squared``.
+    n_primary : int
+        Primary metrics of the analysis (``analyze(primary=...)``): the significance level is
+        split over ``n_primary x (arms - 1)`` comparisons, the family the analysis corrects
+        (secondary metrics and guardrails are not in it).
 
     Returns
     -------
@@ -225,7 +241,9 @@ def plan_means(
     alt = _alt(alternative)
     target = 0.8 if power is None else power
     _check_common(alpha, target, ratio, arms)
-    kw = dict(alpha=alpha, ratio=ratio, arms=arms, alternative=alt, method=method, strict=strict,
+    correlation = _correlation(correlation, r_squared)
+    a_fam = _family_alpha(alpha, n_primary, multiplicity)
+    kw = dict(alpha=a_fam, ratio=ratio, arms=arms, alternative=alt, method=method, strict=strict,
               multiplicity=multiplicity)
     shrink = math.sqrt(_variance_factor(correlation))  # CUPED: d grows by 1 / shrink
     if mode == "n":
@@ -242,7 +260,7 @@ def plan_means(
     n_t = _round_up(ratio * n1) if mode == "n" else _round_up(ratio * n_c)
     if method == "exact" and n_c + n_t > 2:
         achieved = _t_power_scalar(d / shrink, float(n_c), n_t / n_c,
-                                   _alpha_c(alpha, arms, multiplicity), alt, strict)
+                                   _alpha_c(a_fam, arms, multiplicity), alt, strict)
     else:
         achieved = float(power_means(n_c, d / shrink, **{**kw, "ratio": n_t / n_c}))
     n_total = n_c + (arms - 1) * n_t
@@ -250,7 +268,7 @@ def plan_means(
     rel = (mde_abs / baseline) if (mde_abs is not None and baseline) else None
     return PowerResult(
         metric="mean", method=MEAN_METHODS[method], solved_for=mode, alpha=alpha,
-        alpha_per_comparison=_alpha_c(alpha, arms, multiplicity), power=target,
+        alpha_per_comparison=_alpha_c(a_fam, arms, multiplicity), power=target,
         achieved_power=achieved, alternative=alt, strict=strict, arms=int(arms),
         ratio=float(ratio), effect_size=d, mde=mde_abs, mde_relative=rel, baseline=baseline,
         treatment_value=(baseline + mde_abs) if (baseline is not None and mde_abs is not None)
@@ -258,6 +276,7 @@ def plan_means(
         daily_traffic=daily_traffic,
         duration_days=duration_days(n_total, daily_traffic, exposure) if daily_traffic else None,
         multiplicity=multiplicity, correlation=float(correlation), notes=_cuped_notes(correlation),
+        n_primary=int(n_primary),
     )
 
 
@@ -279,6 +298,8 @@ def plan_proportions(
     exposure: float = 1.0,
     direction: str | None = None,
     correlation: float = 0.0,
+    r_squared: float | None = None,
+    n_primary: int = 1,
 ) -> PowerResult:
     """Plan a test of a difference in proportions: solve n, power or the MDE.
 
@@ -296,7 +317,8 @@ def plan_proportions(
         Pooled normal (R ``power.prop.test``), arcsine (Cohen's h) or unpooled normal.
     direction : {"increase", "decrease"}, optional
         Sign of the MDE when solving it.
-    alpha, ratio, arms, alternative, strict, multiplicity, daily_traffic, exposure, correlation
+    alpha, ratio, arms, alternative, strict, multiplicity, daily_traffic, exposure, correlation,
+    r_squared, n_primary
         See :func:`plan_means`.
 
     Returns
@@ -320,7 +342,9 @@ def plan_proportions(
     alt = _alt(alternative)
     target = 0.8 if power is None else power
     _check_common(alpha, target, ratio, arms)
-    kw = dict(alpha=alpha, ratio=ratio, arms=arms, alternative=alt, method=method, strict=strict,
+    correlation = _correlation(correlation, r_squared)
+    a_fam = _family_alpha(alpha, n_primary, multiplicity)
+    kw = dict(alpha=a_fam, ratio=ratio, arms=arms, alternative=alt, method=method, strict=strict,
               multiplicity=multiplicity)
     k = _variance_factor(correlation)  # CUPED: n units count as n / k
     if mode == "n":
@@ -340,13 +364,14 @@ def plan_proportions(
     h = 2.0 * math.asin(math.sqrt(p2)) - 2.0 * math.asin(math.sqrt(p1))
     return PowerResult(
         metric="proportion", method=PROPORTION_METHODS[method], solved_for=mode, alpha=alpha,
-        alpha_per_comparison=_alpha_c(alpha, arms, multiplicity), power=target,
+        alpha_per_comparison=_alpha_c(a_fam, arms, multiplicity), power=target,
         achieved_power=achieved, alternative=alt, strict=strict, arms=int(arms),
         ratio=float(ratio), effect_size=h, mde=delta, mde_relative=delta / p1, baseline=p1,
         treatment_value=p2, sd=math.sqrt(p1 * (1 - p1)), n_control_exact=n1, n_control=n_c,
         n_treatment=n_t, n_total=n_total, daily_traffic=daily_traffic,
         duration_days=duration_days(n_total, daily_traffic, exposure) if daily_traffic else None,
         multiplicity=multiplicity, correlation=float(correlation), notes=_cuped_notes(correlation),
+        n_primary=int(n_primary),
     )
 
 
@@ -379,7 +404,8 @@ def power_curve(plan: PowerResult, n=None, *, points: int = 200, effect_scale=1.
         n = np.linspace(2.0 if plan.metric == "proportion" else 3.0 / (1 + plan.ratio) + 0.5,
                         hi, points)
     n = np.asarray(n, dtype=float)
-    kw = dict(alpha=plan.alpha, ratio=plan.ratio, arms=plan.arms, alternative=plan.alternative,
+    kw = dict(alpha=_family_alpha(plan.alpha, plan.n_primary, plan.multiplicity),
+              ratio=plan.ratio, arms=plan.arms, alternative=plan.alternative,
               strict=plan.strict, multiplicity=plan.multiplicity)
     if plan.metric == "proportion":
         method = {v: k for k, v in PROPORTION_METHODS.items()}[plan.method]
@@ -401,6 +427,24 @@ def _variance_factor(correlation: float) -> float:
     if not -1.0 < correlation < 1.0:
         raise ValueError(f"correlation must be in (-1, 1), got {correlation!r}")
     return 1.0 - correlation ** 2
+
+
+def _correlation(correlation: float, r_squared: float | None) -> float:
+    """The correlation whose square is the planned variance reduction."""
+    if r_squared is None:
+        return float(correlation)
+    if correlation:
+        raise ValueError("give correlation= or r_squared=, not both")
+    if not 0.0 <= r_squared < 1.0:
+        raise ValueError(f"r_squared must be in [0, 1), got {r_squared!r}")
+    return math.sqrt(r_squared)
+
+
+def _family_alpha(alpha: float, n_primary: int, multiplicity: str) -> float:
+    """The level split over the primary metrics (Bonferroni; the arms are split later)."""
+    if int(n_primary) != n_primary or n_primary < 1:
+        raise ValueError(f"n_primary must be an integer >= 1, got {n_primary!r}")
+    return alpha if multiplicity == "none" else alpha / n_primary
 
 
 def _cuped_notes(correlation: float) -> list[str]:
