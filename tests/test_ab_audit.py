@@ -217,3 +217,69 @@ def test_user_randomised_log_is_switched_or_refused(sample_log):
     # the conversation-randomised sample is analysed per conversation, without a note
     ok = analyze(sample_log, "resolved:binary", sequential=False, bayes=False)
     assert ok.unit == "conversation" and not any("randomis" in n for n in ok.notes)
+
+
+def test_regression_adjustment_equals_ols_ancova():
+    """Several covariates (numeric and a categorical segment): the adjusted lift is the
+    statsmodels OLS ANCOVA treatment coefficient to 1e-9; the variance reduction is reported."""
+    import pandas as pd
+    import statsmodels.api as sm
+
+    from toolkit.ab.analysis import analyze
+
+    rng = np.random.default_rng(7)
+    n = 3000
+    df = pd.DataFrame({"variant": rng.choice(["A", "B"], n), "pre": rng.normal(0, 1, n),
+                       "length": rng.gamma(2.0, 50.0, n), "seg": rng.choice(list("xyz"), n)})
+    df["y"] = (0.5 * df["pre"] + 0.004 * df["length"] + df["seg"].map({"x": 0, "y": .3, "z": -.2})
+               + 0.1 * (df["variant"] == "B") + rng.normal(0, 0.7, n))
+    res = analyze(df, "y:continuous", covariates={"y": ["pre", "length", "seg"]},
+                  sequential=False, bayes=False, nonparametric=False)
+    row = res.table.iloc[0]
+    X = pd.get_dummies(df[["pre", "length", "seg"]], columns=["seg"], drop_first=True, dtype=float)
+    X.insert(0, "B", (df["variant"] == "B").astype(float))
+    ols = sm.OLS(df["y"], sm.add_constant(X)).fit()
+    assert row["abs_lift"] == pytest.approx(ols.params["B"], abs=1e-9)
+    assert 0.3 < row["cuped_variance_reduction"] < 0.7 and "regression-adjusted" in row["test"]
+    assert row["se"] == pytest.approx(ols.bse["B"], rel=0.02)
+
+
+def test_regression_adjustment_covers():
+    """95 +/- 1 % coverage of the regression-adjusted interval (three covariates, t(5) noise,
+    10,000 runs: SE 0.22 pp); the batched fit is checked against regression_adjust."""
+    from toolkit.ab.cuped import regression_adjust
+
+    runs, n, chunk = 10_000, 300, 2_000
+    rng = np.random.default_rng([24, 7])
+    codes = np.repeat([0, 1], n)
+    hits = []
+    for c in range(runs // chunk):
+        X = rng.normal(0, 1, (chunk, 2 * n, 3))
+        y = X @ np.array([0.8, -0.4, 0.3]) + rng.standard_t(5, (chunk, 2 * n)) + 0.2 * codes
+        arm_mean = lambda v: np.concatenate(  # noqa: E731
+            [np.repeat(v[:, :n].mean(1, keepdims=True), n, 1),
+             np.repeat(v[:, n:].mean(1, keepdims=True), n, 1)], axis=1)
+        Xc = X - np.stack([arm_mean(X[..., j]) for j in range(3)], -1)
+        yc = y - arm_mean(y)
+        coef = np.linalg.solve(np.einsum("rni,rnj->rij", Xc, Xc),
+                               np.einsum("rni,rn->ri", Xc, yc)[..., None])[..., 0]
+        adj = y - np.einsum("rni,ri->rn", X - X.mean(1, keepdims=True), coef)
+        if c == 0:
+            for r in range(20):
+                np.testing.assert_allclose(regression_adjust(y[r], X[r], codes).adjusted, adj[r],
+                                           rtol=1e-10, atol=1e-10)
+        a, b = adj[:, :n], adj[:, n:]
+        se = np.sqrt(a.var(1, ddof=1) / n + b.var(1, ddof=1) / n)
+        hits.append(np.abs(b.mean(1) - a.mean(1) - 0.2) < Z975 * se)
+    assert abs(np.concatenate(hits).mean() - 0.95) < 0.01
+
+
+def test_planner_takes_r_squared():
+    from toolkit.ab.power import plan_means, plan_proportions
+
+    assert plan_means(effect_size=0.2, r_squared=0.36).n_control == plan_means(
+        effect_size=0.2, correlation=0.6).n_control
+    assert plan_proportions(baseline=0.3, mde=0.02, r_squared=0.2).n_control < plan_proportions(
+        baseline=0.3, mde=0.02).n_control
+    with pytest.raises(ValueError, match="r_squared"):
+        plan_means(effect_size=0.2, r_squared=1.2)

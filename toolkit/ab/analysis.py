@@ -66,7 +66,7 @@ import pandas as pd
 
 from toolkit.ab.bayes import Prior, bayes_readout
 from toolkit.ab.bootstrap import _bootstrap_interval, _loo, _resampled_stat, bootstrap_ci
-from toolkit.ab.cuped import pre_period_units
+from toolkit.ab.cuped import CupedFit, pre_period_units
 from toolkit.ab.family import adjust_within, family_sizes, guardrail_test, metric_roles
 from toolkit.ab.frequentist import _arm_stats, _compare_stats, _rel_ci, _wilson, compare
 from toolkit.ab.metrics import (
@@ -176,7 +176,9 @@ def analyze(data, metrics: str | Sequence[Metric | str] | None = None, *,
         ``None`` = after every unit.
     covariates : dict or "auto", optional
         CUPED: ``{metric name: covariate column}`` of the per-unit table (the same metric
-        before the experiment, say); ``"auto"`` uses the ``pre_<column>`` columns that are
+        before the experiment, say), or ``{metric name: [column, ...]}`` for a regression
+        adjustment with several covariates (categorical ones as dummies;
+        :func:`toolkit.ab.cuped.regression_adjust`); ``"auto"`` uses the ``pre_<column>`` columns that are
         present (what ``pre_period`` adds). See :mod:`toolkit.ab.cuped`.
     pre_period : (start, end), optional
         For a log: analyse the units that started at or after ``end``, with each unit's
@@ -404,12 +406,16 @@ def _cuped_result(raw: dict[str, Any], md: _MetricData, ic: int, it: int,
                                     "statistic", "rel_lift", "rel_se", "rel_ci_low",
                                     "rel_ci_high")})
     out.update(
-        test=f"CUPED-adjusted Welch t-test (covariate {md.covariate})",
+        test=(f"CUPED-adjusted Welch t-test (covariate {md.covariate})"
+              if isinstance(fit, CupedFit) else
+              f"regression-adjusted Welch t-test (covariates {md.covariate}; = OLS ANCOVA "
+              "treatment coefficient)"),
         ci_method="Welch t-interval on CUPED-adjusted values",
         unadjusted_abs_lift=raw["abs_lift"], unadjusted_abs_ci_low=raw["abs_ci_low"],
         unadjusted_abs_ci_high=raw["abs_ci_high"], unadjusted_p_value=raw["p_value"],
         unadjusted_test=raw["test"], cuped_covariate=md.covariate, cuped_theta=fit.theta,
         cuped_rho=fit.rho, cuped_n_missing_covariate=fit.n_missing_covariate,
+        cuped_r_squared=fit.rho ** 2,
         cuped_variance_reduction=1.0 - res["se"] ** 2 / raw["se"] ** 2 if raw["se"] > 0
         else float("nan"))
     return out, adj_c, adj_t

@@ -1,4 +1,4 @@
-"""CUPED / regression adjustment with a pre-experiment covariate per unit.
+"""CUPED / regression adjustment with pre-experiment covariates per unit.
 
 For a metric ``y`` and a covariate ``x`` measured before the unit was exposed (the same metric in
 a pre-period, typically), CUPED (Deng, Xu, Kohavi & Walker 2013) analyses
@@ -9,6 +9,14 @@ the adjusted difference of means equals the treatment coefficient of the ANCOVA 
 the adjusted estimate stays unbiased; its variance is that of the unadjusted one times about
 ``1 - rho**2`` (``rho`` = within-arm correlation of ``y`` and ``x``), the reported
 ``variance_reduction``.
+
+With several covariates (:func:`regression_adjust`: pre-period metrics, response length,
+tokens per second, segment dummies from :func:`covariate_matrix`) the slope becomes the pooled
+within-arm OLS coefficient vector, and the adjusted difference of means is the ANCOVA treatment
+coefficient of ``y ~ 1 + arm + X``; the variance shrinks by ``1 - R**2`` (within-arm ``R**2``),
+which the planners take as ``r_squared=``. Covariates must not be affected by the treatment (a
+response length measured during the experiment can be, so use it only when the variants cannot
+change it, or measure it before).
 
 Units without a covariate value (new users without a pre-period, say) get the covariate mean:
 their adjusted value is their raw value, so they neither bias nor help the estimate.
@@ -39,7 +47,8 @@ import pandas as pd
 
 from toolkit.ab.metrics import ABInputError
 
-__all__ = ["CupedFit", "cuped_fit", "pre_period_units", "PRE_PREFIX"]
+__all__ = ["CupedFit", "cuped_fit", "RegressionFit", "regression_adjust", "covariate_matrix",
+           "pre_period_units", "PRE_PREFIX"]
 
 #: prefix of the covariate columns :func:`pre_period_units` adds (``pre_resolved``, ...)
 PRE_PREFIX = "pre_"
@@ -119,6 +128,141 @@ def cuped_fit(y, x, codes) -> CupedFit:
     reduction = 1.0 - float(ac @ ac) / syy if syy > 0 else 0.0
     return CupedFit(theta=float(theta), rho=float(rho), adjusted=adjusted,
                     variance_reduction=reduction, n_missing_covariate=int(miss.sum()))
+
+
+@dataclass(frozen=True)
+class RegressionFit:
+    """A regression adjustment with several covariates (CUPED generalised).
+
+    Attributes
+    ----------
+    columns : list of str
+        The covariates (categorical ones as ``column=level`` dummies).
+    coef : ndarray
+        Pooled within-arm OLS slopes, one per covariate.
+    r_squared : float
+        Share of the metric's within-arm variance the covariates explain.
+    adjusted : ndarray
+        ``y - (X - mean(X)) @ coef`` per unit.
+    variance_reduction : float
+        ``1 - sum_k var_k(y_adj) / sum_k var_k(y)`` (pooled within arms) = ``r_squared``.
+    n_missing_covariate : int
+        Units with at least one covariate missing (filled with that covariate's mean).
+    """
+
+    columns: list
+    coef: np.ndarray
+    r_squared: float
+    adjusted: np.ndarray
+    variance_reduction: float
+    n_missing_covariate: int
+
+    @property
+    def theta(self) -> float:
+        """The slope when there is one covariate, else NaN (see ``coef``)."""
+        return float(self.coef[0]) if self.coef.size == 1 else float("nan")
+
+    @property
+    def rho(self) -> float:
+        """``sqrt(r_squared)``: the multiple correlation."""
+        return float(np.sqrt(max(self.r_squared, 0.0)))
+
+
+def covariate_matrix(units: pd.DataFrame, columns) -> tuple[np.ndarray, list[str]]:
+    """Numeric covariates as they are, categorical ones (strings, categories, booleans with
+    missing values) as dummies of every level but the most frequent; NaN = missing.
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"len": [1.0, 2.0, None], "seg": ["a", "b", "a"]})
+    >>> X, names = covariate_matrix(df, ["len", "seg"])
+    >>> names, X.shape
+    (['len', 'seg=b'], (3, 2))
+    """
+    blocks, names = [], []
+    for col in columns:
+        if col not in units.columns:
+            raise ABInputError(f"covariate column {col!r} not found (columns: "
+                               f"{', '.join(map(str, units.columns))})")
+        s = units[col]
+        if pd.api.types.is_numeric_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype):
+            blocks.append(s.to_numpy(dtype=float, na_value=np.nan)[:, None])
+            names.append(str(col))
+            continue
+        s = s.astype("string")
+        levels = s.value_counts().index.tolist()
+        if len(levels) > 200:
+            raise ABInputError(f"covariate {col!r} has {len(levels)} levels (limit 200): too "
+                               "many dummies; group it first")
+        for lev in levels[1:]:
+            v = (s == lev).astype("Float64").to_numpy(dtype=float, na_value=np.nan)
+            blocks.append(v[:, None])
+            names.append(f"{col}={lev}")
+    if not blocks:
+        raise ABInputError(f"covariates {list(columns)} give no column to adjust with")
+    return np.hstack(blocks), names
+
+
+def regression_adjust(y, X, codes, columns=None) -> RegressionFit:
+    """Adjust ``y`` with several covariates ``X`` (units x covariates; NaN = missing), fitted
+    within arms: the adjusted difference of arm means equals the treatment coefficient of the
+    ANCOVA ``y ~ 1 + arm + X`` (statsmodels OLS).
+
+    Parameters
+    ----------
+    y : array
+        Metric values (no NaN).
+    X : array (units x covariates)
+        Covariates; a missing value gets its column's mean.
+    codes : array of int
+        Arm of each unit.
+    columns : list of str, optional
+        Names of the covariates.
+
+    Returns
+    -------
+    RegressionFit
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(0, 1, (4000, 2)); arm = rng.integers(0, 2, 4000)
+    >>> y = X @ [0.6, 0.3] + rng.normal(0, 0.5, 4000) + 0.1 * arm
+    >>> fit = regression_adjust(y, X, arm, ["a", "b"])
+    >>> [round(c, 1) for c in fit.coef], round(fit.variance_reduction, 2)
+    ([0.6, 0.3], 0.64)
+    """
+    y = np.asarray(y, dtype=float)
+    X = np.array(X, dtype=float, copy=True)
+    if X.ndim == 1:
+        X = X[:, None]
+    codes = np.asarray(codes)
+    miss = ~np.isfinite(X)
+    if miss.all(axis=0).any():
+        raise ABInputError("a regression covariate has no values for the analysed units")
+    means = np.nanmean(np.where(miss, np.nan, X), axis=0)
+    X[miss] = np.broadcast_to(means, X.shape)[miss]
+    _, inv = np.unique(codes, return_inverse=True)
+    k = int(inv.max()) + 1
+    n = np.bincount(inv, minlength=k)
+    yc = y - (np.bincount(inv, weights=y, minlength=k) / n)[inv]
+    sums = np.zeros((k, X.shape[1]))
+    np.add.at(sums, inv, X)
+    Xc = X - (sums / n[:, None])[inv]
+    keep = Xc.std(axis=0) > 0
+    if not keep.any():
+        raise ABInputError("the regression covariates are constant within the arms: nothing "
+                           "to adjust with")
+    coef = np.zeros(X.shape[1])
+    sol, *_ = np.linalg.lstsq(Xc[:, keep], yc, rcond=None)
+    coef[keep] = sol
+    adjusted = y - (X - X.mean(axis=0)) @ coef
+    ac = yc - Xc @ coef
+    syy = float(yc @ yc)
+    r2 = 1.0 - float(ac @ ac) / syy if syy > 0 else 0.0
+    names = list(columns) if columns is not None else [f"x{i}" for i in range(X.shape[1])]
+    return RegressionFit(columns=names, coef=coef, r_squared=r2, adjusted=adjusted,
+                         variance_reduction=r2, n_missing_covariate=int(miss.any(axis=1).sum()))
 
 
 def _utc(value, name: str) -> pd.Timestamp:

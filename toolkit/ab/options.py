@@ -38,7 +38,7 @@ class AnalysisOptions:
     power_target: float = 0.8
     unit: str = "conversation"
     max_looks: int | None = 20_000
-    covariates: dict[str, str] | str | None = None
+    covariates: dict[str, str | list[str]] | str | None = None
     pre_period: tuple | None = None
     bayes: bool = True
     prior_mean: float = 0.0

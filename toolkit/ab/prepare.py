@@ -8,7 +8,14 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from toolkit.ab.cuped import PRE_PREFIX, CupedFit, cuped_fit
+from toolkit.ab.cuped import (
+    PRE_PREFIX,
+    CupedFit,
+    RegressionFit,
+    covariate_matrix,
+    cuped_fit,
+    regression_adjust,
+)
 from toolkit.ab.metrics import ABInputError, Metric
 from toolkit.ab.options import AnalysisOptions
 
@@ -41,7 +48,7 @@ class _MetricData:
     n_nan: np.ndarray        # missing values, per arm code
     mean: np.ndarray         # estimate per arm code (mean, or ratio of sums)
     unit_var: np.ndarray     # unit variance per arm code (linearised for ratios)
-    cuped: CupedFit | None = None        # the CUPED adjustment, when a covariate is used
+    cuped: CupedFit | RegressionFit | None = None   # the adjustment, when covariates are used
     covariate: str | None = None
     adj_mean: np.ndarray | None = None   # CUPED-adjusted estimate per arm code
     adj_var: np.ndarray | None = None    # unit variance of the adjusted values per arm code
@@ -147,7 +154,7 @@ def _metric_data(units: pd.DataFrame, metric: Metric, arms: _Arms, opts: Analysi
 
 
 def _covariate_of(metric: Metric, units: pd.DataFrame, opts: AnalysisOptions,
-                  notes: list[str]) -> str | None:
+                  notes: list[str]) -> str | list[str] | None:
     """The CUPED covariate column of a metric, if one is asked for (or found with "auto")."""
     cov = opts.covariates
     if cov is None and opts.pre_period is None:
@@ -163,6 +170,12 @@ def _covariate_of(metric: Metric, units: pd.DataFrame, opts: AnalysisOptions,
     if metric.kind == "ratio":
         notes.append(f"CUPED not applied to ratio metric {metric.name!r}")
         return None
+    if not isinstance(col, str):
+        cols = list(col)
+        if len(cols) == 1:
+            col = cols[0]
+        else:
+            return cols
     if col not in units.columns:
         raise ABInputError(f"CUPED covariate column {col!r} of metric {metric.name!r} not found "
                            f"(columns: {', '.join(map(str, units.columns))})")
@@ -171,9 +184,15 @@ def _covariate_of(metric: Metric, units: pd.DataFrame, opts: AnalysisOptions,
 
 def _add_cuped(md: _MetricData, units: pd.DataFrame, metric: Metric, col: str, arms: _Arms,
                notes: list[str]) -> None:
-    """CUPED-adjust the metric's values with the covariate; store the adjusted arm statistics."""
-    xcov = _as_float_array(units, col, metric.name)[md.ok]
-    fit = cuped_fit(md.x[md.ok], xcov, md.codes)
+    """CUPED-adjust the metric's values with the covariate (several: regression adjustment);
+    store the adjusted arm statistics."""
+    if isinstance(col, list):
+        X, names = covariate_matrix(units, col)
+        fit = regression_adjust(md.x[md.ok], X[md.ok], md.codes, names)
+        col = ", ".join(col)
+    else:
+        xcov = _as_float_array(units, col, metric.name)[md.ok]
+        fit = cuped_fit(md.x[md.ok], xcov, md.codes)
     k = md.n.size
     adj = fit.adjusted
     md.adj_mean = np.bincount(md.codes, weights=adj, minlength=k) / np.maximum(md.n, 1)
