@@ -10,13 +10,18 @@ power
     (``power.means``, ``power.proportions``, ``power.plan``).
 units
     The per-unit table (one row per conversation or user) built from a conversation log.
+score
+    Score intervals of a difference and a ratio of proportions (invert the pooled z-test).
+family, randomisation
+    Primary / secondary / guardrail metrics and their corrections; detecting that users, not
+    conversations, were randomised.
 frequentist, bootstrap, srm, verdicts, result
     Welch t, Mann-Whitney, two-proportion z, chi-square / Fisher, lifts with CIs (delta method),
     effect sizes; bootstrap CIs; sample-ratio mismatch and Holm / Benjamini-Hochberg; verdicts;
     the ``ABResult`` container.
 bayes, cuped, quantiles
     The Bayesian read-out (chance to win, risk, credible interval; GrowthBook's effect model),
-    CUPED with a pre-period covariate, quantile differences with bootstrap CIs.
+    CUPED with a pre-period covariate or a regression adjustment with several, quantile differences with bootstrap CIs.
 paired, replay
     Paired offline experiments (the same examples answered by two variants) and a paired
     experiment replayed from the sample.
@@ -24,6 +29,9 @@ sequential
     Always-valid confidence sequences and mSPRT p-values (safe under continuous monitoring).
 analysis
     ``analyze``: the steps above on every metric x arm, with ``AnalysisOptions``.
+segments, mix
+    Effects by segment (corrected across segments, Cochran's Q interaction test) and the
+    mix shift of a categorical column between variants or periods.
 plots
     Power curve, forest plot, confidence-sequence plot (matplotlib Figures).
 widgets
@@ -87,6 +95,14 @@ _LAZY = {
     "PairedResult": "toolkit.ab.paired",
     "replay_experiment": "toolkit.ab.replay",
     "plan_paired": "toolkit.ab.power",
+    "segment_effects": "toolkit.ab.segments",
+    "SegmentResult": "toolkit.ab.segments",
+    "segment_forest_plot": "toolkit.ab.plots",
+    "mix_shift": "toolkit.ab.mix",
+    "MixShiftResult": "toolkit.ab.mix",
+    "mix_shift_figure": "toolkit.ab.plots",
+    "regression_adjust": "toolkit.ab.cuped",
+    "detect_user_randomisation": "toolkit.ab.randomisation",
     "power_paired": "toolkit.ab.power",
     "sample_size_paired": "toolkit.ab.power",
 }

@@ -229,7 +229,7 @@ def regression_adjust(y, X, codes, columns=None) -> RegressionFit:
     >>> X = rng.normal(0, 1, (4000, 2)); arm = rng.integers(0, 2, 4000)
     >>> y = X @ [0.6, 0.3] + rng.normal(0, 0.5, 4000) + 0.1 * arm
     >>> fit = regression_adjust(y, X, arm, ["a", "b"])
-    >>> [round(c, 1) for c in fit.coef], round(fit.variance_reduction, 2)
+    >>> [round(float(c), 1) for c in fit.coef], round(fit.variance_reduction, 2)
     ([0.6, 0.3], 0.64)
     """
     y = np.asarray(y, dtype=float)

@@ -17,7 +17,8 @@ import math
 
 import numpy as np
 
-__all__ = ["power_curve_figure", "forest_plot", "confidence_sequence_figure", "VERDICT_COLORS"]
+__all__ = ["power_curve_figure", "forest_plot", "confidence_sequence_figure", "VERDICT_COLORS",
+           "segment_forest_plot", "mix_shift_figure"]
 
 VERDICT_COLORS = {
     "winner": "#1a9850",
@@ -202,3 +203,101 @@ def confidence_sequence_figure(seq, *, title: str = "", fixed_ci=None, figsize=(
     if "time" in lk:
         fig.autofmt_xdate()
     return fig
+
+
+_SEGMENT_COLORS = {"better": "#1a9850", "worse": "#d73027", "no detectable difference": "#4d4d4d",
+                   "too small": "#bdbdbd"}
+
+
+def segment_forest_plot(result, *, metric: str | None = None, arm: str | None = None,
+                        figsize=None):
+    """Forest plot of one metric's lift per segment (unadjusted CIs; colour = verdict after the
+    correction across segments; too small segments grey), with Cochran's Q in the title.
+
+    Parameters
+    ----------
+    result : SegmentResult
+    metric, arm : str, optional
+        Default: the first metric and arm of the table.
+
+    Returns
+    -------
+    Figure
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from toolkit.ab.segments import segment_effects
+    >>> rng = np.random.default_rng(0)
+    >>> u = pd.DataFrame({"variant": rng.choice(["A", "B"], 2000), "seg": rng.choice(list("ab"), 2000),
+    ...                   "x": rng.normal(0, 1, 2000)})
+    >>> len(segment_forest_plot(segment_effects(u, "seg", "x:continuous")).axes)
+    1
+    """
+    t = result.table
+    metric = metric or t["metric"].iloc[0]
+    arm = arm or t["arm"].iloc[0]
+    d = t[(t["metric"] == metric) & (t["arm"] == arm)].reset_index(drop=True)
+    fig = _figure(figsize or (6.4, 0.9 + 0.32 * len(d)))
+    ax = fig.add_subplot()
+    y = np.arange(len(d))[::-1]
+    for yi, r in zip(y, d.to_dict("records")):
+        c = _SEGMENT_COLORS.get(r["verdict"], "#4d4d4d")
+        if math.isfinite(r["abs_ci_low"]):
+            ax.plot([r["abs_ci_low"], r["abs_ci_high"]], [yi, yi], color=c, lw=2)
+        ax.plot([r["abs_lift"]], [yi], "o", color=c)
+    ax.axvline(0, color="black", lw=0.8)
+    ax.set_yticks(y, [f"{s} (n={a + b:,})" for s, a, b in
+                      zip(d["segment"], d["n_control"], d["n_treatment"])])
+    h = result.heterogeneity
+    hq = h[(h["metric"] == metric) & (h["arm"] == arm)]
+    qtxt = (f"; Cochran's Q p = {hq['q_p'].iloc[0]:.2g}, I² = {hq['i2'].iloc[0]:.0%}"
+            if len(hq) and math.isfinite(hq["q_p"].iloc[0]) else "")
+    ax.set_title(f"{metric}: {arm} - control by {result.by}{qtxt}", fontsize=9)
+    ax.set_xlabel("absolute lift (95% CI, unadjusted); colour: verdict after "
+                  f"{result.correction} across segments", fontsize=8)
+    return fig
+
+
+def mix_shift_figure(result, *, top: int = 20, figsize=None):
+    """Shares of each category in the two groups and their difference with CIs.
+
+    Parameters
+    ----------
+    result : MixShiftResult
+    top : int
+        Categories drawn (largest absolute difference first).
+
+    Returns
+    -------
+    Figure
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from toolkit.ab.mix import mix_shift
+    >>> df = pd.DataFrame({"g": ["a"] * 50 + ["b"] * 50, "c": ["x", "y"] * 40 + ["x"] * 20})
+    >>> len(mix_shift_figure(mix_shift(df, "c", "g")).axes)
+    2
+    """
+    t = result.table.reindex(result.table["diff"].abs().sort_values(ascending=False).index)
+    t = t.head(top).iloc[::-1]
+    fig = _figure(figsize or (9.0, 1.0 + 0.3 * len(t)))
+    a1, a2 = fig.subplots(1, 2, sharey=True)
+    y = np.arange(len(t))
+    g1, g2 = result.groups
+    a1.barh(y - 0.2, t[f"share_{g1}"], height=0.4, label=str(g1), color="#4575b4")
+    a1.barh(y + 0.2, t[f"share_{g2}"], height=0.4, label=str(g2), color="#fc8d59")
+    a1.set_yticks(y, t["category"].astype(str))
+    a1.set_xlabel("share")
+    a1.legend(fontsize=8)
+    colors = ["#d73027" if s else "#4d4d4d" for s in t["significant"]]
+    a2.errorbar(t["diff"], y, xerr=[t["diff"] - t["ci_low"], t["ci_high"] - t["diff"]],
+                fmt="none", ecolor=colors)
+    a2.scatter(t["diff"], y, c=colors, zorder=3)
+    a2.axvline(0, color="black", lw=0.8)
+    a2.set_xlabel(f"share {g2} - {g1} (95% CI); red: {result.correction} p < {result.alpha:g}")
+    fig.suptitle(f"{result.column} by {result.group_col}: chi-square p = {result.chi2_p:.2g}",
+                 fontsize=10)
+    return fig
+
