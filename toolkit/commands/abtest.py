@@ -16,7 +16,10 @@ def register(subparsers) -> None:
         epilog="examples:\n  toolkit abtest data/sample --json\n"
         "  toolkit abtest units.csv --control A --metrics resolved:binary,latency:continuous:lower\n"
         "  toolkit abtest units.parquet --metrics rt:ratio:total_rt/n_turns:lower --bootstrap 2000\n"
-        "  toolkit abtest data/sample --pre-period 2026-09-01 2026-09-21 --quantiles 0.5,0.9,0.95",
+        "  toolkit abtest data/sample --pre-period 2026-09-01 2026-09-21 --quantiles 0.5,0.9,0.95\n"
+        "  toolkit abtest data/sample --primary resolved --guardrail response_time=0.2\n"
+        "  toolkit abtest data/sample --by bot_id\n"
+        "  toolkit abtest data/sample --by topic --assignments topics.csv --mix topic",
         formatter_class=__import__("argparse").RawDescriptionHelpFormatter,
     )
     p.add_argument("path", help="conversation log or per-unit table")
@@ -64,6 +67,26 @@ def register(subparsers) -> None:
     p.add_argument("--quantiles", default="",
                    help="quantiles of response time (log) or of continuous metrics (table) to "
                    "compare with bootstrap CIs, e.g. 0.5,0.9,0.95")
+    p.add_argument("--primary", default=None,
+                   help="primary metric(s), comma-separated: corrected together and the ones "
+                   "that decide (default: the first metric; 'all': every metric)")
+    p.add_argument("--guardrail", default=None,
+                   help="guardrail metrics with a margin, METRIC=MARGIN[,...]: one-sided "
+                   "'not worse than' by MARGIN (in the metric's units)")
+    p.add_argument("--unit-check", choices=["switch", "stop"], default="switch",
+                   help="when a log's users (not conversations) were randomised: analyse per "
+                   "user with a note (default) or stop")
+    p.add_argument("--by", default=None,
+                   help="effects by segment: a column of the unit table or the log (bot_id, "
+                   "model, ...) or of --assignments (topic)")
+    p.add_argument("--assignments", default=None,
+                   help="CSV/Parquet/JSONL with conversation_id and the --by / --mix column, "
+                   "e.g. the topic of each conversation from toolkit cluster")
+    p.add_argument("--mix", default=None,
+                   help="topic-mix shift of this categorical column between the variants "
+                   "(--mix-between variant) or the two halves of the period (period)")
+    p.add_argument("--mix-between", default="variant",
+                   help="the groups of --mix: a column (default variant) or 'period'")
     p.add_argument("--tz", default=None, help="time zone of naive timestamps in a log")
     p.add_argument("--json", action="store_true", help="print the full result as JSON")
     add_engine_arguments(p)
@@ -108,11 +131,15 @@ def run(args) -> int:
                 covariates=_covariates(args.covariate), bayes=not args.no_bayes,
                 prior_mean=args.prior_mean, prior_sd=args.prior_sd, bayes_scale=args.bayes_scale,
                 quantiles=_quantiles(args.quantiles), engine=args.engine,
+                primary=_primary(args.primary), guardrails=_guardrails(args.guardrail),
+                unit_check=args.unit_check,
             )
+            extra = _segments_and_mix(args, data)
         except (ABInputError, ValueError) as exc:
             raise UsageError(str(exc)) from None
     if args.json:
-        out = {"source": str(args.path), "input": "log" if is_log else "units", **res.to_dict()}
+        out = {"source": str(args.path), "input": "log" if is_log else "units", **res.to_dict(),
+               **{k: v.to_dict() for k, v in extra.items()}}
         if quality_note:
             out["notes"] = out["notes"] + [quality_note]
         print_json(out)
@@ -130,6 +157,25 @@ def run(args) -> int:
     print()
     for v in res.verdicts:
         print(f"- {v}")
+    if "segments" in extra:
+        seg = extra["segments"]
+        print()
+        print(f"effects by {seg.by} ({seg.correction} across segments):")
+        with pd.option_context("display.width", 200, "display.float_format", "{:.4g}".format):
+            print(seg.summary_table().to_string(index=False))
+            print(seg.heterogeneity[["metric", "arm", "q", "df", "q_p", "i2",
+                                     "n_segments"]].to_string(index=False))
+        print("interaction: Cochran's Q on the per-segment lifts (q_p < alpha: the effect "
+              "differs between segments)")
+        for n in seg.notes:
+            print(f"note: {n}")
+    if "mix" in extra:
+        mx = extra["mix"]
+        print()
+        print(f"mix of {mx.column} between {mx.groups[0]} and {mx.groups[1]} ({mx.group_col}): "
+              f"chi-square {mx.chi2:.4g} on {mx.df} df, p = {mx.chi2_p:.3g}")
+        with pd.option_context("display.width", 200, "display.float_format", "{:.4g}".format):
+            print(mx.summary_table().to_string(index=False))
     for n in res.notes + ([quality_note] if quality_note else []):
         print(f"note: {n}")
     return 0
@@ -158,3 +204,83 @@ def _quantiles(spec: str) -> tuple[float, ...]:
         return tuple(float(x) for x in spec.split(",") if x.strip())
     except ValueError:
         raise UsageError(f"--quantiles: expected numbers like 0.5,0.9,0.95, got {spec!r}") from None
+
+
+def _primary(spec: str | None):
+    if not spec:
+        return None
+    return "all" if spec.strip() == "all" else tuple(x.strip() for x in spec.split(",") if x.strip())
+
+
+def _guardrails(spec: str | None) -> dict[str, float] | None:
+    from toolkit.errors import UsageError
+
+    if not spec:
+        return None
+    out = {}
+    for part in spec.split(","):
+        if "=" not in part:
+            raise UsageError(f"--guardrail: expected METRIC=MARGIN, got {part.strip()!r}")
+        k, v = part.split("=", 1)
+        try:
+            out[k.strip()] = float(v)
+        except ValueError:
+            raise UsageError(f"--guardrail: margin of {k.strip()!r} is not a number: "
+                             f"{v.strip()!r}") from None
+    return out
+
+
+#: largest assignments file read (bytes)
+MAX_ASSIGNMENTS_BYTES = 1 << 30
+
+
+def _read_assignments(path: str):
+    import os
+
+    import pandas as pd
+
+    from toolkit.errors import UsageError
+
+    try:
+        size = os.path.getsize(path)
+    except OSError as exc:
+        raise UsageError(f"--assignments {path}: {exc.strerror}") from None
+    if size > MAX_ASSIGNMENTS_BYTES:
+        raise UsageError(f"--assignments {path}: {size:,} bytes is over the limit of "
+                         f"{MAX_ASSIGNMENTS_BYTES:,}")
+    low = str(path).lower()
+    if low.endswith(".parquet"):
+        frame = pd.read_parquet(path)
+    elif low.endswith((".jsonl", ".json")):
+        frame = pd.read_json(path, lines=low.endswith(".jsonl"))
+    elif low.endswith(".csv"):
+        frame = pd.read_csv(path, dtype={"conversation_id": "string", "user_id": "string"})
+    else:
+        raise UsageError(f"--assignments {path}: expected a .csv, .parquet or .jsonl file")
+    return frame
+
+
+def _segments_and_mix(args, data) -> dict:
+    """The --by and --mix analyses (pandas engine)."""
+    from toolkit.errors import UsageError
+
+    if not (args.by or args.mix):
+        return {}
+    if args.engine == "dask":
+        raise UsageError("--by and --mix run on the pandas engine; leave out --engine dask")
+    assign = _read_assignments(args.assignments) if args.assignments else None
+    out = {}
+    if args.by:
+        from toolkit.ab.segments import segment_effects
+
+        out["segments"] = segment_effects(
+            data, args.by, args.metrics, assignments=assign, alpha=args.alpha,
+            variant_col=args.variant_col, control=args.control, unit=args.unit,
+            unit_check=args.unit_check)
+    if args.mix:
+        from toolkit.ab.mix import mix_shift
+
+        by = args.variant_col if args.mix_between == "variant" else args.mix_between
+        out["mix"] = mix_shift(data, args.mix, by, assignments=assign, alpha=args.alpha)
+    return out
+
