@@ -5,7 +5,8 @@ part of the output: the same seed gives the same data only while it is kept):
 
 1. :func:`~toolkit.sample.texts._build_templates`: the texts, and the garbled answers drawn;
 2. :func:`_traffic`: conversation start times (hourly Poisson, seasonality, trend);
-3. :func:`_conversations`: intent, variant, length, closing message, user, bot, model;
+3. :func:`_conversations`: intent, variant, length, closing message, user, bot, model; then
+   :func:`toolkit.sample.plants.plant_mix_shift` (a stream of its own) shifts the topic mix;
 4. :func:`_slot_values`: order numbers, products, dates, amounts, ... per conversation;
 5. :class:`_RowDraws`: every per-turn random number, in row order;
 6. :class:`_TurnSimulation`: turn by turn, answer kinds, errors, templates, response times,
@@ -54,6 +55,7 @@ from toolkit.sample.params import (
     _intent_weights,
     _Params,
 )
+from toolkit.sample.plants import plant_mix_shift
 from toolkit.sample.texts import (
     INTENTS,
     TEXTS,
@@ -411,6 +413,7 @@ class _BlockPlan:
         b = min(self.n_conversations, a + BLOCK_CONVERSATIONS)
         rng = np.random.default_rng(self.seeds[i])
         convs = _conversations(rng, self.starts[a:b], self.pool)
+        plant_mix_shift(self.p, convs, (i,))
         sim, usage, out, user_text, bot_text = _simulate(rng, self.p, self.tpl, convs)
         turns, conv_frame = _frames(sim, usage, out, user_text, bot_text, first=a, n_total=self.n_conversations)
         return _Block(a, turns, conv_frame, sim, out)
@@ -515,6 +518,7 @@ def generate_sample(
     rng = np.random.default_rng(seed)
     tpl = _build_templates(rng)
     convs = _conversations(rng, _traffic(rng, p, conversations))
+    plant_mix_shift(p, convs)
     sim, usage, out, user_text, bot_text = _simulate(rng, p, tpl, convs)
     turns, conv_frame = _frames(sim, usage, out, user_text, bot_text)
     log = validate(turns, conv_frame, source=f"generate_sample(seed={seed})")

@@ -36,6 +36,7 @@ from toolkit.sample.params import (
     _iso,
     _round,
 )
+from toolkit.sample.plants import planted_segments
 from toolkit.sample.texts import INTENTS
 
 __all__ = ["build_truth", "planted", "Observed", "TruthBuilder"]
@@ -136,7 +137,7 @@ def build_truth(p, sim, out, ids: list[str]) -> dict[str, Any]:
 
 _ORDER = ("seed", "start", "end", "n_conversations", "n_turns", "intents", "intent_weights",
           "conversations", "answer_kinds", "answer_kind_probabilities", "variants", "incidents",
-          "trend", "seasonality", "errors", "bots", "models", "n_users")
+          "segments", "trend", "seasonality", "errors", "bots", "models", "n_users")
 
 
 def _ordered(truth: dict) -> dict:
@@ -218,6 +219,7 @@ def planted(p, observed: Observed, *, n_conversations: int, n_turns: int, n_user
              "note": "turns whose user message arrived in [start, end): good-answer probability "
                      "lowered by good_rate_drop"},
         ],
+        "segments": planted_segments(p),
         "trend": {"volume_growth_per_day": p.growth_per_day},
         "seasonality": {
             "daily": True, "weekly": True,

@@ -34,6 +34,7 @@ from toolkit.sample.params import (
     _intent_weights,
     _Params,
 )
+from toolkit.sample.plants import response_time_factor
 from toolkit.sample.texts import INTENTS, _Templates
 
 __all__: list[str] = []
@@ -166,6 +167,7 @@ class _TurnSimulation:
         z = np.random.default_rng([p.seed, 15]).normal(0.0, p.user_resolution_sd, convs.n_users)
         self.user_res = z[convs.user] - float(z[convs.user].mean())
         self.g_expected = self.p_good_v * (1.0 - _P_ERR_BASE)  # expected good share outside the regression
+        self.rt_factor = response_time_factor(convs.intent, convs.variant_b)  # planted per topic
         self.base = np.array([MODELS[m]["latency_base_s"] for m in _MODEL_NAMES])
         self.per_tok = np.array([MODELS[m]["latency_per_token_s"] for m in _MODEL_NAMES])
 
@@ -269,7 +271,7 @@ class _TurnSimulation:
         ctok = np.maximum(1.0, blen / 4.0)
         m = self.c.model[convs]
         noise, err = self.d.rt_noise[rows], self.err[rows]
-        r = (self.base[m] + self.per_tok[m] * ctok) * noise
+        r = (self.base[m] + self.per_tok[m] * ctok) * noise * self.rt_factor[convs]
         r = np.where(self.in_lat[rows], r * self.p.latency_factor, r)
         r = np.where(err == 1, 30.0 + 0.5 * noise, r)  # timeout after 30 s
         r = np.where(err == 2, 0.15 * noise, r)         # rate limit: fast failure
