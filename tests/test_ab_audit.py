@@ -367,3 +367,34 @@ def test_mix_shift_matches_scipy():
     # between the variants (randomised): no shift
     assert mix_shift(df, "topic", "variant").chi2_p > 0.01
     assert len(r.figure().axes) == 2
+
+
+def test_sample_topic_effect_found_there_and_not_elsewhere():
+    """The sample's planted per-topic effect (truth['segments']) is found in its intent only, the
+    interaction test sees it, and the planted mix shift between the halves is found."""
+    import pandas as pd
+
+    import toolkit
+    from toolkit.ab.mix import mix_shift
+    from toolkit.ab.segments import segment_effects
+
+    from toolkit.sample import load_sample_truth
+
+    truth = load_sample_truth()
+    plant = truth["segments"]["topic_effect"]
+    log = toolkit.load_sample()
+    intents = pd.DataFrame({"conversation_id": list(truth["conversations"]),
+                            "intent": [v["intent"] for v in truth["conversations"].values()]})
+    res = segment_effects(log, "intent", "rt:ratio:total_response_time_s/n_turns:lower",
+                          assignments=intents)
+    t = res.table.set_index("segment")
+    assert t.loc[plant["intent"], "verdict"] == "better"
+    assert t.loc[plant["intent"], "rel_lift"] == pytest.approx(plant["factor"] - 1, abs=0.15)
+    assert (t.drop(index=plant["intent"])["verdict"] == "no detectable difference").all()
+    assert res.heterogeneity.loc[0, "q_p"] < 0.01
+    shift = truth["segments"]["mix_shift"]
+    mx = mix_shift(log, "intent", "period", split=shift["split"], assignments=intents)
+    assert mx.chi2_p < 1e-6
+    sig = mx.table[mx.table["significant"]]
+    assert shift["intent"] in set(sig["category"])
+    assert sig.set_index("category").loc[shift["intent"], "diff"] > 0

@@ -36,6 +36,12 @@ def test_notebook_runs_on_bundled_sample(run_notebook):
     assert {"power_curve.png", "forest_plot.svg", "confidence_sequence.png"} <= {p.name for p in (out / "figures").iterdir()}
     rows = res["analysis"]["metrics"]
     assert all(r["boot_abs_bca_low"] is not None for r in rows)
+    # effects by intent: the planted per-topic effect is found in its intent; the mix shift too
+    plant = json.loads((default_sample_path() / "truth.json").read_text())["segments"]
+    found = {(r["segment"], r["metric"]): r["verdict"] for r in res["segments"]["segments"]}
+    assert found[(plant["topic_effect"]["intent"], "response_time_s")] == "better"
+    assert res["mix_shift_chi2_p"] < 1e-6
+    assert {"segments.png", "mix_shift.png"} <= {p.name for p in (out / "figures").iterdir()}
     executed = nbformat.read(side["_executed"], as_version=4)
     streams = [o for c in executed.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "stream"]
     assert not [o for o in streams if o.name == "stderr"], "warnings spilled into the notebook"
