@@ -118,7 +118,15 @@ def guardrail_test(row: dict, margin: float, higher_is_better: bool,
 
 
 def adjust_within(table: pd.DataFrame, col: str, method: str, adjust) -> np.ndarray:
-    """``adjust(p, method)`` applied within each role of ``table`` (guardrails: unadjusted)."""
+    """``adjust(p, method)`` applied within each role of ``table`` (guardrails: unadjusted).
+
+    Examples
+    --------
+    >>> from toolkit.ab.srm import adjust_pvalues
+    >>> t = pd.DataFrame({"role": ["primary", "secondary", "secondary"], "p": [0.01, 0.02, 0.03]})
+    >>> adjust_within(t, "p", "holm", adjust_pvalues).round(3).tolist()
+    [0.01, 0.04, 0.04]
+    """
     out = np.full(len(table), np.nan)
     p = table[col].to_numpy(dtype=float)
     for role in ("primary", "secondary"):

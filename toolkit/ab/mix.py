@@ -145,6 +145,13 @@ def mix_shift(data, column: str, by: str = "variant", *, groups=None, split=None
     Returns
     -------
     MixShiftResult
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"variant": ["A", "B"] * 100, "bot": ["web"] * 120 + ["app"] * 80})
+    >>> r = mix_shift(df, "bot")
+    >>> r.groups, r.df, bool(r.chi2_p > 0.05)
+    (('A', 'B'), 1, True)
     """
     if hasattr(data, "conversations") and hasattr(data, "turns"):
         units = data.conversations

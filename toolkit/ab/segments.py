@@ -245,6 +245,14 @@ def segment_effects(data, by: str, metrics=None, *, assignments: pd.DataFrame | 
     ------
     ABInputError
         Unknown segment column, more than ``MAX_SEGMENTS`` levels, or no segment to test.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> u = pd.DataFrame({"variant": rng.choice(["A", "B"], 900), "bot": rng.choice(["web", "app"], 900),
+    ...                   "x": rng.normal(0, 1, 900)})
+    >>> segment_effects(u, "bot", "x:continuous").table["verdict"].tolist()
+    ['no detectable difference', 'no detectable difference']
     """
     from toolkit.ab.analysis import _unit_table
     from toolkit.ab.options import AnalysisOptions

@@ -66,7 +66,13 @@ def plant_mix_shift(p, convs, stream=()) -> None:
 
 
 def planted_segments(p=None) -> dict:
-    """The truth of the two plants (``truth["segments"]``)."""
+    """The truth of the two plants (``truth["segments"]``).
+
+    Examples
+    --------
+    >>> sorted(planted_segments())
+    ['mix_shift', 'topic_effect']
+    """
     out = {
         "topic_effect": {**TOPIC_EFFECT,
                          "note": "variant B's response times x factor in this intent only (error "
