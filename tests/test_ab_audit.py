@@ -398,3 +398,15 @@ def test_sample_topic_effect_found_there_and_not_elsewhere():
     sig = mx.table[mx.table["significant"]]
     assert shift["intent"] in set(sig["category"])
     assert sig.set_index("category").loc[shift["intent"], "diff"] > 0
+
+
+def test_score_interval_scalar_path_equals_the_vectorised_one():
+    """One table (Brent, what compare uses) and arrays (bisection) give the same bounds,
+    including tables with 0 or all successes."""
+    grid = [(k1, 20, k2, 30) for k1 in (0, 1, 7, 20) for k2 in (0, 2, 15, 30)]
+    k1, n1, k2, n2 = (np.array(c, dtype=float) for c in zip(*grid))
+    vd, vr = score_interval_diff(k1, n1, k2, n2), score_interval_ratio(k1, n1, k2, n2)
+    for i, args in enumerate(grid):
+        sd, sr = score_interval_diff(*args), score_interval_ratio(*args)
+        np.testing.assert_allclose(sd, (vd[0][i], vd[1][i]), atol=1e-9)
+        np.testing.assert_allclose(sr, (vr[0][i], vr[1][i]), rtol=1e-7, atol=1e-12)

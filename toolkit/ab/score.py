@@ -11,7 +11,8 @@ the pooled z-test rejects at the same level: test and interval cannot disagree. 
 with ``(p_t~, p_c~)`` the maximum-likelihood proportions under ``p_t - p_c = delta`` (closed form:
 Farrington & Manning 1990); for a ratio ``phi = p_t / p_c`` the same with
 ``p_t_hat - phi p_c_hat`` and the restricted MLE under ``p_t = phi p_c``. The bounds are where
-``|z| = z_{1 - alpha/2}``, found by bisection (``z`` is monotone in ``delta`` and in ``phi``).
+``|z| = z_{1 - alpha/2}``, found by Brent's method for one table and by vectorised bisection for arrays (``z`` is
+monotone in ``delta`` and in ``phi``).
 ``statsmodels.stats.proportion.confint_proportions_2indep(method="score", correction=False)``
 gives the same interval.
 
@@ -26,6 +27,8 @@ True
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 from scipy import special as _sp
@@ -80,7 +83,9 @@ def _restricted_ratio(k1, n1, k2, n2, phi):
     b = -(n1 * phi + k1 + n2 + k2 * phi)
     c = k1 + k2
     disc = np.sqrt(np.maximum(b * b - 4.0 * a * c, 0.0))
-    q2 = np.clip((-b - disc) / (2.0 * a), 0.0, 1.0)
+    # the smaller root, as 2c / (-b + sqrt(disc)): no cancellation when a is tiny or huge
+    with np.errstate(divide="ignore", invalid="ignore"):
+        q2 = np.clip(np.where(-b + disc > 0, 2.0 * c / (-b + disc), 0.0), 0.0, 1.0)
     q1 = np.clip(phi * q2, 0.0, 1.0)
     return q1, q2
 
@@ -115,6 +120,73 @@ def _bisect(f, lo, hi, target):
     return 0.5 * (lo + hi)
 
 
+def _z_diff_scalar(k1: float, n1: float, k2: float, n2: float, delta: float) -> float:
+    """:func:`score_z_diff` for one table, in plain floats (the analysis calls it per row)."""
+    p1, p2 = k1 / n1, k2 / n2
+    theta = n2 / n1
+    a = 1.0 + theta
+    b = -(1.0 + theta + p1 + theta * p2 + delta * (theta + 2.0))
+    c = delta * delta + delta * (2.0 * p1 + theta + 1.0) + p1 + theta * p2
+    d = -p1 * delta * (1.0 + delta)
+    v = b ** 3 / (27.0 * a ** 3) - b * c / (6.0 * a * a) + d / (2.0 * a)
+    u = math.copysign(math.sqrt(max(b * b / (9.0 * a * a) - c / (3.0 * a), 0.0)), v if v else 1.0)
+    cosarg = v / u ** 3 if u != 0 else 0.0
+    w = (math.pi + math.acos(min(1.0, max(-1.0, cosarg)))) / 3.0
+    q1 = min(1.0, max(0.0, 2.0 * u * math.cos(w) - b / (3.0 * a)))
+    q2 = min(1.0, max(0.0, q1 - delta))
+    var = q1 * (1.0 - q1) / n1 + q2 * (1.0 - q2) / n2
+    num = p1 - p2 - delta
+    if var > 0:
+        return num / math.sqrt(var)
+    return 0.0 if num == 0 else math.copysign(math.inf, num)
+
+
+def _z_ratio_scalar(k1: float, n1: float, k2: float, n2: float, phi: float) -> float:
+    """:func:`score_z_ratio` for one table, in plain floats."""
+    a = (n1 + n2) * phi
+    b = -(n1 * phi + k1 + n2 + k2 * phi)
+    c = k1 + k2
+    den = -b + math.sqrt(max(b * b - 4.0 * a * c, 0.0))
+    q2 = min(1.0, max(0.0, 2.0 * c / den)) if den > 0 else 0.0
+    q1 = min(1.0, max(0.0, phi * q2))
+    var = q1 * (1.0 - q1) / n1 + phi * phi * q2 * (1.0 - q2) / n2
+    num = k1 / n1 - phi * k2 / n2
+    if var > 0:
+        return num / math.sqrt(var)
+    return 0.0 if num == 0 else math.copysign(math.inf, num)
+
+
+def _root(f, lo: float, hi: float, target: float) -> float:
+    """Where the decreasing ``f`` crosses ``target`` in ``[lo, hi]`` (Brent; an end if none)."""
+    from scipy.optimize import brentq
+
+    flo, fhi = f(lo) - target, f(hi) - target
+    if flo <= 0:
+        return lo
+    if fhi >= 0:
+        return hi
+    return float(brentq(lambda x: f(x) - target, lo, hi, xtol=1e-14, rtol=1e-13, maxiter=200))
+
+
+def _interval_diff_scalar(k1, n1, k2, n2, alpha):
+    z = float(_sp.ndtri(1.0 - alpha / 2.0))
+    d = k1 / n1 - k2 / n2
+    f = lambda x: _z_diff_scalar(k1, n1, k2, n2, x)  # noqa: E731
+    eps = 1e-12
+    return _root(f, -1 + eps, d, z), _root(f, d, 1 - eps, -z)
+
+
+def _interval_ratio_scalar(k1, n1, k2, n2, alpha):
+    z = float(_sp.ndtri(1.0 - alpha / 2.0))
+    if k2 > 0 and k1 > 0:
+        r = math.log((k1 / n1) / (k2 / n2))
+    else:
+        r = 40.0 if k2 == 0 else -40.0
+    f = lambda x: _z_ratio_scalar(k1, n1, k2, n2, math.exp(x))  # noqa: E731
+    lo, hi = _root(f, -40.0, r, z), _root(f, r, 40.0, -z)
+    return (0.0 if lo <= -39.9 else math.exp(lo)), (math.inf if hi >= 39.9 else math.exp(hi))
+
+
 def score_interval_diff(k1, n1, k2, n2, alpha: float = 0.05):
     """Score interval of ``p1 - p2`` (treatment minus control), vectorised over arrays.
 
@@ -124,6 +196,8 @@ def score_interval_diff(k1, n1, k2, n2, alpha: float = 0.05):
     >>> bool(lo[0] > 0), bool(lo[1] > 0)
     (True, True)
     """
+    if all(np.ndim(v) == 0 for v in (k1, n1, k2, n2)):
+        return _interval_diff_scalar(float(k1), float(n1), float(k2), float(n2), alpha)
     k1, n1, k2, n2 = np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in (k1, n1, k2, n2)))
     z = float(_sp.ndtri(1.0 - alpha / 2.0))
     d = k1 / n1 - k2 / n2
@@ -142,6 +216,8 @@ def score_interval_ratio(k1, n1, k2, n2, alpha: float = 0.05):
     >>> round(float(lo), 3), round(float(hi), 3)
     (1.043, 2.181)
     """
+    if all(np.ndim(v) == 0 for v in (k1, n1, k2, n2)):
+        return _interval_ratio_scalar(float(k1), float(n1), float(k2), float(n2), alpha)
     k1, n1, k2, n2 = np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in (k1, n1, k2, n2)))
     z = float(_sp.ndtri(1.0 - alpha / 2.0))
     # bisection on log(phi) in [-40, 40]; a bound that reaches the edge is 0 or inf
