@@ -410,3 +410,32 @@ def test_score_interval_scalar_path_equals_the_vectorised_one():
         sd, sr = score_interval_diff(*args), score_interval_ratio(*args)
         np.testing.assert_allclose(sd, (vd[0][i], vd[1][i]), atol=1e-9)
         np.testing.assert_allclose(sr, (vr[0][i], vr[1][i]), rtol=1e-7, atol=1e-12)
+
+
+def test_cli_families_segments_and_mix(capsys, tmp_path):
+    import json
+
+    import pandas as pd
+
+    from toolkit.cli import main
+    from toolkit.sample import default_sample_path, load_sample_truth
+
+    conv = load_sample_truth()["conversations"]
+    path = tmp_path / "intents.csv"
+    pd.DataFrame({"conversation_id": list(conv),
+                  "intent": [v["intent"] for v in conv.values()]}).to_csv(path, index=False)
+    assert main(["abtest", str(default_sample_path()), "--no-sequential", "--no-bayes",
+                 "--primary", "resolved", "--guardrail", "response_time_s=0.2",
+                 "--by", "intent", "--assignments", str(path), "--mix", "intent",
+                 "--mix-between", "period", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["primary"] == ["resolved"] and out["guardrails"] == {"response_time_s": 0.2}
+    roles = {m["metric"]: m["role"] for m in out["metrics"]}
+    assert roles["response_time_s"] == "guardrail" and roles["satisfaction"] == "secondary"
+    assert {m["guardrail_status"] for m in out["metrics"] if m["role"] == "guardrail"} == {"held"}
+    assert out["mix"]["chi2_p"] < 1e-6 and len(out["segments"]["segments"]) == 18 * 4
+    assert main(["abtest", str(default_sample_path()), "--by", "topic"]) == 2
+    assert "assignments file" in capsys.readouterr().err
+    assert main(["power", "--metric", "mean", "--effect-size", "0.2", "--n-primary", "2",
+                 "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["alpha_per_comparison"] == 0.025

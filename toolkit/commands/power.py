@@ -50,6 +50,12 @@ def register(subparsers) -> None:
     p.add_argument("--cuped-correlation", type=float, default=0.0,
                    help="expected correlation of the metric with a pre-period covariate (CUPED): "
                    "the variance is planned x (1 - r^2) (default 0: no CUPED)")
+    p.add_argument("--r-squared", type=float, default=None,
+                   help="expected share of variance explained by the covariates of a regression "
+                   "adjustment (several covariates; instead of --cuped-correlation)")
+    p.add_argument("--n-primary", type=int, default=1,
+                   help="primary metrics of the analysis (abtest --primary): alpha is split over "
+                   "primary metrics x treatment arms (default 1)")
     p.add_argument("--sd-diff", type=float, default=None,
                    help="paired: SD of the per-example difference (or give --sd and "
                    "--pair-correlation)")
@@ -99,7 +105,7 @@ def run(args) -> int:
                                  f"{', '.join(PROPORTION_METHODS)}, got {method!r}")
             plan = plan_proportions(baseline=args.baseline, mde=args.mde, relative=args.relative,
                                     method=method, correlation=args.cuped_correlation,
-                                    **common)
+                                    r_squared=args.r_squared, n_primary=args.n_primary, **common)
         else:
             method = args.formula or "exact"
             if method not in MEAN_METHODS:
@@ -117,7 +123,8 @@ def run(args) -> int:
                                  "or --n (to solve the MDE)")
             plan = plan_means(effect_size=args.effect_size, mde=mde, sd=args.sd,
                               baseline=args.baseline, method=method,
-                              correlation=args.cuped_correlation, **common)
+                              correlation=args.cuped_correlation, r_squared=args.r_squared,
+                              n_primary=args.n_primary, **common)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     if args.json:
