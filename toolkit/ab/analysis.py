@@ -144,8 +144,8 @@ def analyze(data, metrics: str | Sequence[Metric | str] | None = None, *,
     alpha : float
         Significance level (and 1 - confidence level of the intervals).
     correction : {"holm", "bh", "bonferroni", "none"}
-        Multiple-testing correction across metrics x arms that decides significance (Holm and BH
-        are both always reported).
+        Multiple-testing correction within each family (primary, secondary) of metrics x arms
+        that decides significance (Holm and BH are both always reported).
     planned_allocation : dict, optional
         Planned share per arm for the SRM check (default equal).
     srm_threshold : float
@@ -196,6 +196,17 @@ def analyze(data, metrics: str | Sequence[Metric | str] | None = None, *,
         by conversation) or of each continuous metric (for a table), in ``ABResult.quantiles``.
     quantile_resamples : int
         Poisson-bootstrap resamples for the quantile CIs.
+    primary : str or list of str, optional
+        The primary metric(s): corrected together (metrics x arms) and the ones that decide;
+        default the first metric; ``"all"``: every non-guardrail metric. The others are
+        secondary (corrected among themselves, verdicts labelled ``secondary: ...``).
+    guardrails : dict, optional
+        ``{metric: margin}``: one-sided "not worse than ``margin``" tests (absolute, in the
+        metric's units), verdicts ``guardrail held / breached / inconclusive``.
+    unit_check : {"switch", "stop"}
+        When ``data`` is a log analysed per conversation but its users were randomised (every
+        user's conversations share one variant; :mod:`toolkit.ab.randomisation`): analyse per
+        user with a note (``"switch"``, ``ABResult.unit``) or raise (``"stop"``).
     engine : {"pandas", "dask"}
         ``"dask"``: ``data`` is a :class:`toolkit.scale.read.DaskLog` (or a path to one); the unit
         table is built on the cluster and reduced to per-arm sufficient statistics
