@@ -439,3 +439,33 @@ def test_cli_families_segments_and_mix(capsys, tmp_path):
     assert main(["power", "--metric", "mean", "--effect-size", "0.2", "--n-primary", "2",
                  "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["alpha_per_comparison"] == 0.025
+
+
+def test_sequential_p_values_guardrails_and_pooled_verdict_power():
+    import pandas as pd
+
+    from toolkit.ab.analysis import analyze
+    from toolkit.ab.power import power_proportions
+    from toolkit.ab.srm import adjust_pvalues
+
+    rng = np.random.default_rng(11)
+    n = 3000
+    df = pd.DataFrame({"variant": rng.choice(["A", "B"], n),
+                       "start_time": pd.date_range("2026-09-01", periods=n, freq="min", tz="UTC"),
+                       "ok": rng.random(n) < 0.3, "x": rng.normal(0, 1, n),
+                       "rt": rng.gamma(2.0, 1.0, n)})
+    df.loc[df["variant"] == "B", "rt"] += 0.5          # B slower by 0.5 s
+    res = analyze(df, "ok:binary,x:continuous,rt:continuous:lower", primary="all",
+                  guardrails={"rt": 0.1}, bayes=False)
+    t = res.table.set_index("metric")
+    prim = t[t["role"] == "primary"]
+    np.testing.assert_allclose(prim["seq_p"], adjust_pvalues(prim["seq_p_unadjusted"], "holm"))
+    assert t.loc["rt", "verdict"] == "guardrail breached" and t.loc["rt", "guardrail_p"] > 0.5
+    held = analyze(df, "ok:binary,rt:continuous:lower", guardrails={"rt": 1.0}, bayes=False,
+                   sequential=False).table.set_index("metric")
+    assert held.loc["rt", "verdict"] == "guardrail held"
+    row = t.loc["ok"]
+    nc, nt = int(row["n_control"]), int(row["n_treatment"])
+    expect = power_proportions(nc, row["control_value"], row["mde"], alpha=0.05 / 2,
+                               ratio=nt / nc, method="pooled", strict=True)
+    assert row["power_at_mde"] == pytest.approx(float(expect), rel=1e-12)
