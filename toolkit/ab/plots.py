@@ -254,8 +254,8 @@ def segment_forest_plot(result, *, metric: str | None = None, arm: str | None = 
     qtxt = (f"; Cochran's Q p = {hq['q_p'].iloc[0]:.2g}, I² = {hq['i2'].iloc[0]:.0%}"
             if len(hq) and math.isfinite(hq["q_p"].iloc[0]) else "")
     ax.set_title(f"{metric}: {arm} - control by {result.by}{qtxt}", fontsize=9)
-    ax.set_xlabel("absolute lift (95% CI, unadjusted); colour: verdict after "
-                  f"{result.correction} across segments", fontsize=8)
+    ax.set_xlabel("absolute lift, 95% CI (unadjusted)\ncolour: verdict after "
+                  f"{result.correction} across segments (grey: too small)", fontsize=8)
     return fig
 
 
