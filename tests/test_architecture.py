@@ -46,6 +46,7 @@ LAYER_OF = {
     "toolkit.embeddings": "analyses",
     "toolkit.sentiment": "analyses",
     "toolkit.quality": "analyses",
+    "toolkit.labels": "analyses",
     "toolkit.monitoring": "analyses",
     "toolkit.overview": "analyses",
     "toolkit.ab": "analyses",
