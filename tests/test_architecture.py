@@ -53,7 +53,7 @@ LAYER_OF = {
     "toolkit.clustering": "analyses",
     "toolkit.forecasting": "analyses",
     "toolkit.judges": "analyses",
-    "toolkit.ppi": "analyses",
+    "toolkit.ppi": "analyses",  # uses toolkit.labels (analyses)
     "toolkit.runner": "running",
     "toolkit.batch": "running",
     "toolkit.export": "running",
