@@ -24,6 +24,8 @@ sequential
     Always-valid confidence sequences and mSPRT p-values (safe under continuous monitoring).
 analysis
     ``analyze``: the steps above on every metric x arm, with ``AnalysisOptions``.
+labels
+    ``analyze_with_labels``: ``analyze`` plus the PPI++ lift of a score calibrated by human labels.
 plots
     Power curve, forest plot, confidence-sequence plot (matplotlib Figures).
 widgets
@@ -59,6 +61,7 @@ _LAZY = {
     "ABResult": "toolkit.ab.result",
     "SRMResult": "toolkit.ab.srm",
     "analyze": "toolkit.ab.analysis",
+    "analyze_with_labels": "toolkit.ab.labels",
     "compare": "toolkit.ab.frequentist",
     "srm_check": "toolkit.ab.srm",
     "adjust_pvalues": "toolkit.ab.srm",
