@@ -5,7 +5,7 @@ good answer; "that's not what I asked", "human please", the same request again, 
 a bad one. :func:`reaction` turns that into a per-turn column in [0, 1] (higher = the user seems
 satisfied), NaN for the last turn of a conversation (no next message). Everything is computed
 locally, with no model, vectorised over the whole log: the cues are evaluated once per distinct
-next-message text and the similarities with a hashed TF-IDF (:class:`toolkit.text.HashedTfidf`).
+next-message text and the similarities with hashed term counts (:class:`toolkit.text.HashedTfidf`).
 
 Cues (:func:`reaction_cues` returns them per turn)
 --------------------------------------------------
@@ -26,11 +26,11 @@ thanks
     1 when the next message thanks or confirms ("thanks", "great, that worked", "perfect",
     "got it", "it's sorted now") and is not a complaint (:data:`THANKS_PATTERN`).
 repeat
-    TF-IDF cosine (stop words dropped) between the next user message and the current one: the
-    user repeating or rephrasing the same request.
+    Cosine of the term counts (hashed tokens, stop words dropped) of the next user message and
+    the current one: the user repeating or rephrasing the same request.
 follows
-    TF-IDF cosine between the next user message and the answer: the user takes up what the bot
-    said.
+    The same cosine between the next user message and the answer: the user takes up what the
+    bot said.
 
 Combination
 -----------
@@ -192,8 +192,9 @@ def reaction_cues(turns, *, idf=None) -> pd.DataFrame:
     turns : DataFrame or ConversationLog
         ``conversation_id``, ``turn``, ``user_input``, ``bot_response``.
     idf : toolkit.text.HashedTfidf, optional
-        The TF-IDF for ``repeat`` and ``follows``; default: fitted on the user messages and
-        distinct user messages of ``turns`` (stop words dropped).
+        A fitted TF-IDF for ``repeat`` and ``follows``; default: every term weighs 1 (cosine of
+        term counts, stop words dropped), so a turn's cues depend only on its own texts and the
+        Dask engine's partitions give the same values.
 
     Returns
     -------
@@ -207,10 +208,10 @@ def reaction_cues(turns, *, idf=None) -> pd.DataFrame:
     ...                   "user_input": ["cancel my plan", "HUMAN PLEASE, cancel my plan"],
     ...                   "bot_response": ["Our plans start at $5.", "Done."]})
     >>> reaction_cues(t).iloc[0][["complaint", "thanks", "repeat"]].astype(float).round(2).tolist()
-    [1.0, 0.0, 0.71]
+    [1.0, 0.0, 0.82]
     """
     from toolkit.sentiment import vader_compound
-    from toolkit.text import STOP_WORDS, HashedTfidf, as_text_list
+    from toolkit.text import STOP_WORDS, HashedTfidf, as_text_list, document_frequencies
 
     turns = getattr(turns, "turns", turns)
     for col in ("user_input", "bot_response"):
@@ -235,8 +236,9 @@ def reaction_cues(turns, *, idf=None) -> pd.DataFrame:
     ucode, utexts = pd.factorize(user)
     rcode, rtexts = pd.factorize(resp)
     utexts, rtexts = list(utexts), list(rtexts)
-    if idf is None:  # fitted on the distinct user messages: the repeat cue compares two of them
-        idf = HashedTfidf(stop_words=STOP_WORDS).fit(utexts)
+    if idf is None:  # every term weighs 1: the cues of a turn depend on its own texts only
+        h, _ = document_frequencies(utexts + rtexts, stop_words=STOP_WORDS)
+        idf = HashedTfidf.from_document_frequencies(h, np.ones(len(h)), 1, stop_words=STOP_WORDS)
     idx = np.flatnonzero(has)
     nxt_code = pd.Index(utexts).get_indexer(texts.to_numpy(dtype=object))
     for cue, other, otexts in (("repeat", ucode, utexts), ("follows", rcode, rtexts)):
@@ -273,7 +275,7 @@ def reaction(turns, *, weights: Mapping[str, float] | None = None, idf=None) -> 
     weights : dict, optional
         Logistic weights by cue plus ``intercept`` (default :data:`REACTION_WEIGHTS`).
     idf : toolkit.text.HashedTfidf, optional
-        TF-IDF for the similarity cues (default: fitted on ``turns``).
+        TF-IDF for the similarity cues (default: term counts, see :func:`reaction_cues`).
 
     Returns
     -------
