@@ -1,0 +1,193 @@
+"""``reaction`` against human failure labels, beside plain VADER of the next user message.
+
+On public human-rated dialogues that have a following user turn (read by
+``benchmarks/human_data.py`` from snapshots under ``$TOOLKIT_HUMAN_DATA_DIR``, default
+``/work/.mirror``): DBDC3 English (breakdown = the majority of ~30 raters said X; MIT) and
+ConTurE (overall impression 0 = "dislike"; CC BY 4.0). For every rated answer with a next user
+message: the AUC of ``reaction`` separating the answers raters did NOT mark as failures from the
+failures, and the AUC of the baseline (VADER compound of the next user message) on the same rows,
+each with a 95 % bootstrap CI resampling dialogues. ``reaction`` is scored with weights fitted on
+the OTHER data set only (leave-one-dataset-out), so no figure here comes from weights that saw
+its labels; the shipped weights (fitted on both) are reported beside them. Also the time to
+score a 1M-turn log.
+
+Usage::
+
+    python benchmarks/run.py reaction
+    python benchmarks/bench_reaction.py --fit     # refit the shipped weights, print them + LODO
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks.human_data import DataMissing, read_conture, read_dbdc3  # noqa: E402
+
+SETS = {"dbdc3": read_dbdc3, "conture": read_conture}
+# the sign each weight must have by the cue's meaning (+ = a satisfied user)
+SIGNS = {"sentiment": 1, "complaint": -1, "confusion": -1, "short_question": -1, "thanks": 1,
+         "repeat": -1, "follows": 1}
+
+
+def load_sets() -> dict[str, pd.DataFrame]:
+    """Rows with a next user message and a failure label, per data set (absent sets skipped)."""
+    out = {}
+    for name, reader in SETS.items():
+        try:
+            df = reader()
+        except DataMissing as exc:
+            print(f"skip {name}: {exc}")
+            continue
+        df = df[df["next_user"].notna() & df["failure"].notna()].reset_index(drop=True)
+        out[name] = df
+    return out
+
+
+def cues_of(df: pd.DataFrame) -> pd.DataFrame:
+    """The reaction cues of each rated answer: a two-turn conversation (answer, next message)."""
+    from toolkit.quality.reaction import reaction_cues
+
+    n = len(df)
+    ids = np.repeat(np.arange(n).astype(str), 2)
+    turns = pd.DataFrame({
+        "conversation_id": ids, "turn": np.tile([0, 1], n),
+        "user_input": np.column_stack([df["user_input"].astype(str), df["next_user"].astype(str)]).ravel(),
+        "bot_response": np.column_stack([df["response"].astype(str), np.full(n, "")]).ravel()})
+    cues = reaction_cues(turns)
+    return cues.iloc[0::2].reset_index(drop=True)
+
+
+def fit_weights(parts: list[tuple[pd.DataFrame, np.ndarray]], C: float = 1.0) -> dict[str, float]:
+    """Logistic weights of "not a failure" on the cues, each data set weighted equally, with the
+    signs of :data:`SIGNS` (a weight that takes the wrong sign is held at 0 and the rest refitted)."""
+    from sklearn.linear_model import LogisticRegression
+
+    from toolkit.quality.reaction import CUES
+
+    X = np.vstack([c[list(CUES)].to_numpy(float) for c, _ in parts])
+    y = np.concatenate([yy for _, yy in parts])
+    w = np.concatenate([np.full(len(yy), 1.0 / len(yy)) for _, yy in parts])
+    w = w * len(y) / w.sum()
+    active = list(CUES)
+    while True:
+        cols = [CUES.index(k) for k in active]
+        m = LogisticRegression(C=C, max_iter=2000).fit(X[:, cols], y, sample_weight=w)
+        coef = dict(zip(active, m.coef_[0]))
+        wrong = [k for k in active if np.sign(coef[k]) == -SIGNS[k]]
+        if not wrong:
+            break
+        active.remove(min(wrong, key=lambda k: -abs(coef[k])))
+    out = {"intercept": round(float(m.intercept_[0]), 3)}
+    out.update({k: round(float(coef.get(k, 0.0)), 3) for k in CUES})
+    return out
+
+
+def auc(y: np.ndarray, s: np.ndarray) -> float:
+    from scipy.stats import rankdata
+
+    y = np.asarray(y, bool)
+    r = rankdata(s)
+    n1, n0 = y.sum(), (~y).sum()
+    return float((r[y].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
+
+
+def boot_auc(y, s, groups, n_boot: int = 1000, seed: int = 0) -> tuple[float, float]:
+    """95 % percentile CI of the AUC resampling dialogues (clusters)."""
+    rng = np.random.default_rng(seed)
+    codes, uniq = pd.factorize(pd.Series(groups))
+    members = [np.flatnonzero(codes == g) for g in range(len(uniq))]
+    vals = []
+    for _ in range(n_boot):
+        pick = rng.integers(0, len(uniq), len(uniq))
+        idx = np.concatenate([members[g] for g in pick])
+        yy = y[idx]
+        if yy.all() or not yy.any():
+            continue
+        vals.append(auc(yy, s[idx]))
+    lo, hi = np.percentile(vals, [2.5, 97.5])
+    return float(lo), float(hi)
+
+
+def evaluate(sets: dict[str, pd.DataFrame], n_boot: int = 1000) -> tuple[pd.DataFrame, dict]:
+    """LODO AUCs of reaction and the VADER baseline, and the weights fitted on all sets."""
+    from toolkit.quality.reaction import REACTION_WEIGHTS, reaction_from_cues
+
+    cues = {k: cues_of(df) for k, df in sets.items()}
+    ys = {k: ~df["failure"].to_numpy(bool) for k, df in sets.items()}
+    rows = []
+    for held in sets:
+        train = [(cues[k], ys[k]) for k in sets if k != held]
+        y, g = ys[held], sets[held]["dialogue_id"].to_numpy()
+        scores = {"reaction_shipped": reaction_from_cues(cues[held], REACTION_WEIGHTS),
+                  "vader_next_user": cues[held]["sentiment"].to_numpy(float)}
+        if train:
+            scores = {"reaction_lodo": reaction_from_cues(cues[held], fit_weights(train)), **scores}
+        for name, s in scores.items():
+            lo, hi = boot_auc(y, s, g, n_boot=n_boot)
+            rows.append(dict(dataset=held, score=name, n=len(y), failures=int((~y).sum()), auc=auc(y, s),
+                             ci_low=lo, ci_high=hi))
+    weights = fit_weights([(cues[k], ys[k]) for k in sets])
+    return pd.DataFrame(rows), weights
+
+
+def speed(n_turns: int) -> float:
+    """Seconds for reaction() on an n_turns log made by the sample generator."""
+    from toolkit.quality.reaction import reaction
+    from toolkit.sample import generate_sample
+
+    per_day = 37472 / 60
+    log = generate_sample(seed=1, days=max(2, int(n_turns / per_day))).log
+    t = log.turns
+    start = time.perf_counter()
+    reaction(t)
+    return time.perf_counter() - start, len(t)
+
+
+def run(quick: bool = False) -> list[dict]:
+    sets = load_sets()
+    rows: list[dict] = []
+    if not sets:
+        print("reaction: no human-rated data with a next user turn found (fetch github:dbd-challenge/dbdc3 "
+              "and github:alexa/conture, or set TOOLKIT_HUMAN_DATA_DIR); skipped")
+        return rows
+    table, _ = evaluate(sets, n_boot=200 if quick else 1000)
+    print(table.round(3).to_string(index=False))
+    for held, part in table.groupby("dataset", sort=False):
+        base = part.loc[part["score"] == "vader_next_user", "auc"].iloc[0]
+        for r in part.itertuples():
+            rows.append(dict(metric=f"AUC {r.score} on {held} (n={r.n}, {r.failures} failures)", value=r.auc,
+                             unit=f"AUC [{r.ci_low:.3f}, {r.ci_high:.3f}]",
+                             baseline=None if r.score == "vader_next_user" else base,
+                             target=0.70 if r.score == "reaction_lodo" else None,
+                             note="reaction_lodo: weights fitted on the other set only"))
+    secs, n = speed(100_000 if quick else 1_000_000)
+    rows.append(dict(metric=f"reaction() on {n:,} sample turns", value=secs, unit="s"))
+    return rows
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--fit", action="store_true", help="print the weights fitted on every set and LODO AUCs")
+    ap.add_argument("--n-boot", type=int, default=1000)
+    args = ap.parse_args(argv)
+    sets = load_sets()
+    if not sets:
+        print("no data; see the module docstring")
+        return 1
+    table, weights = evaluate(sets, n_boot=args.n_boot)
+    print(table.round(3).to_string(index=False))
+    if args.fit:
+        print("REACTION_WEIGHTS =", weights)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
