@@ -13,7 +13,7 @@ rater          string  optional; one rating per (conversation_id, turn, rater)
 ============== ======= ==========================================================
 
 Modules: ``read`` (:func:`read_labels`, :func:`label_means`, :class:`LabelsError`) and
-``agreement`` (:func:`agreement`, :class:`AgreementReport`: Spearman with bootstrap CIs over
+``report`` (:func:`agreement`, :class:`AgreementReport`: Spearman with bootstrap CIs over
 conversations, AUC for pass/fail labels, calibration plot, inter-rater agreement).
 
 Examples
@@ -35,10 +35,10 @@ _LAZY = {
     "label_means": "toolkit.labels.read",
     "LabelsError": "toolkit.labels.read",
     "LABEL_COLUMNS": "toolkit.labels.read",
-    "agreement": "toolkit.labels.agreement",
-    "AgreementReport": "toolkit.labels.agreement",
-    "inter_rater": "toolkit.labels.agreement",
-    "InterRater": "toolkit.labels.agreement",
+    "agreement": "toolkit.labels.report",
+    "AgreementReport": "toolkit.labels.report",
+    "inter_rater": "toolkit.labels.report",
+    "InterRater": "toolkit.labels.report",
 }
 
 __all__ = list(_LAZY)
