@@ -51,12 +51,14 @@ __all__ = [
     "PPIEstimate",
     "PPILift",
     "PPIRegression",
+    "period_labels",
     "plan_labels",
     "ppi_by_period",
     "ppi_lift",
     "ppi_mean",
     "ppi_mean_diff",
     "ppi_ols",
+    "ppi_over_time",
     "ppi_trend",
     "tuned_lambda",
 ]
@@ -635,3 +637,65 @@ def ppi_lift(scored: pd.DataFrame, labels: pd.DataFrame, *, score: str = "qualit
                  "label_only estimate the mean human label; effective_labels = labels the label-only "
                  "estimate would need for the PPI variance")
     return PPILift(score, level, control, pd.DataFrame(rows), pd.DataFrame(lifts), alpha, tuple(notes))
+
+
+# -------------------------------------------------------------------------------------------
+# over time: per-period means and the slope, from scored turns and a labels table
+# -------------------------------------------------------------------------------------------
+
+
+def period_labels(times, freq: str = "W") -> np.ndarray:
+    """Period names (``pandas`` periods as text, in UTC) of timestamps: ``"W"`` weeks, ``"D"`` days.
+
+    Examples
+    --------
+    >>> period_labels(pd.to_datetime(["2026-09-01T10:00Z", "2026-09-08T10:00Z"]), "W").tolist()
+    ['2026-08-31/2026-09-06', '2026-09-07/2026-09-13']
+    """
+    t = pd.to_datetime(pd.Series(times))
+    if t.dt.tz is not None:
+        t = t.dt.tz_convert("UTC").dt.tz_localize(None)
+    try:
+        return t.dt.to_period(freq).astype(str).to_numpy()
+    except ValueError:
+        raise ToolkitError(f"freq={freq!r} is not a pandas period frequency (W, D, M, ...)") from None
+
+
+def ppi_over_time(scored: pd.DataFrame, labels: pd.DataFrame, *, score: str = "quality",
+                  freq: str = "W", time_col: str = "timestamp", alpha: float = 0.05,
+                  clip: bool = False, min_labels: int = 10) -> tuple[pd.DataFrame, PPIRegression]:
+    """The mean human rating per period and its trend (slope per day), by PPI++.
+
+    Turn labels are joined on ``conversation_id, turn`` (conversation labels: to the
+    conversation's mean score at its first turn's time). Returns the per-period table of
+    :func:`ppi_by_period` and the :func:`ppi_trend` fit.
+
+    Examples
+    --------
+    >>> import toolkit
+    >>> from toolkit.judges import simulate_judge_and_labels
+    >>> sim = simulate_judge_and_labels(toolkit.load_sample(), n_labels=600)
+    >>> per, trend = ppi_over_time(sim.turns, sim.labels, score="judge_sim")
+    >>> int(per["n"].sum()), trend.names
+    (600, ('intercept', 'per_day'))
+    """
+    if time_col not in scored.columns:
+        raise ToolkitError(f"ppi_over_time needs the time column {time_col!r} in the scored turns")
+    t = scored.assign(_v="all")
+    units, level, unknown = _units(t, labels, score, "_v")
+    if unknown:
+        raise ToolkitError(f"{unknown} label(s) match no {level} of the scored turns")
+    if level == "turn":
+        times = scored[time_col].to_numpy()
+    else:
+        times = (scored.assign(conversation_id=scored["conversation_id"].astype("string"))
+                 .groupby("conversation_id", sort=True)[time_col].min()
+                 .reindex(units["conversation_id"]).to_numpy())
+    keep = units[score].notna().to_numpy()
+    units, times = units[keep], times[keep]
+    lab = units["rating"].notna().to_numpy()
+    y = units["rating"].to_numpy(float)[lab]
+    f = units[score].to_numpy(float)
+    per = ppi_by_period(period_labels(times, freq), lab, y, f, alpha=alpha, clip=clip, min_labels=min_labels)
+    trend = ppi_trend(times, lab, y, f, alpha=alpha, clip=clip)
+    return per, trend

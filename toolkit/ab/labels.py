@@ -7,14 +7,9 @@ the number of labels used and the effective number of labels PPI's variance corr
 
 Examples
 --------
->>> import toolkit
->>> from toolkit.judges import simulate_judge_and_labels
->>> sim = simulate_judge_and_labels(toolkit.load_sample(), n_labels=300)
->>> log = toolkit.load_sample().with_turns(sim.turns)
->>> res = analyze_with_labels(log, sim.labels, score="judge_sim", metrics="resolved:binary",
-...                           sequential=False, bayes=False)
->>> res.ppi.lifts["estimator"].tolist()
-['ppi', 'label_only', 'naive']
+>>> from toolkit.ab import labels
+>>> labels.__all__
+['LabelledABResult', 'analyze_with_labels']
 """
 
 from __future__ import annotations
@@ -65,6 +60,17 @@ def analyze_with_labels(log, labels, metrics=None, *, score: str = "quality", va
     Returns
     -------
     LabelledABResult
+
+    Examples
+    --------
+    >>> import toolkit
+    >>> from toolkit.judges import simulate_judge_and_labels
+    >>> sim = simulate_judge_and_labels(toolkit.load_sample(), n_labels=300)
+    >>> log = toolkit.load_sample().with_turns(sim.turns)
+    >>> res = analyze_with_labels(log, sim.labels, score="judge_sim", metrics="resolved:binary",
+    ...                           sequential=False, bayes=False)
+    >>> res.ppi.lifts["estimator"].tolist()
+    ['ppi', 'label_only', 'naive']
     """
     from toolkit.ab.analysis import analyze
     from toolkit.labels import read_labels

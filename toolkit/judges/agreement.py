@@ -128,8 +128,9 @@ class JudgeAgreement:
 
 
 def judge_agreement(scored: pd.DataFrame, labels: pd.DataFrame, *, scores: Sequence[str] | None = None,
-                    kappa_scale: tuple[int, int] = (1, 5), weights: str = "quadratic",
-                    bootstrap: int = 1000, seed: int = 0, **agreement_kwargs: Any) -> JudgeAgreement:
+                    threshold: float | None = None, kappa_scale: tuple[int, int] = (1, 5),
+                    weights: str = "quadratic", bootstrap: int = 1000, seed: int = 0,
+                    **agreement_kwargs: Any) -> JudgeAgreement:
     """Every score against the human labels, with weighted kappa for the 1-5 judge columns.
 
     Parameters
@@ -141,10 +142,15 @@ def judge_agreement(scored: pd.DataFrame, labels: pd.DataFrame, *, scores: Seque
     scores : list of str, optional
         Columns to compare (default: ``quality``, ``reaction`` and every numeric ``judge_*``
         column present).
+    threshold : float, optional
+        Ratings ``>= threshold`` pass (for the AUC of :func:`toolkit.labels.agreement`).
     kappa_scale : (lo, hi)
         The judges' integer scale; kappa compares each ``judge_*`` column with the mean human
         rating rounded to the nearest integer and clipped to this scale. Conversation labels are
         compared with the rounded mean judge score of the conversation's turns.
+    bootstrap, seed
+        Resamples (0: no CIs) and seed of the bootstrap, for the labels report (over
+        conversations) and for kappa (over rated items).
     **agreement_kwargs
         Passed to :func:`toolkit.labels.agreement`.
 
@@ -167,7 +173,8 @@ def judge_agreement(scored: pd.DataFrame, labels: pd.DataFrame, *, scores: Seque
     missing = [c for c in scores if c not in scored.columns]
     if missing or not scores:
         raise ToolkitError(f"judge_agreement: score columns {missing or '(none)'} not in the scored turns")
-    report = agreement(scored, labels, scores=tuple(scores), **agreement_kwargs)
+    report = agreement(scored, labels, scores=tuple(scores), threshold=threshold, n_boot=bootstrap,
+                       seed=seed, **agreement_kwargs)
     lab = label_means(labels)
     lab = lab.assign(conversation_id=lab["conversation_id"].astype("string"))
     t = scored.assign(conversation_id=scored["conversation_id"].astype("string"))

@@ -163,7 +163,9 @@ def simulate_judge_and_labels(log=None, truth: Mapping | None = None, *, n_label
         "corr_judge_label": float(np.corrcoef(judge, hidden)[0, 1]),
     }
     if "timestamp" in turns.columns:
-        week = turns["timestamp"].dt.tz_convert("UTC").dt.tz_localize(None).dt.to_period("W").astype(str).to_numpy()
+        from toolkit.ppi import period_labels
+
+        week = period_labels(turns["timestamp"], "W")
         result["weekly_mean"] = {str(k): float(v) for k, v in
                                  pd.Series(hidden).groupby(week).mean().items()}
     return SimulatedJudge(out, labels, result)
