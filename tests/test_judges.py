@@ -274,9 +274,43 @@ def test_cli_judge(tmp_path, monkeypatch, capsys, caplog):
         assert main(["judge", *common, "--rubric", "helpfulness,tone", "--out", str(out), "--json"]) == 0
         again = json.loads(capsys.readouterr().out)
         assert again["requests"] == 0 and again["cache_hits"] == 8 and len(srv.requests) == 8
+        assert main(["judge", *common, "--rubric", "helpfulness", "--dry-run"]) == 0
+        assert "4 requests to gpt-4o-mini (4 already cached)" in capsys.readouterr().out
         assert main(["judge", *common, "--rubric", "nope", "--out", str(out)]) == 2
     err = capsys.readouterr().err
     assert "unknown rubric" in err
     blobs = [dry, text, json.dumps(again), err, caplog.text, judged.to_csv()]
     blobs += [p.read_text() for p in (tmp_path / "cache").rglob("*.json")]
     assert not any(KEY in b for b in blobs)
+
+
+def test_max_cost_refuses_before_sending(monkeypatch):
+    with FakeOpenAI(scoring_judge) as srv:
+        c = client(srv)
+        with pytest.raises(ToolkitError, match=r"estimated cost above the limit of \$1e-06"):
+            judge_turns(TURNS, "helpfulness", client=c, max_cost_usd=1e-6, progress=False)
+        assert srv.requests == []
+        # a loopback model without a price is allowed (a local server costs nothing we can price)
+        local = LLMClient("my-llama", base_url=srv.base_url, cache=False)
+        assert judge_turns(TURNS, "tone", client=local, max_cost_usd=0.0, progress=False)["judge_tone"].notna().all()
+    remote = LLMClient("my-llama", base_url="https://llm.example.invalid/v1", api_key=KEY, cache=False)
+    with pytest.raises(ToolkitError, match="no price known"):
+        judge_turns(TURNS, "tone", client=remote, max_cost_usd=100.0, progress=False)
+
+
+def test_pairwise_malformed_and_failed_answers_are_missing():
+    pairs = pd.DataFrame({"user_input": ["q1", "q2"], "response_a": ["a", "b"], "response_b": ["c", "d"]})
+
+    def judge(req):
+        text = req["messages"][1]["content"]
+        if "q1" in text:
+            return chat('{"winner": "A"}')  # not '1', '2' or 'tie': never mapped by guessing
+        return Reply(500, "down")
+
+    with FakeOpenAI(judge) as srv:
+        out = judge_pairs(pairs, client=LLMClient("m", base_url=srv.base_url, cache=False, max_retries=0),
+                          progress=False)
+    assert out["judge_winner"].isna().all()
+    assert out["order1_reason"].iloc[0].startswith("missing: malformed answer twice")
+    assert out["order1_reason"].iloc[1].startswith("missing: request failed: HTTP 500")
+    assert len(srv.requests) == 3 and position_bias(out).n_missing == 2

@@ -317,6 +317,20 @@ class LLMClient:
         self._client_lock = threading.Lock()
         self._rng = random.Random()
 
+    # -- lifetime ------------------------------------------------------------------------------
+    def close(self) -> None:
+        """Close the HTTP connections (the client can still be used: it reconnects)."""
+        with self._client_lock:
+            if self._client is not None:
+                self._client.close()
+                self._client = None
+
+    def __enter__(self) -> LLMClient:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
     # -- description ---------------------------------------------------------------------------
     def __repr__(self) -> str:
         return f"LLMClient(model={self.model!r}, base_url={_safe_url(self.base_url)!r})"
@@ -328,6 +342,11 @@ class LLMClient:
                 "temperature": self.temperature, "max_tokens": self.max_tokens, "seed": self.seed,
                 "cache": None if self.cache_path is None else str(self.cache_path),
                 "key_set": bool(self.__key)}
+
+    @property
+    def is_local(self) -> bool:
+        """Whether the endpoint is on this machine (loopback): no key needed, usually no cost."""
+        return _is_local(self.base_url)
 
     def redact(self, text: str) -> str:
         """``text`` without this client's key (see :func:`redact`)."""
@@ -504,6 +523,8 @@ class LLMClient:
             raise _Retryable(f"timed out after {self.timeout:g} s") from None
         except openai.APIConnectionError as exc:
             raise _Retryable(f"connection failed: {self.redact(_short(str(exc)))}") from None
+        except openai.OpenAIError as exc:  # anything else the client raises: reported, redacted
+            raise _Fatal(f"{type(exc).__name__}: {self.redact(_short(str(exc)))}") from None
         try:
             data = json.loads(body)
             choice = data["choices"][0]

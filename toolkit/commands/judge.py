@@ -72,6 +72,10 @@ def register(subparsers) -> None:
     p.add_argument("--seed", type=int, default=0, help="seed of that sample (default 0)")
     p.add_argument("--dry-run", action="store_true",
                    help="send nothing: print the first prompt and the estimated requests, tokens and cost")
+    p.add_argument("--max-cost", type=float, default=5.0, metavar="USD",
+                   help="refuse to start when the estimated cost of the requests not yet cached is "
+                        "above USD (default 5); a remote model without a known price is refused "
+                        "unless --price is given; -1 turns the check off")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--tz", default=None, help="time zone of naive timestamps in the log")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
@@ -93,7 +97,8 @@ def run(args) -> int:
     client = client_from_args(args)
     log = load(args.path, tz=args.tz)
     res = judge_turns(log, rubrics, client=client, limit=args.limit, seed=args.seed,
-                      dry_run=args.dry_run, progress=not args.no_progress)
+                      dry_run=args.dry_run, progress=not args.no_progress,
+                      max_cost_usd=None if args.max_cost < 0 else args.max_cost)
     if args.dry_run:
         if args.json:
             print_json({"dry_run": True, **res.to_dict(), "settings": client.settings()})

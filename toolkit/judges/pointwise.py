@@ -74,7 +74,7 @@ def _parse_with_retry(client: LLMClient, messages, comp: Completion) -> tuple[fl
 def judge_turns(data, rubric: str | Sequence[str] = "helpfulness", *, model: str | None = None,
                 client: LLMClient | None = None, reference_col: str = "reference",
                 limit: int | None = None, seed: int = 0, dry_run: bool = False, progress: bool = True,
-                **client_kwargs: Any) -> pd.DataFrame | CostEstimate:
+                max_cost_usd: float | None = None, **client_kwargs: Any) -> pd.DataFrame | CostEstimate:
     """Judge every response with an LLM on one or more rubrics (G-Eval style, 1-5 with a reason).
 
     Parameters
@@ -98,6 +98,10 @@ def judge_turns(data, rubric: str | Sequence[str] = "helpfulness", *, model: str
         the approximate tokens and cost, and the first prompt.
     progress : bool
         Show a progress bar.
+    max_cost_usd : float, optional
+        Refuse to start (a :class:`~toolkit.errors.ToolkitError`) when the estimated cost of the
+        requests not yet cached exceeds this (a model without a known price is refused too,
+        unless the endpoint is on this machine).
 
     Returns
     -------
@@ -141,6 +145,12 @@ def judge_turns(data, rubric: str | Sequence[str] = "helpfulness", *, model: str
             where.append((r, i))
     if dry_run:
         return cl.estimate(batch, completion_tokens=60)
+    if max_cost_usd is not None:
+        est = cl.estimate(batch, completion_tokens=60, examples=0)
+        unpriced_local = est.price_per_million is None and cl.is_local
+        if est.n_requests > est.n_cached and not unpriced_local and not est.cost_usd <= max_cost_usd:
+            raise ToolkitError(f"estimated cost above the limit of ${max_cost_usd:g}: {est.message()}; "
+                               "judge a sample (limit=) or raise max_cost_usd")
 
     def then(k: int, comp: Completion):
         return _parse_with_retry(cl, batch[k], comp)
