@@ -87,10 +87,12 @@ def test_persistent_500_is_recorded_as_missing_not_raised(leaks, tmp_path):
 
 
 def test_auth_error_stops_with_a_redacted_message(leaks):
-    with FakeOpenAI([Reply(401, {"error": {"message": f"Incorrect API key provided: {KEY}"}})]) as srv:
+    many = pd.concat([TURNS] * 10, ignore_index=True)
+    with FakeOpenAI([Reply(401, {"error": {"message": f"Incorrect API key provided: {KEY}"}}, delay=0.05)]) as srv:
         with pytest.raises(LLMError) as exc:
-            judge_turns(TURNS, "tone", client=client(srv), progress=False)
+            judge_turns(many, "tone", client=client(srv, concurrency=2), progress=False)
     assert "HTTP 401" in str(exc.value) and "[redacted]" in str(exc.value)
+    assert len(srv.requests) <= 4  # the other queued requests are cancelled, not sent
     import traceback
 
     leaks.check(str(exc.value), "".join(traceback.format_exception(exc.value)))

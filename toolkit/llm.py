@@ -561,13 +561,19 @@ class LLMClient:
                     out[i] = work(i)
                     bar.update(1)
             else:
+                from concurrent.futures import as_completed
+
                 with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
                     futures = {pool.submit(work, i): i for i in range(len(batch))}
-                    from concurrent.futures import as_completed
-
-                    for fut in as_completed(futures):
-                        out[futures[fut]] = fut.result()
-                        bar.update(1)
+                    try:
+                        for fut in as_completed(futures):
+                            out[futures[fut]] = fut.result()
+                            bar.update(1)
+                    except BaseException:
+                        # a configuration error (401, 404, no key) or an interrupt: send no more
+                        for fut in futures:
+                            fut.cancel()
+                        raise
         return out  # type: ignore[return-value]
 
 

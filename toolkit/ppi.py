@@ -537,8 +537,7 @@ def _units(turns: pd.DataFrame, labels: pd.DataFrame, score: str, variant_col: s
                  .agg(**{variant_col: (variant_col, "first"), score: (score, "mean")}).reset_index())
         level, keys = "conversation", ["conversation_id"]
     lab = lab.assign(conversation_id=lab["conversation_id"].astype("string"))
-    merged = units.merge(lab[keys + ["rating"]], on=keys, how="left", validate="one_to_one"
-                         if level == "turn" else "one_to_one")
+    merged = units.merge(lab[keys + ["rating"]], on=keys, how="left", validate="one_to_one")
     unknown = len(lab) - int(merged["rating"].notna().sum())
     return merged, level, unknown
 

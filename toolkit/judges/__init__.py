@@ -35,6 +35,8 @@ _LAZY = {
     "JudgeAgreement": "toolkit.judges.agreement",
     "simulate_judge_and_labels": "toolkit.judges.simulate",
     "SimulatedJudge": "toolkit.judges.simulate",
+    "estimates_figure": "toolkit.judges.plots",
+    "period_figure": "toolkit.judges.plots",
 }
 
 __all__ = list(_LAZY)
