@@ -316,3 +316,11 @@ def test_pairwise_malformed_and_failed_answers_are_missing():
     assert out["order1_reason"].iloc[0].startswith("missing: malformed answer twice")
     assert out["order1_reason"].iloc[1].startswith("missing: request failed: HTTP 500")
     assert len(srv.requests) == 3 and position_bias(out).n_missing == 2
+
+
+def test_a_key_cut_by_the_message_limit_is_still_redacted():
+    key = "localkey-ABCDEFGHIJKLMNOP-123456"  # not an sk- key: only the exact match removes it
+    body = {"error": {"message": "x" * 270 + key}}  # the 300-character cut falls inside the key
+    with FakeOpenAI([Reply(500, body)]) as srv:
+        comp = LLMClient("m", base_url=srv.base_url, api_key=key, cache=False, max_retries=0).complete(MSG)
+    assert "[redacted]" in comp.error and "localkey-A" not in comp.error

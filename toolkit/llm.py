@@ -514,7 +514,7 @@ class LLMClient:
                 body = b"".join(chunks)
         except openai.APIStatusError as exc:
             status = exc.status_code
-            detail = self.redact(_short(getattr(exc, "message", "") or ""))
+            detail = _short(self.redact(getattr(exc, "message", "") or ""))
             if status == 429 or status >= 500:
                 raise _Retryable(f"HTTP {status}: {detail}", _retry_after(exc.response)) from None
             raise _Fatal(f"HTTP {status} from {_safe_url(self.base_url)}: {detail}",
@@ -522,9 +522,9 @@ class LLMClient:
         except openai.APITimeoutError:
             raise _Retryable(f"timed out after {self.timeout:g} s") from None
         except openai.APIConnectionError as exc:
-            raise _Retryable(f"connection failed: {self.redact(_short(str(exc)))}") from None
+            raise _Retryable(f"connection failed: {_short(self.redact(str(exc)))}") from None
         except openai.OpenAIError as exc:  # anything else the client raises: reported, redacted
-            raise _Fatal(f"{type(exc).__name__}: {self.redact(_short(str(exc)))}") from None
+            raise _Fatal(f"{type(exc).__name__}: {_short(self.redact(str(exc)))}") from None
         try:
             data = json.loads(body)
             choice = data["choices"][0]
@@ -533,7 +533,7 @@ class LLMClient:
                 raise TypeError("content is not a string")
         except (ValueError, KeyError, IndexError, TypeError) as exc:
             raise _Fatal(f"the endpoint's reply is not a chat completion ({type(exc).__name__}: "
-                         f"{self.redact(_short(str(exc)))})") from None
+                         f"{_short(self.redact(str(exc)))})") from None
         usage = data.get("usage") or {}
         ptok = _int(usage.get("prompt_tokens"))
         ctok = _int(usage.get("completion_tokens"))
