@@ -138,13 +138,58 @@ def evaluate(sets: dict[str, pd.DataFrame], n_boot: int = 1000) -> tuple[pd.Data
     return pd.DataFrame(rows), weights
 
 
-def speed(n_turns: int) -> float:
+def boot_spearman(x, y, n_boot: int = 1000, seed: int = 0) -> tuple[float, float, float]:
+    """Spearman of x and y (one row per conversation) and its 95 % bootstrap CI."""
+    from scipy.stats import spearmanr
+
+    x, y = np.asarray(x, float), np.asarray(y, float)
+    rng = np.random.default_rng(seed)
+    vals = [spearmanr(x[i], y[i])[0] for i in (rng.integers(0, len(x), len(x)) for _ in range(n_boot))]
+    lo, hi = np.nanpercentile(vals, [2.5, 97.5])
+    return float(spearmanr(x, y)[0]), float(lo), float(hi)
+
+
+def conversation_level(sets: dict[str, pd.DataFrame], n_boot: int = 1000) -> pd.DataFrame:
+    """Spearman of the conversation's mean reaction with its human rating (shipped weights), beside
+    the mean VADER of the user's next messages: FED dialogue level (Overall), DBDC3 (mean O/T/X)."""
+    from toolkit.quality.reaction import reaction_cues, reaction_from_cues
+
+    rows = []
+    try:
+        from benchmarks.reaction_data import read_fed_dialogues
+
+        turns, rates = read_fed_dialogues()
+        cues = reaction_cues(turns)
+        per = pd.DataFrame({"cid": turns["conversation_id"], "reaction": reaction_from_cues(cues),
+                            "vader": cues["sentiment"]})
+        per.loc[cues["sentiment"].isna(), "reaction"] = np.nan
+        per = per.groupby("cid")[["reaction", "vader"]].mean()
+        y = rates.set_index("conversation_id")["rating"].reindex(per.index)
+        ok = per.notna().all(axis=1) & y.notna()
+        for name in ("reaction", "vader"):
+            rho, lo, hi = boot_spearman(per.loc[ok, name], y[ok], n_boot)
+            rows.append(dict(dataset="fed_dialogues", score=name, n=int(ok.sum()), spearman=rho, ci_low=lo,
+                             ci_high=hi))
+    except DataMissing as exc:
+        print(f"skip fed dialogues: {exc}")
+    if "dbdc3" in sets:
+        df = sets["dbdc3"]
+        cues = cues_of(df)
+        per = pd.DataFrame({"cid": df["dialogue_id"], "reaction": reaction_from_cues(cues),
+                            "vader": cues["sentiment"], "rating": df["rating"]}).groupby("cid").mean()
+        for name in ("reaction", "vader"):
+            rho, lo, hi = boot_spearman(per[name], per["rating"], n_boot)
+            rows.append(dict(dataset="dbdc3_dialogues", score=name, n=len(per), spearman=rho, ci_low=lo,
+                             ci_high=hi))
+    return pd.DataFrame(rows)
+
+
+def speed(n_turns: int) -> tuple[float, int]:
     """Seconds for reaction() on an n_turns log made by the sample generator."""
     from toolkit.quality.reaction import reaction
     from toolkit.sample import generate_sample
 
-    per_day = 37472 / 60
-    log = generate_sample(seed=1, days=max(2, int(n_turns / per_day))).log
+    log = generate_sample(seed=1, days=120, conversations=int(n_turns / 3.02)).log
     t = log.turns
     start = time.perf_counter()
     reaction(t)
@@ -168,6 +213,13 @@ def run(quick: bool = False) -> list[dict]:
                              baseline=None if r.score == "vader_next_user" else base,
                              target=0.70 if r.score == "reaction_lodo" else None,
                              note="reaction_lodo: weights fitted on the other set only"))
+    conv = conversation_level(sets, n_boot=200 if quick else 1000)
+    print(conv.round(3).to_string(index=False))
+    for r in conv.itertuples():
+        base = conv[(conv["dataset"] == r.dataset) & (conv["score"] == "vader")]["spearman"].iloc[0]
+        rows.append(dict(metric=f"Spearman {r.score} (conversation mean) vs rating on {r.dataset} (n={r.n})",
+                         value=r.spearman, unit=f"rho [{r.ci_low:.3f}, {r.ci_high:.3f}]",
+                         baseline=None if r.score == "vader" else base))
     secs, n = speed(100_000 if quick else 1_000_000)
     rows.append(dict(metric=f"reaction() on {n:,} sample turns", value=secs, unit="s"))
     return rows
@@ -186,6 +238,7 @@ def main(argv=None) -> int:
     print(table.round(3).to_string(index=False))
     if args.fit:
         print("REACTION_WEIGHTS =", weights)
+    print(conversation_level(sets, n_boot=args.n_boot).round(3).to_string(index=False))
     return 0
 
 
