@@ -99,21 +99,27 @@ def auc(y: np.ndarray, s: np.ndarray) -> float:
     return float((r[y].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
 
 
-def boot_auc(y, s, groups, n_boot: int = 1000, seed: int = 0) -> tuple[float, float]:
-    """95 % percentile CI of the AUC resampling dialogues (clusters)."""
+def boot_aucs(y, scores: dict, groups, n_boot: int = 1000, seed: int = 0) -> dict:
+    """95 % percentile CIs of each score's AUC and of its difference from ``vader_next_user``,
+    from the same resamples of dialogues (clusters)."""
     rng = np.random.default_rng(seed)
     codes, uniq = pd.factorize(pd.Series(groups))
     members = [np.flatnonzero(codes == g) for g in range(len(uniq))]
-    vals = []
+    vals = {k: [] for k in scores}
     for _ in range(n_boot):
         pick = rng.integers(0, len(uniq), len(uniq))
         idx = np.concatenate([members[g] for g in pick])
         yy = y[idx]
         if yy.all() or not yy.any():
             continue
-        vals.append(auc(yy, s[idx]))
-    lo, hi = np.percentile(vals, [2.5, 97.5])
-    return float(lo), float(hi)
+        for k, s in scores.items():
+            vals[k].append(auc(yy, s[idx]))
+    base = np.asarray(vals["vader_next_user"])
+    out = {}
+    for k, v in vals.items():
+        v = np.asarray(v)
+        out[k] = (*np.percentile(v, [2.5, 97.5]), *np.percentile(v - base, [2.5, 97.5]))
+    return out
 
 
 def evaluate(sets: dict[str, pd.DataFrame], n_boot: int = 1000) -> tuple[pd.DataFrame, dict]:
@@ -130,10 +136,13 @@ def evaluate(sets: dict[str, pd.DataFrame], n_boot: int = 1000) -> tuple[pd.Data
                   "vader_next_user": cues[held]["sentiment"].to_numpy(float)}
         if train:
             scores = {"reaction_lodo": reaction_from_cues(cues[held], fit_weights(train)), **scores}
+        cis = boot_aucs(y, scores, g, n_boot=n_boot)
+        base = auc(y, scores["vader_next_user"])
         for name, s in scores.items():
-            lo, hi = boot_auc(y, s, g, n_boot=n_boot)
-            rows.append(dict(dataset=held, score=name, n=len(y), failures=int((~y).sum()), auc=auc(y, s),
-                             ci_low=lo, ci_high=hi))
+            a = auc(y, s)
+            lo, hi, dlo, dhi = cis[name]
+            rows.append(dict(dataset=held, score=name, n=len(y), failures=int((~y).sum()), auc=a,
+                             ci_low=lo, ci_high=hi, minus_vader=a - base, diff_low=dlo, diff_high=dhi))
     weights = fit_weights([(cues[k], ys[k]) for k in sets])
     return pd.DataFrame(rows), weights
 
@@ -184,6 +193,23 @@ def conversation_level(sets: dict[str, pd.DataFrame], n_boot: int = 1000) -> pd.
     return pd.DataFrame(rows)
 
 
+def synthetic_sample() -> dict:
+    """AUC good vs other answer kinds on the bundled sample (SYNTHETIC: its follow-up messages are
+    generated from the planted answer kind), reaction beside VADER of the next user message."""
+    import toolkit
+    from toolkit.quality.reaction import reaction_cues, reaction_from_cues
+    from toolkit.sample import load_sample_truth
+
+    t = toolkit.load_sample().turns
+    truth = load_sample_truth()["conversations"]
+    kinds = np.array([truth[c]["answer_kinds"][k] for c, k in zip(t["conversation_id"], t["turn"])])
+    cues = reaction_cues(t)
+    ok = cues["sentiment"].notna().to_numpy()
+    y = kinds[ok] == "good"
+    return {"n": int(ok.sum()), "reaction": auc(y, reaction_from_cues(cues)[ok]),
+            "vader_next_user": auc(y, cues["sentiment"].to_numpy(float)[ok])}
+
+
 def speed(n_turns: int) -> tuple[float, int]:
     """Seconds for reaction() on an n_turns log made by the sample generator."""
     from toolkit.quality.reaction import reaction
@@ -220,6 +246,10 @@ def run(quick: bool = False) -> list[dict]:
         rows.append(dict(metric=f"Spearman {r.score} (conversation mean) vs rating on {r.dataset} (n={r.n})",
                          value=r.spearman, unit=f"rho [{r.ci_low:.3f}, {r.ci_high:.3f}]",
                          baseline=None if r.score == "vader" else base))
+    syn = synthetic_sample()
+    print(f"synthetic sample (n={syn['n']}): AUC reaction {syn['reaction']:.3f}, VADER {syn['vader_next_user']:.3f}")
+    rows.append(dict(metric=f"AUC reaction, good vs other answers, SYNTHETIC sample (n={syn['n']})",
+                     value=syn["reaction"], unit="AUC", baseline=syn["vader_next_user"]))
     secs, n = speed(100_000 if quick else 1_000_000)
     rows.append(dict(metric=f"reaction() on {n:,} sample turns", value=secs, unit="s"))
     return rows
