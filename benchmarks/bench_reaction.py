@@ -193,6 +193,20 @@ def conversation_level(sets: dict[str, pd.DataFrame], n_boot: int = 1000) -> pd.
     return pd.DataFrame(rows)
 
 
+def bow_ceiling(df: pd.DataFrame) -> float:
+    """AUC of a bag-of-words logistic model of the NEXT user message, fitted IN-domain (5-fold
+    cross-validation grouped by dialogue): how much any reading of that message alone can get."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import GroupKFold, cross_val_predict
+
+    y = ~df["failure"].to_numpy(bool)
+    X = TfidfVectorizer(ngram_range=(1, 2), min_df=2).fit_transform(df["next_user"].astype(str))
+    p = cross_val_predict(LogisticRegression(C=1.0, max_iter=1000), X, y, groups=df["dialogue_id"],
+                          cv=GroupKFold(5), method="predict_proba")[:, 1]
+    return auc(y, p)
+
+
 def synthetic_sample() -> dict:
     """AUC good vs other answer kinds on the bundled sample (SYNTHETIC: its follow-up messages are
     generated from the planted answer kind), reaction beside VADER of the next user message."""
@@ -239,6 +253,11 @@ def run(quick: bool = False) -> list[dict]:
                              baseline=None if r.score == "vader_next_user" else base,
                              target=0.70 if r.score == "reaction_lodo" else None,
                              note="reaction_lodo: weights fitted on the other set only"))
+    for name, df in sets.items():
+        c = bow_ceiling(df)
+        print(f"{name}: in-domain bag-of-words model of the next user message (grouped 5-fold CV): AUC {c:.3f}")
+        rows.append(dict(metric=f"AUC in-domain BoW model of next user message, CV (ceiling) on {name}", value=c,
+                         unit="AUC"))
     conv = conversation_level(sets, n_boot=200 if quick else 1000)
     print(conv.round(3).to_string(index=False))
     for r in conv.itertuples():
