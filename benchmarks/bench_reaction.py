@@ -99,21 +99,27 @@ def auc(y: np.ndarray, s: np.ndarray) -> float:
     return float((r[y].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
 
 
-def boot_auc(y, s, groups, n_boot: int = 1000, seed: int = 0) -> tuple[float, float]:
-    """95 % percentile CI of the AUC resampling dialogues (clusters)."""
+def boot_aucs(y, scores: dict, groups, n_boot: int = 1000, seed: int = 0) -> dict:
+    """95 % percentile CIs of each score's AUC and of its difference from ``vader_next_user``,
+    from the same resamples of dialogues (clusters)."""
     rng = np.random.default_rng(seed)
     codes, uniq = pd.factorize(pd.Series(groups))
     members = [np.flatnonzero(codes == g) for g in range(len(uniq))]
-    vals = []
+    vals = {k: [] for k in scores}
     for _ in range(n_boot):
         pick = rng.integers(0, len(uniq), len(uniq))
         idx = np.concatenate([members[g] for g in pick])
         yy = y[idx]
         if yy.all() or not yy.any():
             continue
-        vals.append(auc(yy, s[idx]))
-    lo, hi = np.percentile(vals, [2.5, 97.5])
-    return float(lo), float(hi)
+        for k, s in scores.items():
+            vals[k].append(auc(yy, s[idx]))
+    base = np.asarray(vals["vader_next_user"])
+    out = {}
+    for k, v in vals.items():
+        v = np.asarray(v)
+        out[k] = (*np.percentile(v, [2.5, 97.5]), *np.percentile(v - base, [2.5, 97.5]))
+    return out
 
 
 def evaluate(sets: dict[str, pd.DataFrame], n_boot: int = 1000) -> tuple[pd.DataFrame, dict]:
@@ -130,21 +136,100 @@ def evaluate(sets: dict[str, pd.DataFrame], n_boot: int = 1000) -> tuple[pd.Data
                   "vader_next_user": cues[held]["sentiment"].to_numpy(float)}
         if train:
             scores = {"reaction_lodo": reaction_from_cues(cues[held], fit_weights(train)), **scores}
+        cis = boot_aucs(y, scores, g, n_boot=n_boot)
+        base = auc(y, scores["vader_next_user"])
         for name, s in scores.items():
-            lo, hi = boot_auc(y, s, g, n_boot=n_boot)
-            rows.append(dict(dataset=held, score=name, n=len(y), failures=int((~y).sum()), auc=auc(y, s),
-                             ci_low=lo, ci_high=hi))
+            a = auc(y, s)
+            lo, hi, dlo, dhi = cis[name]
+            rows.append(dict(dataset=held, score=name, n=len(y), failures=int((~y).sum()), auc=a,
+                             ci_low=lo, ci_high=hi, minus_vader=a - base, diff_low=dlo, diff_high=dhi))
     weights = fit_weights([(cues[k], ys[k]) for k in sets])
     return pd.DataFrame(rows), weights
 
 
-def speed(n_turns: int) -> float:
+def boot_spearman(x, y, n_boot: int = 1000, seed: int = 0) -> tuple[float, float, float]:
+    """Spearman of x and y (one row per conversation) and its 95 % bootstrap CI."""
+    from scipy.stats import spearmanr
+
+    x, y = np.asarray(x, float), np.asarray(y, float)
+    rng = np.random.default_rng(seed)
+    vals = [spearmanr(x[i], y[i])[0] for i in (rng.integers(0, len(x), len(x)) for _ in range(n_boot))]
+    lo, hi = np.nanpercentile(vals, [2.5, 97.5])
+    return float(spearmanr(x, y)[0]), float(lo), float(hi)
+
+
+def conversation_level(sets: dict[str, pd.DataFrame], n_boot: int = 1000) -> pd.DataFrame:
+    """Spearman of the conversation's mean reaction with its human rating (shipped weights), beside
+    the mean VADER of the user's next messages: FED dialogue level (Overall), DBDC3 (mean O/T/X)."""
+    from toolkit.quality.reaction import reaction_cues, reaction_from_cues
+
+    rows = []
+    try:
+        from benchmarks.reaction_data import read_fed_dialogues
+
+        turns, rates = read_fed_dialogues()
+        cues = reaction_cues(turns)
+        per = pd.DataFrame({"cid": turns["conversation_id"], "reaction": reaction_from_cues(cues),
+                            "vader": cues["sentiment"]})
+        per.loc[cues["sentiment"].isna(), "reaction"] = np.nan
+        per = per.groupby("cid")[["reaction", "vader"]].mean()
+        y = rates.set_index("conversation_id")["rating"].reindex(per.index)
+        ok = per.notna().all(axis=1) & y.notna()
+        for name in ("reaction", "vader"):
+            rho, lo, hi = boot_spearman(per.loc[ok, name], y[ok], n_boot)
+            rows.append(dict(dataset="fed_dialogues", score=name, n=int(ok.sum()), spearman=rho, ci_low=lo,
+                             ci_high=hi))
+    except DataMissing as exc:
+        print(f"skip fed dialogues: {exc}")
+    if "dbdc3" in sets:
+        df = sets["dbdc3"]
+        cues = cues_of(df)
+        per = pd.DataFrame({"cid": df["dialogue_id"], "reaction": reaction_from_cues(cues),
+                            "vader": cues["sentiment"], "rating": df["rating"]}).groupby("cid").mean()
+        for name in ("reaction", "vader"):
+            rho, lo, hi = boot_spearman(per[name], per["rating"], n_boot)
+            rows.append(dict(dataset="dbdc3_dialogues", score=name, n=len(per), spearman=rho, ci_low=lo,
+                             ci_high=hi))
+    return pd.DataFrame(rows)
+
+
+def bow_ceiling(df: pd.DataFrame) -> float:
+    """AUC of a bag-of-words logistic model of the NEXT user message, fitted IN-domain (5-fold
+    cross-validation grouped by dialogue): how much any reading of that message alone can get."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import GroupKFold, cross_val_predict
+
+    y = ~df["failure"].to_numpy(bool)
+    X = TfidfVectorizer(ngram_range=(1, 2), min_df=2).fit_transform(df["next_user"].astype(str))
+    p = cross_val_predict(LogisticRegression(C=1.0, max_iter=1000), X, y, groups=df["dialogue_id"],
+                          cv=GroupKFold(5), method="predict_proba")[:, 1]
+    return auc(y, p)
+
+
+def synthetic_sample() -> dict:
+    """AUC good vs other answer kinds on the bundled sample (SYNTHETIC: its follow-up messages are
+    generated from the planted answer kind), reaction beside VADER of the next user message."""
+    import toolkit
+    from toolkit.quality.reaction import reaction_cues, reaction_from_cues
+    from toolkit.sample import load_sample_truth
+
+    t = toolkit.load_sample().turns
+    truth = load_sample_truth()["conversations"]
+    kinds = np.array([truth[c]["answer_kinds"][k] for c, k in zip(t["conversation_id"], t["turn"])])
+    cues = reaction_cues(t)
+    ok = cues["sentiment"].notna().to_numpy()
+    y = kinds[ok] == "good"
+    return {"n": int(ok.sum()), "reaction": auc(y, reaction_from_cues(cues)[ok]),
+            "vader_next_user": auc(y, cues["sentiment"].to_numpy(float)[ok])}
+
+
+def speed(n_turns: int) -> tuple[float, int]:
     """Seconds for reaction() on an n_turns log made by the sample generator."""
     from toolkit.quality.reaction import reaction
     from toolkit.sample import generate_sample
 
-    per_day = 37472 / 60
-    log = generate_sample(seed=1, days=max(2, int(n_turns / per_day))).log
+    log = generate_sample(seed=1, days=120, conversations=int(n_turns / 3.02)).log
     t = log.turns
     start = time.perf_counter()
     reaction(t)
@@ -168,6 +253,22 @@ def run(quick: bool = False) -> list[dict]:
                              baseline=None if r.score == "vader_next_user" else base,
                              target=0.70 if r.score == "reaction_lodo" else None,
                              note="reaction_lodo: weights fitted on the other set only"))
+    for name, df in sets.items():
+        c = bow_ceiling(df)
+        print(f"{name}: in-domain bag-of-words model of the next user message (grouped 5-fold CV): AUC {c:.3f}")
+        rows.append(dict(metric=f"AUC in-domain BoW model of next user message, CV (ceiling) on {name}", value=c,
+                         unit="AUC"))
+    conv = conversation_level(sets, n_boot=200 if quick else 1000)
+    print(conv.round(3).to_string(index=False))
+    for r in conv.itertuples():
+        base = conv[(conv["dataset"] == r.dataset) & (conv["score"] == "vader")]["spearman"].iloc[0]
+        rows.append(dict(metric=f"Spearman {r.score} (conversation mean) vs rating on {r.dataset} (n={r.n})",
+                         value=r.spearman, unit=f"rho [{r.ci_low:.3f}, {r.ci_high:.3f}]",
+                         baseline=None if r.score == "vader" else base))
+    syn = synthetic_sample()
+    print(f"synthetic sample (n={syn['n']}): AUC reaction {syn['reaction']:.3f}, VADER {syn['vader_next_user']:.3f}")
+    rows.append(dict(metric=f"AUC reaction, good vs other answers, SYNTHETIC sample (n={syn['n']})",
+                     value=syn["reaction"], unit="AUC", baseline=syn["vader_next_user"]))
     secs, n = speed(100_000 if quick else 1_000_000)
     rows.append(dict(metric=f"reaction() on {n:,} sample turns", value=secs, unit="s"))
     return rows
@@ -186,6 +287,7 @@ def main(argv=None) -> int:
     print(table.round(3).to_string(index=False))
     if args.fit:
         print("REACTION_WEIGHTS =", weights)
+    print(conversation_level(sets, n_boot=args.n_boot).round(3).to_string(index=False))
     return 0
 
 

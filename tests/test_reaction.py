@@ -93,3 +93,25 @@ def test_fast_on_a_large_log(sample_log):
     start = time.perf_counter()
     r = reaction(t)
     assert time.perf_counter() - start < 30 and np.isfinite(r).sum() > len(t) // 2
+
+
+def test_monitoring_ab_and_figure_show_reaction(sample_log):
+    from toolkit.ab.units import default_metrics, units_from_log
+    from toolkit.monitoring import Thresholds, monitoring_report, reaction_by_figure
+    from toolkit.quality import score_log
+
+    log = score_log(sample_log.select(end="2026-09-04"))
+    rep = monitoring_report(log, Thresholds(reaction_medium=0.99))
+    assert 0.3 < rep.kpis["mean_reaction"] < 0.8
+    assert "mean_reaction" in rep.by_variant.columns
+    alert = rep.alerts[rep.alerts["metric"] == "mean_reaction"]
+    assert len(alert) >= 1 and (alert["severity"] == "medium").all()
+    assert "mean_reaction" not in set(monitoring_report(log).alerts["metric"])  # default 0.5 not crossed
+    fig = reaction_by_figure(log, "variant")
+    assert [t.get_text() for t in fig.axes[0].get_xticklabels()] == ["A", "B"]
+    units = units_from_log(log)
+    per_conv = log.turns.groupby("conversation_id")["reaction"].mean()
+    assert np.allclose(units.set_index("conversation_id")["mean_reaction"], per_conv.reindex(units["conversation_id"]),
+                       equal_nan=True)
+    assert "mean_reaction" in [m.name for m in default_metrics(units)]
+    assert "mean_reaction" not in units_from_log(sample_log).columns  # unscored log: no column

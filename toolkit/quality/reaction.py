@@ -211,7 +211,7 @@ def reaction_cues(turns, *, idf=None) -> pd.DataFrame:
     [1.0, 0.0, 0.82]
     """
     from toolkit.sentiment import vader_compound
-    from toolkit.text import STOP_WORDS, HashedTfidf, as_text_list, document_frequencies
+    from toolkit.text import STOP_WORDS, as_text_list
 
     turns = getattr(turns, "turns", turns)
     for col in ("user_input", "bot_response"):
@@ -236,18 +236,45 @@ def reaction_cues(turns, *, idf=None) -> pd.DataFrame:
     ucode, utexts = pd.factorize(user)
     rcode, rtexts = pd.factorize(resp)
     utexts, rtexts = list(utexts), list(rtexts)
-    if idf is None:  # every term weighs 1: the cues of a turn depend on its own texts only
-        h, _ = document_frequencies(utexts + rtexts, stop_words=STOP_WORDS)
-        idf = HashedTfidf.from_document_frequencies(h, np.ones(len(h)), 1, stop_words=STOP_WORDS)
     idx = np.flatnonzero(has)
     nxt_code = pd.Index(utexts).get_indexer(texts.to_numpy(dtype=object))
-    for cue, other, otexts in (("repeat", ucode, utexts), ("follows", rcode, rtexts)):
-        pairs = pd.MultiIndex.from_arrays([nxt_code, other[idx]])
-        pcode, uniq_pairs = pd.factorize(pairs)
-        a = [utexts[i] for i in uniq_pairs.get_level_values(0)]
-        b = [otexts[j] for j in uniq_pairs.get_level_values(1)]
-        out.loc[has, cue] = idf.rowwise_cosine(a, b)[pcode]
+    if idf is None:  # cosine of term counts: a turn's cues depend on its own texts only
+        vec = _count_vectors(utexts + rtexts, STOP_WORDS)
+        uvec, rvec = vec[: len(utexts)], vec[len(utexts):]
+    for cue, other, otexts, ovec in (("repeat", ucode, utexts, None if idf else uvec),
+                                     ("follows", rcode, rtexts, None if idf else rvec)):
+        key = nxt_code.astype(np.int64) * max(1, len(otexts)) + other[idx].astype(np.int64)
+        pcode, ukeys = pd.factorize(key)
+        ia, ib = ukeys // max(1, len(otexts)), ukeys % max(1, len(otexts))
+        if idf is not None:
+            sims = idf.rowwise_cosine([utexts[i] for i in ia], [otexts[j] for j in ib])
+        else:
+            sims = np.asarray(uvec[ia].multiply(ovec[ib]).sum(axis=1)).ravel()
+        out.loc[has, cue] = np.clip(sims, 0.0, 1.0)[pcode]
     return out
+
+
+def _count_vectors(texts: list[str], stop_words, chunk: int = 20_000):
+    """L2-normalised term-count vectors (hashed tokens, stop words dropped) as a CSR matrix."""
+    from scipy.sparse import csr_matrix
+
+    from toolkit.text import hash_string, hash_tokens
+
+    stop = np.sort(np.array([hash_string(w) for w in stop_words], dtype=np.uint64))
+    docs, hashes = [], []
+    for i in range(0, len(texts), chunk):
+        ht = hash_tokens(texts[i:i + chunk])
+        pos = np.minimum(np.searchsorted(stop, ht.hash), len(stop) - 1)
+        keep = stop[pos] != ht.hash  # drop stop words (a binary search, cheaper than np.isin here)
+        docs.append(ht.doc[keep] + i)
+        hashes.append(ht.hash[keep])
+    doc = np.concatenate(docs) if docs else np.zeros(0, dtype=np.int64)
+    col, vocab = pd.factorize(np.concatenate(hashes) if hashes else np.zeros(0, dtype=np.uint64))
+    m = csr_matrix((np.ones(len(doc)), (doc, col)), shape=(len(texts), max(1, len(vocab))))
+    m.sum_duplicates()
+    norm = np.sqrt(np.asarray(m.multiply(m).sum(axis=1)).ravel())
+    m = m.multiply(1.0 / np.where(norm > 0, norm, 1.0)[:, None]).tocsr()
+    return m
 
 
 def reaction_from_cues(cues: pd.DataFrame | Mapping, weights: Mapping[str, float] | None = None) -> np.ndarray:
