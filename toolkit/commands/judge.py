@@ -52,11 +52,11 @@ def register(subparsers) -> None:
     p = subparsers.add_parser(
         "judge",
         help="score every response with an LLM judge (1-5 and a reason per rubric)",
-        description="Ask an LLM on any OpenAI-compatible endpoint to rate every bot response on "
-        "one or more rubrics (G-Eval style prompts, JSON answers; a malformed answer is retried "
-        "once, then recorded as missing with the reason). Writes the log with judge_<rubric> and "
-        "judge_<rubric>_reason columns. Answers are cached on disk: a rerun costs nothing. Needs "
-        "pip install 'chatbot-toolkit[judge]'.",
+        description="Ask an LLM on any OpenAI-compatible endpoint to rate every bot response on\n"
+        "one or more rubrics (G-Eval style prompts, JSON answers; a malformed answer is retried\n"
+        "once, then recorded as missing with the reason). Writes the log with judge_<rubric> and\n"
+        "judge_<rubric>_reason columns. Answers are cached on disk: a rerun costs nothing.\n"
+        "Needs pip install 'chatbot-toolkit[judge]'.",
         epilog="examples:\n  toolkit judge data/sample --rubric helpfulness --model gpt-4o-mini --limit 200 --dry-run\n"
         "  OPENAI_API_KEY=... toolkit judge log.parquet --rubric helpfulness,tone --model gpt-4o-mini --out judged.parquet\n"
         "  toolkit judge log.parquet --base-url http://127.0.0.1:8000/v1 --model llama3 --out judged.parquet",
