@@ -48,3 +48,14 @@ def test_mixed_label_levels_are_refused():
     mixed.loc[0, "turn"] = 0
     with pytest.raises(ToolkitError, match="mix turn labels and conversation labels"):
         ppi_lift(turns, mixed, score="score")
+
+
+def test_a_non_random_label_sample_is_flagged():
+    turns, labels, conv = _turns_and_labels(n_lab=400)
+    assert not any("non-random" in n for n in ppi_lift(turns, labels, score="score").notes)
+    # label the conversations the score likes best
+    best = (turns.groupby("conversation_id")["score"].mean().sort_values().index[-400:])
+    biased = pd.DataFrame({"conversation_id": best, "turn": pd.array([pd.NA] * 400, dtype="Int64"),
+                           "rating": conv.set_index("conversation_id").loc[best, "true"].to_numpy()})
+    notes = ppi_lift(turns, biased, score="score").notes
+    assert any("arm A: the labelled conversations score" in n and "non-random" in n for n in notes)

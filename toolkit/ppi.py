@@ -609,6 +609,12 @@ def ppi_lift(scored: pd.DataFrame, labels: pd.DataFrame, *, score: str = "qualit
             raise ToolkitError(f"arm {arm!r} has {int(lab.sum())} labelled {level}s: PPI needs at least 2 "
                                "labelled and 2 unlabelled per arm")
         data[arm] = (y, f[lab], f[~lab])
+        gap = f[lab].mean() - f[~lab].mean()
+        gap_se = math.sqrt(f[lab].var(ddof=1) / lab.sum() + f[~lab].var(ddof=1) / (~lab).sum())
+        if gap_se > 0 and abs(gap / gap_se) > 3:
+            notes.append(f"arm {arm}: the labelled {level}s score {gap:+.3g} higher on {score} than the "
+                         f"others (z = {gap / gap_se:.1f}): the labels look like a non-random sample, "
+                         "and PPI and label-only intervals assume a random one")
         e = ppi_mean(*data[arm], alpha=alpha, clip=clip)
         rows.append({"arm": arm, "n_labels": e.n, "N_unlabelled": e.N, "ppi": e.estimate,
                      "ppi_ci_low": e.ci_low, "ppi_ci_high": e.ci_high, "lam": e.lam,
