@@ -23,6 +23,8 @@ LAYER_OF = {
     "toolkit._progress": "base",
     "toolkit._files": "base",
     "toolkit.errors": "base",
+    # the OpenAI-compatible client (issue 25): infrastructure like the worker pools
+    "toolkit.llm": "base",
     "toolkit.log": "data",
     "toolkit.validation": "data",
     "toolkit.io": "data",
@@ -44,11 +46,14 @@ LAYER_OF = {
     "toolkit.embeddings": "analyses",
     "toolkit.sentiment": "analyses",
     "toolkit.quality": "analyses",
+    "toolkit.labels": "analyses",
     "toolkit.monitoring": "analyses",
     "toolkit.overview": "analyses",
     "toolkit.ab": "analyses",
     "toolkit.clustering": "analyses",
     "toolkit.forecasting": "analyses",
+    "toolkit.judges": "analyses",
+    "toolkit.ppi": "analyses",  # uses toolkit.labels (analyses)
     "toolkit.runner": "running",
     "toolkit.batch": "running",
     "toolkit.export": "running",

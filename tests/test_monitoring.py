@@ -302,8 +302,9 @@ def test_quality_notebook_runs(run_notebook, small_log_dir):
     assert any(a["metric"] == "mean_quality" and a["scope"] == "all" and a["threshold"] == 0.99
                for a in res["alerts"])
     out = Path(side["_output_dir"])
-    for name in ("quality_distribution", "quality_by_variant", "response_time_vs_quality"):
+    for name in ("quality_distribution", "quality_by_variant", "response_time_vs_quality", "reaction_by_variant"):
         assert (out / "figures" / f"{name}.png").exists()
+    assert res["mean_reaction"] == pytest.approx(direct["reaction"].mean())
     nb = json.loads(Path(side["_executed"]).read_text())
     for cell in nb["cells"]:
         for o in cell.get("outputs", []):

@@ -32,6 +32,8 @@ analysis
 segments, mix
     Effects by segment (corrected across segments, Cochran's Q interaction test) and the
     mix shift of a categorical column between variants or periods.
+labels
+    ``analyze_with_labels``: ``analyze`` plus the PPI++ lift of a score calibrated by human labels.
 plots
     Power curve, forest plot, confidence-sequence plot (matplotlib Figures).
 widgets
@@ -67,6 +69,7 @@ _LAZY = {
     "ABResult": "toolkit.ab.result",
     "SRMResult": "toolkit.ab.srm",
     "analyze": "toolkit.ab.analysis",
+    "analyze_with_labels": "toolkit.ab.labels",
     "compare": "toolkit.ab.frequentist",
     "srm_check": "toolkit.ab.srm",
     "adjust_pvalues": "toolkit.ab.srm",

@@ -26,10 +26,11 @@ __all__ = ["units_from_log", "default_metrics", "candidate_metrics", "read_ab_in
 
 _LOG_COLUMNS = {"conversation_id", "turn", "timestamp", "bot_response"}
 
-#: columns of the conversation-level unit table (``mean_quality`` only when turns are scored)
+#: columns of the conversation-level unit table (``mean_quality`` and ``mean_reaction`` only when
+#: turns are scored)
 UNIT_COLUMNS = [
     "conversation_id", "user_id", "variant", "start_time", "resolved", "satisfaction",
-    "mean_quality", "n_turns", "mean_response_time_s", "total_response_time_s",
+    "mean_quality", "mean_reaction", "n_turns", "mean_response_time_s", "total_response_time_s",
     "total_cost_usd", "n_errors",
 ]
 
@@ -60,7 +61,9 @@ def units_from_log(log, *, unit: str = "conversation") -> pd.DataFrame:
     DataFrame
         For ``unit="conversation"``: conversation_id, user_id, variant, start_time, resolved
         (float 0/1, NaN when unknown), satisfaction, mean_quality (only when the turns carry a
-        ``quality`` column, e.g. after :mod:`toolkit.quality` scored them), n_turns,
+        ``quality`` column, e.g. after :mod:`toolkit.quality` scored them), mean_reaction (the
+        mean ``reaction`` of the conversation's turns, when present; NaN for one-turn
+        conversations), n_turns,
         mean_response_time_s, total_response_time_s, total_cost_usd, n_errors.
         For ``unit="user"``: user_id, variant, start_time (first conversation),
         n_conversations, n_resolved, n_resolution_known, resolved_rate, satisfaction (mean over
@@ -91,6 +94,9 @@ def units_from_log(log, *, unit: str = "conversation") -> pd.DataFrame:
     })
     if "mean_quality" in cm.columns:
         out["mean_quality"] = cm["mean_quality"].astype("float64")
+    if "reaction" in log.turns.columns:  # the user's reaction to the answers (toolkit.quality.reaction)
+        r = log.turns.groupby("conversation_id", sort=False)["reaction"].mean()
+        out["mean_reaction"] = out["conversation_id"].map(r).astype("float64")
     out["n_turns"] = cm["n_turns"].astype("int64")
     out["mean_response_time_s"] = cm["mean_response_time_s"].astype("float64")
     out["total_response_time_s"] = cm["total_response_time_s"].astype("float64")
@@ -121,6 +127,8 @@ def units_from_log(log, *, unit: str = "conversation") -> pd.DataFrame:
     })
     if "mean_quality" in out.columns:
         users["mean_quality"] = g["mean_quality"].mean()
+    if "mean_reaction" in out.columns:
+        users["mean_reaction"] = g["mean_reaction"].mean()
     for col in ("n_turns", "total_response_time_s", "total_cost_usd", "n_errors"):
         users[col] = g[col].sum()
     return users.reset_index()
@@ -130,7 +138,7 @@ def default_metrics(units: pd.DataFrame) -> list[Metric]:
     """The standard metrics of a unit table built from a log, skipping empty or constant ones.
 
     Conversation units: ``resolved`` (binary), ``satisfaction`` (continuous), ``mean_quality``
-    (continuous, when scored), ``response_time_s`` (ratio ``total_response_time_s / n_turns``,
+    and ``mean_reaction`` (continuous, when scored), ``response_time_s`` (ratio ``total_response_time_s / n_turns``,
     lower is better), ``cost_usd`` (continuous ``total_cost_usd`` per conversation, lower is
     better). User units: ``resolved`` is the ratio ``n_resolved / n_resolution_known``.
 
@@ -177,6 +185,8 @@ def candidate_metrics(cols) -> list[Metric]:
         cand.append(Metric("satisfaction", "continuous", label="satisfaction score (0-1)"))
     if "mean_quality" in cols:
         cand.append(Metric("mean_quality", "continuous", label="mean response quality"))
+    if "mean_reaction" in cols:
+        cand.append(Metric("mean_reaction", "continuous", label="mean user reaction to the answers (0-1)"))
     if {"total_response_time_s", "n_turns"} <= cols:
         cand.append(Metric("response_time_s", "ratio", numerator="total_response_time_s",
                            denominator="n_turns", higher_is_better=False,

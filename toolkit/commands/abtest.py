@@ -87,6 +87,16 @@ def register(subparsers) -> None:
                    "(--mix-between variant) or the two halves of the period (period)")
     p.add_argument("--mix-between", default="variant",
                    help="the groups of --mix: a column (default variant) or 'period'")
+    p.add_argument("--labels", default=None, metavar="FILE",
+                   help="human labels (CSV/Parquet/JSONL: conversation_id, turn, rating[, rater]) of "
+                        "a random sample of turns or conversations: also report the mean rating per "
+                        "arm and its lift by PPI++ (score on every unit + the labels), labels alone and "
+                        "the score alone (a log only)")
+    p.add_argument("--label-score", default="quality",
+                   help="the score the labels calibrate (default quality, scored when missing; or "
+                        "reaction, judge_<rubric>, ...)")
+    p.add_argument("--label-scale", default=None, metavar="LO,HI",
+                   help="rating scale of the labels, e.g. 1,5: ratings outside it are an error")
     p.add_argument("--tz", default=None, help="time zone of naive timestamps in a log")
     p.add_argument("--json", action="store_true", help="print the full result as JSON")
     add_engine_arguments(p)
@@ -137,11 +147,14 @@ def run(args) -> int:
             extra = _segments_and_mix(args, data)
         except (ABInputError, ValueError) as exc:
             raise UsageError(str(exc)) from None
+    ppi = _ppi_lift(args, data, is_log, res) if args.labels else None
     if args.json:
         out = {"source": str(args.path), "input": "log" if is_log else "units", **res.to_dict(),
                **{k: v.to_dict() for k, v in extra.items()}}
         if quality_note:
             out["notes"] = out["notes"] + [quality_note]
+        if ppi is not None:
+            out["ppi"] = ppi.to_dict()
         print_json(out)
         return 0
     print(res.srm.message)
@@ -178,7 +191,55 @@ def run(args) -> int:
             print(mx.summary_table().to_string(index=False))
     for n in res.notes + ([quality_note] if quality_note else []):
         print(f"note: {n}")
+    if ppi is not None:
+        _print_ppi(ppi, pd)
     return 0
+
+
+def _ppi_lift(args, data, is_log, res):
+    """The PPI++ lift of ``--label-score`` calibrated by ``--labels`` (toolkit.ppi.ppi_lift)."""
+    from toolkit.errors import UsageError
+
+    if not is_log or args.engine == "dask":
+        raise UsageError("--labels needs a conversation log (labels are keyed by conversation_id and "
+                         "turn) and the pandas engine")
+    from toolkit.labels import read_labels
+    from toolkit.ppi import ppi_lift
+
+    scale = None
+    if args.label_scale:
+        try:
+            lo, hi = (float(x) for x in args.label_scale.split(","))
+        except ValueError:
+            raise UsageError(f"--label-scale: expected LO,HI like 1,5, got {args.label_scale!r}") from None
+        scale = (lo, hi)
+    if args.label_score not in data.turns.columns:
+        if args.label_score != "quality":
+            raise UsageError(f"--label-score {args.label_score}: the log has no such column")
+        from toolkit.ab.units import with_quality
+
+        data, note = with_quality(data)
+        if note:
+            raise UsageError(note)
+    labels = read_labels(args.labels, log=data, scale=scale)
+    return ppi_lift(data.turns, labels, score=args.label_score, variant_col=args.variant_col,
+                    control=res.control, alpha=args.alpha)
+
+
+def _print_ppi(ppi, pd) -> None:
+    print()
+    print(f"mean human rating by arm ({ppi.level} labels calibrating {ppi.score}; PPI++):")
+    arms = ppi.arms[["arm", "n_labels", "N_unlabelled", "ppi", "ppi_ci_low", "ppi_ci_high",
+                     "label_only", "naive", "corr", "effective_labels"]]
+    lifts = ppi.lifts[["treatment", "estimator", "lift", "ci_low", "ci_high", "n_labels", "n_scores",
+                       "effective_labels", "scale"]]
+    with pd.option_context("display.width", 200, "display.max_columns", 20,
+                           "display.float_format", "{:.4g}".format):
+        print(arms.to_string(index=False))
+        print()
+        print(lifts.to_string(index=False))
+    for n in ppi.notes:
+        print(f"note: {n}")
 
 
 def _covariates(spec: str | None) -> dict[str, str] | None:

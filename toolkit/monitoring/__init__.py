@@ -56,6 +56,7 @@ from toolkit.monitoring.figures import (
     quality_by_figure,
     quality_distribution_figure,
     quality_over_time_figure,
+    reaction_by_figure,
     response_time_vs_quality_figure,
 )
 from toolkit.monitoring.findings import _drop_findings, _runs, _segment_differences, _segment_findings, suggestions
@@ -83,4 +84,5 @@ __all__ = [
     "response_time_vs_quality_figure",
     "level_counts_figure",
     "kpis_over_time_figure",
+    "reaction_by_figure",
 ]

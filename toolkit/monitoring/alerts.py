@@ -142,6 +142,11 @@ def alerts_for(
         add("medium", "high_quality_share", hs, th.high_quality_share_medium,
             f"share of responses at level good or better < {th.high_quality_share_medium:g}",
             _share_advice(turns, cut, config) if turns is not None else "Review the lowest-scoring responses.")
+    rc = kpis.get("mean_reaction")
+    if rc is not None and not math.isnan(rc) and rc < th.reaction_medium:
+        add("medium", "mean_reaction", rc, th.reaction_medium, f"mean user reaction < {th.reaction_medium:g}",
+            "The users' next messages often complain, repeat the request or ask for a human: read the "
+            "answers with the lowest reaction (sort the turns by reaction) and the messages that follow them.")
     er = kpis.get("error_rate")
     if er is not None and not math.isnan(er):
         if th.error_rate_high is not None and er > th.error_rate_high:

@@ -22,6 +22,7 @@ __all__ = [
     "response_time_vs_quality_figure",
     "level_counts_figure",
     "kpis_over_time_figure",
+    "reaction_by_figure",
 ]
 
 _FREQ_NAMES = {"D": "day", "W": "week", "M": "month", "h": "hour", "H": "hour", "min": "minute"}
@@ -229,4 +230,40 @@ def kpis_over_time_figure(report: MonitoringReport):
     a3.set_ylabel("turns")
     a1.set_title(f"Operations per {_FREQ_NAMES.get(report.freq, report.freq)}")
     fig.autofmt_xdate()
+    return fig
+
+
+def reaction_by_figure(data, by: str = "variant", *, config=None):
+    """Mean user reaction per group with 95 % intervals (conversations as the units).
+
+    ``reaction`` (:mod:`toolkit.quality.reaction`) is computed when the turns lack it; last turns
+    (no next user message) are left out.
+
+    Examples
+    --------
+    >>> from toolkit.sample import generate_sample
+    >>> fig = reaction_by_figure(generate_sample(seed=3, days=2).log, "variant")
+    >>> fig.axes[0].get_ylabel()
+    'mean user reaction'
+    """
+    from toolkit.monitoring.tables import _clustered_means
+
+    turns, _ = _scored(data, config)
+    if by not in turns.columns:
+        raise ValueError(f"reaction_by_figure: no column {by!r}")
+    if "reaction" not in turns.columns:
+        from toolkit.quality.reaction import reaction
+
+        turns = turns.assign(reaction=reaction(turns))
+    r = turns["reaction"].astype(float)
+    keep = r.notna().to_numpy() & turns[by].notna().to_numpy()
+    conv = turns["conversation_id"].to_numpy()[keep] if "conversation_id" in turns.columns else None
+    m = _clustered_means(r.to_numpy()[keep], turns[by].astype(str).to_numpy()[keep], conv)
+    fig = _figure((7.5, 3.8))
+    ax = fig.add_subplot()
+    err = np.nan_to_num(1.959963984540054 * m["se"].to_numpy(float))
+    ax.bar(m.index.astype(str), m["mean"].to_numpy(float), yerr=err, color="#74add1", capsize=3)
+    ax.set_ylim(0, 1)
+    ax.set_ylabel("mean user reaction")
+    ax.set_title(f"User reaction to the answers by {by} (95% CI; next user message)")
     return fig

@@ -83,6 +83,9 @@ def turn_kpis(turns: pd.DataFrame, cutoffs: Mapping[str, float] | None = None) -
         out["poor_share"] = float((q < c["average"]).mean()) if q.size else None
     else:
         out["mean_quality"] = out["median_quality"] = out["high_quality_share"] = out["poor_share"] = None
+    # the user's reaction to the answers (toolkit.quality.reaction): NaN on last turns, skipped
+    r = pd.to_numeric(turns["reaction"], errors="coerce").dropna() if "reaction" in turns else pd.Series([], dtype=float)
+    out["mean_reaction"] = float(r.mean()) if r.size else None
     return out
 
 

@@ -33,6 +33,10 @@ class Thresholds:
         Share of responses at level ``good`` or better below this raises a medium alert (0.5).
     error_rate_high, error_rate_medium : float, optional
         Error-rate thresholds; ``None`` (the default, as in the reference) disables them.
+    reaction_medium : float
+        Mean user reaction (:mod:`toolkit.quality.reaction`, turns with a next user message)
+        below this raises a medium alert (0.5: the users' next messages read as dissatisfied
+        more often than not).
     min_turns : int
         A bot or variant with fewer turns is not checked (its mean is too noisy); the overall
         scope is always checked.
@@ -52,6 +56,7 @@ class Thresholds:
     high_quality_share_medium: float = 0.5
     error_rate_high: float | None = None
     error_rate_medium: float | None = None
+    reaction_medium: float = 0.5
     min_turns: int = 30
 
     def __post_init__(self):
@@ -63,7 +68,7 @@ class Thresholds:
                 raise ValueError(f"Thresholds.{f.name} must be a finite number, got {v!r}")
             if v < 0:
                 raise ValueError(f"Thresholds.{f.name} must be >= 0, got {v!r}")
-        for name in ("quality_high", "quality_medium", "high_quality_share_medium"):
+        for name in ("quality_high", "quality_medium", "high_quality_share_medium", "reaction_medium"):
             if getattr(self, name) > 1:
                 raise ValueError(f"Thresholds.{name} must be in [0, 1], got {getattr(self, name)!r}")
         if self.quality_high > self.quality_medium:

@@ -79,7 +79,9 @@ def conversation_quality(scored, *, poor_levels: Sequence[str] = ("poor", "unacc
     -------
     DataFrame
         One row per conversation: ``conversation_id``, ``n_turns``, ``mean_quality``,
-        ``min_quality``, ``share_poor``, ``worst_turn``.
+        ``min_quality``, ``share_poor``, ``worst_turn``, and ``reaction`` when the turns have
+        that column (:func:`toolkit.quality.reaction.conversation_reaction`: the mean reaction,
+        an unresolved ending counting as 0 when ``scored`` is a log with ``resolved``).
 
     Examples
     --------
@@ -112,4 +114,9 @@ def conversation_quality(scored, *, poor_levels: Sequence[str] = ("poor", "unacc
         "share_poor": g["poor"].mean(),
     })
     out["worst_turn"] = df.loc[idx_worst.dropna().astype(int), "turn"].set_axis(idx_worst.dropna().index).reindex(out.index).astype(float)
+    if "reaction" in t.columns:
+        from toolkit.quality.reaction import conversation_reaction
+
+        conv = getattr(scored, "conversations", None)
+        out["reaction"] = conversation_reaction(t, conv).reindex(out.index.astype(str)).to_numpy()
     return out.reset_index()

@@ -16,6 +16,7 @@ import pandas as pd
 from toolkit.quality._engine import _compute
 from toolkit.quality.config import COMPONENTS, SCORE_COLUMNS, QualityConfig, _as_turns, _config
 from toolkit.quality.levels import assign_levels
+from toolkit.quality.reaction import reaction
 
 __all__ = ["relevance", "composite_parts", "composite_quality", "score_turns", "score_log", "score_texts",
            "fit_relevance_idf"]
@@ -163,7 +164,8 @@ def score_turns(
     -------
     DataFrame
         The turns with ``relevance``, ``sentiment``, ``coherence``, ``length_fit``, ``quality``
-        (float64) and ``level`` (ordered categorical) added (replacing existing ones).
+        (float64), ``level`` (ordered categorical) and ``reaction`` (float64, NaN for the last
+        turn of each conversation; :mod:`toolkit.quality.reaction`) added (replacing existing ones).
 
     Examples
     --------
@@ -195,6 +197,7 @@ def score_turns(
     out["length_fit"] = cfg.length.score(res["resp_words"], res["input_words"])
     out["quality"] = composite_quality(out, cfg, content_words=res["content_words"])
     out["level"] = assign_levels(out["quality"].to_numpy(), cfg.cutoffs)
+    out["reaction"] = reaction(out)  # the user's next message (toolkit.quality.reaction)
     return out
 
 
@@ -265,4 +268,4 @@ def score_texts(
     if len(a) != len(b):
         raise ValueError(f"score_texts: {len(a)} user inputs but {len(b)} responses")
     df = pd.DataFrame({"user_input": a, "bot_response": b})
-    return score_turns(df, config).drop(columns=["user_input", "bot_response"])
+    return score_turns(df, config).drop(columns=["user_input", "bot_response", "reaction"])

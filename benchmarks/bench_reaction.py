@@ -1,0 +1,295 @@
+"""``reaction`` against human failure labels, beside plain VADER of the next user message.
+
+On public human-rated dialogues that have a following user turn (read by
+``benchmarks/human_data.py`` from snapshots under ``$TOOLKIT_HUMAN_DATA_DIR``, default
+``/work/.mirror``): DBDC3 English (breakdown = the majority of ~30 raters said X; MIT) and
+ConTurE (overall impression 0 = "dislike"; CC BY 4.0). For every rated answer with a next user
+message: the AUC of ``reaction`` separating the answers raters did NOT mark as failures from the
+failures, and the AUC of the baseline (VADER compound of the next user message) on the same rows,
+each with a 95 % bootstrap CI resampling dialogues. ``reaction`` is scored with weights fitted on
+the OTHER data set only (leave-one-dataset-out), so no figure here comes from weights that saw
+its labels; the shipped weights (fitted on both) are reported beside them. Also the time to
+score a 1M-turn log.
+
+Usage::
+
+    python benchmarks/run.py reaction
+    python benchmarks/bench_reaction.py --fit     # refit the shipped weights, print them + LODO
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks.human_data import DataMissing, read_conture, read_dbdc3  # noqa: E402
+
+SETS = {"dbdc3": read_dbdc3, "conture": read_conture}
+# the sign each weight must have by the cue's meaning (+ = a satisfied user)
+SIGNS = {"sentiment": 1, "complaint": -1, "confusion": -1, "short_question": -1, "thanks": 1,
+         "repeat": -1, "follows": 1}
+
+
+def load_sets() -> dict[str, pd.DataFrame]:
+    """Rows with a next user message and a failure label, per data set (absent sets skipped)."""
+    out = {}
+    for name, reader in SETS.items():
+        try:
+            df = reader()
+        except DataMissing as exc:
+            print(f"skip {name}: {exc}")
+            continue
+        df = df[df["next_user"].notna() & df["failure"].notna()].reset_index(drop=True)
+        out[name] = df
+    return out
+
+
+def cues_of(df: pd.DataFrame) -> pd.DataFrame:
+    """The reaction cues of each rated answer: a two-turn conversation (answer, next message)."""
+    from toolkit.quality.reaction import reaction_cues
+
+    n = len(df)
+    ids = np.repeat(np.arange(n).astype(str), 2)
+    turns = pd.DataFrame({
+        "conversation_id": ids, "turn": np.tile([0, 1], n),
+        "user_input": np.column_stack([df["user_input"].astype(str), df["next_user"].astype(str)]).ravel(),
+        "bot_response": np.column_stack([df["response"].astype(str), np.full(n, "")]).ravel()})
+    cues = reaction_cues(turns)
+    return cues.iloc[0::2].reset_index(drop=True)
+
+
+def fit_weights(parts: list[tuple[pd.DataFrame, np.ndarray]], C: float = 1.0) -> dict[str, float]:
+    """Logistic weights of "not a failure" on the cues, each data set weighted equally, with the
+    signs of :data:`SIGNS` (a weight that takes the wrong sign is held at 0 and the rest refitted)."""
+    from sklearn.linear_model import LogisticRegression
+
+    from toolkit.quality.reaction import CUES
+
+    X = np.vstack([c[list(CUES)].to_numpy(float) for c, _ in parts])
+    y = np.concatenate([yy for _, yy in parts])
+    w = np.concatenate([np.full(len(yy), 1.0 / len(yy)) for _, yy in parts])
+    w = w * len(y) / w.sum()
+    active = list(CUES)
+    while True:
+        cols = [CUES.index(k) for k in active]
+        m = LogisticRegression(C=C, max_iter=2000).fit(X[:, cols], y, sample_weight=w)
+        coef = dict(zip(active, m.coef_[0]))
+        wrong = [k for k in active if np.sign(coef[k]) == -SIGNS[k]]
+        if not wrong:
+            break
+        active.remove(min(wrong, key=lambda k: -abs(coef[k])))
+    out = {"intercept": round(float(m.intercept_[0]), 3)}
+    out.update({k: round(float(coef.get(k, 0.0)), 3) for k in CUES})
+    return out
+
+
+def auc(y: np.ndarray, s: np.ndarray) -> float:
+    from scipy.stats import rankdata
+
+    y = np.asarray(y, bool)
+    r = rankdata(s)
+    n1, n0 = y.sum(), (~y).sum()
+    return float((r[y].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
+
+
+def boot_aucs(y, scores: dict, groups, n_boot: int = 1000, seed: int = 0) -> dict:
+    """95 % percentile CIs of each score's AUC and of its difference from ``vader_next_user``,
+    from the same resamples of dialogues (clusters)."""
+    rng = np.random.default_rng(seed)
+    codes, uniq = pd.factorize(pd.Series(groups))
+    members = [np.flatnonzero(codes == g) for g in range(len(uniq))]
+    vals = {k: [] for k in scores}
+    for _ in range(n_boot):
+        pick = rng.integers(0, len(uniq), len(uniq))
+        idx = np.concatenate([members[g] for g in pick])
+        yy = y[idx]
+        if yy.all() or not yy.any():
+            continue
+        for k, s in scores.items():
+            vals[k].append(auc(yy, s[idx]))
+    base = np.asarray(vals["vader_next_user"])
+    out = {}
+    for k, v in vals.items():
+        v = np.asarray(v)
+        out[k] = (*np.percentile(v, [2.5, 97.5]), *np.percentile(v - base, [2.5, 97.5]))
+    return out
+
+
+def evaluate(sets: dict[str, pd.DataFrame], n_boot: int = 1000) -> tuple[pd.DataFrame, dict]:
+    """LODO AUCs of reaction and the VADER baseline, and the weights fitted on all sets."""
+    from toolkit.quality.reaction import REACTION_WEIGHTS, reaction_from_cues
+
+    cues = {k: cues_of(df) for k, df in sets.items()}
+    ys = {k: ~df["failure"].to_numpy(bool) for k, df in sets.items()}
+    rows = []
+    for held in sets:
+        train = [(cues[k], ys[k]) for k in sets if k != held]
+        y, g = ys[held], sets[held]["dialogue_id"].to_numpy()
+        scores = {"reaction_shipped": reaction_from_cues(cues[held], REACTION_WEIGHTS),
+                  "vader_next_user": cues[held]["sentiment"].to_numpy(float)}
+        if train:
+            scores = {"reaction_lodo": reaction_from_cues(cues[held], fit_weights(train)), **scores}
+        cis = boot_aucs(y, scores, g, n_boot=n_boot)
+        base = auc(y, scores["vader_next_user"])
+        for name, s in scores.items():
+            a = auc(y, s)
+            lo, hi, dlo, dhi = cis[name]
+            rows.append(dict(dataset=held, score=name, n=len(y), failures=int((~y).sum()), auc=a,
+                             ci_low=lo, ci_high=hi, minus_vader=a - base, diff_low=dlo, diff_high=dhi))
+    weights = fit_weights([(cues[k], ys[k]) for k in sets])
+    return pd.DataFrame(rows), weights
+
+
+def boot_spearman(x, y, n_boot: int = 1000, seed: int = 0) -> tuple[float, float, float]:
+    """Spearman of x and y (one row per conversation) and its 95 % bootstrap CI."""
+    from scipy.stats import spearmanr
+
+    x, y = np.asarray(x, float), np.asarray(y, float)
+    rng = np.random.default_rng(seed)
+    vals = [spearmanr(x[i], y[i])[0] for i in (rng.integers(0, len(x), len(x)) for _ in range(n_boot))]
+    lo, hi = np.nanpercentile(vals, [2.5, 97.5])
+    return float(spearmanr(x, y)[0]), float(lo), float(hi)
+
+
+def conversation_level(sets: dict[str, pd.DataFrame], n_boot: int = 1000) -> pd.DataFrame:
+    """Spearman of the conversation's mean reaction with its human rating (shipped weights), beside
+    the mean VADER of the user's next messages: FED dialogue level (Overall), DBDC3 (mean O/T/X)."""
+    from toolkit.quality.reaction import reaction_cues, reaction_from_cues
+
+    rows = []
+    try:
+        from benchmarks.reaction_data import read_fed_dialogues
+
+        turns, rates = read_fed_dialogues()
+        cues = reaction_cues(turns)
+        per = pd.DataFrame({"cid": turns["conversation_id"], "reaction": reaction_from_cues(cues),
+                            "vader": cues["sentiment"]})
+        per.loc[cues["sentiment"].isna(), "reaction"] = np.nan
+        per = per.groupby("cid")[["reaction", "vader"]].mean()
+        y = rates.set_index("conversation_id")["rating"].reindex(per.index)
+        ok = per.notna().all(axis=1) & y.notna()
+        for name in ("reaction", "vader"):
+            rho, lo, hi = boot_spearman(per.loc[ok, name], y[ok], n_boot)
+            rows.append(dict(dataset="fed_dialogues", score=name, n=int(ok.sum()), spearman=rho, ci_low=lo,
+                             ci_high=hi))
+    except DataMissing as exc:
+        print(f"skip fed dialogues: {exc}")
+    if "dbdc3" in sets:
+        df = sets["dbdc3"]
+        cues = cues_of(df)
+        per = pd.DataFrame({"cid": df["dialogue_id"], "reaction": reaction_from_cues(cues),
+                            "vader": cues["sentiment"], "rating": df["rating"]}).groupby("cid").mean()
+        for name in ("reaction", "vader"):
+            rho, lo, hi = boot_spearman(per[name], per["rating"], n_boot)
+            rows.append(dict(dataset="dbdc3_dialogues", score=name, n=len(per), spearman=rho, ci_low=lo,
+                             ci_high=hi))
+    return pd.DataFrame(rows)
+
+
+def bow_ceiling(df: pd.DataFrame) -> float:
+    """AUC of a bag-of-words logistic model of the NEXT user message, fitted IN-domain (5-fold
+    cross-validation grouped by dialogue): how much any reading of that message alone can get."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import GroupKFold, cross_val_predict
+
+    y = ~df["failure"].to_numpy(bool)
+    X = TfidfVectorizer(ngram_range=(1, 2), min_df=2).fit_transform(df["next_user"].astype(str))
+    p = cross_val_predict(LogisticRegression(C=1.0, max_iter=1000), X, y, groups=df["dialogue_id"],
+                          cv=GroupKFold(5), method="predict_proba")[:, 1]
+    return auc(y, p)
+
+
+def synthetic_sample() -> dict:
+    """AUC good vs other answer kinds on the bundled sample (SYNTHETIC: its follow-up messages are
+    generated from the planted answer kind), reaction beside VADER of the next user message."""
+    import toolkit
+    from toolkit.quality.reaction import reaction_cues, reaction_from_cues
+    from toolkit.sample import load_sample_truth
+
+    t = toolkit.load_sample().turns
+    truth = load_sample_truth()["conversations"]
+    kinds = np.array([truth[c]["answer_kinds"][k] for c, k in zip(t["conversation_id"], t["turn"])])
+    cues = reaction_cues(t)
+    ok = cues["sentiment"].notna().to_numpy()
+    y = kinds[ok] == "good"
+    return {"n": int(ok.sum()), "reaction": auc(y, reaction_from_cues(cues)[ok]),
+            "vader_next_user": auc(y, cues["sentiment"].to_numpy(float)[ok])}
+
+
+def speed(n_turns: int) -> tuple[float, int]:
+    """Seconds for reaction() on an n_turns log made by the sample generator."""
+    from toolkit.quality.reaction import reaction
+    from toolkit.sample import generate_sample
+
+    log = generate_sample(seed=1, days=120, conversations=int(n_turns / 3.02)).log
+    t = log.turns
+    start = time.perf_counter()
+    reaction(t)
+    return time.perf_counter() - start, len(t)
+
+
+def run(quick: bool = False) -> list[dict]:
+    sets = load_sets()
+    rows: list[dict] = []
+    if not sets:
+        print("reaction: no human-rated data with a next user turn found (fetch github:dbd-challenge/dbdc3 "
+              "and github:alexa/conture, or set TOOLKIT_HUMAN_DATA_DIR); skipped")
+        return rows
+    table, _ = evaluate(sets, n_boot=200 if quick else 1000)
+    print(table.round(3).to_string(index=False))
+    for held, part in table.groupby("dataset", sort=False):
+        base = part.loc[part["score"] == "vader_next_user", "auc"].iloc[0]
+        for r in part.itertuples():
+            rows.append(dict(metric=f"AUC {r.score} on {held} (n={r.n}, {r.failures} failures)", value=r.auc,
+                             unit=f"AUC [{r.ci_low:.3f}, {r.ci_high:.3f}]",
+                             baseline=None if r.score == "vader_next_user" else base,
+                             target=0.70 if r.score == "reaction_lodo" else None,
+                             note="reaction_lodo: weights fitted on the other set only"))
+    for name, df in sets.items():
+        c = bow_ceiling(df)
+        print(f"{name}: in-domain bag-of-words model of the next user message (grouped 5-fold CV): AUC {c:.3f}")
+        rows.append(dict(metric=f"AUC in-domain BoW model of next user message, CV (ceiling) on {name}", value=c,
+                         unit="AUC"))
+    conv = conversation_level(sets, n_boot=200 if quick else 1000)
+    print(conv.round(3).to_string(index=False))
+    for r in conv.itertuples():
+        base = conv[(conv["dataset"] == r.dataset) & (conv["score"] == "vader")]["spearman"].iloc[0]
+        rows.append(dict(metric=f"Spearman {r.score} (conversation mean) vs rating on {r.dataset} (n={r.n})",
+                         value=r.spearman, unit=f"rho [{r.ci_low:.3f}, {r.ci_high:.3f}]",
+                         baseline=None if r.score == "vader" else base))
+    syn = synthetic_sample()
+    print(f"synthetic sample (n={syn['n']}): AUC reaction {syn['reaction']:.3f}, VADER {syn['vader_next_user']:.3f}")
+    rows.append(dict(metric=f"AUC reaction, good vs other answers, SYNTHETIC sample (n={syn['n']})",
+                     value=syn["reaction"], unit="AUC", baseline=syn["vader_next_user"]))
+    secs, n = speed(100_000 if quick else 1_000_000)
+    rows.append(dict(metric=f"reaction() on {n:,} sample turns", value=secs, unit="s"))
+    return rows
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--fit", action="store_true", help="print the weights fitted on every set and LODO AUCs")
+    ap.add_argument("--n-boot", type=int, default=1000)
+    args = ap.parse_args(argv)
+    sets = load_sets()
+    if not sets:
+        print("no data; see the module docstring")
+        return 1
+    table, weights = evaluate(sets, n_boot=args.n_boot)
+    print(table.round(3).to_string(index=False))
+    if args.fit:
+        print("REACTION_WEIGHTS =", weights)
+    print(conversation_level(sets, n_boot=args.n_boot).round(3).to_string(index=False))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,368 @@
+"""The user's reaction to each answer, read from the user's next message in the conversation.
+
+In a real log the next user message says whether an answer worked: "thanks, that worked" after a
+good answer; "that's not what I asked", "human please", the same request again, or "what?" after
+a bad one. :func:`reaction` turns that into a per-turn column in [0, 1] (higher = the user seems
+satisfied), NaN for the last turn of a conversation (no next message). Everything is computed
+locally, with no model, vectorised over the whole log: the cues are evaluated once per distinct
+next-message text and the similarities with hashed term counts (:class:`toolkit.text.HashedTfidf`).
+
+Cues (:func:`reaction_cues` returns them per turn)
+--------------------------------------------------
+sentiment
+    VADER compound of the next user message (:func:`toolkit.sentiment.vader_compound`), -1..1.
+complaint
+    1 when the next message complains or shows frustration: "that's not what I asked",
+    "doesn't answer my question", "useless", "wrong", "still not working", "I already told you",
+    "you're not listening", a request for a human/agent ("human please", "talk to a real
+    person"), shouting (two or more words in capitals) or "?!"/"!!!". The phrases are fixed
+    English patterns (:data:`COMPLAINT_PATTERN`, :data:`ESCALATION_PATTERN`), not fitted.
+confusion
+    1 when the next message asks what the answer meant: "what?", "huh?", "what do you mean",
+    "I don't understand", "that makes no sense" (:data:`CONFUSION_PATTERN`).
+short_question
+    1 when the next message is a question of at most four words ("Who is?", "why?", "so?").
+thanks
+    1 when the next message thanks or confirms ("thanks", "great, that worked", "perfect",
+    "got it", "it's sorted now") and is not a complaint (:data:`THANKS_PATTERN`).
+repeat
+    Cosine of the term counts (hashed tokens, stop words dropped) of the next user message and
+    the current one: the user repeating or rephrasing the same request.
+follows
+    The same cosine between the next user message and the answer: the user takes up what the
+    bot said.
+
+Combination
+-----------
+``reaction = 1 / (1 + exp(-(b + sum_k w_k * cue_k)))`` with the weights of
+:data:`REACTION_WEIGHTS`. They are set by hand from what each cue means (a complaint or a request
+for a human costs 2, confusion 1.5, a repeated request up to 2, thanks adds 2, the tone up to
++-1; a follow-up without any cue scores 0.62), not fitted: the public human-rated dialogues with
+a following user turn are open-domain chit-chat (DBDC3, ConTurE), where thanks, complaints and
+requests for an agent are rare, and weights fitted there (``python benchmarks/bench_reaction.py
+--fit``, leave-one-dataset-out) separate the failures no better than these (README, section
+"User reaction and labels"). Pass ``weights=`` to use your own.
+
+Per conversation (:func:`conversation_reaction`): the mean of the turns' reactions, where a
+conversation that ends right after an answer and is marked not resolved (``resolved == False``)
+counts that last answer as a reaction of 0 (abandonment).
+
+Examples
+--------
+>>> import pandas as pd
+>>> t = pd.DataFrame({"conversation_id": ["a", "a", "a", "b", "b"], "turn": [0, 1, 2, 0, 1],
+...                   "user_input": ["where is my order?", "that's not what I asked",
+...                                  "ok thanks, that worked!", "reset my password", "reset my password!!"],
+...                   "bot_response": ["We open at 9.", "It ships today.", "You're welcome.",
+...                                    "Try again later.", "Use the reset link."]})
+>>> reaction(t).round(2).tolist()
+[0.18, 0.96, nan, 0.18, nan]
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Mapping
+
+import numpy as np
+import pandas as pd
+
+__all__ = [
+    "reaction",
+    "reaction_cues",
+    "reaction_from_cues",
+    "conversation_reaction",
+    "next_user_messages",
+    "CUES",
+    "REACTION_WEIGHTS",
+    "COMPLAINT_PATTERN",
+    "ESCALATION_PATTERN",
+    "CONFUSION_PATTERN",
+    "THANKS_PATTERN",
+]
+
+#: the cues, in the order of the weights
+CUES = ("sentiment", "complaint", "confusion", "short_question", "thanks", "repeat", "follows")
+
+#: the logistic weights, set by hand from the cues' meaning (see the module docstring)
+REACTION_WEIGHTS: dict[str, float] = {
+    "intercept": 0.5,
+    "sentiment": 1.0,
+    "complaint": -2.0,
+    "confusion": -1.5,
+    "short_question": -0.5,
+    "thanks": 2.0,
+    "repeat": -2.0,
+    "follows": 0.5,
+}
+
+_NT = r"(?:n'?t|n’t| not)"
+COMPLAINT_PATTERN = (
+    r"\bdid you (?:even )?(?:read|listen|understand)\b|\bnot what i (?:asked|meant|wanted|said|need(?:ed)?)\b"
+    r"|\b(?:that|this|it)(?:'?s| is| was)? (?:not|wrong|incorrect)\b(?! (?:bad|a problem|an issue))"
+    rf"|\b(?:does|did|do|is|was|are){_NT} (?:answer|help|work|solve|fix|understand|listen)"
+    r"|\b(?:doesnt|didnt|dont|isnt|wasnt) (?:answer|help|work|solve|fix|understand|listen)"
+    r"|\b(?:answer|read) (?:my|the) (?:question|message)\b"
+    r"|\b(?:useless|pointless|worthless|unhelpful|not helpful|waste of (?:my )?time|wrong|incorrect"
+    r"|stupid|dumb|idiot\w*|ridiculous|nonsense|rubbish|garbage|terrible|awful|horrible|pathetic"
+    r"|frustrat\w*|annoy\w*|disappoint\w*|wtf|ugh+|argh+|seriously\?|irrelevant|non-?sequitur|off topic)\b"
+    rf"|\bstill (?:not|no|doesn'?t|isn'?t|can'?t|won'?t|broken|nothing|the same|waiting|having|{_NT})"
+    r"|\bi (?:already|just) (?:said|told|asked|tried|did|gave)\b"
+    r"|\bi (?:said|told you|asked you)\b"
+    r"|\byou(?:'re| are|r) (?:not (?:listening|helping|making sense|understanding)|wrong|useless|confus\w*)"
+    r"|\bare you (?:even )?(?:listening|reading|serious|kidding|a bot|a robot)\b"
+    r"|\bwhat are you (?:talking|on) about\b|\bthanks for nothing\b|\bnever ?mind\b|\bforget it\b"
+)
+ESCALATION_PATTERN = (
+    r"\b(?:talk|speak|chat|connect|transfer|put) (?:me )?(?:to|with|through to) "
+    r"(?:a |an |the |your |some )?(?:real |live |actual )?(?:human|agent|person|representative|operator"
+    r"|supervisor|manager|someone|somebody)\b"
+    r"|\b(?:real|live|actual) (?:person|human|agent)\b"
+    r"|\b(?:human|agent|representative|operator|supervisor)\W{0,3}(?:please|pls|plz|now)\b"
+    r"|^\W*(?:human|agent|representative|operator)\W*$"
+)
+CONFUSION_PATTERN = (
+    r"^\W*(?:what|wha+t|huh|hm+|eh|pardon|sorry|excuse me|come again|meaning|uh+|um+|what\?+)\W*$"
+    r"|\bwhat do you mean\b|\bwhat does (?:that|this|it) mean\b"
+    rf"|\bi do{_NT} (?:understand|get (?:it|that|you)|follow)\b|\bi dont (?:understand|get it|follow)\b"
+    r"|\b(?:makes?|making) no sense\b|\b(?:does|did|do){_NT} make (?:any )?sense\b|\bdoesnt make sense\b"
+    r"|\bconfus\w*"
+)
+THANKS_PATTERN = (
+    r"\b(?:thanks?|thank (?:you|u)|thx|ty|cheers|appreciate\w*|grateful)\b"
+    r"|\b(?:that|it|this)(?:'?s| is| has)? (?:worked|works|helped|helps|fixed|solved|sorted|did it|did the trick)\b"
+    r"|\b(?:problem|issue|it|that)(?:'?s| is| was| has been)? (?:solved|fixed|resolved|sorted)\b"
+    r"|\b(?:got it|sounds good|makes sense|that'?s (?:great|perfect|helpful|right|correct)|exactly"
+    r"|perfect|awesome|brilliant|excellent|wonderful|fantastic|great|much better|have a (?:nice|good|great) day)\b"
+)
+_SHOUT = re.compile(r"\b[A-Z]{3,}\b")
+_EMPHASIS = re.compile(r"\?!|!\?|!!!|\?\?\?")
+_WORD = re.compile(r"\w+")
+
+
+def next_user_messages(turns: pd.DataFrame) -> pd.Series:
+    """The user message that follows each turn in its conversation (``<NA>`` for the last turn).
+
+    Turns are ordered by ``turn`` inside each ``conversation_id`` (without those columns each row
+    is its own conversation); the result is aligned with ``turns``' index.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> t = pd.DataFrame({"conversation_id": ["a", "b", "a"], "turn": [1, 0, 0],
+    ...                   "user_input": ["thanks", "hi", "where is my order?"]})
+    >>> next_user_messages(t).tolist()
+    [<NA>, <NA>, 'thanks']
+    """
+    n = len(turns)
+    out = np.full(n, None, dtype=object)
+    if n and {"conversation_id", "turn"} <= set(turns.columns):
+        order = np.lexsort((turns["turn"].to_numpy(), turns["conversation_id"].astype(str).to_numpy()))
+        cid = turns["conversation_id"].astype(str).to_numpy()[order]
+        text = turns["user_input"].to_numpy(dtype=object)[order]
+        same = np.zeros(n, dtype=bool)
+        same[:-1] = cid[1:] == cid[:-1]
+        nxt = np.full(n, None, dtype=object)
+        nxt[:-1] = text[1:]
+        nxt[~same] = None
+        out[order] = nxt
+    res = pd.Series(out, index=turns.index, dtype="string")
+    return res
+
+
+def _flags(texts: pd.Series) -> pd.DataFrame:
+    """The lexical cues of distinct message texts (a string Series without missing values)."""
+    low = texts.str.lower().str.replace("’", "'", regex=False)
+    complaint = low.str.contains(COMPLAINT_PATTERN, regex=True) | low.str.contains(ESCALATION_PATTERN, regex=True)
+    shout = texts.map(lambda s: len(_SHOUT.findall(s)) >= 2).astype(bool)
+    complaint = complaint | shout | texts.str.contains(_EMPHASIS, regex=True)
+    confusion = low.str.contains(CONFUSION_PATTERN, regex=True)
+    words = low.map(lambda s: len(_WORD.findall(s)))
+    short_q = low.str.rstrip().str.endswith("?") & (words <= 4)
+    thanks = low.str.contains(THANKS_PATTERN, regex=True) & ~complaint & ~confusion
+    return pd.DataFrame({"complaint": complaint.to_numpy(bool), "confusion": confusion.to_numpy(bool),
+                         "short_question": short_q.to_numpy(bool), "thanks": thanks.to_numpy(bool)})
+
+
+def reaction_cues(turns, *, idf=None) -> pd.DataFrame:
+    """The cues of :func:`reaction` per turn (see the module docstring), NaN for the last turns.
+
+    Parameters
+    ----------
+    turns : DataFrame or ConversationLog
+        ``conversation_id``, ``turn``, ``user_input``, ``bot_response``.
+    idf : toolkit.text.HashedTfidf, optional
+        A fitted TF-IDF for ``repeat`` and ``follows``; default: every term weighs 1 (cosine of
+        term counts, stop words dropped), so a turn's cues depend only on its own texts and the
+        Dask engine's partitions give the same values.
+
+    Returns
+    -------
+    DataFrame
+        ``next_user`` and one float column per cue in :data:`CUES`, aligned with the turns.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> t = pd.DataFrame({"conversation_id": ["a", "a"], "turn": [0, 1],
+    ...                   "user_input": ["cancel my plan", "HUMAN PLEASE, cancel my plan"],
+    ...                   "bot_response": ["Our plans start at $5.", "Done."]})
+    >>> reaction_cues(t).iloc[0][["complaint", "thanks", "repeat"]].astype(float).round(2).tolist()
+    [1.0, 0.0, 0.82]
+    """
+    from toolkit.sentiment import vader_compound
+    from toolkit.text import STOP_WORDS, as_text_list
+
+    turns = getattr(turns, "turns", turns)
+    for col in ("user_input", "bot_response"):
+        if col not in turns.columns:
+            raise KeyError(f"reaction needs a {col!r} column")
+    nxt = next_user_messages(turns)
+    has = nxt.notna().to_numpy()
+    out = pd.DataFrame(np.nan, index=turns.index, columns=list(CUES))
+    out.insert(0, "next_user", nxt)
+    if not has.any():
+        return out
+    texts = nxt[has].astype(str)
+    codes, uniq = pd.factorize(texts)
+    uniq = pd.Series(np.asarray(uniq, dtype=object)).astype(str)
+    flags = _flags(uniq)
+    sent = np.asarray(vader_compound(list(uniq)), dtype=float)
+    for c in ("complaint", "confusion", "short_question", "thanks"):
+        out.loc[has, c] = flags[c].to_numpy(float)[codes]
+    out.loc[has, "sentiment"] = sent[codes]
+    user = pd.Series(as_text_list(turns["user_input"], "turns.user_input"), dtype=object)
+    resp = pd.Series(as_text_list(turns["bot_response"], "turns.bot_response"), dtype=object)
+    ucode, utexts = pd.factorize(user)
+    rcode, rtexts = pd.factorize(resp)
+    utexts, rtexts = list(utexts), list(rtexts)
+    idx = np.flatnonzero(has)
+    nxt_code = pd.Index(utexts).get_indexer(texts.to_numpy(dtype=object))
+    if idf is None:  # cosine of term counts: a turn's cues depend on its own texts only
+        vec = _count_vectors(utexts + rtexts, STOP_WORDS)
+        uvec, rvec = vec[: len(utexts)], vec[len(utexts):]
+    for cue, other, otexts, ovec in (("repeat", ucode, utexts, None if idf else uvec),
+                                     ("follows", rcode, rtexts, None if idf else rvec)):
+        key = nxt_code.astype(np.int64) * max(1, len(otexts)) + other[idx].astype(np.int64)
+        pcode, ukeys = pd.factorize(key)
+        ia, ib = ukeys // max(1, len(otexts)), ukeys % max(1, len(otexts))
+        if idf is not None:
+            sims = idf.rowwise_cosine([utexts[i] for i in ia], [otexts[j] for j in ib])
+        else:
+            sims = np.asarray(uvec[ia].multiply(ovec[ib]).sum(axis=1)).ravel()
+        out.loc[has, cue] = np.clip(sims, 0.0, 1.0)[pcode]
+    return out
+
+
+def _count_vectors(texts: list[str], stop_words, chunk: int = 20_000):
+    """L2-normalised term-count vectors (hashed tokens, stop words dropped) as a CSR matrix."""
+    from scipy.sparse import csr_matrix
+
+    from toolkit.text import hash_string, hash_tokens
+
+    stop = np.sort(np.array([hash_string(w) for w in stop_words], dtype=np.uint64))
+    docs, hashes = [], []
+    for i in range(0, len(texts), chunk):
+        ht = hash_tokens(texts[i:i + chunk])
+        pos = np.minimum(np.searchsorted(stop, ht.hash), len(stop) - 1)
+        keep = stop[pos] != ht.hash  # drop stop words (a binary search, cheaper than np.isin here)
+        docs.append(ht.doc[keep] + i)
+        hashes.append(ht.hash[keep])
+    doc = np.concatenate(docs) if docs else np.zeros(0, dtype=np.int64)
+    col, vocab = pd.factorize(np.concatenate(hashes) if hashes else np.zeros(0, dtype=np.uint64))
+    m = csr_matrix((np.ones(len(doc)), (doc, col)), shape=(len(texts), max(1, len(vocab))))
+    m.sum_duplicates()
+    norm = np.sqrt(np.asarray(m.multiply(m).sum(axis=1)).ravel())
+    m = m.multiply(1.0 / np.where(norm > 0, norm, 1.0)[:, None]).tocsr()
+    return m
+
+
+def reaction_from_cues(cues: pd.DataFrame | Mapping, weights: Mapping[str, float] | None = None) -> np.ndarray:
+    """Combine cues into the reaction in [0, 1] with the logistic weights (default: shipped).
+
+    Examples
+    --------
+    >>> reaction_from_cues({k: [0.0] for k in CUES}).round(3).tolist()   # no cue at all
+    [0.622]
+    """
+    w = dict(REACTION_WEIGHTS if weights is None else weights)
+    z = np.full(len(np.asarray(cues[CUES[0]])), float(w.get("intercept", 0.0)))
+    for k in CUES:
+        z = z + float(w.get(k, 0.0)) * np.asarray(cues[k], dtype=float)
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+def reaction(turns, *, weights: Mapping[str, float] | None = None, idf=None) -> np.ndarray:
+    """Per-turn user reaction in [0, 1] from the next user message; NaN for each last turn.
+
+    Parameters
+    ----------
+    turns : DataFrame or ConversationLog
+        ``conversation_id``, ``turn``, ``user_input``, ``bot_response``.
+    weights : dict, optional
+        Logistic weights by cue plus ``intercept`` (default :data:`REACTION_WEIGHTS`).
+    idf : toolkit.text.HashedTfidf, optional
+        TF-IDF for the similarity cues (default: term counts, see :func:`reaction_cues`).
+
+    Returns
+    -------
+    numpy.ndarray
+        float64, aligned with the turns' rows.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> t = pd.DataFrame({"conversation_id": ["a", "a"], "turn": [0, 1],
+    ...                   "user_input": ["opening hours?", "Perfect, thanks!"],
+    ...                   "bot_response": ["We open 9-17.", "You're welcome."]})
+    >>> reaction(t).round(2).tolist()
+    [0.96, nan]
+    """
+    cues = reaction_cues(turns, idf=idf)
+    r = reaction_from_cues(cues, weights)
+    r[cues["sentiment"].isna().to_numpy()] = np.nan
+    return r
+
+
+def conversation_reaction(turns, conversations: pd.DataFrame | None = None) -> pd.Series:
+    """Mean reaction per conversation, an unresolved abandoned ending counting as 0.
+
+    Parameters
+    ----------
+    turns : DataFrame or ConversationLog
+        With a ``reaction`` column (:func:`reaction`) and ``conversation_id``.
+    conversations : DataFrame, optional
+        With ``conversation_id`` and ``resolved``; taken from the log when ``turns`` is one.
+        A conversation with ``resolved == False`` adds a reaction of 0 for its last answer (the
+        user left after it without a resolution); resolved or unknown adds nothing.
+
+    Returns
+    -------
+    Series
+        Indexed by ``conversation_id``, named ``reaction``; NaN when there is nothing to average.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> t = pd.DataFrame({"conversation_id": ["a", "a", "b"], "reaction": [0.9, float("nan"), float("nan")]})
+    >>> c = pd.DataFrame({"conversation_id": ["a", "b"], "resolved": [False, True]})
+    >>> conversation_reaction(t, c).round(2).to_dict()
+    {'a': 0.45, 'b': nan}
+    """
+    if conversations is None and hasattr(turns, "conversations"):
+        conversations = turns.conversations
+    turns = getattr(turns, "turns", turns)
+    if "reaction" not in turns.columns:
+        raise KeyError("conversation_reaction needs a 'reaction' column (score_turns adds it)")
+    cid = turns["conversation_id"].astype(str)
+    r = turns["reaction"].astype(float)
+    g = pd.DataFrame({"cid": cid.to_numpy(), "r": r.to_numpy()}).groupby("cid", sort=True)["r"]
+    total, count = g.sum(min_count=0), g.count()
+    if conversations is not None and "resolved" in conversations.columns:
+        res = conversations.set_index(conversations["conversation_id"].astype(str))["resolved"]
+        abandoned = (res.astype("boolean") == False).fillna(False)  # noqa: E712 - nullable boolean
+        count = count.add(abandoned.reindex(count.index).fillna(False).astype(int), fill_value=0)
+    out = (total / count.replace(0, np.nan)).astype(float)
+    out.index.name = "conversation_id"
+    return out.rename("reaction")
+
