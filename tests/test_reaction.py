@@ -115,3 +115,14 @@ def test_monitoring_ab_and_figure_show_reaction(sample_log):
                        equal_nan=True)
     assert "mean_reaction" in [m.name for m in default_metrics(units)]
     assert "mean_reaction" not in units_from_log(sample_log).columns  # unscored log: no column
+
+
+def test_cli_score_writes_reaction(tmp_path):
+    from toolkit.cli import main
+    from toolkit.io import load
+
+    out = tmp_path / "scored.parquet"
+    assert main(["score", str(__import__("pathlib").Path(__file__).parent / "fixtures" / "labelled_log"),
+                 "--out", str(out)]) == 0
+    turns = load(out).turns
+    assert turns["reaction"].notna().any() and turns["reaction"].isna().any()
