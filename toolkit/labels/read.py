@@ -73,7 +73,7 @@ def _read_file(path: Path, where: str) -> pd.DataFrame:
         elif suffix in (".json",):
             frame = pd.read_json(path, dtype=False)
         elif suffix in (".csv", ".csv.gz", ".tsv", ".txt"):
-            frame = pd.read_csv(path, sep="\t" if suffix == ".tsv" else ",", dtype=str,
+            frame = pd.read_csv(path, sep="\t" if suffix == ".tsv" else ",", dtype=str, encoding="utf-8-sig",
                                 keep_default_na=True, nrows=MAX_LABEL_ROWS + 1)
         else:
             raise LabelsError(where, [("", f"unknown file type {path.suffix!r} (use .csv, .tsv, .parquet, "
