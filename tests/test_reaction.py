@@ -126,3 +126,13 @@ def test_cli_score_writes_reaction(tmp_path):
                  "--out", str(out)]) == 0
     turns = load(out).turns
     assert turns["reaction"].notna().any() and turns["reaction"].isna().any()
+
+
+def test_bit_identical_on_any_split_of_the_conversations(sample_log):
+    """The Dask engine scores partitions of whole conversations: the values must not move."""
+    t = sample_log.turns.head(4000)
+    full = reaction(t)
+    ids = t["conversation_id"].unique()
+    parts = [pd.Series(reaction(sub), index=sub.index)
+             for sub in (t[t["conversation_id"].isin(ids[k::3])] for k in range(3))]
+    assert np.array_equal(full, pd.concat(parts).reindex(t.index).to_numpy(), equal_nan=True)
