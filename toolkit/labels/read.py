@@ -152,7 +152,7 @@ def _rule(problems: list, frame: pd.DataFrame, column: str, rule: str, mask, col
     rows = list(frame.index[np.asarray(mask, dtype=bool)])
     if rows:
         n = len(rows)
-        shown = _show(frame, rows, cols or ["conversation_id", "turn", column])
+        shown = _show(frame, rows, list(dict.fromkeys(cols or ["conversation_id", "turn", column])))
         problems.append((column, f"column {column!r} {rule} ({n} row{'s' if n != 1 else ''}): {shown}", rows))
 
 
