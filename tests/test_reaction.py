@@ -136,3 +136,17 @@ def test_bit_identical_on_any_split_of_the_conversations(sample_log):
     parts = [pd.Series(reaction(sub), index=sub.index)
              for sub in (t[t["conversation_id"].isin(ids[k::3])] for k in range(3))]
     assert np.array_equal(full, pd.concat(parts).reindex(t.index).to_numpy(), equal_nan=True)
+
+
+def test_langsmith_push_can_send_reaction_offline_dry_run(tmp_path, capsys):
+    import json
+    from pathlib import Path
+
+    from toolkit.cli import main
+    from toolkit.sources.langsmith import save_runs
+
+    runs = [json.loads(line) for line in (Path(__file__).parent / "fixtures" / "langsmith_runs.jsonl").open()]
+    path = save_runs(runs, tmp_path / "runs.jsonl")
+    assert main(["langsmith", "push", str(path), "--key", "reaction", "--dry-run", "--json"]) == 0
+    counts = json.loads(capsys.readouterr().out)["counts"]
+    assert counts["create"] >= 1 and counts["skip_missing_score"] >= 1  # last turns have no reaction
