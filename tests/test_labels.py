@@ -73,7 +73,7 @@ def test_duplicates_per_rater_and_unknown_keys():
     read_labels(dup.iloc[:2])  # two raters of one turn are fine
     with pytest.raises(LabelsError, match="must name a conversation of the log.*'zz'"):
         read_labels(pd.DataFrame({"conversation_id": ["c1", "zz"], "rating": [1, 2]}), log=_log_turns())
-    with pytest.raises(LabelsError, match="must name a turn of that conversation.*turn=5"):
+    with pytest.raises(LabelsError, match=r"must name a turn of that conversation .*\(conversation_id='c2', turn=5\)$"):
         read_labels(pd.DataFrame({"conversation_id": ["c2"], "turn": [5], "rating": [1]}), log=_log_turns())
 
 

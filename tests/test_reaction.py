@@ -115,3 +115,38 @@ def test_monitoring_ab_and_figure_show_reaction(sample_log):
                        equal_nan=True)
     assert "mean_reaction" in [m.name for m in default_metrics(units)]
     assert "mean_reaction" not in units_from_log(sample_log).columns  # unscored log: no column
+
+
+def test_cli_score_writes_reaction(tmp_path):
+    from toolkit.cli import main
+    from toolkit.io import load
+
+    out = tmp_path / "scored.parquet"
+    assert main(["score", str(__import__("pathlib").Path(__file__).parent / "fixtures" / "labelled_log"),
+                 "--out", str(out)]) == 0
+    turns = load(out).turns
+    assert turns["reaction"].notna().any() and turns["reaction"].isna().any()
+
+
+def test_bit_identical_on_any_split_of_the_conversations(sample_log):
+    """The Dask engine scores partitions of whole conversations: the values must not move."""
+    t = sample_log.turns.head(4000)
+    full = reaction(t)
+    ids = t["conversation_id"].unique()
+    parts = [pd.Series(reaction(sub), index=sub.index)
+             for sub in (t[t["conversation_id"].isin(ids[k::3])] for k in range(3))]
+    assert np.array_equal(full, pd.concat(parts).reindex(t.index).to_numpy(), equal_nan=True)
+
+
+def test_langsmith_push_can_send_reaction_offline_dry_run(tmp_path, capsys):
+    import json
+    from pathlib import Path
+
+    from toolkit.cli import main
+    from toolkit.sources.langsmith import save_runs
+
+    runs = [json.loads(line) for line in (Path(__file__).parent / "fixtures" / "langsmith_runs.jsonl").open()]
+    path = save_runs(runs, tmp_path / "runs.jsonl")
+    assert main(["langsmith", "push", str(path), "--key", "reaction", "--dry-run", "--json"]) == 0
+    counts = json.loads(capsys.readouterr().out)["counts"]
+    assert counts["create"] >= 1 and counts["skip_missing_score"] >= 1  # last turns have no reaction

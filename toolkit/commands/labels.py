@@ -38,11 +38,11 @@ def run(args) -> int:
     from toolkit.quality import score_turns
 
     log = load(args.log, tz=args.tz)
+    labels = read_labels(args.labels, log=log.turns, scale=tuple(args.scale) if args.scale else None)
     turns = log.turns
     if "quality" not in turns.columns or "reaction" not in turns.columns:
         turns = score_turns(log)
     scored = log.with_turns(turns)
-    labels = read_labels(args.labels, log=turns, scale=tuple(args.scale) if args.scale else None)
     rep = agreement(scored, labels, scores=args.scores, threshold=args.threshold, n_boot=args.n_boot,
                     seed=args.seed)
     if args.plot:

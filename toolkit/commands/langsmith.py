@@ -74,7 +74,7 @@ def _score_column(turns, key: str):
         from toolkit import quality
     except ImportError:
         return None
-    if key not in getattr(quality, "SCORE_COLUMNS", ()):
+    if key not in (*getattr(quality, "SCORE_COLUMNS", ()), "reaction"):
         return None
     return quality.score_turns(turns)
 

@@ -3,14 +3,14 @@
 Labels are a third table beside ``turns`` and ``conversations``, keyed by ``conversation_id``
 and ``turn`` (a missing turn labels the whole conversation):
 
-============== ======= ==========================================================
-column         dtype   notes
-============== ======= ==========================================================
+=============== ======= =========================================================
+column          dtype   notes
+=============== ======= =========================================================
 conversation_id string  required
-turn           Int64   0-based position of the rated response; <NA> = the whole conversation
-rating         float64 required, finite, inside ``scale`` when one is given
-rater          string  optional; one rating per (conversation_id, turn, rater)
-============== ======= ==========================================================
+turn            Int64   0-based position of the rated response; <NA> = the whole conversation
+rating          float64 required, finite, inside ``scale`` when one is given
+rater           string  optional; one rating per (conversation_id, turn, rater)
+=============== ======= =========================================================
 
 Modules: ``read`` (:func:`read_labels`, :func:`label_means`, :class:`LabelsError`) and
 ``report`` (:func:`agreement`, :class:`AgreementReport`: Spearman with bootstrap CIs over

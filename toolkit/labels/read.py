@@ -73,7 +73,7 @@ def _read_file(path: Path, where: str) -> pd.DataFrame:
         elif suffix in (".json",):
             frame = pd.read_json(path, dtype=False)
         elif suffix in (".csv", ".csv.gz", ".tsv", ".txt"):
-            frame = pd.read_csv(path, sep="\t" if suffix == ".tsv" else ",", dtype=str,
+            frame = pd.read_csv(path, sep="\t" if suffix == ".tsv" else ",", dtype=str, encoding="utf-8-sig",
                                 keep_default_na=True, nrows=MAX_LABEL_ROWS + 1)
         else:
             raise LabelsError(where, [("", f"unknown file type {path.suffix!r} (use .csv, .tsv, .parquet, "
@@ -152,7 +152,7 @@ def _rule(problems: list, frame: pd.DataFrame, column: str, rule: str, mask, col
     rows = list(frame.index[np.asarray(mask, dtype=bool)])
     if rows:
         n = len(rows)
-        shown = _show(frame, rows, cols or ["conversation_id", "turn", column])
+        shown = _show(frame, rows, list(dict.fromkeys(cols or ["conversation_id", "turn", column])))
         problems.append((column, f"column {column!r} {rule} ({n} row{'s' if n != 1 else ''}): {shown}", rows))
 
 

@@ -269,9 +269,11 @@ def _count_vectors(texts: list[str], stop_words, chunk: int = 20_000):
         docs.append(ht.doc[keep] + i)
         hashes.append(ht.hash[keep])
     doc = np.concatenate(docs) if docs else np.zeros(0, dtype=np.int64)
-    col, vocab = pd.factorize(np.concatenate(hashes) if hashes else np.zeros(0, dtype=np.uint64))
+    # columns in hash order: every row's sums run over its terms in the same order whatever other
+    # texts are present, so a turn's cues are bit-identical on any partition of the log
+    col, vocab = pd.factorize(np.concatenate(hashes) if hashes else np.zeros(0, dtype=np.uint64), sort=True)
     m = csr_matrix((np.ones(len(doc)), (doc, col)), shape=(len(texts), max(1, len(vocab))))
-    m.sum_duplicates()
+    m.sum_duplicates()  # also sorts the column indices of each row
     norm = np.sqrt(np.asarray(m.multiply(m).sum(axis=1)).ravel())
     m = m.multiply(1.0 / np.where(norm > 0, norm, 1.0)[:, None]).tocsr()
     return m
