@@ -53,12 +53,12 @@ Importing the package is cheap: statsmodels and scipy are imported inside the fu
 from __future__ import annotations
 
 from toolkit.forecasting._common import LEVELS, _quiet, _Z
+from toolkit.forecasting._anomalies_model import _cleaned_decomposition, _group_windows, _robust_scale
 from toolkit.forecasting.anomalies import (
+    KINDS,
+    AnomalyDataError,
     AnomalyOptions,
     Anomalies,
-    _cleaned_decomposition,
-    _group_windows,
-    _robust_scale,
     change_points,
     detect_anomalies,
     windows_overlap,
@@ -93,6 +93,8 @@ __all__ = [
     "TrendResult",
     "Anomalies",
     "AnomalyOptions",
+    "AnomalyDataError",
+    "KINDS",
     "prepare",
     "decompose",
     "forecast",

@@ -1,10 +1,11 @@
-"""Anomaly flags and windows, change points in the mean, and matching flagged windows to known incidents.
+"""Model-based anomaly flags (``method='stl'``/``'onestep'`` of :func:`~toolkit.forecasting.detect_anomalies`),
+change points in the mean, and matching flagged windows to known incidents.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Iterable, Sequence
 
 import numpy as np
@@ -16,17 +17,19 @@ from toolkit.forecasting.checks import prepare
 from toolkit.forecasting.decomposition import Decomposition, decompose
 from toolkit.series import SeriesError, regularize, series_label
 
-__all__ = ["Anomalies", "AnomalyOptions", "detect_anomalies", "change_points", "windows_overlap"]
+__all__ = ["Anomalies", "model_anomalies", "change_points", "windows_overlap"]
 
 @dataclass
 class Anomalies:
     """Flagged points and the windows they form.
 
-    ``points``: index timestamp; columns value, expected, value_avg and expected_avg (their
-    centred means over ``smooth`` points, the scale that is tested), lo and hi (the interval of
-    that mean at ``level``), score (standardised residual, the largest over the scales), flag
-    (bool). ``windows``: start, end (last flagged bucket), until (end of that bucket),
-    n_points, n_flagged, direction (``high``/``low``), peak_score, peak_timestamp.
+    ``points``: index timestamp; columns value, expected, lo and hi (the normal range of a
+    point), score (robust z of the point), flag (bool); the model methods add value_avg and
+    expected_avg. ``windows``: start, end (last flagged step), until (end of that step),
+    n_points, n_flagged, direction (``high``/``low``), peak_score, peak_timestamp; the default
+    method adds kind (spike, burst, level_shift, variance_change), scale, size, ratio,
+    expected, expected_lo, expected_hi. ``notes``: what was done to the series (grid, gaps);
+    ``thresholds``: each scale's threshold and the rule that set it.
     """
 
     points: pd.DataFrame
@@ -35,6 +38,24 @@ class Anomalies:
     level: float
     scale: float
     smooth: int = 1
+    alarms_per_week: float | None = None
+    notes: list = field(default_factory=list)
+    step: pd.Timedelta | None = None
+    thresholds: pd.DataFrame | None = None
+    periods: tuple = ()
+
+    def summary_table(self) -> pd.DataFrame:
+        """One row per window: when, how long, what kind, how big, and the expected range."""
+        cols = [c for c in ("start", "until", "kind", "direction", "size", "ratio", "expected_lo", "expected_hi") if c in self.windows]
+        return self.windows[cols].copy()
+
+    def to_dict(self) -> dict:
+        w = self.windows.copy()
+        for c in w.columns:
+            if pd.api.types.is_datetime64_any_dtype(w[c]):
+                w[c] = w[c].astype(str)
+        return {"method": self.method, "alarms_per_week": self.alarms_per_week, "notes": list(self.notes),
+                "periods": list(self.periods), "windows": w.to_dict(orient="records")}
 
     @property
     def flagged(self) -> pd.DataFrame:
@@ -114,65 +135,6 @@ def _cleaned_decomposition(work: pd.Series, ps: tuple[int, ...], trend_window: i
         dec = decompose(work.where(~replaced, fitted), ps if ps else None, **kw)
     resid = work - dec.trend - dec.seasonal.sum(axis=1)
     return Decomposition(work, dec.trend, dec.seasonal, resid, dec.periods, dec.method, True, dec.strength)
-
-
-@dataclass(frozen=True)
-class AnomalyOptions:
-    """The settings of :func:`detect_anomalies` (see there for what each does), checked once.
-
-    Examples
-    --------
-    >>> AnomalyOptions(method="stl", smooth=1).method
-    'stl'
-    >>> AnomalyOptions(direction="up")
-    Traceback (most recent call last):
-    ...
-    toolkit.series.SeriesError: direction must be 'both', 'high' or 'low', got 'up'
-    """
-
-    method: str = "onestep"
-    level: float | None = None
-    smooth: int | Sequence[int] | str | None = "auto"
-    transform: str | None = "auto"
-    scale: str = "auto"
-    periods: Sequence[int] | None = None
-    trend_window: int | None = None
-    seasonal_window: int = 31
-    max_gap: int | None = None
-    min_points: int = 1
-    direction: str = "both"
-
-    def __post_init__(self) -> None:
-        if self.method not in ("stl", "onestep"):
-            raise SeriesError(f"unknown anomaly method {self.method!r}: use 'stl' or 'onestep'")
-        if self.transform not in (None, "log", "auto"):
-            raise SeriesError(f"unknown transform {self.transform!r}: use None, 'log' or 'auto'")
-        if self.scale not in ("auto", "seasonal", "global"):
-            raise SeriesError(f"unknown scale {self.scale!r}: use 'auto', 'seasonal' or 'global'")
-        if self.direction not in ("both", "high", "low"):
-            raise SeriesError(f"direction must be 'both', 'high' or 'low', got {self.direction!r}")
-
-
-_DEFAULT_OPTIONS = AnomalyOptions()
-
-
-def _differs(a: Any, b: Any) -> bool:
-    if a is b:
-        return False
-    try:
-        return bool(a != b)
-    except (TypeError, ValueError):  # arrays compare element by element
-        return True
-
-
-def _options(options: AnomalyOptions | None, given: dict[str, Any]) -> AnomalyOptions:
-    """The options object from ``options`` or from the keywords (not both)."""
-    if options is None:
-        return AnomalyOptions(**given)
-    changed = [k for k, v in given.items() if _differs(v, getattr(_DEFAULT_OPTIONS, k))]
-    if changed:
-        raise SeriesError(f"give the settings either as options or as keywords, not both: {', '.join(changed)}")
-    return options
 
 
 def _step(freq: str | None) -> pd.Timedelta | None:
@@ -345,24 +307,7 @@ def _flag_windows(pts: pd.DataFrame, gap: int, min_points: int, freq_td: pd.Time
     return windows
 
 
-def detect_anomalies(
-    y: pd.Series,
-    season: int | None = None,
-    *,
-    options: AnomalyOptions | None = None,
-    method: str = "onestep",
-    level: float | None = None,
-    smooth: int | Sequence[int] | str | None = "auto",
-    transform: str | None = "auto",
-    scale: str = "auto",
-    weights: pd.Series | np.ndarray | None = None,
-    periods: Sequence[int] | None = None,
-    trend_window: int | None = None,
-    seasonal_window: int = 31,
-    max_gap: int | None = None,
-    min_points: int = 1,
-    direction: str = "both",
-) -> Anomalies:
+def model_anomalies(y: pd.Series, season: int | None, o: Any, weights: pd.Series | np.ndarray | None = None) -> Anomalies:
     """Flag points outside the prediction interval of a one-step or robust decomposition model.
 
     Methods
@@ -409,9 +354,8 @@ def detect_anomalies(
 
     Parameters
     ----------
-    options : AnomalyOptions, optional
-        All the settings below in one object (for settings shared by several calls); give
-        either ``options`` or the keywords.
+    o : AnomalyOptions
+        The settings (as :func:`~toolkit.forecasting.detect_anomalies` takes them).
     level : float, optional
         Interval coverage of each point (see above).
     direction : {'both', 'high', 'low'}
@@ -432,15 +376,13 @@ def detect_anomalies(
     >>> v = 10 + 3 * np.sin(2 * np.pi * t / 24) + np.random.default_rng(0).normal(0, .3, t.size)
     >>> v[300:306] += 5
     >>> y = pd.Series(v, index=pd.date_range("2026-01-01", periods=t.size, freq="h"))
-    >>> a = detect_anomalies(y, season=24, periods=[24], smooth=1, method="stl")
+    >>> from toolkit.forecasting import AnomalyOptions
+    >>> a = model_anomalies(y, 24, AnomalyOptions(periods=[24], smooth=1, method="stl"))
     >>> a.windows.start.tolist() == [y.index[300]], a.windows.end.tolist() == [y.index[305]]
     (True, True)
     """
     from scipy import stats
 
-    o = _options(options, dict(method=method, level=level, smooth=smooth, transform=transform, scale=scale, periods=periods,
-                               trend_window=trend_window, seasonal_window=seasonal_window, max_gap=max_gap,
-                               min_points=min_points, direction=direction))
     p = prepare(y, season, periods=o.periods, nonnegative=False)
     yy, ps = p.y, p.periods
     n = len(yy)
