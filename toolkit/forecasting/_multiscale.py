@@ -46,7 +46,7 @@ HOUR = pd.Timedelta(hours=1)
 _NICE = [pd.Timedelta(x) for x in ("1s", "5s", "10s", "15s", "30s", "1min", "2min", "5min", "10min", "15min", "20min",
                                     "30min", "1h", "2h", "3h", "4h", "6h", "8h", "12h", "1D", "2D", "7D")]
 #: peaks needed on a scale before its own tail sets the threshold
-MIN_PEAKS = 15
+MIN_PEAKS = 12
 #: observed values needed at all
 MIN_POINTS = 24
 
@@ -353,19 +353,42 @@ def threshold(sc: Scale, rate: float, weeks: float, per_week: float, gap: int) -
     floor = gaussian_threshold(rate, per_week, sc.k, sc.name != "spread")
     g = max(gap, sc.k)
     best = None
-    for u0 in np.arange(1.5, 8.01, 0.25):
+    for u0 in np.arange(1.0, 8.01, 0.25):
         pk = _excursion_peaks(a, u0, g)
         if len(pk) >= MIN_PEAKS:
             best = (u0, pk)
         else:
             break
-    if best is None:
-        return floor, "gaussian"
+    if best is None:   # too few excursions to see the tail: Gaussian, plus one sd for heavier tails
+        return floor + 1.0, "gaussian + 1"
     u0, pk = best
     lam = len(pk) / weeks
-    beta = max(float(np.median(pk - u0)) / math.log(2), 0.05)
-    c = u0 + beta * math.log(lam / rate) if lam > rate else u0
-    return max(c, floor), "tail" if c > floor else "gaussian"
+    xi, beta = _gpd_quartiles(pk - u0)
+    m = lam / rate
+    if m <= 1:
+        c = u0
+    elif xi < 1e-3:
+        c = u0 + beta * math.log(m)
+    else:
+        c = u0 + beta * (m**xi - 1) / xi
+    return max(c, floor), ("tail" if c > floor else "gaussian") + f" (xi {xi:.2f})"
+
+
+_XI = np.linspace(0.0, 0.4, 41)
+
+
+def _gpd_quartiles(ex: np.ndarray) -> tuple[float, float]:
+    """Shape and scale of a generalised Pareto tail from the quartiles of the excesses (robust:
+    a few incident peaks move neither); shape 0 is the exponential tail, clipped to [0, 0.4]."""
+    q25, q75 = np.quantile(ex, [0.25, 0.75])
+    if not q25 > 0:
+        return 0.0, max(float(np.median(ex)) / math.log(2), 0.05)
+    ratio = q75 / q25
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r = np.where(_XI > 0, (0.25 ** -_XI - 1) / (0.75 ** -_XI - 1), math.log(4) / math.log(4 / 3))
+    xi = float(_XI[int(np.argmin(np.abs(r - ratio)))])
+    beta = q75 * xi / (0.25 ** -xi - 1) if xi > 0 else q75 / math.log(4)
+    return xi, max(float(beta), 0.05)
 
 
 # ----------------------------------------------------------------------------- windows

@@ -13,13 +13,18 @@ import pandas as pd
 
 from toolkit.forecasting._anomalies_model import Anomalies, change_points, model_anomalies, windows_overlap
 from toolkit.forecasting._multiscale import AnomalyDataError, multiscale, on_grid
+from toolkit.errors import ToolkitError
 from toolkit.series import SeriesError
 
-__all__ = ["Anomalies", "AnomalyDataError", "AnomalyOptions", "KINDS", "detect_anomalies", "change_points", "windows_overlap"]
+__all__ = ["Anomalies", "AnomalyDataError", "AnomalyOptionError", "AnomalyOptions", "KINDS", "detect_anomalies", "change_points", "windows_overlap"]
 
 #: the kinds a window can have
 KINDS = ("spike", "burst", "level_shift", "variance_change")
 _MAX_POINTS = 5_000_000
+
+
+class AnomalyOptionError(SeriesError, ToolkitError):
+    """A setting of :func:`detect_anomalies` that does not fit the method."""
 
 
 @dataclass(frozen=True)
@@ -59,16 +64,16 @@ class AnomalyOptions:
         if self.direction not in ("both", "high", "low"):
             raise SeriesError(f"direction must be 'both', 'high' or 'low', got {self.direction!r}")
         if not (isinstance(self.alarms_per_week, (int, float)) and 1e-4 <= self.alarms_per_week <= 1000):
-            raise SeriesError(f"alarms_per_week must be a number in [0.0001, 1000], got {self.alarms_per_week!r}")
+            raise AnomalyOptionError(f"alarms_per_week must be a number in [0.0001, 1000], got {self.alarms_per_week!r}")
         if self.method == "multiscale":
             if self.level is not None:
-                raise SeriesError("level= applies to method='stl'/'onestep'; the default method sets its thresholds "
+                raise AnomalyOptionError("level= applies to method='stl'/'onestep'; the default method sets its thresholds "
                                   "from alarms_per_week= (false alarms a week on normal data, default 1)")
             legacy = [k for k in ("trend_window",) if getattr(self, k) is not None]
             legacy += ["seasonal_window"] if self.seasonal_window != 31 else []
             legacy += ["scale"] if self.scale != "auto" else []
             if legacy:
-                raise SeriesError(f"{', '.join(legacy)} apply to method='stl'/'onestep'; the default method learns its "
+                raise AnomalyOptionError(f"{', '.join(legacy)} apply to method='stl'/'onestep'; the default method learns its "
                                   "baseline and scale itself (its knob is alarms_per_week=)")
 
 
