@@ -20,8 +20,6 @@ of one 20,000-point series (median of runs).
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
-
 import numpy as np
 import pandas as pd
 
@@ -36,12 +34,11 @@ DAY = pd.Timedelta(days=1)
 GRID = (0.125, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0)
 
 
-@dataclass
 class Item:
-    name: str
-    y: pd.Series
-    incidents: list
-    ignore: list = field(default_factory=list)   # labelled stretches not counted as false alarms
+    """A series, its incident windows, and labelled stretches not counted as false alarms."""
+
+    def __init__(self, name: str, y: pd.Series, incidents: list, ignore: list | None = None):
+        self.name, self.y, self.incidents, self.ignore = name, y, incidents, list(ignore or [])
 
 
 def _windows_from_flags(idx: pd.DatetimeIndex, step: pd.Timedelta, flag: np.ndarray) -> list[tuple]:

@@ -77,10 +77,11 @@ def on_grid(y: pd.Series) -> Grid:
 
     Examples
     --------
-    >>> import pandas as pd
-    >>> t = pd.to_datetime(["2026-01-01 00:00", "2026-01-01 00:04", "2026-01-01 00:11", "2026-01-01 00:15"] * 1)
-    >>> on_grid(pd.Series([1.0, 2, 3, 4] * 1 + [5.0] * 0, index=t).repeat(1)).step if False else on_grid.__name__
-    'on_grid'
+    >>> import numpy as np, pandas as pd
+    >>> t = pd.date_range("2026-01-01", periods=60, freq="5min") + pd.to_timedelta(np.arange(60) % 3 * 20, unit="s")
+    >>> g = on_grid(pd.Series(np.arange(60.0), index=t))
+    >>> g.step, g.notes
+    (Timedelta('0 days 00:05:00'), ['irregular timestamps averaged into 5-minute steps'])
     """
     label = series_label(y.name)
     if not isinstance(y.index, pd.DatetimeIndex):
@@ -368,25 +369,33 @@ def threshold(sc: Scale, rate: float, weeks: float, per_week: float, gap: int) -
     floor = gaussian_threshold(rate, per_week, sc.k, sc.name != "spread")
     g = max(gap, sc.k)
     best = None
+    # the highest base level with enough separate excursions (at low levels the excursions of
+    # autocorrelated scores merge into a few long runs)
     for u0 in np.arange(1.0, 8.01, 0.25):
         pk = _excursion_peaks(a, u0, g)
         if len(pk) >= MIN_PEAKS:
             best = (u0, pk)
-        else:
+        elif best is not None:
             break
     if best is None:
         # too few excursions to see the tail: the series' own quantile at the Gaussian
         # exceedance probability (not below the Gaussian threshold plus one sd)
         looks = per_week * min(1.0, 3.0 / sc.k)
         p = rate / looks
-        q = float(np.quantile(a, 1 - p)) if p * len(a) >= 1 else float(a.max())
-        return max(floor + 1.0, q), "quantile"
+        if p * len(a) >= 10:   # a quantile the series has seen often enough
+            return max(floor + 1.0, float(np.quantile(a, 1 - p))), "quantile"
+        return floor + 1.0, "gaussian + 1"
     u0, pk = best
     lam = len(pk) / weeks
     xi, beta = _gpd_quartiles(pk - u0)
     m = lam / rate
     if m <= 1:
+        # more alarms asked than the base level gives: the level the series exceeds that often
         c = u0
+        for lv in np.arange(u0 - 0.25, 0.99, -0.25):
+            c = float(lv)
+            if len(_excursion_peaks(a, lv, g)) / weeks >= rate:
+                break
     elif xi < 1e-3:
         c = u0 + beta * math.log(m)
     else:
@@ -435,6 +444,22 @@ def _best_stretch(v: np.ndarray) -> np.ndarray:
     if c[j] - c[i] > 0:
         out[i:j] = True
     return out
+
+
+def _trimmed(u: np.ndarray, flag: np.ndarray, a: int, b: int) -> tuple[int, int]:
+    """Trim a window's ends to the points that exceed: beyond 1 robust sd and half the typical
+    flagged deviation, in the window's direction (in absolute value when its signs are mixed)."""
+    seg = np.nan_to_num(u[a : b + 1], nan=0.0)
+    fl = flag[a : b + 1]
+    sign = np.sign(seg[fl].sum()) or 1.0
+    dev = seg * sign
+    if (dev[fl] < 0).mean() > 0.3:      # mixed signs: a spread change
+        dev = np.abs(seg)
+    cut = max(1.0, 0.5 * float(np.median(dev[fl])))
+    ok = np.flatnonzero((dev > cut) & fl)
+    if not len(ok):
+        return a, b
+    return a + int(ok[0]), a + int(ok[-1])
 
 
 @dataclass
@@ -522,15 +547,21 @@ def multiscale(x: np.ndarray, step: pd.Timedelta, *, alarms_per_week: float, sea
     flag &= obs
     wins = []
     for a, b in _runs(flag, gap):
+        a, b = _trimmed(u, flag, a, b)
         sel = np.arange(a, b + 1)
         fl = sel[flag[sel]]
+        if not len(fl):
+            continue
         if len(fl) < min_points:
             continue
         j = int(best_scale[fl][np.argmax(best_ratio[fl])])
         sc = scs[j]
-        mean_hit = any(best_scale[f] >= 0 and scs[best_scale[f]].name != "spread" for f in fl)
         npts = b - a + 1
-        if sc.name == "spread" and not mean_hit:
+        seg_u = u[a : b + 1]
+        seg_u = seg_u[np.isfinite(seg_u)]
+        mixed = len(seg_u) >= 6 and abs(seg_u.mean()) < 0.3 * np.abs(seg_u).mean()
+        if mixed:
+            # large deviations of both signs: the spread changed, not the level
             kind = "variance_change"
         elif npts <= 3:
             kind = "spike"
