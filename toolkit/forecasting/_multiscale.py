@@ -478,7 +478,17 @@ class Result:
 def multiscale(x: np.ndarray, step: pd.Timedelta, *, alarms_per_week: float, season: int | None = None,
                periods: Sequence[int] | None = None, smooth: Sequence[int] | None = None, direction: str = "both",
                max_gap: int | None = None, min_points: int = 1, weights: np.ndarray | None = None) -> Result:
-    """Score ``x`` (on its grid, NaN = not observed) on every scale and flag windows."""
+    """Score ``x`` (on its grid, NaN = not observed) on every scale and flag windows.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> x = np.random.default_rng(1).normal(0, 1, 24 * 28)
+    >>> x[400] += 12
+    >>> r = multiscale(x, pd.Timedelta("1h"), alarms_per_week=0.1)
+    >>> [(w["a"], w["kind"]) for w in r.windows]
+    [(400, 'spike')]
+    """
     n = len(x)
     obs = np.isfinite(x)
     span = step * n
