@@ -85,7 +85,7 @@ def _new(items: list[Item], apw: float) -> list[list[tuple]]:
 
 def _baseline_z(items: list[Item], kind: str) -> list[tuple]:
     """Per item: (grid index, step, |z|) of a baseline."""
-    from toolkit.forecasting._multiscale import on_grid, robust_sd
+    from toolkit.forecasting._multiscale import on_grid, robust_sd, spread_sd
 
     out = []
     for it in items:
@@ -95,13 +95,16 @@ def _baseline_z(items: list[Item], kind: str) -> list[tuple]:
         if kind == "snaive":
             p = per_day if len(x) > 2 * per_day else 1
             r = np.r_[np.full(p, np.nan), x[p:] - x[:-p]]
-            z = (r - np.nanmedian(r)) / (robust_sd(r) or 1.0)
+            # the MAD, or (quantised metrics, MAD 0) the 90th percentile of absolute deviations
+            z = (r - np.nanmedian(r)) / (robust_sd(r) or spread_sd(r) or 1.0)
         else:
             s = pd.Series(x)
             w = max(12, per_day)
             med = s.shift(1).rolling(w, min_periods=w // 4).median()
             mad = (s.shift(1) - med).abs().rolling(w, min_periods=w // 4).median() * 1.4826
-            z = ((s - med) / mad.replace(0, np.nan)).to_numpy()
+            # a window whose MAD is 0 (quantised metrics) uses the series' own spread instead
+            mad = mad.where(mad > 0, spread_sd(x - med.to_numpy()) or 1.0)
+            z = ((s - med) / mad).to_numpy()
         out.append((g.y.index, g.step, np.nan_to_num(np.abs(z), nan=0.0, posinf=0.0)))
     return out
 
@@ -112,8 +115,8 @@ def _flag_all(zs: list[tuple], c: float) -> list[list[tuple]]:
 
 def _matched_threshold(items: list[Item], zs: list[tuple], fa_target: float) -> tuple[float, dict]:
     """The smallest threshold whose false alarms a week are at most ``fa_target``."""
-    lo, hi = 1.0, 200.0
-    for _ in range(22):
+    lo, hi = 1.0, 1e6
+    for _ in range(40):
         mid = (lo * hi) ** 0.5
         if _score(items, _flag_all(zs, mid))["fa_per_week"] <= fa_target:
             hi = mid

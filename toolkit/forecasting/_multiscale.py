@@ -407,16 +407,17 @@ _XI = np.linspace(0.0, 0.6, 61)
 
 
 def _gpd_quartiles(ex: np.ndarray) -> tuple[float, float]:
-    """Shape and scale of a generalised Pareto tail from the quartiles of the excesses (robust:
-    a few incident peaks move neither); shape 0 is the exponential tail, clipped to [0, 0.6]."""
-    q25, q75 = np.quantile(ex, [0.25, 0.75])
-    if not q25 > 0:
-        return 0.0, max(float(np.median(ex)) / math.log(2), 0.05)
-    ratio = q75 / q25
+    """Shape and scale of a generalised Pareto tail from the 10 % and 50 % quantiles of the
+    excesses (robust: the incidents, which are the largest peaks, move neither); shape 0 is
+    the exponential tail, clipped to [0, 0.6]."""
+    q10, q50 = np.quantile(ex, [0.1, 0.5])
+    if not q10 > 0:
+        return 0.0, max(float(q50) / math.log(2), 0.05)
+    ratio = q50 / q10
     with np.errstate(divide="ignore", invalid="ignore"):
-        r = np.where(_XI > 0, (0.25 ** -_XI - 1) / (0.75 ** -_XI - 1), math.log(4) / math.log(4 / 3))
+        r = np.where(_XI > 0, (0.5 ** -_XI - 1) / (0.9 ** -_XI - 1), math.log(2) / math.log(1 / 0.9))
     xi = float(_XI[int(np.argmin(np.abs(r - ratio)))])
-    beta = q75 * xi / (0.25 ** -xi - 1) if xi > 0 else q75 / math.log(4)
+    beta = q50 * xi / (0.5 ** -xi - 1) if xi > 0 else q50 / math.log(2)
     return xi, max(float(beta), 0.05)
 
 
