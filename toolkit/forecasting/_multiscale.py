@@ -222,14 +222,14 @@ def robust_sd(r: np.ndarray) -> float:
 
 
 def spread_sd(r: np.ndarray) -> float:
-    """The larger of the MAD and the 90th percentile of absolute deviations (each scaled to a
-    Gaussian sd): the second tolerates 10 % of anomalous points and sees the spread of
-    quantised or bursty data whose MAD is one quantum."""
+    """The MAD, or half the 90th percentile of absolute deviations (each scaled to a Gaussian
+    sd) when that is larger: quantised or bursty data whose MAD is one quantum; heavy tails are
+    left to the thresholds."""
     r = r[np.isfinite(r)]
     if not len(r):
         return 0.0
     dev = np.abs(r - np.median(r))
-    return float(max(1.4826 * np.median(dev), np.quantile(dev, 0.9) / 1.6449))
+    return float(max(1.4826 * np.median(dev), 0.5 * np.quantile(dev, 0.9) / 1.6449))
 
 
 def _periods(step: pd.Timedelta, span: pd.Timedelta, season: int | None, periods: Sequence[int] | None) -> list[int]:
