@@ -106,3 +106,18 @@ def test_twenty_thousand_points_in_under_two_seconds():
         F.detect_anomalies(y)
         times.append(time.perf_counter() - t0)
     assert sorted(times)[1] < 2.0, times
+
+
+def test_windows_explain_themselves_and_weights_are_used():
+    y = seasonal(24 * 7 * 4, freq="h", seed=12)
+    y.iloc[400] += 25
+    n = pd.Series(20.0, index=y.index)
+    n.iloc[300] = 0.0                                      # no observations behind this value
+    y.iloc[300] += 40
+    a = F.detect_anomalies(y, weights=n, alarms_per_week=0.5)
+    assert a.windows.start.eq(y.index[400]).any() and not a.windows.start.eq(y.index[300]).any(), a.windows
+    w = a.windows[a.windows.start == y.index[400]].iloc[0]
+    assert w.kind == "spike" and w.direction == "high" and w["size"] > 5 and w.ratio > 1
+    assert w.expected_lo < w.expected < w.expected_hi < y.iloc[400]
+    assert {"start", "until", "kind", "size", "ratio", "expected_lo", "expected_hi"} <= set(a.summary_table().columns)
+    assert a.to_dict()["windows"][0]["kind"] in F.KINDS
