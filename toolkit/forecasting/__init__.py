@@ -46,7 +46,9 @@ True
 
 Layout (each module small, lowest first): ``checks`` (:func:`prepare`), ``decomposition``,
 ``arima`` and ``models`` (the model registry), ``metrics``, ``backtesting``, ``forecasts``
-(:func:`forecast`), ``parallel`` (:func:`forecast_many`), ``trend``, ``anomalies``, ``plots``.
+(:func:`forecast`), ``parallel`` (:func:`forecast_many`), ``trend``, ``_multiscale`` (the default
+anomaly detector), ``_anomalies_model`` (the model-based ones, change points), ``anomalies``
+(:func:`detect_anomalies`), ``plots``.
 Importing the package is cheap: statsmodels and scipy are imported inside the functions.
 """
 
