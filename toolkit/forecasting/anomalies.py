@@ -210,9 +210,11 @@ def detect_anomalies(
     >>> v[2000] += 6                                 # a spike
     >>> v[3000:3036] += 1.5                          # a 3-hour burst
     >>> y = pd.Series(v, index=pd.date_range("2026-01-05", periods=t.size, freq="5min"))
-    >>> a = detect_anomalies(y)
+    >>> a = detect_anomalies(y, alarms_per_week=0.2)
     >>> a.windows[["start", "kind"]].values.tolist() == [[y.index[2000], "spike"], [y.index[3000], "burst"]]
     True
+    >>> a.windows.end.iloc[1] - a.windows.start.iloc[1]          # the burst lasted 3 hours
+    Timedelta('0 days 03:10:00')
     >>> a.periods
     (288,)
     """
