@@ -246,19 +246,22 @@ def test_spike_and_level_shift_are_flagged_as_windows():
     y = hourly(24 * 42, seed=7)
     y.iloc[300:306] += 8.0              # a 6-hour incident
     y.iloc[500:548] -= 2.5              # a 2-day regression, small against the noise
-    a = F.detect_anomalies(y)
+    a = F.detect_anomalies(y, alarms_per_week=0.1)     # 6 weeks: under one false window expected
     w = F.windows_overlap(a.windows, [
         {"kind": "spike", "start": y.index[300], "end": y.index[306]},
         {"kind": "shift", "start": y.index[500], "end": y.index[548]},
     ])
     assert set(w.matched.dropna()) == {"spike", "shift"}
     assert w.matched.isna().sum() <= 1
+    assert set(w.kind[w.matched == "shift"]) <= {"burst", "level_shift"}
     assert {"value", "expected", "lo", "hi", "score", "flag"} <= set(a.points.columns)
     assert (a.windows["until"] > a.windows["end"]).all()
 
 
 def test_no_flags_on_clean_series_most_of_the_time():
-    false = [len(F.detect_anomalies(hourly(24 * 21, seed=s)).windows) for s in range(10)]
+    # the default asks for 1 false alarm a week (3 in these 3 weeks); at 1 every 50 weeks most
+    # clean series have none (tests/test_forecasting_anomalies.py checks the rate itself)
+    false = [len(F.detect_anomalies(hourly(24 * 21, seed=s), alarms_per_week=0.02).windows) for s in range(10)]
     assert sum(f > 0 for f in false) <= 2
 
 

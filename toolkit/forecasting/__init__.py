@@ -46,19 +46,21 @@ True
 
 Layout (each module small, lowest first): ``checks`` (:func:`prepare`), ``decomposition``,
 ``arima`` and ``models`` (the model registry), ``metrics``, ``backtesting``, ``forecasts``
-(:func:`forecast`), ``parallel`` (:func:`forecast_many`), ``trend``, ``anomalies``, ``plots``.
+(:func:`forecast`), ``parallel`` (:func:`forecast_many`), ``trend``, ``_multiscale`` (the default
+anomaly detector), ``_anomalies_model`` (the model-based ones, change points), ``anomalies``
+(:func:`detect_anomalies`), ``plots``.
 Importing the package is cheap: statsmodels and scipy are imported inside the functions.
 """
 
 from __future__ import annotations
 
 from toolkit.forecasting._common import LEVELS, _quiet, _Z
+from toolkit.forecasting._anomalies_model import _cleaned_decomposition, _group_windows, _robust_scale
 from toolkit.forecasting.anomalies import (
+    KINDS,
+    AnomalyDataError,
     AnomalyOptions,
     Anomalies,
-    _cleaned_decomposition,
-    _group_windows,
-    _robust_scale,
     change_points,
     detect_anomalies,
     windows_overlap,
@@ -93,6 +95,8 @@ __all__ = [
     "TrendResult",
     "Anomalies",
     "AnomalyOptions",
+    "AnomalyDataError",
+    "KINDS",
     "prepare",
     "decompose",
     "forecast",

@@ -83,8 +83,15 @@ def plot_decomposition(dec: Decomposition, *, title: str | None = None):
     return fig
 
 
+_KIND_COLORS = {"spike": "C3", "burst": "C1", "level_shift": "C4", "variance_change": "C5"}
+_KIND_MARK = {"spike": "S", "burst": "B", "level_shift": "L", "variance_change": "V"}
+
+
 def plot_anomalies(y: pd.Series | None, an: Anomalies, *, truth: Iterable[dict] | None = None, ax=None, title: str | None = None):
     """The series, its expected band, flagged points and windows (and known incidents, shaded).
+
+    Windows are coloured by kind (spike, burst, level shift, variance change; legend) and
+    marked at their peak with S, B, L or V.
 
     Returns
     -------
@@ -98,12 +105,21 @@ def plot_anomalies(y: pd.Series | None, an: Anomalies, *, truth: Iterable[dict] 
         band = f"{an.level:.4%} interval of the {an.smooth}-point mean"
     else:
         ax.plot(pts.index, pts["value"], color="0.3", lw=0.7, label="observed")
-        band = f"{an.level:.4%} interval"
+        band = f"{an.level:.4%} interval" if an.alarms_per_week is None else f"normal range ({an.alarms_per_week:g} false alarms/week)"
     ax.fill_between(pts.index, pts["lo"], pts["hi"], color="C0", alpha=0.25, label=band)
     for i, t in enumerate(truth or []):
         ax.axvspan(pd.Timestamp(t["start"]), pd.Timestamp(t["end"]), color="C2", alpha=0.2, label="known incident" if i == 0 else None)
-    for i, (_, w) in enumerate(an.windows.iterrows()):
-        ax.axvspan(w["start"], w.get("until", w["end"]), color="C3", alpha=0.15, label="flagged window" if i == 0 else None)
+    seen: set = set()
+    for _, w in an.windows.iterrows():
+        kind = w.get("kind", "flagged window")
+        color = _KIND_COLORS.get(kind, "C3")
+        ax.axvspan(w["start"], w.get("until", w["end"]), color=color, alpha=0.18,
+                   label=kind.replace("_", " ") if kind not in seen else None)
+        seen.add(kind)
+        if "kind" in w:
+            top = pts["value"].max()
+            ax.annotate(_KIND_MARK.get(kind, "?"), (w["peak_timestamp"], top), color=color, fontsize=8,
+                        ha="center", va="bottom", annotation_clip=False)
     fl = an.flagged
     col = "value_avg" if an.smooth > 1 else "value"
     ax.scatter(fl.index, fl[col], color="C3", s=8, zorder=3, label="flagged")

@@ -1,0 +1,143 @@
+"""Public labelled operations series for the anomaly benchmark (issue 28), read where they lie.
+
+Nothing here is committed or downloaded at run time. Two public sources, each a git repository
+read in place (a checkout, or a bare git directory such as the ``fetch`` mirror, read with
+``git show``):
+
+* **NAB**, the Numenta Anomaly Benchmark (``github.com/numenta/NAB``, MIT licence):
+  ``data/realKnownCause`` (machine temperature, CPU, request latency, NYC taxi demand, ...),
+  ``data/realAWSCloudwatch`` (EC2/RDS CPU, network, disk, ELB request counts) and
+  ``data/realTraffic`` (freeway speed, occupancy, travel time; irregular timestamps), 5-60
+  minute steps, with the incident windows of ``labels/combined_windows.json``.
+  Point ``TOOLKIT_NAB_DATA`` at it (default: the fetch mirror ``/work/.mirror/numenta+NAB/repo``).
+* **Donut's sample KPIs** (``github.com/NetManAIOps/donut``, ``sample_data/``; the AIOps
+  challenge KPIs of Xu et al., WWW 2018; the repository states no licence, so they are used
+  here for measurement only and never redistributed): a CPU metric and two network-out
+  curves of a large internet company, 5-minute steps over two months, with point labels;
+  an incident is a run of labelled points (runs closer than an hour joined).
+  ``TOOLKIT_DONUT_DATA`` (default ``/work/.mirror/NetManAIOps+donut/repo``).
+
+The Server Machine Dataset of ``NetManAIOps/OmniAnomaly`` was the first choice; its ``test``
+files are 4-6 MB each and the mirror omits files of 4 MiB and more, so only its labels are
+there, and it is not used.
+
+The split into a development part and a held-out part was fixed before any result was looked
+at: within each NAB folder, files in name order alternate (even positions: development, odd:
+held-out); of the Donut KPIs ``cpu4`` and ``server_res_eth1out_curve_6`` are development and
+``server_res_eth1out_curve_61`` held-out.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+NAB_DEFAULT = "/work/.mirror/numenta+NAB/repo"
+DONUT_DEFAULT = "/work/.mirror/NetManAIOps+donut/repo"
+NAB_FOLDERS = ("realKnownCause", "realAWSCloudwatch", "realTraffic")
+DONUT_FILES = ("cpu4", "server_res_eth1out_curve_6", "server_res_eth1out_curve_61")
+DONUT_HELD_OUT = ("server_res_eth1out_curve_61",)
+
+
+@dataclass
+class Labelled:
+    """One series with its incident windows ([start, end], timestamps) and its part."""
+
+    name: str
+    source: str
+    y: pd.Series
+    incidents: list[tuple[pd.Timestamp, pd.Timestamp]] = field(default_factory=list)
+    part: str = "dev"
+
+
+class _Repo:
+    """Files of a git checkout or of a bare git directory."""
+
+    def __init__(self, root: str | os.PathLike):
+        self.root = Path(root).expanduser()
+        self.bare = not (self.root / ".git").exists() and (self.root / "HEAD").exists() and (self.root / "objects").exists()
+        if (self.root / ".git").is_dir() and not any(p for p in self.root.iterdir() if p.name != ".git"):
+            self.root, self.bare = self.root / ".git", True
+
+    def exists(self) -> bool:
+        return self.root.exists()
+
+    def read(self, path: str) -> bytes:
+        if not self.bare:
+            return (self.root / path).read_bytes()
+        out = subprocess.run(["git", "--git-dir", str(self.root), "show", f"HEAD:{path}"], capture_output=True, timeout=60, check=True)
+        return out.stdout
+
+    def names(self, folder: str) -> list[str]:
+        if not self.bare:
+            return sorted(p.name for p in (self.root / folder).iterdir())
+        out = subprocess.run(["git", "--git-dir", str(self.root), "ls-tree", "--name-only", f"HEAD:{folder}"],
+                             capture_output=True, timeout=60, check=True, text=True)
+        return sorted(out.stdout.split())
+
+
+def nab_repo() -> _Repo:
+    return _Repo(os.environ.get("TOOLKIT_NAB_DATA", NAB_DEFAULT))
+
+
+def donut_repo() -> _Repo:
+    return _Repo(os.environ.get("TOOLKIT_DONUT_DATA", DONUT_DEFAULT))
+
+
+def missing() -> str | None:
+    """Why the data cannot be read (None when it can)."""
+    gone = []
+    if not nab_repo().exists():
+        gone.append(f"NAB not found at {nab_repo().root} (set TOOLKIT_NAB_DATA to a checkout of github.com/numenta/NAB)")
+    if not donut_repo().exists():
+        gone.append(f"Donut KPIs not found at {donut_repo().root} (set TOOLKIT_DONUT_DATA to a checkout of github.com/NetManAIOps/donut)")
+    return "; ".join(gone) or None
+
+
+def nab() -> list[Labelled]:
+    repo = nab_repo()
+    windows = json.loads(repo.read("labels/combined_windows.json"))
+    out = []
+    for folder in NAB_FOLDERS:
+        for i, name in enumerate(f for f in repo.names(f"data/{folder}") if f.endswith(".csv")):
+            df = pd.read_csv(io.BytesIO(repo.read(f"data/{folder}/{name}")))
+            ts = pd.to_datetime(df["timestamp"])
+            y = pd.Series(df["value"].to_numpy(float), index=ts, name=name[:-4]).groupby(level=0).mean()
+            inc = [(pd.Timestamp(a), pd.Timestamp(b)) for a, b in windows.get(f"{folder}/{name}", [])]
+            out.append(Labelled(f"{folder}/{name[:-4]}", f"NAB {folder}", y, inc, "dev" if i % 2 == 0 else "held_out"))
+    return out
+
+
+def _runs(labels: np.ndarray, ts: pd.DatetimeIndex, join: pd.Timedelta) -> list[tuple[pd.Timestamp, pd.Timestamp]]:
+    idx = np.flatnonzero(labels > 0)
+    runs: list[list[pd.Timestamp]] = []
+    for k in idx:
+        t = ts[k]
+        if runs and t - runs[-1][1] <= join:
+            runs[-1][1] = t
+        else:
+            runs.append([t, t])
+    return [(a, b) for a, b in runs]
+
+
+def donut() -> list[Labelled]:
+    repo = donut_repo()
+    out = []
+    for name in DONUT_FILES:
+        df = pd.read_csv(io.BytesIO(repo.read(f"sample_data/{name}.csv")))
+        ts = pd.to_datetime(df["timestamp"], unit="s")
+        y = pd.Series(df["value"].to_numpy(float), index=ts, name=name)
+        inc = _runs(df["label"].to_numpy(), pd.DatetimeIndex(ts), pd.Timedelta(hours=1))
+        out.append(Labelled(f"donut/{name}", "Donut KPIs", y, inc, "held_out" if name in DONUT_HELD_OUT else "dev"))
+    return out
+
+
+def all_sets() -> list[Labelled]:
+    return nab() + donut()

@@ -1,0 +1,123 @@
+"""The multi-scale default of detect_anomalies (issue 28): kinds, alarm load, sparse data, cycles."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import toolkit.forecasting as F
+from toolkit.errors import ToolkitError
+
+
+def seasonal(n: int, freq: str = "5min", seed: int = 0, noise: str = "gauss") -> pd.Series:
+    per_day = int(pd.Timedelta("1D") / pd.Timedelta(pd.tseries.frequencies.to_offset(freq)))
+    t = np.arange(n)
+    rng = np.random.default_rng(seed)
+    e = rng.normal(0, 1, n) if noise == "gauss" else rng.standard_t(3, n)
+    v = 50 + 10 * np.sin(2 * np.pi * t / per_day) + 3 * np.sin(2 * np.pi * t / (7 * per_day)) + 2 * e
+    return pd.Series(v, index=pd.date_range("2026-01-05", periods=n, freq=freq, tz="UTC"))
+
+
+@pytest.mark.parametrize("kind", ["spike", "burst", "level_shift", "variance_change"])
+def test_each_planted_kind_is_found_and_named(kind):
+    y = seasonal(288 * 21, seed={"spike": 1, "burst": 2, "level_shift": 3, "variance_change": 4}[kind])
+    at = 288 * 15 + 100
+    length = {"spike": 1, "burst": 24, "level_shift": 288 * 2, "variance_change": 288}[kind]
+    if kind == "spike":
+        y.iloc[at] += 20
+    elif kind == "burst":
+        y.iloc[at : at + length] += 8
+    elif kind == "level_shift":
+        y.iloc[at : at + length] -= 4
+    else:
+        y.iloc[at : at + length] += np.random.default_rng(9).normal(0, 6, length)
+    a = F.detect_anomalies(y)
+    s, e = y.index[at], y.index[at + length - 1]
+    hit = a.windows[(a.windows.start <= e) & (a.windows.until > s)]
+    assert len(hit) >= 1, a.windows
+    assert kind in set(hit.kind), hit[["start", "end", "kind", "scale", "size"]]
+    w = hit.iloc[0]
+    assert w.expected_lo < w.expected < w.expected_hi and w["size"] > 0
+    # the window is about as long as the incident, not as long as the smoothing
+    if kind in ("spike", "burst"):
+        assert (hit.end.max() - hit.start.min()) <= (e - s) + pd.Timedelta("2h"), hit[["start", "end"]]
+
+
+@pytest.mark.parametrize("noise", ["gauss", "t3"])
+def test_false_alarm_rate_is_near_what_was_asked(noise):
+    weeks = wins = 0.0
+    for seed in range(4):
+        y = seasonal(24 * 7 * 20, freq="h", seed=10 + seed, noise=noise)
+        a = F.detect_anomalies(y, alarms_per_week=1.0)
+        weeks += len(y) / 168
+        wins += len(a.windows)
+    rate = wins / weeks
+    assert 0.4 <= rate <= 2.0, rate
+
+
+def test_five_minute_data_gets_a_daily_cycle_and_hourly_a_weekly_one():
+    a = F.detect_anomalies(seasonal(288 * 10))
+    assert a.periods == (288,) and "time of day" in a.method
+    y = seasonal(24 * 7 * 5, freq="h", seed=3)
+    y = y + np.where(y.index.day_of_week >= 5, -15.0, 0.0)
+    b = F.detect_anomalies(y)
+    assert b.periods == (168,), b.method
+
+
+def test_sparse_and_irregular_series_are_analysed_not_rejected():
+    y = seasonal(24 * 7 * 6, freq="h", seed=5)
+    rng = np.random.default_rng(0)
+    keep = rng.random(len(y)) < 0.35                       # 65 % of the hours missing
+    ys = y[keep].copy()
+    ys.iloc[len(ys) // 2] += 40
+    a = F.detect_anomalies(ys)
+    t = ys.index[len(ys) // 2]
+    assert ((a.windows.start <= t) & (a.windows.until > t)).any(), a.windows
+    assert a.notes, a.notes          # the grid used and the missing steps are reported
+    # irregular timestamps (jittered 5-minute readings) are averaged into their step
+    z = seasonal(288 * 8, seed=6)
+    jit = pd.to_timedelta(np.random.default_rng(1).integers(0, 120, len(z)), unit="s")
+    zi = pd.Series(z.to_numpy(), index=z.index + jit)
+    b = F.detect_anomalies(zi)
+    assert b.step == pd.Timedelta("5min") and any("irregular" in n for n in b.notes)
+    with pytest.raises(ToolkitError, match="too few observed values.*24"):
+        F.detect_anomalies(y.iloc[:10])
+
+
+def test_old_knobs_raise_a_clear_error_or_still_work():
+    y = seasonal(24 * 21, freq="h", seed=8)
+    with pytest.raises(ToolkitError, match="alarms_per_week"):
+        F.detect_anomalies(y, level=0.99)
+    assert F.detect_anomalies(y, method="stl", level=0.999).method.startswith("outlier-cleaned")
+    with pytest.raises(ToolkitError, match="alarms_per_week must be"):
+        F.detect_anomalies(y, alarms_per_week=0)
+    assert F.AnomalyOptions().alarms_per_week == 1.0
+
+
+def test_twenty_thousand_points_in_under_two_seconds():
+    import time
+
+    y = seasonal(20_000, seed=11)
+    F.detect_anomalies(y.iloc[:3000])
+    times = []
+    for _ in range(3):
+        t0 = time.perf_counter()
+        F.detect_anomalies(y)
+        times.append(time.perf_counter() - t0)
+    assert sorted(times)[1] < 2.0, times
+
+
+def test_windows_explain_themselves_and_weights_are_used():
+    y = seasonal(24 * 7 * 4, freq="h", seed=12)
+    y.iloc[400] += 25
+    n = pd.Series(20.0, index=y.index)
+    n.iloc[300] = 0.0                                      # no observations behind this value
+    y.iloc[300] += 40
+    a = F.detect_anomalies(y, weights=n, alarms_per_week=0.5)
+    assert a.windows.start.eq(y.index[400]).any() and not a.windows.start.eq(y.index[300]).any(), a.windows
+    w = a.windows[a.windows.start == y.index[400]].iloc[0]
+    assert w.kind == "spike" and w.direction == "high" and w["size"] > 5 and w.ratio > 1
+    assert w.expected_lo < w.expected < w.expected_hi < y.iloc[400]
+    assert {"start", "until", "kind", "size", "ratio", "expected_lo", "expected_hi"} <= set(a.summary_table().columns)
+    assert a.to_dict()["windows"][0]["kind"] in F.KINDS
