@@ -314,10 +314,12 @@ def _check_zone(tz: str | None, where: str) -> None:
     """Raise one ValueError naming ``tz`` when it is not a time zone name (None is fine)."""
     if tz is None:
         return
+    from toolkit.validation import check_timezone
+
     try:
-        pd.Timestamp("2026-01-01").tz_localize(tz)
-    except Exception as exc:  # pytz/zoneinfo raise their own types for unknown names
-        raise ValueError(f"{where}: tz={tz!r} is not a time zone ({exc})") from None
+        check_timezone(tz, "tz")
+    except ValueError:
+        raise LogValidationError(f"{where}: tz={tz!r} is not a time zone (use an IANA name such as UTC or Europe/Berlin)") from None
 
 
 _TURN_KEYS = ("conversation_id", "turn")

@@ -37,6 +37,7 @@ import numpy as np
 import pandas as pd
 
 from toolkit.log import has_utc_offset
+from toolkit.errors import ToolkitError
 
 __all__ = [
     "SeriesError",
@@ -54,7 +55,7 @@ __all__ = [
 ]
 
 
-class SeriesError(ValueError):
+class SeriesError(ToolkitError):
     """A series cannot be built or modelled: the message names the rule and offending values."""
 
 

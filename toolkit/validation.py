@@ -22,11 +22,35 @@ from typing import Any, Iterable
 
 import numpy as np
 import pandas as pd
+from toolkit.errors import ToolkitError
 
-__all__ = ["Problem", "LogValidationError", "has_utc_offset"]
+__all__ = ["Problem", "LogValidationError", "has_utc_offset", "check_timezone"]
 
 _MAX_EXAMPLES = 5
 _TZ_SUFFIX = r"(?:[zZ]|[+-]\d{2}(?::?\d{2})?)$"
+
+
+def check_timezone(tz: str, where: str = "tz") -> str:
+    """``tz`` when it names a time zone (IANA names such as ``UTC``, ``Europe/Berlin``), else a
+    :class:`toolkit.errors.ToolkitError` naming ``where``.
+
+    Examples
+    --------
+    >>> check_timezone("Europe/Berlin")
+    'Europe/Berlin'
+    >>> check_timezone("")
+    Traceback (most recent call last):
+    ...
+    toolkit.errors.ToolkitError: tz must be an IANA time zone such as UTC or Europe/Berlin, got ''
+    """
+    message = f"{where} must be an IANA time zone such as UTC or Europe/Berlin, got {tz!r}"
+    if not isinstance(tz, str) or not tz.strip() or len(tz) > 100 or ".." in tz or tz.startswith("/"):
+        raise ToolkitError(message)
+    try:
+        pd.Timestamp("2026-01-01").tz_localize(tz)
+    except Exception:  # noqa: BLE001 - pytz/zoneinfo/dateutil raise their own types for unknown names
+        raise ToolkitError(message) from None
+    return tz
 
 
 def has_utc_offset(text: pd.Series) -> np.ndarray:
@@ -69,7 +93,7 @@ class Problem:
         return text
 
 
-class LogValidationError(ValueError):
+class LogValidationError(ToolkitError):
     """A conversation log broke one or more rules.
 
     Attributes

@@ -37,6 +37,8 @@ def _k(value: str):
 
 
 def register(subparsers) -> None:
+    from toolkit.commands._types import int_range, timezone
+
     p = subparsers.add_parser(
         "cluster",
         help="cluster messages into labelled topics; profile resolution, satisfaction, quality",
@@ -60,7 +62,7 @@ def register(subparsers) -> None:
         choices=["eigengap", "stability", "silhouette"],
         help="how --k auto chooses k (default: eigengap of over-clustered micro-clusters)",
     )
-    p.add_argument("--k-max", type=int, default=None, help="largest k tried by --k auto (default 40)")
+    p.add_argument("--k-max", type=int_range("--k-max", 2, 500), default=None, help="largest k tried by --k auto (default 40)")
     p.add_argument(
         "--backend", default="auto", choices=["auto", "embeddings", "tfidf"],
         help="vectoriser: auto (default) = all-MiniLM-L6-v2 sentence embeddings on onnxruntime when "
@@ -69,16 +71,16 @@ def register(subparsers) -> None:
     p.add_argument(
         "--algorithm", default="kmeans", choices=["kmeans", "hdbscan"], help="clustering algorithm"
     )
-    p.add_argument("--min-cluster-size", type=int, default=None, help="HDBSCAN's smallest cluster")
-    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    p.add_argument("--tz", default=None, help="time zone of naive timestamps")
+    p.add_argument("--min-cluster-size", type=int_range("--min-cluster-size", 2), default=None, help="HDBSCAN's smallest cluster")
+    p.add_argument("--seed", type=int_range("--seed", 0, 2**32 - 1, hard=True), default=0, help="random seed (default 0)")
+    p.add_argument("--tz", type=timezone, default=None, help="time zone of naive timestamps")
     p.add_argument(
         "--out",
         required=True,
         help="where to write the assignments (.csv, .parquet or .jsonl; with --engine dask a new "
         "or empty folder): ids, cluster, label",
     )
-    p.add_argument("--sample-size", type=int, default=None,
+    p.add_argument("--sample-size", type=int_range("--sample-size", 2), default=None,
                    help="units to fit the clusters on; the others are assigned to the nearest "
                    "cluster (default: all with the pandas engine, 200000 with --engine dask)")
     p.add_argument("--json", action="store_true", help="print the profile and summary as JSON")

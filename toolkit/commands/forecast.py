@@ -16,7 +16,12 @@ __all__ = ["register", "run"]
 _MODELS = ["auto", "snaive", "ets", "arima", "stl_arima", "stl_ets", "combo"]
 
 
+MAX_HORIZON = 10_000
+
+
 def register(subparsers) -> None:
+    from toolkit.commands._types import int_range, timezone
+
     p = subparsers.add_parser(
         "forecast",
         help="forecast metric series (volume, response time, quality, ...) with intervals",
@@ -39,20 +44,21 @@ def register(subparsers) -> None:
                    "resolution, satisfaction, or a numeric column")
     p.add_argument("--freq", default=None,
                    help="h (hourly) or d (daily); for a log default h, for a file inferred")
-    p.add_argument("--season", type=int, default=None,
+    p.add_argument("--season", type=int_range("--season", 1, MAX_HORIZON), default=None,
                    help="seasonal period in steps (default 24 hourly, 7 daily, 12 monthly; 1 = none)")
-    p.add_argument("--horizon", type=int, required=True, help="number of steps to forecast")
+    p.add_argument("--horizon", type=int_range("--horizon", 1, MAX_HORIZON), required=True,
+                   help=f"number of steps to forecast (1 to {MAX_HORIZON:,})")
     p.add_argument("--model", default="auto", choices=_MODELS,
                    help="model (default auto: lowest backtest MASE per series)")
-    p.add_argument("--origins", type=int, default=3,
+    p.add_argument("--origins", type=int_range("--origins", 1, 100), default=3,
                    help="rolling origins of the backtest behind --model auto (default 3)")
     p.add_argument("--by", default=None, help="for a log: one series per variant, bot_id or model")
     p.add_argument("--counts", action="store_true",
                    help="the file's values are counts: reject negatives, clip forecasts at 0")
-    p.add_argument("--jobs", type=int, default=None,
+    p.add_argument("--jobs", type=int_range("--jobs", 1, 256), default=None,
                    help="worker processes for several series (default: all available cores)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
-    p.add_argument("--tz", default=None, help="time zone of naive timestamps in a log")
+    p.add_argument("--tz", type=timezone, default=None, help="time zone of naive timestamps in a log")
     p.add_argument("--out", default=None,
                    help="write the forecasts here (.csv or .parquet); default: CSV on stdout "
                    "unless --json")
@@ -127,6 +133,10 @@ def run(args) -> int:
         raise UsageError(f"--horizon must be >= 1, got {args.horizon}")
     if args.season is not None and args.season < 1:
         raise UsageError(f"--season must be >= 1, got {args.season}")
+    if args.out:
+        from toolkit._files import check_output_file
+
+        check_output_file(args.out, suffixes=(".csv", ".parquet"))
     with engine_session(args):
         try:
             series, kind, label, nonneg = _load_series(args)
@@ -156,16 +166,9 @@ def run(args) -> int:
     for r in failed.itertuples():
         print(f"warning: series {r.series_id} not forecast: {r.error}", file=sys.stderr)
     if args.out:
-        from pathlib import Path
+        from toolkit._files import write_frame
 
-        out = Path(args.out)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        if out.suffix.lower() == ".parquet":
-            fc.to_parquet(out, index=False)
-        elif out.suffix.lower() in (".csv", ".txt", ""):
-            fc.to_csv(out, index=False)
-        else:
-            raise UsageError(f"--out must end in .csv or .parquet, got {out.name}")
+        write_frame(fc, args.out)
     if args.json:
         doc = {
             "source": str(args.path),

@@ -12,6 +12,7 @@ __all__ = ["register", "run"]
 
 def register(subparsers) -> None:
     """Add the ``sample`` subcommand."""
+    from toolkit.commands._types import int_range
     p = subparsers.add_parser(
         "sample",
         help="generate a realistic sample conversation log with its planted truth",
@@ -20,8 +21,8 @@ def register(subparsers) -> None:
         "kind per turn, planted A/B effects, incident windows) into DIR.",
     )
     p.add_argument("--out", required=True, metavar="DIR", help="output folder (created if missing)")
-    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    p.add_argument("--days", type=int, default=60, help="length of the range in days (default 60)")
+    p.add_argument("--seed", type=int_range("--seed", 0, 2**32 - 1, hard=True), default=0, help="random seed (default 0)")
+    p.add_argument("--days", type=int_range("--days", 1, 3660), default=60, help="length of the range in days (default 60)")
     p.add_argument(
         "--conversations", type=int, default=None, metavar="N",
         help="exact number of conversations (default: drawn from the traffic model, ~210/day)",

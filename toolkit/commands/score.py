@@ -8,6 +8,8 @@ __all__ = ["register", "run", "read_settings"]
 
 
 def register(subparsers) -> None:
+    from toolkit.commands._types import int_range, timezone
+
     p = subparsers.add_parser(
         "score",
         help="score every response (relevance, sentiment, coherence, length_fit, quality, level)",
@@ -21,8 +23,8 @@ def register(subparsers) -> None:
     p.add_argument("--config", default=None,
                    help="JSON or YAML file of quality settings (weights, cutoffs, context_decay, "
                         "relevance_saturation, length, ...)")
-    p.add_argument("--tz", default=None, help="time zone of naive timestamps (they are rejected without it)")
-    p.add_argument("--jobs", type=int, default=None, help="worker processes (default: 2 for large logs)")
+    p.add_argument("--tz", type=timezone, default=None, help="time zone of naive timestamps (they are rejected without it)")
+    p.add_argument("--jobs", type=int_range("--jobs", 1, 256), default=None, help="worker processes (default: 2 for large logs)")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     add_engine_arguments(p)
     p.set_defaults(func=run)

@@ -49,7 +49,7 @@ _TYPES = {
 }
 
 
-class ParameterError(UsageError, ValueError):
+class ParameterError(UsageError):
     """Unknown or mistyped notebook parameters (the message lists the valid ones).
 
     Attributes

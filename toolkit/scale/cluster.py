@@ -29,6 +29,7 @@ import logging
 import sys
 import time
 from typing import Any, Iterator
+from toolkit.errors import ToolkitError
 
 __all__ = ["ENGINES", "EngineError", "check_engine", "dask_client", "require_dask", "compute",
            "DEFAULT_MEMORY_LIMIT"]
@@ -39,7 +40,7 @@ DEFAULT_MEMORY_LIMIT = "2GB"
 _INSTALL = "the Dask engine needs dask[dataframe] and distributed: pip install 'chatbot-toolkit[dask]'"
 
 
-class EngineError(ValueError):
+class EngineError(ToolkitError):
     """The engine cannot run: unknown engine, Dask missing, a scheduler that does not answer."""
 
 
