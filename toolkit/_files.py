@@ -30,6 +30,7 @@ __all__ = [
     "escape_formulas",
     "write_csv",
     "write_frame",
+    "check_notebook",
     "cache_dir",
     "to_jsonable",
 ]
@@ -274,6 +275,46 @@ def write_frame(frame, path: str | os.PathLike, *, index: bool = False) -> Path:
     from toolkit.errors import OutputError
 
     raise OutputError(f"cannot write {path}: unknown table format {suffix or '(no suffix)'!r}; use .csv, .parquet or .jsonl")
+
+
+def check_notebook(path: str | os.PathLike) -> Path:
+    """``path`` when it is a regular file holding notebook JSON (a ``cells`` list), else one error.
+
+    The error names the file and what is wrong, never its content (a path such as
+    ``../../etc/passwd`` must not print the file's first line).
+
+    Examples
+    --------
+    >>> check_notebook("/etc/hostname")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    toolkit.errors.InputFileError: /etc/hostname is not a Jupyter notebook: ...
+    """
+    import json
+    import stat
+
+    from toolkit.errors import InputFileError
+
+    path = Path(path)
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        raise FileNotFoundError(f"notebook not found: {path}") from None
+    except OSError as exc:
+        raise InputFileError(f"notebook {path} cannot be read: {exc.strerror}") from None
+    if not stat.S_ISREG(st.st_mode):
+        raise InputFileError(f"notebook {path} is not a regular file")
+    if st.st_size > 512 * 1024 * 1024:
+        raise InputFileError(f"notebook {path} is larger than 512 MB")
+    try:
+        doc = json.loads(path.read_bytes())
+    except RecursionError:
+        raise InputFileError(f"{path} is not a Jupyter notebook: its JSON is nested too deeply") from None
+    except (ValueError, OSError):
+        raise InputFileError(f"{path} is not a Jupyter notebook: not valid JSON (a .ipynb file is JSON with a 'cells' list)") from None
+    if not isinstance(doc, dict) or not isinstance(doc.get("cells"), list):
+        raise InputFileError(f"{path} is not a Jupyter notebook: its JSON has no 'cells' list")
+    return path
 
 
 def to_jsonable(obj: Any) -> Any:

@@ -352,6 +352,10 @@ def _checked_turns(turns: pd.DataFrame, tz: str | None, source: str | None) -> t
     if not tchk.problems:
         dup = t.duplicated(["conversation_id", "turn"], keep=False).to_numpy()
         tchk.flag("turn", "must be unique within a conversation: (conversation_id, turn) repeats", dup)
+        if t["variant"].notna().any():
+            n_arms = t.groupby("conversation_id", sort=False)["variant"].transform("nunique")
+            tchk.flag("variant", "must be the same on every turn of a conversation (an A/B arm is assigned "
+                      "per conversation; these conversations switch arms)", (n_arms > 1).to_numpy())
     return t, list(tchk.problems)
 
 

@@ -55,6 +55,10 @@ __all__ = [
 ]
 
 
+#: the largest absolute value a series may hold (larger ones overflow the models' sums of squares)
+MAX_VALUE = 1e15
+
+
 class SeriesError(ToolkitError):
     """A series cannot be built or modelled: the message names the rule and offending values."""
 
@@ -652,6 +656,11 @@ def read_series(path: str | os.PathLike | pd.DataFrame) -> pd.DataFrame:
     if len(bad):
         shown = _fmt_ts(f"{i} ({raw.at[i, 'value']!r})" for i in bad)
         raise SeriesError(f"{where}.value must be numeric; not numeric in rows {shown}")
+    big = raw.index[~np.isfinite(val.astype("float64").fillna(0.0)) | (val.astype("float64").abs() > MAX_VALUE)]
+    if len(big):
+        shown = _fmt_ts(f"{i} ({raw.at[i, 'value']!r:.30})" for i in big)
+        raise SeriesError(f"{where}.value must be finite and at most {MAX_VALUE:g} in size (rescale the series); "
+                          f"not in rows {shown}")
     out = pd.DataFrame({"series_id": raw["series_id"], "timestamp": ts, "value": val.astype("float64")})
     dup = out.duplicated(["series_id", "timestamp"], keep=False)
     if dup.any():

@@ -27,6 +27,7 @@ from toolkit.errors import ToolkitError
 __all__ = ["Problem", "LogValidationError", "has_utc_offset", "check_timezone"]
 
 _MAX_EXAMPLES = 5
+_MAX_INT = 2**53
 _TZ_SUFFIX = r"(?:[zZ]|[+-]\d{2}(?::?\d{2})?)$"
 
 
@@ -247,6 +248,11 @@ def _as_datetime(chk: _Checker, col: str, s: pd.Series, *, tz: str | None, requi
         return pd.Series(pd.NaT, index=s.index, dtype="datetime64[ns, UTC]")
     else:
         out = pd.to_datetime(s, errors="coerce", utc=True)
+    if str(out.dtype) != "datetime64[ns, UTC]":
+        lo, hi = pd.Timestamp.min.tz_localize("UTC"), pd.Timestamp.max.tz_localize("UTC")
+        oob = ((out < lo) | (out > hi)).fillna(False).to_numpy(dtype=bool)
+        chk.flag(col, "is outside the range of timestamps that can be held (1677-09-22 to 2262-04-11)", oob)
+        out = out.where(~oob)
     out = out.astype("datetime64[ns, UTC]")
     if required:
         chk.flag(col, "must not be missing", missing)
@@ -283,9 +289,11 @@ def _as_int(chk: _Checker, col: str, s: pd.Series, *, required: bool, nullable: 
     frac = ~np.isnan(vals) & (np.mod(np.where(np.isinf(vals), 0, vals), 1) != 0)
     chk.flag(col, "must be whole numbers", frac | np.isinf(vals))
     chk.flag(col, "must be >= 0", vals < 0)
+    huge = np.isfinite(vals) & (np.abs(vals) > _MAX_INT)
+    chk.flag(col, f"must be at most {_MAX_INT:,} (2^53: larger whole numbers cannot be stored exactly)", huge)
     if required:
         chk.flag(col, "must not be missing", missing)
-    clean = np.where(np.isfinite(vals) & ~frac, vals, np.nan)
+    clean = np.where(np.isfinite(vals) & ~frac & ~huge, vals, np.nan)
     if nullable:
         return pd.Series(clean, index=s.index).round().astype("Int64")
     return pd.Series(np.nan_to_num(clean), index=s.index).astype("int64")

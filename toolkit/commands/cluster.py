@@ -88,22 +88,20 @@ def register(subparsers) -> None:
     p.set_defaults(func=run)
 
 
+_OUT_SUFFIXES = (".csv", ".parquet", ".jsonl", ".json")
+
+
 def _write(frame, path) -> None:
+    """Write the assignments atomically (CSV with spreadsheet formulas escaped)."""
     from pathlib import Path
 
-    from toolkit.errors import UsageError
+    from toolkit._files import atomic_write_text, write_frame
 
     path = Path(path)
-    suffix = path.suffix.lower()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if suffix == ".csv":
-        frame.to_csv(path, index=False)
-    elif suffix == ".parquet":
-        frame.to_parquet(path, index=False)
-    elif suffix in (".jsonl", ".json"):
-        frame.to_json(path, orient="records", lines=suffix == ".jsonl", force_ascii=False)
+    if path.suffix.lower() == ".json":
+        atomic_write_text(path, frame.to_json(orient="records", force_ascii=False))
     else:
-        raise UsageError(f"--out must end in .csv, .parquet, .jsonl or .json, got {str(path)!r}")
+        write_frame(frame, path)
 
 
 def run(args) -> int:
@@ -116,6 +114,10 @@ def run(args) -> int:
     if args.sample_size is not None and args.sample_size < 2:
         raise UsageError(f"--sample-size must be >= 2, got {args.sample_size}")
     dask = args.engine == "dask"
+    if not dask:
+        from toolkit._files import check_output_file
+
+        check_output_file(args.out, suffixes=_OUT_SUFFIXES)
     with engine_session(args):
         log = load(args.path, tz=args.tz, engine=args.engine)
         try:

@@ -50,12 +50,23 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--days must be >= 1, got {args.days}")
     if args.conversations is not None and args.conversations < 1:
         raise UsageError(f"--conversations must be >= 1, got {args.conversations}")
+    from pathlib import Path
+
     import pandas as pd
 
     try:
-        pd.Timestamp(args.start)
-    except ValueError as exc:
+        start = pd.Timestamp(args.start)
+    except (ValueError, OverflowError) as exc:
         raise UsageError(f"--start must be a date such as 2026-09-01, got {args.start!r}") from exc
+    last = pd.Timestamp("2262-04-10") - pd.Timedelta(days=args.days + 1)
+    if not (pd.Timestamp("1970-01-01") <= start.tz_localize(None) <= last):
+        raise UsageError(f"--start must be between 1970-01-01 and {last.date()} for --days {args.days} "
+                         f"(timestamps end at 2262-04-11), got {args.start!r}")
+    from toolkit._files import check_output_file
+
+    check_output_file(Path(args.out) / "turns.parquet", option="--out")
+    if Path(args.out).exists() and not Path(args.out).is_dir():
+        raise UsageError(f"--out {args.out} is a file; give a folder")
 
     if args.partitioned:
         return _run_partitioned(args)

@@ -67,6 +67,7 @@ def run(args) -> int:
         raise UsageError(f"quality config: {exc}") from None
     if args.jobs is not None and args.jobs < 1:
         raise UsageError(f"--jobs must be >= 1, got {args.jobs}")
+    _check_out(args.out)
     with engine_session(args):
         if args.engine == "dask":
             summary = _run_dask(args, config)
@@ -91,6 +92,25 @@ def run(args) -> int:
     for level, count in summary["levels"].items():
         print(f"  {level:<13} {count:>8,}")
     return 0
+
+
+def _check_out(out) -> None:
+    """Refuse an --out that ``save`` would misread (``s.xlsx`` is not a folder) or cannot write."""
+    from pathlib import Path
+
+    from toolkit._files import check_output_file
+    from toolkit.errors import OutputError
+    from toolkit.io import FORMATS
+
+    p = Path(out)
+    if p.suffix and p.suffix.lower() not in FORMATS and not p.is_dir():
+        raise OutputError(f"--out {out}: unknown format {p.suffix!r}; use .parquet, .csv, .jsonl or a folder name without a suffix")
+    if p.suffix.lower() in FORMATS:
+        check_output_file(p, suffixes=tuple(FORMATS))
+    elif p.exists() and not p.is_dir():
+        raise OutputError(f"--out {out} is a file; give a folder (or a .parquet/.csv/.jsonl file name)")
+    else:
+        check_output_file(p / "turns.parquet")
 
 
 def _run_dask(args, config) -> dict:
