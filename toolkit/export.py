@@ -283,14 +283,14 @@ def export_html(notebook, out=None, *, no_input: bool = False) -> Path:
 
 
 def _defused(notebook: Path):
-    """The notebook with every Markdown *output* defused (data values in it cannot run script).
+    """The notebook with every Markdown and HTML *output* defused (data in them cannot run script).
 
     Outputs are built from data (a ``model`` named ``<script>...``); markdown cells are the
     notebook author's own text and stay as they are. See :func:`toolkit._escape.defuse_markdown`.
     """
     import nbformat
 
-    from toolkit._escape import defuse_markdown
+    from toolkit._escape import defuse_html, defuse_markdown
     from toolkit._files import check_notebook
 
     nb = nbformat.read(str(check_notebook(notebook)), as_version=4)
@@ -300,6 +300,10 @@ def _defused(notebook: Path):
             if "text/markdown" in data:
                 md = data["text/markdown"]
                 data["text/markdown"] = defuse_markdown("".join(md) if isinstance(md, list) else md)
+            if "text/html" in data:
+                h = data["text/html"]
+                data["text/html"] = defuse_html("".join(h) if isinstance(h, list) else h)
+            data.pop("application/javascript", None)
     return nb
 
 

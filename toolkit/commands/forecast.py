@@ -185,5 +185,7 @@ def run(args) -> int:
             doc["forecast"] = fc.assign(timestamp=fc["timestamp"].astype(str)).to_dict(orient="records")
         print_json(doc)
     elif not args.out:
-        fc.to_csv(sys.stdout, index=False)
+        from toolkit._files import escape_formulas
+
+        escape_formulas(fc).to_csv(sys.stdout, index=False)
     return 1 if len(failed) else 0

@@ -70,14 +70,14 @@ def save_runs(runs: Iterable[Mapping], path: str | os.PathLike) -> Path:
     >>> read_runs(p)
     [{'id': 'r1', 'name': 'x'}]
     """
+    from toolkit._files import atomic_path
+
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as fh:
-        for run in runs:
-            fh.write(json.dumps(jsonable(run), ensure_ascii=False, sort_keys=True))
-            fh.write("\n")
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        with open(tmp, "w", encoding="utf-8") as fh:
+            for run in runs:
+                fh.write(json.dumps(jsonable(run), ensure_ascii=False, sort_keys=True))
+                fh.write("\n")
     return path
 
 
