@@ -39,7 +39,7 @@ def _turns(n_conv: int = 6, **cols) -> pd.DataFrame:
         for t in range(2):
             rows.append({
                 "conversation_id": f"c{c}", "turn": t,
-                "timestamp": f"2026-01-{1 + c:02d}T10:0{t}:00Z",
+                "timestamp": (pd.Timestamp("2026-01-01T10:00:00Z") + pd.Timedelta(hours=c, minutes=t)).strftime("%Y-%m-%dT%H:%M:%SZ"),
                 "user_id": f"u{c}", "bot_id": "b", "variant": "AB"[c % 2], "model": "m1",
                 "user_input": "where is my order?" if t == 0 else "thanks",
                 "bot_response": "Let me check your order." if t == 0 else "You are welcome.",
@@ -377,3 +377,304 @@ def test_hostile_case(tmp_path, capsys, monkeypatch, files, argv, code, words):
 
 def test_case_count():
     assert len(CASES) >= 150
+
+
+# ---- outputs: complete, atomic, normal permissions, escaped -------------------------------------
+
+
+def test_outputs_are_complete_with_normal_mode_and_escaped_csv(tmp_path, capsys):
+    """A good run writes complete files with mode 0666 & ~umask; CSV cells that a spreadsheet
+    would run are escaped, Parquet keeps the text exact."""
+    evil = ["=HYPERLINK(\"http://x\")", "+1+1", "-2+3", "@SUM(A1)", "\tx", "ok"] * 2
+    src = tmp_path / "in" / "t.csv"
+    src.parent.mkdir()
+    _turns().assign(user_input=evil, bot_id=["=cmd|' /C calc'!A0"] * 12).to_csv(src, index=False)
+    assert main(["score", str(src), "--out", str(tmp_path / "out" / "s.csv")]) == 0
+    assert main(["score", str(src), "--out", str(tmp_path / "out" / "s.parquet")]) == 0
+    capsys.readouterr()
+    mask = os.umask(0o022)
+    os.umask(mask)
+    for p in (tmp_path / "out").iterdir():
+        assert not p.name.startswith("."), f"temporary file left: {p.name}"
+        assert p.stat().st_mode & 0o777 == 0o666 & ~mask, oct(p.stat().st_mode)
+    raw = pd.read_csv(tmp_path / "out" / "s.csv", dtype=str)
+    assert all(not v.startswith(("=", "+", "-", "@", "\t")) for v in raw["user_input"]), raw["user_input"].tolist()
+    assert raw["user_input"].iloc[0] == "'=HYPERLINK(\"http://x\")" and raw["bot_id"].iloc[0] == "'=cmd|' /C calc'!A0"
+    assert pd.read_parquet(tmp_path / "out" / "s.parquet")["user_input"].tolist() == evil
+
+
+def test_existing_output_is_kept_when_the_write_fails(tmp_path, monkeypatch):
+    """A write that fails half-way (here: the disk 'fills' after 10 bytes) leaves the previous
+    file untouched and no temporary file."""
+    from toolkit._files import atomic_write_bytes
+    from toolkit.errors import OutputError
+
+    target = tmp_path / "f.csv"
+    target.write_bytes(b"old,complete\n")
+    real_open = open
+
+    class Full(io.RawIOBase):
+        def __init__(self, fh):
+            self.fh = fh
+
+        def write(self, b):
+            self.fh.write(bytes(b[:10]))
+            raise OSError(28, "No space left on device")
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *a):
+            self.fh.close()
+
+    monkeypatch.setattr("builtins.open", lambda p, mode="r", *a, **k: Full(real_open(p, mode, *a, **k)) if "w" in mode and ".f.csv." in str(p) else real_open(p, mode, *a, **k))
+    with pytest.raises(OutputError, match="No space left"):
+        atomic_write_bytes(target, b"new" * 1000)
+    monkeypatch.undo()
+    assert target.read_bytes() == b"old,complete\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["f.csv"]
+
+
+# ---- script injection: data values never run in a report ----------------------------------------
+
+PAYLOAD = "<img src=x onerror=alert(1)><script>alert(2)</script>"
+
+
+def _live_tags(html: str) -> list[str]:
+    import re
+
+    return re.findall(r"(?i)<script\b|<img[^>]*\bonerror\s*=|<iframe\b|javascript:", html)
+
+
+def test_report_html_has_no_live_tag_from_data(tmp_path):
+    """The quality suggestions (a Markdown output built from data), a styled table and an HTML
+    output carrying a model named PAYLOAD: the exported HTML shows it as text."""
+    import nbformat
+
+    from toolkit.export import export_html
+    from toolkit.monitoring import monitoring_report
+    from toolkit.quality import score_turns
+
+    log = __import__("toolkit").load(_turns(n_conv=40).assign(model=PAYLOAD))
+    report = monitoring_report(log.with_turns(score_turns(log)))
+    md = "\n".join(f"- **{s.area}**: {s.finding} _{s.action}_" for s in report.suggestions.itertuples())
+    md += f"\n- model {PAYLOAD} [click](javascript:alert(3))"
+    import toolkit.notebook  # noqa: F401 - sets the Styler to escape, as in a notebook
+
+    styled = pd.DataFrame({"model": [PAYLOAD], "n": [1]}).style.format(precision=2).to_html()
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("display(...)")
+    cell.outputs = [
+        nbformat.v4.new_output("display_data", data={"text/markdown": md}),
+        nbformat.v4.new_output("display_data", data={"text/html": f"<div><b>SRM</b> {PAYLOAD}</div>"}),
+        nbformat.v4.new_output("display_data", data={"text/html": styled}),
+        nbformat.v4.new_output("display_data", data={"application/javascript": "alert(4)"}),
+    ]
+    nb.cells = [nbformat.v4.new_markdown_cell("# Quality"), cell]
+    path = tmp_path / "01_quality.ipynb"
+    nbformat.write(nb, str(path))
+    html = export_html(path).read_text(encoding="utf-8")
+    body = html[html.index("<body"):]
+    assert "alert(1)" in body  # the value is shown ...
+    assert _live_tags(body) == [], _live_tags(body)  # ... as text
+    assert "alert(4)" not in body
+
+
+def test_batch_index_escapes_run_values(tmp_path):
+    from toolkit.batch import write_index
+
+    rec = {"name": PAYLOAD, "status": "failed", "notebook": f"/x/{PAYLOAD}.ipynb",
+           "parameters": {"model": PAYLOAD}, "error": {"ename": PAYLOAD, "evalue": PAYLOAD}, "files": {"html": f"{PAYLOAD}.html"}}
+    html = write_index([rec], tmp_path).read_text(encoding="utf-8")
+    assert _live_tags(html) == [] and "&lt;script&gt;" in html
+
+
+# ---- faults: kill -9, full disk, pool workers ---------------------------------------------------
+
+_WRITER = """
+import sys, time
+from toolkit._files import atomic_path
+with atomic_path(sys.argv[1]) as tmp:
+    with open(tmp, "wb") as fh:
+        fh.write(b"partial" * 1000)
+        fh.flush()
+        print("writing", flush=True)
+        time.sleep(60)
+        fh.write(b"end")
+"""
+
+
+def _env():
+    return {**os.environ, "PYTHONPATH": str(ROOT)}
+
+
+def test_kill_9_mid_write_leaves_no_partial_file(tmp_path):
+    target = tmp_path / "out.parquet"
+    target.write_bytes(b"previous")
+    proc = subprocess.Popen([sys.executable, "-c", _WRITER, str(target)], stdout=subprocess.PIPE, env=_env())
+    assert proc.stdout.readline().strip() == b"writing"
+    proc.kill()
+    proc.wait(10)
+    assert target.read_bytes() == b"previous"  # never a partial file at the final path
+
+
+def test_sigterm_mid_write_removes_the_temporary_file(tmp_path):
+    target = tmp_path / "out.csv"
+    code = "import sys; from toolkit.cli import _terminate_cleanly; _terminate_cleanly()\n" + _WRITER
+    proc = subprocess.Popen([sys.executable, "-c", code, str(target)], stdout=subprocess.PIPE, env=_env())
+    assert proc.stdout.readline().strip() == b"writing"
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(20) == 128 + signal.SIGTERM
+    assert list(tmp_path.iterdir()) == []
+
+
+_POOL = """
+import os, sys, time
+from toolkit._pool import process_pool
+ex = process_pool(2, method=sys.argv[1])
+futs = [ex.submit(os.getpid) for _ in range(4)]
+print(" ".join(str(p) for p in sorted({f.result() for f in futs})), flush=True)
+time.sleep(60)
+"""
+
+
+@pytest.mark.parametrize("method", ["fork", "forkserver"])
+def test_pool_workers_die_with_a_killed_parent(method):
+    proc = subprocess.Popen([sys.executable, "-c", _POOL, method], stdout=subprocess.PIPE, env=_env())
+    pids = [int(p) for p in proc.stdout.readline().split()]
+    assert pids
+    proc.kill()
+    proc.wait(10)
+    deadline = time.monotonic() + 10
+    alive = pids
+    while alive and time.monotonic() < deadline:
+        time.sleep(0.2)
+        alive = [p for p in pids if _alive(p)]
+    assert not alive, f"workers {alive} outlived their parent"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().split(")")[-1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+@contextlib.contextmanager
+def _tiny_disk(tmp_path):
+    folder = tmp_path / "disk"
+    folder.mkdir()
+    if os.geteuid() != 0:
+        pytest.skip("mounting a tiny tmpfs needs root")
+    res = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(folder)], capture_output=True, text=True)
+    if res.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {res.stderr.strip()[:100]}")
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", "-l", str(folder)], capture_output=True)
+
+
+def test_full_disk_keeps_the_previous_output(tmp_path, capsys):
+    src = tmp_path / "t.csv"
+    _turns(n_conv=600).to_csv(src, index=False)  # ~150 kB of CSV: more than the disk holds
+    with _tiny_disk(tmp_path) as disk:
+        out = disk / "s.csv"
+        out.write_text("previous\n")
+        code, _, err = run_cli(["score", str(src), "--out", str(out)], capsys)
+        assert code == 2 and "No space left on device" in err and "Traceback" not in err
+        assert out.read_text() == "previous\n"
+        assert sorted(p.name for p in disk.iterdir()) == ["s.csv"]
+
+
+# ---- LangSmith: the key never shows; a silent server times out ----------------------------------
+
+
+class _Echo(http.server.BaseHTTPRequestHandler):
+    status = 401
+
+    def _reply(self):
+        body = json.dumps({"detail": "denied", "headers": dict(self.headers)}).encode()
+        self.send_response(self.status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    do_GET = do_POST = do_PATCH = _reply
+
+    def log_message(self, *args):
+        pass
+
+
+@contextlib.contextmanager
+def _server(handler):
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    t = threading.Thread(target=srv.serve_forever, daemon=True)
+    t.start()
+    try:
+        yield f"http://127.0.0.1:{srv.server_address[1]}"
+    finally:
+        srv.shutdown()
+        srv.server_close()
+
+
+@pytest.mark.parametrize("status", [401, 500])
+def test_langsmith_key_never_leaks(tmp_path, status):
+    handler = type(f"Echo{status}", (_Echo,), {"status": status})
+    env = {**_env(), "LANGSMITH_API_KEY": SECRET, "LANGSMITH_LOG_LEVEL": "DEBUG", "PYTHONWARNINGS": "always"}
+    with _server(handler) as url:
+        res = subprocess.run(
+            [sys.executable, "-m", "toolkit", "langsmith", "pull", "--project", "p", "--endpoint", url,
+             "--timeout", "5", "--out", str(tmp_path / "runs.jsonl")],
+            capture_output=True, text=True, env=env, timeout=90, cwd=tmp_path,
+        )
+    text = res.stdout + res.stderr
+    assert res.returncode != 0 and "error:" in res.stderr, text[-2000:]
+    assert "Traceback" not in text
+    masked = SECRET[:5] + "*" * (len(SECRET) - 7) + SECRET[-2:]
+    assert SECRET not in text and masked not in text and SECRET[8:30] not in text, text[-3000:]
+    for p in tmp_path.rglob("*"):
+        if p.is_file():
+            assert SECRET not in p.read_text(errors="replace")
+
+
+def test_redaction_covers_logs_warnings_and_exceptions(caplog):
+    import logging
+    import warnings
+
+    from toolkit._secrets import redacting
+
+    seen = []
+    with pytest.raises(RuntimeError) as info:
+        with redacting(SECRET):
+            logging.getLogger("langsmith.client").warning("reply %s", {"x-api-key": SECRET})
+            with warnings.catch_warnings(record=False):
+                warnings.showwarning = lambda m, *a, **k: seen.append(str(m))
+                warnings.showwarning(f"header x-api-key: {SECRET}", UserWarning, "f", 1)
+            raise RuntimeError(f"401 with {{'x-api-key': '{SECRET}'}}")
+    assert SECRET not in str(info.value) and "***" in str(info.value)
+    assert all(SECRET not in r.getMessage() for r in caplog.records) and caplog.records
+
+
+def test_langsmith_silent_server_times_out(tmp_path):
+    import socket
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(16)  # accepts connections, never answers
+    try:
+        t0 = time.monotonic()
+        res = subprocess.run(
+            [sys.executable, "-m", "toolkit", "langsmith", "pull", "--project", "p",
+             "--endpoint", f"http://127.0.0.1:{sock.getsockname()[1]}", "--timeout", "1",
+             "--out", str(tmp_path / "runs.jsonl")],
+            capture_output=True, text=True, env={**_env(), "LANGSMITH_API_KEY": SECRET}, timeout=60,
+        )
+        took = time.monotonic() - t0
+    finally:
+        sock.close()
+    assert res.returncode != 0 and "Traceback" not in res.stderr, res.stderr[-2000:]
+    assert took < 30, f"took {took:.0f} s"
+    assert not (tmp_path / "runs.jsonl").exists()

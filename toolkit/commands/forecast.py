@@ -121,6 +121,22 @@ def _log_series(args, log):
     return series, "log", args.metric, kind in ("count", "sum")
 
 
+def _check_finite(series: dict, where) -> None:
+    """Refuse series with inf or values so large that the models overflow (the forecast would be
+    infinite intervals with exit 0)."""
+    import numpy as np
+
+    from toolkit.series import MAX_VALUE, SeriesError
+
+    for name, s in series.items():
+        v = np.asarray(s, dtype="float64")
+        bad = np.isinf(v) | (np.abs(np.nan_to_num(v)) > MAX_VALUE)
+        if bad.any():
+            first = s.index[np.flatnonzero(bad)[:3]]
+            raise SeriesError(f"{where}: series {name!r} has values that are infinite or larger than {MAX_VALUE:g} "
+                              f"in size ({int(bad.sum())} points, first at {', '.join(map(str, first))}); rescale or clean it")
+
+
 def run(args) -> int:
     import sys
 
@@ -144,6 +160,7 @@ def run(args) -> int:
             raise UsageError(str(exc)) from None
         if not series:
             raise UsageError(f"{args.path}: no series to forecast")
+        _check_finite(series, args.path)
         freq = args.freq
         if freq is not None and freq.lower() in ("h", "d"):
             freq = freq.lower()
