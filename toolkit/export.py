@@ -303,7 +303,8 @@ def _defused(notebook: Path):
             if "text/html" in data:
                 h = data["text/html"]
                 data["text/html"] = defuse_html("".join(h) if isinstance(h, list) else h)
-            data.pop("application/javascript", None)
+            if data.pop("application/javascript", None) is not None and not data:
+                data["text/plain"] = "(script output removed from the export)"
     return nb
 
 

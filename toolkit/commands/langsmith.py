@@ -120,6 +120,9 @@ def _run(args, action, ls, print_json) -> int:
 
 
 def _pull(args, ls, print_json) -> int:
+    from toolkit._files import check_output_file
+
+    check_output_file(args.out)
     runs = ls.pull_runs(
         args.project,
         endpoint=args.endpoint,

@@ -41,6 +41,15 @@ def run(args) -> int:
         print(f"Parameters of {args.notebook}:")
         print(format_parameters(inspect_parameters(args.notebook)))
         return 0
+    from toolkit._files import check_notebook, check_output_file
+
+    check_notebook(args.notebook)
+    if args.out:
+        from pathlib import Path
+
+        if Path(args.out).exists() and not Path(args.out).is_dir():
+            raise UsageError(f"--out {args.out} is a file; give a folder for the run's outputs")
+        check_output_file(Path(args.out) / "run.json")
     params = {}
     for name, value in args.parameter:
         if name in params:
