@@ -658,15 +658,22 @@ def test_redaction_covers_logs_warnings_and_exceptions(caplog):
     from toolkit._secrets import redacting
 
     seen = []
-    with pytest.raises(RuntimeError) as info:
-        with redacting(SECRET):
-            logging.getLogger("langsmith.client").warning("reply %s", {"x-api-key": SECRET})
-            with warnings.catch_warnings(record=False):
-                warnings.showwarning = lambda m, *a, **k: seen.append(str(m))
-                warnings.showwarning(f"header x-api-key: {SECRET}", UserWarning, "f", 1)
-            raise RuntimeError(f"401 with {{'x-api-key': '{SECRET}'}}")
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")
+        warnings.showwarning = lambda message, *a, **k: seen.append(str(message))
+        with pytest.raises(RuntimeError) as info:
+            with redacting(SECRET):
+                logging.getLogger("langsmith.client").warning("reply %s", {"x-api-key": SECRET})
+                warnings.warn(f"retrying with headers {{'x-api-key': '{SECRET}'}}", UserWarning)
+                raise RuntimeError(f"401 with {{'x-api-key': '{SECRET}'}}")
     assert SECRET not in str(info.value) and "***" in str(info.value)
-    assert all(SECRET not in r.getMessage() for r in caplog.records) and caplog.records
+    assert seen and all(SECRET not in m and "***" in m for m in seen), seen
+    records = [r for r in caplog.records if r.name == "langsmith.client"]
+    assert records and all(SECRET not in r.getMessage() for r in records)
+    # an unknown token in a credential header is hidden too
+    from toolkit._secrets import redact
+
+    assert redact("Authorization: Bearer tok-zzz") == "Authorization: Bearer ***"
 
 
 def test_langsmith_silent_server_times_out(tmp_path):
