@@ -166,7 +166,7 @@ def dask_client(
     cluster = LocalCluster(
         n_workers=n_workers, threads_per_worker=threads_per_worker, processes=True,
         memory_limit=memory_limit, dashboard_address="127.0.0.1:0", host="127.0.0.1",
-        silence_logs=logging.ERROR,
+        silence_logs=logging.CRITICAL,  # a failed task comes back to the client as one error; no worker dump
     )
     try:
         client = Client(cluster, set_as_default=True)
