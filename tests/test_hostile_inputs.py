@@ -454,7 +454,7 @@ PAYLOAD = "<img src=x onerror=alert(1)><script>alert(2)</script>"
 def _live_tags(html: str) -> list[str]:
     import re
 
-    return re.findall(r"(?i)<script\b|<img[^>]*\bonerror\s*=|<iframe\b|javascript:", html)
+    return re.findall(r"(?i)<script\b|<img[^>]*\bonerror\s*=|<iframe\b|href\s*=\s*[\"']?\s*javascript:", html)
 
 
 def test_report_html_has_no_live_tag_from_data(tmp_path):
@@ -489,6 +489,18 @@ def test_report_html_has_no_live_tag_from_data(tmp_path):
     assert "alert(1)" in body  # the value is shown ...
     assert _live_tags(body) == [], _live_tags(body)  # ... as text
     assert "alert(4)" not in body
+
+
+def test_suggestions_markdown_escapes_data():
+    from nbconvert.filters.markdown import markdown2html
+
+    from toolkit.monitoring import suggestions_markdown
+
+    df = pd.DataFrame({"area": ["model"], "finding": [f"Poor answers concentrate in model={PAYLOAD}"],
+                       "action": [f"Inspect model={PAYLOAD} [x](javascript:alert(3))"]})
+    md = suggestions_markdown(df)
+    html = markdown2html(md)  # what nbconvert and the HTML export render
+    assert _live_tags(html) == [] and "alert(1)" in html, html
 
 
 def test_batch_index_escapes_run_values(tmp_path):

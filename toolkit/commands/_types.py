@@ -98,7 +98,7 @@ def float_range(name: str, low: float | None = None, high: float | None = None, 
     rng = " and ".join(parts)
 
     def convert(text: str) -> float:
-        msg = f"{name} must be a finite number {rng}, got {text!r}".replace("number  ,", "number,")
+        msg = f"{name} must be a finite number{' ' + rng if rng else ''}, got {text!r}"
         try:
             value = float(str(text).strip())
         except ValueError:
