@@ -708,3 +708,23 @@ def test_langsmith_silent_server_times_out(tmp_path):
     assert res.returncode != 0 and "Traceback" not in res.stderr, res.stderr[-2000:]
     assert took < 30, f"took {took:.0f} s"
     assert not (tmp_path / "runs.jsonl").exists()
+
+
+def test_resume_needs_the_notebook_and_sidecar_not_only_run_json(tmp_path):
+    """A batch killed (or cleaned) after run.json was written: the run counts as done only while
+    the executed notebook and the sidecar it recorded are still there."""
+    from toolkit.batch.execute import _finished
+    from toolkit.runner.run import RUN_RECORD
+
+    nb = tmp_path / "n.ipynb"
+    nb.write_text(_nb())
+    out = tmp_path / "out" / "n"
+    out.mkdir(parents=True)
+    (out / RUN_RECORD).write_text(json.dumps({"status": "ok", "notebook": str(nb), "parameters": {},
+                                              "files": {"notebook": "n.ipynb", "sidecar": "sidecar.json"}}))
+    spec = {"out_dir": str(out), "notebook": str(nb), "parameters": {}}
+    assert _finished(spec) is None  # nothing but run.json
+    (out / "n.ipynb").write_text(_nb())
+    assert _finished(spec) is None  # the sidecar is missing
+    (out / "sidecar.json").write_text("{}")
+    assert _finished(spec) is not None

@@ -106,10 +106,9 @@ def _write(frame, path) -> None:
 
 def run(args) -> int:
     from toolkit.cli import print_json
-    from toolkit.clustering import ClusteringInputError, cluster_log
+    from toolkit.clustering import cluster_log
     from toolkit.errors import UsageError
     from toolkit.io import load
-    from toolkit.scale.cluster import EngineError
 
     if args.sample_size is not None and args.sample_size < 2:
         raise UsageError(f"--sample-size must be >= 2, got {args.sample_size}")
@@ -135,7 +134,7 @@ def run(args) -> int:
                 sample_size=args.sample_size,
                 out=args.out if dask else None,
             )
-        except (ClusteringInputError, ImportError, EngineError) as exc:
+        except ImportError as exc:  # an optional backend is missing (input errors are ToolkitErrors)
             raise UsageError(str(exc)) from exc
     if not dask:
         ids = ["conversation_id"] + (["turn"] if "turn" in res.assignments else [])

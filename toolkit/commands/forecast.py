@@ -73,7 +73,7 @@ def _load_series(args):
     """Return (dict of series, source kind, metric label, nonnegative)."""
     from pathlib import Path
 
-    from toolkit.series import SeriesError, is_series_table, metric_series, peek_columns, read_series
+    from toolkit.series import is_series_table, peek_columns, read_series
 
     path = Path(args.path)
     if args.engine == "dask":
@@ -143,7 +143,6 @@ def run(args) -> int:
     from toolkit.cli import print_json
     from toolkit.errors import UsageError
     from toolkit.forecasting import forecast_many
-    from toolkit.series import SeriesError
 
     if args.horizon < 1:
         raise UsageError(f"--horizon must be >= 1, got {args.horizon}")
@@ -154,10 +153,7 @@ def run(args) -> int:
 
         check_output_file(args.out, suffixes=(".csv", ".parquet"))
     with engine_session(args):
-        try:
-            series, kind, label, nonneg = _load_series(args)
-        except SeriesError as exc:
-            raise UsageError(str(exc)) from None
+        series, kind, label, nonneg = _load_series(args)  # a SeriesError is a ToolkitError: exit 2
         if not series:
             raise UsageError(f"{args.path}: no series to forecast")
         _check_finite(series, args.path)

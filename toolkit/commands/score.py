@@ -117,14 +117,10 @@ def _run_dask(args, config) -> dict:
     """Score a partitioned log on Dask and write ``--out`` as a folder of Parquet files."""
     from toolkit.errors import UsageError
     from toolkit.quality import score_turns
-    from toolkit.scale.cluster import EngineError
     from toolkit.scale.read import read_log
     from toolkit.scale.score import write_scored
 
     if args.jobs is not None:
         raise UsageError("--jobs is for the pandas engine; with --engine dask use --workers")
     dlog = read_log(args.path, tz=args.tz)
-    try:
-        return write_scored(dlog, score_turns(dlog, config, engine="dask"), args.out)
-    except EngineError as exc:
-        raise UsageError(str(exc)) from None
+    return write_scored(dlog, score_turns(dlog, config, engine="dask"), args.out)  # EngineError: exit 2
