@@ -76,7 +76,7 @@ def check_output_file(path: str | os.PathLike, *, suffixes: tuple[str, ...] | No
     if path.is_dir():
         raise OutputError(f"{option} {path} is a folder; give a file name")
     if suffixes is not None and path.suffix.lower() not in suffixes:
-        raise OutputError(f"{option} {path} has the suffix {path.suffix or '(none)'!r}; use one of {', '.join(suffixes)}")
+        raise OutputError(f"{option} must end in {', '.join(suffixes)}; got {str(path)!r}")
     parent = path.parent
     while not parent.exists() and parent != parent.parent:
         parent = parent.parent

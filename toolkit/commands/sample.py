@@ -22,7 +22,7 @@ def register(subparsers) -> None:
     )
     p.add_argument("--out", required=True, metavar="DIR", help="output folder (created if missing)")
     p.add_argument("--seed", type=int_range("--seed", 0, 2**32 - 1, hard=True), default=0, help="random seed (default 0)")
-    p.add_argument("--days", type=int_range("--days", 1, 3660), default=60, help="length of the range in days (default 60)")
+    p.add_argument("--days", type=int, default=60, help="length of the range in days (default 60)")
     p.add_argument(
         "--conversations", type=int, default=None, metavar="N",
         help="exact number of conversations (default: drawn from the traffic model, ~210/day)",
@@ -46,8 +46,8 @@ def run(args: argparse.Namespace) -> int:
     """Generate and write the sample; print a one-line summary."""
     from toolkit.errors import UsageError
 
-    if args.days < 1:
-        raise UsageError(f"--days must be >= 1, got {args.days}")
+    if not 1 <= args.days <= 36_600:
+        raise UsageError(f"--days must be >= 1 and <= 36600, got {args.days}")
     if args.conversations is not None and args.conversations < 1:
         raise UsageError(f"--conversations must be >= 1, got {args.conversations}")
     from pathlib import Path
