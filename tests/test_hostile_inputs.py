@@ -298,6 +298,8 @@ for name, vals, words in (
     case(f"forecast-series-{name}", {"in/s.csv": _series_csv(vals)}, ["forecast", "{tmp}/in/s.csv", "--horizon", "3", "--model", "snaive"], 2, *words)
 case("forecast-series-text-value", {"in/s.csv": "timestamp,value\n" + "".join(f"2026-01-01T{h:02d}:00:00Z,=cmd|' /C calc'!A0\n" for h in range(24))},
      ["forecast", "{tmp}/in/s.csv", "--horizon", "3", "--model", "snaive"], 2, "value", "numeric")
+case("forecast-series-naive-times", {"in/s.csv": "timestamp,value\n" + "".join(f"2026-01-01 {h:02d}:00:00,{h}\n" for h in range(24))},
+     ["forecast", "{tmp}/in/s.csv", "--horizon", "3", "--model", "snaive"], 2, "naive", "--tz")
 case("forecast-series-5001-digits", {"in/s.csv": SERIES_OK.replace(",10.0\n", "," + "9" * 5001 + "\n", 1)},
      ["forecast", "{tmp}/in/s.csv", "--horizon", "3", "--model", "snaive"], 2, "value")
 
@@ -728,3 +730,13 @@ def test_resume_needs_the_notebook_and_sidecar_not_only_run_json(tmp_path):
     assert _finished(spec) is None  # the sidecar is missing
     (out / "sidecar.json").write_text("{}")
     assert _finished(spec) is not None
+
+
+def test_naive_series_times_are_localised_with_tz(tmp_path, capsys):
+    src = tmp_path / "s.csv"
+    src.write_text("timestamp,value\n" + "".join(
+        f"{(pd.Timestamp('2026-01-01') + pd.Timedelta(hours=h)):%Y-%m-%d %H:%M:%S},{h % 24}\n" for h in range(72)))
+    assert main(["forecast", str(src), "--horizon", "2", "--model", "snaive", "--tz", "Europe/Berlin",
+                 "--out", str(tmp_path / "f.csv")]) == 0
+    fc = pd.read_csv(tmp_path / "f.csv")
+    assert fc["timestamp"].iloc[0].startswith("2026-01-03 23:00:00+00:00"), fc["timestamp"].iloc[0]

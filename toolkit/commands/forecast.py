@@ -84,7 +84,7 @@ def _load_series(args):
         raise FileNotFoundError(f"no such file or folder: {path}")
     cols = None if path.is_dir() else peek_columns(path)
     if cols is not None and is_series_table(cols):
-        long = read_series(path)
+        long = read_series(path, tz=args.tz)
         out = {}
         for sid, g in long.groupby("series_id", sort=True):
             import pandas as pd
