@@ -107,7 +107,7 @@ _INPUT_ERRNOS = {2, 13, 20, 21, 28, 30, 36, 40, 122}  # ENOENT EACCES ENOTDIR EI
 
 
 def _fail(exc: BaseException) -> int:
-    """Print ``exc`` as one ``error:`` line (its first line; OS errors with their reason) and return 2."""
+    """Print ``exc`` after ``error:`` (OS errors as file and reason), redacted, and return 2."""
     from toolkit._secrets import redact
 
     if isinstance(exc, OSError) and exc.strerror and exc.filename is not None:
