@@ -198,6 +198,7 @@ JUNK = {
     "otel-resourcespans-int": ("t.jsonl", '{"resourceSpans": 7}\n', ["resourceSpans"]),
     "list-valued-text": ("t.jsonl", _turns().assign(bot_response=[["a", "b"]] * 12).to_json(orient="records", lines=True), ["bot_response"]),
     "dict-valued-text": ("t.jsonl", _turns().assign(user_input=[{"a": 1}] * 12).to_json(orient="records", lines=True), ["user_input"]),
+    "jsonl-5001-digit-number": ("t.jsonl", _turns().to_json(orient="records", lines=True).replace('"response_time_s":1.0', '"response_time_s":' + "9" * 5001, 1), ["t.jsonl", "number"]),
     "empty-csv": ("t.csv", "", ["empty"]),
     "binary-csv": ("t.csv", b"\xff\xfe\x00\x01" * 20, ["UTF-8"]),
 }
