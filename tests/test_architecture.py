@@ -22,6 +22,8 @@ LAYER_OF = {
     "toolkit._pool": "base",
     "toolkit._progress": "base",
     "toolkit._files": "base",
+    "toolkit._secrets": "base",
+    "toolkit._escape": "base",
     "toolkit.errors": "base",
     # the OpenAI-compatible client (issue 25): infrastructure like the worker pools
     "toolkit.llm": "base",

@@ -42,6 +42,44 @@ def start_method() -> str:
     return "forkserver" if "forkserver" in methods else "spawn"
 
 
+def _worker_init(parent_pid: int, initializer: Callable[[], None] | None) -> None:
+    """In each worker: die with the process that made the pool, then run ``initializer``.
+
+    On Linux the kernel sends SIGKILL when the parent dies (``PR_SET_PDEATHSIG``); everywhere a
+    daemon thread checks every second that the pool's owner still lives (it catches the case of a
+    fork server standing between the two). A killed ``toolkit score`` leaves no worker behind.
+    """
+    import os
+    import sys
+    import threading
+    import time
+
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+            import signal
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(1, int(signal.SIGKILL), 0, 0, 0)  # PR_SET_PDEATHSIG
+        except (OSError, AttributeError):  # pragma: no cover - no prctl: the thread below suffices
+            pass
+
+    def watch() -> None:
+        while True:
+            time.sleep(1.0)
+            try:
+                os.kill(parent_pid, 0)
+            except ProcessLookupError:
+                os._exit(1)
+            except PermissionError:  # pragma: no cover - the pid was reused by another user
+                os._exit(1)
+
+    if os.getppid() != parent_pid or not sys.platform.startswith("linux"):
+        threading.Thread(target=watch, name="toolkit-parent-watch", daemon=True).start()
+    if initializer is not None:
+        initializer()
+
+
 def process_pool(max_workers: int, *, preload: Iterable[str] = (),
                  initializer: Callable[[], None] | None = None, method: str | None = None) -> ProcessPoolExecutor:
     """A ``ProcessPoolExecutor`` started the safe way for this process (see :func:`start_method`).
@@ -71,7 +109,11 @@ def process_pool(max_workers: int, *, preload: Iterable[str] = (),
     ctx = mp.get_context(method)
     if method == "forkserver" and preload:
         ctx.set_forkserver_preload(list(preload))
-    pool = ProcessPoolExecutor(max_workers=max_workers, mp_context=ctx, initializer=initializer)
+    import functools
+    import os
+
+    init = functools.partial(_worker_init, os.getpid(), initializer)
+    pool = ProcessPoolExecutor(max_workers=max_workers, mp_context=ctx, initializer=init)
     if method == "fork":
         # fork every worker now, while the check above still holds: the executor would fork
         # them at the first submit, by which time the caller may have started a thread

@@ -85,17 +85,59 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     from toolkit.errors import ToolkitError
-    from toolkit.log import LogValidationError
 
+    restore = _terminate_cleanly()
     try:
         code = args.func(args)
-    except (LogValidationError, UsageError, ToolkitError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except FileNotFoundError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    except ToolkitError as exc:
+        return _fail(exc)
+    except (FileNotFoundError, IsADirectoryError, NotADirectoryError, PermissionError) as exc:
+        return _fail(exc)
+    except OSError as exc:
+        if exc.errno in _INPUT_ERRNOS:
+            return _fail(exc)
+        raise
+    finally:
+        restore()
     return int(code or 0)
+
+
+# errno values that come from what the user gave (paths, disks), not from a bug
+_INPUT_ERRNOS = {2, 13, 20, 21, 28, 30, 36, 40, 122}  # ENOENT EACCES ENOTDIR EISDIR ENOSPC EROFS ENAMETOOLONG ELOOP EDQUOT
+
+
+def _fail(exc: BaseException) -> int:
+    """Print ``exc`` after ``error:`` (OS errors as file and reason), redacted, and return 2."""
+    from toolkit._secrets import redact
+
+    if isinstance(exc, OSError) and exc.strerror and exc.filename is not None:
+        text = f"{exc.filename}: {exc.strerror}"
+    else:
+        text = str(exc) or type(exc).__name__
+    print(f"error: {redact(text)}", file=sys.stderr)
+    return 2
+
+
+def _terminate_cleanly():
+    """Turn SIGTERM into SystemExit so ``finally`` blocks run (temporary files removed, pools
+    stopped); return the function restoring the previous handler."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+
+    def on_term(signum, frame):
+        from toolkit._files import remove_live_temps
+
+        remove_live_temps()
+        raise SystemExit(128 + signum)
+
+    try:
+        previous = signal.signal(signal.SIGTERM, on_term)
+    except (ValueError, OSError):  # pragma: no cover - not the main thread of the interpreter
+        return lambda: None
+    return lambda: signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":  # pragma: no cover

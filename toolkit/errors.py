@@ -3,7 +3,7 @@
 Examples
 --------
 >>> from toolkit.errors import UsageError
->>> issubclass(UsageError, Exception)
+>>> issubclass(UsageError, ToolkitError)
 True
 >>> issubclass(ToolkitError, ValueError)
 True
@@ -11,7 +11,7 @@ True
 
 from __future__ import annotations
 
-__all__ = ["ToolkitError", "UsageError"]
+__all__ = ["ToolkitError", "UsageError", "OutputError", "InputFileError"]
 
 
 class ToolkitError(ValueError):
@@ -22,5 +22,13 @@ class ToolkitError(ValueError):
     """
 
 
-class UsageError(Exception):
+class UsageError(ToolkitError):
     """A problem with the command's arguments or inputs: printed, exit code 2."""
+
+
+class OutputError(ToolkitError):
+    """An output cannot be written (a folder where a file is wanted, read-only, disk full, ...)."""
+
+
+class InputFileError(ToolkitError):
+    """An input file cannot be read (not a regular file, corrupt, too deeply nested, ...)."""

@@ -278,8 +278,34 @@ def export_html(notebook, out=None, *, no_input: bool = False) -> Path:
     from toolkit._files import atomic_write_text
 
     notebook = Path(notebook)
-    body, _ = HTMLExporter(**_exporter_kwargs(no_input)).from_filename(str(notebook))
+    body, _ = HTMLExporter(**_exporter_kwargs(no_input)).from_notebook_node(_defused(notebook))
     return atomic_write_text(_default_out(notebook, ".html", out), body)
+
+
+def _defused(notebook: Path):
+    """The notebook with every Markdown and HTML *output* defused (data in them cannot run script).
+
+    Outputs are built from data (a ``model`` named ``<script>...``); markdown cells are the
+    notebook author's own text and stay as they are. See :func:`toolkit._escape.defuse_markdown`.
+    """
+    import nbformat
+
+    from toolkit._escape import defuse_html, defuse_markdown
+    from toolkit._files import check_notebook
+
+    nb = nbformat.read(str(check_notebook(notebook)), as_version=4)
+    for cell in nb.cells:
+        for output in cell.get("outputs", []) or []:
+            data = output.get("data") or {}
+            if "text/markdown" in data:
+                md = data["text/markdown"]
+                data["text/markdown"] = defuse_markdown("".join(md) if isinstance(md, list) else md)
+            if "text/html" in data:
+                h = data["text/html"]
+                data["text/html"] = defuse_html("".join(h) if isinstance(h, list) else h)
+            if data.pop("application/javascript", None) is not None and not data:
+                data["text/plain"] = "(script output removed from the export)"
+    return nb
 
 
 def export_pdf(
@@ -335,7 +361,7 @@ def export_pdf(
         if fallback:
             exc.fallback = figures_pdf(notebook, target, note=str(exc))
         raise
-    pdf, _ = exporter.from_filename(str(notebook))
+    pdf, _ = exporter.from_notebook_node(_defused(notebook))
     return atomic_write_bytes(target, pdf)
 
 

@@ -39,7 +39,7 @@ import pandas as pd
 
 from toolkit.log import ConversationLog, LogValidationError, Problem, validate
 
-__all__ = ["load", "save", "read_table", "load_sqlite", "FORMATS"]
+__all__ = ["load", "save", "read_table", "load_sqlite", "check_input_path", "FORMATS"]
 
 FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".parquet": "parquet", ".pq": "parquet"}
 SQLITE_SUFFIXES = {".db", ".sqlite", ".sqlite3"}
@@ -49,6 +49,47 @@ _SQLITE_MAGIC = b"SQLite format 3\x00"
 
 def _error(path: Path, rule: str) -> LogValidationError:
     return LogValidationError([Problem("file", None, rule)], source=str(path))
+
+
+def check_input_path(path: str | os.PathLike, *, folder_ok: bool = True) -> Path:
+    """``path`` when it is a readable regular file (or folder); one clear error otherwise.
+
+    A symbolic-link loop, a FIFO, a device or a socket is refused (reading a FIFO would block
+    forever), a missing path raises FileNotFoundError naming it.
+
+    Examples
+    --------
+    >>> check_input_path("/dev/null")
+    Traceback (most recent call last):
+    ...
+    toolkit.validation.LogValidationError: invalid conversation log (/dev/null): file is not a regular file (a character device); give a file or a folder
+    """
+    import errno
+    import stat
+
+    path = Path(path)
+    try:
+        st = os.stat(path)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise _error(path, "is a loop of symbolic links (too many levels of symbolic links)") from None
+        if exc.errno in (errno.ENOENT, errno.ENOTDIR):
+            if os.path.islink(path):
+                raise FileNotFoundError(f"no such file: {path} is a symbolic link to a missing target") from None
+            raise FileNotFoundError(f"no such file or folder: {path}") from None
+        raise _error(path, f"cannot be read: {exc.strerror}") from None
+    if stat.S_ISDIR(st.st_mode):
+        if not folder_ok:
+            raise _error(path, "is a folder; give a file")
+        return path
+    if not stat.S_ISREG(st.st_mode):
+        kind = ("a FIFO (named pipe)" if stat.S_ISFIFO(st.st_mode) else "a socket" if stat.S_ISSOCK(st.st_mode)
+                else "a character device" if stat.S_ISCHR(st.st_mode) else "a block device" if stat.S_ISBLK(st.st_mode)
+                else "a special file")
+        raise _error(path, f"is not a regular file ({kind}); give a file or a folder")
+    if not os.access(path, os.R_OK):
+        raise _error(path, "cannot be read: permission denied")
+    return path
 
 
 def _sniff(path: Path) -> str:
@@ -110,9 +151,7 @@ def read_table(path: str | os.PathLike) -> pd.DataFrame:
     >>> read_table(p).shape
     (1, 2)
     """
-    path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"no such file: {path}")
+    path = check_input_path(path, folder_ok=False)
     fmt = FORMATS.get(path.suffix.lower())
     if fmt is None:
         raise _error(path, f"has an unknown extension {path.suffix!r}; use one of {sorted(set(FORMATS))}")
@@ -120,7 +159,7 @@ def read_table(path: str | os.PathLike) -> pd.DataFrame:
     if fmt == "parquet":
         if kind != "a Parquet file":
             raise _error(path, f"has the extension {path.suffix} but is {kind}, not Parquet")
-        return pd.read_parquet(path)
+        return _read_parquet(path)
     if kind in ("a Parquet file", "a SQLite database", "a ZIP archive (an Excel workbook?)", "a gzip-compressed file"):
         raise _error(path, f"has the extension {path.suffix} but is {kind}")
     text = _read_text(path)
@@ -129,10 +168,11 @@ def read_table(path: str | os.PathLike) -> pd.DataFrame:
 
         if not text.strip():
             raise _error(path, "is empty")
+        _check_csv_header(path, text)
         try:
             return pd.read_csv(io.StringIO(text), dtype={"conversation_id": "string", "user_id": "string", "bot_id": "string"}, keep_default_na=True)
-        except pd.errors.ParserError as exc:
-            raise _error(path, f"is not valid CSV: {exc}") from None
+        except (pd.errors.ParserError, ValueError, OverflowError) as exc:
+            raise _error(path, f"is not valid CSV: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
     # JSON Lines: one object per line; blank lines are allowed
     records = []
     for lineno, line in enumerate(text.splitlines(), start=1):
@@ -140,7 +180,11 @@ def read_table(path: str | os.PathLike) -> pd.DataFrame:
             continue
         try:
             obj = json.loads(line)
-        except json.JSONDecodeError as exc:
+        except RecursionError:
+            raise _error(path, f"line {lineno} is nested too deeply (more than about 1,000 levels of JSON arrays/objects)") from None
+        except ValueError as exc:  # a number of more than 4,300 digits
+            if not isinstance(exc, json.JSONDecodeError):
+                raise _error(path, f"line {lineno} holds a number too long to read ({str(exc).splitlines()[0][:120]})") from None
             hint = " (is this a JSON array? write one object per line)" if lineno == 1 and line.lstrip().startswith("[") else ""
             raise _error(path, f"line {lineno} is not valid JSON: {exc.msg}{hint}") from None
         if not isinstance(obj, dict):
@@ -154,6 +198,38 @@ def read_table(path: str | os.PathLike) -> pd.DataFrame:
         if col in df.columns:
             df[col] = df[col].map(lambda v: v if v is None or isinstance(v, str) or (isinstance(v, float) and v != v) else str(v))
     return df
+
+
+def _read_parquet(path: Path) -> pd.DataFrame:
+    """A Parquet file as a frame; a corrupt or truncated file or a duplicated column is one error."""
+    try:
+        import pyarrow.parquet as pq
+
+        names = list(pq.read_schema(path).names)
+    except Exception as exc:  # noqa: BLE001 - pyarrow raises ArrowInvalid, OSError, ...
+        raise _error(path, f"is not a readable Parquet file (truncated or corrupt?): {str(exc).splitlines()[0][:200]}") from None
+    dup = sorted({n for n in names if names.count(n) > 1})
+    if dup:
+        raise _error(path, f"has duplicated column(s) {dup}; each column name must appear once")
+    try:
+        return pd.read_parquet(path)
+    except Exception as exc:  # noqa: BLE001
+        raise _error(path, f"is not a readable Parquet file (truncated or corrupt?): {str(exc).splitlines()[0][:200]}") from None
+
+
+def _check_csv_header(path: Path, text: str) -> None:
+    """Refuse a CSV whose header repeats a column (pandas would rename the copy ``x.1``)."""
+    import csv
+    import io
+
+    try:
+        header = next(csv.reader(io.StringIO(text[: 1 << 20])), [])
+    except csv.Error as exc:
+        raise _error(path, f"is not valid CSV: {exc}") from None
+    names = [h.strip() for h in header]
+    dup = sorted({n for n in names if n and names.count(n) > 1})
+    if dup:
+        raise _error(path, f"has duplicated column(s) {dup} in its header; each column name must appear once")
 
 
 def _find(folder: Path, stem: str) -> Path | None:
@@ -224,9 +300,7 @@ def load(
         return validate(source[0], source[1], tz=tz)
     if not isinstance(source, (str, os.PathLike)):
         raise TypeError(f"load() takes a path, a DataFrame or a ConversationLog, not {type(source).__name__}")
-    path = Path(source).expanduser()
-    if not path.exists():
-        raise FileNotFoundError(f"no such file or folder: {path}")
+    path = check_input_path(Path(source).expanduser())
     if path.is_dir():
         turns_path = _find(path, "turns")
         if turns_path is None:
@@ -334,7 +408,9 @@ def _read_reference_tables(path: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     """
     if _sniff(path) != "a SQLite database":
         raise _error(path, f"has a SQLite extension but is {_sniff(path)}")
-    con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    from urllib.parse import quote
+
+    con = sqlite3.connect(f"file:{quote(str(path))}?mode=ro", uri=True)
     try:
         tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         missing = {"conversations", "responses"} - tables
@@ -342,6 +418,8 @@ def _read_reference_tables(path: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
             raise _error(path, f"lacks the table(s) {sorted(missing)} of the reference schema (has {sorted(tables)})")
         responses = pd.read_sql_query("SELECT * FROM responses", con)
         convs = pd.read_sql_query("SELECT * FROM conversations", con)
+    except (sqlite3.DatabaseError, OverflowError) as exc:
+        raise _error(path, f"is a damaged SQLite database (truncated or corrupt?): {exc}") from None
     finally:
         con.close()
     need_r = ["id", "conversation_id", "timestamp", "user_input", "bot_response", "response_time"]
@@ -454,5 +532,7 @@ def _serialise(frame: pd.DataFrame, fmt: str) -> bytes:
         if isinstance(out[col].dtype, pd.DatetimeTZDtype):
             out[col] = out[col].map(lambda t: t.isoformat() if pd.notna(t) else None).astype("string")
     if fmt == "csv":
-        return out.to_csv(index=False).encode("utf-8")
+        from toolkit._files import escape_formulas
+
+        return escape_formulas(out).to_csv(index=False).encode("utf-8")
     return out.to_json(orient="records", lines=True, force_ascii=False).encode("utf-8")

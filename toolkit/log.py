@@ -314,10 +314,12 @@ def _check_zone(tz: str | None, where: str) -> None:
     """Raise one ValueError naming ``tz`` when it is not a time zone name (None is fine)."""
     if tz is None:
         return
+    from toolkit.validation import check_timezone
+
     try:
-        pd.Timestamp("2026-01-01").tz_localize(tz)
-    except Exception as exc:  # pytz/zoneinfo raise their own types for unknown names
-        raise ValueError(f"{where}: tz={tz!r} is not a time zone ({exc})") from None
+        check_timezone(tz, "tz")
+    except ValueError:
+        raise LogValidationError(f"{where}: tz={tz!r} is not a time zone (use an IANA name such as UTC or Europe/Berlin)") from None
 
 
 _TURN_KEYS = ("conversation_id", "turn")
@@ -350,6 +352,10 @@ def _checked_turns(turns: pd.DataFrame, tz: str | None, source: str | None) -> t
     if not tchk.problems:
         dup = t.duplicated(["conversation_id", "turn"], keep=False).to_numpy()
         tchk.flag("turn", "must be unique within a conversation: (conversation_id, turn) repeats", dup)
+        if t["variant"].notna().any():
+            n_arms = t.groupby("conversation_id", sort=False)["variant"].transform("nunique")
+            tchk.flag("variant", "must be the same on every turn of a conversation (an A/B arm is assigned "
+                      "per conversation; these conversations switch arms)", (n_arms > 1).to_numpy())
     return t, list(tchk.problems)
 
 

@@ -43,6 +43,21 @@ __all__ = [
     "FIGURE_DIR",
 ]
 
+
+def _escape_styled_tables() -> None:
+    """Styled tables (``df.style``) in notebooks escape their cells as HTML: pandas' Styler does
+    not by default, so a data value such as ``<script>`` in a cluster label or a model name would
+    run in the exported report. Set once when a notebook imports this module."""
+    try:
+        import pandas as pd
+
+        pd.set_option("styler.format.escape", "html")
+    except (ImportError, KeyError, ValueError):  # pragma: no cover - an old pandas without the option
+        pass
+
+
+_escape_styled_tables()
+
 SIDECAR_NAME = "sidecar.json"
 FIGURE_DIR = "figures"
 

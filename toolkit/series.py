@@ -37,6 +37,7 @@ import numpy as np
 import pandas as pd
 
 from toolkit.log import has_utc_offset
+from toolkit.errors import ToolkitError
 
 __all__ = [
     "SeriesError",
@@ -54,7 +55,11 @@ __all__ = [
 ]
 
 
-class SeriesError(ValueError):
+#: the largest absolute value a series may hold (larger ones overflow the models' sums of squares)
+MAX_VALUE = 1e15
+
+
+class SeriesError(ToolkitError):
     """A series cannot be built or modelled: the message names the rule and offending values."""
 
 
@@ -576,8 +581,9 @@ def peek_columns(path: str | os.PathLike) -> list[str] | None:
 
 
 
-def _parse_timestamps(raw: pd.Series, where: str) -> pd.Series:
-    """Parse timestamps: aware ones to UTC, naive ones kept naive; never a mix."""
+def _parse_timestamps(raw: pd.Series, where: str, tz: str | None = None) -> pd.Series:
+    """Parse timestamps: aware ones to UTC; naive dates kept naive; naive times of day localised
+    in ``tz`` (to UTC) and rejected without it, as in a log; never a mix."""
     if raw.isna().any():
         rows = list(raw.index[raw.isna()])
         raise SeriesError(f"{where}.timestamp must not be missing; missing in rows {_fmt_ts(rows)}")
@@ -594,14 +600,39 @@ def _parse_timestamps(raw: pd.Series, where: str) -> pd.Series:
     bad = raw[parsed.isna().to_numpy()]
     if len(bad):
         raise SeriesError(f"{where}.timestamp must be a date/time; cannot parse rows {_fmt_ts(f'{i} ({v!r})' for i, v in bad.items())}")
+    timed = text.str.contains(r"[T ]\d", regex=True).fillna(False).to_numpy(dtype=bool)
+    if not aware.any() and timed.any():
+        if tz is None:
+            rows = list(raw.index[timed])
+            raise SeriesError(
+                f"{where}.timestamp has naive times (no UTC offset) in rows {_fmt_ts(rows)}; they are not "
+                "guessed: write them with an offset (2026-01-01T10:00:00Z) or pass the time zone they "
+                "were recorded in (--tz / tz=)"
+            )
+        from toolkit.validation import check_timezone
+
+        local = parsed.dt.tz_localize(check_timezone(tz, "tz"), ambiguous="NaT", nonexistent="NaT")
+        if local.isna().any():
+            rows = list(raw.index[local.isna().to_numpy()])
+            raise SeriesError(f"{where}.timestamp has times that do not exist or are ambiguous in {tz}: rows {_fmt_ts(rows)}")
+        return local.dt.tz_convert("UTC")
     return parsed
 
 
-def read_series(path: str | os.PathLike | pd.DataFrame) -> pd.DataFrame:
+def read_series(path: str | os.PathLike | pd.DataFrame, *, tz: str | None = None) -> pd.DataFrame:
     """Read a series file: ``timestamp,value`` or long ``series_id,timestamp,value``.
 
     CSV, JSON Lines and Parquet are accepted (as in :func:`toolkit.io.read_table`). Time-zone
-    aware timestamps are converted to UTC; naive ones are kept naive (no zone is guessed).
+    aware timestamps are converted to UTC; naive dates (``2026-01-01``) are kept naive; naive
+    times of day are localised in ``tz`` and converted to UTC, and rejected without it (no zone
+    is guessed, as for a log).
+
+    Parameters
+    ----------
+    path : path or DataFrame
+        The series file, or a frame with ``timestamp`` and ``value`` (and ``series_id``).
+    tz : str, optional
+        Time zone of naive times of day (e.g. ``"Europe/Berlin"``).
 
     Returns
     -------
@@ -622,6 +653,9 @@ def read_series(path: str | os.PathLike | pd.DataFrame) -> pd.DataFrame:
     >>> raw = pd.DataFrame({"timestamp": ["2026-01-01", "2026-01-02"], "value": [1, 2]})
     >>> read_series(raw)["series_id"].tolist()
     ['value', 'value']
+    >>> hourly = pd.DataFrame({"timestamp": ["2026-01-01 10:00"], "value": [1]})
+    >>> str(read_series(hourly, tz="Europe/Berlin")["timestamp"].iloc[0])
+    '2026-01-01 09:00:00+00:00'
     """
     if isinstance(path, pd.DataFrame):
         raw, where = path.copy(), "series"
@@ -645,12 +679,17 @@ def read_series(path: str | os.PathLike | pd.DataFrame) -> pd.DataFrame:
         rows = list(raw.index[raw["series_id"].isna()])
         raise SeriesError(f"{where}.series_id must not be missing; missing in rows {_fmt_ts(rows)}")
     raw["series_id"] = raw["series_id"].astype("string")
-    ts = _parse_timestamps(raw["timestamp"], where)
+    ts = _parse_timestamps(raw["timestamp"], where, tz)
     val = pd.to_numeric(raw["value"], errors="coerce")
     bad = raw.index[val.isna() & raw["value"].notna()]
     if len(bad):
         shown = _fmt_ts(f"{i} ({raw.at[i, 'value']!r})" for i in bad)
         raise SeriesError(f"{where}.value must be numeric; not numeric in rows {shown}")
+    big = raw.index[~np.isfinite(val.astype("float64").fillna(0.0)) | (val.astype("float64").abs() > MAX_VALUE)]
+    if len(big):
+        shown = _fmt_ts(f"{i} ({raw.at[i, 'value']!r:.30})" for i in big)
+        raise SeriesError(f"{where}.value must be finite and at most {MAX_VALUE:g} in size (rescale the series); "
+                          f"not in rows {shown}")
     out = pd.DataFrame({"series_id": raw["series_id"], "timestamp": ts, "value": val.astype("float64")})
     dup = out.duplicated(["series_id", "timestamp"], keep=False)
     if dup.any():

@@ -22,11 +22,36 @@ from typing import Any, Iterable
 
 import numpy as np
 import pandas as pd
+from toolkit.errors import ToolkitError
 
-__all__ = ["Problem", "LogValidationError", "has_utc_offset"]
+__all__ = ["Problem", "LogValidationError", "has_utc_offset", "check_timezone"]
 
 _MAX_EXAMPLES = 5
+_MAX_INT = 2**53
 _TZ_SUFFIX = r"(?:[zZ]|[+-]\d{2}(?::?\d{2})?)$"
+
+
+def check_timezone(tz: str, where: str = "tz") -> str:
+    """``tz`` when it names a time zone (IANA names such as ``UTC``, ``Europe/Berlin``), else a
+    :class:`toolkit.errors.ToolkitError` naming ``where``.
+
+    Examples
+    --------
+    >>> check_timezone("Europe/Berlin")
+    'Europe/Berlin'
+    >>> check_timezone("")
+    Traceback (most recent call last):
+    ...
+    toolkit.errors.ToolkitError: tz must be an IANA time zone such as UTC or Europe/Berlin, got ''
+    """
+    message = f"{where} must be an IANA time zone such as UTC or Europe/Berlin, got {tz!r}"
+    if not isinstance(tz, str) or not tz.strip() or len(tz) > 100 or ".." in tz or tz.startswith("/"):
+        raise ToolkitError(message)
+    try:
+        pd.Timestamp("2026-01-01").tz_localize(tz)
+    except Exception:  # noqa: BLE001 - pytz/zoneinfo/dateutil raise their own types for unknown names
+        raise ToolkitError(message) from None
+    return tz
 
 
 def has_utc_offset(text: pd.Series) -> np.ndarray:
@@ -69,7 +94,7 @@ class Problem:
         return text
 
 
-class LogValidationError(ValueError):
+class LogValidationError(ToolkitError):
     """A conversation log broke one or more rules.
 
     Attributes
@@ -223,6 +248,11 @@ def _as_datetime(chk: _Checker, col: str, s: pd.Series, *, tz: str | None, requi
         return pd.Series(pd.NaT, index=s.index, dtype="datetime64[ns, UTC]")
     else:
         out = pd.to_datetime(s, errors="coerce", utc=True)
+    if str(out.dtype) != "datetime64[ns, UTC]":
+        lo, hi = pd.Timestamp.min.tz_localize("UTC"), pd.Timestamp.max.tz_localize("UTC")
+        oob = ((out < lo) | (out > hi)).fillna(False).to_numpy(dtype=bool)
+        chk.flag(col, "is outside the range of timestamps that can be held (1677-09-22 to 2262-04-11)", oob)
+        out = out.where(~oob)
     out = out.astype("datetime64[ns, UTC]")
     if required:
         chk.flag(col, "must not be missing", missing)
@@ -259,9 +289,11 @@ def _as_int(chk: _Checker, col: str, s: pd.Series, *, required: bool, nullable: 
     frac = ~np.isnan(vals) & (np.mod(np.where(np.isinf(vals), 0, vals), 1) != 0)
     chk.flag(col, "must be whole numbers", frac | np.isinf(vals))
     chk.flag(col, "must be >= 0", vals < 0)
+    huge = np.isfinite(vals) & (np.abs(vals) > _MAX_INT)
+    chk.flag(col, f"must be at most {_MAX_INT:,} (2^53: larger whole numbers cannot be stored exactly)", huge)
     if required:
         chk.flag(col, "must not be missing", missing)
-    clean = np.where(np.isfinite(vals) & ~frac, vals, np.nan)
+    clean = np.where(np.isfinite(vals) & ~frac & ~huge, vals, np.nan)
     if nullable:
         return pd.Series(clean, index=s.index).round().astype("Int64")
     return pd.Series(np.nan_to_num(clean), index=s.index).astype("int64")

@@ -18,6 +18,7 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 import pandas as pd
+from toolkit.errors import ToolkitError
 
 __all__ = ["ABInputError", "Metric", "KINDS", "parse_metrics", "parse_allocation",
            "infer_metrics"]
@@ -29,7 +30,7 @@ KINDS = {
 }
 
 
-class ABInputError(ValueError):
+class ABInputError(ToolkitError):
     """Bad input to an A/B analysis; the message names the column, the rule and the values."""
 
 

@@ -228,6 +228,40 @@ def grid_config(
     return cfg
 
 
+#: the most runs a batch may expand to; ``TOOLKIT_MAX_RUNS=N`` changes it
+MAX_RUNS = 1000
+
+
+def check_run_count(config: BatchConfig) -> int:
+    """The number of runs ``config`` expands to, counted without expanding; a UsageError above
+    the limit (``MAX_RUNS``, or ``TOOLKIT_MAX_RUNS`` from the environment).
+
+    Examples
+    --------
+    >>> cfg = BatchConfig.from_dict({"notebooks": [{"notebook": "nb.ipynb",
+    ...     "grid": {"n": [1, 2], "s": ["a", "b"]}}]})           # doctest: +SKIP
+    >>> check_run_count(cfg)                                    # doctest: +SKIP
+    4
+    """
+    import math
+
+    total = 0
+    for entry in config.entries:
+        n = sum(math.prod(len(v) if isinstance(v, list) else 1 for v in g.values()) for g in entry["grid"])
+        total += max(n + len(entry["runs"]), 1)
+    raw = os.environ.get("TOOLKIT_MAX_RUNS", "").strip()
+    try:
+        limit = int(raw) if raw else MAX_RUNS
+    except ValueError:
+        raise UsageError(f"TOOLKIT_MAX_RUNS must be a whole number, got {raw!r}") from None
+    if total > limit:
+        raise UsageError(
+            f"the batch expands to {total:,} runs, more than the limit of {limit:,}; use fewer grid "
+            "values or split the batch (or set TOOLKIT_MAX_RUNS=N to raise the limit)"
+        )
+    return total
+
+
 def _product(grid: dict) -> list[dict]:
     keys = list(grid)
     values = [v if isinstance(v, list) else [v] for v in grid.values()]
@@ -259,6 +293,7 @@ def expand_runs(config: BatchConfig, out: str | os.PathLike | None = None) -> li
     >>> [r["name"] for r in expand_runs(cfg, "out")]            # doctest: +SKIP
     ['nb__n=1__s=a', 'nb__n=1__s=b', 'nb__n=2__s=a', 'nb__n=2__s=b']
     """
+    check_run_count(config)
     out_dir = Path(out).resolve() if out is not None else (config.out or Path("reports").resolve())
     specs_cache: dict[Path, dict] = {}
     runs, problems = [], []

@@ -47,6 +47,15 @@ def _finished(spec: dict) -> dict | None:
         return None
     if _canonical(rec.get("parameters") or {}) != _canonical(spec["parameters"]):
         return None
+    # run.json alone is not a finished run: the executed notebook and the sidecar it recorded
+    # must still be there (a deleted output is run again)
+    files = rec.get("files") or {}
+    for key in ("notebook", "sidecar"):
+        rel = files.get(key)
+        if rel and not (Path(spec["out_dir"]) / rel).is_file():
+            return None
+    if not files.get("notebook"):
+        return None
     return rec
 
 

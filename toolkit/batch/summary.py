@@ -197,7 +197,9 @@ def write_summary(records: list[dict], out_dir: str | os.PathLike) -> tuple[Path
 
     out_dir = Path(out_dir)
     df = summary_frame(records)
-    csv = atomic_write_text(out_dir / SUMMARY_CSV, df.to_csv(index=False))
+    from toolkit._files import write_csv
+
+    csv = write_csv(df, out_dir / SUMMARY_CSV)
     buf = io.BytesIO()
     _parquet_ready(df).to_parquet(buf, index=False)
     pq = atomic_write_bytes(out_dir / SUMMARY_PARQUET, buf.getvalue())
@@ -215,7 +217,7 @@ def write_index(records: list[dict], out_dir: str | os.PathLike, *, title: str =
     """
     from toolkit._files import atomic_write_text
 
-    esc = _html.escape
+    from toolkit._escape import html_text as esc
 
     def link(run: str, rel: str | None, label: str) -> str:
         if not rel:

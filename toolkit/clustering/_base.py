@@ -9,6 +9,7 @@ from typing import Any, Iterable
 
 import numpy as np
 import pandas as pd
+from toolkit.errors import ToolkitError
 
 __all__ = ["ClusteringInputError", "TEXT_FIELDS", "Vectors"]
 
@@ -26,7 +27,7 @@ _TOKEN_PATTERN = r"(?u)\b[^\W\d_]{2,}\b"
 _MINIBATCH_THRESHOLD = 20_000
 
 
-class ClusteringInputError(ValueError):
+class ClusteringInputError(ToolkitError):
     """Input that cannot be clustered as asked (too few messages for k, no text, bad option)."""
 
 

@@ -19,6 +19,7 @@ __all__ = ["add_engine_arguments", "engine_session"]
 
 def add_engine_arguments(parser) -> None:
     """Add the engine options to a subcommand's parser."""
+    from toolkit.commands._types import int_range, memory_size
     g = parser.add_argument_group("at scale (Dask)")
     g.add_argument("--engine", choices=["pandas", "dask"], default="pandas",
                    help="pandas (default: the log in memory) or dask (PATH is a folder or glob of "
@@ -26,9 +27,9 @@ def add_engine_arguments(parser) -> None:
     g.add_argument("--scheduler", default=None,
                    help="address of a running Dask scheduler (tcp://host:8786); default: a local "
                    "cluster started for this command")
-    g.add_argument("--workers", type=int, default=None,
+    g.add_argument("--workers", type=int_range("--workers", 1, 256), default=None,
                    help="worker processes of the local cluster (default 2)")
-    g.add_argument("--memory-limit", default="2GB",
+    g.add_argument("--memory-limit", type=memory_size, default="2GB",
                    help="memory limit per local worker (default 2GB)")
 
 

@@ -6,7 +6,12 @@ from toolkit.commands._engine import add_engine_arguments, engine_session
 
 __all__ = ["register", "run"]
 
+MAX_BOOTSTRAP = 100_000
+
+
 def register(subparsers) -> None:
+    from toolkit.commands._types import float_range, int_range, open_unit, positive_float, timezone
+
     p = subparsers.add_parser(
         "abtest",
         help="analyse an A/B test: lifts, CIs, tests, SRM, multiple testing, verdicts",
@@ -30,21 +35,21 @@ def register(subparsers) -> None:
                    help="comma-separated name:kind[:num/den][:lower][:mde=X]; kinds binary, "
                    "continuous, ratio (default: resolved, satisfaction, quality, response time "
                    "per turn and cost for a log; numeric columns for a table)")
-    p.add_argument("--alpha", type=float, default=0.05, help="significance level (default 0.05)")
+    p.add_argument("--alpha", type=open_unit("--alpha"), default=0.05, help="significance level (default 0.05)")
     p.add_argument("--correction", choices=["holm", "bh", "bonferroni", "none"], default="holm",
                    help="multiple-testing correction that decides significance (default holm)")
     p.add_argument("--allocation", default=None,
                    help="planned split for the SRM check, e.g. A=0.5,B=0.5 (default equal)")
-    p.add_argument("--bootstrap", type=int, default=0,
+    p.add_argument("--bootstrap", type=int_range("--bootstrap", 0, MAX_BOOTSTRAP), default=0,
                    help="bootstrap resamples for percentile/BCa CIs (default 0: none)")
-    p.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
+    p.add_argument("--seed", type=int_range("--seed", 0, 2**32 - 1, hard=True), default=0, help="bootstrap seed (default 0)")
     p.add_argument("--nan-policy", choices=["drop", "raise"], default="drop",
                    help="missing metric values: drop and count (default) or reject")
     p.add_argument("--time-col", default="start_time",
                    help="arrival time column for the sequential analysis (default start_time)")
     p.add_argument("--no-sequential", action="store_true",
                    help="skip the always-valid confidence sequences")
-    p.add_argument("--mde-relative", type=float, default=0.10,
+    p.add_argument("--mde-relative", type=positive_float("--mde-relative"), default=0.10,
                    help="planned MDE relative to control, for the power in verdicts (default 0.10)")
     p.add_argument("--unit", choices=["conversation", "user"], default="conversation",
                    help="randomisation unit when PATH is a log (default conversation)")
@@ -56,10 +61,10 @@ def register(subparsers) -> None:
                    "each unit's metrics over its user's conversations in [START, END) (a log)")
     p.add_argument("--covariate", default=None,
                    help="CUPED with columns of a per-unit table: METRIC=COLUMN[,METRIC=COLUMN]")
-    p.add_argument("--prior-sd", type=float, default=None,
+    p.add_argument("--prior-sd", type=positive_float("--prior-sd"), default=None,
                    help="Bayesian read-out: SD of a normal prior on the lift (default: flat "
                    "prior; GrowthBook suggests 0.3 on the relative lift)")
-    p.add_argument("--prior-mean", type=float, default=0.0,
+    p.add_argument("--prior-mean", type=float_range("--prior-mean"), default=0.0,
                    help="mean of the normal prior on the lift (default 0)")
     p.add_argument("--bayes-scale", choices=["relative", "absolute"], default="relative",
                    help="lift the Bayesian posterior is on (default relative)")
@@ -97,7 +102,7 @@ def register(subparsers) -> None:
                         "reaction, judge_<rubric>, ...)")
     p.add_argument("--label-scale", default=None, metavar="LO,HI",
                    help="rating scale of the labels, e.g. 1,5: ratings outside it are an error")
-    p.add_argument("--tz", default=None, help="time zone of naive timestamps in a log")
+    p.add_argument("--tz", type=timezone, default=None, help="time zone of naive timestamps in a log")
     p.add_argument("--json", action="store_true", help="print the full result as JSON")
     add_engine_arguments(p)
     p.set_defaults(func=run)

@@ -10,6 +10,8 @@ __all__ = ["register", "run"]
 
 
 def register(subparsers) -> None:
+    from toolkit.commands._types import int_range
+
     p = subparsers.add_parser(
         "batch",
         help="run notebooks x parameter grids from a YAML config, in parallel, with a summary",
@@ -27,7 +29,7 @@ def register(subparsers) -> None:
                    "several -g expand to their product")
     p.add_argument("-p", "--parameter", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
                    help="without a config: a parameter fixed for every run")
-    p.add_argument("--workers", type=int, default=None, help="parallel runs (default: config, else the cores)")
+    p.add_argument("--workers", type=int_range("--workers", 1, 256), default=None, help="parallel runs (default: config, else the cores)")
     p.add_argument("--resume", action="store_true", help="skip finished runs; redo only failed or missing ones")
     p.add_argument("--out", default=None, help="output folder (default: the config's 'out', else reports/)")
     p.add_argument("--executor", choices=["thread", "process", "dask"], default=None,

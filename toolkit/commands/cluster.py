@@ -37,6 +37,8 @@ def _k(value: str):
 
 
 def register(subparsers) -> None:
+    from toolkit.commands._types import int_range, timezone
+
     p = subparsers.add_parser(
         "cluster",
         help="cluster messages into labelled topics; profile resolution, satisfaction, quality",
@@ -60,7 +62,7 @@ def register(subparsers) -> None:
         choices=["eigengap", "stability", "silhouette"],
         help="how --k auto chooses k (default: eigengap of over-clustered micro-clusters)",
     )
-    p.add_argument("--k-max", type=int, default=None, help="largest k tried by --k auto (default 40)")
+    p.add_argument("--k-max", type=int_range("--k-max", 2, 500), default=None, help="largest k tried by --k auto (default 40)")
     p.add_argument(
         "--backend", default="auto", choices=["auto", "embeddings", "tfidf"],
         help="vectoriser: auto (default) = all-MiniLM-L6-v2 sentence embeddings on onnxruntime when "
@@ -69,16 +71,16 @@ def register(subparsers) -> None:
     p.add_argument(
         "--algorithm", default="kmeans", choices=["kmeans", "hdbscan"], help="clustering algorithm"
     )
-    p.add_argument("--min-cluster-size", type=int, default=None, help="HDBSCAN's smallest cluster")
-    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    p.add_argument("--tz", default=None, help="time zone of naive timestamps")
+    p.add_argument("--min-cluster-size", type=int_range("--min-cluster-size", 2), default=None, help="HDBSCAN's smallest cluster")
+    p.add_argument("--seed", type=int_range("--seed", 0, 2**32 - 1, hard=True), default=0, help="random seed (default 0)")
+    p.add_argument("--tz", type=timezone, default=None, help="time zone of naive timestamps")
     p.add_argument(
         "--out",
         required=True,
         help="where to write the assignments (.csv, .parquet or .jsonl; with --engine dask a new "
         "or empty folder): ids, cluster, label",
     )
-    p.add_argument("--sample-size", type=int, default=None,
+    p.add_argument("--sample-size", type=int_range("--sample-size", 2), default=None,
                    help="units to fit the clusters on; the others are assigned to the nearest "
                    "cluster (default: all with the pandas engine, 200000 with --engine dask)")
     p.add_argument("--json", action="store_true", help="print the profile and summary as JSON")
@@ -86,34 +88,35 @@ def register(subparsers) -> None:
     p.set_defaults(func=run)
 
 
+_OUT_SUFFIXES = (".csv", ".parquet", ".jsonl", ".json")
+
+
 def _write(frame, path) -> None:
+    """Write the assignments atomically (CSV with spreadsheet formulas escaped)."""
     from pathlib import Path
 
-    from toolkit.errors import UsageError
+    from toolkit._files import atomic_write_text, write_frame
 
     path = Path(path)
-    suffix = path.suffix.lower()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if suffix == ".csv":
-        frame.to_csv(path, index=False)
-    elif suffix == ".parquet":
-        frame.to_parquet(path, index=False)
-    elif suffix in (".jsonl", ".json"):
-        frame.to_json(path, orient="records", lines=suffix == ".jsonl", force_ascii=False)
+    if path.suffix.lower() == ".json":
+        atomic_write_text(path, frame.to_json(orient="records", force_ascii=False))
     else:
-        raise UsageError(f"--out must end in .csv, .parquet, .jsonl or .json, got {str(path)!r}")
+        write_frame(frame, path)
 
 
 def run(args) -> int:
     from toolkit.cli import print_json
-    from toolkit.clustering import ClusteringInputError, cluster_log
+    from toolkit.clustering import cluster_log
     from toolkit.errors import UsageError
     from toolkit.io import load
-    from toolkit.scale.cluster import EngineError
 
     if args.sample_size is not None and args.sample_size < 2:
         raise UsageError(f"--sample-size must be >= 2, got {args.sample_size}")
     dask = args.engine == "dask"
+    if not dask:
+        from toolkit._files import check_output_file
+
+        check_output_file(args.out, suffixes=_OUT_SUFFIXES)
     with engine_session(args):
         log = load(args.path, tz=args.tz, engine=args.engine)
         try:
@@ -131,7 +134,7 @@ def run(args) -> int:
                 sample_size=args.sample_size,
                 out=args.out if dask else None,
             )
-        except (ClusteringInputError, ImportError, EngineError) as exc:
+        except ImportError as exc:  # an optional backend is missing (input errors are ToolkitErrors)
             raise UsageError(str(exc)) from exc
     if not dask:
         ids = ["conversation_id"] + (["turn"] if "turn" in res.assignments else [])

@@ -6,7 +6,12 @@ from __future__ import annotations
 __all__ = ["register", "run"]
 
 
+MAX_BOOTSTRAP = 100_000
+
+
 def register(subparsers) -> None:
+    from toolkit.commands._types import int_range, open_unit
+
     p = subparsers.add_parser(
         "compare",
         help="paired comparison of two variants on the same examples (offline experiment)",
@@ -28,12 +33,12 @@ def register(subparsers) -> None:
                    help="variant column of a single long table (default variant)")
     p.add_argument("--arms", default=None, help="the two variants of a long table, baseline "
                    "first, e.g. v1,v2 (default: its two values, sorted)")
-    p.add_argument("--alpha", type=float, default=0.05, help="significance level (default 0.05)")
+    p.add_argument("--alpha", type=open_unit("--alpha"), default=0.05, help="significance level (default 0.05)")
     p.add_argument("--correction", choices=["holm", "bh", "bonferroni", "none"], default="holm",
                    help="multiple-testing correction across the score columns (default holm)")
-    p.add_argument("--bootstrap", type=int, default=2000,
+    p.add_argument("--bootstrap", type=int_range("--bootstrap", 0, MAX_BOOTSTRAP), default=2000,
                    help="paired bootstrap resamples (default 2000; 0 = none)")
-    p.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
+    p.add_argument("--seed", type=int_range("--seed", 0, 2**32 - 1, hard=True), default=0, help="bootstrap seed (default 0)")
     p.add_argument("--json", action="store_true", help="print the full result as JSON")
     p.set_defaults(func=run)
 

@@ -6,6 +6,8 @@ __all__ = ["register", "run"]
 
 
 def register(subparsers) -> None:
+    from toolkit.commands._types import int_range
+
     p = subparsers.add_parser(
         "demo",
         help="run every notebook in notebooks/ on the bundled sample and write the reports",
@@ -14,7 +16,7 @@ def register(subparsers) -> None:
         "plus index.html and summary.csv in the output folder.",
     )
     p.add_argument("--out", default="reports", help="output folder (default: reports/)")
-    p.add_argument("--workers", type=int, default=None, help="parallel notebooks (default: the cores)")
+    p.add_argument("--workers", type=int_range("--workers", 1, 256), default=None, help="parallel notebooks (default: the cores)")
     p.add_argument("--notebooks", default=None, help="folder of notebooks (default: ./notebooks)")
     p.add_argument("--resume", action="store_true", help="skip notebooks that already finished")
     p.add_argument("--no-pdf", action="store_true", help="skip PDF exports")

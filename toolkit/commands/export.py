@@ -26,8 +26,11 @@ def run(args) -> int:
 
     from toolkit.export import BrowserNotFoundError, export
 
-    if not Path(args.notebook).is_file():
-        raise FileNotFoundError(f"notebook not found: {args.notebook}")
+    from toolkit._files import check_notebook, check_output_file
+
+    check_notebook(args.notebook)
+    if args.out:
+        check_output_file(args.out, suffixes=(f".{args.to}",))
     try:
         path = export(args.notebook, args.to, args.out, no_input=args.no_input)
     except BrowserNotFoundError as exc:

@@ -16,7 +16,12 @@ __all__ = ["register", "run"]
 _MODELS = ["auto", "snaive", "ets", "arima", "stl_arima", "stl_ets", "combo"]
 
 
+MAX_HORIZON = 10_000
+
+
 def register(subparsers) -> None:
+    from toolkit.commands._types import int_range, timezone
+
     p = subparsers.add_parser(
         "forecast",
         help="forecast metric series (volume, response time, quality, ...) with intervals",
@@ -39,20 +44,21 @@ def register(subparsers) -> None:
                    "resolution, satisfaction, or a numeric column")
     p.add_argument("--freq", default=None,
                    help="h (hourly) or d (daily); for a log default h, for a file inferred")
-    p.add_argument("--season", type=int, default=None,
+    p.add_argument("--season", type=int_range("--season", 1, MAX_HORIZON), default=None,
                    help="seasonal period in steps (default 24 hourly, 7 daily, 12 monthly; 1 = none)")
-    p.add_argument("--horizon", type=int, required=True, help="number of steps to forecast")
+    p.add_argument("--horizon", type=int_range("--horizon", 1, MAX_HORIZON), required=True,
+                   help=f"number of steps to forecast (1 to {MAX_HORIZON:,})")
     p.add_argument("--model", default="auto", choices=_MODELS,
                    help="model (default auto: lowest backtest MASE per series)")
-    p.add_argument("--origins", type=int, default=3,
+    p.add_argument("--origins", type=int_range("--origins", 1, 100), default=3,
                    help="rolling origins of the backtest behind --model auto (default 3)")
     p.add_argument("--by", default=None, help="for a log: one series per variant, bot_id or model")
     p.add_argument("--counts", action="store_true",
                    help="the file's values are counts: reject negatives, clip forecasts at 0")
-    p.add_argument("--jobs", type=int, default=None,
+    p.add_argument("--jobs", type=int_range("--jobs", 1, 256), default=None,
                    help="worker processes for several series (default: all available cores)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
-    p.add_argument("--tz", default=None, help="time zone of naive timestamps in a log")
+    p.add_argument("--tz", type=timezone, default=None, help="time zone of naive timestamps in a log")
     p.add_argument("--out", default=None,
                    help="write the forecasts here (.csv or .parquet); default: CSV on stdout "
                    "unless --json")
@@ -67,7 +73,7 @@ def _load_series(args):
     """Return (dict of series, source kind, metric label, nonnegative)."""
     from pathlib import Path
 
-    from toolkit.series import SeriesError, is_series_table, metric_series, peek_columns, read_series
+    from toolkit.series import is_series_table, peek_columns, read_series
 
     path = Path(args.path)
     if args.engine == "dask":
@@ -78,7 +84,7 @@ def _load_series(args):
         raise FileNotFoundError(f"no such file or folder: {path}")
     cols = None if path.is_dir() else peek_columns(path)
     if cols is not None and is_series_table(cols):
-        long = read_series(path)
+        long = read_series(path, tz=args.tz)
         out = {}
         for sid, g in long.groupby("series_id", sort=True):
             import pandas as pd
@@ -115,25 +121,42 @@ def _log_series(args, log):
     return series, "log", args.metric, kind in ("count", "sum")
 
 
+def _check_finite(series: dict, where) -> None:
+    """Refuse series with inf or values so large that the models overflow (the forecast would be
+    infinite intervals with exit 0)."""
+    import numpy as np
+
+    from toolkit.series import MAX_VALUE, SeriesError
+
+    for name, s in series.items():
+        v = np.asarray(s, dtype="float64")
+        bad = np.isinf(v) | (np.abs(np.nan_to_num(v)) > MAX_VALUE)
+        if bad.any():
+            first = s.index[np.flatnonzero(bad)[:3]]
+            raise SeriesError(f"{where}: series {name!r} has values that are infinite or larger than {MAX_VALUE:g} "
+                              f"in size ({int(bad.sum())} points, first at {', '.join(map(str, first))}); rescale or clean it")
+
+
 def run(args) -> int:
     import sys
 
     from toolkit.cli import print_json
     from toolkit.errors import UsageError
     from toolkit.forecasting import forecast_many
-    from toolkit.series import SeriesError
 
     if args.horizon < 1:
         raise UsageError(f"--horizon must be >= 1, got {args.horizon}")
     if args.season is not None and args.season < 1:
         raise UsageError(f"--season must be >= 1, got {args.season}")
+    if args.out:
+        from toolkit._files import check_output_file
+
+        check_output_file(args.out, suffixes=(".csv", ".parquet"))
     with engine_session(args):
-        try:
-            series, kind, label, nonneg = _load_series(args)
-        except SeriesError as exc:
-            raise UsageError(str(exc)) from None
+        series, kind, label, nonneg = _load_series(args)  # a SeriesError is a ToolkitError: exit 2
         if not series:
             raise UsageError(f"{args.path}: no series to forecast")
+        _check_finite(series, args.path)
         freq = args.freq
         if freq is not None and freq.lower() in ("h", "d"):
             freq = freq.lower()
@@ -156,16 +179,9 @@ def run(args) -> int:
     for r in failed.itertuples():
         print(f"warning: series {r.series_id} not forecast: {r.error}", file=sys.stderr)
     if args.out:
-        from pathlib import Path
+        from toolkit._files import write_frame
 
-        out = Path(args.out)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        if out.suffix.lower() == ".parquet":
-            fc.to_parquet(out, index=False)
-        elif out.suffix.lower() in (".csv", ".txt", ""):
-            fc.to_csv(out, index=False)
-        else:
-            raise UsageError(f"--out must end in .csv or .parquet, got {out.name}")
+        write_frame(fc, args.out)
     if args.json:
         doc = {
             "source": str(args.path),
@@ -182,5 +198,7 @@ def run(args) -> int:
             doc["forecast"] = fc.assign(timestamp=fc["timestamp"].astype(str)).to_dict(orient="records")
         print_json(doc)
     elif not args.out:
-        fc.to_csv(sys.stdout, index=False)
+        from toolkit._files import escape_formulas
+
+        escape_formulas(fc).to_csv(sys.stdout, index=False)
     return 1 if len(failed) else 0

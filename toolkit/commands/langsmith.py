@@ -21,6 +21,8 @@ __all__ = ["register", "run"]
 
 
 def register(subparsers) -> None:
+    from toolkit.commands._types import positive_float
+
     p = subparsers.add_parser(
         "langsmith",
         help="pull LangSmith runs into a conversation log; push scores back as feedback",
@@ -39,6 +41,8 @@ def register(subparsers) -> None:
     pull.add_argument("--limit", type=int, help="stop after this many runs")
     pull.add_argument("--endpoint", help="API URL (default: LANGSMITH_ENDPOINT, then the client's default)")
     pull.add_argument("--backend", choices=["auto", "v1", "v2"], default="auto", help="runs query API (default: auto)")
+    pull.add_argument("--timeout", type=positive_float("--timeout", high=3600), default=30.0,
+                      help="seconds to wait for the server to answer each request (default 30; connect 5)")
     pull.add_argument("--out", required=True, help="where to save the runs (JSON Lines)")
     pull.add_argument("--log", help="also save the mapped conversation log here (folder or .parquet/.csv/.jsonl file)")
     pull.add_argument("--input-key", action="append", help="traceable chains: input argument holding the user text (repeatable)")
@@ -54,6 +58,8 @@ def register(subparsers) -> None:
     push.add_argument("--comment-column", help="column whose text becomes the feedback comment")
     push.add_argument("--project", help="project name (for its id, when the log has no project_id column)")
     push.add_argument("--endpoint", help="API URL (default: LANGSMITH_ENDPOINT, then the client's default)")
+    push.add_argument("--timeout", type=positive_float("--timeout", high=3600), default=30.0,
+                      help="seconds to wait for the server to answer each request (default 30)")
     push.add_argument("--batch-size", type=int, default=100, help="runs per batch (default 100)")
     push.add_argument("--dry-run", action="store_true", help="plan only: create and update nothing")
     push.add_argument("--no-update", action="store_true", help="leave feedback this toolkit pushed earlier even if the score changed")
@@ -84,7 +90,16 @@ def run(args: argparse.Namespace) -> int:
     from toolkit.errors import UsageError
     from toolkit.sources import langsmith as ls
 
+    from toolkit._secrets import redacting
+
     action = args.langsmith_command
+    with redacting(ls._api_key()):
+        return _run(args, action, ls, print_json)
+
+
+def _run(args, action, ls, print_json) -> int:
+    from toolkit.errors import UsageError
+
     try:
         if action == "pull":
             return _pull(args, ls, print_json)
@@ -105,6 +120,9 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _pull(args, ls, print_json) -> int:
+    from toolkit._files import check_output_file
+
+    check_output_file(args.out)
     runs = ls.pull_runs(
         args.project,
         endpoint=args.endpoint,
@@ -115,6 +133,7 @@ def _pull(args, ls, print_json) -> int:
         filter=args.filter,
         limit=args.limit,
         backend=args.backend,
+        timeout=args.timeout,
     )
     path = ls.save_runs(runs, args.out)
     summary = {"project": args.project, "runs": len(runs), "out": str(path)}
@@ -165,12 +184,12 @@ def _push(args, ls, print_json) -> int:
         batch_size=args.batch_size,
         dry_run=args.dry_run,
         update=not args.no_update,
+        timeout=args.timeout,
     )
     if args.plan:
-        from pathlib import Path
+        from toolkit._files import write_csv
 
-        Path(args.plan).parent.mkdir(parents=True, exist_ok=True)
-        report.plan.to_csv(args.plan, index=False)
+        write_csv(report.plan, args.plan)
     if args.json:
         print_json(report.to_dict())
     else:

@@ -6,6 +6,8 @@ __all__ = ["register", "run"]
 
 
 def register(subparsers) -> None:
+    from toolkit.commands._types import int_range, open_unit, positive_float
+
     p = subparsers.add_parser(
         "power",
         help="plan an A/B test: sample size per arm, power, MDE and duration",
@@ -30,15 +32,15 @@ def register(subparsers) -> None:
                    "of rates or of means); relative with --relative")
     p.add_argument("--relative", action="store_true", help="--mde is relative to --baseline")
     p.add_argument("--effect-size", type=float, help="means: Cohen's d (instead of --mde/--sd)")
-    p.add_argument("--sd", type=float, help="means: standard deviation of the metric")
-    p.add_argument("--n", type=float, help="control-arm size: solve power (with an effect) or "
+    p.add_argument("--sd", type=positive_float("--sd"), help="means: standard deviation of the metric")
+    p.add_argument("--n", type=positive_float("--n"), help="control-arm size: solve power (with an effect) or "
                    "the MDE (without)")
-    p.add_argument("--alpha", type=float, default=0.05, help="significance level (default 0.05)")
-    p.add_argument("--power", type=float, default=None,
+    p.add_argument("--alpha", type=open_unit("--alpha"), default=0.05, help="significance level (default 0.05)")
+    p.add_argument("--power", type=open_unit("--power"), default=None,
                    help="target power (default 0.8 when solving n or the MDE)")
-    p.add_argument("--ratio", type=float, default=1.0,
+    p.add_argument("--ratio", type=positive_float("--ratio", 1000), default=1.0,
                    help="n_treatment / n_control per treatment arm (default 1)")
-    p.add_argument("--arms", type=int, default=2,
+    p.add_argument("--arms", type=int_range("--arms", 2, 100), default=2,
                    help="arms including control (default 2); alpha is split (Bonferroni)")
     p.add_argument("--formula", default=None,
                    help="proportion: pooled (R power.prop.test, default), cohen_h, unpooled; "
@@ -61,7 +63,7 @@ def register(subparsers) -> None:
                    "--pair-correlation)")
     p.add_argument("--pair-correlation", type=float, default=None,
                    help="paired: correlation of the two variants' scores on an example")
-    p.add_argument("--daily-traffic", type=float, default=None,
+    p.add_argument("--daily-traffic", type=positive_float("--daily-traffic"), default=None,
                    help="units per day entering the test: prints the duration")
     p.add_argument("--json", action="store_true", help="print the plan as JSON")
     p.set_defaults(func=run)

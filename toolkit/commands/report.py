@@ -6,6 +6,8 @@ __all__ = ["register", "run"]
 
 
 def register(subparsers) -> None:
+    from toolkit.commands._types import timezone
+
     p = subparsers.add_parser(
         "report",
         help="monitoring report: KPIs, threshold alerts and suggestions",
@@ -21,7 +23,7 @@ def register(subparsers) -> None:
                         "error_rate_high, error_rate_medium, min_turns)")
     p.add_argument("--config", default=None, help="JSON or YAML file of quality settings")
     p.add_argument("--freq", default="D", help="period of the over-time table: D (default), h, W")
-    p.add_argument("--tz", default=None, help="time zone of naive timestamps")
+    p.add_argument("--tz", type=timezone, default=None, help="time zone of naive timestamps")
     p.add_argument("--json", action="store_true", help="print the whole report as JSON")
     p.set_defaults(func=run)
 

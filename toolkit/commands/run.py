@@ -6,6 +6,8 @@ __all__ = ["register", "run"]
 
 
 def register(subparsers) -> None:
+    from toolkit.commands._types import positive_float
+
     p = subparsers.add_parser(
         "run",
         help="execute one notebook with papermill into its own folder (notebook, figures, "
@@ -23,7 +25,7 @@ def register(subparsers) -> None:
     p.add_argument("--no-html", action="store_true", help="skip the HTML export")
     p.add_argument("--no-pdf", action="store_true", help="skip the PDF export")
     p.add_argument("--no-input", action="store_true", help="hide code cells in the exports")
-    p.add_argument("--timeout", type=float, default=None, help="seconds allowed per cell")
+    p.add_argument("--timeout", type=positive_float("--timeout"), default=None, help="seconds allowed per cell")
     p.add_argument("--help-params", action="store_true",
                    help="list the notebook's parameters (name, type, default, help) and exit")
     p.add_argument("--json", action="store_true", help="print the run record as JSON")
@@ -39,6 +41,15 @@ def run(args) -> int:
         print(f"Parameters of {args.notebook}:")
         print(format_parameters(inspect_parameters(args.notebook)))
         return 0
+    from toolkit._files import check_notebook, check_output_file
+
+    check_notebook(args.notebook)
+    if args.out:
+        from pathlib import Path
+
+        if Path(args.out).exists() and not Path(args.out).is_dir():
+            raise UsageError(f"--out {args.out} is a file; give a folder for the run's outputs")
+        check_output_file(Path(args.out) / "run.json")
     params = {}
     for name, value in args.parameter:
         if name in params:

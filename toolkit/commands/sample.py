@@ -12,6 +12,7 @@ __all__ = ["register", "run"]
 
 def register(subparsers) -> None:
     """Add the ``sample`` subcommand."""
+    from toolkit.commands._types import int_range
     p = subparsers.add_parser(
         "sample",
         help="generate a realistic sample conversation log with its planted truth",
@@ -20,7 +21,7 @@ def register(subparsers) -> None:
         "kind per turn, planted A/B effects, incident windows) into DIR.",
     )
     p.add_argument("--out", required=True, metavar="DIR", help="output folder (created if missing)")
-    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--seed", type=int_range("--seed", 0, 2**32 - 1, hard=True), default=0, help="random seed (default 0)")
     p.add_argument("--days", type=int, default=60, help="length of the range in days (default 60)")
     p.add_argument(
         "--conversations", type=int, default=None, metavar="N",
@@ -45,16 +46,27 @@ def run(args: argparse.Namespace) -> int:
     """Generate and write the sample; print a one-line summary."""
     from toolkit.errors import UsageError
 
-    if args.days < 1:
-        raise UsageError(f"--days must be >= 1, got {args.days}")
+    if not 1 <= args.days <= 36_600:
+        raise UsageError(f"--days must be >= 1 and <= 36600, got {args.days}")
     if args.conversations is not None and args.conversations < 1:
         raise UsageError(f"--conversations must be >= 1, got {args.conversations}")
+    from pathlib import Path
+
     import pandas as pd
 
     try:
-        pd.Timestamp(args.start)
-    except ValueError as exc:
+        start = pd.Timestamp(args.start)
+    except (ValueError, OverflowError) as exc:
         raise UsageError(f"--start must be a date such as 2026-09-01, got {args.start!r}") from exc
+    last = pd.Timestamp("2262-04-10") - pd.Timedelta(days=args.days + 1)
+    if not (pd.Timestamp("1970-01-01") <= start.tz_localize(None) <= last):
+        raise UsageError(f"--start must be between 1970-01-01 and {last.date()} for --days {args.days} "
+                         f"(timestamps end at 2262-04-11), got {args.start!r}")
+    from toolkit._files import check_output_file
+
+    check_output_file(Path(args.out) / "turns.parquet", option="--out")
+    if Path(args.out).exists() and not Path(args.out).is_dir():
+        raise UsageError(f"--out {args.out} is a file; give a folder")
 
     if args.partitioned:
         return _run_partitioned(args)

@@ -8,6 +8,8 @@ __all__ = ["register", "run", "read_settings"]
 
 
 def register(subparsers) -> None:
+    from toolkit.commands._types import int_range, timezone
+
     p = subparsers.add_parser(
         "score",
         help="score every response (relevance, sentiment, coherence, length_fit, quality, level)",
@@ -21,8 +23,8 @@ def register(subparsers) -> None:
     p.add_argument("--config", default=None,
                    help="JSON or YAML file of quality settings (weights, cutoffs, context_decay, "
                         "relevance_saturation, length, ...)")
-    p.add_argument("--tz", default=None, help="time zone of naive timestamps (they are rejected without it)")
-    p.add_argument("--jobs", type=int, default=None, help="worker processes (default: 2 for large logs)")
+    p.add_argument("--tz", type=timezone, default=None, help="time zone of naive timestamps (they are rejected without it)")
+    p.add_argument("--jobs", type=int_range("--jobs", 1, 256), default=None, help="worker processes (default: 2 for large logs)")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     add_engine_arguments(p)
     p.set_defaults(func=run)
@@ -65,6 +67,7 @@ def run(args) -> int:
         raise UsageError(f"quality config: {exc}") from None
     if args.jobs is not None and args.jobs < 1:
         raise UsageError(f"--jobs must be >= 1, got {args.jobs}")
+    _check_out(args.out)
     with engine_session(args):
         if args.engine == "dask":
             summary = _run_dask(args, config)
@@ -91,18 +94,33 @@ def run(args) -> int:
     return 0
 
 
+def _check_out(out) -> None:
+    """Refuse an --out that ``save`` would misread (``s.xlsx`` is not a folder) or cannot write."""
+    from pathlib import Path
+
+    from toolkit._files import check_output_file
+    from toolkit.errors import OutputError
+    from toolkit.io import FORMATS
+
+    p = Path(out)
+    if p.suffix and p.suffix.lower() not in FORMATS and not p.is_dir():
+        raise OutputError(f"--out {out}: unknown format {p.suffix!r}; use .parquet, .csv, .jsonl or a folder name without a suffix")
+    if p.suffix.lower() in FORMATS:
+        check_output_file(p, suffixes=tuple(FORMATS))
+    elif p.exists() and not p.is_dir():
+        raise OutputError(f"--out {out} is a file; give a folder (or a .parquet/.csv/.jsonl file name)")
+    else:
+        check_output_file(p / "turns.parquet")
+
+
 def _run_dask(args, config) -> dict:
     """Score a partitioned log on Dask and write ``--out`` as a folder of Parquet files."""
     from toolkit.errors import UsageError
     from toolkit.quality import score_turns
-    from toolkit.scale.cluster import EngineError
     from toolkit.scale.read import read_log
     from toolkit.scale.score import write_scored
 
     if args.jobs is not None:
         raise UsageError("--jobs is for the pandas engine; with --engine dask use --workers")
     dlog = read_log(args.path, tz=args.tz)
-    try:
-        return write_scored(dlog, score_turns(dlog, config, engine="dask"), args.out)
-    except EngineError as exc:
-        raise UsageError(str(exc)) from None
+    return write_scored(dlog, score_turns(dlog, config, engine="dask"), args.out)  # EngineError: exit 2

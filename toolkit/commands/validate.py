@@ -6,6 +6,8 @@ __all__ = ["register", "run"]
 
 
 def register(subparsers) -> None:
+    from toolkit.commands._types import positive_float, timezone
+
     p = subparsers.add_parser(
         "validate",
         help="check a conversation log and print a summary (exit 2 when invalid)",
@@ -14,8 +16,8 @@ def register(subparsers) -> None:
         "log prints every broken rule with its column and offending rows, and exits with 2.",
     )
     p.add_argument("path", help="file (.csv/.jsonl/.parquet/.db) or folder with turns.* [conversations.*]")
-    p.add_argument("--tz", default=None, help="time zone of naive timestamps (they are rejected without it)")
-    p.add_argument("--satisfaction-scale", type=float, default=None, help="SQLite: divide satisfaction by this (e.g. 5)")
+    p.add_argument("--tz", type=timezone, default=None, help="time zone of naive timestamps (they are rejected without it)")
+    p.add_argument("--satisfaction-scale", type=positive_float("--satisfaction-scale"), default=None, help="SQLite: divide satisfaction by this (e.g. 5)")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.set_defaults(func=run)
 

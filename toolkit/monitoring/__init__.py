@@ -59,7 +59,14 @@ from toolkit.monitoring.figures import (
     reaction_by_figure,
     response_time_vs_quality_figure,
 )
-from toolkit.monitoring.findings import _drop_findings, _runs, _segment_differences, _segment_findings, suggestions
+from toolkit.monitoring.findings import (
+    _drop_findings,
+    _runs,
+    _segment_differences,
+    _segment_findings,
+    suggestions,
+    suggestions_markdown,
+)
 from toolkit.monitoring.kpis import _conversation_kpis, _cutoffs, _period_start, _scored, kpi_table, turn_kpis
 from toolkit.monitoring.report import MonitoringReport, monitoring_report
 from toolkit.monitoring.tables import _clustered_means, quality_by, worst_responses
@@ -74,6 +81,7 @@ __all__ = [
     "evaluate_alerts",
     "alerts_for",
     "suggestions",
+    "suggestions_markdown",
     "worst_responses",
     "quality_by",
     "ALERT_COLUMNS",

@@ -12,7 +12,7 @@ import pandas as pd
 from toolkit.monitoring.alerts import _quality_advice, _weighted_shortfalls
 from toolkit.monitoring.kpis import _cutoffs, _scored
 
-__all__ = ["suggestions"]
+__all__ = ["suggestions", "suggestions_markdown"]
 
 
 def _segment_differences(y: np.ndarray, key: np.ndarray, codes: np.ndarray, min_n: int = 30) -> pd.DataFrame:
@@ -224,3 +224,21 @@ def suggestions(data, *, config=None, min_n: int = 30, max_items: int = 12) -> p
         })
     df = pd.DataFrame(items[:max_items], columns=["area", "finding", "action", "evidence"])
     return df
+
+
+def suggestions_markdown(frame: pd.DataFrame) -> str:
+    r"""The suggestions as a Markdown list, every data-derived text escaped (a model or variant
+    named ``<script>...`` is shown, never run, in a notebook or its HTML export).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({"area": ["model"], "finding": ["<img src=x onerror=alert(1)> is slow"],
+    ...                    "action": ["check *it*"]})
+    >>> suggestions_markdown(df)
+    '- **model**: &lt;img src=x onerror=alert\\(1\\)&gt; is slow _check \\*it\\*_'
+    """
+    from toolkit._escape import md_text
+
+    return "\n".join(f"- **{md_text(r.area)}**: {md_text(r.finding)} _{md_text(r.action)}_"
+                     for r in frame.itertuples())

@@ -49,7 +49,7 @@ _TYPES = {
 }
 
 
-class ParameterError(UsageError, ValueError):
+class ParameterError(UsageError):
     """Unknown or mistyped notebook parameters (the message lists the valid ones).
 
     Attributes
@@ -253,9 +253,9 @@ def inspect_parameters(notebook: str | os.PathLike) -> dict[str, ParameterSpec]:
     import nbformat
     import papermill
 
-    path = Path(notebook)
-    if not path.is_file():
-        raise FileNotFoundError(f"notebook not found: {path}")
+    from toolkit._files import check_notebook
+
+    path = check_notebook(notebook)
     logger = logging.getLogger("papermill")
     level = logger.level
     logger.setLevel(logging.ERROR)  # its "Unable to parse line" warnings: handled below

@@ -26,6 +26,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 import pandas as pd
+from toolkit.errors import ToolkitError
 
 __all__ = ["user_variant_counts", "Moments", "arm_moments", "arm_moments_frame", "Spec"]
 
@@ -33,7 +34,7 @@ __all__ = ["user_variant_counts", "Moments", "arm_moments", "arm_moments_frame",
 Spec = tuple[str, str, "str | None"]
 
 
-class MomentsError(ValueError):
+class MomentsError(ToolkitError):
     """A metric column cannot be summarised (missing, not numeric, infinite values)."""
 
 

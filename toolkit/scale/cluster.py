@@ -29,6 +29,7 @@ import logging
 import sys
 import time
 from typing import Any, Iterator
+from toolkit.errors import ToolkitError
 
 __all__ = ["ENGINES", "EngineError", "check_engine", "dask_client", "require_dask", "compute",
            "DEFAULT_MEMORY_LIMIT"]
@@ -39,7 +40,7 @@ DEFAULT_MEMORY_LIMIT = "2GB"
 _INSTALL = "the Dask engine needs dask[dataframe] and distributed: pip install 'chatbot-toolkit[dask]'"
 
 
-class EngineError(ValueError):
+class EngineError(ToolkitError):
     """The engine cannot run: unknown engine, Dask missing, a scheduler that does not answer."""
 
 
@@ -165,7 +166,7 @@ def dask_client(
     cluster = LocalCluster(
         n_workers=n_workers, threads_per_worker=threads_per_worker, processes=True,
         memory_limit=memory_limit, dashboard_address="127.0.0.1:0", host="127.0.0.1",
-        silence_logs=logging.ERROR,
+        silence_logs=logging.CRITICAL,  # a failed task comes back to the client as one error; no worker dump
     )
     try:
         client = Client(cluster, set_as_default=True)

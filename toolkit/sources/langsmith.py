@@ -69,6 +69,7 @@ from toolkit.sources.langsmith_map import (  # noqa: F401
     runs_to_log,
 )
 from toolkit.sources.langsmith_runs import is_runs_file, normalise_run, read_runs, save_runs  # noqa: F401
+from toolkit.errors import ToolkitError
 
 __all__ = [
     "LangSmithNotConfigured",
@@ -108,7 +109,7 @@ V2_SELECTS = [
 _FEEDBACK_NAMESPACE = uuid.UUID("6f0d3c1e-9b57-5d1a-8a43-2f1c7e6b9a10")
 
 
-class LangSmithNotConfigured(RuntimeError):
+class LangSmithNotConfigured(ToolkitError, RuntimeError):
     """No API key in the environment: LangSmith is not reached (the toolkit stays offline)."""
 
 
@@ -132,17 +133,16 @@ def redact(text: Any) -> str:
     'failed with key *** (***)'
     >>> del os.environ["LANGSMITH_API_KEY"]
     """
-    out = str(text)
-    key = _api_key()
-    if key:
-        out = out.replace(key, "***")
-        if len(key) > 7:
-            masked = key[:5] + "*" * (len(key) - 7) + key[-2:]
-            out = out.replace(masked, "***")
-    return out
+    from toolkit._secrets import add_secret, redact as _redact
+
+    add_secret(_api_key())
+    return _redact(text)
 
 
-def make_client(endpoint: str | None = None, *, timeout_ms: int | None = None, **kwargs: Any):
+DEFAULT_TIMEOUT_MS = (5_000, 30_000)
+
+
+def make_client(endpoint: str | None = None, *, timeout_ms: int | tuple[int, int] | None = None, **kwargs: Any):
     """A ``langsmith.Client`` for ``endpoint`` with the key from ``LANGSMITH_API_KEY``.
 
     Background batching is off (``auto_batch_tracing=False``): the toolkit only reads runs and
@@ -153,8 +153,10 @@ def make_client(endpoint: str | None = None, *, timeout_ms: int | None = None, *
     endpoint : str, optional
         API URL (``https://api.smith.langchain.com``, or a self-hosted ``https://host/api/v1``).
         Defaults to ``LANGSMITH_ENDPOINT``, then the client's default.
-    timeout_ms : int, optional
-        Request timeout.
+    timeout_ms : int or (int, int), optional
+        Connect and read timeouts in milliseconds (default ``DEFAULT_TIMEOUT_MS``: 5 s to connect,
+        30 s per read), with at most one retry: a server that accepts and never answers fails
+        within about twice the read timeout.
     **kwargs
         Passed to ``langsmith.Client`` (never an ``api_key``: the key comes from the environment).
 
@@ -191,9 +193,17 @@ def make_client(endpoint: str | None = None, *, timeout_ms: int | None = None, *
         opts["tracing_sampling_rate"] = 1.0
     if url:
         opts["api_url"] = url
-    if timeout_ms is not None:
-        opts["timeout_ms"] = timeout_ms
-    return Client(**opts)
+    opts["timeout_ms"] = tuple(timeout_ms) if isinstance(timeout_ms, (tuple, list)) else (
+        (int(timeout_ms), int(timeout_ms)) if timeout_ms is not None else DEFAULT_TIMEOUT_MS)
+    if "retry_config" not in opts:
+        from urllib3.util.retry import Retry
+
+        opts["retry_config"] = Retry(total=1, status_forcelist=[429, 502, 503, 504], backoff_factor=0.5,
+                                     raise_on_redirect=False, raise_on_status=False)
+    from toolkit._secrets import redacting
+
+    with redacting(key):
+        return Client(**opts)
 
 
 # --------------------------------------------------------------------------------------------
@@ -238,6 +248,21 @@ def _choose_backend(client: Any, backend: str) -> str:
     return "v2"
 
 
+def _with_redaction(fn: Callable) -> Callable:
+    """Run ``fn`` inside :func:`toolkit._secrets.redacting` with the API key registered."""
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from toolkit._secrets import redacting
+
+        with redacting(_api_key()):
+            return fn(*args, **kwargs)
+
+    return wrapper
+
+
+@_with_redaction
 def pull_runs(
     project: str,
     *,
@@ -251,6 +276,7 @@ def pull_runs(
     limit: int | None = None,
     backend: str = "auto",
     page_size: int = 100,
+    timeout: float | None = None,
 ) -> list[dict]:
     """Fetch a project's runs from LangSmith as plain dicts (see :func:`normalise_run`).
 
@@ -276,6 +302,8 @@ def pull_runs(
         Which query API: ``auto`` follows the server's ``/info`` flags and the installed client.
     page_size : int
         Runs per page (v2 query).
+    timeout : float, optional
+        Connect and read timeout in seconds for a client made here (default 5 s / 30 s).
 
     Returns
     -------
@@ -292,7 +320,7 @@ def pull_runs(
     end = _as_datetime(until, "until")
     is_root = True if runs == "root" else None
     rtype = run_type or ("llm" if runs == "llm" else None)
-    client = client or make_client(endpoint)
+    client = client or make_client(endpoint, timeout_ms=None if timeout is None else int(timeout * 1000))
     which = _choose_backend(client, backend)
     try:
         project_obj = client.read_project(project_name=project)
@@ -446,6 +474,7 @@ def _turns_of(data: Any):
     raise TypeError(f"push_feedback needs a ConversationLog or a turns DataFrame, not {type(data).__name__}")
 
 
+@_with_redaction
 def push_feedback(
     data: Any,
     key: str = "quality",
@@ -459,6 +488,7 @@ def push_feedback(
     dry_run: bool = False,
     update: bool = True,
     progress: Callable[[int, int], None] | None = None,
+    timeout: float | None = None,
 ) -> PushReport:
     """Write a per-turn score back to LangSmith as feedback on the runs the turns came from.
 
@@ -526,7 +556,7 @@ def push_feedback(
         if dry_run and _api_key() is None:
             checked = False
         else:
-            client = make_client(endpoint)
+            client = make_client(endpoint, timeout_ms=None if timeout is None else int(timeout * 1000))
 
     todo = plan.index[plan["action"] == "create"]
     if client is not None and len(todo):

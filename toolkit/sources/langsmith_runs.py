@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from toolkit.sources._common import jsonable
+from toolkit.errors import InputFileError
 
 __all__ = ["normalise_run", "save_runs", "read_runs", "is_runs_file"]
 
@@ -69,14 +70,14 @@ def save_runs(runs: Iterable[Mapping], path: str | os.PathLike) -> Path:
     >>> read_runs(p)
     [{'id': 'r1', 'name': 'x'}]
     """
+    from toolkit._files import atomic_path
+
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as fh:
-        for run in runs:
-            fh.write(json.dumps(jsonable(run), ensure_ascii=False, sort_keys=True))
-            fh.write("\n")
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        with open(tmp, "w", encoding="utf-8") as fh:
+            for run in runs:
+                fh.write(json.dumps(jsonable(run), ensure_ascii=False, sort_keys=True))
+                fh.write("\n")
     return path
 
 
@@ -97,15 +98,20 @@ def read_runs(path: str | os.PathLike) -> list[dict]:
     text = path.read_text(encoding="utf-8")
     stripped = text.lstrip()
     if stripped.startswith("["):
-        return [dict(r) for r in json.loads(text)]
+        try:
+            return [dict(r) for r in json.loads(text)]
+        except (ValueError, TypeError, RecursionError):
+            raise InputFileError(f"{path}: is not a JSON array of run objects") from None
     out = []
     for i, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             continue
         try:
             out.append(json.loads(line))
+        except RecursionError:
+            raise InputFileError(f"{path}: line {i} is nested too deeply") from None
         except json.JSONDecodeError as exc:
-            raise ValueError(f"{path}: line {i} is not JSON ({exc.msg}): {line[:80]!r}") from None
+            raise InputFileError(f"{path}: line {i} is not JSON ({exc.msg}): {line[:80]!r}") from None
     return out
 
 
@@ -131,6 +137,6 @@ def is_runs_file(path: str | os.PathLike) -> bool:
                 if line.strip():
                     first = json.loads(line)
                     return isinstance(first, dict) and "run_type" in first and "inputs" in first and "conversation_id" not in first
-    except (UnicodeDecodeError, json.JSONDecodeError):
+    except (UnicodeDecodeError, ValueError, RecursionError):
         return False
     return False

@@ -134,6 +134,17 @@ def _status(span: Mapping) -> tuple[int, str | None]:
     return code, st.get("message") or None
 
 
+def _items(value: Any, name: str) -> list:
+    """A list of mappings from an OTLP field; a ToolkitError naming the field when it is not one."""
+    from toolkit.errors import InputFileError
+
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(v, Mapping) for v in value):
+        raise InputFileError(f"OTLP/JSON field {name!r} must be a list of objects, got {type(value).__name__} {str(value)[:40]!r}")
+    return value
+
+
 def read_otlp(requests: Iterable[Mapping]) -> list[dict]:
     """Flatten OTLP/JSON trace export requests into one dict per span.
 
@@ -153,10 +164,10 @@ def read_otlp(requests: Iterable[Mapping]) -> list[dict]:
     for req in requests:
         if not isinstance(req, Mapping):
             continue
-        for rs in req.get("resourceSpans") or req.get("resource_spans") or []:
+        for rs in _items(req.get("resourceSpans") or req.get("resource_spans"), "resourceSpans"):
             resource = _attributes(((rs or {}).get("resource") or {}).get("attributes"))
-            for ss in rs.get("scopeSpans") or rs.get("scope_spans") or rs.get("instrumentationLibrarySpans") or []:
-                for span in ss.get("spans") or []:
+            for ss in _items(rs.get("scopeSpans") or rs.get("scope_spans") or rs.get("instrumentationLibrarySpans"), "scopeSpans"):
+                for span in _items(ss.get("spans"), "spans"):
                     code, message = _status(span)
                     spans.append(
                         {
@@ -200,14 +211,20 @@ def read_otlp_jsonl(path: str | os.PathLike) -> list[dict]:
     for i, line in enumerate(lines, 1):
         try:
             requests.append(json.loads(line))
+        except RecursionError:
+            from toolkit.errors import InputFileError
+
+            raise InputFileError(f"{path}: line {i} is nested too deeply") from None
         except json.JSONDecodeError as exc:
             if i == 1:
                 try:  # a pretty-printed single document
                     doc = json.loads(text)
                     return read_otlp(doc if isinstance(doc, list) else [doc])
-                except json.JSONDecodeError:
+                except (json.JSONDecodeError, RecursionError):
                     pass
-            raise ValueError(f"{path}: line {i} is not JSON ({exc.msg}): {line[:80]!r}") from None
+            from toolkit.errors import InputFileError
+
+            raise InputFileError(f"{path}: line {i} is not JSON ({exc.msg}): {line[:80]!r}") from None
     return read_otlp(requests)
 
 

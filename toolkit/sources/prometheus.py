@@ -38,6 +38,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from toolkit.errors import ToolkitError
 
 __all__ = [
     "PrometheusError",
@@ -50,7 +51,7 @@ __all__ = [
 ]
 
 
-class PrometheusError(ValueError):
+class PrometheusError(ToolkitError):
     """A Prometheus answer that is an error or not a query result; the message says which."""
 
 
