@@ -52,6 +52,7 @@ LAYER_OF = {
     "toolkit.runner": "running",
     "toolkit.batch": "running",
     "toolkit.export": "running",
+    "toolkit.findings": "running",
     "toolkit.demo": "running",
     "toolkit.notebook": "running",
     "toolkit.cli": "interfaces",

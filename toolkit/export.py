@@ -29,12 +29,14 @@ import asyncio
 import concurrent.futures
 import json
 import os
+import re
 import shutil
 import tempfile
+from html import escape as html_escape
 from pathlib import Path
 
 from nbconvert.exporters.webpdf import WebPDFExporter
-from traitlets import Unicode, default
+from traitlets import Bool, Unicode, default
 
 __all__ = [
     "ChromiumPDFExporter",
@@ -45,7 +47,12 @@ __all__ = [
     "export_html",
     "export_pdf",
     "figures_pdf",
+    "report_notebook",
+    "tidy_tables",
+    "export_report",
+    "report_paths",
     "BROWSER_HELP",
+    "REPORT_CSS",
 ]
 
 #: Where Debian's ``libjs-mathjax`` puts MathJax 2.
@@ -139,6 +146,11 @@ class ChromiumPDFExporter(WebPDFExporter):
         "else `chromium` on PATH."
     ).tag(config=True)
 
+    prefer_css_page_size = Bool(
+        False, help="Let the page's CSS @page rules set the paper size (the stakeholder report "
+        "uses A4 and landscape pages for wide tables); default: nbconvert's Letter."
+    ).tag(config=True)
+
     @default("executable_path")
     def _executable_path_default(self):
         return find_browser() or ""
@@ -210,7 +222,8 @@ class ChromiumPDFExporter(WebPDFExporter):
                     await page.goto(Path(path).as_uri(), wait_until="load")
                     await page.evaluate(MATHJAX_DONE)
                     await page.wait_for_timeout(self.page_render_timeout)
-                    params = {"print_background": True}
+                    params = {"print_background": True,
+                              "prefer_css_page_size": bool(self.prefer_css_page_size)}
                     if not self.paginate:
                         dims = await page.evaluate(
                             "() => { const r = document.body.getBoundingClientRect();"
@@ -225,7 +238,7 @@ class ChromiumPDFExporter(WebPDFExporter):
             finally:
                 await playwright.stop()
 
-        if "</head>" in html:
+        if "</head>" in html and PRINT_CSS not in html:
             html = html.replace("</head>", PRINT_CSS + "\n</head>", 1)
         fd, tmp = tempfile.mkstemp(suffix=".html")
         try:
@@ -491,3 +504,391 @@ def figures_pdf(source, out=None, *, title: str | None = None, note: str | None 
             fig.text(0.5, 1 - 0.15 / height, name, ha="center", va="top", fontsize=11)
             pdf.savefig(fig)
     return atomic_write_bytes(out, buf.getvalue())
+
+
+# ---------------------------------------------------------------------------------------------
+# The stakeholder report: no code, a title page, a summary of findings, then the narrative
+
+#: Style of the stakeholder report (screen and print): A4, tables that wrap instead of being cut,
+#: small type for wide tables and landscape pages for very wide ones.
+REPORT_CSS = """<style type="text/css">
+@page { size: A4; margin: 14mm 13mm 14mm 13mm; }
+@page landscape { size: A4 landscape; margin: 12mm 13mm 12mm 13mm; }
+body { font-family: "DejaVu Sans", system-ui, sans-serif; }
+body.jp-Notebook { padding: 0 !important; }
+.jp-Cell, .jp-OutputArea-output, .jp-RenderedHTMLCommon, .jp-OutputArea-child { max-width: 100% !important; }
+.jp-OutputArea-output, .jp-RenderedHTMLCommon { overflow: visible !important; }
+.jp-RenderedHTMLCommon table, table.dataframe, .report-kv {
+  table-layout: auto !important; width: auto; max-width: 100% !important; font-size: 8pt !important;
+  margin: 0 0 1em 0 !important; border-collapse: collapse;
+}
+.jp-RenderedHTMLCommon th, .jp-RenderedHTMLCommon td, table.dataframe th, table.dataframe td {
+  white-space: normal !important; overflow-wrap: break-word; word-break: normal; max-width: none;
+  padding: 2px 5px !important; line-height: 1.25; text-align: right; vertical-align: top;
+}
+.report-wide table { width: 100% !important; font-size: 6.6pt !important; }
+.report-wide th, .report-wide td { padding: 1px 3px !important; }
+.report-landscape { page: landscape; }
+.jp-RenderedText pre, .jp-OutputArea-output pre, pre {
+  white-space: pre-wrap !important; overflow-wrap: break-word; word-break: normal; font-size: 8pt;
+}
+.jp-RenderedImage img, .jp-OutputArea-output img { max-width: 100% !important; height: auto !important; }
+.jp-OutputArea-output { page-break-inside: auto; }
+.jp-RenderedImage { break-inside: avoid; }
+h1, h2, h3 { break-after: avoid; }
+.report-title { break-after: page; padding-top: 30mm; }
+.report-title h1 { font-size: 26pt; margin-bottom: 6mm; }
+.report-title .lead { font-size: 12pt; color: #333; margin-bottom: 10mm; }
+.report-kv th { text-align: left !important; color: #555; font-weight: normal; padding-right: 12px !important; }
+.report-kv td { text-align: left !important; }
+.report-summary { break-after: page; }
+.report-summary h2 { font-size: 18pt; }
+.findings-headline { display: grid !important; grid-template-columns: repeat(auto-fill, minmax(42mm, 1fr)); gap: 2mm 4mm; margin: 0 0 4mm 0; }
+.findings-headline div { border-left: 3px solid #4a78b5; padding-left: 2mm; }
+.findings-headline dt { font-size: 8pt; color: #555; } .findings-headline dd { margin: 0; font-size: 12pt; font-weight: 600; }
+.findings-block h3 { font-size: 11pt; margin: 4mm 0 1mm 0; }
+ul.findings { margin: 0; padding-left: 5mm; font-size: 9pt; } ul.findings li { margin: 0.8mm 0; }
+li.sev-high .badge { background: #c62828; } li.sev-medium .badge { background: #ef8f00; } li.sev-low .badge { background: #777; }
+.badge { color: #fff; border-radius: 3px; padding: 0 4px; font-size: 7.5pt; text-transform: uppercase; }
+li.sev-good { color: #1a5e20; } li.sev-bad { color: #9a1b1b; }
+</style>"""
+
+_NUMBER_RE = re.compile(r"^\s*[-+]?(\d+\.?\d*(e[-+]?\d+)?|\.\d+(e[-+]?\d+)?|nan|inf)\s*$", re.I)
+_CELL_RE = re.compile(r"(<t([hd])(?:\s[^>]*)?>)(.*?)(</t[hd]>)", re.S | re.I)
+_TABLE_RE = re.compile(r"<table\b.*?</table>", re.S | re.I)
+#: columns above which a table is set in small type, and above which on a landscape page
+WIDE_COLUMNS, LANDSCAPE_COLUMNS = 7, 13
+
+
+def _format_cell(header: str, text: str) -> str:
+    """A plain number in a table cell, formatted by its column's kind; anything else unchanged."""
+    from toolkit.findings import _number, format_value, value_kind
+
+    if not _NUMBER_RE.match(text):
+        return text
+    raw = text.strip()
+    v = float(raw)
+    if v != v:  # nan
+        return "—"
+    is_int = re.fullmatch(r"[-+]?\d+", raw) is not None
+    kind = value_kind(header)
+    if is_int:
+        return f"{int(raw):,}" if abs(v) >= 10_000 else raw
+    if kind == "p":
+        return format_value("p", v)
+    if kind == "percent" and -0.0001 <= v <= 1.0001:
+        return format_value("share", v)
+    if kind == "signed_percent" and abs(v) < 10:
+        return format_value("rel_lift", v)
+    if kind in ("seconds", "usd"):
+        return format_value(header, v)
+    return _number(v)
+
+
+def _tidy_table(table: str) -> str:
+    rows = re.findall(r"<tr\b[^>]*>.*?</tr>", table, re.S | re.I)
+    if not rows:
+        return table
+    head_end = table.lower().find("</thead>")
+    cells = [list(_CELL_RE.finditer(r)) for r in rows]
+    ncols = max(len(c) for c in cells)
+    names = [""] * ncols
+    for row, cs in zip(rows, cells):
+        in_head = head_end >= 0 and table.find(row) < head_end
+        if in_head and len(cs) == ncols:
+            for j, m in enumerate(cs):
+                text = re.sub(r"<[^>]+>", "", m.group(3)).strip()
+                if text:
+                    names[j] = text
+
+    def fix_row(row: str, in_head: bool) -> str:
+        cs = list(_CELL_RE.finditer(row))
+        if len(cs) != ncols and not in_head:
+            return row
+        out, pos = [], 0
+        for j, m in enumerate(cs):
+            content = m.group(3)
+            if in_head or m.group(2).lower() == "h":
+                if "<" not in content:  # let long snake_case headers break after "_"
+                    content = re.sub(r"_(?=\w)", "_<wbr>", content)
+            elif "<" not in content:
+                new = _format_cell(names[j], content)
+                if new != content:
+                    content = html_escape(new)
+            out.append(row[pos:m.start()] + m.group(1) + content + m.group(4))
+            pos = m.end()
+        out.append(row[pos:])
+        return "".join(out)
+
+    out, pos = [], 0
+    for row in rows:
+        i = table.find(row, pos)
+        in_head = head_end >= 0 and i < head_end
+        out.append(table[pos:i] + fix_row(row, in_head))
+        pos = i + len(row)
+    out.append(table[pos:])
+    new = "".join(out)
+    if ncols > LANDSCAPE_COLUMNS:
+        return f'<div class="report-wide report-landscape">{new}</div>'
+    if ncols > WIDE_COLUMNS:
+        return f'<div class="report-wide">{new}</div>'
+    return new
+
+
+def tidy_tables(html: str) -> str:
+    """Make the HTML tables of an output fit a page: numbers formatted by their column's kind
+    (p-values, percent, seconds, dollars, counts with separators), long ``snake_case`` headers
+    allowed to break, wide tables marked for small type (``report-wide``) and very wide ones for
+    a landscape page (``report-landscape``). Only the markup and plain numbers change: cell
+    text is kept as it is (it is already escaped by whoever wrote the table).
+
+    Examples
+    --------
+    >>> t = ("<table><thead><tr><th></th><th>p_value</th><th>share</th><th>fit_seconds</th></tr></thead>"
+    ...      "<tbody><tr><th>0</th><td>2.2e-08</td><td>0.4975</td><td>9.696e-01</td></tr></tbody></table>")
+    >>> print(tidy_tables(t))  # doctest: +NORMALIZE_WHITESPACE
+    <table><thead><tr><th></th><th>p_<wbr>value</th><th>share</th><th>fit_<wbr>seconds</th></tr></thead><tbody><tr><th>0</th><td>&lt; 0.001</td><td>49.8 %</td><td>0.97 s</td></tr></tbody></table>
+    """
+    return _TABLE_RE.sub(lambda m: _tidy_table(m.group(0)), html)
+
+
+_WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
+_DROP_TAGS = {"parameters", "injected-parameters", "remove_cell", "remove-cell", "report-skip", "report_skip"}
+
+
+def _title_and_intro(nb) -> tuple[str | None, str]:
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            lines = cell.source.splitlines()
+            if lines and lines[0].startswith("# "):
+                return lines[0][2:].strip(), "\n".join(lines[1:]).strip()
+            return None, cell.source
+    return None, ""
+
+
+def _html_output(html: str):
+    import nbformat
+
+    cell = nbformat.v4.new_code_cell("")
+    cell.outputs = [nbformat.v4.new_output("display_data", data={"text/html": html})]
+    cell.metadata["tags"] = ["report-generated"]
+    return cell
+
+
+def _title_page(findings, title: str, nb_name: str) -> str:
+    import html as _h
+
+    from toolkit import __version__
+    from toolkit.findings import format_value
+
+    esc = _h.escape
+    rows = []
+    data = findings.data_range_text()
+    if data:
+        rows.append(("Data", data))
+    rows.append(("Notebook", nb_name))
+    if findings.written_at:
+        rows.append(("Results written", findings.written_at.replace("T", " ")))
+    rows.append(("Toolkit", __version__))
+    params = []
+    for k, v in findings.parameters.items():
+        text = "(default)" if v in ("", None) else format_value(k, v) if not isinstance(v, str) else v
+        params.append((k, text))
+    kv = lambda pairs: '<table class="report-kv">' + "".join(  # noqa: E731
+        f"<tr><th>{esc(str(k))}</th><td>{esc(str(v))}</td></tr>" for k, v in pairs) + "</table>"
+    out = f'<div class="report-title"><h1>{esc(title)}</h1>' + kv(rows)
+    if params:
+        out += "<h2>Parameters of this run</h2>" + kv(params)
+    return out + "</div>"
+
+
+def report_notebook(notebook, sidecar=None):
+    """The stakeholder version of an executed notebook, as a notebook node (nothing written).
+
+    A title page (title, data range, parameters) and a summary of the findings from the run's
+    sidecar (:func:`toolkit.findings.read_findings`) come first; then the narrative and the
+    outputs, without the parameter cells, the sidecar section, widget outputs (a widget cannot
+    print), stderr (warnings) and cells tagged ``remove_cell`` or ``report-skip``; tables are
+    tidied by :func:`tidy_tables`. Code is hidden by the export, not here.
+
+    Parameters
+    ----------
+    notebook : path
+        The executed notebook (its folder holds ``sidecar.json``).
+    sidecar : dict or path, optional
+        Default: ``sidecar.json`` next to the notebook (a report without a summary if absent).
+
+    Returns
+    -------
+    nbformat.NotebookNode
+
+    Examples
+    --------
+    >>> nb = report_notebook("reports/02_ab_testing/02_ab_testing.ipynb")  # doctest: +SKIP
+    >>> nb.cells[0].metadata.tags                                          # doctest: +SKIP
+    ['report-generated']
+    """
+    import copy
+    import html as _h
+
+    import nbformat
+
+    from toolkit.findings import Findings, read_findings
+    from toolkit.notebook import SIDECAR_NAME
+
+    notebook = Path(notebook)
+    nb = nbformat.read(str(notebook), as_version=4)
+    side = sidecar if sidecar is not None else notebook.parent / SIDECAR_NAME
+    try:
+        findings = read_findings(side) if isinstance(side, dict) or Path(side).is_file() else None
+    except (OSError, ValueError):
+        findings = None
+    title, intro = _title_and_intro(nb)
+    title = title or notebook.stem
+    if findings is None:
+        params = (nb.metadata.get("papermill") or {}).get("parameters") or {}
+        findings = Findings(notebook=notebook.stem, title=title, parameters=dict(params),
+                            data_range=None, headline=[], items=[])
+    params = dict(findings.parameters)
+    params.pop("output_dir", None)
+    findings.parameters = params
+
+    cells = [_html_output(_title_page(findings, title, notebook.stem)),
+             _html_output('<div class="report-summary"><h2>Summary of findings</h2>'
+                          + findings.to_html() + "</div>")]
+    first_md = True
+    pending_md = None  # a markdown cell waiting to see whether its section prints anything
+    skip_section = False
+    body = []
+    for cell in nb.cells:
+        tags = set(cell.get("metadata", {}).get("tags", []))
+        if tags & _DROP_TAGS:
+            continue
+        if cell.cell_type == "markdown":
+            text = cell.source
+            if first_md:
+                first_md = False
+                if intro:
+                    c = copy.deepcopy(cell)
+                    c.source = intro
+                    body.append(c)
+                continue
+            heading = text.lstrip().splitlines()[0] if text.strip() else ""
+            skip_section = heading.startswith("#") and "sidecar" in heading.lower()
+            if not skip_section:
+                body.append(copy.deepcopy(cell))
+            continue
+        if cell.cell_type != "code" or skip_section or "write_sidecar(" in cell.source:
+            continue
+        c = copy.deepcopy(cell)
+        kept = []
+        for out in c.get("outputs", []):
+            if out.get("output_type") == "stream" and out.get("name") == "stderr":
+                continue
+            if out.get("output_type") in ("display_data", "execute_result"):
+                data = out.get("data", {})
+                if _WIDGET_MIME in data:
+                    visual = {k: v for k, v in data.items() if k.startswith(("image/", "text/html"))}
+                    if not visual:
+                        continue
+                    out["data"] = visual
+                if "text/html" in out.get("data", {}):
+                    h = out["data"]["text/html"]
+                    out["data"]["text/html"] = tidy_tables("".join(h) if isinstance(h, list) else h)
+            kept.append(out)
+        if not kept:
+            continue
+        c.outputs = kept
+        body.append(c)
+    # a heading whose section printed nothing (a widget-only section) goes too
+    final = []
+    for i, c in enumerate(body):
+        if c.cell_type == "markdown" and c.source.lstrip().startswith("#"):
+            nxt = body[i + 1] if i + 1 < len(body) else None
+            if nxt is None or (nxt.cell_type == "markdown" and nxt.source.lstrip().startswith("#")
+                               and nxt.source.lstrip().split(" ")[0] <= c.source.lstrip().split(" ")[0]):
+                continue
+        final.append(c)
+    nb.cells = cells + final
+    nb.metadata["title"] = _h.escape(title)
+    return nb
+
+
+def report_paths(notebook) -> tuple[Path, Path]:
+    """Where the report of ``notebook`` goes: ``<stem>_report.html`` and ``<stem>_report.pdf``.
+
+    Examples
+    --------
+    >>> [p.name for p in report_paths("runs/01_quality/01_quality.ipynb")]
+    ['01_quality_report.html', '01_quality_report.pdf']
+    """
+    notebook = Path(notebook)
+    base = notebook.with_name(f"{notebook.stem}_report")
+    return base.with_suffix(".html"), base.with_suffix(".pdf")
+
+
+def export_report(
+    notebook,
+    html_out=None,
+    pdf_out=None,
+    *,
+    html: bool = True,
+    pdf: bool = True,
+    executable_path: str | None = None,
+) -> dict:
+    """Write the stakeholder report of an executed notebook: HTML and PDF, no code.
+
+    Title page (notebook title, the run's parameters, data range), a one-page summary of the
+    findings in the run's sidecar (verdicts with CIs, alerts with recommendations, worst topics,
+    anomalies, forecasts), then the narrative, figures and tables; tables wrap and shrink to
+    the page, the widest go on landscape pages (see :func:`report_notebook`, :data:`REPORT_CSS`).
+    The full notebook export (:func:`export_html`, :func:`export_pdf`) stays available.
+
+    Parameters
+    ----------
+    notebook : path
+        The executed notebook, with ``sidecar.json`` beside it.
+    html_out, pdf_out : path, optional
+        Targets; default :func:`report_paths`.
+    html, pdf : bool
+        Which to write.
+    executable_path : str, optional
+        The browser for the PDF; default :func:`find_browser`.
+
+    Returns
+    -------
+    dict
+        ``{"html": Path or None, "pdf": Path or None}``.
+
+    Raises
+    ------
+    BrowserNotFoundError
+        ``pdf=True`` and no usable browser (the HTML is written first).
+
+    Examples
+    --------
+    >>> export_report("reports/02_ab_testing/02_ab_testing.ipynb")  # doctest: +SKIP
+    {'html': PosixPath('reports/02_ab_testing/02_ab_testing_report.html'), 'pdf': PosixPath(...)}
+    """
+    from nbconvert import HTMLExporter
+
+    from toolkit._files import atomic_write_bytes, atomic_write_text
+
+    notebook = Path(notebook)
+    default_html, default_pdf = report_paths(notebook)
+    nb = report_notebook(notebook)
+    kw = _exporter_kwargs(no_input=True)
+    body, _ = HTMLExporter(**kw).from_notebook_node(nb)
+    body = body.replace("</head>", REPORT_CSS + "\n</head>", 1)
+    written: dict = {"html": None, "pdf": None}
+    if html:
+        written["html"] = atomic_write_text(Path(html_out) if html_out else default_html, body)
+    if pdf:
+        pkw = {k: v for k, v in kw.items() if k == "mathjax_url"}
+        if executable_path is not None:
+            pkw["executable_path"] = executable_path
+        exporter = ChromiumPDFExporter(prefer_css_page_size=True, **pkw)
+        exporter._check_browser()
+        data = exporter.run_playwright(body)
+        written["pdf"] = atomic_write_bytes(Path(pdf_out) if pdf_out else default_pdf, data)
+    return written
