@@ -53,6 +53,7 @@ LAYER_OF = {
     "toolkit.batch": "running",
     "toolkit.export": "running",
     "toolkit.findings": "running",
+    "toolkit.nbclean": "running",
     "toolkit.demo": "running",
     "toolkit.notebook": "running",
     "toolkit.cli": "interfaces",
