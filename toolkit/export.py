@@ -148,7 +148,7 @@ class ChromiumPDFExporter(WebPDFExporter):
 
     prefer_css_page_size = Bool(
         False, help="Let the page's CSS @page rules set the paper size (the stakeholder report "
-        "uses A4 and landscape pages for wide tables); default: nbconvert's Letter."
+        "uses A4 pages); default: nbconvert's Letter."
     ).tag(config=True)
 
     @default("executable_path")
@@ -510,10 +510,9 @@ def figures_pdf(source, out=None, *, title: str | None = None, note: str | None 
 # The stakeholder report: no code, a title page, a summary of findings, then the narrative
 
 #: Style of the stakeholder report (screen and print): A4, tables that wrap instead of being cut,
-#: small type for wide tables and landscape pages for very wide ones.
+#: small type for wide tables, split parts for very wide ones.
 REPORT_CSS = """<style type="text/css">
 @page { size: A4; margin: 14mm 13mm 14mm 13mm; }
-@page landscape { size: A4 landscape; margin: 12mm 13mm 12mm 13mm; }
 body { font-family: "DejaVu Sans", system-ui, sans-serif; }
 body.jp-Notebook { padding: 0 !important; }
 .jp-Cell, .jp-OutputArea-output, .jp-RenderedHTMLCommon, .jp-OutputArea-child { max-width: 100% !important; }
@@ -528,7 +527,8 @@ body.jp-Notebook { padding: 0 !important; }
 }
 .report-wide table { width: 100% !important; font-size: 6.6pt !important; }
 .report-wide th, .report-wide td { padding: 1px 3px !important; }
-.report-landscape { page: landscape; }
+.report-split + .report-split { margin-top: 2mm; }
+.report-part { font-size: 7pt; color: #666; margin: 0 0 1mm 0 !important; }
 .jp-RenderedText pre, .jp-OutputArea-output pre, pre {
   white-space: pre-wrap !important; overflow-wrap: break-word; word-break: normal; font-size: 8pt;
 }
@@ -545,7 +545,8 @@ h1, h2, h3 { break-after: avoid; }
 .report-summary h2 { font-size: 18pt; }
 .findings-headline { display: grid !important; grid-template-columns: repeat(auto-fill, minmax(42mm, 1fr)); gap: 2mm 4mm; margin: 0 0 4mm 0; }
 .findings-headline div { border-left: 3px solid #4a78b5; padding-left: 2mm; }
-.findings-headline dt { font-size: 8pt; color: #555; } .findings-headline dd { margin: 0; font-size: 12pt; font-weight: 600; }
+.findings-headline dt { font-size: 8pt; color: #555; float: none !important; width: auto !important; display: block !important; font-weight: normal !important; margin: 0 !important; }
+.findings-headline dd { margin: 0 !important; padding: 0 !important; font-size: 12pt; font-weight: 600; display: block !important; }
 .findings-block h3 { font-size: 11pt; margin: 4mm 0 1mm 0; }
 ul.findings { margin: 0; padding-left: 5mm; font-size: 9pt; } ul.findings li { margin: 0.8mm 0; }
 li.sev-high .badge { background: #c62828; } li.sev-medium .badge { background: #ef8f00; } li.sev-low .badge { background: #777; }
@@ -556,8 +557,9 @@ li.sev-good { color: #1a5e20; } li.sev-bad { color: #9a1b1b; }
 _NUMBER_RE = re.compile(r"^\s*[-+]?(\d+\.?\d*(e[-+]?\d+)?|\.\d+(e[-+]?\d+)?|nan|inf)\s*$", re.I)
 _CELL_RE = re.compile(r"(<t([hd])(?:\s[^>]*)?>)(.*?)(</t[hd]>)", re.S | re.I)
 _TABLE_RE = re.compile(r"<table\b.*?</table>", re.S | re.I)
-#: columns above which a table is set in small type, and above which on a landscape page
-WIDE_COLUMNS, LANDSCAPE_COLUMNS = 7, 13
+#: columns above which a table is set in small type, and above which it is split into parts
+#: (each repeating the row labels) that fit a portrait page
+WIDE_COLUMNS, SPLIT_COLUMNS = 7, 11
 
 
 def _format_cell(header: str, text: str) -> str:
@@ -628,19 +630,55 @@ def _tidy_table(table: str) -> str:
         pos = i + len(row)
     out.append(table[pos:])
     new = "".join(out)
-    if ncols > LANDSCAPE_COLUMNS:
-        return f'<div class="report-wide report-landscape">{new}</div>'
+    if ncols > SPLIT_COLUMNS:
+        parts = _split_columns(new, ncols)
+        if parts:
+            return "".join(f'<div class="report-wide report-split">{p}</div>' for p in parts)
     if ncols > WIDE_COLUMNS:
         return f'<div class="report-wide">{new}</div>'
     return new
 
 
+def _split_columns(table: str, ncols: int) -> list[str] | None:
+    """A very wide table as several tables of at most :data:`SPLIT_COLUMNS` columns each, every
+    part repeating the row labels (the index and the first column); None when its rows are not
+    a plain grid (merged cells)."""
+    rows = re.findall(r"<tr\b[^>]*>.*?</tr>", table, re.S | re.I)
+    grid = [list(_CELL_RE.finditer(r)) for r in rows]
+    if any(len(cs) != ncols for cs in grid):
+        return None
+    body = [cs for r, cs in zip(rows, grid) if table.find(r) > table.lower().find("</thead>")]
+    lead = 0
+    while lead < ncols and body and all(cs[lead].group(2).lower() == "h" for cs in body):
+        lead += 1
+    keep = list(range(min(lead + 1, ncols)))  # the index cells and the first data column
+    rest = [j for j in range(ncols) if j not in keep]
+    width = max(SPLIT_COLUMNS - len(keep), 3)
+    n_parts = -(-len(rest) // width)
+    size = -(-len(rest) // n_parts)  # parts of even width
+    start = re.match(r"\s*(<style.*?</style>\s*)?<table\b[^>]*>", table, re.S | re.I)
+    opening = start.group(0) if start else "<table>"
+    head_end = table.lower().find("</thead>")
+    parts = []
+    for k in range(n_parts):
+        cols = keep + rest[k * size:(k + 1) * size]
+        head, tbody = [], []
+        for r, cs in zip(rows, grid):
+            tr = re.match(r"<tr\b[^>]*>", r).group(0)
+            cells = "".join(cs[j].group(0) for j in cols)
+            (head if head_end >= 0 and table.find(r) < head_end else tbody).append(f"{tr}{cells}</tr>")
+        label = f'<p class="report-part">columns {k + 1} of {n_parts}</p>' if n_parts > 1 else ""
+        parts.append(f"{label}{opening}<thead>{''.join(head)}</thead><tbody>{''.join(tbody)}</tbody></table>")
+    return parts
+
+
 def tidy_tables(html: str) -> str:
     """Make the HTML tables of an output fit a page: numbers formatted by their column's kind
     (p-values, percent, seconds, dollars, counts with separators), long ``snake_case`` headers
-    allowed to break, wide tables marked for small type (``report-wide``) and very wide ones for
-    a landscape page (``report-landscape``). Only the markup and plain numbers change: cell
-    text is kept as it is (it is already escaped by whoever wrote the table).
+    allowed to break, wide tables set in small type (``report-wide``) and very wide ones split
+    into parts of at most :data:`SPLIT_COLUMNS` columns that repeat the row labels. Only the
+    markup and plain numbers change: cell text is kept as it is (it is already escaped by
+    whoever wrote the table).
 
     Examples
     --------
@@ -841,7 +879,7 @@ def export_report(
     Title page (notebook title, the run's parameters, data range), a one-page summary of the
     findings in the run's sidecar (verdicts with CIs, alerts with recommendations, worst topics,
     anomalies, forecasts), then the narrative, figures and tables; tables wrap and shrink to
-    the page, the widest go on landscape pages (see :func:`report_notebook`, :data:`REPORT_CSS`).
+    the page, the widest are split into parts that repeat the row labels (see :func:`report_notebook`, :data:`REPORT_CSS`).
     The full notebook export (:func:`export_html`, :func:`export_pdf`) stays available.
 
     Parameters

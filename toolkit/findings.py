@@ -279,6 +279,7 @@ def _headline(notebook: str, results: dict) -> list[tuple[str, str]]:
 
 def _alerts(results: dict) -> list[Finding]:
     out = []
+    seen: set = set()
     for a in results.get("alerts") or []:
         if not isinstance(a, dict):
             continue
@@ -289,8 +290,12 @@ def _alerts(results: dict) -> list[Finding]:
             detail.append(f"{format_value(metric, a['value'])} vs {format_value(metric, a.get('threshold'))}")
         scope = a.get("scope")
         text = f"{rule} ({scope}: {', '.join(detail)})" if scope else f"{rule} ({', '.join(detail)})"
-        if a.get("recommendation"):
-            text += f". Recommendation: {a['recommendation']}"
+        rec = a.get("recommendation")
+        if rec and rec in seen:  # one recommendation for several scopes: said once
+            text += ". Recommendation: as above."
+        elif rec:
+            text += f". Recommendation: {rec}"
+            seen.add(rec)
         out.append(Finding("Alerts", text, str(a.get("severity") or "") or None))
     return out
 
