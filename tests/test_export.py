@@ -392,3 +392,32 @@ def test_demo_report_pdfs_hold_every_column_and_finding_within_the_margins(tmp_p
         if margin:
             problems.append(f"{name}: ink past the right margin on pages {margin}")
     assert not problems, "\n".join(problems)
+
+
+def test_findings_and_index_cards_escape_data_and_format_numbers_by_kind(tmp_path):
+    """Hostile text in a sidecar reaches the summary page and the front page escaped."""
+    from toolkit.batch.summary import write_index
+    from toolkit.findings import read_findings
+    from toolkit.notebook import write_sidecar
+
+    evil = '<script>alert("x")</script> & <b>'
+    run = tmp_path / "01_quality"
+    write_sidecar({"mean_quality": 0.7537, "high_quality_share": 0.4975, "p95_response_time_s": 1.769,
+                   "alerts": [{"severity": "high", "rule": evil, "scope": "variant=" + evil, "value": 0.4,
+                               "threshold": 0.5, "metric": "high_quality_share", "recommendation": evil}],
+                   "worst_clusters": [{"cluster": 3, "label": evil, "size": 938, "share": 0.0757,
+                                       "resolution_rate": 0.559, "excess_failures": 52.8}]},
+                  run, notebook="01_quality", parameters={"data_path": evil})
+    f = read_findings(run)
+    html = f.to_html()
+    assert "<script>" not in html and "&lt;script&gt;" in html
+    assert dict(f.headline) == {"mean quality": "0.754", "high quality share": "49.8 %",
+                                "p95 response time": "1.77 s"}
+    assert [x.section for x in f.items] == ["Alerts", "Worst topics"]
+    assert "938 conversations (7.6 %), resolved 55.9 %" in f.items[1].text
+    index = write_index([{"name": "01_quality", "notebook": "notebooks/01_quality.ipynb", "status": "ok",
+                          "out_dir": str(run), "files": {"sidecar": "sidecar.json",
+                                                          "report_pdf": "01_quality_report.pdf"}}],
+                        tmp_path).read_text()
+    assert "<script>" not in index and index.count("&lt;script&gt;") >= 3
+    assert 'href="01_quality/01_quality_report.pdf"' in index and 'name="viewport"' in index
