@@ -105,12 +105,18 @@ def offline_mathjax_url() -> str | None:
     return None
 
 
-#: Print style added to the page before rendering: wrap long code and output lines instead of
-#: clipping them at the page edge.
+#: Print style added to the page before rendering: wrap long code and output lines (at word
+#: boundaries when they fit) and let tables shrink and wrap instead of clipping them at the page
+#: edge (the stakeholder report, :func:`export_report`, also splits very wide tables).
 PRINT_CSS = """<style type="text/css">
 @media print {
   .jp-InputArea-editor pre, .jp-OutputArea-output pre, .highlight pre {
-    white-space: pre-wrap !important; overflow-wrap: anywhere;
+    white-space: pre-wrap !important; overflow-wrap: break-word;
+  }
+  .jp-OutputArea-output, .jp-RenderedHTMLCommon { overflow: visible !important; }
+  .jp-RenderedHTMLCommon table { table-layout: auto !important; max-width: 100%; font-size: 8pt; }
+  .jp-RenderedHTMLCommon td, .jp-RenderedHTMLCommon th {
+    white-space: normal !important; overflow-wrap: break-word; padding: 2px 4px !important;
   }
 }
 </style>"""
@@ -917,7 +923,8 @@ def export_report(
     nb = report_notebook(notebook)
     kw = _exporter_kwargs(no_input=True)
     body, _ = HTMLExporter(**kw).from_notebook_node(nb)
-    body = body.replace("</head>", REPORT_CSS + "\n</head>", 1)
+    # the print style first, the report's after it (the PDF step then adds nothing)
+    body = body.replace("</head>", PRINT_CSS + "\n" + REPORT_CSS + "\n</head>", 1)
     written: dict = {"html": None, "pdf": None}
     if html:
         written["html"] = atomic_write_text(Path(html_out) if html_out else default_html, body)
