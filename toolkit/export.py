@@ -555,6 +555,7 @@ h1, h2, h3 { break-after: avoid; }
 .findings-headline dd { margin: 0 !important; padding: 0 !important; font-size: 12pt; font-weight: 600; display: block !important; }
 .findings-block h3 { font-size: 11pt; margin: 4mm 0 1mm 0; }
 ul.findings { margin: 0; padding-left: 5mm; font-size: 9pt; } ul.findings li { margin: 0.8mm 0; }
+ul.findings .detail { color: #333; margin: 0.3mm 0 0 0; }
 li.sev-high .badge { background: #c62828; } li.sev-medium .badge { background: #ef8f00; } li.sev-low .badge { background: #777; }
 .badge { color: #fff; border-radius: 3px; padding: 0 4px; font-size: 7.5pt; text-transform: uppercase; }
 li.sev-good { color: #1a5e20; } li.sev-bad { color: #9a1b1b; }

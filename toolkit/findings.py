@@ -161,11 +161,15 @@ class Finding:
         The sentence (plain text, not escaped).
     severity : str or None
         ``high``, ``medium``, ``low``, ``good`` (a winner, nothing to fix) or ``bad`` (worse).
+    detail : str
+        What to do (an alert's recommendation): on the report's summary page, not on the
+        front page's cards.
     """
 
     section: str
     text: str
     severity: str | None = None
+    detail: str = ""
 
 
 @dataclasses.dataclass
@@ -176,7 +180,7 @@ class Findings:
     --------
     >>> f = read_findings({"notebook": "x", "results": {"n": 3}})
     >>> f.summary_table().columns.tolist()
-    ['section', 'severity', 'text']
+    ['section', 'severity', 'text', 'detail']
     """
 
     notebook: str
@@ -196,7 +200,7 @@ class Findings:
         import pandas as pd
 
         return pd.DataFrame([dataclasses.asdict(f) for f in self.items],
-                            columns=["section", "text", "severity"])[["section", "severity", "text"]]
+                            columns=["section", "text", "severity", "detail"])[["section", "severity", "text", "detail"]]
 
     def to_dict(self) -> dict:
         """A JSON-ready dict."""
@@ -211,7 +215,7 @@ class Findings:
             if items:
                 lines.append(name)
                 lines += [f"  - {(f.severity.upper() + ' ') if f.severity in ('high', 'medium') else ''}{f.text}"
-                          for f in items]
+                          + (f". {f.detail}" if f.detail else "") for f in items]
         return "\n".join(lines)
 
     def data_range_text(self) -> str:
@@ -252,7 +256,9 @@ class Findings:
             lis = "".join(
                 f'<li class="sev-{esc(f.severity or "none")}">'
                 + (f'<span class="badge">{esc(f.severity)}</span> ' if f.severity in ("high", "medium", "low") else "")
-                + f"{esc(f.text)}</li>" for f in shown)
+                + f"{esc(f.text)}"
+                + (f'<div class="detail">{esc(f.detail)}</div>' if f.detail and not compact else "")
+                + "</li>" for f in shown)
             more = f'<li class="more">and {len(items) - len(shown)} more</li>' if len(shown) < len(items) else ""
             parts.append(f'<h3>{esc(name)}</h3><ul class="findings">{lis}{more}</ul>')
         if not parts:
@@ -291,12 +297,13 @@ def _alerts(results: dict) -> list[Finding]:
         scope = a.get("scope")
         text = f"{rule} ({scope}: {', '.join(detail)})" if scope else f"{rule} ({', '.join(detail)})"
         rec = a.get("recommendation")
+        detail = ""
         if rec and rec in seen:  # one recommendation for several scopes: said once
-            text += ". Recommendation: as above."
+            detail = "Recommendation: as above."
         elif rec:
-            text += f". Recommendation: {rec}"
+            detail = f"Recommendation: {rec}"
             seen.add(rec)
-        out.append(Finding("Alerts", text, str(a.get("severity") or "") or None))
+        out.append(Finding("Alerts", text, str(a.get("severity") or "") or None, detail))
     return out
 
 
