@@ -189,3 +189,18 @@ def test_planning_panel_matches_the_static_plan_and_its_mde_slider_spans_useful_
     assert planning_panel(baseline=0.3, mde=0.08, draw_curve=False).controls["mde"].max == 0.16
     nb = (Path(__file__).resolve().parents[1] / "notebooks" / "02_ab_testing.ipynb").read_text()
     assert "planning_panel(baseline=round(" not in nb
+
+
+def test_abtest_text_table_fits_100_columns_with_relative_lift_in_percent(capsys):
+    from toolkit.cli import main
+
+    assert main(["abtest", "data/sample"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    head = next(i for i, line in enumerate(lines) if line.startswith("metric"))
+    table = lines[head:head + 5]
+    assert all(len(line) <= 100 for line in table), table
+    assert "rel lift" in table[0] and "verdict" in table[0]
+    resolved = next(line for line in table if line.startswith("resolved"))
+    assert "+8.6%" in resolved and "[+5.5%, +11.7%]" in resolved and "winner" in resolved
+    assert main(["abtest", "data/sample", "--wide"]) == 0
+    assert "risk (ship)" in capsys.readouterr().out
