@@ -107,18 +107,28 @@ def _write(frame, path) -> None:
 
 
 def run(args) -> int:
-    from toolkit.cli import print_json
-    from toolkit.clustering import ClusteringInputError, cluster_log
     from toolkit.errors import UsageError
-    from toolkit.io import load
-    from toolkit.scale.cluster import EngineError
 
     if args.sample_size is not None and args.sample_size < 2:
         raise UsageError(f"--sample-size must be >= 2, got {args.sample_size}")
     dask = args.engine == "dask"
     import toolkit.embeddings as _emb
 
+    was = _emb.PROGRESS["enabled"]
     _emb.PROGRESS["enabled"] = not args.no_progress
+    try:
+        return _run(args, dask)
+    finally:
+        _emb.PROGRESS["enabled"] = was
+
+
+def _run(args, dask: bool) -> int:
+    from toolkit.cli import print_json
+    from toolkit.clustering import ClusteringInputError, cluster_log
+    from toolkit.errors import UsageError
+    from toolkit.io import load
+    from toolkit.scale.cluster import EngineError
+
     with engine_session(args):
         log = load(args.path, tz=args.tz, engine=args.engine)
         try:
