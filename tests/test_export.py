@@ -365,6 +365,11 @@ def test_report_pdf_has_every_column_and_finding_and_nothing_past_the_margin(tmp
     assert "0.97 s" in text and "< 0.001" not in text.split("Summary of findings")[0]
     assert "9.696e" not in text and "75.8 %" not in text  # p-values are not percentages
     assert ink_in_right_margin(pdf, tmp_path) == []
+    # the full notebook's PDF (code included, numbers as printed) keeps every column too
+    full = export_pdf(nb, tmp_path / "full.pdf")
+    full_text = pdf_text(full)
+    assert not [h for h in headers if h not in full_text] and "0.9696" in full_text
+    assert ink_in_right_margin(full, tmp_path) == []
 
 
 @needs_poppler

@@ -354,8 +354,24 @@ def export_pdf(
         if fallback:
             exc.fallback = figures_pdf(notebook, target, note=str(exc))
         raise
-    pdf, _ = exporter.from_filename(str(notebook))
+    resources = {"metadata": {"name": notebook.stem, "path": str(notebook.parent)}}
+    pdf, _ = exporter.from_notebook_node(_split_wide_tables(notebook), resources=resources)
     return atomic_write_bytes(target, pdf)
+
+
+def _split_wide_tables(notebook: Path):
+    """The notebook with its very wide HTML tables split into parts that fit a page (numbers
+    unchanged): a PDF page cannot scroll, so a wide table would lose its last columns."""
+    import nbformat
+
+    nb = nbformat.read(str(notebook), as_version=4)
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            data = out.get("data") or {}
+            if "text/html" in data:
+                h = data["text/html"]
+                data["text/html"] = tidy_tables("".join(h) if isinstance(h, list) else h, numbers=False)
+    return nb
 
 
 def export(notebook, to: str, out=None, *, no_input: bool = False) -> Path:
@@ -594,7 +610,7 @@ def _format_cell(header: str, text: str) -> str:
     return _number(v)
 
 
-def _tidy_table(table: str) -> str:
+def _tidy_table(table: str, numbers: bool = True) -> str:
     rows = re.findall(r"<tr\b[^>]*>.*?</tr>", table, re.S | re.I)
     if not rows:
         return table
@@ -621,7 +637,7 @@ def _tidy_table(table: str) -> str:
                 if "<" not in content:  # let long snake_case headers break after "_"
                     content = re.sub(r"_(?=\w)", "_<wbr>", content)
             elif "<" not in content:
-                new = _format_cell(names[j], content)
+                new = _format_cell(names[j], content) if numbers else content
                 if new != content:
                     content = html_escape(new)
             out.append(row[pos:m.start()] + m.group(1) + content + m.group(4))
@@ -679,13 +695,14 @@ def _split_columns(table: str, ncols: int) -> list[str] | None:
     return parts
 
 
-def tidy_tables(html: str) -> str:
+def tidy_tables(html: str, *, numbers: bool = True) -> str:
     """Make the HTML tables of an output fit a page: numbers formatted by their column's kind
     (p-values, percent, seconds, dollars, counts with separators), long ``snake_case`` headers
     allowed to break, wide tables set in small type (``report-wide``) and very wide ones split
     into parts of at most :data:`SPLIT_COLUMNS` columns that repeat the row labels. Only the
     markup and plain numbers change: cell text is kept as it is (it is already escaped by
-    whoever wrote the table).
+    whoever wrote the table). ``numbers=False`` keeps the numbers as they are (the full
+    notebook's PDF).
 
     Examples
     --------
@@ -694,7 +711,7 @@ def tidy_tables(html: str) -> str:
     >>> print(tidy_tables(t))  # doctest: +NORMALIZE_WHITESPACE
     <table><thead><tr><th></th><th>p_<wbr>value</th><th>share</th><th>fit_<wbr>seconds</th></tr></thead><tbody><tr><th>0</th><td>&lt; 0.001</td><td>49.8 %</td><td>0.97 s</td></tr></tbody></table>
     """
-    return _TABLE_RE.sub(lambda m: _tidy_table(m.group(0)), html)
+    return _TABLE_RE.sub(lambda m: _tidy_table(m.group(0), numbers), html)
 
 
 _WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
