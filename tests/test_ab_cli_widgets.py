@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -170,3 +171,36 @@ def test_planning_panel_arms_allocation_metric_and_errors():
     assert panel.sample_size.value.startswith("n per arm:")
     panel.controls["baseline"].value = 0.3
     assert panel.error_box.value == "" and panel.plan is not None
+
+
+def test_planning_panel_matches_the_static_plan_and_its_mde_slider_spans_useful_values():
+    """The notebook passes the unrounded baseline: the panel says what the static plan says
+    (issue 23: 9,192 vs 9,193), and the MDE slider's range is 0.001-0.1 for proportions."""
+    from toolkit.ab import plan_proportions
+    from toolkit.ab.widgets import planning_panel
+
+    baseline = 0.6154780496269304  # the bundled sample's resolution rate
+    static = plan_proportions(baseline=baseline, mde=0.02, alpha=0.05, power=0.8)
+    panel = planning_panel(baseline=baseline, mde=0.02, draw_curve=False)
+    assert panel.controls["baseline"].value == baseline
+    assert panel.plan.n_control == static.n_control
+    mde = panel.controls["mde"]
+    assert (mde.min, mde.max) == (0.001, 0.1)
+    assert planning_panel(baseline=0.3, mde=0.08, draw_curve=False).controls["mde"].max == 0.16
+    nb = (Path(__file__).resolve().parents[1] / "notebooks" / "02_ab_testing.ipynb").read_text()
+    assert "planning_panel(baseline=round(" not in nb
+
+
+def test_abtest_text_table_fits_100_columns_with_relative_lift_in_percent(capsys):
+    from toolkit.cli import main
+
+    assert main(["abtest", "data/sample"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    head = next(i for i, line in enumerate(lines) if line.startswith("metric"))
+    table = lines[head:head + 5]
+    assert all(len(line) <= 100 for line in table), table
+    assert "rel lift" in table[0] and "verdict" in table[0]
+    resolved = next(line for line in table if line.startswith("resolved"))
+    assert "+8.6%" in resolved and "[+5.5%, +11.7%]" in resolved and "winner" in resolved
+    assert main(["abtest", "data/sample", "--wide"]) == 0
+    assert "risk (ship)" in capsys.readouterr().out

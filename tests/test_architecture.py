@@ -59,6 +59,8 @@ LAYER_OF = {
     "toolkit.runner": "running",
     "toolkit.batch": "running",
     "toolkit.export": "running",
+    "toolkit.findings": "running",
+    "toolkit.nbclean": "running",
     "toolkit.demo": "running",
     "toolkit.notebook": "running",
     "toolkit.cli": "interfaces",

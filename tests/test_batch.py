@@ -179,7 +179,10 @@ def test_batch_isolates_a_failure_and_resume_redoes_only_it(tmp_path, capsys):
     # every run's HTML is linked from the index and exists
     index = (out / "index.html").read_text()
     hrefs = re.findall(r'href="([^"]+\.html)"', index)
-    assert len(hrefs) == 6 and all((out / unquote(h)).is_file() for h in hrefs)
+    full = {h for h in hrefs if h.endswith("/work.html")}
+    assert len(full) == 6 and all((out / unquote(h)).is_file() for h in hrefs)
+    # the finished runs' stakeholder reports too (run cards and the table link them)
+    assert len({h for h in hrefs if h.endswith("/work_report.html")}) == 5
     # the structured log: start, end, duration, status, parameters for every run
     events = read_log(out)
     runs = [e for e in events if e["event"] == "run"]

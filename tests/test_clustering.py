@@ -484,7 +484,9 @@ def test_cli_cluster_json(tmp_path, capsys):
     out = tmp_path / "clusters.csv"
     code = main(["cluster", str(src), "--k", "4", "--out", str(out), "--json"])
     assert code == 0
-    doc = json.loads(capsys.readouterr().out)
+    cap = capsys.readouterr()
+    doc = json.loads(cap.out)
+    assert "cluster: k = 4" in cap.err and f"wrote {out}" in cap.err  # says what it did (issue 23)
     assert doc["summary"]["k"] == 4 and doc["summary"]["text"] == "first_user"
     assert len(doc["profile"]) == 4 and {"label", "size", "share", "resolution_rate"} <= set(doc["profile"][0])
     got = pd.read_csv(out)

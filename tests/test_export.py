@@ -234,3 +234,195 @@ def test_demo_reports_are_complete_and_every_pdf_page_renders(tmp_path):
         for page in range(2, pdf_pages(pdf) + 1):  # a last page may hold a single line
             img = render_page(pdf, page, tmp_path, dpi=20)
             assert (img.min(axis=2) < 0.85).mean() > 0.001, (name, page)
+
+
+# ---------------------------------------------------------------------------------------------
+# The stakeholder report, read as a person reads it: pdftotext for the words, pdftoppm for ink
+# past the right margin (a cut table leaves ink there, or loses its last columns)
+
+#: the right margin strip checked for ink, in points from the page edge (the report's @page
+#: margin is 13 mm = 37 pt; a table that does not fit runs into it)
+MARGIN_STRIP_PT = 26
+
+
+def pdf_text(pdf: Path) -> str:
+    return subprocess.run([PDFTOTEXT, "-layout", str(pdf), "-"], capture_output=True, text=True,
+                          check=True).stdout
+
+
+def _squash(text: str) -> str:
+    return " ".join(text.split())
+
+
+def ink_in_right_margin(pdf: Path, tmp: Path, dpi: int = 50) -> list[tuple[int, float]]:
+    """Pages (1-based) with ink in their rightmost ``MARGIN_STRIP_PT`` points, and how much."""
+    from matplotlib.image import imread
+
+    stem = tmp / f"{pdf.stem}-m"
+    subprocess.run([PDFTOPPM, "-r", str(dpi), "-png", str(pdf), str(stem)], check=True)
+    bad = []
+    for png in sorted(tmp.glob(f"{pdf.stem}-m-*.png")):
+        img = imread(str(png))[..., :3]
+        strip = img[:, -int(MARGIN_STRIP_PT * dpi / 72):, :]
+        ink = float((strip.min(axis=2) < 0.8).mean())
+        if ink > 0:
+            bad.append((int(png.stem.rsplit("-", 1)[1]), ink))
+        png.unlink()
+    return bad
+
+
+def table_headers(html: str) -> list[str]:
+    """The words of every column header of every table in a report's HTML (unescaped)."""
+    import html as _h
+    import re
+
+    words = set()
+    for head in re.findall(r"<thead>(.*?)</thead>", html, re.S):
+        for cell in re.findall(r"<th[^>]*>(.*?)</th>", head, re.S):
+            text = _h.unescape(re.sub(r"<[^>]+>", "", cell))
+            words.update(w for w in re.split(r"[\s_]+", text) if len(w) > 1)
+    return sorted(words)
+
+
+def sidecar_sentences(sidecar: dict) -> list[str]:
+    """Every verdict and every alert recommendation the sidecar holds."""
+    res = sidecar.get("results") or {}
+    out = list((res.get("analysis") or {}).get("verdicts") or [])
+    out += [a["recommendation"] for a in res.get("alerts") or [] if a.get("recommendation")]
+    out += [f"{r['metric']} ({r['arm']}): {r['verdict']}" for r in res.get("ab_verdicts") or []]
+    return out
+
+
+def _wide_report_run(folder: Path) -> Path:
+    """A run folder without a kernel: a sidecar with verdicts and alerts, and an executed
+    notebook whose outputs hold a 20-column table with long headers and long text."""
+    import pandas as pd
+
+    from toolkit.notebook import write_sidecar
+
+    folder.mkdir(parents=True)
+    verdicts = ["resolved: B beats A by +5.07 pp (+8.6%), unadjusted 95% CI [+3.30 pp, +6.84 pp], "
+                "p = 2.2e-08, holm p = 6.6e-08.",
+                "cost_usd: B is worse than A by +0.0002054 (+21.5%), unadjusted 95% CI "
+                "[+0.0001564, +0.0002545], p = 2.5e-16, holm p = 1.3e-15."]
+    alerts = [{"severity": "high", "metric": "mean_response_time_s", "scope": "model=gpt-4o",
+               "value": 5.4, "threshold": 5.0, "rule": "mean response time > 5 s",
+               "recommendation": "Cache frequent answers and route long prompts to a faster model; "
+                                 "<check> the & timeout budget of the upstream API."}]
+    write_sidecar({"n_units": 12390, "alerts": alerts, "suggestions": ["Poor answers concentrate in A."],
+                   "analysis": {"verdicts": verdicts, "metrics": [{"metric": "resolved", "verdict": "winner"}]}},
+                  folder, notebook="02_ab_testing", parameters={"alpha": 0.05, "output_dir": str(folder)},
+                  data_range={"start": "2026-09-01T00:42:31+00:00", "end": "2026-10-30T23:53:43+00:00",
+                              "turns": 37472, "conversations": 12390})
+    cols = ["metric", "arm", "control_value", "treatment_value", "abs_lift", "abs_ci_low", "abs_ci_high",
+            "rel_lift", "p_value", "p_adjusted", "verdict", "chance_to_win", "risk_control",
+            "risk_treatment", "power_at_mde", "cuped_variance_reduction", "fit_seconds",
+            "n_control", "recommendation", "excess_failures"]
+    rows = [dict(zip(cols, ["response_time_s", "B", 1.1328, 1.1413, 0.0085, -0.0456, 0.0626, 0.0075,
+                            0.7575, 0.7575, "no detectable difference", 0.379, 0.0065, 0.014, 0.925,
+                            0.0141, 0.9696, 18847, "Route long prompts to the faster model before "
+                            "the weekly peak; " * 3, 52.8]))] * 3
+    table = pd.DataFrame(rows).to_html()
+    nb = nbformat.v4.new_notebook()
+    pcell = nbformat.v4.new_code_cell('alpha: float = 0.05  # level')
+    pcell.metadata["tags"] = ["parameters"]
+    out = nbformat.v4.new_code_cell("display(table)")
+    out.outputs = [nbformat.v4.new_output("display_data", data={"text/html": table, "text/plain": "t"})]
+    log = nbformat.v4.new_code_cell("print(x)")
+    log.outputs = [nbformat.v4.new_output("stream", name="stdout", text="a_long_unbroken_token_" * 12 + "\n")]
+    nb.cells = [nbformat.v4.new_markdown_cell("# A/B testing: plan before, analyse after\n\nWhich variant wins?"),
+                pcell, nbformat.v4.new_markdown_cell("## All statistics"), out, log,
+                nbformat.v4.new_markdown_cell("## Sidecar"), nbformat.v4.new_code_cell("write_sidecar(results)")]
+    path = folder / "02_ab_testing.ipynb"
+    nbformat.write(nb, str(path))
+    return path
+
+
+@needs_browser
+@needs_poppler
+def test_report_pdf_has_every_column_and_finding_and_nothing_past_the_margin(tmp_path):
+    from toolkit.export import export_report
+
+    nb = _wide_report_run(tmp_path / "run")
+    written = export_report(nb)
+    html, pdf = written["html"].read_text(), written["pdf"]
+    assert pdf.name == "02_ab_testing_report.pdf" and pdf.read_bytes()[:5] == b"%PDF-"
+    assert "display(table)" not in html and "alpha: float" not in html  # no code, no parameters
+    assert "&lt;check&gt; the &amp; timeout" in html  # data escaped
+    text = pdf_text(pdf)
+    flat = _squash(text)
+    headers = table_headers(html)
+    assert {"excess", "failures", "recommendation", "verdict"} <= set(headers)
+    missing = [h for h in headers if h not in text]
+    assert not missing, f"column headers not in the PDF text: {missing}"
+    side = json.loads((nb.parent / "sidecar.json").read_text())
+    for sentence in sidecar_sentences(side):
+        assert _squash(sentence) in flat, sentence
+    page1 = subprocess.run([PDFTOTEXT, "-f", "1", "-l", "1", str(pdf), "-"], capture_output=True,
+                           text=True, check=True).stdout
+    assert "A/B testing" in page1 and "2026-09-01" in page1 and "alpha" in page1  # title page
+    assert "output_dir" not in text and "Sidecar" not in text
+    assert "0.97 s" in text and "< 0.001" not in text.split("Summary of findings")[0]
+    assert "9.696e" not in text and "75.8 %" not in text  # p-values are not percentages
+    assert ink_in_right_margin(pdf, tmp_path) == []
+    # the full notebook's PDF (code included, numbers as printed) keeps every column too
+    full = export_pdf(nb, tmp_path / "full.pdf")
+    full_text = pdf_text(full)
+    assert not [h for h in headers if h not in full_text] and "0.9696" in full_text
+    assert ink_in_right_margin(full, tmp_path) == []
+
+
+@needs_poppler
+@pytest.mark.skipif(not DEMO_REPORTS, reason="set TOOLKIT_DEMO_REPORTS=<folder> after `toolkit demo --out <folder>` (CI does)")
+def test_demo_report_pdfs_hold_every_column_and_finding_within_the_margins(tmp_path):
+    """Every notebook's stakeholder report from ``toolkit demo``, read as a person would."""
+    reports = Path(DEMO_REPORTS)
+    index = (reports / "index.html").read_text()
+    problems = []
+    for name in sorted(p.stem for p in (ROOT / "notebooks").glob("*.ipynb")):
+        run = reports / name
+        pdf, html = run / f"{name}_report.pdf", run / f"{name}_report.html"
+        assert pdf.is_file() and html.is_file(), f"{name}: no report (toolkit demo writes it)"
+        assert f'href="{name}/{name}_report.pdf"' in index and f'href="{name}/{name}_report.html"' in index
+        text = pdf_text(pdf)
+        flat = _squash(text)
+        missing = [h for h in table_headers(html.read_text()) if h not in text]
+        if missing:
+            problems.append(f"{name}: column headers missing from the PDF text: {missing}")
+        side = json.loads((run / "sidecar.json").read_text())
+        lost = [s for s in sidecar_sentences(side) if _squash(s) not in flat]
+        if lost:
+            problems.append(f"{name}: findings missing from the PDF text: {lost}")
+        margin = ink_in_right_margin(pdf, tmp_path)
+        if margin:
+            problems.append(f"{name}: ink past the right margin on pages {margin}")
+    assert not problems, "\n".join(problems)
+
+
+def test_findings_and_index_cards_escape_data_and_format_numbers_by_kind(tmp_path):
+    """Hostile text in a sidecar reaches the summary page and the front page escaped."""
+    from toolkit.batch.summary import write_index
+    from toolkit.findings import read_findings
+    from toolkit.notebook import write_sidecar
+
+    evil = '<script>alert("x")</script> & <b>'
+    run = tmp_path / "01_quality"
+    write_sidecar({"mean_quality": 0.7537, "high_quality_share": 0.4975, "p95_response_time_s": 1.769,
+                   "alerts": [{"severity": "high", "rule": evil, "scope": "variant=" + evil, "value": 0.4,
+                               "threshold": 0.5, "metric": "high_quality_share", "recommendation": evil}],
+                   "worst_clusters": [{"cluster": 3, "label": evil, "size": 938, "share": 0.0757,
+                                       "resolution_rate": 0.559, "excess_failures": 52.8}]},
+                  run, notebook="01_quality", parameters={"data_path": evil})
+    f = read_findings(run)
+    html = f.to_html()
+    assert "<script>" not in html and "&lt;script&gt;" in html
+    assert dict(f.headline) == {"mean quality": "0.754", "high quality share": "49.8 %",
+                                "p95 response time": "1.77 s"}
+    assert [x.section for x in f.items] == ["Alerts", "Worst topics"]
+    assert "938 conversations (7.6 %), resolved 55.9 %" in f.items[1].text
+    index = write_index([{"name": "01_quality", "notebook": "notebooks/01_quality.ipynb", "status": "ok",
+                          "out_dir": str(run), "files": {"sidecar": "sidecar.json",
+                                                          "report_pdf": "01_quality_report.pdf"}}],
+                        tmp_path).read_text()
+    assert "<script>" not in index and index.count("&lt;script&gt;") >= 3
+    assert 'href="01_quality/01_quality_report.pdf"' in index and 'name="viewport"' in index

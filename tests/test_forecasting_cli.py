@@ -92,3 +92,17 @@ def test_csv_on_stdout(tmp_path, capsys):
     assert main(["forecast", str(src), "--horizon", "2", "--model", "snaive"]) == 0
     lines = capsys.readouterr().out.strip().splitlines()
     assert lines[0] == ",".join(COLUMNS) and len(lines) == 3
+
+
+def test_the_command_says_which_model_ran_and_what_it_wrote(tmp_path, capsys):
+    """Issue 23: stderr names the model and the file; stdout stays empty (or pure JSON)."""
+    src = tmp_path / "visits.csv"
+    _daily().to_csv(src, index=False)
+    out = tmp_path / "fc.csv"
+    assert main(["forecast", str(src), "--horizon", "7", "--out", str(out)]) == 0
+    cap = capsys.readouterr()
+    assert cap.out == ""
+    assert "model combo" in cap.err and f"wrote {out}" in cap.err and len(cap.err.splitlines()) <= 2
+    assert main(["forecast", str(src), "--horizon", "7", "--json"]) == 0
+    cap = capsys.readouterr()
+    assert json.loads(cap.out)["model"] == "combo" and "forecast: 1 series" in cap.err

@@ -249,6 +249,7 @@ def test_cli_score_and_report(small_log_dir, tmp_path, sample_log):
     assert r.returncode == 0, r.stderr
     summary = json.loads(r.stdout)
     assert summary["scored_turns"] == len(sample_log.turns)
+    assert f"wrote {out}" in r.stderr and "mean quality" in r.stderr  # says what it wrote
     df = pd.read_parquet(out)
     assert {"relevance", "sentiment", "coherence", "length_fit", "quality", "level"} <= set(df.columns)
     direct = score_turns(sample_log)
@@ -265,6 +266,12 @@ def test_cli_score_and_report(small_log_dir, tmp_path, sample_log):
     assert rep["kpis"]["n_turns"] == len(sample_log.turns)
     r = _toolkit("report", str(small_log_dir))
     assert r.returncode == 0 and "alerts (" in r.stdout and "suggestions (" in r.stdout
+    # the tables its help promises, in 100 columns, and each piece of advice once
+    for table in ("by bot:", "by variant:", "by model:", "over time (per day"):
+        assert table in r.stdout, table
+    assert max(len(line) for line in r.stdout.splitlines()) <= 100
+    advice = [line for line in r.stdout.splitlines() if line.strip().startswith("what to do:")]
+    assert len(advice) == len(set(advice))
 
 
 def test_cli_bad_input(small_log_dir, tmp_path):

@@ -88,13 +88,40 @@ def test_modules_define_all_and_document_public_functions(name):
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 
 
+def _filter_installed() -> bool:
+    """The nbclean git filter is configured in this clone (git then stores notebooks stripped)."""
+    import subprocess
+
+    try:
+        out = subprocess.run(["git", "-C", str(ROOT), "config", "--get", "filter.nbclean.clean"],
+                             capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return out.returncode == 0 and "toolkit.nbclean" in out.stdout
+
+
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
 def test_notebooks_committed_clean_with_documented_parameters(path):
     doc = json.loads(path.read_text())
     cells = doc["cells"]
     assert cells[0]["cell_type"] == "markdown" and "".join(cells[0]["source"]).lstrip().startswith("#")
     code = [c for c in cells if c["cell_type"] == "code"]
-    assert all(not c.get("outputs") and c.get("execution_count") is None for c in code), "strip outputs"
+    dirty = [i for i, c in enumerate(cells) if c["cell_type"] == "code"
+             and (c.get("outputs") or c.get("execution_count") is not None)]
+    if dirty and not _filter_installed():
+        rel = path.relative_to(ROOT).as_posix()
+        pytest.fail(
+            f"{rel} has saved outputs in cells {dirty[:8]} (JupyterLab saves them when the notebook is "
+            f"run). Restore the committed notebook with `git checkout -- {rel}`, or keep your edits and "
+            f"strip the outputs with `python -m toolkit.nbclean {rel}`. To keep notebooks clean "
+            f"automatically, install the git filter once: `python -m toolkit.nbclean --install`.")
+    # with the filter installed, git stores the notebook stripped: check what git would store
+    if dirty:
+        from toolkit.nbclean import clean_text
+
+        doc = json.loads(clean_text(path.read_text()))
+        cells = doc["cells"]
+        code = [c for c in cells if c["cell_type"] == "code"]
     params = [c for c in code if "parameters" in c.get("metadata", {}).get("tags", [])]
     assert len(params) == 1, "exactly one cell tagged 'parameters'"
     lines = [ln for ln in "".join(params[0]["source"]).splitlines() if ln.strip() and not ln.strip().startswith("#")]

@@ -2,7 +2,10 @@
 
 ``toolkit demo`` is the main job: it executes each analysis notebook with its default parameters
 (the bundled sample log), in parallel, and writes for each one its executed notebook, figures
-(PNG and SVG), sidecar, HTML and PDF, plus the batch's ``index.html`` and summary table.
+(PNG and SVG), sidecar, its stakeholder report (``<name>_report.pdf`` and ``.html``: no code, a
+title page and the findings first; :func:`toolkit.export.export_report`) and the full notebook as
+HTML and PDF, plus the batch's ``index.html`` (every notebook's key findings, with links to both)
+and summary table.
 
 Examples
 --------

@@ -61,6 +61,22 @@ _escape_styled_tables()
 SIDECAR_NAME = "sidecar.json"
 FIGURE_DIR = "figures"
 
+#: the data range of the log last returned by :func:`load_log` in this process (the kernel of a
+#: notebook): :func:`write_sidecar` records it, and the stakeholder report's title page shows it
+_LAST_RANGE: dict = {}
+
+
+def _remember_range(log) -> None:
+    """Keep the first and last timestamp and the sizes of a loaded log for the sidecar."""
+    _LAST_RANGE.clear()
+    try:
+        ts = log.turns["timestamp"]
+        if len(ts):
+            _LAST_RANGE.update(start=ts.min().isoformat(), end=ts.max().isoformat(),
+                               turns=int(len(log.turns)), conversations=int(len(log.conversations)))
+    except (AttributeError, KeyError, TypeError, ValueError):  # not a log: no range
+        pass
+
 
 def load_log(data_path: str | os.PathLike | None = "", *, tz: str | None = None, start: Any = None,
              end: Any = None, variant: Any = None):
@@ -98,7 +114,9 @@ def load_log(data_path: str | os.PathLike | None = "", *, tz: str | None = None,
         from toolkit.io import load
 
         log = load(data_path, tz=tz)
-    return log.select(start=start, end=end, variant=variant, tz=tz)
+    log = log.select(start=start, end=end, variant=variant, tz=tz)
+    _remember_range(log)
+    return log
 
 
 def save_figure(
@@ -153,6 +171,7 @@ def write_sidecar(
     *,
     notebook: str = "",
     parameters: dict | None = None,
+    data_range: dict | None = None,
 ) -> Path:
     """Write a notebook's headline results as ``<output_dir>/sidecar.json`` (atomically).
 
@@ -167,6 +186,9 @@ def write_sidecar(
         The notebook's name, recorded in the sidecar.
     parameters : dict, optional
         The parameters the notebook ran with.
+    data_range : dict, optional
+        ``start``, ``end`` (ISO timestamps), ``turns``, ``conversations`` of the data analysed;
+        default: those of the log last loaded by :func:`load_log` in this process, if any.
 
     Returns
     -------
@@ -188,6 +210,8 @@ def write_sidecar(
         "parameters": to_jsonable(parameters or {}),
         "results": to_jsonable(results),
     }
+    if data_range or _LAST_RANGE:
+        doc["data_range"] = to_jsonable(dict(data_range or _LAST_RANGE))
     text = json.dumps(doc, indent=2, ensure_ascii=False, allow_nan=False)
     return atomic_write_text(Path(output_dir) / SIDECAR_NAME, text + "\n")
 

@@ -23,7 +23,10 @@ from __future__ import annotations
 
 import html
 
-__all__ = ["planning_panel", "PlanningPanel", "sample_size_text"]
+__all__ = ["planning_panel", "PlanningPanel", "sample_size_text", "MDE_MAX_PROPORTION"]
+
+#: the MDE slider's upper end for proportions (absolute: 10 percentage points)
+MDE_MAX_PROPORTION = 0.1
 
 
 def sample_size_text(plan) -> str:
@@ -63,7 +66,7 @@ class _Panel:
                                            layout=lay())
         c["sd"] = w.BoundedFloatText(value=sd, min=1e-12, max=1e12, step=0.1,
                                      description="standard deviation", style=style, layout=lay())
-        c["mde"] = w.FloatSlider(value=0.02, min=0.001, max=0.5, step=0.001, readout_format=".3f",
+        c["mde"] = w.FloatSlider(value=0.02, min=0.001, max=MDE_MAX_PROPORTION, step=0.001, readout_format=".3f",
                                  description="MDE (absolute)", continuous_update=False,
                                  style=style, layout=lay())
         c["alpha"] = w.FloatSlider(value=alpha, min=0.001, max=0.2, step=0.001,
@@ -120,7 +123,9 @@ class _Panel:
                 c["method"].value = method if method in PROPORTION_METHODS else "pooled"
                 c["sd"].layout.display = "none"
                 c["baseline"].description = "baseline rate"
-                c["mde"].max = 0.5
+                # absolute MDE: 0.001 to 0.1 (0.1 to 10 percentage points) covers real tests;
+                # a larger planned MDE widens the range to twice it
+                c["mde"].max = min(0.5, max(MDE_MAX_PROPORTION, 2 * (mde or 0.0)))
                 c["mde"].min, c["mde"].step = 0.001, 0.001
                 c["mde"].readout_format = ".3f"
                 c["mde"].value = 0.02 if mde is None else mde

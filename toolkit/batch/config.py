@@ -19,7 +19,7 @@ __all__ = ["BatchConfig", "load_config", "expand_runs", "grid_config"]
 
 _TOP_KEYS = {"out", "workers", "timeout", "export", "parameters", "notebooks", "name", "kernel", "executor"}
 _ENTRY_KEYS = {"notebook", "parameters", "grid", "runs"}
-_EXPORT_KEYS = {"html", "pdf", "no_input"}
+_EXPORT_KEYS = {"html", "pdf", "no_input", "report"}
 
 
 @dataclasses.dataclass
@@ -34,6 +34,8 @@ class BatchConfig:
     workers : int or None
     timeout : float or None
     html, pdf, no_input : bool
+    report : bool
+        Also write each run's stakeholder report (``<stem>_report.html`` / ``.pdf``).
     parameters : dict
         Defaults for every run.
     entries : list of dict
@@ -60,6 +62,7 @@ class BatchConfig:
     html: bool = True
     pdf: bool = True
     no_input: bool = False
+    report: bool = True
     parameters: dict = dataclasses.field(default_factory=dict)
     name: str = "batch"
     kernel: str = "python3"
@@ -103,6 +106,7 @@ class BatchConfig:
             html=bool(export.get("html", True)),
             pdf=bool(export.get("pdf", True)),
             no_input=bool(export.get("no_input", False)),
+            report=bool(export.get("report", True)),
             parameters=dict(defaults),
             name=str(doc.get("name") or "batch"),
             kernel=str(doc.get("kernel") or "python3"),
@@ -322,6 +326,7 @@ def expand_runs(config: BatchConfig, out: str | os.PathLike | None = None) -> li
                 "set_output_dir": "output_dir" in specs,
                 "html": config.html,
                 "pdf": config.pdf,
+                "report": config.report,
                 "no_input": config.no_input,
                 "kernel_name": config.kernel,
                 "timeout": config.timeout,

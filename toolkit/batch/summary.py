@@ -206,8 +206,59 @@ def write_summary(records: list[dict], out_dir: str | os.PathLike) -> tuple[Path
     return csv, pq
 
 
+def _notebook_title(rec: dict) -> str | None:
+    """The first ``# heading`` of a run's executed notebook (None when unreadable)."""
+    nb = (rec.get("files") or {}).get("notebook")
+    if not nb:
+        return None
+    try:
+        doc = json.loads((Path(rec.get("out_dir") or "") / nb).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    for cell in doc.get("cells", []):
+        if cell.get("cell_type") == "markdown":
+            src = cell.get("source", "")
+            first = ("".join(src) if isinstance(src, list) else src).lstrip().splitlines()
+            if first and first[0].startswith("# "):
+                return first[0][2:].strip()
+            return None
+    return None
+
+
+def _card(rec: dict, run: str, status: str, err: str, link) -> str:
+    """A front-page card: the run's title, links to its reports, and its key findings."""
+    from toolkit.findings import read_findings
+    from toolkit.notebook import SIDECAR_NAME
+
+    esc = _html.escape
+    files = rec.get("files") or {}
+    sidecar = Path(rec.get("out_dir") or "") / SIDECAR_NAME
+    body = ""
+    if status == "ok" and sidecar.is_file():
+        try:
+            body = read_findings(sidecar).to_html(compact=True)
+        except (OSError, ValueError, TypeError, KeyError):
+            body = "<p>(the sidecar could not be read)</p>"
+    elif err:
+        body = f"<p>Failed: {esc(err)}</p>"
+    title = _notebook_title(rec) or run
+    links = []
+    for key, label, cls in (("report_pdf", "Report (PDF)", "primary"), ("report_html", "Report (HTML)", "primary"),
+                            ("pdf", "Full notebook (PDF)", ""), ("html", "Full notebook (HTML)", "")):
+        rel = files.get(key)
+        if rel:
+            href = urllib.parse.quote(f"{run}/{rel}", safe="/=+,")
+            links.append(f'<a class="{cls}" href="{esc(href)}">{esc(label)}</a>')
+    sub = f'<div class="run-name">{esc(run)}</div>' if title != run else ""
+    return (f'<article class="card {esc(status)}"><h2>{esc(title)}</h2>{sub}'
+            f'<p class="links">{" ".join(links) or "no exports"}</p>{body}</article>')
+
+
 def write_index(records: list[dict], out_dir: str | os.PathLike, *, title: str = "Batch report") -> Path:
-    """Write ``index.html`` linking every run's HTML, PDF, notebook and sidecar (atomically).
+    """Write ``index.html``: a card per run with its key findings (read from its sidecar) and
+    links to its stakeholder report and full notebook exports, then a table of every run with
+    its HTML, PDF, notebook and sidecar (atomically). Readable from phone width to a wide
+    screen (responsive CSS); every data value is escaped.
 
     Examples
     --------
@@ -227,6 +278,7 @@ def write_index(records: list[dict], out_dir: str | os.PathLike, *, title: str =
 
     n_ok = sum(r.get("status") == "ok" for r in records)
     rows = []
+    cards = []
     for rec in records:
         files = rec.get("files") or {}
         figures = [f for f in files.get("figures") or [] if f.endswith(".png")]
@@ -242,6 +294,8 @@ def write_index(records: list[dict], out_dir: str | os.PathLike, *, title: str =
             f'<tr class="{esc(status)}"><td>{esc(run)}</td><td>{esc(Path(rec.get("notebook") or "").name)}</td>'
             f"<td>{esc(params)}</td><td>{esc(status)}{' (resumed)' if rec.get('resumed') else ''}</td>"
             f"<td>{'' if dur is None else f'{dur:.1f} s'}</td>"
+            + link(run, files.get("report_pdf"), "report PDF")
+            + link(run, files.get("report_html"), "report HTML")
             + link(run, files.get("html"), "HTML")
             + link(run, files.get("pdf"), pdf_label)
             + link(run, files.get("notebook"), "notebook")
@@ -249,22 +303,46 @@ def write_index(records: list[dict], out_dir: str | os.PathLike, *, title: str =
             + link(run, "figures/" if figures else None, f"{len(figures)} figures")
             + f"<td>{esc(err)}</td></tr>"
         )
+        cards.append(_card(rec, run, status, err, link))
     now = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
     doc = f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>{esc(title)}</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
 <style>
-body {{ font-family: system-ui, sans-serif; margin: 2em; }}
-table {{ border-collapse: collapse; }} td, th {{ border: 1px solid #ccc; padding: 4px 8px; text-align: left; }}
+body {{ font-family: system-ui, sans-serif; margin: 0 auto; padding: 1.2em; max-width: 1500px; color: #222; line-height: 1.4; }}
+h1 {{ margin: 0.2em 0; }}
+.cards {{ display: grid; grid-template-columns: repeat(auto-fill, minmax(min(100%, 420px), 1fr)); gap: 1em; margin: 1em 0 2em 0; }}
+.card {{ border: 1px solid #d6dbe1; border-radius: 8px; padding: 0.8em 1em; background: #fbfcfd; min-width: 0; overflow-wrap: break-word; }}
+.card h2 {{ font-size: 1.15em; margin: 0 0 0.3em 0; }}
+.card.failed {{ border-color: #e3a3a3; background: #fdf3f3; }}
+.card .links {{ margin: 0 0 0.6em 0; font-size: 0.92em; }} .card .links a {{ margin-right: 0.4em; white-space: nowrap; }}
+.card .links a.primary {{ font-weight: 600; }}
+.card table {{ border: none; }} .card td {{ border: none; }}
+.findings-headline {{ display: grid; grid-template-columns: repeat(auto-fill, minmax(130px, 1fr)); gap: 0.4em 0.8em; margin: 0 0 0.6em 0; }}
+.findings-headline div {{ border-left: 3px solid #4a78b5; padding-left: 0.4em; }}
+.findings-headline dt {{ font-size: 0.8em; color: #555; }} .findings-headline dd {{ margin: 0; font-weight: 600; }}
+.findings-block h3 {{ font-size: 0.95em; margin: 0.7em 0 0.2em 0; }}
+ul.findings {{ margin: 0; padding-left: 1.1em; font-size: 0.9em; }} ul.findings li {{ margin: 0.15em 0; }}
+.badge {{ color: #fff; border-radius: 3px; padding: 0 4px; font-size: 0.75em; text-transform: uppercase; }}
+li.sev-high .badge {{ background: #c62828; }} li.sev-medium .badge {{ background: #ef8f00; }} li.sev-low .badge {{ background: #777; }}
+li.sev-good {{ color: #1a5e20; }} li.sev-bad {{ color: #9a1b1b; }} li.more {{ color: #666; list-style: none; }}
+.scroll {{ overflow-x: auto; }}
+table.runs {{ border-collapse: collapse; font-size: 0.9em; }} table.runs td, table.runs th {{ border: 1px solid #ccc; padding: 4px 8px; text-align: left; }}
 tr.failed {{ background: #fde8e8; }} tr.ok td:nth-child(4) {{ color: #1a7f37; }}
+@media (max-width: 600px) {{ body {{ padding: 0.6em; }} h1 {{ font-size: 1.4em; }} }}
 </style></head><body>
 <h1>{esc(title)}</h1>
 <p>{n_ok} of {len(records)} runs finished; written {esc(now)}.
 Summary: <a href="{SUMMARY_CSV}">CSV</a>, <a href="{SUMMARY_PARQUET}">Parquet</a>; log: <a href="{BATCH_LOG}">{BATCH_LOG}</a>.</p>
-<table><thead><tr><th>run</th><th>notebook</th><th>parameters</th><th>status</th><th>time</th>
-<th>HTML</th><th>PDF</th><th>notebook</th><th>sidecar</th><th>figures (PNG)</th><th>error</th></tr></thead>
+<section class="cards">
+{chr(10).join(cards)}
+</section>
+<h2>All runs</h2>
+<div class="scroll"><table class="runs"><thead><tr><th>run</th><th>notebook</th><th>parameters</th><th>status</th><th>time</th>
+<th>report PDF</th><th>report HTML</th><th>HTML</th><th>PDF</th><th>notebook</th><th>sidecar</th><th>figures (PNG)</th><th>error</th></tr></thead>
 <tbody>
 {chr(10).join(rows)}
-</tbody></table></body></html>
+</tbody></table></div></body></html>
 """
     return atomic_write_text(Path(out_dir) / INDEX_HTML, doc)
 

@@ -104,6 +104,9 @@ def register(subparsers) -> None:
                    help="rating scale of the labels, e.g. 1,5: ratings outside it are an error")
     p.add_argument("--tz", type=timezone, default=None, help="time zone of naive timestamps in a log")
     p.add_argument("--json", action="store_true", help="print the full result as JSON")
+    p.add_argument("--wide", action="store_true",
+                   help="print every column of the summary table (default: the key columns in "
+                   "100 characters)")
     add_engine_arguments(p)
     p.set_defaults(func=run)
 
@@ -164,9 +167,15 @@ def run(args) -> int:
         return 0
     print(res.srm.message)
     print()
-    with pd.option_context("display.width", 200, "display.max_columns", 20,
-                           "display.float_format", "{:.4g}".format):
-        print(res.summary_table().to_string(index=False))
+    table = res.summary_table()
+    if args.wide:
+        with pd.option_context("display.width", 250, "display.max_columns", 30,
+                               "display.float_format", "{:.4g}".format):
+            print(table.to_string(index=False))
+    else:
+        print(_narrow(table))
+        print("(relative lift and its CI in percent of the control value;\n"
+              " --wide for every column, --json for everything)")
     print()
     if res.quantiles is not None and len(res.quantiles):
         print()
@@ -245,6 +254,33 @@ def _print_ppi(ppi, pd) -> None:
         print(lifts.to_string(index=False))
     for n in ppi.notes:
         print(f"note: {n}")
+#: the text table fits this many columns (``--wide`` prints them all)
+WIDTH = 100
+
+
+def _narrow(table) -> str:
+    """metric, arm, control, treatment, relative lift and CI in percent, corrected p, verdict."""
+    import math
+
+    p_col = next((c for c in table.columns if c.startswith("p (")), "p")
+    head = ["metric", "arm", "control", "treatment", "rel lift", "rel 95% CI", p_col, "verdict"]
+    rows = [head]
+    for r in table.to_dict(orient="records"):
+        rel = r.get("rel lift")
+        p = r.get(p_col)
+        rows.append([
+            str(r["metric"])[:18], str(r["arm"])[:8], f"{r['control']:.3g}", f"{r['treatment']:.3g}",
+            "" if rel is None or (isinstance(rel, float) and math.isnan(rel)) else f"{100 * rel:+.1f}%",
+            str(r.get("rel CI") or ""),
+            "" if p is None or (isinstance(p, float) and math.isnan(p)) else ("<0.001" if p < 0.001 else f"{p:.3f}"),
+            str(r.get("verdict") or ""),
+        ])
+    widths = [max(len(row[j]) for row in rows) for j in range(len(head))]
+    left = {0, 1, 7}
+    gap = "  " if sum(widths) + 2 * (len(widths) - 1) <= WIDTH else " "
+    lines = [gap.join(c.ljust(w) if j in left else c.rjust(w) for j, (c, w) in enumerate(zip(row, widths))).rstrip()
+             for row in rows]
+    return "\n".join(line if len(line) <= WIDTH else line[: WIDTH - 1] + "…" for line in lines)
 
 
 def _covariates(spec: str | None) -> dict[str, str] | None:

@@ -84,6 +84,8 @@ def register(subparsers) -> None:
                    help="units to fit the clusters on; the others are assigned to the nearest "
                    "cluster (default: all with the pandas engine, 200000 with --engine dask)")
     p.add_argument("--json", action="store_true", help="print the profile and summary as JSON")
+    p.add_argument("--no-progress", action="store_true",
+                   help="no progress bar while sentence embeddings are computed (a cold cache)")
     add_engine_arguments(p)
     p.set_defaults(func=run)
 
@@ -105,6 +107,22 @@ def _write(frame, path) -> None:
 
 
 def run(args) -> int:
+    from toolkit.errors import UsageError
+
+    if args.sample_size is not None and args.sample_size < 2:
+        raise UsageError(f"--sample-size must be >= 2, got {args.sample_size}")
+    dask = args.engine == "dask"
+    import toolkit.embeddings as _emb
+
+    was = _emb.PROGRESS["enabled"]
+    _emb.PROGRESS["enabled"] = not args.no_progress
+    try:
+        return _run(args, dask)
+    finally:
+        _emb.PROGRESS["enabled"] = was
+
+
+def _run(args, dask: bool) -> int:
     from toolkit.cli import print_json
     from toolkit.clustering import cluster_log
     from toolkit.errors import UsageError
@@ -140,6 +158,15 @@ def run(args) -> int:
         ids = ["conversation_id"] + (["turn"] if "turn" in res.assignments else [])
         _write(res.assignments[ids + ["cluster", "cluster_label"]], args.out)
     profile = res.profile
+    import sys
+
+    worst = ""
+    if len(profile) and "label" in profile:
+        top = profile.iloc[0]
+        worst = f"; first in the profile: #{top['cluster']} {top['label']}"
+    print(f"cluster: k = {res.k} ({res.backend}, {res.algorithm}"
+          + (f", chosen by {res.k_selection.method}" if res.k_selection else "")
+          + f"); wrote {args.out}{worst}", file=sys.stderr)
     if args.json:
         print_json(
             {

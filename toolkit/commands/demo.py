@@ -12,8 +12,11 @@ def register(subparsers) -> None:
         "demo",
         help="run every notebook in notebooks/ on the bundled sample and write the reports",
         description="Run every notebook in notebooks/ on the bundled sample data as a parallel "
-        "batch, and write for each one the executed notebook, figures, sidecar, HTML and PDF, "
-        "plus index.html and summary.csv in the output folder.",
+        "batch, and write for each one the executed notebook, figures, sidecar, the stakeholder "
+        "report (<name>_report.pdf/.html: no code, findings first) and the full notebook as HTML "
+        "and PDF, plus index.html (every notebook's key findings, links to both) and summary.csv "
+        "in the output folder. The first run encodes the sample's messages as sentence "
+        "embeddings (cached for later runs), which takes most of its time.",
     )
     p.add_argument("--out", default="reports", help="output folder (default: reports/)")
     p.add_argument("--workers", type=int_range("--workers", 1, 256), default=None, help="parallel notebooks (default: the cores)")
@@ -25,6 +28,8 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
+    from pathlib import Path
+
     from toolkit.batch import format_report
     from toolkit.errors import UsageError
     from toolkit.demo import run_demo
@@ -34,5 +39,9 @@ def run(args) -> int:
     res = run_demo(args.out, workers=args.workers, notebooks=args.notebooks, resume=args.resume,
                    pdf=not args.no_pdf, progress=not args.no_progress)
     print(format_report(res))
+    reports = [r for r in res.records if (r.get("files") or {}).get("report_pdf")]
+    if reports:
+        print(f"stakeholder reports (no code, findings first): {len(reports)}, e.g. "
+              f"{Path(res.out_dir) / reports[0]['name'] / reports[0]['files']['report_pdf']}")
     print(f"\nReports written to {res.out_dir}: open {res.index_html}")
     return res.exit_code

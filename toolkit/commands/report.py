@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import textwrap
+
 __all__ = ["register", "run"]
 
 
@@ -60,14 +62,76 @@ def run(args) -> int:
         if v is None:
             continue
         print(f"  {key:<28} {v:,.4f}" if isinstance(v, float) else f"  {key:<28} {v:,}")
+    for title, frame in (("by bot", report.by_bot), ("by variant", report.by_variant),
+                         ("by model", report.by_model)):
+        if frame is not None and len(frame):
+            print(f"{title}:")
+            print(_table(frame))
+    if report.over_time is not None and len(report.over_time):
+        ot = report.over_time
+        shown = ot.tail(OVER_TIME_ROWS)
+        more = f", the last {len(shown)} of {len(ot)}; --json for all" if len(shown) < len(ot) else ""
+        print(f"over time (per {dict(h='hour', D='day', W='week', M='month').get(args.freq, args.freq)}{more}):")
+        print(_table(shown))
     print(f"alerts ({len(report.alerts)}):")
+    actions: list[str] = []
     for a in report.alerts.itertuples(index=False):
-        print(f"  [{a.severity}] {a.scope}: {a.rule} (value {a.value:.4f})")
-        print(f"      {a.recommendation}")
+        print(f"  [{a.severity}] {a.scope}: {a.rule} (value {a.value:.4g})")
+        finding, action = _split_recommendation(str(a.recommendation))
+        if finding:
+            print(textwrap.fill(finding, WIDTH, initial_indent="      ", subsequent_indent="      "))
+        if action and action not in actions:
+            actions.append(action)
+    for action in actions:  # said once, however many scopes share it
+        print(textwrap.fill(f"what to do: {action}", WIDTH, initial_indent="  ", subsequent_indent="    "))
     if not len(report.alerts):
         print("  none")
     print(f"suggestions ({len(report.suggestions)}):")
     for s in report.suggestions.itertuples(index=False):
-        print(f"  - {s.finding}")
-        print(f"      {s.action}")
+        print(textwrap.fill(f"- {s.finding}", WIDTH, initial_indent="  ", subsequent_indent="    "))
+        if _split_recommendation(str(s.action))[1] in actions:  # the alerts' advice, said above
+            print("      what to do: see the alerts above")
+            continue
+        print(textwrap.fill(str(s.action), WIDTH, initial_indent="      ", subsequent_indent="      "))
     return 0
+
+
+#: width of the text report; the per-group tables show these columns (--json has them all)
+WIDTH = 100
+TABLE_COLUMNS = ["group", "n_turns", "mean_quality", "high_quality_share", "mean_response_time_s",
+                 "p95_response_time_s", "error_rate", "cost_usd", "resolution_rate"]
+_HEADERS = {"n_turns": "turns", "mean_quality": "quality", "high_quality_share": "good+",
+            "mean_response_time_s": "mean rt", "p95_response_time_s": "p95 rt",
+            "error_rate": "errors", "cost_usd": "cost", "resolution_rate": "resolved"}
+OVER_TIME_ROWS = 14
+
+
+def _table(frame) -> str:
+    """The key columns of a KPI table, formatted by kind, at most :data:`WIDTH` columns wide."""
+    from toolkit.findings import format_value
+
+    cols = [c for c in TABLE_COLUMNS if c in frame.columns]
+    rows = [[_HEADERS.get(c, c) for c in cols]]
+    for rec in frame[cols].to_dict(orient="records"):
+        cells = []
+        for c in cols:
+            v = rec[c]
+            if c == "group" and hasattr(v, "strftime"):  # a period of the over-time table
+                text = v.strftime("%Y-%m-%d %H:%M" if (v.hour or v.minute) else "%Y-%m-%d")
+            else:
+                text = format_value(c, v) if c != "group" else str(v)
+            cells.append(text.replace(" %", "%").replace(" s", "s"))
+        rows.append(cells)
+    rows = [[r[0][:24]] + r[1:] for r in rows]
+    widths = [max(len(r[j]) for r in rows) for j in range(len(cols))]
+    lines = ["  " + "  ".join(cell.ljust(w) if j == 0 else cell.rjust(w)
+                               for j, (cell, w) in enumerate(zip(r, widths))) for r in rows]
+    return "\n".join(line[:WIDTH] for line in lines)
+
+
+def _split_recommendation(text: str) -> tuple[str, str]:
+    """``(what was found in this scope, what to do)``: the action follows the last ``": "``."""
+    head, sep, tail = text.rpartition(": ")
+    if not sep or len(tail) < 15:
+        return text, ""
+    return head + ".", tail[0].upper() + tail[1:]

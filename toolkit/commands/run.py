@@ -24,6 +24,8 @@ def register(subparsers) -> None:
     p.add_argument("--out", default=None, help="output folder (default: reports/<run name>)")
     p.add_argument("--no-html", action="store_true", help="skip the HTML export")
     p.add_argument("--no-pdf", action="store_true", help="skip the PDF export")
+    p.add_argument("--no-report", action="store_true",
+                   help="skip the stakeholder report (<name>_report.html/.pdf: no code, findings first)")
     p.add_argument("--no-input", action="store_true", help="hide code cells in the exports")
     p.add_argument("--timeout", type=positive_float("--timeout"), default=None, help="seconds allowed per cell")
     p.add_argument("--help-params", action="store_true",
@@ -57,7 +59,7 @@ def run(args) -> int:
         params[name] = value
     res = run_notebook(
         args.notebook, params, args.out, html=not args.no_html, pdf=not args.no_pdf,
-        no_input=args.no_input, from_cli=True, timeout=args.timeout,
+        report=not args.no_report, no_input=args.no_input, from_cli=True, timeout=args.timeout,
     )
     if args.json:
         print_json(res.to_dict())
@@ -67,10 +69,11 @@ def run(args) -> int:
         print(f"  error: {res.error_text()}")
         if res.error.get("cell_source"):
             print("  failing cell:\n" + "\n".join(f"    | {l}" for l in res.error["cell_source"].splitlines()))
-    for key in ("notebook", "html", "pdf", "sidecar"):
+    for key, label in (("report_pdf", "report"), ("report_html", "report"), ("notebook", "notebook"),
+                       ("html", "html"), ("pdf", "pdf"), ("sidecar", "sidecar")):
         if key in res.files:
             note = " (figures only)" if key == "pdf" and res.pdf_kind == "figures-only" else ""
-            print(f"  {key:<8} {res.files[key]}{note}")
+            print(f"  {label:<8} {res.files[key]}{note}")
     if res.files.get("figures"):
         print(f"  figures  {len(res.files['figures'])} file(s) in figures/")
     for w in res.warnings:

@@ -84,6 +84,12 @@ def run(args) -> int:
             }
     out = summary["out"]
     if args.json:
+        import sys
+
+        mean = summary["mean_quality"]
+        print(f"score: {summary['scored_turns']:,} responses scored"
+              + (f", mean quality {mean:.3f}" if mean is not None else "") + f"; wrote {out}",
+              file=sys.stderr)
         print_json(summary)
         return 0
     print(f"scored {summary['scored_turns']:,} responses -> {out}")

@@ -40,7 +40,12 @@ import numpy as np
 from toolkit._files import cache_dir as _cache_dir
 from toolkit.embeddings._store import VectorStore, file_digest
 
-__all__ = ["MODEL_NAME", "INSTALL_HINT", "SentenceEncoder", "available", "encode", "get_encoder"]
+__all__ = ["MODEL_NAME", "INSTALL_HINT", "SentenceEncoder", "available", "encode", "get_encoder",
+           "PROGRESS"]
+
+#: show a progress bar on stderr while encoding many texts the cache does not hold yet (the
+#: command line turns it on; notebooks keep it off so no widget lands in their outputs)
+PROGRESS = {"enabled": False, "min_texts": 500}
 
 MODEL_NAME = "all-MiniLM-L6-v2 (int8 ONNX)"
 TOKENIZER_PATH = Path(__file__).with_name("all-MiniLM-L6-v2.tokenizer.json")
@@ -160,6 +165,14 @@ class SentenceEncoder:
         lengths = np.array([len(e.ids) for e in encs])
         order = np.argsort(lengths, kind="stable")
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        bar = None
+        if PROGRESS["enabled"] and len(texts) >= PROGRESS["min_texts"]:
+            import sys
+
+            from toolkit._progress import progress_bar
+
+            bar = progress_bar(total=len(texts), unit="text", file=sys.stderr, leave=False,
+                               desc=f"encoding {len(texts):,} new texts (cached for later runs)")
         for start in range(0, len(order), self.batch_size):
             idx = order[start : start + self.batch_size]
             width = int(lengths[idx].max())
@@ -176,6 +189,10 @@ class SentenceEncoder:
             pooled = (hidden * m).sum(axis=1) / np.maximum(m.sum(axis=1), 1e-9)
             norms = np.linalg.norm(pooled, axis=1, keepdims=True)
             out[idx] = pooled / np.maximum(norms, 1e-12)
+            if bar is not None:
+                bar.update(len(idx))
+        if bar is not None:
+            bar.close()
         return out
 
     def encode(self, texts: Iterable[str]) -> np.ndarray:

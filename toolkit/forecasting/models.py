@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from toolkit.forecasting._common import LEVELS, _Z, _frame_from, _quiet
-from toolkit.forecasting.arima import _arima, _arima_forecast, _arima_select
+from toolkit.forecasting.arima import _arima, _arima_forecast, _arima_select, _css_fit
 from toolkit.forecasting.checks import Prepared
 from toolkit.forecasting.decomposition import Decomposition, decompose
 from toolkit.series import SeriesError
@@ -121,8 +121,15 @@ def _seasonal_forecast(dec: Decomposition, h: int) -> np.ndarray:
     return total
 
 
-def _stl_raw(y: pd.Series, h: int, periods: tuple[int, ...], inners: Sequence[str]) -> dict[str, tuple[dict[str, np.ndarray], str]]:
-    """Decompose once; forecast the adjusted series with each inner model; add the seasonals."""
+def _stl_raw(
+    y: pd.Series, h: int, periods: tuple[int, ...], inners: Sequence[str], fixed: dict | None = None
+) -> dict[str, tuple[dict[str, np.ndarray], str, Any]]:
+    """Decompose once; forecast the adjusted series with each inner model; add the seasonals.
+
+    ``fixed`` maps an inner model to the choice made on the full series (the ARIMA order, the
+    ETS trend): the calibration origins refit that choice instead of searching again, which
+    only sets the interval widths and costs a fraction of the search.
+    """
     if not periods:
         adj = y
         sfc = np.zeros(h)
@@ -135,16 +142,22 @@ def _stl_raw(y: pd.Series, h: int, periods: tuple[int, ...], inners: Sequence[st
     arr = adj.to_numpy(dtype=float)
     out = {}
     for inner in inners:
+        choice = (fixed or {}).get(inner)
         if inner == "arima":
-            fit = _arima_select(arr, 1, False)
+            if choice is not None:
+                fit = _css_fit(arr, choice.order, choice.sorder, choice.const)
+            else:
+                fit = _arima_select(arr, 1, False)
             base = _arima_forecast(fit, arr, h)
             spec = f"{method} + {fit.spec}"
+            choice = fit
         else:
             adj_s = pd.Series(arr, index=y.index)
-            res = _ets_fit(adj_s, 1, (None, "add"))
+            res = _ets_fit(adj_s, 1, (choice,) if inner in (fixed or {}) else (None, "add"))
             base = _ets_predict(res, len(adj_s), h)
             spec = f"{method} + ETS(A,{'Ad' if res.model.trend else 'N'},N)"
-        out[inner] = ({k: v + sfc for k, v in base.items()}, spec)
+            choice = res.model.trend
+        out[inner] = ({k: v + sfc for k, v in base.items()}, spec, choice)
     return out
 
 
@@ -168,6 +181,7 @@ def _stl_models(
     errors over those ``2h`` held-out points, when above 1 (at most 4), widens the intervals.
     """
     raw = _stl_raw(y, h, periods, inners)
+    chosen = {i: raw[i][2] for i in inners}
     factors = {i: 1.0 for i in inners}
     n = len(y)
     if calibrate and periods:
@@ -177,7 +191,7 @@ def _stl_models(
             if o < 16 or not ps:
                 continue
             try:
-                inner = _stl_raw(y.iloc[:o], h, ps, inners)
+                inner = _stl_raw(y.iloc[:o], h, ps, inners, fixed=chosen)
             except (SeriesError, ValueError, np.linalg.LinAlgError):
                 continue
             actual = y.to_numpy(dtype=float)[o : o + h]
@@ -193,7 +207,7 @@ def _stl_models(
                     factors[i] = float(np.clip(np.sqrt(np.mean(zz**2)), 1.0, 4.0))
     out = {}
     for i in inners:
-        fr, spec = raw[i]
+        fr, spec, _ = raw[i]
         info = {"spec": spec + (f", intervals x{factors[i]:.2f} (calibrated on 2 inner origins)" if factors[i] > 1 else ""), "interval_factor": factors[i]}
         out[i] = (_widen(fr, factors[i]), info)
     return out

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from toolkit.forecasting.forecasts import forecast
+from toolkit.forecasting.models import DEFAULT_MODEL
 from toolkit.series import SeriesError
 
 __all__ = ["forecast_many"]
@@ -42,7 +43,7 @@ def _forecast_task(args: tuple) -> tuple[str, pd.DataFrame | None, dict]:
 def forecast_many(
     series: dict[str, pd.Series] | pd.DataFrame,
     horizon: int,
-    model: str = "auto",
+    model: str = DEFAULT_MODEL,
     season: int | None = None,
     *,
     n_jobs: int | None = None,

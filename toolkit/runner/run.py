@@ -42,10 +42,12 @@ class RunResult:
         ISO timestamps (UTC).
     duration_s : float
     error : dict or None
-        ``stage`` (execute/html/pdf), ``ename``, ``evalue``, ``cell_index`` (papermill's index
+        ``stage`` (execute/html/pdf/report), ``ename``, ``evalue``, ``cell_index`` (papermill's index
         in the executed notebook), ``exec_count``, ``cell_source`` (first lines), ``message``.
     files : dict
-        Paths relative to ``out_dir``: ``notebook``, ``html``, ``pdf``, ``sidecar``, ``figures``.
+        Paths relative to ``out_dir``: ``notebook``, ``html``, ``pdf``, ``report_html`` and
+        ``report_pdf`` (the stakeholder report: no code, findings first), ``sidecar``,
+        ``figures``.
     pdf_kind : str or None
         ``"browser"`` (full export) or ``"figures-only"`` (no browser found).
     warnings : list of str
@@ -130,7 +132,8 @@ def _clean(out_dir: Path, stem: str) -> None:
     """Remove the artefacts of a previous run in ``out_dir`` (only the files a run writes)."""
     from toolkit.notebook import FIGURE_DIR, SIDECAR_NAME
 
-    for name in (RUN_RECORD, SIDECAR_NAME, KERNEL_LOG, f"{stem}.ipynb", f"{stem}.html", f"{stem}.pdf"):
+    for name in (RUN_RECORD, SIDECAR_NAME, KERNEL_LOG, f"{stem}.ipynb", f"{stem}.html", f"{stem}.pdf",
+                 f"{stem}_report.html", f"{stem}_report.pdf"):
         (out_dir / name).unlink(missing_ok=True)
     shutil.rmtree(out_dir / FIGURE_DIR, ignore_errors=True)
 
@@ -169,7 +172,7 @@ def execute_run(spec: dict) -> dict:
     ----------
     spec : dict
         ``notebook`` (path), ``out_dir``, ``name``, ``parameters`` (checked already), and
-        optionally ``set_output_dir`` (default True), ``html``, ``pdf`` (default True),
+        optionally ``set_output_dir`` (default True), ``html``, ``pdf``, ``report`` (default True),
         ``no_input`` (False), ``kernel_name`` ("python3"), ``timeout`` (seconds per cell),
         ``cwd`` (kernel working folder), ``env`` (extra kernel environment variables).
 
@@ -210,6 +213,8 @@ def execute_run(spec: dict) -> dict:
         _export_html(spec, executed, out_dir, result)
     if result.error is None and spec.get("pdf", True):
         _export_pdf(spec, executed, out_dir, result)
+    if result.error is None and spec.get("report", True) and (spec.get("html", True) or spec.get("pdf", True)):
+        _export_report(spec, executed, out_dir, result)
     _list_outputs(out_dir, result)
     result.status = "failed" if result.error else "ok"
     result.ended = _now()
@@ -310,6 +315,25 @@ def _export_pdf(spec: dict, executed: Path, out_dir: Path, result: RunResult) ->
         result.files["pdf"] = target.name
 
 
+def _export_report(spec: dict, executed: Path, out_dir: Path, result: RunResult) -> None:
+    """Step 2c: the stakeholder report (no code; title page, findings, narrative), HTML and PDF."""
+    from toolkit.export import BrowserNotFoundError, export_report, report_paths
+
+    want_pdf = bool(spec.get("pdf", True)) and result.pdf_kind == "browser"
+    html_path, pdf_path = report_paths(out_dir / executed.name)
+    try:
+        export_report(executed, html_path, pdf_path, html=bool(spec.get("html", True)) or not want_pdf,
+                      pdf=want_pdf)
+    except BrowserNotFoundError as exc:  # pragma: no cover - the PDF step found one just before
+        result.warnings.append(str(exc))
+    except Exception as exc:
+        result.error = _stage_error("report", exc)
+    if html_path.exists():
+        result.files["report_html"] = html_path.name
+    if pdf_path.exists():
+        result.files["report_pdf"] = pdf_path.name
+
+
 def _list_outputs(out_dir: Path, result: RunResult) -> None:
     """Step 3a: the sidecar and figures the notebook wrote."""
     from toolkit.notebook import FIGURE_DIR, SIDECAR_NAME
@@ -337,6 +361,7 @@ def run_notebook(
     *,
     html: bool = True,
     pdf: bool = True,
+    report: bool = True,
     no_input: bool = False,
     from_cli: bool = False,
     kernel_name: str = "python3",
@@ -359,6 +384,9 @@ def run_notebook(
         The run folder; default ``reports/<run_name(notebook, parameters)>``.
     html, pdf : bool
         Export the executed notebook to HTML / PDF.
+    report : bool
+        Also write the stakeholder report (``<stem>_report.html`` and, with ``pdf``,
+        ``<stem>_report.pdf``): see :func:`toolkit.export.export_report`.
     no_input : bool
         Hide code in the exports.
     from_cli : bool
@@ -402,6 +430,7 @@ def run_notebook(
             "set_output_dir": "output_dir" in specs,
             "html": html,
             "pdf": pdf,
+            "report": report,
             "no_input": no_input,
             "kernel_name": kernel_name,
             "timeout": timeout,
