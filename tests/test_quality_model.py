@@ -184,3 +184,18 @@ def test_calibrate_and_score_cli_end_to_end(sample, labelled, tmp_path, capsys):
     assert "rating" in capsys.readouterr().err
     assert main(["quality", "calibrate", str(lab), "--log", str(log_path), "--out", str(tmp_path / "x.txt")]) == 2
     assert main(["score", str(log_path), "--out", str(scored), "--quality-model", str(tmp_path / "none.json")]) == 2
+
+
+def test_fitted_fast_model_on_dask_equals_pandas():
+    import dask
+
+    from toolkit.scale.read import sample_dask_log
+
+    log, dlog = sample_dask_log()
+    cfg = QualityConfig(model="fitted", mode="fast")
+    with dask.config.set(scheduler="sync"):
+        got = score_turns(dlog, cfg, engine="dask").compute()
+    got = got.sort_values(["conversation_id", "turn"]).reset_index(drop=True)
+    want = score_turns(log, cfg).sort_values(["conversation_id", "turn"]).reset_index(drop=True)
+    np.testing.assert_allclose(got["quality"], want["quality"], rtol=0, atol=1e-12)
+    assert got["level"].tolist() == want["level"].tolist()

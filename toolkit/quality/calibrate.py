@@ -162,6 +162,15 @@ def calibrate(log, labels, *, mode: str = "full", base_model=None, folds: int = 
     CalibrationError
         Fewer than :data:`MIN_LABELS` labelled turns matching the log, fewer conversations than
         folds, ratings that do not vary, or settings out of range.
+
+    Examples
+    --------
+    >>> import toolkit, pandas as pd
+    >>> turns = toolkit.load_sample().turns.head(200)
+    >>> labels = turns[["conversation_id", "turn"]].assign(rating=turns["bot_response"].str.len())
+    >>> res = calibrate(turns, labels, mode="fast", folds=2, n_boot=0)
+    >>> res.refit["spearman"] > res.shipped["spearman"], res.model.mode
+    (True, 'fast')
     """
     from toolkit.labels import label_means, read_labels
     from toolkit.quality.config import _as_turns, _config

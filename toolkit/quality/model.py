@@ -92,7 +92,7 @@ def text_features(user_inputs: Sequence[str], responses: Sequence[str]) -> pd.Da
     Examples
     --------
     >>> text_features(["where is my order?", "hi"], ["I don't know.", "Hi! How can I help?"]).values.tolist()
-    [[0.0, 1.0, 0.0, 1.0], [0.5, 0.0, 1.0, 0.0]]
+    [[0.0, 1.0, 0.0, 1.0], [0.2, 0.0, 1.0, 0.0]]
     """
     u = pd.Series(list(user_inputs), dtype=object).fillna("").astype(str)
     r = pd.Series(list(responses), dtype=object).fillna("").astype(str)
@@ -137,9 +137,9 @@ class QualityModel:
 
     Examples
     --------
-    >>> m = QualityModel(features=("a",), mean=(0.0,), scale=(1.0,), coef=(1.0,), intercept=0.0,
+    >>> m = QualityModel(features=("relevance",), mean=(0.0,), scale=(1.0,), coef=(1.0,), intercept=0.0,
     ...                  quantiles=(-1.0, 0.0, 1.0))
-    >>> m.quality(pd.DataFrame({"a": [-2.0, 0.0, 0.5, 3.0]})).tolist()
+    >>> m.quality(pd.DataFrame({"relevance": [-2.0, 0.0, 0.5, 3.0]})).tolist()
     [0.0, 0.5, 0.75, 1.0]
     """
 
