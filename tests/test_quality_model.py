@@ -199,3 +199,41 @@ def test_fitted_fast_model_on_dask_equals_pandas():
     want = score_turns(log, cfg).sort_values(["conversation_id", "turn"]).reset_index(drop=True)
     np.testing.assert_allclose(got["quality"], want["quality"], rtol=0, atol=1e-12)
     assert got["level"].tolist() == want["level"].tolist()
+
+
+# ------------------------------------------------------------------------------------------
+# the public human-rated data readers (benchmarks/human_data.py)
+# ------------------------------------------------------------------------------------------
+
+
+def _human_data():
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    import human_data
+
+    return human_data
+
+
+def test_rated_rows_become_short_conversations():
+    hd = _human_data()
+    df = pd.DataFrame({"context": [["hi", "hello, how are you?", "fine. where do you live?"], ["a question?"]],
+                       "user_input": ["fine. where do you live?", "a question?"],
+                       "response": ["In Paris.", "an answer"]})
+    turns, last = hd.to_turns(df)
+    assert turns["conversation_id"].tolist() == ["r0", "r0", "r1"]
+    assert turns["user_input"].tolist() == ["hi", "fine. where do you live?", "a question?"]
+    assert turns["bot_response"].tolist() == ["hello, how are you?", "In Paris.", "an answer"]
+    assert last.tolist() == [1, 2]
+
+
+def test_dbdc3_reader_when_fetched():
+    hd = _human_data()
+    try:
+        d = hd.read_dbdc3()
+    except hd.DataMissing as exc:
+        pytest.skip(f"DBDC3 not fetched: {exc}")
+    assert list(d.columns) == hd.COLUMNS and len(d) == 6150 and (d["n_raters"] == 30).all()
+    assert d["rating"].between(0, 1).all() and 0.2 < d["failure"].mean() < 0.4
+    assert d["next_user"].notna().mean() > 0.85
