@@ -296,3 +296,36 @@ def read_all(names=None, skip_missing: bool = True) -> dict[str, pd.DataFrame]:
                 raise
             print(f"skip {name}: {exc}")
     return out
+
+
+def to_turns(df: pd.DataFrame, history: int = 3) -> tuple[pd.DataFrame, np.ndarray]:
+    """Conversation turns to score for every rated row, and the position of each rated turn.
+
+    Each rated row becomes its own conversation: up to ``history`` earlier exchanges (user
+    messages taken from the context going back from ``user_input``, each with the utterance that
+    followed it) and then ``(user_input, response)``. Returns the turns frame (columns
+    ``conversation_id``, ``turn``, ``user_input``, ``bot_response``) and the index of the rated
+    row's last turn in it, in ``df``'s order.
+    """
+    conv, turn, ui, br, last = [], [], [], [], []
+    pos = 0
+    for i, (ctx, u, r) in enumerate(zip(df["context"], df["user_input"], df["response"])):
+        ctx = list(ctx)
+        # the context alternates speakers and ends with the user's message (when there is one)
+        if ctx and ctx[-1] == u:
+            ctx = ctx[:-1]
+        pairs = []
+        j = len(ctx) - 1  # ctx[j] is the bot's utterance before the current user message
+        while j >= 1 and len(pairs) < history:
+            pairs.append((ctx[j - 1], ctx[j]))
+            j -= 2
+        pairs = pairs[::-1] + [(u, r)]
+        for k, (a, b) in enumerate(pairs):
+            conv.append(f"r{i}")
+            turn.append(k)
+            ui.append(a)
+            br.append(b)
+        pos += len(pairs)
+        last.append(pos - 1)
+    t = pd.DataFrame({"conversation_id": conv, "turn": turn, "user_input": ui, "bot_response": br})
+    return t, np.asarray(last, dtype=np.int64)

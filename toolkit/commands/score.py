@@ -23,6 +23,12 @@ def register(subparsers) -> None:
     p.add_argument("--config", default=None,
                    help="JSON or YAML file of quality settings (weights, cutoffs, context_decay, "
                         "relevance_saturation, length, ...)")
+    p.add_argument("--fitted", action="store_true",
+                   help="quality from the model fitted on public human-rated dialogues (sentence model)")
+    p.add_argument("--fast", action="store_true",
+                   help="with --fitted: the fast fitted model (no sentence model; for millions of turns)")
+    p.add_argument("--quality-model", default=None, metavar="FILE",
+                   help="a quality model written by `toolkit quality calibrate` instead of the shipped one")
     p.add_argument("--tz", type=timezone, default=None, help="time zone of naive timestamps (they are rejected without it)")
     p.add_argument("--jobs", type=int_range("--jobs", 1, 256), default=None, help="worker processes (default: 2 for large logs)")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
@@ -62,7 +68,20 @@ def run(args) -> int:
     from toolkit.quality import QualityConfig, level_counts, score_turns
 
     try:
-        config = QualityConfig.from_dict(read_settings(args.config, "quality config")) if args.config else QualityConfig()
+        settings = read_settings(args.config, "quality config") if args.config else {}
+        if getattr(args, "fitted", False) or getattr(args, "fast", False):
+            settings["model"] = "fitted"
+        if getattr(args, "fast", False):
+            settings["mode"] = "fast"
+        if getattr(args, "quality_model", None):
+            from pathlib import Path
+
+            from toolkit.quality import load_model
+
+            if not Path(args.quality_model).is_file():
+                raise UsageError(f"--quality-model file not found: {args.quality_model}")
+            settings["quality_model"] = load_model(args.quality_model)
+        config = QualityConfig.from_dict(settings)
     except (TypeError, ValueError) as exc:
         raise UsageError(f"quality config: {exc}") from None
     if args.jobs is not None and args.jobs < 1:

@@ -92,11 +92,13 @@ from toolkit.quality.config import (
     _check_weights,
     _config,
 )
+from toolkit.quality.model import QualityModel, load_model
 from toolkit.quality.levels import assign_levels, conversation_quality, high_quality_share, level_counts
 from toolkit.quality.score import (
     composite_parts,
     composite_quality,
     fit_relevance_idf,
+    quality_features,
     relevance,
     score_log,
     score_texts,
@@ -113,6 +115,9 @@ __all__ = [
     "score_log",
     "score_texts",
     "fit_relevance_idf",
+    "quality_features",
+    "QualityModel",
+    "load_model",
     "relevance",
     "sentiment",
     "coherence",

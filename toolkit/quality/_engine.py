@@ -9,6 +9,7 @@ each distinct text once and applies the same context weighting.
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass
 
@@ -126,10 +127,17 @@ def _chunk_work(args) -> _Chunk:
     )
 
 
-def _relevance_from_chunks(chunks: list[_Chunk], n_docs: int, model=None) -> list[np.ndarray]:
-    """Fit the IDF on all chunks' documents (or take a fitted ``model``'s), then each row's cosine."""
+def _relevance_from_chunks(chunks: list[_Chunk], n_docs: int, model=None, specificity: list | None = None
+                           ) -> list[np.ndarray]:
+    """Fit the IDF on all chunks' documents (or take a fitted ``model``'s), then each row's cosine.
+
+    When ``specificity`` is a list, each chunk's mean IDF of the response tokens, scaled to [0, 1]
+    as ``(mean_idf - 1) / ln((1 + N) / 2)`` for ``N`` documents (the largest IDF), is appended.
+    """
     if not chunks:
         return []
+    n_idf = n_docs if model is None else int(model.n_docs)
+    top = math.log((1.0 + n_idf) / 2.0) if n_idf > 1 else 1.0
     if model is None:
         allv = np.concatenate([c.vocab for c in chunks])
         alldf = np.concatenate([c.df for c in chunks])
@@ -155,6 +163,12 @@ def _relevance_from_chunks(chunks: list[_Chunk], n_docs: int, model=None) -> lis
         with np.errstate(invalid="ignore", divide="ignore"):
             cos = np.where(denom > 0, dot / np.where(denom > 0, denom, 1.0), 0.0)
         out.append(np.clip(cos, 0.0, 1.0))
+        if specificity is not None:
+            tot = np.bincount(c.resp_doc, weights=c.resp_count * idf[c.resp_term], minlength=c.n)
+            cnt = np.bincount(c.resp_doc, weights=c.resp_count.astype(float), minlength=c.n)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                mean_idf = np.where(cnt > 0, tot / np.where(cnt > 0, cnt, 1.0), 1.0)
+            specificity.append(np.clip((mean_idf - 1.0) / max(top, 1e-9), 0.0, 1.0))
     return out
 
 
@@ -272,7 +286,7 @@ def _conversation_ends(starts: np.ndarray, n: int) -> np.ndarray:
 
 
 def _compute(turns: pd.DataFrame, cfg: QualityConfig, *, want_text: bool, n_jobs, chunk_size: int, cache: bool,
-             idf=None):
+             idf=None, want_emb: bool = False):
     """Relevance and content words (and, with ``want_text``, the per-text features) of every row."""
     inputs, responses, order, conv_sorted = _prepare(turns)
     n = len(inputs)
@@ -292,14 +306,23 @@ def _compute(turns: pd.DataFrame, cfg: QualityConfig, *, want_text: bool, n_jobs
         ))
     jobs = _default_jobs(n) if n_jobs is None else max(1, int(n_jobs))
     chunks = _run_chunks(tasks, jobs)
+    spec: list = []
+    rel_tfidf = _relevance_from_chunks(chunks, 2 * n, idf, specificity=spec)
+    rel_tfidf = np.concatenate(rel_tfidf) if rel_tfidf else np.zeros(0)
+    rel_emb = None
+    if want_emb or cfg.relevance_backend == "embeddings":
+        rel_emb = _embedding_relevance(inp, resp, new_conv, float(cfg.context_decay), _minilm_encoder())
     if cfg.relevance_backend == "tfidf":
-        rel = _relevance_from_chunks(chunks, 2 * n, idf)
-        rel = np.concatenate(rel) if rel else np.zeros(0)
+        rel = rel_tfidf
+    elif cfg.relevance_backend == "embeddings":
+        rel = rel_emb
     else:
-        encoder = _minilm_encoder() if cfg.relevance_backend == "embeddings" else cfg.relevance_backend
-        rel = _embedding_relevance(inp, resp, new_conv, float(cfg.context_decay), encoder)
-    res = {"relevance": rel,
+        rel = _embedding_relevance(inp, resp, new_conv, float(cfg.context_decay), cfg.relevance_backend)
+    res = {"relevance": rel, "relevance_tfidf": rel_tfidf,
+           "specificity": np.concatenate(spec) if spec else np.zeros(0),
            "content_words": np.concatenate([c.resp_content for c in chunks]) if chunks else np.zeros(0)}
+    if want_emb:
+        res["relevance_emb"] = rel_emb
     if want_text:
         for name, attr in (("sentiment", "sentiment"), ("coherence", "coherence"),
                            ("resp_words", "resp_words"), ("input_words", "input_words")):

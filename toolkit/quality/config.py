@@ -27,7 +27,12 @@ COMPONENTS = ("relevance", "sentiment", "coherence", "length_fit")
 SCORE_COLUMNS = ("relevance", "sentiment", "coherence", "length_fit", "quality", "level")
 
 _DEFAULT_WEIGHTS = {"relevance": 0.5, "coherence": 0.25, "length_fit": 0.15, "sentiment": 0.1}
+#: cut-offs of the default (composite) quality
 _DEFAULT_CUTOFFS = {"excellent": 0.85, "good": 0.7, "average": 0.5, "poor": 0.3}
+_COMPOSITE_CUTOFFS = _DEFAULT_CUTOFFS
+#: cut-offs of the fitted model's quality (a percentile among public human-rated responses):
+#: the top 20 % are excellent, the next 30 % good, then 25 % average, 15 % poor, 10 % unacceptable
+_FITTED_CUTOFFS = {"excellent": 0.8, "good": 0.5, "average": 0.25, "poor": 0.1}
 
 
 @dataclass(frozen=True)
@@ -117,9 +122,12 @@ class QualityConfig:
     weights : dict
         Weight of each component in the composite (normalised to sum to 1); components with
         weight 0 are still computed and reported.
-    cutoffs : dict
+    cutoffs : dict, optional
         Lowest quality of each level: ``excellent``, ``good``, ``average``, ``poor`` (below
-        ``poor`` is ``unacceptable``).
+        ``poor`` is ``unacceptable``). Default for the composite: 0.85, 0.7, 0.5, 0.3. For
+        ``model="fitted"``, whose quality is the share of public human-rated responses it ranks
+        below this one: 0.8, 0.5, 0.25, 0.1 (the top fifth excellent, above the median good,
+        the bottom tenth unacceptable).
     relevance_saturation : float, optional
         Cosine at which the relevance component of the composite reaches 1; default 0.25 for
         the TF-IDF backend and 0.5 for embeddings.
@@ -152,6 +160,24 @@ class QualityConfig:
     check_case : bool
         Whether coherence checks that sentences start with a capital (turn off for bots that
         write in lower case on purpose).
+    model : {"composite", "fitted"}
+        ``"composite"`` (default): the hand-weighted composite of the four components
+        (``weights``, ``relevance_saturation``, ``holding_credit``). ``"fitted"``: ``quality`` from
+        the small model fitted on public human-rated dialogue data (:mod:`toolkit.quality.model`),
+        the share of public rated responses it ranks below this one. On held-out public sets the
+        fitted full model agrees with raters better than the composite on every set (README,
+        ``python benchmarks/run.py quality_human``), but it does not rank the sample's holding
+        answers above its off-topic ones, and its sentence model needs minutes for a cold
+        37,000-turn log, so it is not the default yet.
+    mode : {"full", "fast"}
+        Which shipped fitted model: ``"full"`` uses sentence-embedding relevance
+        (all-MiniLM-L6-v2 on onnxruntime, each distinct text encoded once and cached on disk);
+        ``"fast"`` has no sentence model (for logs of millions of turns). Only with
+        ``model="fitted"`` and no ``quality_model``.
+    quality_model : str or Path or QualityModel, optional
+        A model file written by ``toolkit quality calibrate`` (or a
+        :class:`~toolkit.quality.model.QualityModel`) used instead of the shipped one; implies
+        ``model="fitted"``.
 
     Examples
     --------
@@ -160,7 +186,7 @@ class QualityConfig:
     """
 
     weights: Mapping[str, float] = field(default_factory=lambda: dict(_DEFAULT_WEIGHTS))
-    cutoffs: Mapping[str, float] = field(default_factory=lambda: dict(_DEFAULT_CUTOFFS))
+    cutoffs: Mapping[str, float] | None = None
     relevance_saturation: float | None = None
     relevance_backend: Any = "tfidf"
     holding_credit: float = 0.5
@@ -170,9 +196,21 @@ class QualityConfig:
     stem: bool = False
     length: LengthFit = field(default_factory=LengthFit)
     check_case: bool = True
+    model: str = "composite"
+    mode: str = "full"
+    quality_model: Any = None
 
     def __post_init__(self):
+        if self.quality_model is not None and self.model == "composite":
+            object.__setattr__(self, "model", "fitted")
+        if self.model not in ("fitted", "composite"):
+            raise ValueError(f"QualityConfig.model must be 'fitted' or 'composite', got {self.model!r}")
+        if self.mode not in ("full", "fast"):
+            raise ValueError(f"QualityConfig.mode must be 'full' or 'fast', got {self.mode!r}")
         object.__setattr__(self, "weights", _check_weights(self.weights))
+        if self.cutoffs is None:
+            object.__setattr__(self, "cutoffs", dict(_COMPOSITE_CUTOFFS if self.model == "composite"
+                                                     else _FITTED_CUTOFFS))
         object.__setattr__(self, "cutoffs", _check_cutoffs(self.cutoffs))
         backend = self.relevance_backend
         if not (callable(backend) or backend in ("tfidf", "embeddings")):

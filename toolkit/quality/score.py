@@ -19,7 +19,7 @@ from toolkit.quality.levels import assign_levels
 from toolkit.quality.reaction import reaction
 
 __all__ = ["relevance", "composite_parts", "composite_quality", "score_turns", "score_log", "score_texts",
-           "fit_relevance_idf"]
+           "fit_relevance_idf", "quality_features"]
 
 
 def relevance(
@@ -189,16 +189,82 @@ def score_turns(
         return score_dask(data, cfg, score=score_turns, idf_options=_idf_options(cfg), idf=idf,
                           chunk_size=chunk_size)
     turns = _as_turns(data)
-    res = _compute(turns, cfg, want_text=True, n_jobs=n_jobs, chunk_size=chunk_size, cache=cache, idf=idf)
+    model = _quality_model(cfg)
+    want_emb = model is not None and model.needs_embeddings
+    res = _compute(turns, cfg, want_text=True, n_jobs=n_jobs, chunk_size=chunk_size, cache=cache, idf=idf,
+                   want_emb=want_emb)
     out = turns.copy()
     out["relevance"] = res["relevance"]
     out["sentiment"] = res["sentiment"]
     out["coherence"] = res["coherence"]
     out["length_fit"] = cfg.length.score(res["resp_words"], res["input_words"])
-    out["quality"] = composite_quality(out, cfg, content_words=res["content_words"])
+    if model is None:
+        out["quality"] = composite_quality(out, cfg, content_words=res["content_words"])
+    else:
+        out["quality"] = model.quality(_features(turns, out, res))
     out["level"] = assign_levels(out["quality"].to_numpy(), cfg.cutoffs)
     out["reaction"] = reaction(out)  # the user's next message (toolkit.quality.reaction)
     return out
+
+
+def _quality_model(cfg: QualityConfig):
+    """The fitted model ``cfg`` asks for, or None for the hand-weighted composite."""
+    if cfg.model == "composite":
+        return None
+    from toolkit.quality.model import load_model
+
+    return load_model(cfg.quality_model if cfg.quality_model is not None else cfg.mode)
+
+
+def _features(turns: pd.DataFrame, scored: pd.DataFrame, res: dict) -> pd.DataFrame:
+    """Every model feature (:data:`toolkit.quality.model.FEATURE_DOCS`) of each row."""
+    from toolkit.quality.model import text_features
+    from toolkit.text import as_text_list
+
+    words = np.asarray(res["resp_words"], dtype=float)
+    content = np.asarray(res["content_words"], dtype=float)
+    rel = np.asarray(res["relevance_tfidf"], dtype=float)
+    X = pd.DataFrame({
+        "relevance": rel,
+        "sentiment": scored["sentiment"].to_numpy(dtype=float),
+        "coherence": scored["coherence"].to_numpy(dtype=float),
+        "length_fit": scored["length_fit"].to_numpy(dtype=float),
+        "log_words": np.log1p(words),
+        "specificity": np.asarray(res["specificity"], dtype=float),
+        "content_share": np.where(words > 0, np.minimum(content / np.maximum(words, 1), 1.0), 0.0),
+        "log_content": np.log1p(content),
+    }, index=turns.index)
+    X["unrelated_content"] = X["log_content"] * (1.0 - np.minimum(1.0, rel / 0.25))
+    if "relevance_emb" in res:
+        emb = np.asarray(res["relevance_emb"], dtype=float)
+        X["relevance_emb"] = emb
+        X["unrelated_content_emb"] = X["log_content"] * (1.0 - np.minimum(1.0, emb / 0.5))
+    cues = text_features(as_text_list(turns["user_input"], "turns.user_input"),
+                         as_text_list(turns["bot_response"], "turns.bot_response"))
+    for c in cues.columns:
+        X[c] = cues[c].to_numpy()
+    return X
+
+
+def quality_features(data, config: QualityConfig | Mapping | None = None, *, embeddings: bool = True,
+                     n_jobs: int | None = None, chunk_size: int = 2500, idf=None) -> pd.DataFrame:
+    """The features the fitted quality model uses, one row per turn (for fitting and inspection).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> t = pd.DataFrame({"user_input": ["where is my order?"], "bot_response": ["It ships today."]})
+    >>> sorted(quality_features(t, embeddings=False).columns)[:3]
+    ['answers_question', 'asks_back', 'coherence']
+    """
+    cfg = _config(config)
+    turns = _as_turns(data)
+    res = _compute(turns, cfg, want_text=True, n_jobs=n_jobs, chunk_size=chunk_size, cache=True, idf=idf,
+                   want_emb=embeddings)
+    comp = pd.DataFrame({"sentiment": res["sentiment"], "coherence": res["coherence"],
+                         "length_fit": cfg.length.score(res["resp_words"], res["input_words"])},
+                        index=turns.index)
+    return _features(turns, comp, res)
 
 
 def _idf_options(cfg: QualityConfig) -> dict:

@@ -1,0 +1,239 @@
+"""The fitted quality model: shipped files, features, the default score, fast mode, the composite
+kept reachable, calibration on a labelled fixture (API and CLI) and its errors."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from toolkit.quality import (QualityConfig, composite_quality, content_words, load_model, quality_features,
+                             score_turns)
+from toolkit.quality.model import FEATURE_DOCS, MODEL_FILES, QualityModel, fit_model, text_features
+
+
+@pytest.mark.parametrize("mode", ["full", "fast"])
+def test_shipped_models_say_what_they_were_fitted_on(mode):
+    raw = json.loads(MODEL_FILES[mode].read_text())
+    m = QualityModel.from_dict(raw)
+    assert m.mode == mode and m.needs_embeddings == (mode == "full")
+    meta = m.meta
+    assert meta["fit_date"] and meta["trained_on"] and meta["lodo_spearman"]
+    for src in meta["trained_on"].values():
+        assert src["licence"] in ("MIT", "CC BY 4.0", "O-UDA 1.0") and src["repository"].startswith("github.com/")
+    for v in meta["lodo_spearman"].values():
+        lo, hi = v["ci95"]
+        assert -1 <= lo <= v["spearman"] <= hi <= 1
+    assert set(m.features) <= set(FEATURE_DOCS)
+    assert list(m.quantiles) == sorted(m.quantiles)
+
+
+def test_model_rejects_bad_parameters(tmp_path):
+    from toolkit.errors import ToolkitError
+
+    good = load_model("fast").to_dict()
+    for field, value in [("scale", [0.0] * len(good["features"])), ("quantiles", [1.0, 0.0]),
+                         ("features", ["nope"] + good["features"][1:])]:
+        bad = dict(good, **{field: value})
+        p = tmp_path / f"bad_{field}.json"
+        p.write_text(json.dumps(bad))
+        with pytest.raises(ToolkitError, match=str(p.name)):
+            load_model(p)
+    p = tmp_path / "not.json"
+    p.write_text("{")
+    with pytest.raises(ToolkitError, match="not a valid quality model"):
+        load_model(p)
+    with pytest.raises(ToolkitError, match="not found"):
+        load_model(tmp_path / "missing.json")
+
+
+def test_fit_model_recovers_a_planted_direction():
+    rng = np.random.default_rng(1)
+    X = pd.DataFrame({"relevance": rng.random(400), "generic": rng.integers(0, 2, 400).astype(float),
+                      "log_words": rng.normal(3, 1, 400)})
+    y = X["relevance"] * 2 - X["generic"] + rng.normal(0, 0.2, 400)
+    m = fit_model(X, y, features=list(X.columns), alpha=1.0)
+    assert m.coef[0] > 0 > m.coef[1] and abs(m.coef[2]) < 0.1
+    q = m.quality(X)
+    assert 0 <= q.min() and q.max() <= 1 and abs(np.median(q) - 0.5) < 0.05
+    # quality is monotone in the score
+    s = m.score(X)
+    assert (np.diff(q[np.argsort(s)]) >= -1e-12).all()
+
+
+def test_text_cues():
+    f = text_features(["Where is my order?", "Where is my order?", "thanks"],
+                      ["I'm not sure, sorry.", "Your order #12 arrives Friday.", "Anything else?"])
+    assert f["generic"].tolist() == [1.0, 0.0, 0.0]
+    assert f["answers_question"].tolist() == [1.0, 1.0, 0.0]
+    assert f["asks_back"].tolist() == [0.0, 0.0, 1.0]
+    assert f["echo"].iloc[1] == pytest.approx(1 / 5)  # "order" of your, order, 12, arrives, friday
+
+
+def test_fitted_quality_is_the_model_and_composite_stays_the_default(sample_log):
+    t = sample_log.turns.head(400)
+    s = score_turns(t, QualityConfig(model="fitted", mode="fast"))
+    X = quality_features(t, embeddings=False)
+    np.testing.assert_allclose(s["quality"], load_model("fast").quality(X))
+    old = score_turns(t, QualityConfig(model="composite"))
+    np.testing.assert_array_equal(score_turns(t)["quality"], old["quality"])  # the default
+    cw = content_words(t["bot_response"])
+    np.testing.assert_allclose(old["quality"], composite_quality(old, QualityConfig(model="composite"),
+                                                                 content_words=cw))
+    # the composite keeps its own cut-offs by default; the components are the same in both
+    assert QualityConfig(model="composite").cutoffs["good"] == 0.7
+    for c in ("relevance", "sentiment", "coherence", "length_fit"):
+        np.testing.assert_array_equal(s[c], old[c])
+    assert not np.allclose(s["quality"], old["quality"])
+
+
+def test_fast_mode_needs_no_sentence_model(sample_log, monkeypatch):
+    from toolkit.quality import _engine
+
+    def boom():
+        raise AssertionError("the sentence model was loaded in fast mode")
+
+    monkeypatch.setattr(_engine, "_minilm_encoder", boom)
+    s = score_turns(sample_log.turns.head(200), QualityConfig(model="fitted", mode="fast"))
+    assert s["quality"].between(0, 1).all()
+
+
+def test_bad_quality_settings():
+    with pytest.raises(ValueError, match="model must be"):
+        QualityConfig(model="neural")
+    with pytest.raises(ValueError, match="mode must be"):
+        QualityConfig(mode="turbo")
+
+
+# ------------------------------------------------------------------------------------------
+# calibration on a labelled fixture
+# ------------------------------------------------------------------------------------------
+
+_RATING = {"good": 5.0, "generic": 3.0, "off_topic": 2.0, "garbled": 1.0}
+
+
+@pytest.fixture(scope="module")
+def labelled(sample):
+    """Two raters' 1-5 ratings of 600 turns of the small sample, from its planted answer kinds."""
+    t = sample.log.turns
+    kinds = np.array([sample.truth["conversations"][c]["answer_kinds"][i]
+                      for c, i in zip(t["conversation_id"], t["turn"])])
+    rng = np.random.default_rng(7)
+    pick = rng.choice(len(t), 600, replace=False)
+    rows = []
+    for rater in ("r1", "r2"):
+        noise = rng.normal(0, 0.7, pick.size)
+        r = np.clip(np.round(np.array([_RATING[k] for k in kinds[pick]]) + noise), 1, 5)
+        rows.append(pd.DataFrame({"conversation_id": t["conversation_id"].to_numpy()[pick],
+                                  "turn": t["turn"].to_numpy()[pick], "rating": r, "rater": rater}))
+    return pd.concat(rows, ignore_index=True)
+
+
+def test_calibrate_refits_on_labels(sample, labelled):
+    from toolkit.quality.calibrate import calibrate
+
+    res = calibrate(sample.log, labelled, mode="fast", folds=4, n_boot=100)
+    t = res.summary_table()
+    assert t["model"].tolist() == ["shipped (fast)", "refit (4-fold CV)"]
+    assert res.n_labels == 600
+    # the labels follow the planted kinds, which the refit learns
+    assert res.refit["spearman"] > 0.5
+    assert res.beats_shipped == (res.difference["ci_low"] > 0)
+    assert "Spearman" in res.verdict()
+
+
+def test_calibrate_errors(sample, labelled):
+    from toolkit.errors import ToolkitError
+    from toolkit.quality.calibrate import calibrate
+
+    with pytest.raises(ToolkitError, match="at least 20"):
+        calibrate(sample.log, labelled.head(10), mode="fast")
+    with pytest.raises(ToolkitError, match="same"):
+        calibrate(sample.log, labelled.assign(rating=3.0), mode="fast")
+    with pytest.raises(ToolkitError, match="folds"):
+        calibrate(sample.log, labelled, mode="fast", folds=1)
+    with pytest.raises(ToolkitError, match="conversation_id"):
+        calibrate(sample.log, labelled.assign(conversation_id="nope"), mode="fast")
+
+
+def test_calibrate_and_score_cli_end_to_end(sample, labelled, tmp_path, capsys):
+    from toolkit.cli import main
+    from toolkit.io import save
+
+    log_path = save(sample.log, tmp_path / "log")
+    lab = tmp_path / "labels.csv"
+    labelled.to_csv(lab, index=False)
+    out = tmp_path / "my_quality.json"
+    assert main(["quality", "calibrate", str(lab), "--log", str(log_path), "--out", str(out), "--fast",
+                 "--folds", "3", "--n-boot", "50"]) == 0
+    text = capsys.readouterr().out
+    assert "shipped (fast)" in text and "refit (3-fold CV)" in text and "wrote" in text
+    mine = load_model(out)
+    assert mine.meta["n_labels"] == 600 and mine.mode == "fast"
+    scored = tmp_path / "scored.parquet"
+    assert main(["score", str(log_path), "--out", str(scored), "--quality-model", str(out)]) == 0
+    got = pd.read_parquet(scored)
+    X = quality_features(sample.log.turns, embeddings=False)
+    np.testing.assert_allclose(np.sort(got["quality"].to_numpy()), np.sort(mine.quality(X)))
+    # bad inputs: one clear line, exit 2
+    bad = tmp_path / "bad.csv"
+    bad.write_text("conversation_id,turn,score\na,0,3\n")
+    assert main(["quality", "calibrate", str(bad), "--log", str(log_path), "--out", str(out)]) == 2
+    assert "rating" in capsys.readouterr().err
+    assert main(["quality", "calibrate", str(lab), "--log", str(log_path), "--out", str(tmp_path / "x.txt")]) == 2
+    assert main(["score", str(log_path), "--out", str(scored), "--quality-model", str(tmp_path / "none.json")]) == 2
+
+
+def test_fitted_fast_model_on_dask_equals_pandas():
+    import dask
+
+    from toolkit.scale.read import sample_dask_log
+
+    log, dlog = sample_dask_log()
+    cfg = QualityConfig(model="fitted", mode="fast")
+    with dask.config.set(scheduler="sync"):
+        got = score_turns(dlog, cfg, engine="dask").compute()
+    got = got.sort_values(["conversation_id", "turn"]).reset_index(drop=True)
+    want = score_turns(log, cfg).sort_values(["conversation_id", "turn"]).reset_index(drop=True)
+    np.testing.assert_allclose(got["quality"], want["quality"], rtol=0, atol=1e-12)
+    assert got["level"].tolist() == want["level"].tolist()
+
+
+# ------------------------------------------------------------------------------------------
+# the public human-rated data readers (benchmarks/human_data.py)
+# ------------------------------------------------------------------------------------------
+
+
+def _human_data():
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    import human_data
+
+    return human_data
+
+
+def test_rated_rows_become_short_conversations():
+    hd = _human_data()
+    df = pd.DataFrame({"context": [["hi", "hello, how are you?", "fine. where do you live?"], ["a question?"]],
+                       "user_input": ["fine. where do you live?", "a question?"],
+                       "response": ["In Paris.", "an answer"]})
+    turns, last = hd.to_turns(df)
+    assert turns["conversation_id"].tolist() == ["r0", "r0", "r1"]
+    assert turns["user_input"].tolist() == ["hi", "fine. where do you live?", "a question?"]
+    assert turns["bot_response"].tolist() == ["hello, how are you?", "In Paris.", "an answer"]
+    assert last.tolist() == [1, 2]
+
+
+def test_dbdc3_reader_when_fetched():
+    hd = _human_data()
+    try:
+        d = hd.read_dbdc3()
+    except hd.DataMissing as exc:
+        pytest.skip(f"DBDC3 not fetched: {exc}")
+    assert list(d.columns) == hd.COLUMNS and len(d) == 6150 and (d["n_raters"] == 30).all()
+    assert d["rating"].between(0, 1).all() and 0.2 < d["failure"].mean() < 0.4
+    assert d["next_user"].notna().mean() > 0.85

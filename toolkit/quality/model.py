@@ -1,0 +1,332 @@
+"""The fitted quality model: features of each response and the small linear model over them.
+
+``quality`` is a linear model on standardised features (ridge regression), fitted on public
+human-rated dialogue data with each data set's ratings turned into normal scores of their ranks
+(so that sets rated on different scales count alike), and mapped to [0, 1] by the empirical
+distribution of its predictions on that training data: ``quality = 0.7`` means the model rates
+the response above 70 % of the public rated responses it was fitted on. The parameters ship as
+``toolkit/quality/model_full.json`` (with sentence-embedding relevance) and
+``toolkit/quality/model_fast.json`` (without a sentence model), each with its data sources,
+licences, fit date and leave-one-dataset-out figures; ``training/fit_quality.py`` refits them.
+
+Features (all per response, vectorised; see :data:`FEATURE_DOCS`):
+
+``relevance`` (TF-IDF cosine with the decayed user context), ``relevance_emb`` (the same with
+all-MiniLM-L6-v2 vectors; full mode only), ``sentiment`` (VADER), ``coherence``, ``length_fit``,
+``log_words`` (``ln(1 + words)``), ``specificity`` (mean IDF of the response's words, scaled to
+[0, 1] by the largest IDF of the log), ``content_share`` (share of words that are not stop
+words), ``log_content`` (``ln(1 + content words)``), ``echo`` (share of the response's words
+that repeat the user's message), ``generic`` (a non-committal answer: "I don't know", "I'm not
+sure", "sorry", "what do you mean", ...), ``asks_back`` (the response asks a question),
+``answers_question`` (the user asked a question and the response is not a question back) and
+``unrelated_content`` (``log_content * (1 - relevance)``: a long answer about something else).
+
+Examples
+--------
+>>> m = load_model("fast")
+>>> m.mode, "relevance" in m.features
+('fast', True)
+>>> X = pd.DataFrame({f: [0.0, 0.0] for f in m.features})
+>>> q = m.quality(X)
+>>> bool(((0 <= q) & (q <= 1)).all())
+True
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["QualityModel", "load_model", "fit_model", "normal_scores", "text_features", "FEATURES_FULL",
+           "FEATURES_FAST", "FEATURE_DOCS", "MODEL_FILES"]
+
+FEATURE_DOCS = {
+    "relevance": "TF-IDF cosine between the response and the decayed user context",
+    "relevance_emb": "all-MiniLM-L6-v2 cosine between the response and the decayed user context",
+    "sentiment": "VADER compound score of the response",
+    "coherence": "reads as finished, well-formed prose (markup, repetition, capitals, ending)",
+    "length_fit": "1 inside the word-count band, falling off outside",
+    "log_words": "ln(1 + words of the response)",
+    "specificity": "mean IDF of the response's words over the log, scaled to [0, 1]",
+    "content_share": "share of the response's words that are not stop words",
+    "log_content": "ln(1 + content words of the response)",
+    "echo": "share of the response's distinct words found in the user's message",
+    "generic": "non-committal answer cue (I don't know, not sure, sorry, what do you mean, ...)",
+    "asks_back": "the response contains a question",
+    "answers_question": "the user asked a question and the response is not a question back",
+    "unrelated_content": "log_content * (1 - min(1, relevance / 0.25)): much content about something else",
+    "unrelated_content_emb": "log_content * (1 - min(1, relevance_emb / 0.5)): the same with MiniLM relevance",
+}
+FEATURES_FAST = ("relevance", "sentiment", "coherence", "length_fit", "log_words", "specificity",
+                 "content_share", "log_content", "echo", "generic", "asks_back", "answers_question",
+                 "unrelated_content")
+FEATURES_FULL = FEATURES_FAST[:1] + ("relevance_emb",) + FEATURES_FAST[1:] + ("unrelated_content_emb",)
+
+_HERE = Path(__file__).resolve().parent
+MODEL_FILES = {"full": _HERE / "model_full.json", "fast": _HERE / "model_fast.json"}
+
+_GENERIC_RE = re.compile(
+    r"\b(?:i\s*(?:do\s*n[o']?t|dont|don’t)\s+know|i\s*(?:'m|’m|am)\s+not\s+sure|not\s+sure|"
+    r"no\s+idea|sorry|what\s+do\s+you\s+mean|i\s*(?:do\s*n[o']?t|dont|don’t)\s+understand|"
+    r"can\s+you\s+(?:rephrase|repeat)|i\s+can(?:no|')t\s+(?:help|answer)|"
+    r"i\s*(?:do\s*n[o']?t|dont|don’t)\s+have\s+(?:an?\s+)?(?:answer|information)|who\s+knows|"
+    r"i\s+have\s+no\s+(?:idea|clue)|i\s+(?:'m|am)\s+(?:unable|not\s+able))\b",
+    re.IGNORECASE,
+)
+_QUESTION_START = re.compile(
+    r"^\s*(?:what|why|how|when|where|who|whom|which|whose|is|are|am|do|does|did|can|could|would|"
+    r"will|should|shall|may|have|has|had|was|were)\b", re.IGNORECASE)
+_WORD = re.compile(r"\w+")
+
+
+def text_features(user_inputs: Sequence[str], responses: Sequence[str]) -> pd.DataFrame:
+    """The per-text cue features: ``echo``, ``generic``, ``asks_back``, ``answers_question``.
+
+    Examples
+    --------
+    >>> text_features(["where is my order?", "hi"], ["I don't know.", "Hi! How can I help?"]).values.tolist()
+    [[0.0, 1.0, 0.0, 1.0], [0.2, 0.0, 1.0, 0.0]]
+    """
+    u = pd.Series(list(user_inputs), dtype=object).fillna("").astype(str)
+    r = pd.Series(list(responses), dtype=object).fillna("").astype(str)
+    generic = r.str.contains(_GENERIC_RE).to_numpy(dtype=float)
+    asks = r.str.contains("?", regex=False).to_numpy()
+    user_q = (u.str.contains("?", regex=False) | u.str.contains(_QUESTION_START)).to_numpy()
+    answers = (user_q & ~asks).astype(float)
+    echo = np.zeros(len(r))
+    ul = u.str.lower().to_numpy()
+    rl = r.str.lower().to_numpy()
+    cache: dict[tuple[str, str], float] = {}
+    for i in range(len(rl)):
+        key = (ul[i], rl[i])
+        v = cache.get(key)
+        if v is None:
+            rw = set(_WORD.findall(rl[i]))
+            v = len(rw & set(_WORD.findall(ul[i]))) / len(rw) if rw else 0.0
+            cache[key] = v
+        echo[i] = v
+    return pd.DataFrame({"echo": echo, "generic": generic, "asks_back": asks.astype(float),
+                         "answers_question": answers})
+
+
+@dataclass(frozen=True)
+class QualityModel:
+    """A fitted quality model: standardised linear score mapped to [0, 1] by a quantile table.
+
+    Parameters
+    ----------
+    features : tuple of str
+        Feature names, in the order of ``coef``.
+    mean, scale, coef : tuple of float
+        Standardisation (``(x - mean) / scale``) and the ridge coefficients.
+    intercept : float
+    quantiles : tuple of float
+        Predicted scores at evenly spaced probabilities 0, 1/(k-1), ..., 1 on the training data;
+        ``quality`` is the linear interpolation of a score's probability in it.
+    mode : {"full", "fast"}
+        ``"full"`` needs the sentence-embedding relevance; ``"fast"`` does not.
+    meta : dict
+        Sources, licences, fit date, cross-validated agreement (what the file says beside the weights).
+
+    Examples
+    --------
+    >>> m = QualityModel(features=("relevance",), mean=(0.0,), scale=(1.0,), coef=(1.0,), intercept=0.0,
+    ...                  quantiles=(-1.0, 0.0, 1.0))
+    >>> m.quality(pd.DataFrame({"relevance": [-2.0, 0.0, 0.5, 3.0]})).tolist()
+    [0.0, 0.5, 0.75, 1.0]
+    """
+
+    features: tuple
+    mean: tuple
+    scale: tuple
+    coef: tuple
+    intercept: float
+    quantiles: tuple
+    mode: str = "fast"
+    meta: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self):
+        n = len(self.features)
+        for name in ("mean", "scale", "coef"):
+            v = getattr(self, name)
+            if len(v) != n or not all(isinstance(x, (int, float)) and math.isfinite(x) for x in v):
+                raise ValueError(f"quality model: {name} must hold {n} finite numbers")
+        if any(s <= 0 for s in self.scale):
+            raise ValueError("quality model: every scale must be > 0")
+        q = np.asarray(self.quantiles, dtype=float)
+        if q.size < 2 or not np.isfinite(q).all() or (np.diff(q) < 0).any():
+            raise ValueError("quality model: quantiles must be >= 2 finite numbers, non-decreasing")
+        unknown = set(self.features) - set(FEATURE_DOCS)
+        if unknown:
+            raise ValueError(f"quality model: unknown feature(s) {sorted(unknown)}; known: {list(FEATURE_DOCS)}")
+        if self.mode not in ("full", "fast"):
+            raise ValueError(f"quality model: mode must be 'full' or 'fast', got {self.mode!r}")
+        if self.mode == "fast" and self.needs_embeddings:
+            raise ValueError("quality model: a fast model cannot use relevance_emb")
+
+    @property
+    def needs_embeddings(self) -> bool:
+        """Whether scoring needs the sentence model."""
+        return any(f.endswith("_emb") for f in self.features)
+
+    def score(self, X: pd.DataFrame) -> np.ndarray:
+        """The linear score (in standard-normal units of the training ratings) of each row."""
+        missing = [f for f in self.features if f not in X.columns]
+        if missing:
+            raise ValueError(f"quality model: features {missing} missing")
+        A = X[list(self.features)].to_numpy(dtype=float)
+        Z = (A - np.asarray(self.mean)) / np.asarray(self.scale)
+        return Z @ np.asarray(self.coef) + float(self.intercept)
+
+    def quality(self, X: pd.DataFrame) -> np.ndarray:
+        """Quality in [0, 1]: where each row's score falls among the training predictions."""
+        q = np.asarray(self.quantiles, dtype=float)
+        p = np.linspace(0.0, 1.0, q.size)
+        s = self.score(X)
+        # equal quantiles (ties) take the middle of their probabilities
+        out = np.interp(s, q, p)
+        return np.clip(out, 0.0, 1.0)
+
+    def to_dict(self) -> dict:
+        """A JSON-ready dict (the shipped file's content)."""
+        return {"features": list(self.features), "mean": list(self.mean), "scale": list(self.scale),
+                "coef": list(self.coef), "intercept": self.intercept, "quantiles": list(self.quantiles),
+                "mode": self.mode, "meta": dict(self.meta)}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "QualityModel":
+        """Build from :meth:`to_dict`'s output (checks every field)."""
+        need = ("features", "mean", "scale", "coef", "intercept", "quantiles")
+        missing = [k for k in need if k not in d]
+        if missing:
+            raise ValueError(f"quality model: missing field(s) {missing}")
+        return cls(features=tuple(d["features"]), mean=tuple(float(x) for x in d["mean"]),
+                   scale=tuple(float(x) for x in d["scale"]), coef=tuple(float(x) for x in d["coef"]),
+                   intercept=float(d["intercept"]), quantiles=tuple(float(x) for x in d["quantiles"]),
+                   mode=str(d.get("mode", "full" if "relevance_emb" in d["features"] else "fast")),
+                   meta=dict(d.get("meta", {})))
+
+    def summary_table(self) -> pd.DataFrame:
+        """Coefficient of each standardised feature, with what it measures.
+
+        Examples
+        --------
+        >>> load_model("fast").summary_table().columns.tolist()
+        ['feature', 'coef', 'mean', 'scale', 'meaning']
+        """
+        return pd.DataFrame({"feature": list(self.features), "coef": list(self.coef),
+                             "mean": list(self.mean), "scale": list(self.scale),
+                             "meaning": [FEATURE_DOCS[f] for f in self.features]})
+
+
+def normal_scores(r) -> np.ndarray:
+    """Normal scores ``Phi^-1((rank - 1/2) / n)`` of the ranks of ``r`` (ties share a rank).
+
+    Examples
+    --------
+    >>> normal_scores([1, 5, 3]).round(3).tolist()
+    [-0.967, 0.967, 0.0]
+    """
+    from scipy.stats import norm, rankdata
+
+    r = np.asarray(r, dtype=float)
+    return norm.ppf((rankdata(r) - 0.5) / len(r))
+
+
+def fit_model(X: pd.DataFrame, y, *, features: Sequence[str], alpha: float = 10.0, weights=None,
+              mode: str | None = None, n_quantiles: int = 101, meta: Mapping | None = None) -> QualityModel:
+    """Fit a :class:`QualityModel`: ridge on standardised ``features`` of ``X`` against ``y``.
+
+    Parameters
+    ----------
+    X : DataFrame
+        Feature columns (:func:`toolkit.quality.quality_features`).
+    y : array
+        Target, e.g. :func:`normal_scores` of human ratings.
+    features : sequence of str
+        Which columns to use.
+    alpha : float
+        Ridge penalty on the standardised coefficients, relative to the total weight (the rows'
+        weights are scaled to sum to the number of rows).
+    weights : array, optional
+        Row weights (e.g. ``1 / rows of its data set`` so that data sets count alike).
+    mode : {"full", "fast"}, optional
+        Default: "full" when ``relevance_emb`` is among the features.
+    n_quantiles : int
+        Size of the quantile table that maps the score to [0, 1] (weighted quantiles of the
+        training predictions).
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> X = pd.DataFrame({"relevance": rng.random(200), "log_words": rng.random(200)})
+    >>> y = 2 * X["relevance"] + rng.normal(0, 0.3, 200)
+    >>> m = fit_model(X, y, features=["relevance", "log_words"], alpha=1.0)
+    >>> m.coef[0] > 5 * abs(m.coef[1])
+    True
+    """
+    feats = tuple(features)
+    A = X[list(feats)].to_numpy(dtype=float)
+    y = np.asarray(y, dtype=float)
+    if A.shape[0] != y.size or y.size < 3:
+        raise ValueError(f"fit_model: need >= 3 rows and one target per row, got {A.shape[0]} rows, {y.size} targets")
+    w = np.ones(y.size) if weights is None else np.asarray(weights, dtype=float)
+    w = w / w.sum() * w.size
+    mean = np.average(A, axis=0, weights=w)
+    scale = np.sqrt(np.average((A - mean) ** 2, axis=0, weights=w))
+    scale = np.where(scale > 1e-9, scale, 1.0)
+    Z = (A - mean) / scale
+    sw = np.sqrt(w)
+    Zw = Z * sw[:, None]
+    yc = y - np.average(y, weights=w)
+    coef = np.linalg.solve(Zw.T @ Zw + float(alpha) * np.eye(Z.shape[1]), Zw.T @ (yc * sw))
+    intercept = float(np.average(y - Z @ coef, weights=w))
+    s = Z @ coef + intercept
+    order = np.argsort(s, kind="stable")
+    cw = (np.cumsum(w[order]) - w[order] / 2) / w.sum()
+    qs = np.maximum.accumulate(np.interp(np.linspace(0, 1, int(n_quantiles)), cw, s[order]))
+    if mode is None:
+        mode = "full" if "relevance_emb" in feats else "fast"
+    return QualityModel(features=feats, mean=tuple(float(x) for x in mean), scale=tuple(float(x) for x in scale),
+                        coef=tuple(float(x) for x in coef), intercept=intercept,
+                        quantiles=tuple(float(x) for x in qs), mode=mode, meta=dict(meta or {}))
+
+
+_LOADED: dict[str, QualityModel] = {}
+
+
+def load_model(which: str | Path | QualityModel = "full") -> QualityModel:
+    """The shipped model (``"full"`` or ``"fast"``) or one saved as JSON at a path.
+
+    Errors on a bad file are :class:`toolkit.errors.ToolkitError` naming the file.
+
+    Examples
+    --------
+    >>> load_model("fast").needs_embeddings
+    False
+    """
+    if isinstance(which, QualityModel):
+        return which
+    key = str(which)
+    if key in _LOADED:
+        return _LOADED[key]
+    from toolkit.errors import ToolkitError
+
+    path = MODEL_FILES.get(key, Path(key))
+    try:
+        raw = json.loads(Path(path).read_text(encoding="utf-8"))
+        model = QualityModel.from_dict(raw)
+    except FileNotFoundError:
+        raise ToolkitError(f"quality model file {path} not found") from None
+    except (ValueError, TypeError, AttributeError) as exc:
+        raise ToolkitError(f"quality model file {path} is not a valid quality model: {exc}") from None
+    if key in MODEL_FILES:
+        _LOADED[key] = model
+    return model
