@@ -91,7 +91,7 @@ def test_auth_error_stops_with_a_redacted_message(leaks):
     with FakeOpenAI([Reply(401, {"error": {"message": f"Incorrect API key provided: {KEY}"}}, delay=0.05)]) as srv:
         with pytest.raises(LLMError) as exc:
             judge_turns(many, "tone", client=client(srv, concurrency=2), progress=False)
-    assert "HTTP 401" in str(exc.value) and "[redacted]" in str(exc.value)
+    assert "HTTP 401" in str(exc.value) and "***" in str(exc.value)
     assert len(srv.requests) <= 4  # the other queued requests are cancelled, not sent
     import traceback
 
@@ -323,4 +323,4 @@ def test_a_key_cut_by_the_message_limit_is_still_redacted():
     body = {"error": {"message": "x" * 270 + key}}  # the 300-character cut falls inside the key
     with FakeOpenAI([Reply(500, body)]) as srv:
         comp = LLMClient("m", base_url=srv.base_url, api_key=key, cache=False, max_retries=0).complete(MSG)
-    assert "[redacted]" in comp.error and "localkey-A" not in comp.error
+    assert "***" in comp.error and "localkey-A" not in comp.error

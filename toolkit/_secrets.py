@@ -42,6 +42,12 @@ _HEADER_RE = re.compile(
 )
 
 
+# bearer tokens anywhere, OpenAI-style ``sk-...`` keys, and passwords in URLs (scheme://user:pw@host)
+_BEARER_RE = re.compile(r"(?i)\b(bearer\s+)(?!\*\*\*)[^\s'\"]+")
+_SK_RE = re.compile(r"\bsk-[A-Za-z0-9_\-]{8,}")
+_USERINFO_RE = re.compile(r"(?i)(\b[a-z][a-z0-9+.\-]*://)[^/\s@]+@")
+
+
 def add_secret(value: str | None) -> None:
     """Register ``value`` (e.g. an API key) so that :func:`redact` replaces it everywhere.
 
@@ -70,6 +76,8 @@ def redact(text: Any) -> str:
     --------
     >>> redact('{"x-api-key": "abc123456"} and api_key=zzz999')
     '{"x-api-key": "***"} and api_key=***'
+    >>> redact("http://user:pw@host/v1 with sk-abcdefgh1234")
+    'http://***@host/v1 with ***'
     """
     out = str(text)
     with _LOCK:
@@ -89,7 +97,10 @@ def redact(text: Any) -> str:
         scheme = re.match(r"(?i)(bearer\s+|basic\s+)?", whole).group(0)
         return f"{prefix}{scheme}***"
 
-    return _HEADER_RE.sub(_sub, out)
+    out = _HEADER_RE.sub(_sub, out)
+    out = _BEARER_RE.sub(r"\1***", out)
+    out = _SK_RE.sub("***", out)
+    return _USERINFO_RE.sub(r"\1***@", out)
 
 
 def _redact_arg(arg: Any) -> Any:

@@ -81,12 +81,6 @@ DEFAULT_PRICES: dict[str, tuple[float, float]] = {
 }
 
 _MAX_MESSAGES_CHARS = 200_000  # one request's prompt; a bigger one is refused before sending
-_SECRET_PATTERNS = (
-    re.compile(r"(?i)(bearer\s+)[^\s'\"]+"),
-    re.compile(r"\bsk-[A-Za-z0-9_\-]{8,}"),
-)
-
-
 class LLMError(ToolkitError):
     """A request that failed for good (after retries) or a client that is not configured.
 
@@ -95,22 +89,23 @@ class LLMError(ToolkitError):
 
 
 def redact(text: str, secrets: Sequence[str | None] = ()) -> str:
-    """``text`` with each secret, bearer tokens, ``sk-...`` keys and URL passwords removed.
+    """``text`` with each secret, bearer tokens, ``sk-...`` keys and URL passwords replaced by ``***``.
+
+    The secrets are registered with the toolkit's one redaction point (:mod:`toolkit._secrets`),
+    which does the work, so that log records and warnings are cleaned of them too.
 
     Examples
     --------
     >>> redact("401: bad key abc123secret for Bearer abc123secret", ["abc123secret"])
-    '401: bad key [redacted] for Bearer [redacted]'
+    '401: bad key *** for Bearer ***'
     >>> redact("http://user:pw@host/v1")
-    'http://[redacted]@host/v1'
+    'http://***@host/v1'
     """
-    out = str(text)
+    from toolkit import _secrets
+
     for s in secrets:
-        if s and len(s) >= 4:
-            out = out.replace(s, "[redacted]")
-    for pat in _SECRET_PATTERNS:
-        out = pat.sub(lambda m: (m.group(1) if m.groups() else "") + "[redacted]", out)
-    return re.sub(r"(?i)(\b[a-z][a-z0-9+.\-]*://)[^/\s@]+@", r"\1[redacted]@", out)
+        _secrets.add_secret(s)
+    return _secrets.redact(text)
 
 
 def _safe_url(url: str) -> str:
