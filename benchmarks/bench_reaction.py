@@ -319,7 +319,8 @@ def run(quick: bool = False) -> list[dict]:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--fit", action="store_true", help="also print the weights a fit on every set gives (the shipped REACTION_WEIGHTS)")
+    ap.add_argument("--fit", action="store_true",
+                    help="also print the weights a fit on every set gives (the shipped REACTION_WEIGHTS)")
     ap.add_argument("--n-boot", type=int, default=1000)
     ap.add_argument("--strength", type=float, default=PRIOR_STRENGTH,
                     help=f"observations each set is worth against the prior (default {PRIOR_STRENGTH:g})")

@@ -188,8 +188,8 @@ def test_uss_reader_aligns_each_answer_with_the_rated_user_turn_after_it(tmp_pat
                                        "Hello, how can I help?"]
     assert df["next_user"].tolist() == ["No, I said a hotel in the north. In the north please.", "thanks, bye",
                                         "my train?"]
-    assert df["user_input"].tolist() == ["find me a cheap hotel", "No, I said a hotel in the north. In the north please.",
-                                         ""]
+    assert df["user_input"].tolist() == ["find me a cheap hotel",
+                                         "No, I said a hotel in the north. In the north please.", ""]
     assert df["rating"].round(3).tolist() == [2.333, 3.667, 2.667]
     assert df["failure"].tolist() == [True, False, False]  # most frequent rating <= 2
     assert df["dialogue_id"].nunique() == 2

@@ -254,7 +254,8 @@ def _flags(texts: pd.Series) -> pd.DataFrame:
     words = low.map(lambda s: len(_WORD.findall(s)))
     short_q = low.str.rstrip().str.endswith("?") & (words <= 4)
     thanks = low.str.contains(THANKS_PATTERN, regex=True) & ~complaint & ~confusion
-    out = {"complaint": complaint, "escalation": escalation, "confusion": confusion, "short_question": short_q, "thanks": thanks,
+    out = {"complaint": complaint, "escalation": escalation, "confusion": confusion, "short_question": short_q,
+           "thanks": thanks,
            "declines": low.str.contains(DECLINE_PATTERN, regex=True),
            "correction": low.str.contains(CORRECTION_PATTERN, regex=True),
            "retry": low.str.contains(RETRY_PATTERN, regex=True),
