@@ -150,3 +150,61 @@ def test_langsmith_push_can_send_reaction_offline_dry_run(tmp_path, capsys):
     assert main(["langsmith", "push", str(path), "--key", "reaction", "--dry-run", "--json"]) == 0
     counts = json.loads(capsys.readouterr().out)["counts"]
     assert counts["create"] >= 1 and counts["skip_missing_score"] >= 1  # last turns have no reaction
+
+
+def test_uss_reader_aligns_each_answer_with_the_rated_user_turn_after_it(tmp_path, monkeypatch):
+    """User Satisfaction Simulation format: the rating on a USER line judges the SYSTEM turn before it."""
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    if shutil.which("git") is None:
+        pytest.skip("git is not installed")
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from benchmarks.reaction_data import read_uss
+
+    repo = tmp_path / "sunnweiwei+user-satisfaction-simulation" / "repo"
+    (repo / "dataset").mkdir(parents=True)
+    lines = ["USER\tfind me a cheap hotel\tInform\t3,3,3",
+             "SYSTEM\tThe Acorn is cheap.\tInform\t",
+             "SYSTEM\tShall I book it?\tReqmore\t",
+             "USER\tNo, I said a hotel in the north.\tInform\t2,2,3",
+             "USER\tIn the north please.\tInform\t3,3,3",
+             "SYSTEM\tThe Alpha is in the north.\tInform\t",
+             "USER\tthanks, bye\tbye\t4,3,4",
+             "USER\tOVERALL\t\t3,3,3",
+             "",
+             "SYSTEM\tHello, how can I help?\t\t",
+             "USER\tmy train?\t\t2,3,3"]
+    (repo / "dataset" / "MWOZ.txt").write_text("\n".join(lines) + "\n")
+    git = ["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@t"]
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    subprocess.run([*git, "add", "."], check=True)
+    subprocess.run([*git, "commit", "-qm", "x"], check=True)
+    monkeypatch.setenv("TOOLKIT_HUMAN_DATA_DIR", str(tmp_path))
+    df = read_uss("uss_mwoz")
+    assert df["response"].tolist() == ["The Acorn is cheap. Shall I book it?", "The Alpha is in the north.",
+                                       "Hello, how can I help?"]
+    assert df["next_user"].tolist() == ["No, I said a hotel in the north. In the north please.", "thanks, bye",
+                                        "my train?"]
+    assert df["user_input"].tolist() == ["find me a cheap hotel",
+                                         "No, I said a hotel in the north. In the north please.", ""]
+    assert df["rating"].round(3).tolist() == [2.333, 3.667, 2.667]
+    assert df["failure"].tolist() == [True, False, False]  # most frequent rating <= 2
+    assert df["dialogue_id"].nunique() == 2
+
+
+@pytest.mark.parametrize("follow", ["No, I meant the one in the north.", "no, the reservation should be on the 11th",
+                                    "Can you try again?", "Actually I wanted it for 4 nights instead."])
+def test_service_objections_corrections_and_retries_read_below_a_plain_follow_up(follow):
+    plain = _r("book a hotel", "Booked the Acorn.", "what is the address?")
+    assert _r("book a hotel", "Booked the Acorn.", follow) < min(0.45, plain - 0.2)
+
+
+def test_shipped_weights_cover_every_cue_with_the_sign_of_its_meaning():
+    from toolkit.quality.reaction import CUES, REACTION_PRIOR, REACTION_WEIGHTS
+
+    assert set(REACTION_WEIGHTS) == set(REACTION_PRIOR) == {"intercept", *CUES}
+    for k in CUES:
+        assert np.sign(REACTION_WEIGHTS[k]) in (0, np.sign(REACTION_PRIOR[k])), k
