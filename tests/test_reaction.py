@@ -106,7 +106,7 @@ def test_monitoring_ab_and_figure_show_reaction(sample_log):
     assert "mean_reaction" in rep.by_variant.columns
     alert = rep.alerts[rep.alerts["metric"] == "mean_reaction"]
     assert len(alert) >= 1 and (alert["severity"] == "medium").all()
-    assert "mean_reaction" not in set(monitoring_report(log).alerts["metric"])  # default 0.5 not crossed
+    assert "mean_reaction" not in set(monitoring_report(log).alerts["metric"])  # default 0.45 not crossed
     fig = reaction_by_figure(log, "variant")
     assert [t.get_text() for t in fig.axes[0].get_xticklabels()] == ["A", "B"]
     units = units_from_log(log)

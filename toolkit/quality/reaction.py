@@ -57,17 +57,17 @@ and worth 10 observations against a unit-variance prior (so a cue the data rarel
 a request for a human, keeps about its prior weight; 10 is the largest of 1000/300/100/30/10/3
 for which the hand-written service cases of ``tests/test_reaction.py`` still hold). The
 intercept is the prior's (0.5: a follow-up without any cue scores 0.62); it sets the level, not
-the ranking. Fitted on (``python benchmarks/bench_reaction.py --fit``; leave-one-dataset-out
-AUCs in the README, section "User reaction and human labels"):
+the ranking. Fitted on the sets whose licences allow it (``python benchmarks/bench_reaction.py
+--fit``):
 
 * DBDC3 English (``dbd-challenge/dbdc3``, MIT): breakdown = majority label X of ~30 raters;
-* ConTurE (``alexa/conture``, CC BY 4.0): overall impression 0 of 0-2;
-* User Satisfaction Simulation, Sun et al. 2021 (``sunnweiwei/user-satisfaction-simulation``;
-  its repository states NO licence, the dialogues under it are MultiWOZ (MIT), SGD
-  (CC BY-SA 4.0), ReDial (CC BY 4.0) and CCPE (CC BY-SA 4.0)): MultiWOZ, SGD, ReDial and CCPE
-  user turns rated 1-5 for satisfaction with the system turn before them; failure = the most
-  frequent rating is 1 or 2. Only the 14 numbers below derive from it (no data is shipped); a
-  fit without it (DBDC3 and ConTurE only) is what ``weights=`` would need if that matters.
+* ConTurE (``alexa/conture``, CC BY 4.0): overall impression 0 of 0-2.
+
+Validated, never fitted, on the User Satisfaction Simulation data of Sun et al. 2021
+(``sunnweiwei/user-satisfaction-simulation``; its repository states no licence, so it serves for
+validation only): MultiWOZ, SGD, ReDial and CCPE user turns rated 1-5 for satisfaction with the
+system turn before them; failure = the most frequent rating is 1 or 2. Figures in the README,
+section "User reaction and human labels".
 
 Pass ``weights=`` to use your own (e.g. :data:`REACTION_PRIOR`).
 
@@ -84,7 +84,7 @@ Examples
 ...                   "bot_response": ["We open at 9.", "It ships today.", "You're welcome.",
 ...                                    "Try again later.", "Use the reset link."]})
 >>> reaction(t).round(2).tolist()
-[0.09, 0.92, nan, 0.26, nan]
+[0.06, 0.95, nan, 0.23, nan]
 """
 
 from __future__ import annotations
@@ -137,24 +137,24 @@ REACTION_PRIOR: dict[str, float] = {
     "moves_on": 0.5,
 }
 
-#: the shipped weights: a MAP logistic fit of "not a failure" around :data:`REACTION_PRIOR` on six
-#: public human-rated sets (see the module docstring for the sources and licences; refit with
-#: ``python benchmarks/bench_reaction.py --fit``); the intercept is the prior's (it sets the level only)
+#: the shipped weights: a MAP logistic fit of "not a failure" around :data:`REACTION_PRIOR` on the two
+#: licensed public human-rated sets, DBDC3 (MIT) and ConTurE (CC BY 4.0) (see the module docstring;
+#: refit with ``python benchmarks/bench_reaction.py --fit``); the intercept is the prior's (level only)
 REACTION_WEIGHTS: dict[str, float] = {
     "intercept": 0.5,
-    "sentiment": 0.94,
-    "complaint": -1.514,
-    "escalation": -1.995,
-    "confusion": -1.46,
-    "short_question": -0.394,
-    "thanks": 1.331,
-    "repeat": -1.539,
-    "follows": 0.435,
-    "declines": -1.458,
-    "correction": -1.251,
-    "retry": -1.06,
-    "bye_no_thanks": -0.362,
-    "moves_on": 0.463,
+    "sentiment": 0.759,
+    "complaint": -1.771,
+    "escalation": -1.998,
+    "confusion": -1.461,
+    "short_question": -0.431,
+    "thanks": 1.858,
+    "repeat": -1.7,
+    "follows": 0.44,
+    "declines": -0.828,
+    "correction": -1.438,
+    "retry": -1.0,
+    "bye_no_thanks": -0.475,
+    "moves_on": 0.474,
 }
 
 _NT = r"(?:n'?t|n’t| not)"
@@ -398,7 +398,7 @@ def reaction(turns, *, weights: Mapping[str, float] | None = None, idf=None) -> 
     ...                   "user_input": ["opening hours?", "Perfect, thanks!"],
     ...                   "bot_response": ["We open 9-17.", "You're welcome."]})
     >>> reaction(t).round(2).tolist()
-    [0.93, nan]
+    [0.95, nan]
     """
     cues = reaction_cues(turns, idf=idf)
     r = reaction_from_cues(cues, weights)
