@@ -187,7 +187,7 @@ class ClusterOptions:
 
     backend: str = "auto"
     algorithm: str = "kmeans"
-    k_method: str = "eigengap"
+    k_method: str = "modularity"
     k_min: int = 2
     k_max: int | None = None
     min_cluster_size: int | None = None
@@ -265,8 +265,13 @@ def _kmeans_point_labels(
             k = 1
             selection = KSelection(1, opts.k_method, pd.DataFrame(), "only one distinct message")
         else:
-            nn = opts.k_neighbors or _K_NEIGHBORS.get(pp.vec.backend, 10)
-            selection = choose_k(Xp, wp, k_min=opts.k_min, k_max=opts.k_max, method=opts.k_method,
+            if opts.k_method == "modularity":
+                nn = opts.k_neighbors
+                Xk = _centred(Xp, wp) if pp.vec.backend == "embeddings" else Xp
+            else:
+                nn = opts.k_neighbors or _K_NEIGHBORS.get(pp.vec.backend, 10)
+                Xk = Xp
+            selection = choose_k(Xk, wp, k_min=opts.k_min, k_max=opts.k_max, method=opts.k_method,
                                  seed=opts.seed, n_neighbors=nn)
             k = selection.k
     elif k > n_pts:
@@ -349,7 +354,7 @@ def cluster_texts(
     *,
     backend: str = "auto",
     algorithm: str = "kmeans",
-    k_method: str = "eigengap",
+    k_method: str = "modularity",
     k_min: int = 2,
     k_max: int | None = None,
     min_cluster_size: int | None = None,

@@ -56,9 +56,9 @@ def register(subparsers) -> None:
     p.add_argument("--k", type=_k, default="auto", help="number of clusters, or 'auto' (default)")
     p.add_argument(
         "--k-method",
-        default="eigengap",
-        choices=["eigengap", "stability", "silhouette"],
-        help="how --k auto chooses k (default: eigengap of over-clustered micro-clusters)",
+        default="modularity",
+        choices=["modularity", "eigengap", "stability", "silhouette"],
+        help="how --k auto chooses k (default: modularity of the nearest-neighbour graph over a merge tree)",
     )
     p.add_argument("--k-max", type=int, default=None, help="largest k tried by --k auto (default 40)")
     p.add_argument(
