@@ -153,8 +153,10 @@ def _centroid_graph(C: np.ndarray, mass: np.ndarray, m: int) -> np.ndarray:
     return A
 
 
-#: resolutions over which the coarse graph must keep one k to count as a clear topic structure
+#: resolutions over which the coarse graph must keep (nearly) one k to count as a clear topic
+#: structure: the largest best k at most _PLATEAU_RATIO times the smallest
 _PLATEAU = (1.0, 1.5, 2.0, 3.0)
+_PLATEAU_RATIO = 1.25
 
 
 def _modularity_k(S, sw, k_min, k_max, *, seed, n_neighbors, resolution, micro_size):
@@ -175,14 +177,14 @@ def _modularity_k(S, sw, k_min, k_max, *, seed, n_neighbors, resolution, micro_s
     lab1, C1, mass1, Z1 = _micro_tree(S, sw, K1, seed)
     A1 = _centroid_graph(C1, mass1, n_neighbors)
     coarse = [best(_modularity_path(A1, Z1, g), len(C1))[1] for g in _PLATEAU]
-    if len(set(coarse)) == 1 and coarse[0] > 1:
-        k = coarse[0]
+    if min(coarse) > 1 and max(coarse) <= _PLATEAU_RATIO * min(coarse):
+        k = max(coarse)
         ks, _ = best(_modularity_path(A1, Z1, 1.0), len(C1))
         scores = pd.DataFrame({"k": ks, "modularity": _modularity_path(A1, Z1, 1.0)[ks]})
-        rule = (f"k = {k} is the best cut (highest modularity) of an average-linkage tree over "
-                f"{len(C1)} KMeans micro-clusters of {int(round(n_rows))} messages at every resolution "
-                f"in {list(_PLATEAU)} (graph: each micro-cluster to its {n_neighbors} nearest): a clear "
-                f"topic structure")
+        rule = (f"the best cut (highest modularity) of an average-linkage tree over {len(C1)} KMeans "
+                f"micro-clusters of {int(round(n_rows))} messages stays within {_PLATEAU_RATIO:g}x at "
+                f"resolutions {list(_PLATEAU)} (k = {coarse}; graph: each micro-cluster to its "
+                f"{n_neighbors} nearest): a clear topic structure; k = the largest, {k}")
         return k, scores, rule
     # 2. otherwise the fine graph: every message to its n_neighbors nearest messages
     K0 = int(min(len(S), max(2 * lo + 2, round(n_rows / micro_size))))
@@ -191,8 +193,8 @@ def _modularity_k(S, sw, k_min, k_max, *, seed, n_neighbors, resolution, micro_s
     qs = _modularity_path(A, Z, resolution)
     ks, k = best(qs, len(C))
     scores = pd.DataFrame({"k": ks, "modularity": qs[ks]})
-    rule = (f"no k was the best cut at every resolution in {list(_PLATEAU)} on the coarse graph "
-            f"(it gave {coarse}); so k in [{ks[0]}, {ks[-1]}] with the highest modularity (resolution "
+    rule = (f"the coarse graph's best cut moved more than {_PLATEAU_RATIO:g}x over resolutions "
+            f"{list(_PLATEAU)} (k = {coarse}); so k in [{ks[0]}, {ks[-1]}] with the highest modularity (resolution "
             f"{resolution:g}) of a {n_neighbors}-nearest-neighbour graph of {int(round(n_rows))} messages, "
             f"over the cuts of an average-linkage merge tree of {len(C)} KMeans micro-clusters")
     return k, scores, rule

@@ -264,9 +264,18 @@ def _model(pp: _Points, old: np.ndarray, new: np.ndarray, centers: np.ndarray, m
         return None
     order = np.zeros(len(centers), dtype=np.int64)
     order[new] = old
-    return ClusterModel(pp.vec.backend, pp.vec.transform, np.asarray(centers, dtype=np.float64)[order],
-                        None if mean is None else np.asarray(mean, dtype=np.float64),
-                        {**labels, -1: labels.get(-1, "(empty)")})
+    model = ClusterModel(pp.vec.backend, pp.vec.transform, np.asarray(centers, dtype=np.float64)[order],
+                         None if mean is None else np.asarray(mean, dtype=np.float64),
+                         {**labels, -1: labels.get(-1, "(empty)")})
+    # the fit's own within-cluster distances set "far from every known topic"
+    d = model.distances(pp.Xp)
+    ok = np.isfinite(d)
+    if ok.any():
+        o = np.argsort(d[ok])
+        cw = np.cumsum(pp.wp[ok][o])
+        q = float(d[ok][o][min(int(np.searchsorted(cw, 0.99 * cw[-1])), len(o) - 1)])
+        model = replace(model, threshold=q)
+    return model
 
 
 def _kmeans_point_labels(
