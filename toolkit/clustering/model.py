@@ -113,7 +113,8 @@ class ClusterModel:
         With ``propose_new=True``, messages farther than :attr:`threshold` from every known
         centre are not forced into a known topic: when there are at least ``min_new`` of them
         they are clustered among themselves (k chosen by :func:`choose_k`) into new topics
-        numbered ``k, k+1, ...``; fewer are marked ``-2`` (far from every topic).
+        numbered ``k, k+1, ...``; fewer are marked ``-2`` (far from every topic), as are
+        non-empty messages without any fitted feature (TF-IDF: no known word).
 
         Examples
         --------
@@ -139,6 +140,9 @@ class ClusterModel:
                 dlab[far] = self.k + np.asarray(lab, dtype=np.int64)
             elif len(far):
                 dlab[far] = -2
+            # non-empty messages without a single known feature (e.g. TF-IDF: no word of the
+            # fitted vocabulary) are far from every topic too
+            dlab[np.isnan(dist)] = -2
         return np.where(dd.inverse >= 0, dlab[np.maximum(dd.inverse, 0)], -1)
 
     def label_of(self, clusters: np.ndarray) -> list[str]:
