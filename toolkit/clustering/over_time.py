@@ -43,7 +43,7 @@ class TopicsOverTime:
         period; NaN when it had none).
     spikes : DataFrame
         One row per flagged volume window: ``cluster, label, start, end, volume, expected``
-        (mean volume per bucket inside the window and the topic's median elsewhere),
+        (mean volume per bucket inside the window and the detector's expected mean there),
         ``share_in_window`` (the topic's share of all units in the window) and, per outcome,
         ``<outcome>_in_window`` and ``<outcome>_elsewhere``, and ``served_worse`` (resolution,
         or else quality, lower inside the window). Largest excess volume first.
@@ -181,8 +181,11 @@ def topics_over_time(result, log, freq: str = "h", *, detect: bool = True, max_t
 def _spikes(series: pd.DataFrame, df: pd.DataFrame, outcomes: list[str], f: str) -> pd.DataFrame:
     import warnings
 
+    from scipy import stats
+
     from toolkit.forecasting import detect_anomalies
 
+    p_max = 1e-3
     total = series.groupby("period")["volume"].sum()
     rows = []
     season = 24 if f == "h" else 7
@@ -198,13 +201,18 @@ def _spikes(series: pd.DataFrame, df: pd.DataFrame, outcomes: list[str], f: str)
         if wins is None or not len(wins):
             continue
         step = pd.Timedelta(1, unit="h" if f == "h" else "D")
+        expected = an.points["expected"].reindex(y.index).clip(lower=0).fillna(0.0)
         for _, w in wins.iterrows():
             start, end = pd.Timestamp(w["start"]), pd.Timestamp(w["end"])
             inside = (y.index >= start) & (y.index <= end)
+            # counts are small: keep a window only when its count is improbable under a Poisson
+            # law with the detector's expected count (one message at 3 am is not a spike)
+            if stats.poisson.sf(y[inside].sum() - 1, max(float(expected[inside].sum()), 0.5)) > p_max:
+                continue
             units = df[df["cluster"] == c]
             u_in = (units["period"] >= start) & (units["period"] <= end)
             row = {"cluster": int(c), "label": one["label"].iloc[0], "start": start, "end": end + step,
-                   "volume": float(y[inside].mean()), "expected": float(y[~inside].median()),
+                   "volume": float(y[inside].mean()), "expected": float(expected[inside].mean()),
                    "share_in_window": float(y[inside].sum() / max(total[inside].sum(), 1))}
             for o in outcomes:
                 row[f"{o}_in_window"] = float(units.loc[u_in, o].mean())
