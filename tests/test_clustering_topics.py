@@ -81,3 +81,27 @@ def test_topics_over_time_finds_the_planted_spike():
     start, end = pd.Timestamp(spike["start"]), pd.Timestamp(spike["end"])
     assert top["start"] < end and top["end"] > start
     assert top["share_in_window"] > 2 * (a["intent"] == spike["intent"]).mean()
+
+
+def test_topic_level_slider_relabels_the_profile():
+    pytest.importorskip("ipywidgets")
+    from toolkit.clustering import topic_level_slider
+
+    res = cluster_log(_log_of(_TEXTS), k=3, backend="tfidf", seed=0, n_threads=1)
+    panel = topic_level_slider(res)
+    assert panel.slider.max == 3 and panel.table.value.count("<tr>") == 3  # body rows
+    first = panel.image.value
+    panel.slider.value = 2
+    assert panel.table.value.count("<tr>") == 2 and panel.image.value != first
+
+
+def _log_of(texts):
+    import pandas as pd
+
+    from toolkit.log import validate
+
+    n = len(texts)
+    turns = pd.DataFrame({"conversation_id": [f"c{i}" for i in range(n)], "turn": 0,
+                          "timestamp": pd.date_range("2026-01-01", periods=n, freq="h", tz="UTC"),
+                          "user_input": texts, "bot_response": "ok", "response_time_s": 1.0})
+    return validate(turns)

@@ -80,8 +80,6 @@ def topic_level_slider(result: "ClusterResult", *, value: int | None = None, n_r
     """
     import ipywidgets as w
 
-    from toolkit._widgets import png_bytes
-
     k = int(result.k)
     lo = 2 if k >= 2 else 1
     slider = w.IntSlider(value=int(value or k), min=lo, max=max(k, lo), description="topics",
@@ -96,8 +94,11 @@ def topic_level_slider(result: "ClusterResult", *, value: int | None = None, n_r
                             "mean_quality", "failure_rate", "excess_failures") if c in r.profile]
         table.value = r.profile[cols].head(n_rows).to_html(index=False, escape=True, border=0,
                                                            float_format=lambda x: f"{x:.3f}")
-        fig = r.plot_map()
-        image.value = png_bytes(fig, 70)
+        import io
+
+        buf = io.BytesIO()
+        r.plot_map().savefig(buf, format="png", dpi=70)
+        image.value = buf.getvalue()
 
     slider.observe(render, names="value")
     render()
