@@ -105,3 +105,21 @@ def _log_of(texts):
                           "timestamp": pd.date_range("2026-01-01", periods=n, freq="h", tz="UTC"),
                           "user_input": texts, "bot_response": "ok", "response_time_s": 1.0})
     return validate(turns)
+
+
+def test_cli_over_time_and_level(tmp_path, capsys):
+    import json
+
+    from toolkit.cli import main
+    from toolkit.io import save
+    from toolkit.sample import generate_sample
+
+    s = generate_sample(seed=5, days=14)
+    src = save(s.log, tmp_path / "log")
+    out = tmp_path / "c.csv"
+    assert main(["cluster", str(src), "--backend", "tfidf", "--level", "10", "--over-time", "h",
+                 "--out", str(out), "--json"]) == 0
+    got = json.loads(capsys.readouterr().out)
+    assert got["summary"]["k"] == 10 and len(got["profile"]) == 10
+    assert got["over_time"]["spikes"][0]["start"].startswith(s.truth["topic_spike"]["start"][:10])
+    assert main(["cluster", str(src), "--backend", "tfidf", "--level", "0", "--out", str(out)]) == 2
