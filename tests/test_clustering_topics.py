@@ -81,6 +81,8 @@ def test_topics_over_time_finds_the_planted_spike():
     start, end = pd.Timestamp(spike["start"]), pd.Timestamp(spike["end"])
     assert top["start"] < end and top["end"] > start
     assert top["share_in_window"] > 2 * (a["intent"] == spike["intent"]).mean()
+    assert list(tot.outcome_drops.columns) == ["cluster", "label", "outcome", "start", "end", "value", "expected"]
+    assert set(tot.to_dict()) == {"freq", "n_topics", "spikes", "outcome_drops"}
 
 
 def test_topic_level_slider_relabels_the_profile():

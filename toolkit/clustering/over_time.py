@@ -18,7 +18,7 @@ Examples
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -48,11 +48,16 @@ class TopicsOverTime:
         ``<outcome>_in_window`` and ``<outcome>_elsewhere``, and ``served_worse`` (resolution,
         or else quality, lower inside the window). Largest excess volume first.
     freq : str
+    outcome_drops : DataFrame
+        Windows where a topic's daily outcome (quality, reaction, resolution rate) fell below
+        its expected band: ``cluster, label, outcome, start, end, value, expected`` (empty when
+        the log spans under three weeks or nothing was flagged).
     """
 
     series: pd.DataFrame
     spikes: pd.DataFrame
     freq: str
+    outcome_drops: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def summary_table(self) -> pd.DataFrame:
         """The spikes, one readable row each."""
@@ -67,8 +72,12 @@ class TopicsOverTime:
         for c in ("start", "end"):
             if c in s:
                 s[c] = s[c].astype(str)
+        d = self.outcome_drops.copy()
+        for c in ("start", "end"):
+            if c in d:
+                d[c] = d[c].astype(str)
         return {"freq": self.freq, "n_topics": int(self.series["cluster"].nunique()),
-                "spikes": s.to_dict("records")}
+                "spikes": s.to_dict("records"), "outcome_drops": d.to_dict("records")}
 
     def plot(self, *, top: int = 6, outcome: str = "resolution_rate"):
         """Volume of the spiking topics (top ``top`` by volume otherwise), flagged windows shaded,
@@ -175,7 +184,40 @@ def topics_over_time(result, log, freq: str = "h", *, detect: bool = True, max_t
     ser.insert(2, "label", ser["cluster"].map(names))
     series = ser[["period", "cluster", "label", "volume", *outcomes]]
     spikes = _spikes(series, df, outcomes, f) if detect else pd.DataFrame()
-    return TopicsOverTime(series=series, spikes=spikes, freq=f)
+    drops = _outcome_drops(df, outcomes, names) if detect else pd.DataFrame()
+    return TopicsOverTime(series=series, spikes=spikes, freq=f, outcome_drops=drops)
+
+
+def _outcome_drops(df: pd.DataFrame, outcomes: list[str], names: dict) -> pd.DataFrame:
+    """Daily outcome series per topic, low side flagged by detect_anomalies (its windows only)."""
+    import warnings
+
+    from toolkit.errors import ToolkitError
+    from toolkit.forecasting import detect_anomalies
+
+    cols = ["cluster", "label", "outcome", "start", "end", "value", "expected"]
+    day = df.assign(day=df["period"].dt.floor("D"))
+    rows = []
+    for c, one in day.groupby("cluster", sort=True):
+        for o in outcomes:
+            y = one.groupby("day")[o].mean()
+            if y.notna().sum() < 21:
+                continue
+            y = y.reindex(pd.date_range(y.index.min(), y.index.max(), freq="D"))
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    an = detect_anomalies(y, season=7, periods=[7], method="stl", smooth=1,
+                                          transform=None, direction="low")
+            except (ToolkitError, ValueError):
+                continue
+            for _, w in an.windows.iterrows():
+                inside = (y.index >= w["start"]) & (y.index <= w["end"])
+                rows.append({"cluster": int(c), "label": names.get(c, str(c)), "outcome": o,
+                             "start": pd.Timestamp(w["start"]), "end": pd.Timestamp(w["end"]) + pd.Timedelta(days=1),
+                             "value": float(y[inside].mean()),
+                             "expected": float(an.points["expected"].reindex(y.index)[inside].mean())})
+    return pd.DataFrame(rows, columns=cols)
 
 
 def _spikes(series: pd.DataFrame, df: pd.DataFrame, outcomes: list[str], f: str) -> pd.DataFrame:
