@@ -125,3 +125,18 @@ def test_cli_over_time_and_level(tmp_path, capsys):
     assert got["summary"]["k"] == 10 and len(got["profile"]) == 10
     assert got["over_time"]["spikes"][0]["start"].startswith(s.truth["topic_spike"]["start"][:10])
     assert main(["cluster", str(src), "--backend", "tfidf", "--level", "0", "--out", str(out)]) == 2
+
+
+def test_only_the_windows_of_detect_anomalies_are_read(monkeypatch):
+    """A detect_anomalies that takes only (y, season) and returns start/end windows is enough."""
+    import types
+
+    import pandas as pd
+
+    import toolkit.forecasting as F
+    from toolkit.clustering.over_time import _windows
+
+    y = pd.Series(np.r_[np.ones(100), 9.0, np.ones(50)], index=pd.date_range("2026-01-01", periods=151, freq="h"))
+    win = pd.DataFrame({"start": [y.index[100]], "end": [y.index[100]], "other": [1]})
+    monkeypatch.setattr(F, "detect_anomalies", lambda y, season=None: types.SimpleNamespace(windows=win))
+    assert _windows(y, 24, "high").columns.tolist() == ["start", "end"]

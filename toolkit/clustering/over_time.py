@@ -43,7 +43,8 @@ class TopicsOverTime:
         period; NaN when it had none).
     spikes : DataFrame
         One row per flagged volume window: ``cluster, label, start, end, volume, expected``
-        (mean volume per bucket inside the window and the detector's expected mean there),
+        (mean volume per bucket inside the window, and the topic's mean volume at the same hours
+        of the day, or days of the week, over the whole series),
         ``share_in_window`` (the topic's share of all units in the window) and, per outcome,
         ``<outcome>_in_window`` and ``<outcome>_elsewhere``, and ``served_worse`` (resolution,
         or else quality, lower inside the window). Largest excess volume first.
@@ -190,10 +191,7 @@ def topics_over_time(result, log, freq: str = "h", *, detect: bool = True, max_t
 
 def _outcome_drops(df: pd.DataFrame, outcomes: list[str], names: dict) -> pd.DataFrame:
     """Daily outcome series per topic, low side flagged by detect_anomalies (its windows only)."""
-    import warnings
-
     from toolkit.errors import ToolkitError
-    from toolkit.forecasting import detect_anomalies
 
     cols = ["cluster", "label", "outcome", "start", "end", "value", "expected"]
     day = df.assign(day=df["period"].dt.floor("D"))
@@ -205,27 +203,47 @@ def _outcome_drops(df: pd.DataFrame, outcomes: list[str], names: dict) -> pd.Dat
                 continue
             y = y.reindex(pd.date_range(y.index.min(), y.index.max(), freq="D"))
             try:
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")
-                    an = detect_anomalies(y, season=7, periods=[7], method="stl", smooth=1,
-                                          transform=None, direction="low")
+                wins = _windows(y, 7, "low")
             except (ToolkitError, ValueError):
                 continue
-            for _, w in an.windows.iterrows():
+            expected = _seasonal_mean(y.interpolate(limit_direction="both"), 7)
+            for _, w in wins.iterrows():
                 inside = (y.index >= w["start"]) & (y.index <= w["end"])
+                if not y[inside].mean() < expected[inside].mean():
+                    continue
                 rows.append({"cluster": int(c), "label": names.get(c, str(c)), "outcome": o,
                              "start": pd.Timestamp(w["start"]), "end": pd.Timestamp(w["end"]) + pd.Timedelta(days=1),
                              "value": float(y[inside].mean()),
-                             "expected": float(an.points["expected"].reindex(y.index)[inside].mean())})
+                             "expected": float(expected[inside].mean())})
     return pd.DataFrame(rows, columns=cols)
 
 
-def _spikes(series: pd.DataFrame, df: pd.DataFrame, outcomes: list[str], f: str) -> pd.DataFrame:
+def _windows(y: pd.Series, season: int, direction: str) -> pd.DataFrame:
+    """``detect_anomalies(y).windows`` (start, end): only that frame of the forecasting module is
+    read. The fast STL settings are asked for when the function takes them."""
     import warnings
 
-    from scipy import stats
-
     from toolkit.forecasting import detect_anomalies
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            an = detect_anomalies(y, season=season, method="stl", smooth=1, transform=None, direction=direction)
+        except TypeError:
+            an = detect_anomalies(y, season=season)
+    w = an.windows
+    return w[["start", "end"]] if w is not None and len(w) else pd.DataFrame(columns=["start", "end"])
+
+
+def _seasonal_mean(y: pd.Series, season: int) -> pd.Series:
+    """Expected value of each bucket: the series' mean at the same phase of the season."""
+    phase = np.arange(len(y)) % season
+    prof = pd.Series(y.to_numpy(dtype=float)).groupby(phase).mean()
+    return pd.Series(prof.reindex(phase).to_numpy(), index=y.index)
+
+
+def _spikes(series: pd.DataFrame, df: pd.DataFrame, outcomes: list[str], f: str) -> pd.DataFrame:
+    from scipy import stats
 
     p_max = 1e-3
     total = series.groupby("period")["volume"].sum()
@@ -235,15 +253,11 @@ def _spikes(series: pd.DataFrame, df: pd.DataFrame, outcomes: list[str], f: str)
         y = one.set_index("period")["volume"].astype(float)
         if len(y) < 2 * season or y.sum() == 0:
             continue
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            an = detect_anomalies(y, season=season, periods=[season], method="stl", smooth=1,
-                                  transform=None, direction="high")
-        wins = an.windows
-        if wins is None or not len(wins):
+        wins = _windows(y, season, "high")
+        if not len(wins):
             continue
         step = pd.Timedelta(1, unit="h" if f == "h" else "D")
-        expected = an.points["expected"].reindex(y.index).clip(lower=0).fillna(0.0)
+        expected = _seasonal_mean(y, season)
         for _, w in wins.iterrows():
             start, end = pd.Timestamp(w["start"]), pd.Timestamp(w["end"])
             inside = (y.index >= start) & (y.index <= end)
