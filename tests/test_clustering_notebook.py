@@ -31,22 +31,27 @@ def test_notebook_runs_on_bundled_sample_and_checks_the_truth(run_notebook):
     out = Path(side["_output_dir"])
     assert res["truth_k_true"] == 18
     assert abs(res["truth_k_error"]) <= 0.3 and res["truth_nmi"] >= 0.8
-    assert res["k_method"] == "eigengap" and res["text"] == "first_user"
+    assert res["k_method"] == "modularity" and res["text"] == "first_user"
     methods = {m["method"]: m for m in res["truth_methods"]}
-    assert set(methods) == {"eigengap", "stability", "silhouette"}
+    assert set(methods) == {"modularity", "eigengap", "stability", "silhouette"}
     # the chosen method lands closest to the planted number of intents
-    assert abs(methods["eigengap"]["k_error"]) <= min(abs(methods["stability"]["k_error"]),
-                                                      abs(methods["silhouette"]["k_error"]))
+    assert abs(methods["modularity"]["k_error"]) <= min(abs(methods["stability"]["k_error"]),
+                                                        abs(methods["silhouette"]["k_error"]))
     prof = res["profile"]
     assert sum(r["size"] for r in prof) == res["n_units"]
     assert [r["excess_failures"] for r in prof] == sorted((r["excess_failures"] for r in prof), reverse=True)
     assert res["worst_cluster"] == prof[0]["label"] and len(res["worst_clusters"]) == 3
-    assert {"cluster_map.png", "cluster_map.svg", "k_selection.png"} <= {p.name for p in (out / "figures").iterdir()}
+    assert {"cluster_map.png", "cluster_map.svg", "k_selection.png", "topic_hierarchy.png",
+            "topics_over_time.png"} <= {p.name for p in (out / "figures").iterdir()}
+    # topics over time: the planted spike is the largest one flagged
+    spike = res["topic_spikes"][0]
+    assert spike["start"].startswith("2026-10-01") and "pay" in spike["label"]
     outputs = _outputs(side)
     assert not [o for o in outputs if o.output_type == "stream" and o.name == "stderr"], "warnings spilled"
     assert any("application/vnd.jupyter.widget-view+json" in o.get("data", {}) for o in outputs)
     # the static drill-down: one heading per worst cluster
-    md = [o for o in outputs if "text/markdown" in o.get("data", {})]
+    md = [o for o in outputs if "text/markdown" in o.get("data", {})
+          and o["data"]["text/markdown"].startswith("**Cluster")]
     assert len(md) == 3 and md[0]["data"]["text/markdown"].startswith(f"**Cluster {prof[0]['cluster']}:")
 
 

@@ -42,7 +42,7 @@ def test_true_k_recovers_the_planted_intents(bundled, bundled_truth):
 def test_auto_k_lands_near_the_true_number_of_intents(auto_result, bundled_truth):
     k_true = len(bundled_truth["intents"])
     assert abs(auto_result.k - k_true) <= 0.3 * k_true, auto_result.k_selection.scores
-    assert auto_result.k_selection.method == "eigengap"
+    assert auto_result.k_selection.method == "modularity"
     nmi = normalized_mutual_info_score(_intents(auto_result, bundled_truth), auto_result.assignments["cluster"])
     assert nmi >= 0.8, nmi
 

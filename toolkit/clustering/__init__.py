@@ -27,15 +27,23 @@ Modules
 :class:`ClusterOptions`), ``profile`` (:func:`cluster_profile`), ``from_log``
 (:func:`clustering_units`, :func:`cluster_log`), ``model`` (:class:`ClusterModel`: a fit that
 places new messages), ``plots``, ``browser``, ``compare``
-(:func:`compare_k_methods`). This package re-exports every public name and the private ones the
+(:func:`compare_k_methods`), ``hierarchy`` (:class:`TopicHierarchy`, read with
+``ClusterResult.at_level``), ``over_time`` (:func:`topics_over_time`). This package re-exports every public name and the private ones the
 tests use.
 
 Choosing k
 ----------
+The default, ``method="modularity"``, scores the cuts of a merge tree over KMeans
+micro-clusters by the modularity of the messages' nearest-neighbour graph (resolution 3, which
+errs towards more topics: on public intent sets merging two intents costs far more NMI than
+splitting one); when a coarser graph keeps nearly one k over resolutions 1-3 (a clear topic
+structure, as in templated data) that k is taken. See :func:`choose_k` and
+``benchmarks/bench_topics.py``. The older methods stay available:
+
 Silhouette is nearly flat on intent data: short messages from different intents are all nearly
 orthogonal, so it barely moves between k and 2k, and it drifts to large k. Resampling stability
 keeps rising past the true k too, because the phrasings inside an intent are stable sub-groups
-of their own. The default, ``method="eigengap"``, is a two-stage over-cluster-then-merge: KMeans
+of their own. ``method="eigengap"`` is a two-stage over-cluster-then-merge: KMeans
 first cuts the messages into many micro-clusters (3 x ``k_max``, so each holds one phrasing or a
 few close ones); the micro-clusters become the nodes of a nearest-neighbour cosine graph weighted
 by their number of messages, and k is the position of the largest gap in the spectrum of that
@@ -73,13 +81,15 @@ from toolkit.clustering._base import (  # noqa: F401 - re-exported
     _normalise,
     _threads,
 )
-from toolkit.clustering.browser import cluster_browser
+from toolkit.clustering.browser import cluster_browser, topic_level_slider
 from toolkit.clustering.compare import compare_k_methods
 from toolkit.clustering.embeddings import _embeddings_backend, _load_encoder
 from toolkit.clustering.from_log import ClusterResult, cluster_log, clustering_units
 from toolkit.clustering.k_choice import KSelection, _eigengap_spectrum, choose_k
 from toolkit.clustering.labels import _label_from_terms, cluster_terms
+from toolkit.clustering.hierarchy import TopicHierarchy
 from toolkit.clustering.model import ClusterModel
+from toolkit.clustering.over_time import TopicsOverTime, topics_over_time
 from toolkit.clustering.plots import plot_cluster_map, plot_k_selection
 from toolkit.clustering.profile import cluster_profile, profile_from_sums, profile_sums
 from toolkit.clustering.texts import ClusterOptions, TextClusters, _hdbscan_points, _points, cluster_texts
@@ -110,5 +120,9 @@ __all__ = [
     "plot_cluster_map",
     "plot_k_selection",
     "cluster_browser",
+    "topic_level_slider",
+    "TopicHierarchy",
+    "TopicsOverTime",
+    "topics_over_time",
     "compare_k_methods",
 ]

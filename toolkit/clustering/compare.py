@@ -18,7 +18,7 @@ def compare_k_methods(
     texts: Iterable[str],
     truth: Sequence[Any] | None = None,
     *,
-    methods: Sequence[str] = ("eigengap", "stability", "silhouette"),
+    methods: Sequence[str] = ("modularity", "eigengap", "stability", "silhouette"),
     backend: str = "auto",
     k_min: int = 2,
     k_max: int | None = None,
@@ -73,8 +73,12 @@ def compare_k_methods(
     with _threads(n_threads):
         for method in methods:
             t0 = time.perf_counter()
-            sel = choose_k(pp.Xp, pp.wp, k_min=k_min, k_max=k_max, method=method, seed=seed,
-                           n_neighbors=_K_NEIGHBORS.get(pp.vec.backend, 10))
+            if method == "modularity":
+                Xc = _centred(pp.Xp, pp.wp) if pp.vec.backend == "embeddings" else pp.Xp
+                sel = choose_k(Xc, pp.wp, k_min=k_min, k_max=k_max, method=method, seed=seed)
+            else:
+                sel = choose_k(pp.Xp, pp.wp, k_min=k_min, k_max=k_max, method=method, seed=seed,
+                               n_neighbors=_K_NEIGHBORS.get(pp.vec.backend, 10))
             row: dict[str, Any] = {"method": method, "k": sel.k, "seconds": time.perf_counter() - t0}
             if truth is not None:
                 keep = row_point >= 0

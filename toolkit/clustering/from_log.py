@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from toolkit.clustering._base import _TEXT_ALIASES, TEXT_FIELDS, ClusteringInputError
+from toolkit.clustering.hierarchy import TopicHierarchy
 from toolkit.clustering.k_choice import KSelection
 from toolkit.clustering.plots import plot_cluster_map
 from toolkit.clustering.profile import cluster_profile, profile_from_sums, profile_sums
@@ -140,6 +141,8 @@ class ClusterResult:
         ``None`` when ``assignments`` is every unit.
     out : str or None
         Where the Dask engine wrote every unit's assignment (partitioned Parquet).
+    hierarchy : TopicHierarchy or None
+        Merge tree over the fitted topics; :meth:`at_level` reads the result at fewer topics.
     """
 
     assignments: pd.DataFrame
@@ -156,6 +159,58 @@ class ClusterResult:
     vector_info: dict = field(default_factory=dict)
     n_units: int | None = None
     out: str | None = None
+    hierarchy: TopicHierarchy | None = None
+
+    def at_level(self, n: int, *, n_terms: int = 8, n_examples: int = 3) -> "ClusterResult":
+        """The same clustering read at ``n`` topics: the fitted topics merged along
+        :attr:`hierarchy` (nothing is re-embedded or refitted).
+
+        Assignments get the parent ``cluster`` (the fitted one stays in ``fine_cluster``), the
+        profile is recomputed from the assignments, and each parent is labelled with the
+        c-TF-IDF words of its messages and the representative messages of its largest fitted
+        topics. ``n`` at or above the fitted k gives the fitted topics back.
+
+        Examples
+        --------
+        >>> import toolkit
+        >>> res = cluster_log(toolkit.load_sample(), backend="tfidf", n_threads=1)  # doctest: +SKIP
+        >>> res.at_level(5).k                                                        # doctest: +SKIP
+        5
+        """
+        from toolkit.clustering.labels import _label_from_terms, cluster_terms
+
+        if self.hierarchy is None:
+            raise ClusteringInputError("this result has no topic hierarchy (a single topic)")
+        a = self.assignments.copy()
+        fine = (a["fine_cluster"] if "fine_cluster" in a else a["cluster"]).to_numpy(dtype=np.int64)
+        parent = self.hierarchy.cut(n)
+        new = np.where(fine >= 0, parent[np.maximum(fine, 0)], fine)
+        k = int(parent.max()) + 1
+        pairs = pd.DataFrame({"t": a["text"].fillna("").astype(str).to_numpy(), "c": new})
+        pairs = pairs[pairs["c"] >= 0].value_counts().reset_index()
+        terms = cluster_terms(pairs["t"].tolist(), pairs["c"].to_numpy(), weights=pairs["count"].to_numpy(),
+                              n_terms=n_terms)
+        base = self.clusters.set_index("cluster")
+        fine_sizes = pd.Series(fine[fine >= 0]).value_counts()
+        rows, names = [], {}
+        for c in range(k):
+            kids = sorted(np.flatnonzero(parent == c), key=lambda f: (-int(fine_sizes.get(f, 0)), f))
+            ex: list[str] = []
+            for depth in range(n_examples):
+                for f in kids:
+                    e = base.loc[f, "examples"] if f in base.index else []
+                    if depth < len(e) and e[depth] not in ex and len(ex) < n_examples:
+                        ex.append(e[depth])
+            names[c] = _label_from_terms(terms.get(c, []), ex[0] if ex else str(c))
+            rows.append({"cluster": c, "label": names[c], "size": int((new == c).sum()),
+                         "top_terms": [t for t, _ in terms.get(c, [])], "examples": ex,
+                         "children": [int(f) for f in kids]})
+        old_names = dict(zip(a["cluster"], a["cluster_label"]))
+        a["fine_cluster"] = fine
+        a["cluster"] = new
+        a["cluster_label"] = [names[c] if c >= 0 else old_names.get(c, str(c)) for c in new]
+        profile = cluster_profile(a, outcome=self.profile.attrs.get("outcome") or "auto")
+        return replace(self, assignments=a, profile=profile, clusters=pd.DataFrame(rows), k=k)
 
     def messages(self, cluster: int, n: int | None = 20) -> pd.DataFrame:
         """The units of one cluster (most frequent messages first), for drill-down.
@@ -348,6 +403,7 @@ def _result(a: pd.DataFrame, profile: pd.DataFrame, tc: TextClusters, text: str,
         vector_info=tc.vector_info,
         n_units=n_units,
         out=out,
+        hierarchy=tc.hierarchy,
     )
 
 

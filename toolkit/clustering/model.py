@@ -53,6 +53,10 @@ class ClusterModel:
         backend clusters centred vectors.
     cluster_labels : dict
         cluster -> readable label, ``-1`` -> ``"(empty)"``.
+    threshold : float or None
+        Distance to the nearest centre beyond which a message is "far from every known topic"
+        (:meth:`assign` with ``propose_new=True``): the 99th percentile of the fitted messages'
+        distances to their own centre.
     """
 
     backend: str
@@ -60,6 +64,23 @@ class ClusterModel:
     centers: np.ndarray
     mean: np.ndarray | None = None
     cluster_labels: dict = field(default_factory=dict)
+    threshold: float | None = None
+
+    def _space(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        X = np.asarray(X, dtype=np.float64)
+        has = np.einsum("ij,ij->i", X, X) > _FEATURELESS
+        Z = X[has]
+        if self.mean is not None:
+            Z = _l2_rows(Z - self.mean)[0]
+        return Z, has
+
+    def distances(self, X: np.ndarray) -> np.ndarray:
+        """Euclidean distance of each vector to its nearest centre (NaN when featureless)."""
+        Z, has = self._space(X)
+        out = np.full(len(has), np.nan)
+        d = (self.centers**2).sum(axis=1)[None, :] - 2.0 * (Z @ self.centers.T) + (Z**2).sum(axis=1)[:, None]
+        out[has] = np.sqrt(np.maximum(d.min(axis=1), 0.0)) if len(Z) else []
+        return out
 
     @property
     def k(self) -> int:
@@ -81,11 +102,19 @@ class ClusterModel:
         out[has] = np.argmin(d, axis=1)
         return out
 
-    def assign(self, texts: Iterable[Any]) -> np.ndarray:
+    def assign(self, texts: Iterable[Any], *, propose_new: bool = False, min_new: int = 5,
+               seed: int = 0) -> np.ndarray:
         """Cluster of each message (``-1`` for an empty or featureless one).
 
         Messages are normalised and de-duplicated as in the fit, so each distinct message is
-        vectorised once.
+        vectorised once. Known topics keep their ids across runs (a new week's log assigned
+        to last week's model).
+
+        With ``propose_new=True``, messages farther than :attr:`threshold` from every known
+        centre are not forced into a known topic: when there are at least ``min_new`` of them
+        they are clustered among themselves (k chosen by :func:`choose_k`) into new topics
+        numbered ``k, k+1, ...``; fewer are marked ``-2`` (far from every topic), as are
+        non-empty messages without any fitted feature (TF-IDF: no known word).
 
         Examples
         --------
@@ -95,7 +124,25 @@ class ClusterModel:
         dd = _dedup(texts)
         if not dd.texts:
             return np.full(len(texts), -1, dtype=np.int64)
-        dlab = self.assign_vectors(self.transform(dd.texts))
+        X = self.transform(dd.texts)
+        dlab = self.assign_vectors(X)
+        if propose_new and self.threshold is not None:
+            dist = self.distances(X)
+            far = np.flatnonzero(np.nan_to_num(dist, nan=-1.0) > self.threshold)
+            w = np.bincount(dd.inverse[dd.inverse >= 0], minlength=len(dd.texts)).astype(np.float64)
+            if w[far].sum() >= max(1, int(min_new)) and len(far) >= 2:
+                from toolkit.clustering._base import _kmeans
+                from toolkit.clustering.k_choice import choose_k
+
+                Z, _ = self._space(X[far])
+                k_new = choose_k(Z, w[far], seed=seed).k if len(far) > 2 else 1
+                lab = _kmeans(Z, w[far], k_new, seed).labels_ if k_new > 1 else np.zeros(len(far), int)
+                dlab[far] = self.k + np.asarray(lab, dtype=np.int64)
+            elif len(far):
+                dlab[far] = -2
+            # non-empty messages without a single known feature (e.g. TF-IDF: no word of the
+            # fitted vocabulary) are far from every topic too
+            dlab[np.isnan(dist)] = -2
         return np.where(dd.inverse >= 0, dlab[np.maximum(dd.inverse, 0)], -1)
 
     def label_of(self, clusters: np.ndarray) -> list[str]:

@@ -125,7 +125,7 @@ def plot_k_selection(selection: KSelection, *, ax=None):
         ax.bar(sc["k"], sc["gap"], width=0.6, alpha=0.4, color="tab:orange", label="gap to the next")
         ax.set_ylabel("normalised Laplacian")
     else:
-        col = "stability" if selection.method == "stability" else "silhouette"
+        col = selection.method if selection.method in sc else str(sc.columns[1])
         ax.plot(sc["k"], sc[col], "o-", ms=3, label=col)
         ax.set_ylabel(col)
     ax.axvline(selection.k, color="tab:red", ls="--", lw=1, label=f"chosen k = {selection.k}")

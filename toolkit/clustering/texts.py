@@ -21,6 +21,7 @@ from toolkit.clustering._base import (
 )
 from toolkit.clustering.k_choice import KSelection, choose_k
 from toolkit.clustering.labels import _label_from_terms, cluster_terms
+from toolkit.clustering.hierarchy import TopicHierarchy
 from toolkit.clustering.model import ClusterModel
 from toolkit.clustering.vectors import vectorize
 
@@ -57,6 +58,8 @@ class TextClusters:
     model : ClusterModel or None
         Places new messages in these clusters (KMeans with a backend that can vectorise new
         texts; ``None`` for HDBSCAN).
+    hierarchy : TopicHierarchy or None
+        Ward merge tree over the cluster centroids (``None`` with a single cluster).
     """
 
     labels: np.ndarray
@@ -72,6 +75,20 @@ class TextClusters:
     algorithm: str
     vector_info: dict = field(default_factory=dict)
     model: ClusterModel | None = None
+    hierarchy: TopicHierarchy | None = None
+
+
+def _hierarchy(pp: "_Points", plab: np.ndarray, k: int) -> TopicHierarchy | None:
+    """Ward tree over the weighted centroids of the ``k`` clusters (centred space for
+    embeddings, as KMeans saw it)."""
+    if k < 2:
+        return None
+    X = _centred(pp.Xp, pp.wp) if pp.vec.backend == "embeddings" else pp.Xp
+    ok = plab >= 0
+    sizes = np.bincount(plab[ok], weights=pp.wp[ok], minlength=k)
+    C = np.zeros((k, X.shape[1]))
+    np.add.at(C, plab[ok], pp.wp[ok, None] * X[ok])
+    return TopicHierarchy.from_centroids(C / np.maximum(sizes, 1e-12)[:, None], sizes)
 
 
 def _pca2(X: np.ndarray, w: np.ndarray, seed: int) -> np.ndarray:
@@ -187,7 +204,7 @@ class ClusterOptions:
 
     backend: str = "auto"
     algorithm: str = "kmeans"
-    k_method: str = "eigengap"
+    k_method: str = "modularity"
     k_min: int = 2
     k_max: int | None = None
     min_cluster_size: int | None = None
@@ -247,9 +264,18 @@ def _model(pp: _Points, old: np.ndarray, new: np.ndarray, centers: np.ndarray, m
         return None
     order = np.zeros(len(centers), dtype=np.int64)
     order[new] = old
-    return ClusterModel(pp.vec.backend, pp.vec.transform, np.asarray(centers, dtype=np.float64)[order],
-                        None if mean is None else np.asarray(mean, dtype=np.float64),
-                        {**labels, -1: labels.get(-1, "(empty)")})
+    model = ClusterModel(pp.vec.backend, pp.vec.transform, np.asarray(centers, dtype=np.float64)[order],
+                         None if mean is None else np.asarray(mean, dtype=np.float64),
+                         {**labels, -1: labels.get(-1, "(empty)")})
+    # the fit's own within-cluster distances set "far from every known topic"
+    d = model.distances(pp.Xp)
+    ok = np.isfinite(d)
+    if ok.any():
+        o = np.argsort(d[ok])
+        cw = np.cumsum(pp.wp[ok][o])
+        q = float(d[ok][o][min(int(np.searchsorted(cw, 0.99 * cw[-1])), len(o) - 1)])
+        model = replace(model, threshold=q)
+    return model
 
 
 def _kmeans_point_labels(
@@ -265,8 +291,13 @@ def _kmeans_point_labels(
             k = 1
             selection = KSelection(1, opts.k_method, pd.DataFrame(), "only one distinct message")
         else:
-            nn = opts.k_neighbors or _K_NEIGHBORS.get(pp.vec.backend, 10)
-            selection = choose_k(Xp, wp, k_min=opts.k_min, k_max=opts.k_max, method=opts.k_method,
+            if opts.k_method == "modularity":
+                nn = opts.k_neighbors
+                Xk = _centred(Xp, wp) if pp.vec.backend == "embeddings" else Xp
+            else:
+                nn = opts.k_neighbors or _K_NEIGHBORS.get(pp.vec.backend, 10)
+                Xk = Xp
+            selection = choose_k(Xk, wp, k_min=opts.k_min, k_max=opts.k_max, method=opts.k_method,
                                  seed=opts.seed, n_neighbors=nn)
             k = selection.k
     elif k > n_pts:
@@ -349,7 +380,7 @@ def cluster_texts(
     *,
     backend: str = "auto",
     algorithm: str = "kmeans",
-    k_method: str = "eigengap",
+    k_method: str = "modularity",
     k_min: int = 2,
     k_max: int | None = None,
     min_cluster_size: int | None = None,
@@ -377,8 +408,9 @@ def cluster_texts(
         sentence embeddings when installed (the default install), else ``"tfidf"``.
     algorithm : {"kmeans", "hdbscan"}
         KMeans (MiniBatchKMeans above ``minibatch_threshold`` distinct texts), or HDBSCAN
-        (``sklearn.cluster.HDBSCAN``) for dense pockets, with the rest reported as noise. HDBSCAN
-        is fitted on at most ``hdbscan_max_rows`` sampled rows; other rows take the label of
+        (``sklearn.cluster.HDBSCAN``) for dense pockets, with the rest reported as noise
+        (``noise_share``); it runs on the first 20 principal components of the vectors
+        (re-normalised), where density means something. HDBSCAN is fitted on at most ``hdbscan_max_rows`` sampled rows; other rows take the label of
         their nearest fitted row.
     k_method, k_min, k_max
         How ``"auto"`` chooses k (see :func:`choose_k`).
@@ -439,7 +471,7 @@ def cluster_texts(
             plab, selection, *fitted = _kmeans_point_labels(pp, k_given, opts, n_rows)
         else:
             plab, noise_share = _hdbscan_points(
-                pp.Xp, pp.wp, min_cluster_size=opts.min_cluster_size, max_rows=opts.hdbscan_max_rows,
+                _reduce(pp.Xp, pp.wp, _HDBSCAN_DIM), pp.wp, min_cluster_size=opts.min_cluster_size, max_rows=opts.hdbscan_max_rows,
                 seed=opts.seed,
             )
     old = plab
@@ -468,7 +500,26 @@ def cluster_texts(
         algorithm=opts.algorithm,
         vector_info=dict(pp.vec.info, n_distinct=len(pp.dd.texts), n_points=len(pp.Xp)),
         model=model,
+        hierarchy=_hierarchy(pp, plab, k_final),
     )
+
+
+#: HDBSCAN runs on this many principal components (density is meaningless in 384 dimensions;
+#: BERTopic reduces with UMAP for the same reason, PCA needs no extra package)
+_HDBSCAN_DIM = 20
+
+
+def _reduce(X: np.ndarray, w: np.ndarray, dim: int) -> np.ndarray:
+    """Weighted principal components of ``X`` (at most ``dim``), re-normalised to unit rows."""
+    if X.shape[1] <= dim or len(X) < 3:
+        return X
+    mu = (w[:, None] * X).sum(axis=0) / w.sum()
+    Xc = X - mu
+    cov = (Xc * w[:, None]).T @ Xc / w.sum()
+    _, vecs = np.linalg.eigh(cov)
+    V = vecs[:, ::-1][:, :dim]
+    V = V * np.sign(V[np.abs(V).argmax(axis=0), np.arange(V.shape[1])])
+    return _l2_rows(Xc @ V)[0]
 
 
 def _hdbscan_points(

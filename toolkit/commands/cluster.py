@@ -58,11 +58,17 @@ def register(subparsers) -> None:
     p.add_argument("--k", type=_k, default="auto", help="number of clusters, or 'auto' (default)")
     p.add_argument(
         "--k-method",
-        default="eigengap",
-        choices=["eigengap", "stability", "silhouette"],
-        help="how --k auto chooses k (default: eigengap of over-clustered micro-clusters)",
+        default="modularity",
+        choices=["modularity", "eigengap", "stability", "silhouette"],
+        help="how --k auto chooses k (default: modularity of the nearest-neighbour graph over a merge tree)",
     )
-    p.add_argument("--k-max", type=int_range("--k-max", 2, 500), default=None, help="largest k tried by --k auto (default 40)")
+    p.add_argument("--k-max", type=int_range("--k-max", 2, 100_000), default=None,
+                   help="largest k tried by --k auto (default: grows with the data for modularity, 40 otherwise)")
+    p.add_argument("--level", type=int_range("--level", 1, 100_000), default=None,
+                   help="read the result at this many topics by merging along the topic hierarchy")
+    p.add_argument("--over-time", default=None, choices=["h", "D"], metavar="{h,D}",
+                   help="also print per-topic volume spikes (hourly 'h' or daily 'D' series, anomaly "
+                   "detection on each topic) and whether the bot served the spiking topic worse")
     p.add_argument(
         "--backend", default="auto", choices=["auto", "embeddings", "tfidf"],
         help="vectoriser: auto (default) = all-MiniLM-L6-v2 sentence embeddings on onnxruntime when "
@@ -154,6 +160,20 @@ def _run(args, dask: bool) -> int:
             )
         except ImportError as exc:  # an optional backend is missing (input errors are ToolkitErrors)
             raise UsageError(str(exc)) from exc
+    if args.level is not None:
+        if args.level < 1:
+            raise UsageError(f"--level must be >= 1, got {args.level}")
+        try:
+            res = res.at_level(args.level)
+        except ClusteringInputError as exc:
+            raise UsageError(str(exc)) from exc
+    over = None
+    if args.over_time:
+        if dask:
+            raise UsageError("--over-time needs the pandas engine")
+        from toolkit.clustering.over_time import topics_over_time
+
+        over = topics_over_time(res, log, freq=args.over_time)
     if not dask:
         ids = ["conversation_id"] + (["turn"] if "turn" in res.assignments else [])
         _write(res.assignments[ids + ["cluster", "cluster_label"]], args.out)
@@ -175,6 +195,7 @@ def _run(args, dask: bool) -> int:
                 "out": str(args.out),
                 "profile": profile,
                 "clusters": res.clusters,
+                **({"over_time": over.to_dict()} if over is not None else {}),
             }
         )
         return 0
@@ -191,4 +212,8 @@ def _run(args, dask: bool) -> int:
     )
     with pd.option_context("display.width", 160, "display.max_columns", 20, "display.max_colwidth", 40):
         print(profile.round(3).to_string(index=False))
+        if over is not None:
+            print(f"\ntopic volume spikes ({'hourly' if over.freq == 'h' else 'daily'}), largest first:")
+            table = over.summary_table()
+            print(table.round(3).to_string(index=False) if len(table) else "none flagged")
     return 0

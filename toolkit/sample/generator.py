@@ -6,7 +6,9 @@ part of the output: the same seed gives the same data only while it is kept):
 1. :func:`~toolkit.sample.texts._build_templates`: the texts, and the garbled answers drawn;
 2. :func:`_traffic`: conversation start times (hourly Poisson, seasonality, trend);
 3. :func:`_conversations`: intent, variant, length, closing message, user, bot, model; then
-   :func:`toolkit.sample.plants.plant_mix_shift` (a stream of its own) shifts the topic mix;
+   :func:`toolkit.sample.plants.plant_mix_shift` (a stream of its own) shifts the topic mix and
+   :func:`_topic_spike` switches some intents in the spike window (its own stream,
+   ``default_rng([seed, 27])``, so no other draw moves);
 4. :func:`_slot_values`: order numbers, products, dates, amounts, ... per conversation;
 5. :class:`_RowDraws`: every per-turn random number, in row order;
 6. :class:`_TurnSimulation`: turn by turn, answer kinds, errors, templates, response times,
@@ -52,6 +54,8 @@ from toolkit.sample.params import (
     DEFAULT_START,
     HOUR_NS,
     MODELS,
+    TOPIC_SPIKE_INTENT,
+    TOPIC_SPIKE_SHARE,
     _intent_weights,
     _Params,
 )
@@ -180,6 +184,20 @@ def _conversations(rng: np.random.Generator, conv_start: np.ndarray, pool: _User
         user, n_users, user_pref = pool.choose(rng, n_conv), pool.n_users, pool.pref
     bot, model = _bots_and_models(rng, user_pref[user])
     return _Conversations(conv_start, intent, variant_b, n_turns, has_closing, user, n_users, bot, model)
+
+
+def _topic_spike(p: _Params, convs: _Conversations, block: int | None = None) -> _Conversations:
+    """Plant the topic spike: conversations starting in ``p.spike_window()`` switch to
+    :data:`TOPIC_SPIKE_INTENT` with probability :data:`TOPIC_SPIKE_SHARE` (the volume is
+    unchanged). Drawn from ``default_rng([seed, 27])`` (``[seed, 27, block]`` blockwise): one
+    uniform per conversation, so nothing else the generator draws moves."""
+    rng = np.random.default_rng([int(p.seed), 27] + ([] if block is None else [int(block)]))
+    a, b = p.spike_window()
+    u = rng.random(convs.n)
+    switch = (convs.start >= a) & (convs.start < b) & (u < TOPIC_SPIKE_SHARE)
+    if switch.any():
+        convs.intent = np.where(switch, list(INTENTS).index(TOPIC_SPIKE_INTENT), convs.intent)
+    return convs
 
 
 # ---- 4. slot values ---------------------------------------------------------------------------
@@ -414,6 +432,7 @@ class _BlockPlan:
         rng = np.random.default_rng(self.seeds[i])
         convs = _conversations(rng, self.starts[a:b], self.pool)
         plant_mix_shift(self.p, convs, (i,))
+        convs = _topic_spike(self.p, convs, block=i)
         sim, usage, out, user_text, bot_text = _simulate(rng, self.p, self.tpl, convs)
         turns, conv_frame = _frames(sim, usage, out, user_text, bot_text, first=a, n_total=self.n_conversations)
         return _Block(a, turns, conv_frame, sim, out)
@@ -519,6 +538,7 @@ def generate_sample(
     tpl = _build_templates(rng)
     convs = _conversations(rng, _traffic(rng, p, conversations))
     plant_mix_shift(p, convs)
+    convs = _topic_spike(p, convs)
     sim, usage, out, user_text, bot_text = _simulate(rng, p, tpl, convs)
     turns, conv_frame = _frames(sim, usage, out, user_text, bot_text)
     log = validate(turns, conv_frame, source=f"generate_sample(seed={seed})")

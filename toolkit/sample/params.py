@@ -104,6 +104,23 @@ def _incident_hours(days: int) -> tuple[tuple[float, float], tuple[float, float]
     return lat, reg
 
 
+#: the planted topic spike (issue 27): in a window of a few hours, this share of the
+#: conversations that start there switch to one intent (total volume unchanged)
+TOPIC_SPIKE_INTENT = "failed_payment"
+TOPIC_SPIKE_SHARE = 0.6
+
+
+def _spike_hours(days: int) -> tuple[float, float]:
+    """(start, end) in hours from the range start of the planted topic spike: 10:00-14:00 UTC
+    on the middle day (away from the latency incident and the quality regression); short
+    ranges: whole hours from 45 % of the range, at most 4."""
+    if days >= 10:
+        day = int(days * 0.5)
+        return day * 24 + 10.0, day * 24 + 14.0
+    start = float(np.floor(days * 24.0 * 0.45))
+    return start, start + max(1.0, min(4.0, float(np.floor(days * 24.0 * 0.1))))
+
+
 # ---- parameters -------------------------------------------------------------------------------
 
 
@@ -140,6 +157,11 @@ class _Params:
     @property
     def t0_ns(self) -> int:
         return int(self.t0.value)
+
+    def spike_window(self) -> tuple[int, int]:
+        """(start, end) in ns of the planted topic spike."""
+        a, b = _spike_hours(self.days)
+        return self.t0_ns + int(a * HOUR_NS), self.t0_ns + int(b * HOUR_NS)
 
     def windows(self) -> tuple[tuple[int, int], tuple[int, int]]:
         """(start, end) in ns of the latency incident and of the quality regression."""

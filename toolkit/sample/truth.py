@@ -137,11 +137,20 @@ def build_truth(p, sim, out, ids: list[str]) -> dict[str, Any]:
 
 _ORDER = ("seed", "start", "end", "n_conversations", "n_turns", "intents", "intent_weights",
           "conversations", "answer_kinds", "answer_kind_probabilities", "variants", "incidents",
-          "segments", "trend", "seasonality", "errors", "bots", "models", "n_users")
+          "segments", "topic_spike", "trend", "seasonality", "errors", "bots", "models", "n_users")
 
 
 def _ordered(truth: dict) -> dict:
     return {k: truth[k] for k in _ORDER if k in truth}
+
+
+def _topic_spike_truth(p) -> dict[str, Any]:
+    from toolkit.sample.params import TOPIC_SPIKE_INTENT, TOPIC_SPIKE_SHARE
+
+    a, b = p.spike_window()
+    return {"intent": TOPIC_SPIKE_INTENT, "start": _iso(a), "end": _iso(b), "share": TOPIC_SPIKE_SHARE,
+            "note": "conversations starting in [start, end) switched to intent with probability "
+                    "share; the total volume is unchanged"}
 
 
 def planted(p, observed: Observed, *, n_conversations: int, n_turns: int, n_users: int) -> dict[str, Any]:
@@ -220,6 +229,7 @@ def planted(p, observed: Observed, *, n_conversations: int, n_turns: int, n_user
                      "lowered by good_rate_drop"},
         ],
         "segments": planted_segments(p),
+        "topic_spike": _topic_spike_truth(p),
         "trend": {"volume_growth_per_day": p.growth_per_day},
         "seasonality": {
             "daily": True, "weekly": True,
