@@ -26,7 +26,7 @@ LAYER_OF = {
     "toolkit._escape": "base",
     "toolkit.errors": "base",
     # the OpenAI-compatible client (issue 25): infrastructure like the worker pools
-    "toolkit.llm": "base",
+    "toolkit.llm": "data",
     "toolkit.log": "data",
     "toolkit.validation": "data",
     "toolkit.io": "data",

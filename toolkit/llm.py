@@ -66,19 +66,18 @@ log = logging.getLogger(__name__)
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 
-#: USD per million tokens (input, output): list prices of the OpenAI API as published in 2025.
-#: Override with ``LLMClient(prices={...})``; a model is matched by its longest prefix here
+#: USD per million tokens (input, output): the toolkit's one price table
+#: (:data:`toolkit.sources.prices.PRICES`, public list prices, per 1k there). Override with
+#: ``LLMClient(prices={...})``; a model is matched by its name, else its longest prefix
 #: (``gpt-4o-mini-2024-07-18`` -> ``gpt-4o-mini``). A model not found has no cost (NaN).
-DEFAULT_PRICES: dict[str, tuple[float, float]] = {
-    "gpt-4o-mini": (0.15, 0.60),
-    "gpt-4o": (2.50, 10.00),
-    "gpt-4.1-nano": (0.10, 0.40),
-    "gpt-4.1-mini": (0.40, 1.60),
-    "gpt-4.1": (2.00, 8.00),
-    "gpt-3.5-turbo": (0.50, 1.50),
-    "o3-mini": (1.10, 4.40),
-    "o4-mini": (1.10, 4.40),
-}
+def _default_prices() -> dict[str, tuple[float, float]]:
+    from toolkit.sources.prices import PRICES
+
+    return {m: (round(e["price_prompt_per_1k"] * 1000, 6), round(e["price_completion_per_1k"] * 1000, 6))
+            for m, e in PRICES.items()}
+
+
+DEFAULT_PRICES: dict[str, tuple[float, float]] = _default_prices()
 
 _MAX_MESSAGES_CHARS = 200_000  # one request's prompt; a bigger one is refused before sending
 class LLMError(ToolkitError):
