@@ -29,9 +29,12 @@ from pathlib import Path
 from typing import Any
 
 # re-exported: they live in the base module toolkit._files (old imports keep working)
+from toolkit._escape import html_text, md_text
 from toolkit._files import atomic_write_bytes, atomic_write_text, to_jsonable
 
 __all__ = [
+    "html_text",
+    "md_text",
     "load_log",
     "save_figure",
     "write_sidecar",
