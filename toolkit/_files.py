@@ -25,6 +25,7 @@ __all__ = [
     "atomic_write_bytes",
     "atomic_write_text",
     "atomic_path",
+    "atomic_folder",
     "check_output_file",
     "remove_live_temps",
     "escape_formulas",
@@ -134,6 +135,53 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     return
 
 
+@contextlib.contextmanager
+def atomic_folder(path: str | os.PathLike) -> Iterator[Path]:
+    """A temporary folder beside ``path`` to write a folder of files into; renamed onto ``path``
+    on success.
+
+    For writers of many files (Dask's partitioned Parquet): ``path`` appears whole or not at all.
+    ``path`` must not exist or be an empty folder (which is replaced). On an exception the
+    temporary folder and everything in it is removed.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> target = pathlib.Path(tempfile.mkdtemp()) / "parts"
+    >>> with atomic_folder(target) as tmp:
+    ...     _ = (tmp / "part.0.txt").write_text("done")
+    >>> sorted(p.name for p in target.iterdir()), [p.name for p in target.parent.iterdir()]
+    (['part.0.txt'], ['parts'])
+    """
+    import shutil
+
+    path = Path(path)
+    if path.exists() and (not path.is_dir() or any(path.iterdir())):
+        from toolkit.errors import OutputError
+
+        raise OutputError(f"cannot write the folder {path}: it exists and is not an empty folder")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+    except OSError as exc:
+        raise _output_error(path, exc) from None
+    _LIVE_TEMPS.add(tmp)
+    try:
+        yield tmp
+        os.chmod(tmp, 0o777 & ~_umask())
+        if path.is_dir():
+            path.rmdir()
+        os.replace(tmp, path)
+    except OSError as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise _output_error(path, exc) from None
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    finally:
+        _LIVE_TEMPS.discard(tmp)
+
+
 #: temporary files being written right now (removed by :func:`remove_live_temps` on a signal)
 _LIVE_TEMPS: set[Path] = set()
 
@@ -145,9 +193,14 @@ def remove_live_temps() -> None:
     --------
     >>> remove_live_temps()
     """
+    import shutil
+
     for tmp in list(_LIVE_TEMPS):
         try:
-            tmp.unlink(missing_ok=True)
+            if tmp.is_dir():
+                shutil.rmtree(tmp, ignore_errors=True)
+            else:
+                tmp.unlink(missing_ok=True)
         except OSError:
             pass
 

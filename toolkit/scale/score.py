@@ -156,10 +156,13 @@ def write_scored(dlog, scored, folder: str | os.PathLike) -> dict:
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise EngineError(f"--out {out} exists and is not an empty folder; the Dask engine writes a "
                           "folder of Parquet files (turns/, conversations/)")
-    writes = [scored.to_parquet(str(out / "turns"), write_index=False, compute=False),
-              dlog.conversations.to_parquet(str(out / "conversations"), write_index=False, compute=False)]
-    _, _, n, mean_q, levels = compute(*writes, scored.shape[0], scored["quality"].mean(),
-                                      scored["level"].value_counts(), label="scoring")
+    from toolkit._files import atomic_folder
+
+    with atomic_folder(out) as tmp:  # the folder appears whole, or not at all
+        writes = [scored.to_parquet(str(tmp / "turns"), write_index=False, compute=False),
+                  dlog.conversations.to_parquet(str(tmp / "conversations"), write_index=False, compute=False)]
+        _, _, n, mean_q, levels = compute(*writes, scored.shape[0], scored["quality"].mean(),
+                                          scored["level"].value_counts(), label="scoring")
     order = [lv for lv in scored["level"].dtype.categories if lv in levels.index]
     return {"scored_turns": int(n), "out": str(out), "mean_quality": float(mean_q) if n else None,
             "levels": {str(k): int(levels[k]) for k in order}}

@@ -31,6 +31,8 @@ Examples
 
 from __future__ import annotations
 
+import contextlib
+
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -211,10 +213,14 @@ def cluster_dask(
     parts = assigned.map_partitions(sums, meta=sums(_assign(meta_u, model)).iloc[:0])
     totals = parts.groupby(["cluster", "stat"])["value"].sum()
     work = [totals]
-    if dest is not None:  # one graph: each partition is assigned once for both
-        cols = _keys(meta_u) + ["cluster", "cluster_label"]
-        work.append(assigned[cols].to_parquet(str(dest), write_index=False, compute=False))
-    got = compute(*work, label="topics: assign and profile")
+    with contextlib.ExitStack() as stack:
+        if dest is not None:  # one graph: each partition is assigned once for both
+            from toolkit._files import atomic_folder
+
+            tmp = stack.enter_context(atomic_folder(dest))  # the folder appears whole, or not at all
+            cols = _keys(meta_u) + ["cluster", "cluster_label"]
+            work.append(assigned[cols].to_parquet(str(tmp), write_index=False, compute=False))
+        got = compute(*work, label="topics: assign and profile")
     table = got[0].reset_index()
     return DaskClusters(sample=sample, fit=fitted, sums=table, n_units=int(n_units),
                         out=None if dest is None else str(dest))
