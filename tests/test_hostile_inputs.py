@@ -741,3 +741,70 @@ def test_naive_series_times_are_localised_with_tz(tmp_path, capsys):
                  "--out", str(tmp_path / "f.csv")]) == 0
     fc = pd.read_csv(tmp_path / "f.csv")
     assert fc["timestamp"].iloc[0].startswith("2026-01-03 23:00:00+00:00"), fc["timestamp"].iloc[0]
+
+
+
+_SLOW_NB = json.dumps({
+    "cells": [
+        {"cell_type": "code", "metadata": {"tags": ["parameters"]},
+         "source": "n: int = 0  # 1: wait while the flag file exists\nflag: str = ''  # a file\n"
+                   "output_dir: str = '.'  # where the sidecar goes",
+         "outputs": [], "execution_count": None},
+        {"cell_type": "code", "metadata": {},
+         "source": "import os, time\nwhile n and flag and os.path.exists(flag):\n    time.sleep(0.2)\n"
+                   "from toolkit.notebook import write_sidecar\nwrite_sidecar({'n': n}, output_dir)",
+         "outputs": [], "execution_count": None},
+    ],
+    "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
+    "nbformat": 4, "nbformat_minor": 5,
+})
+
+
+@pytest.mark.slow
+def test_kill_9_mid_batch_then_resume_redoes_only_the_killed_run(tmp_path):
+    """kill -9 of a batch (and its kernel) while a run is executing: that run is not counted as
+    done (no run.json), no temporary file is left, and --resume executes only the killed run."""
+    import psutil
+
+    nb = tmp_path / "slow.ipynb"
+    nb.write_text(_SLOW_NB)
+    flag = tmp_path / "hold"
+    flag.write_text("")
+    out = tmp_path / "out"
+    argv = [sys.executable, "-m", "toolkit", "batch", "-n", str(nb), "-g", "n", "0", "1", "-p", "flag", str(flag),
+            "--workers", "1", "--no-html", "--no-pdf", "--no-progress", "--out", str(out)]
+    proc = subprocess.Popen(argv, env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    try:
+        deadline = time.monotonic() + 240
+        runs, done = [], []
+        while time.monotonic() < deadline and proc.poll() is None:
+            runs = sorted(p for p in out.iterdir() if p.is_dir()) if out.is_dir() else []
+            done = [p for p in runs if (p / "run.json").is_file()]
+            if done and len(runs) == 2:
+                break
+            time.sleep(0.5)
+        assert proc.poll() is None and done and len(runs) == 2, "the batch did not reach its second run"
+        time.sleep(3)  # the second run's kernel is waiting on the flag file
+        family = [proc.pid] + [c.pid for c in psutil.Process(proc.pid).children(recursive=True)]
+        for pid in family:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        proc.wait(10)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    killed = next(p for p in runs if p not in done)
+    finished = done[0]
+    assert not (killed / "run.json").exists()
+    assert json.loads((finished / "run.json").read_text())["status"] == "ok"
+    assert not [p.name for p in tmp_path.rglob(".*.tmp")], "a temporary file was left behind"
+    first = (finished / "run.json").stat().st_mtime_ns
+    flag.unlink()  # the killed run, run again, finishes at once
+    resumed = subprocess.run(argv + ["--resume"], env=_env(), capture_output=True, text=True, timeout=240)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert (finished / "run.json").stat().st_mtime_ns == first  # the finished run was skipped
+    assert json.loads((killed / "run.json").read_text())["status"] == "ok"
+    assert json.loads((killed / "sidecar.json").read_text())["results"]["n"] == 1
