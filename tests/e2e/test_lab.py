@@ -200,3 +200,32 @@ def test_quality_slider_changes_alerts_and_levels(lab, page, tmp_path):
     assert medium1 == pytest.approx(medium0 + 0.10)
     assert shown() == expected(good1, medium1)
     save_screenshot(page, tmp_path, "quality_after")
+
+
+def test_topic_granularity_slider_relabels_the_profile(lab, page, tmp_path):
+    """Notebook 03's hierarchy slider: moving it with the keyboard merges topics along the tree,
+    and the profile table shown beside it is redrawn at the new number of topics."""
+    open_notebook(page, lab, "03_clustering.ipynb")
+    cells = run_all(page)
+    assert not problems(cells), problems(cells)
+    page.wait_for_function("() => document.querySelector('.topic-level .widget-readout')")
+    panel = page.locator(".widget-vbox:has(.topic-level)").first
+    panel.scroll_into_view_if_needed()
+    table = panel.locator(".widget-html").first
+    before_k = _readout(page, ".topic-level")
+    before = table.inner_text()
+    handle = page.locator(".topic-level .noUi-handle").first
+    handle.focus()
+    for _ in range(5):
+        handle.press("ArrowLeft")
+    page.wait_for_function(
+        "(before) => { const t = document.querySelector('.widget-vbox .topic-level ~ .widget-html');"
+        " return t && t.innerText !== before; }", arg=before, timeout=30_000,
+    )
+    settle(page)
+    after_k = _readout(page, ".topic-level")
+    assert after_k == before_k - 5
+    rows = [r for r in table.inner_text().splitlines()[1:] if r.strip()]
+    ids = {int(r.split()[0]) for r in rows if r.split()[0].lstrip("-").isdigit()}
+    assert ids and max(ids) < after_k  # topics renumbered 0 .. k-1 at the coarser level
+    save_screenshot(page, tmp_path, "clustering_after_granularity")
