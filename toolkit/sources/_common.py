@@ -13,7 +13,19 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-__all__ = ["MappingReport", "message_role_text", "content_text", "last_text", "parse_time", "jsonable", "records_to_log"]
+__all__ = [
+    "MappingReport",
+    "message_role_text",
+    "content_text",
+    "last_text",
+    "parse_time",
+    "jsonable",
+    "records_to_log",
+    "first_value",
+    "to_int",
+    "to_float",
+    "cost_or_estimate",
+]
 
 _ROLES = {
     "human": "user",
@@ -226,6 +238,73 @@ def jsonable(obj: Any) -> Any:
         return str(obj)
 
 
+def first_value(*values: Any) -> Any:
+    """The first value that is neither None nor an empty string.
+
+    Examples
+    --------
+    >>> first_value(None, "", 0, 5)
+    0
+    """
+    for v in values:
+        if v is not None and v != "":
+            return v
+    return None
+
+
+def to_int(x: Any) -> int | None:
+    """A non-negative int from a number or numeric text; None otherwise (NaN, negative, text).
+
+    Examples
+    --------
+    >>> to_int("12.0"), to_int(float("nan")), to_int(-1)
+    (12, None, None)
+    """
+    try:
+        v = float(x)
+    except (TypeError, ValueError):
+        return None
+    return int(v) if math.isfinite(v) and v >= 0 else None
+
+
+def to_float(x: Any) -> float | None:
+    """A finite float, or None.
+
+    Examples
+    --------
+    >>> to_float("0.25"), to_float("inf")
+    (0.25, None)
+    """
+    try:
+        v = float(x)
+    except (TypeError, ValueError):
+        return None
+    return v if math.isfinite(v) else None
+
+
+def cost_or_estimate(cost: Any, model: Any, prompt_tokens: int | None, completion_tokens: int | None, prices: Any, source: str) -> tuple[float | None, str | None]:
+    """(cost, where it came from): the source's own cost (labelled ``source``), else the local
+    price table's estimate (``"price_table"``), else ``(None, None)``.
+
+    Examples
+    --------
+    >>> cost_or_estimate(0.002, "gpt-4o", 10, 5, None, "server")
+    (0.002, 'server')
+    >>> cost_or_estimate(None, "gpt-4o", 1200, 300, None, "server")
+    (0.006, 'price_table')
+    """
+    from toolkit.sources.prices import estimate_cost
+
+    value = to_float(cost)
+    if value is not None:
+        return value, source
+    if prompt_tokens or completion_tokens:
+        est = estimate_cost(None if model is None else str(model), prompt_tokens, completion_tokens, prices)
+        if not math.isnan(est):
+            return est, "price_table"
+    return None, None
+
+
 #: reasons for which a record is left out of the log (anything else is a note on a kept turn)
 SKIP_REASONS = ("invalid_record", "missing_outputs", "missing_end_time", "unknown_shape", "non_root_in_trace", "not_genai")
 
@@ -246,7 +325,8 @@ class MappingReport:
         ``missing_end_time`` (no end time, so no latency), ``unknown_shape`` (no user or bot
         text found), ``non_root_in_trace`` (a child run of a
         trace whose root run is present), ``not_genai`` (OpenTelemetry spans without
-        ``gen_ai.*`` attributes). Kept with a note: ``error`` (the turn carries the error),
+        ``gen_ai.*`` attributes, Langfuse observations that are not GENERATIONs, Phoenix spans
+        whose kind is not LLM). Kept with a note: ``error`` (the turn carries the error),
         ``no_conversation_id`` (the trace id is used), ``no_cost`` (no cost from the source and
         no price for the model).
     issues : list of dict
