@@ -25,6 +25,7 @@ __all__ = [
     "to_int",
     "to_float",
     "cost_or_estimate",
+    "value_text",
 ]
 
 _ROLES = {
@@ -152,6 +153,39 @@ def last_text(messages: Any, role: str) -> str | None:
         r, text = message_role_text(m)
         if r == role and text is not None:
             return text
+    return None
+
+
+def value_text(value: Any, role: str) -> str | None:
+    """The user's (``role="user"``) or bot's (``"assistant"``) text of a traced input/output value:
+    a string, a message list, a message, ``{"messages": [...]}``, an OpenAI completion
+    (``choices``) or a dict with a text key (``input``, ``query``, ``output``, ``answer``, ...).
+
+    Examples
+    --------
+    >>> value_text({"messages": [{"role": "system", "content": "be brief"}, {"role": "user", "content": "hi"}]}, "user")
+    'hi'
+    >>> value_text({"choices": [{"message": {"role": "assistant", "content": "hello"}}]}, "assistant")
+    'hello'
+    """
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list):
+        return last_text(value, role) if role == "user" else last_text([m if not isinstance(m, Mapping) or m.get("role") else {"role": "assistant", **m} for m in value], role)
+    if isinstance(value, Mapping):
+        if isinstance(value.get("messages"), list):
+            return last_text(value["messages"], role)
+        if isinstance(value.get("choices"), list) and value["choices"]:
+            ch = value["choices"][0]
+            if isinstance(ch, Mapping):
+                return message_role_text(ch.get("message") or {})[1] or content_text(ch.get("text"))
+        if "role" in value or "content" in value:
+            return message_role_text(value)[1]
+        for k in ("input", "query", "question", "text", "output", "answer", "completion", "response"):
+            if isinstance(value.get(k), (str, list, Mapping)):
+                return value_text(value[k], role)
     return None
 
 

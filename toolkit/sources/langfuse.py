@@ -45,14 +45,12 @@ from typing import Any
 
 from toolkit.sources._common import (
     MappingReport,
-    content_text,
     cost_or_estimate,
     first_value,
-    last_text,
-    message_role_text,
     parse_time,
     records_to_log,
     to_int,
+    value_text,
 )
 from toolkit.sources.otel import MappedSpans
 
@@ -212,29 +210,6 @@ def is_langfuse_file(path: str | os.PathLike) -> bool:
     return (has_obs or has_trace) and b'"resourceSpans"' not in head
 
 
-def _text(value: Any, role: str) -> str | None:
-    """The user's (``role="user"``) or bot's text of a Langfuse ``input``/``output`` value."""
-    if value is None:
-        return None
-    if isinstance(value, str):
-        return value
-    if isinstance(value, list):
-        return last_text(value, role) if role == "user" else last_text([m if not isinstance(m, Mapping) or m.get("role") else {"role": "assistant", **m} for m in value], role)
-    if isinstance(value, Mapping):
-        if isinstance(value.get("messages"), list):
-            return last_text(value["messages"], role)
-        if isinstance(value.get("choices"), list) and value["choices"]:
-            ch = value["choices"][0]
-            if isinstance(ch, Mapping):
-                return message_role_text(ch.get("message") or {})[1] or content_text(ch.get("text"))
-        if "role" in value or "content" in value:
-            return message_role_text(value)[1]
-        for k in ("input", "query", "question", "text", "output", "answer", "completion", "response"):
-            if isinstance(value.get(k), (str, list, Mapping)):
-                return _text(value[k], role)
-    return None
-
-
 def _tokens(o: Mapping, where: str) -> tuple[int | None, int | None]:
     for field in ("usageDetails", "usage"):
         u = o.get(field)
@@ -357,7 +332,7 @@ def _map_observation(o: Mapping, trace: Mapping, by_id: Mapping, report: Mapping
         report.add(oid, "missing_end_time", f"endTime={o.get('endTime')!r}")
         return None
     error = first_value(o.get("statusMessage"), "error") if str(o.get("level") or "").upper() == "ERROR" else None
-    user, bot = _text(o.get("input"), "user"), _text(o.get("output"), "assistant")
+    user, bot = value_text(o.get("input"), "user"), value_text(o.get("output"), "assistant")
     if user is None:
         report.add(oid, "unknown_shape", "no user text in input")
         return None
