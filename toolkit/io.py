@@ -10,8 +10,9 @@ Layouts
   ``<stem>.conversations.<ext>`` holding the conversations table);
 - a folder holding ``turns.<ext>`` and optionally ``conversations.<ext>`` (any of the three
   formats);
-- a LangSmith runs file saved by ``toolkit langsmith pull`` or an OpenTelemetry OTLP/JSON
-  export of GenAI spans (``.jsonl``), mapped by :mod:`toolkit.sources`;
+- a LangSmith runs file saved by ``toolkit langsmith pull``, an OpenTelemetry OTLP/JSON
+  export of GenAI spans (``.jsonl``), a Langfuse export (JSON, JSONL or UI CSV) or an Arize
+  Phoenix spans export (Parquet or JSONL), mapped by :mod:`toolkit.sources`;
 - a SQLite file (``.db``, ``.sqlite``, ``.sqlite3``) with the reference monitoring schema:
   ``conversations(id, bot_id, user_id, start_time, end_time, message_count,
   average_response_time, user_satisfaction_score, successful_resolution, total_cost)`` and
@@ -309,7 +310,7 @@ def load(
         conv_path = _find(path, "conversations")
     elif path.suffix.lower() in SQLITE_SUFFIXES or _sniff(path) == "a SQLite database":
         return load_sqlite(path, tz=tz, satisfaction_scale=satisfaction_scale)
-    elif FORMATS.get(path.suffix.lower()) == "jsonl" and (mapped := _load_trace_export(path)) is not None:
+    elif FORMATS.get(path.suffix.lower()) and (mapped := _load_trace_export(path)) is not None:
         return mapped
     else:
         turns_path = path
@@ -321,7 +322,21 @@ def load(
 
 
 def _load_trace_export(path: Path) -> ConversationLog | None:
-    """A saved LangSmith runs file or an OTLP/JSON GenAI span export, mapped to a log; else None."""
+    """A saved LangSmith runs file, an OTLP/JSON GenAI span export, a Langfuse export (JSON, JSONL
+    or CSV) or a Phoenix spans export (Parquet or JSONL), mapped to a log; else None."""
+    kind = FORMATS.get(path.suffix.lower())
+    if kind == "parquet" or kind == "csv":
+        if kind == "parquet":
+            from toolkit.sources.phoenix import is_phoenix_file, to_log
+
+            return to_log(path).log if is_phoenix_file(path) else None
+        with open(path, "rb") as fh:
+            header = fh.readline(8192)
+        if b"traceId" in header and b"startTime" in header:
+            from toolkit.sources.langfuse import to_log
+
+            return to_log(path).log
+        return None
     with open(path, "rb") as fh:
         first = b""
         for line in fh:
@@ -338,6 +353,12 @@ def _load_trace_export(path: Path) -> ConversationLog | None:
         from toolkit.sources.langsmith import runs_to_log
 
         return runs_to_log(path).log
+    from toolkit.sources import langfuse, phoenix
+
+    if phoenix.is_phoenix_file(path):
+        return phoenix.to_log(path).log
+    if langfuse.is_langfuse_file(path):
+        return langfuse.to_log(path).log
     return None
 
 

@@ -1,5 +1,6 @@
-"""Sources beyond files: LangSmith runs (pull, push, evaluators), OpenTelemetry GenAI spans and
-Prometheus metric series, each a small adapter to the conversation log or to a metric series.
+"""Sources beyond files: LangSmith runs (pull, push, evaluators), OpenTelemetry GenAI spans,
+Langfuse and Arize Phoenix exports and Prometheus metric series, each a small adapter to the
+conversation log or to a metric series.
 
 Nothing here touches the network unless it is given an endpoint (and, for LangSmith, the
 ``LANGSMITH_API_KEY`` environment variable). Submodules import their heavy dependencies lazily.
