@@ -252,6 +252,7 @@ def _time(o: Mapping, field: str, where: str):
 def to_log(
     source: str | os.PathLike | Iterable[Mapping] | Mapping,
     *,
+    traces: str | os.PathLike | Iterable[Mapping] | Mapping | None = None,
     prices: Mapping[str, Mapping[str, float]] | str | os.PathLike | None = None,
 ) -> MappedSpans:
     """Map a Langfuse export to a conversation log (one turn per GENERATION observation).
@@ -260,6 +261,9 @@ def to_log(
     ----------
     source : path, list of dict or dict
         See :func:`read_langfuse`.
+    traces : path, list of dict or dict, optional
+        A separate traces export (the UI exports traces and observations as two tables), for
+        the sessions, users, metadata and tags of the observations in ``source``.
     prices : mapping or path, optional
         Price table for generations without a Langfuse cost (see :mod:`toolkit.sources.prices`).
 
@@ -286,7 +290,12 @@ def to_log(
     """
     from toolkit.sources.prices import load_prices
 
-    traces, observations = read_langfuse(source)
+    found, observations = read_langfuse(source)
+    if traces is not None:
+        extra, more = read_langfuse(traces)
+        found = {**extra, **found}
+        observations += more
+    traces = found
     table = load_prices(prices) if prices is not None else None
     report = MappingReport(n_records=len(observations))
     by_id = {(str(o["traceId"]), str(o["id"])): o for o in observations}
