@@ -100,15 +100,15 @@ def read_spans(source: Any) -> list[dict]:
 
     if isinstance(source, (str, os.PathLike)):
         path = Path(source)
-        try:
-            if path.suffix.lower() in (".parquet", ".pq"):
+        if path.suffix.lower() in (".parquet", ".pq"):
+            try:
                 frame = pd.read_parquet(path)
-            else:
-                frame = pd.read_json(path, lines=True, convert_dates=False, dtype=False)
-        except (ValueError, OSError) as exc:
-            from toolkit.errors import InputFileError
+            except (ValueError, OSError) as exc:
+                from toolkit.errors import InputFileError
 
-            raise InputFileError(f"{path}: not a readable Phoenix spans export ({str(exc)[:120]})") from None
+                raise InputFileError(f"{path}: not a readable Phoenix spans export ({str(exc)[:120]})") from None
+        else:
+            frame = pd.DataFrame(_jsonl(path))
     elif isinstance(source, pd.DataFrame):
         frame = source
     else:
@@ -127,6 +127,28 @@ def read_spans(source: Any) -> list[dict]:
         raise _bad("the columns", missing[0], f"is missing{hint}; have {', '.join(map(str, frame.columns[:12]))}")
     frame = frame.astype(object).where(frame.notna(), None) if len(frame) else frame
     return frame.to_dict(orient="records")
+
+
+def _jsonl(path: Path) -> list[dict]:
+    from toolkit.errors import InputFileError
+
+    rows = []
+    with open(path, encoding="utf-8") as fh:
+        for i, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise InputFileError(f"{path}: line {i} is not JSON ({exc.msg}): {line[:80]!r}") from None
+            except RecursionError:
+                raise InputFileError(f"{path}: line {i} is nested too deeply") from None
+            if not isinstance(row, Mapping):
+                raise _bad(f"line {i}", "(row)", f"must be an object, got {type(row).__name__}")
+            rows.append(row)
+            if len(rows) > MAX_SPANS:
+                raise _bad("the export", "(rows)", f"has more than the limit of {MAX_SPANS} spans")
+    return rows
 
 
 def is_phoenix_file(path: str | os.PathLike) -> bool:
