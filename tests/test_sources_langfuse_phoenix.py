@@ -157,9 +157,13 @@ def test_phoenix_parquet_with_index_matches_jsonl(tmp_path):
     a = phoenix.to_log(pq).log.turns[cols].reset_index(drop=True)
     b = phoenix.to_log(PH_JSONL).log.turns[cols].reset_index(drop=True)
     pd.testing.assert_frame_equal(a, b)
-    # pandas' default JSON writer stores times as epoch milliseconds
+    # pandas' JSON writer (pandas < 4 default) stores times as epoch milliseconds
     ms = tmp_path / "spans_ms.jsonl"
-    df.reset_index().to_json(ms, orient="records", lines=True, date_format="epoch")
+    rows = _records(PH_JSONL)
+    for r in rows:
+        for k in ("start_time", "end_time"):
+            r[k] = None if r[k] is None else int(pd.Timestamp(r[k]).value // 10**6)
+    ms.write_text("\n".join(json.dumps(r) for r in rows))
     c = phoenix.to_log(ms).log.turns[cols].reset_index(drop=True)
     pd.testing.assert_frame_equal(c, b)
     assert tio.load(pq).summary()["turns"] == 4
