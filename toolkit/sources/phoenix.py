@@ -300,7 +300,18 @@ def to_log(
 
     Examples
     --------
-    >>> print(to_log("spans.parquet").report)  # doctest: +SKIP
+    >>> rows = [{"context.span_id": "a", "context.trace_id": "t", "parent_id": None, "span_kind": "CHAIN",
+    ...          "start_time": "2026-01-05T10:00:00Z", "end_time": "2026-01-05T10:00:02Z",
+    ...          "attributes.session.id": "s1"},
+    ...         {"context.span_id": "b", "context.trace_id": "t", "parent_id": "a", "span_kind": "LLM",
+    ...          "start_time": "2026-01-05T10:00:00.5Z", "end_time": "2026-01-05T10:00:01.5Z",
+    ...          "status_code": "ERROR", "status_message": "timeout",
+    ...          "attributes.llm.input_messages": [{"message.role": "user", "message.content": "hi"}]}]
+    >>> mapped = to_log(rows)
+    >>> print(mapped.report)
+    2 records -> 1 turns; skipped 1 (not_genai=1); notes: error=1, no_cost=1
+    >>> mapped.log.turns.loc[0, ["conversation_id", "error"]].tolist()
+    ['s1', 'timeout']
     """
     from toolkit.sources.prices import load_prices
 
