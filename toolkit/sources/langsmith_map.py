@@ -15,11 +15,14 @@ from typing import Any
 
 from toolkit.sources._common import (
     MappingReport,
+    first_value,
     flatten_messages,
     last_text,
     message_role_text,
     parse_time,
     records_to_log,
+    to_float,
+    to_int,
 )
 from toolkit.sources.langsmith_runs import normalise_run, read_runs
 
@@ -168,11 +171,7 @@ def _output_text(run: Mapping, shape: str, output_keys: Sequence[str] = OUTPUT_K
     return _pick(outputs, output_keys, "assistant")[1]
 
 
-def _first(*values: Any) -> Any:
-    for v in values:
-        if v is not None and v != "":
-            return v
-    return None
+_first = first_value
 
 
 def _dig(d: Any, *path: str) -> Any:
@@ -224,20 +223,10 @@ def _usage_of(run: Mapping) -> tuple[int | None, int | None]:
     return None, None
 
 
-def _int(x: Any) -> int | None:
-    try:
-        v = float(x)
-    except (TypeError, ValueError):
-        return None
-    return int(v) if math.isfinite(v) and v >= 0 else None
+_int = to_int
 
 
-def _float(x: Any) -> float | None:
-    try:
-        v = float(x)
-    except (TypeError, ValueError):
-        return None
-    return v if math.isfinite(v) else None
+_float = to_float
 
 
 def _str_or_none(v: Any) -> str | None:

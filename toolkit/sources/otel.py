@@ -43,7 +43,6 @@ from __future__ import annotations
 
 import base64
 import json
-import math
 import os
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -51,7 +50,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from toolkit.sources._common import MappingReport, content_text, last_text, message_role_text, parse_time, records_to_log
+from toolkit.sources._common import (
+    MappingReport,
+    content_text,
+    cost_or_estimate,
+    first_value,
+    last_text,
+    message_role_text,
+    parse_time,
+    records_to_log,
+    to_int,
+)
 
 __all__ = ["MappedSpans", "CONVERSATION_KEYS", "read_otlp", "read_otlp_jsonl", "spans_to_log"]
 
@@ -293,11 +302,7 @@ def _texts(span: Mapping) -> tuple[str | None, str | None, str]:
     return user, bot, "new"
 
 
-def _first(*values: Any) -> Any:
-    for v in values:
-        if v is not None and v != "":
-            return v
-    return None
+_first = first_value
 
 
 def _lookup(span: Mapping, keys: Sequence[str]) -> Any:
@@ -308,12 +313,7 @@ def _lookup(span: Mapping, keys: Sequence[str]) -> Any:
     return None
 
 
-def _int(x: Any) -> int | None:
-    try:
-        v = float(x)
-    except (TypeError, ValueError):
-        return None
-    return int(v) if math.isfinite(v) and v >= 0 else None
+_int = to_int
 
 
 def _is_genai(span: Mapping) -> bool:
@@ -488,16 +488,4 @@ def _span_error(s: Mapping) -> Any:
 
 def _span_cost(a: Mapping, model: Any, pt: int | None, ct: int | None, table: Any) -> tuple[float | None, str | None]:
     """(cost, where it came from): ``gen_ai.usage.cost``, else the price table, else (None, None)."""
-    from toolkit.sources.prices import estimate_cost
-
-    cost, cost_source = None, None
-    if a.get("gen_ai.usage.cost") is not None:
-        try:
-            cost, cost_source = float(a["gen_ai.usage.cost"]), "span"
-        except (TypeError, ValueError):
-            cost = None
-    if cost is None and (pt or ct):
-        est = estimate_cost(model, pt, ct, table)
-        if not math.isnan(est):
-            cost, cost_source = est, "price_table"
-    return cost, cost_source
+    return cost_or_estimate(a.get("gen_ai.usage.cost"), model, pt, ct, table, "span")
