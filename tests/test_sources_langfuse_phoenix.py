@@ -118,6 +118,10 @@ def test_langfuse_bad_files(tmp_path):
     c.write_text('id,traceId,type,startTime,usage\no1,t,GENERATION,2026-01-05T10:00:00Z,"{broken"\n')
     with pytest.raises(ToolkitError, match=r"record 0 \(id 'o1'\), field 'usage' is not valid JSON"):
         langfuse.to_log(c)
+    huge = tmp_path / "huge.csv"
+    huge.write_text("id,traceId,type,input\no1,t,GENERATION," + "x" * 200_000 + "\n")
+    with pytest.raises(ToolkitError, match="record 0 is not valid CSV"):
+        langfuse.to_log(huge)
     empty = tmp_path / "spans_only.jsonl"
     empty.write_text('{"id": "o", "traceId": "t", "type": "SPAN", "startTime": "2026-01-05T10:00:00Z"}\n')
     with pytest.raises(ToolkitError, match="none of the 1 Langfuse export records could be mapped"):

@@ -79,7 +79,12 @@ def _load_records(path: Path) -> list:
 
     text = path.read_text(encoding="utf-8")
     if path.suffix.lower() == ".csv":
-        rows = list(csv.DictReader(_io.StringIO(text)))
+        reader, rows = csv.DictReader(_io.StringIO(text)), []
+        try:
+            for row in reader:
+                rows.append(row)
+        except csv.Error as exc:
+            raise InputFileError(f"{path}: record {len(rows)} is not valid CSV ({exc})") from None
         return [{k: (None if v == "" else v) for k, v in row.items() if k is not None} for row in rows]
     stripped = text.strip()
     try:
