@@ -15,6 +15,7 @@ from typing import Any
 
 __all__ = [
     "MappingReport",
+    "json_lines",
     "message_role_text",
     "content_text",
     "last_text",
@@ -270,6 +271,35 @@ def jsonable(obj: Any) -> Any:
         return obj
     except TypeError:
         return str(obj)
+
+
+def json_lines(path: Any, text: str | None = None) -> list:
+    r"""The JSON values of the non-empty lines of a JSON Lines file (``text``: its content, if read).
+
+    Raises an ``InputFileError`` naming the file and the line that is not JSON or nested too deeply.
+
+    Examples
+    --------
+    >>> json_lines("x.jsonl", '{"a": 1}\n\n[2]\n')
+    [{'a': 1}, [2]]
+    """
+    from pathlib import Path
+
+    from toolkit.errors import InputFileError
+
+    if text is None:
+        text = Path(path).read_text(encoding="utf-8")
+    out = []
+    for i, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            out.append(json.loads(line))
+        except json.JSONDecodeError as exc:
+            raise InputFileError(f"{path}: line {i} is not JSON ({exc.msg}): {line[:80]!r}") from None
+        except RecursionError:
+            raise InputFileError(f"{path}: line {i} is nested too deeply") from None
+    return out
 
 
 def first_value(*values: Any) -> Any:

@@ -44,6 +44,7 @@ from pathlib import Path
 from typing import Any
 
 from toolkit.sources._common import (
+    json_lines,
     MappingReport,
     cost_or_estimate,
     first_value,
@@ -93,17 +94,7 @@ def _load_records(path: Path) -> list:
         pass
     except RecursionError:
         raise InputFileError(f"{path}: nested too deeply") from None
-    out = []
-    for i, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            out.append(json.loads(line))
-        except json.JSONDecodeError as exc:
-            raise InputFileError(f"{path}: line {i} is not JSON ({exc.msg}): {line[:80]!r}") from None
-        except RecursionError:
-            raise InputFileError(f"{path}: line {i} is nested too deeply") from None
-    return out
+    return json_lines(path, text)
 
 
 def _unwrap(doc: Any) -> list:

@@ -102,17 +102,9 @@ def read_runs(path: str | os.PathLike) -> list[dict]:
             return [dict(r) for r in json.loads(text)]
         except (ValueError, TypeError, RecursionError):
             raise InputFileError(f"{path}: is not a JSON array of run objects") from None
-    out = []
-    for i, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            out.append(json.loads(line))
-        except RecursionError:
-            raise InputFileError(f"{path}: line {i} is nested too deeply") from None
-        except json.JSONDecodeError as exc:
-            raise InputFileError(f"{path}: line {i} is not JSON ({exc.msg}): {line[:80]!r}") from None
-    return out
+    from toolkit.sources._common import json_lines
+
+    return json_lines(path, text)
 
 
 def is_runs_file(path: str | os.PathLike) -> bool:

@@ -48,6 +48,7 @@ from pathlib import Path
 from typing import Any
 
 from toolkit.sources._common import (
+    json_lines,
     MappingReport,
     content_text,
     cost_or_estimate,
@@ -130,24 +131,12 @@ def read_spans(source: Any) -> list[dict]:
 
 
 def _jsonl(path: Path) -> list[dict]:
-    from toolkit.errors import InputFileError
-
-    rows = []
-    with open(path, encoding="utf-8") as fh:
-        for i, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise InputFileError(f"{path}: line {i} is not JSON ({exc.msg}): {line[:80]!r}") from None
-            except RecursionError:
-                raise InputFileError(f"{path}: line {i} is nested too deeply") from None
-            if not isinstance(row, Mapping):
-                raise _bad(f"line {i}", "(row)", f"must be an object, got {type(row).__name__}")
-            rows.append(row)
-            if len(rows) > MAX_SPANS:
-                raise _bad("the export", "(rows)", f"has more than the limit of {MAX_SPANS} spans")
+    rows = json_lines(path)
+    for i, row in enumerate(rows, 1):
+        if not isinstance(row, Mapping):
+            raise _bad(f"row {i}", "(row)", f"must be an object, got {type(row).__name__}")
+    if len(rows) > MAX_SPANS:
+        raise _bad("the export", "(rows)", f"has more than the limit of {MAX_SPANS} spans")
     return rows
 
 
