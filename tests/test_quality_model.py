@@ -72,21 +72,27 @@ def test_text_cues():
     assert f["echo"].iloc[1] == pytest.approx(1 / 5)  # "order" of your, order, 12, arrives, friday
 
 
-def test_fitted_quality_is_the_model_and_composite_stays_the_default(sample_log):
+def test_default_quality_is_the_fitted_model_and_the_composite_stays_reachable(sample_log):
     t = sample_log.turns.head(400)
-    s = score_turns(t, QualityConfig(model="fitted", mode="fast"))
+    assert (QualityConfig().model, QualityConfig().mode) == ("fitted", "full")
+    default = score_turns(t)
+    np.testing.assert_allclose(default["quality"], load_model("full").quality(quality_features(t)))
+    s = score_turns(t, QualityConfig(mode="fast"))
     X = quality_features(t, embeddings=False)
     np.testing.assert_allclose(s["quality"], load_model("fast").quality(X))
     old = score_turns(t, QualityConfig(model="composite"))
-    np.testing.assert_array_equal(score_turns(t)["quality"], old["quality"])  # the default
     cw = content_words(t["bot_response"])
     np.testing.assert_allclose(old["quality"], composite_quality(old, QualityConfig(model="composite"),
                                                                  content_words=cw))
-    # the composite keeps its own cut-offs by default; the components are the same in both
+    # the composite keeps its own cut-offs; the components are the same in every mode
     assert QualityConfig(model="composite").cutoffs["good"] == 0.7
     for c in ("relevance", "sentiment", "coherence", "length_fit"):
         np.testing.assert_array_equal(s[c], old[c])
+        np.testing.assert_array_equal(default[c], old[c])
     assert not np.allclose(s["quality"], old["quality"])
+    assert not np.allclose(default["quality"], s["quality"])
+    with pytest.raises(ValueError, match="cannot go with model='composite'"):
+        QualityConfig(model="composite", quality_model=load_model("fast"))
 
 
 def test_fast_mode_needs_no_sentence_model(sample_log, monkeypatch):

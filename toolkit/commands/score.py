@@ -24,9 +24,13 @@ def register(subparsers) -> None:
                    help="JSON or YAML file of quality settings (weights, cutoffs, context_decay, "
                         "relevance_saturation, length, ...)")
     p.add_argument("--fitted", action="store_true",
-                   help="quality from the model fitted on public human-rated dialogues (sentence model)")
+                   help="quality from the model fitted on public human-rated dialogues (the default; "
+                        "kept for scripts that name it)")
     p.add_argument("--fast", action="store_true",
-                   help="with --fitted: the fast fitted model (no sentence model; for millions of turns)")
+                   help="the fast fitted model: no sentence model, about 10x less CPU, agrees less with "
+                        "people (for logs of millions of turns)")
+    p.add_argument("--composite", action="store_true",
+                   help="the earlier hand-weighted composite instead of the fitted model")
     p.add_argument("--quality-model", default=None, metavar="FILE",
                    help="a quality model written by `toolkit quality calibrate` instead of the shipped one")
     p.add_argument("--tz", type=timezone, default=None, help="time zone of naive timestamps (they are rejected without it)")
@@ -69,6 +73,10 @@ def run(args) -> int:
 
     try:
         settings = read_settings(args.config, "quality config") if args.config else {}
+        if getattr(args, "composite", False):
+            if getattr(args, "fitted", False) or getattr(args, "fast", False) or getattr(args, "quality_model", None):
+                raise UsageError("--composite cannot go with --fitted, --fast or --quality-model")
+            settings["model"] = "composite"
         if getattr(args, "fitted", False) or getattr(args, "fast", False):
             settings["model"] = "fitted"
         if getattr(args, "fast", False):

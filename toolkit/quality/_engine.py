@@ -180,6 +180,15 @@ def _minilm_encoder():
     return get_encoder().encode
 
 
+def _pooled_minilm():
+    """The fitted model's encoder: MiniLM vectors pooled from each distinct normalised sentence
+    (:mod:`toolkit.quality.pooled`)."""
+    from toolkit.quality.pooled import pooled_vectors
+
+    encode = _minilm_encoder()
+    return lambda texts: pooled_vectors(texts, encode)
+
+
 def _embedding_relevance(inp: list[str], resp: list[str], new_conv: np.ndarray, decay: float, encoder) -> np.ndarray:
     """Cosine between each response's vector and its decayed conversation-context vector.
 
@@ -310,12 +319,12 @@ def _compute(turns: pd.DataFrame, cfg: QualityConfig, *, want_text: bool, n_jobs
     rel_tfidf = _relevance_from_chunks(chunks, 2 * n, idf, specificity=spec)
     rel_tfidf = np.concatenate(rel_tfidf) if rel_tfidf else np.zeros(0)
     rel_emb = None
-    if want_emb or cfg.relevance_backend == "embeddings":
-        rel_emb = _embedding_relevance(inp, resp, new_conv, float(cfg.context_decay), _minilm_encoder())
+    if want_emb:
+        rel_emb = _embedding_relevance(inp, resp, new_conv, float(cfg.context_decay), _pooled_minilm())
     if cfg.relevance_backend == "tfidf":
         rel = rel_tfidf
     elif cfg.relevance_backend == "embeddings":
-        rel = rel_emb
+        rel = _embedding_relevance(inp, resp, new_conv, float(cfg.context_decay), _minilm_encoder())
     else:
         rel = _embedding_relevance(inp, resp, new_conv, float(cfg.context_decay), cfg.relevance_backend)
     res = {"relevance": rel, "relevance_tfidf": rel_tfidf,

@@ -63,11 +63,19 @@ FEATURE_DOCS = {
     "answers_question": "the user asked a question and the response is not a question back",
     "unrelated_content": "log_content * (1 - min(1, relevance / 0.25)): much content about something else",
     "unrelated_content_emb": "log_content * (1 - min(1, relevance_emb / 0.5)): the same with MiniLM relevance",
+    "unrelated_specificity": "specificity * (1 - min(1, relevance / 0.25)): specific words about something else",
+    "unrelated_specificity_emb": "specificity * (1 - min(1, relevance_emb / 0.5)): the same with MiniLM relevance",
+    "unsupported_content": "min(30, content words) * (1 - min(1, relevance / 0.25)): content words of an answer "
+                           "that shares no vocabulary with the context (an answer about something else)",
+    "unsupported_content_emb": "unsupported_content * (1 - min(1, relevance_emb / 0.5)): unsupported by both "
+                               "the vocabulary and the MiniLM meaning of the context",
 }
 FEATURES_FAST = ("relevance", "sentiment", "coherence", "length_fit", "log_words", "specificity",
                  "content_share", "log_content", "echo", "generic", "asks_back", "answers_question",
-                 "unrelated_content")
-FEATURES_FULL = FEATURES_FAST[:1] + ("relevance_emb",) + FEATURES_FAST[1:] + ("unrelated_content_emb",)
+                 "unrelated_content", "unrelated_specificity", "unsupported_content")
+FEATURES_FULL = FEATURES_FAST[:1] + ("relevance_emb",) + FEATURES_FAST[1:] + ("unrelated_content_emb",
+                                                                            "unrelated_specificity_emb",
+                                                                            "unsupported_content_emb")
 
 _HERE = Path(__file__).resolve().parent
 MODEL_FILES = {"full": _HERE / "model_full.json", "fast": _HERE / "model_fast.json"}
@@ -241,7 +249,8 @@ def normal_scores(r) -> np.ndarray:
 
 
 def fit_model(X: pd.DataFrame, y, *, features: Sequence[str], alpha: float = 10.0, weights=None,
-              mode: str | None = None, n_quantiles: int = 101, meta: Mapping | None = None) -> QualityModel:
+              mode: str | None = None, n_quantiles: int = 101, meta: Mapping | None = None,
+              max_coef: Mapping[str, float] | None = None) -> QualityModel:
     """Fit a :class:`QualityModel`: ridge on standardised ``features`` of ``X`` against ``y``.
 
     Parameters
@@ -262,6 +271,10 @@ def fit_model(X: pd.DataFrame, y, *, features: Sequence[str], alpha: float = 10.
     n_quantiles : int
         Size of the quantile table that maps the score to [0, 1] (weighted quantiles of the
         training predictions).
+    max_coef : dict, optional
+        Upper bounds on standardised coefficients, ``{feature: bound}`` (e.g. ``{"unsupported_content":
+        -0.15}``: at least that much penalty). A coefficient the ridge puts above its bound is
+        fixed at the bound and the other coefficients are refitted given it.
 
     Examples
     --------
@@ -287,6 +300,22 @@ def fit_model(X: pd.DataFrame, y, *, features: Sequence[str], alpha: float = 10.
     Zw = Z * sw[:, None]
     yc = y - np.average(y, weights=w)
     coef = np.linalg.solve(Zw.T @ Zw + float(alpha) * np.eye(Z.shape[1]), Zw.T @ (yc * sw))
+    bounds = {feats.index(f): float(b) for f, b in (max_coef or {}).items() if f in feats}
+    fixed: dict[int, float] = {}
+    while True:
+        over = [j for j, b in bounds.items() if j not in fixed and coef[j] > b]
+        if not over:
+            break
+        fixed.update({j: bounds[j] for j in over})
+        free = [j for j in range(len(feats)) if j not in fixed]
+        coef = np.zeros(len(feats))
+        for j, b in fixed.items():
+            coef[j] = b
+        rest = yc - Z[:, list(fixed)] @ np.array(list(fixed.values()))
+        rest = rest - np.average(rest, weights=w)
+        if free:
+            Zf = Zw[:, free]
+            coef[free] = np.linalg.solve(Zf.T @ Zf + float(alpha) * np.eye(len(free)), Zf.T @ (rest * sw))
     intercept = float(np.average(y - Z @ coef, weights=w))
     s = Z @ coef + intercept
     order = np.argsort(s, kind="stable")
