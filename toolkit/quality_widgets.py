@@ -20,7 +20,7 @@ Examples
 >>> from toolkit.sample import generate_sample
 >>> panel = quality_panel(generate_sample(seed=3, days=2).log, draw_figure=False)
 >>> panel.sliders["quality_medium"].value
-0.7
+0.5
 >>> panel.sliders["quality_medium"].value = 0.95
 >>> "mean_quality" in set(panel.alerts["metric"])
 True
@@ -79,8 +79,8 @@ def alerts_html(alerts: pd.DataFrame, *, recommendations: bool = True) -> str:
     Examples
     --------
     >>> from toolkit.monitoring import alerts_for, _sort_alerts
-    >>> df = _sort_alerts(alerts_for("all", {"n_turns": 50, "mean_quality": 0.65}))
-    >>> '<td class="value">0.6500</td>' in alerts_html(df)
+    >>> df = _sort_alerts(alerts_for("all", {"n_turns": 50, "mean_quality": 0.45}))
+    >>> '<td class="value">0.4500</td>' in alerts_html(df)
     True
     """
     cols = ["severity", "metric", "scope", "value", "threshold", "n_turns"]

@@ -2,8 +2,8 @@
 
 Examples
 --------
->>> alerts_for("all", {"n_turns": 50, "mean_quality": 0.55})[0]["rule"]
-'mean quality < 0.6'
+>>> alerts_for("all", {"n_turns": 50, "mean_quality": 0.3})[0]["rule"]
+'mean quality < 0.35'
 """
 
 from __future__ import annotations
@@ -112,7 +112,7 @@ def alerts_for(
 
     Examples
     --------
-    >>> [a["severity"] for a in alerts_for("all", {"n_turns": 100, "mean_quality": 0.65,
+    >>> [a["severity"] for a in alerts_for("all", {"n_turns": 100, "mean_quality": 0.45,
     ...     "mean_response_time_s": 5.5, "high_quality_share": 0.7})]
     ['medium', 'high']
     """
@@ -199,12 +199,12 @@ def evaluate_alerts(
 
     Examples
     --------
-    >>> t = pd.DataFrame({"response_time_s": [4.0] * 40, "quality": [0.65] * 40,
+    >>> t = pd.DataFrame({"response_time_s": [4.0] * 40, "quality": [0.45] * 40,
     ...     "level": ["average"] * 40, "relevance": [0.1] * 40, "sentiment": [0.0] * 40,
     ...     "coherence": [1.0] * 40, "length_fit": [1.0] * 40, "bot_response": ["x"] * 40,
     ...     "user_input": ["y"] * 40})
     >>> evaluate_alerts(t, by=())[["severity", "metric", "value", "threshold"]].values.tolist()
-    [['medium', 'high_quality_share', 0.0, 0.5], ['medium', 'mean_quality', 0.65, 0.7], ['medium', 'mean_response_time_s', 4.0, 3.0]]
+    [['medium', 'high_quality_share', 0.0, 0.5], ['medium', 'mean_quality', 0.45, 0.5], ['medium', 'mean_response_time_s', 4.0, 3.0]]
     """
     th = _thresholds(thresholds)
     turns, _ = _scored(data, config)

@@ -25,7 +25,14 @@ class Thresholds:
     ----------
     quality_high, quality_medium : float
         Mean quality below ``quality_high`` raises a high alert, below ``quality_medium`` a
-        medium one (0.6 and 0.7).
+        medium one (0.35 and 0.5, for the default fitted quality). They were 0.6 and 0.7 for the
+        hand-weighted composite (``QualityConfig(model="composite")``: pass those with it) and were
+        carried over to the fitted score's scale on the bundled sample: a threshold keeps its
+        distance from the sample's mean quality in units of the spread of the daily means (0.7 sat
+        3.4 daily standard deviations below the composite's mean of 0.754; 3.4 deviations below the
+        fitted score's mean of 0.615 is 0.515, rounded to 0.5; 0.6 maps to 0.33, rounded to 0.35;
+        mapping by the spread of single turns gives 0.52 and 0.35 alike). The sample's two incident
+        days fall below 0.5 under the fitted score as they fell below 0.7 under the composite.
     response_time_high, response_time_medium : float
         Mean response time (s) above ``response_time_high`` raises a high alert, above
         ``response_time_medium`` a medium one (5 and 3).
@@ -44,13 +51,13 @@ class Thresholds:
     Examples
     --------
     >>> Thresholds().quality_medium
-    0.7
+    0.5
     >>> Thresholds.from_dict({"quality_high": 0.5}).quality_high
     0.5
     """
 
-    quality_high: float = 0.6
-    quality_medium: float = 0.7
+    quality_high: float = 0.35
+    quality_medium: float = 0.5
     response_time_high: float = 5.0
     response_time_medium: float = 3.0
     high_quality_share_medium: float = 0.5

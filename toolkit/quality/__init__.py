@@ -1,4 +1,4 @@
-"""Response quality: relevance, sentiment, coherence, length fit, a composite score and levels.
+"""Response quality: relevance, sentiment, coherence, length fit, a fitted quality score and levels.
 
 Every component is computed locally (no network, no model download) and vectorised over the
 whole log; :func:`score_turns` adds the columns ``relevance``, ``sentiment``, ``coherence``,
@@ -40,14 +40,28 @@ length_fit (0..1)
     ``lo = max(min_words, min_ratio * q)`` and ``hi = max(max_words, max_ratio * q)`` for a user
     message of ``q`` words; ``n / lo`` below, ``hi / n`` above; 0 for an empty answer.
 
-Composite and levels
---------------------
+Quality (fitted, the default)
+-----------------------------
+``quality`` is a small ridge model fitted on public human-rated dialogue data
+(:mod:`toolkit.quality.model`; data sources, licences, the selection by leave-one-dataset-out and
+the agreement figures are in the shipped ``model_full.json`` and the README). Its features:
+MiniLM relevance of the response to the decayed conversation context (``relevance_emb``; sentence
+vectors pooled per message, :mod:`toolkit.quality.pooled`) and ``unsupported_content``: content
+words of an answer that shares no vocabulary with the context (an answer about something else).
+``quality`` is the share of the public rated responses the model ranks below this one. Levels:
+``excellent >= 0.8 > good >= 0.5 > average >= 0.25 > poor >= 0.1 > unacceptable``.
+``QualityConfig(mode="fast")`` uses TF-IDF relevance instead of MiniLM (no sentence model).
+The quality does not look at coherence (human ratings gave it no weight that carried across data
+sets): garbled answers are what ``coherence`` finds.
+
+Composite (``QualityConfig(model="composite")``)
+-------------------------------------------------
 ``quality = sum_k w_k * c_k / sum_k w_k`` over the components, with
 ``c_relevance = min(1, relevance / relevance_saturation)`` (a response that shares as much
 weighted vocabulary with the conversation as a typical on-topic answer counts as fully relevant),
 ``c_sentiment = min(1, 1 + sentiment)`` (neutral and positive tone are fine; negative tone costs
 up to the whole weight), and coherence and length fit as they are. Levels come from cut-offs:
-``excellent >= 0.85 > good >= 0.7 > average >= 0.5 > poor >= 0.3 > unacceptable`` by default.
+``excellent >= 0.85 > good >= 0.7 > average >= 0.5 > poor >= 0.3 > unacceptable`` for the composite.
 
 Missing responses (None/NaN) are scored like empty ones: every component 0 except sentiment
 (VADER gives 0.0), so the quality is low and the level ``unacceptable`` or ``poor``; a value that
@@ -71,10 +85,10 @@ Examples
 ...     "bot_response": ["Your account was locked after three failed sign-in attempts; "
 ...                      "it unlocks in 30 minutes.",
 ...                      "Try resetting your account password from the login page.",
-...                      "our store store store opens at"]})
+...                      "Our store opens at nine on weekdays and we offer free gift wrapping."]})
 >>> scored = score_turns(turns)
 >>> scored["level"].tolist()
-['good', 'excellent', 'poor']
+['excellent', 'good', 'average']
 """
 
 from __future__ import annotations

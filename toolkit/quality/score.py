@@ -3,7 +3,7 @@
 Examples
 --------
 >>> score_texts(["where is my order?"], ["It ships today."])["level"].tolist()
-['average']
+['good']
 """
 
 from __future__ import annotations
