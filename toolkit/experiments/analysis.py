@@ -36,12 +36,13 @@ variance split (per variant)
 flaky examples
     pass/fail metric (only 0/1 values): an example is flaky under a variant when its result flips
     across repetitions (at least one pass and one fail). Score metric: when its within-example
-    variance is too large for the run-to-run noise of the other examples:
-    ``(r_i - 1) s_i**2 / s_ref**2 > chi2_{r_i - 1}(1 - flaky_alpha / m)`` (Bonferroni over the
-    ``m`` variant x example cells), where ``s_ref**2`` is a robust reference (the median
-    within-example variance divided by the median of ``chi2_{r-1} / (r-1)``), so the flaky
-    examples themselves do not inflate it; under homogeneous normal noise at most ``flaky_alpha``
-    of experiments flag any example. When most examples never change (``s_ref = 0``) every
+    variance is too large for the run-to-run noise of the other examples of that variant: an
+    F-test of ``s_i**2 / s_ref**2`` with ``(r_i - 1, df_ref)`` degrees of freedom at
+    ``flaky_alpha / m`` (Bonferroni over the ``m`` variant x example cells), where ``s_ref**2``
+    is the pooled within-example variance of the *other* examples of the variant, not counting
+    those already flagged (repeated until no flag changes), so a few flaky examples do not hide
+    each other. Under homogeneous normal noise about ``flaky_alpha`` of experiments flag any
+    example (the tests measure it). When the other examples never change (``s_ref = 0``) every
     example whose score changes at all is flaky.
 naive analysis (side by side, for contrast)
     What one gets by treating every repetition as a separate example: a paired t-test over the
@@ -286,15 +287,16 @@ def flaky_examples(cells: pd.DataFrame, *, binary: bool, flaky_alpha: float = 0.
         ``variant, example_id, n, mean, var`` (one row per variant and example; ``var`` over the
         repetitions, ddof 1).
     binary : bool
-        Pass/fail metric (flips rule) or a score (variance rule).
+        Pass/fail metric (flips rule) or a score (F-test rule).
     flaky_alpha : float
         Score metric: the chance of flagging any example in an experiment without flaky ones.
 
     Returns
     -------
     DataFrame
-        The cells with ``sd``, ``ratio`` (within-example SD over the reference run-to-run SD;
-        for pass/fail the share of the minority result), ``threshold`` and ``flaky``.
+        The cells with ``sd``, ``ratio`` (within-example SD over the others' pooled run-to-run
+        SD; for pass/fail the share of the minority result), ``threshold`` (the ratio above which
+        an example is flaky) and ``flaky``.
 
     Examples
     --------
@@ -313,29 +315,44 @@ def flaky_examples(cells: pd.DataFrame, *, binary: bool, flaky_alpha: float = 0.
         out["flaky"] = (out["ratio"] > 0) & (n > 1)
         out["rule"] = "pass/fail flips across repetitions"
         return out
-    tested = out["var"].notna() & (n > 1)
-    m = int(tested.sum())
     out["ratio"] = np.nan
     out["threshold"] = np.nan
     out["flaky"] = False
-    out["rule"] = f"within-example variance above the chi-square bound (alpha {flaky_alpha:g}, Bonferroni)"
+    out["rule"] = (f"within-example variance above the others' run-to-run variance (F-test, alpha "
+                   f"{flaky_alpha:g} Bonferroni)")
+    tested = (out["var"].notna() & (n > 1)).to_numpy()
+    m = int(tested.sum())
     if m == 0:
         return out
-    var = out.loc[tested, "var"].to_numpy(float)
-    df = out.loc[tested, "n"].to_numpy(float) - 1.0
-    df_typ = float(np.median(df))
-    med_chi = float(_sp.chdtri(df_typ, 0.5)) / df_typ  # median of chi2_df / df
-    ref = float(np.median(var)) / med_chi
-    bound = _sp.chdtri(df, flaky_alpha / m) / df  # upper quantile of s^2 / sigma^2
-    if ref > 0:
-        ratio = np.sqrt(var / ref)
-        flag = var / ref > bound
-    else:  # most examples never change: any change is flaky
-        ratio = np.where(var > 0, np.inf, 0.0)
-        flag = var > 0
-    out.loc[tested, "ratio"] = ratio
-    out.loc[tested, "threshold"] = np.sqrt(bound)
-    out.loc[tested, "flaky"] = flag
+    df1 = n - 1.0
+    ss = np.where(tested, df1 * out["var"].fillna(0.0).to_numpy(float), 0.0)
+    variant = out["variant"].to_numpy()
+    flag = np.zeros(len(out), dtype=bool)
+    ratio = np.full(len(out), np.nan)
+    crit = np.full(len(out), np.nan)
+    for _ in range(10):  # the reference: the unflagged others of the same variant
+        ref = tested & ~flag
+        s_v = pd.Series(np.where(ref, ss, 0.0)).groupby(variant).transform("sum").to_numpy()
+        d_v = pd.Series(np.where(ref, df1, 0.0)).groupby(variant).transform("sum").to_numpy()
+        s_o = s_v - np.where(ref, ss, 0.0)  # leave the cell itself out
+        d_o = d_v - np.where(ref, df1, 0.0)
+        ok = tested & (d_o > 0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            f = np.where(ok, (ss / df1) / (s_o / d_o), np.nan)
+        f = np.where(ok & (ss == 0), 0.0, f)  # 0 / 0: no change in a never-changing variant
+        p = np.where(ok, _sp.fdtrc(np.where(ok, df1, 1.0), np.where(ok, d_o, 1.0), np.where(np.isfinite(f), f, 0.0)),
+                     np.nan)
+        p = np.where(ok & np.isinf(f), 0.0, p)
+        new = ok & (p < flaky_alpha / m)
+        ratio = np.sqrt(f)
+        crit = np.where(ok, np.sqrt(_sp.fdtri(np.where(ok, df1, 1.0), np.where(ok, d_o, 1.0),
+                                              1.0 - flaky_alpha / m)), np.nan)
+        if (new == flag).all():
+            break
+        flag = new
+    out["ratio"] = ratio
+    out["threshold"] = crit
+    out["flaky"] = flag
     return out
 
 
