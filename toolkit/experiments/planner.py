@@ -24,7 +24,7 @@ Examples
 >>> p.table[["repetitions", "examples", "calls"]].values.tolist()
 [[1, 73, 146], [2, 42, 168], [3, 31, 186], [4, 26, 208]]
 >>> p.examples_floor
-11
+10
 """
 
 from __future__ import annotations
