@@ -4,8 +4,8 @@ Real prompt experiments call a model; the demo and the tests need one that runs 
 in natural English, and whose answers carry a **known truth**: how often each variant answers
 each example well, which examples are flaky. :class:`StandInBot` is such a bot. It is a plain
 callable, ``bot(example, variant) -> str``, the runner's in-process target: ``example`` is a dict
-with ``example_id``, ``input`` and ``repetition``, ``variant`` a runner ``Variant`` (its
-``name`` is used) or a name.
+with ``example_id``, ``input`` and ``repetition`` (and the runner's per-call ``seed``),
+``variant`` a runner ``Variant`` (its ``name`` is used) or a name.
 
 How it answers (all draws are seeded by (seed, variant, example, repetition), so a call answers
 the same every time and a rerun or a resumed run changes nothing):
@@ -142,7 +142,9 @@ def demo_test_set(n_examples: int = 60, *, seed: int = 0) -> pd.DataFrame:
 
 
 def demo_variants(names: Sequence[str] | None = None) -> list[dict[str, Any]]:
-    """The demo's variants as plain dicts (``name``, ``system``, ``temperature``, ``skill``).
+    """The demo's variants as plain dicts with the runner's ``Variant`` fields (``name``,
+    ``system``, ``temperature``): ``Variant(**v)`` for each. Their skills are in
+    :data:`DEFAULT_SKILLS` and the bot's truth.
 
     Examples
     --------
@@ -153,8 +155,8 @@ def demo_variants(names: Sequence[str] | None = None) -> list[dict[str, Any]]:
     unknown = [n for n in names if n not in DEFAULT_SKILLS]
     if unknown:
         raise StandInError(f"unknown demo variant(s) {unknown}; have {list(DEFAULT_SKILLS)}")
-    return [{"name": n, "system": DEFAULT_SKILLS[n][1], "temperature": DEFAULT_SKILLS[n][2],
-             "skill": DEFAULT_SKILLS[n][0]} for n in names]
+    return [{"name": n, "system": DEFAULT_SKILLS[n][1], "temperature": DEFAULT_SKILLS[n][2]}
+            for n in names]
 
 
 class StandInBot:
@@ -289,7 +291,8 @@ class StandInBot:
 
     def __call__(self, example: Mapping[str, Any], variant) -> str:
         """The answer of ``variant`` to ``example`` (a dict with ``example_id``, ``input``,
-        ``repetition``); the same arguments give the same answer."""
+        ``repetition``, and the runner's per-call ``seed`` if any); the same arguments give the
+        same answer. The runner's ``seed`` changes the draws, never the planted probabilities."""
         if not isinstance(example, Mapping):
             raise StandInError(f"example must be a dict with example_id, input and repetition, got "
                                f"{type(example).__name__}")
@@ -298,7 +301,7 @@ class StandInBot:
         rep = int(example.get("repetition", 0) or 0)
         intent = self._intent_of(example)
         p = self.p_good(ex, v)
-        rng = _rng("answer", self.seed, v, ex, rep)
+        rng = _rng("answer", self.seed, v, ex, rep, example.get("seed", ""))
         good = rng.random() < p
         if good:
             choices = self._good[intent]
@@ -368,7 +371,7 @@ def demo_experiment(n_examples: int = 60, *, seed: int = 0, variants: Sequence[s
     """
     vs = demo_variants(variants)
     ts = demo_test_set(n_examples, seed=seed)
-    bot = StandInBot(ts, skills={v["name"]: v["skill"] for v in vs}, flaky_share=flaky_share,
+    bot = StandInBot(ts, skills={v["name"]: DEFAULT_SKILLS[v["name"]][0] for v in vs}, flaky_share=flaky_share,
                      interaction=interaction, seed=seed)
     return StandInDemo(test_set=ts, variants=vs, bot=bot, truth=bot.truth())
 
