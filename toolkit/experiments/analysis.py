@@ -588,7 +588,8 @@ def analyze_repeated(
     metric : str
         A numeric score (``quality``, ``judge_*``) or a pass/fail column (bool or 0/1).
     control : str, optional
-        The baseline variant; default the first variant in the log.
+        The baseline variant; default the first variant in the log (a runner's log is ordered
+        by conversation id, so name it).
     treatments : list of str, optional
         Variants compared with the control; default every other variant.
     alpha : float
