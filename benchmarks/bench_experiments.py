@@ -11,6 +11,7 @@ run-to-run noise ``e`` (SD ``sigma_w``). Vectorised over ``sims`` experiments (2
 * A/A (lift 0, two variants of equal mean that suit examples differently): rejection rate of the
   paired t on example means (target 5 +/- 1 %) and of the naive analysis that counts every
   repetition as an example; the same for identical variants (``sigma_bd = 0``), where both hold.
+* A/A with a pass/fail metric like the stand-in bot's (flaky examples, stable ones).
 * Coverage of the 95 % CI of a planted lift (target 95 +/- 1 %), both analyses.
 * Planner: predicted power (:func:`toolkit.experiments.planner.power_repeated`) against the
   rejection rate simulated at the planted lift (target: within 2 points), and the simulated power
@@ -43,6 +44,21 @@ def simulate(sims, n, r, *, lift=0.0, sd_example=1.0, sd_between_diff=1.0, sd_wi
     return yc, yt
 
 
+def simulate_pass_fail(sims, n, r, *, skills=(0.7, 0.7), flaky_share=0.15, own_share=0.2, seed=0):
+    """Pass/fail like the stand-in bot (flaky examples pass with probability 0.5, stable ones
+    0.995 or 0.005), arrays of shape (sims, n, r) per variant."""
+    rng = np.random.default_rng(seed)
+    flaky = rng.random((sims, n)) < flaky_share
+    shared = rng.random((sims, n))
+    own = rng.random((sims, n)) < own_share
+    out = []
+    for skill in skills:
+        u = np.where(own, rng.random((sims, n)), shared)
+        p = np.where(flaky, 0.5, np.where(u < skill, 0.995, 0.005))
+        out.append((rng.random((sims, n, r)) < p[..., None]).astype(float))
+    return out
+
+
 def _rate(out, alpha=0.05):
     return float((out["p_value"] < alpha).mean())
 
@@ -66,6 +82,13 @@ def run(quick: bool = False) -> list[dict]:
                      "unit": "%", "target": 5.0, "ratio": naive / 0.05,
                      "note": "sigma_bd = 0 (identical variants): the naive analysis holds too" if sbd == 0
                      else "its SE ignores that repetitions share the example's difference"})
+    ya, yb = simulate_pass_fail(sims, 60, 3, seed=16)
+    for name, out in (("examples as units", paired_item_test(ya, yb)),
+                      ("naive (repetitions as examples)", naive_repetition_test(ya, yb))):
+        rows.append({"metric": f"A/A rejection, pass/fail like the stand-in, {name}, n=60 r=3",
+                     "value": 100 * _rate(out), "unit": "%", "target": 5.0, "ratio": _rate(out) / 0.05,
+                     "note": "15 % flaky examples (p 0.5), the rest 0.995 / 0.005; 20 % of examples "
+                             "drawn per variant"})
     lift = 0.3
     yc, yt = simulate(sims, 25, 3, lift=lift, sd_between_diff=0.8, sd_within=0.5, sd_within_treatment=0.8, seed=3)
     for name, out in (("examples as units", paired_item_test(yc, yt)),

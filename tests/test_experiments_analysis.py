@@ -59,6 +59,31 @@ def test_a_a_rejects_at_alpha_where_the_naive_analysis_rejects_far_more():
     assert naive > 0.15, naive  # 30 examples x 3 repetitions, sigma_bd = 1, sigma_w = 0.5
 
 
+def simulate_pass_fail(sims, n, r, *, skills=(0.7, 0.7), flaky_share=0.15, own_share=0.2, seed=0):
+    """Pass/fail like the stand-in bot: flaky examples pass with probability 0.5, stable ones
+    0.995 or 0.005, solved when a uniform shared by the variants (or, for ``own_share`` of the
+    examples, the variant's own) is below the variant's skill."""
+    rng = np.random.default_rng(seed)
+    flaky = rng.random((sims, n)) < flaky_share
+    shared = rng.random((sims, n))
+    own = rng.random((sims, n)) < own_share
+    out = []
+    for skill in skills:
+        u = np.where(own, rng.random((sims, n)), shared)
+        p = np.where(flaky, 0.5, np.where(u < skill, 0.995, 0.005))
+        out.append((rng.random((sims, n, r)) < p[..., None]).astype(float))
+    return out
+
+
+def test_a_a_pass_fail_with_flaky_examples():
+    """The same holds for a pass/fail metric (the t-test on example pass rates is approximate)."""
+    ya, yb = simulate_pass_fail(SIMS, 60, 3, seed=16)
+    right = (paired_item_test(ya, yb)["p_value"] < 0.05).mean()
+    naive = (naive_repetition_test(ya, yb)["p_value"] < 0.05).mean()
+    print(f"A/A pass/fail rejection rate: examples as units {100 * right:.2f} %, naive {100 * naive:.2f} %")
+    assert abs(right - 0.05) <= 0.01 and naive > 0.12, (right, naive)
+
+
 def test_a_a_identical_variants_both_analyses_hold_alpha():
     """With no example-by-variant interaction (literally the same prompt twice), repetitions are
     exchangeable and the naive analysis is right too: its failure comes from sigma_bd > 0."""

@@ -112,22 +112,37 @@ def flaky_figure(result, data=None, *, max_examples: int = 20, figsize=(7.0, 4.0
     --------
     >>> from toolkit.experiments.analysis import _demo_result
     >>> flaky_figure(_demo_result()).axes[0].get_title()
-    'flaky examples (1 flagged): quality of every repetition'
+    'flaky examples (1; 1 variant x example): quality of every repetition'
     """
     fig = _figure(figsize)
     ax = fig.add_subplot()
     flagged = result.flaky_examples
-    ids = list(dict.fromkeys(flagged["example_id"].tolist()))[:max_examples]
-    ax.set_title(f"flaky examples ({len(flagged)} flagged): {_label(result.metric)} of every repetition")
+    every = list(dict.fromkeys(flagged["example_id"].tolist()))
+    ids = every[:max_examples]
+    shown = f", {len(ids)} shown" if len(ids) < len(every) else ""
+    ax.set_title(f"flaky examples ({len(every)}{shown}; {len(flagged)} variant x example): "
+                 f"{_label(result.metric)} of every repetition")
     if not ids:
         ax.text(0.5, 0.5, "no flaky example", ha="center", va="center", transform=ax.transAxes)
         ax.set_axis_off()
         return fig
     variants = [result.control, *result.treatments]
+    ypos = {e: i for i, e in enumerate(ids)}
+    if result.binary and data is not None:
+        _flaky_grid(ax, result, data, ids, ypos, variants)
+    else:
+        _flaky_dots(ax, result, data, ids, ypos, variants)
+    ax.set_yticks(range(len(ids)))
+    ax.set_yticklabels([_label(e) for e in ids], fontsize=7)
+    ax.invert_yaxis()
+    return fig
+
+
+def _flaky_dots(ax, result, data, ids, ypos, variants):
+    """A score: every repetition's value (or mean +/- SD without the log), one colour per variant."""
     cmap = {v: c for v, c in zip(variants, ["#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e",
                                              "#e6ab02", "#a6761d", "#666666"] * 4)}
     offsets = np.linspace(-0.25, 0.25, len(variants)) if len(variants) > 1 else np.zeros(1)
-    ypos = {e: i for i, e in enumerate(ids)}
     for off, v in zip(offsets, variants):
         if data is not None:
             from toolkit.experiments.analysis import _frame
@@ -142,12 +157,37 @@ def flaky_figure(result, data=None, *, max_examples: int = 20, figsize=(7.0, 4.0
             y = cells["example_id"].map(ypos).to_numpy(float) + off
             ax.errorbar(cells["mean"], y, xerr=cells["sd"].fillna(0), fmt="o", ms=4, color=cmap[v],
                         label=_label(v, 20))
-    ax.set_yticks(range(len(ids)))
-    ax.set_yticklabels([_label(e) for e in ids], fontsize=7)
-    ax.invert_yaxis()
     ax.set_xlabel(_label(result.metric))
     ax.legend(fontsize=7, title="variant", title_fontsize=7)
-    return fig
+
+
+def _flaky_grid(ax, result, data, ids, ypos, variants):
+    """Pass/fail: one square per repetition (green pass, red fail), grouped by variant."""
+    from toolkit.experiments.analysis import _frame
+
+    df = _frame(data)
+    df = df[df["example_id"].astype(str).isin(ids) & df["variant"].astype(str).isin(variants)]
+    y_val = pd.to_numeric(df[result.metric], errors="coerce")
+    df = df.assign(_y=y_val.astype(float)).dropna(subset=["_y"])
+    reps = sorted(pd.unique(df["repetition"]))
+    width = len(reps) + 1
+    rep_pos = {r: i for i, r in enumerate(reps)}
+    for j, v in enumerate(variants):
+        sub = df[df["variant"].astype(str) == v]
+        x = j * width + sub["repetition"].map(rep_pos).to_numpy(float)
+        y = sub["example_id"].astype(str).map(ypos).to_numpy(float)
+        passed = sub["_y"].to_numpy(float) > 0.5
+        ax.scatter(x[passed], y[passed], marker="s", s=40, color=_STABLE)
+        ax.scatter(x[~passed], y[~passed], marker="s", s=40, color="#d73027")
+        if j:
+            ax.axvline(j * width - 1, color="#cccccc", lw=0.8)
+    ax.set_xticks([j * width + (len(reps) - 1) / 2 for j in range(len(variants))])
+    ax.set_xticklabels([_label(v, 16) for v in variants])
+    ax.set_xlim(-1, len(variants) * width - 1)
+    ax.scatter([], [], marker="s", color=_STABLE, label="pass")
+    ax.scatter([], [], marker="s", color="#d73027", label="fail")
+    ax.set_xlabel(f"repetitions ({len(reps)}) per variant")
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
 
 
 def plan_figure(plan, *, figsize=(7.0, 3.6)):
@@ -178,6 +218,6 @@ def plan_figure(plan, *, figsize=(7.0, 3.6)):
     ax2.set_ylabel(col)
     h1, l1 = ax.get_legend_handles_labels()
     h2, l2 = ax2.get_legend_handles_labels()
-    ax.legend(h1 + h2, l1 + l2, fontsize=7, loc="upper center")
+    ax.legend(h1 + h2, l1 + l2, fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.15), ncol=2)
     ax.set_title(f"MDE {plan.mde:g} at alpha {plan.alpha:g}, power {plan.power:g}")
     return fig
