@@ -27,7 +27,7 @@ MAX_BOOTSTRAP = 100_000
 
 def register_analyze(sub) -> None:
     """Add ``analyze`` to the ``experiment`` sub-commands."""
-    from toolkit.commands._types import int_range, open_unit
+    from toolkit.commands._types import float_range, int_range, open_unit
 
     p = sub.add_parser(
         "analyze",
@@ -53,7 +53,7 @@ def register_analyze(sub) -> None:
                    help="cluster-bootstrap resamples (default 2000; 0 = none)")
     p.add_argument("--seed", type=int_range("--seed", 0, 2**32 - 1, hard=True), default=0,
                    help="bootstrap seed (default 0)")
-    p.add_argument("--plan-mde", type=float, default=None, metavar="MDE",
+    p.add_argument("--plan-mde", type=float_range("--plan-mde", 0, low_open=True), default=None, metavar="MDE",
                    help="also plan examples x repetitions for this lift with the measured variances")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.set_defaults(experiment_func=run_analyze)

@@ -116,6 +116,8 @@ def _t_test(d: np.ndarray, alpha: float) -> dict[str, np.ndarray]:
     with np.errstate(divide="ignore", invalid="ignore"):
         t = mean / se
     p = 2.0 * _sp.stdtr(df, -np.abs(t)) if df > 0 else np.full(np.shape(mean), np.nan)
+    if df > 0:  # no spread at all: the limit of the t-test (1 for no difference, 0 for one)
+        p = np.where(se == 0, np.where(mean == 0, 1.0, 0.0), p)
     crit = _sp.stdtrit(df, 1.0 - alpha / 2.0) if df > 0 else np.nan
     return {"lift": mean, "sd": sd, "se": se, "df": df, "t": t, "p_value": p,
             "ci_low": mean - crit * se, "ci_high": mean + crit * se}
