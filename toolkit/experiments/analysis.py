@@ -400,7 +400,8 @@ class RepeatedResult:
     ----------
     comparisons : DataFrame
         One row per treatment against the control: the lift with its paired-t CI and p-value
-        (``p_adjusted``: Holm over the treatments), the cluster-bootstrap CI, the naive
+        (``p_adjusted``: Holm over the treatments; ``verdict``: winner / worse when
+        ``p_adjusted < alpha``, else no detectable difference), the cluster-bootstrap CI, the naive
         analysis's SE, CI and p-value, ``se_ratio`` (naive SE / correct SE) and the split of the
         variance of the example differences (``var_between_diff``, ``var_run_to_run``).
     variance : DataFrame
@@ -465,6 +466,23 @@ class RepeatedResult:
         f = self.flaky[self.flaky["flaky"]]
         return f.sort_values(["ratio", "example_id"], ascending=[False, True]).reset_index(drop=True)
 
+    @property
+    def verdicts(self) -> list[str]:
+        """One sentence per treatment: the verdict, the lift with its CI, the design.
+
+        Examples
+        --------
+        >>> _demo_result().verdicts[0][:46]
+        'quality (B vs A): winner, lift +0.5 (95 % CI ['
+        """
+        out = []
+        for _, c in self.comparisons.iterrows():
+            out.append(f"{self.metric} ({c['treatment']} vs {self.control}): {c['verdict']}, lift "
+                       f"{c['lift']:+.3g} (95 % CI [{c['ci_low']:+.3g}, {c['ci_high']:+.3g}], p = "
+                       f"{c['p_adjusted']:.2g}; {int(c['n_examples'])} examples x {c['repetitions']:.3g} "
+                       f"repetitions)".replace("95 %", f"{100 * (1 - self.alpha):.0f} %"))
+        return out
+
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able dict (NaN -> None).
 
@@ -477,6 +495,9 @@ class RepeatedResult:
         return {"metric": self.metric, "control": self.control, "treatments": list(self.treatments),
                 "binary": self.binary, "alpha": self.alpha, "method": self.method,
                 "comparisons": _records(self.comparisons), "variance": _records(self.variance),
+                "verdicts": self.verdicts,
+                "metrics": [{"metric": f"{self.metric} ({c['treatment']} vs {self.control})",
+                             "verdict": c["verdict"]} for _, c in self.comparisons.iterrows()],
                 "n_flaky": int(self.flaky["flaky"].sum()),
                 "flaky_examples": _records(self.flaky_examples[["variant", "example_id", "n", "mean", "sd",
                                                                 "ratio"]]),
@@ -713,6 +734,10 @@ def analyze_repeated(
     comparisons = pd.DataFrame(comps)
     comparisons.insert(comparisons.columns.get_loc("p_value") + 1, "p_adjusted",
                        adjust_pvalues(comparisons["p_value"].to_numpy(float), correction))
+    significant = comparisons["p_adjusted"] < alpha
+    comparisons.insert(comparisons.columns.get_loc("p_adjusted") + 1, "verdict", np.where(
+        significant & (comparisons["lift"] > 0), "winner",
+        np.where(significant & (comparisons["lift"] < 0), "worse", "no detectable difference")))
     if n_missing:
         notes.append(f"{n_missing} row(s) without a {metric} value (failed or unscored calls) were left out")
     if n_unpaired:
