@@ -160,12 +160,20 @@ class RepetitionPlan:
         --------
         >>> plan_repetitions(0.1, var_between_diff=0.01, var_within=0.04).message()[:40]
         'MDE 0.1 at power 80 %: 73 examples x 1 r'
+        >>> p = plan_repetitions(0.1, var_between_diff=0.01, var_within=0.04, n_available=20)
+        >>> p.message().split(". ")[-1]
+        'With the 20 examples available no design reaches it: at most 75 % power (5 repetitions)'
         """
         r = self.recommended
         what = f"cost {r['cost']:.4g}" if self.cost_per_call is not None else f"{int(r['calls']):,} calls"
-        return (f"MDE {self.mde:g} at power {100 * self.power:.0f} %: {int(r['examples'])} examples x "
+        text = (f"MDE {self.mde:g} at power {100 * self.power:.0f} %: {int(r['examples'])} examples x "
                 f"{int(r['repetitions'])} repetition(s) ({what}); no number of repetitions gets below "
                 f"{self.examples_floor} examples (the examples' own differences)")
+        if self.n_available is not None and not self.table["feasible"].any():
+            best = self.table.sort_values(["power_available", "repetitions"], ascending=[False, True]).iloc[0]
+            text += (f". With the {self.n_available} examples available no design reaches it: at most "
+                     f"{100 * best['power_available']:.0f} % power ({int(best['repetitions'])} repetitions)")
+        return text
 
 
 def plan_repetitions(mde: float, *, var_between_diff: float, var_within: float | None = None,
