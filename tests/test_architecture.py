@@ -69,6 +69,7 @@ LAYER_OF = {
     "toolkit._widgets": "interfaces",
     "toolkit.quality_widgets": "interfaces",
     "toolkit.ab.widgets": "interfaces",
+    "toolkit.experiments.widgets": "interfaces",
 }
 
 # pytest's doctest configuration, not part of the package's code
