@@ -44,6 +44,8 @@ _LAZY = {
     "run_experiment": "toolkit.experiments.runner",
     "ExperimentRun": "toolkit.experiments.runner",
     "CallStats": "toolkit.experiments.runner",
+    "preview_experiment": "toolkit.experiments.runner",
+    "ExperimentPreview": "toolkit.experiments.runner",
     "CallCache": "toolkit.experiments.cache",
 }
 

@@ -53,7 +53,8 @@ from toolkit.experiments.cache import CallCache, call_key
 from toolkit.experiments.spec import LIMITS, Endpoint, ExperimentSpecError, Variant
 from toolkit.experiments.testset import TestSetError, normalise_test_set, read_test_set
 
-__all__ = ["CallStats", "ExperimentRun", "run_experiment", "RESERVED_COLUMNS"]
+__all__ = ["CallStats", "ExperimentPreview", "ExperimentRun", "preview_experiment", "run_experiment",
+           "RESERVED_COLUMNS"]
 
 #: test-set columns the runner sets itself (a test set with one of them is refused)
 RESERVED_COLUMNS = ("repetition", "seed")
@@ -551,6 +552,109 @@ def run_experiment(test_set: Any, variants: Sequence[Variant], *, repetitions: i
     """
     from toolkit._secrets import redacting
 
+    a = _prepare(test_set, variants, repetitions=repetitions, target=target, endpoint=endpoint,
+                 concurrency=concurrency, timeout_s=timeout_s, retries=retries, seed=seed, max_calls=max_calls,
+                 backoff_s=backoff_s, max_backoff_s=max_backoff_s, prices=prices)
+    tests, variants, caller, endpoint = a["tests"], a["variants"], a["caller"], a["endpoint"]
+    repetitions, concurrency, seed = a["repetitions"], a["concurrency"], a["seed"]
+    timeout_s, retries, key = a["timeout_s"], a["retries"], a["key"]
+    cache = CallCache(cache_dir) if cache_dir is not None else None
+    settings = {"name": name, "target": ({"kind": "endpoint", **endpoint.to_dict()} if endpoint is not None
+                                         else {"kind": "callable", "name": caller.name}),
+                "repetitions": repetitions, "concurrency": concurrency, "timeout_s": timeout_s,
+                "retries": retries, "seed": seed, "cache_dir": None if cache is None else str(cache.folder)}
+    with redacting(key):
+        try:
+            records, stats = _run_calls(tests, variants, repetitions, caller, cache, concurrency=concurrency,
+                                        seed=seed, progress=progress, name=name)
+        finally:
+            if isinstance(caller, _EndpointTarget):
+                caller.close()
+    log = _to_log(records, tests)
+    return ExperimentRun(log=log, calls=stats, variants=variants, test_set=tests, repetitions=repetitions,
+                         settings=settings)
+
+
+@dataclass(frozen=True)
+class ExperimentPreview:
+    """What a run would do (nothing sent): calls, cache hits, calls to send, estimated tokens and cost.
+
+    Token counts are estimates (about four characters a token, ``completion_tokens`` per answer);
+    ``cost_usd`` is NaN when a model has no known price (or for a Python target without a model).
+    """
+
+    calls: int
+    cached: int
+    to_send: int
+    prompt_tokens: int
+    completion_tokens: int
+    cost_usd: float
+    first_prompt: str
+
+    def to_dict(self) -> dict[str, Any]:
+        d = dataclasses.asdict(self)
+        d["cost_usd"] = None if math.isnan(self.cost_usd) else round(self.cost_usd, 6)
+        return d
+
+    def summary_table(self) -> pd.DataFrame:
+        d = self.to_dict()
+        d.pop("first_prompt")
+        return pd.DataFrame([d])
+
+    def message(self) -> str:
+        cost = "unknown (no price for the model)" if math.isnan(self.cost_usd) else f"about ${self.cost_usd:.4f}"
+        return (f"{self.calls:,} calls, {self.cached:,} already cached, {self.to_send:,} to send: about "
+                f"{self.prompt_tokens:,} prompt + {self.completion_tokens:,} completion tokens; cost {cost}")
+
+
+def preview_experiment(test_set: Any, variants: Sequence[Variant], *, repetitions: int = 3,
+                       target: Callable | None = None, endpoint: Endpoint | Mapping[str, Any] | None = None,
+                       cache_dir: str | os.PathLike | None = None, seed: int = 0, max_calls: int = 20_000,
+                       completion_tokens: int = 60, prices: Mapping[str, tuple[float, float]] | None = None
+                       ) -> ExperimentPreview:
+    """What :func:`run_experiment` with these arguments would send and cost; nothing is sent.
+
+    The arguments are checked exactly as by :func:`run_experiment` (no API key is needed).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> p = preview_experiment(pd.DataFrame({"input": ["x" * 400]}), [Variant("a", model="gpt-4o-mini")],
+    ...                        repetitions=2, endpoint={"base_url": "http://127.0.0.1:9/v1"})
+    >>> p.calls, p.to_send, p.prompt_tokens, round(p.cost_usd, 7)
+    (2, 2, 208, 0.0001032)
+    """
+    from toolkit.llm import estimate_tokens, price_for
+
+    a = _prepare(test_set, variants, repetitions=repetitions, target=target, endpoint=endpoint, concurrency=1,
+                 timeout_s=30.0, retries=0, seed=seed, max_calls=max_calls, backoff_s=0.0, max_backoff_s=0.0,
+                 prices=prices, sending=False)
+    caller = a["caller"]
+    cache = CallCache(cache_dir) if cache_dir is not None else None
+    calls = _plan(a["tests"], a["variants"], a["repetitions"], caller, a["seed"])
+    table = dict(prices or {})
+    if a["endpoint"] is not None:
+        table.update(a["endpoint"].prices)
+    cached = ptok = ctok = 0
+    cost = 0.0
+    for c in calls:
+        if cache is not None and cache.get(c.key) is not None:
+            cached += 1
+            continue
+        p = sum(estimate_tokens(m["content"]) + 4 for m in c.messages)
+        ptok += p
+        ctok += completion_tokens
+        model = _model_of(caller, c.variant)
+        price = price_for(model, table) if model else None
+        cost = float("nan") if price is None else cost + (p * price[0] + completion_tokens * price[1]) / 1e6
+    first = "\n".join(f"[{m['role']}]\n{m['content']}" for m in calls[0].messages) if calls else ""
+    return ExperimentPreview(len(calls), cached, len(calls) - cached, ptok, ctok, cost, first)
+
+
+
+def _prepare(test_set, variants, *, repetitions, target, endpoint, concurrency, timeout_s, retries, seed,
+             max_calls, backoff_s, max_backoff_s, prices, sending: bool = True) -> dict[str, Any]:
+    """Check every argument (one error naming the first bad one) and build the caller."""
     variants = _check_variants(variants)
     repetitions = _int_in(repetitions, "repetitions", 1, LIMITS["repetitions"])
     concurrency = _int_in(concurrency, "concurrency", 1, 64)
@@ -582,11 +686,12 @@ def run_experiment(test_set: Any, variants: Sequence[Variant], *, repetitions: i
     if endpoint is not None:
         endpoint = Endpoint.from_dict(endpoint)
         key = endpoint.api_key()
-        if key is None and not endpoint.is_local:
+        if key is None and not endpoint.is_local and sending:
             raise ExperimentSpecError(f"no API key for {Endpoint.to_dict(endpoint)['base_url']}: set the environment "
                                       f"variable {endpoint.api_key_env} (named in endpoint.api_key_env)")
         try:
-            import openai  # noqa: F401
+            if sending:
+                import openai  # noqa: F401
         except ImportError:
             raise ExperimentSpecError("an endpoint needs the openai package: pip install "
                                       "'chatbot-toolkit[judge]' (or pip install openai)") from None
@@ -597,21 +702,9 @@ def run_experiment(test_set: Any, variants: Sequence[Variant], *, repetitions: i
     else:
         caller = _CallableTarget(target, timeout=timeout_s, retries=retries, backoff=backoff_s,
                                  max_backoff=max_backoff_s, prices=prices)
-    cache = CallCache(cache_dir) if cache_dir is not None else None
-    settings = {"name": name, "target": ({"kind": "endpoint", **endpoint.to_dict()} if endpoint is not None
-                                         else {"kind": "callable", "name": caller.name}),
-                "repetitions": repetitions, "concurrency": concurrency, "timeout_s": timeout_s,
-                "retries": retries, "seed": seed, "cache_dir": None if cache is None else str(cache.folder)}
-    with redacting(key):
-        try:
-            records, stats = _run_calls(tests, variants, repetitions, caller, cache, concurrency=concurrency,
-                                        seed=seed, progress=progress, name=name)
-        finally:
-            if isinstance(caller, _EndpointTarget):
-                caller.close()
-    log = _to_log(records, tests)
-    return ExperimentRun(log=log, calls=stats, variants=variants, test_set=tests, repetitions=repetitions,
-                         settings=settings)
+    return {"tests": tests, "variants": variants, "caller": caller, "endpoint": endpoint, "key": key,
+            "repetitions": repetitions, "concurrency": concurrency, "seed": seed, "timeout_s": timeout_s,
+            "retries": retries}
 
 
 @dataclass
