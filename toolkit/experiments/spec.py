@@ -154,10 +154,11 @@ class Variant:
     system : str, optional
         A system message, sent as is (no placeholders).
     model, temperature, max_tokens : optional
-        Sent with the request; ``None`` uses the endpoint's model and the server's defaults
-        (the judges' client defaults: temperature 0, 300 tokens).
+        Sent with the request; ``None``: the endpoint's model, and temperature / max tokens are
+        not sent (the server's defaults apply).
     params : dict
-        Other request parameters (``top_p``, ``seed``, ``stop``, ...), JSON values.
+        Other request parameters (``top_p``, ``seed``, ``stop``, ...), JSON values. No ``seed``
+        is sent unless given here: repetitions are meant to show the run-to-run variation.
 
     Examples
     --------
