@@ -410,9 +410,12 @@ def test_cli_dry_run_and_python_target(tmp_path, capsys):
     import toolkit.io
 
     _tests(["Where is my order?", "Reset my password", "Opening hours?"]).to_csv(tmp_path / "t.csv", index=False)
+    # the bot module lives beside the spec file
+    (tmp_path / "exp_echo_bot_cli.py").write_text(
+        "def answer(example, variant):\n    return variant.messages(example)[-1]['content'].upper()\n")
     spec = tmp_path / "spec.yaml"
     spec.write_text("name: echo-test\ntest_set: t.csv\nn: 2\nrepetitions: 2\n"
-                    "target: tests.test_experiments_runner:echo_bot\n"
+                    "target: exp_echo_bot_cli:answer\n"
                     "variants:\n  - {name: plain}\n  - {name: polite, prompt_template: 'Please: {input}'}\n"
                     "cache_dir: cache\n")
     assert main(["experiment", "run", str(spec), "--dry-run"]) == 0
@@ -425,11 +428,6 @@ def test_cli_dry_run_and_python_target(tmp_path, capsys):
     assert set(log.turns.loc[log.turns["variant"] == "polite", "bot_response"].str[:7]) == {"PLEASE:"}
     assert main(["experiment", "run", str(spec), "--dry-run", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["cached"] == 8
-
-
-def echo_bot(example, variant):
-    """The Python target of the CLI test: the rendered prompt in capitals."""
-    return variant.messages(example)[-1]["content"].upper()
 
 
 def test_read_test_set_sources(tmp_path, bundled):

@@ -141,7 +141,9 @@ def _run_run(args) -> int:
         print(f"  cached {calls.cached:,}, answered {calls.ok:,}, failed {calls.failed:,}, not sent {calls.skipped:,}; "
               f"{calls.attempts:,} requests ({calls.retried:,} retries)")
         cost = calls.to_dict()["cost_usd"]
-        print(f"  tokens {calls.prompt_tokens:,} in / {calls.completion_tokens:,} out; cost of this run "
+        tokens = (f"tokens {calls.prompt_tokens:,} in / {calls.completion_tokens:,} out"
+                  if calls.prompt_tokens or calls.completion_tokens else "no token counts")
+        print(f"  {tokens}; cost of this run "
               + ("unknown (no price for the model)" if cost is None else f"${cost:.4f}"))
         table = result.summary_table()
         print(table.to_string(index=False, float_format=lambda x: f"{x:.3f}"))

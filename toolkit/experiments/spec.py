@@ -410,6 +410,7 @@ class ExperimentSpec:
     cache_dir: str | None = None
     out: str | None = None
     max_calls: int = 20_000
+    base_dir: str | None = None  # the spec file's folder (a target module may live there)
 
     def run_kwargs(self) -> dict[str, Any]:
         """Keyword arguments of :func:`toolkit.experiments.run_experiment` (without the test set and variants)."""
@@ -423,7 +424,12 @@ class ExperimentSpec:
             return None
         import importlib
 
+        import sys
+
         module, _, attr = self.target.partition(":")
+        added = self.base_dir is not None and self.base_dir not in sys.path
+        if added:
+            sys.path.insert(0, self.base_dir)  # a bot module beside the spec file
         try:
             obj = importlib.import_module(module)
             for part in attr.split("."):
@@ -431,6 +437,9 @@ class ExperimentSpec:
         except (ImportError, AttributeError) as exc:
             raise ExperimentSpecError(f"target {self.target!r} cannot be imported: {type(exc).__name__}: "
                                       f"{exc}") from None
+        finally:
+            if added:
+                sys.path.remove(self.base_dir)
         if not callable(obj):
             raise ExperimentSpecError(f"target {self.target!r} is not callable")
         return obj
@@ -455,7 +464,8 @@ def load_spec(source: str | os.PathLike | Mapping[str, Any]) -> ExperimentSpec:
     ``max_tokens``, ``params``; required), ``repetitions`` (1-100, default 3), ``endpoint``
     (``base_url``, ``model``, ``api_key_env``, ``prices``) or ``target`` (``module:function``),
     ``concurrency`` (1-64), ``timeout_s``, ``retries`` (0-10), ``seed``, ``cache_dir``, ``out``,
-    ``max_calls``, ``name``. Relative paths are relative to the spec file.
+    ``max_calls``, ``name``. Relative paths are relative to the spec file, and a ``target``
+    module is also looked for in the spec file's folder.
 
     Raises
     ------
@@ -475,7 +485,7 @@ def load_spec(source: str | os.PathLike | Mapping[str, Any]) -> ExperimentSpec:
     ...
     toolkit.experiments.spec.ExperimentSpecError: spec: repetitions must be an integer in [1, 100], got 0
     """
-    base = Path(".")
+    base: Path | None = None
     where = "spec"
     if isinstance(source, Mapping):
         data = dict(source)
@@ -506,7 +516,7 @@ def load_spec(source: str | os.PathLike | Mapping[str, Any]) -> ExperimentSpec:
         raise ExperimentSpecError(f"{where}: {exc}") from None
 
 
-def _spec_from_mapping(data: Mapping[str, Any], base: Path) -> ExperimentSpec:
+def _spec_from_mapping(data: Mapping[str, Any], base: Path | None) -> ExperimentSpec:
     for k in data:
         if _looks_like_secret(k):
             raise ExperimentSpecError(f"{k}: keys never go in a spec; name an environment variable in "
@@ -525,7 +535,7 @@ def _spec_from_mapping(data: Mapping[str, Any], base: Path) -> ExperimentSpec:
         if not isinstance(value, (str, os.PathLike)) or not str(value).strip():
             raise ExperimentSpecError(f"{name} must be a path, got {value!r}")
         p = Path(value).expanduser()
-        return str(p if p.is_absolute() else base / p)
+        return str(p if p.is_absolute() or base is None else base / p)
 
     variants = data["variants"]
     if not isinstance(variants, list):
@@ -564,4 +574,5 @@ def _spec_from_mapping(data: Mapping[str, Any], base: Path) -> ExperimentSpec:
         cache_dir=path_field("cache_dir"),
         out=path_field("out"),
         max_calls=_number(data.get("max_calls", 20_000), "max_calls", 1, LIMITS["calls"], integer=True),
+        base_dir=str(base.resolve()) if base is not None else None,
     )
