@@ -459,3 +459,39 @@ def test_read_test_set_sources(tmp_path, bundled):
     assert not drawn.equals(read_test_set(bundled, n=30, seed=4))
     with pytest.raises(TestSetError, match="the column 'input' is missing"):
         read_test_set(pd.DataFrame({"question": ["a"]}))
+
+
+def test_a_server_that_is_down_stops_the_run_after_failures_in_a_row():
+    pytest.importorskip("openai")
+    with FakeOpenAI([Reply(503, {"error": {"message": "down"}})]) as srv:
+        run = run_experiment(_tests([f"q{i}" for i in range(15)]), [Variant("A")], repetitions=2,
+                             endpoint={"base_url": srv.base_url, "model": "m"}, concurrency=1, retries=1,
+                             stop_after_failures=4, **FAST)
+        hits = len(srv.requests)
+    c = run.calls
+    assert (c.total, c.failed, c.skipped, c.ok, c.sent) == (30, 4, 26, 0, 4)
+    assert hits == c.attempts == 8  # 4 calls x (1 + 1 retry); nothing after the stop
+    skipped = run.log.turns["error"].str.startswith("not sent: the run stopped after 4 calls in a row failed")
+    assert skipped.sum() == 26
+
+
+def test_cache_knows_a_configurable_bot_by_its_cache_id(tmp_path):
+    class Bot:
+        def __init__(self, tone):
+            self.tone = tone
+            self.cache_id = f"tone={tone}"
+            self.calls = 0
+
+        def __call__(self, example, variant):
+            self.calls += 1
+            return f"{self.tone}: {example['input']}"
+
+    tests = _tests(["a", "b"])
+    warm, cold, warm_again = Bot("warm"), Bot("cold"), Bot("warm")
+    first = run_experiment(tests, [Variant("v")], repetitions=2, target=warm, cache_dir=tmp_path, progress=False)
+    second = run_experiment(tests, [Variant("v")], repetitions=2, target=cold, cache_dir=tmp_path, progress=False)
+    third = run_experiment(tests, [Variant("v")], repetitions=2, target=warm_again, cache_dir=tmp_path, progress=False)
+    assert (warm.calls, cold.calls, warm_again.calls) == (4, 4, 0)
+    assert second.log.turns["bot_response"].str.startswith("cold").all()
+    assert third.log.turns["bot_response"].tolist() == first.log.turns["bot_response"].tolist()
+    assert third.calls.cached == 4

@@ -169,7 +169,11 @@ class ExperimentRun:
         from toolkit._files import atomic_write_text
         from toolkit.io import FORMATS, save
 
+        from toolkit._files import check_output_file
+
         path = Path(path).expanduser()
+        if path.suffix and not path.is_dir():
+            check_output_file(path, suffixes=(".parquet", ".csv", ".jsonl"), option="path")
         out = save(self.log, path, format=format)
         is_file = path.suffix.lower() in FORMATS and not path.is_dir()
         meta = path.with_name(f"{path.stem}.experiment.json") if is_file else path / "experiment.json"
@@ -242,7 +246,8 @@ class _CallableTarget:
         self.name = f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', type(fn).__name__)}"
 
     def identity(self, variant: Variant) -> dict[str, Any]:
-        return {"kind": "callable", "name": self.name}
+        cache_id = getattr(self.fn, "cache_id", None)
+        return {"kind": "callable", "name": self.name, "cache_id": None if cache_id is None else str(cache_id)}
 
     def _once(self, example: dict, variant: Variant) -> tuple[Any, float]:
         box: dict[str, Any] = {}
@@ -484,8 +489,8 @@ def run_experiment(test_set: Any, variants: Sequence[Variant], *, repetitions: i
                    endpoint: Endpoint | Mapping[str, Any] | None = None, cache_dir: str | os.PathLike | None = None,
                    concurrency: int = 4, timeout_s: float = 30.0, retries: int = 3, progress: bool = True,
                    seed: int = 0, max_calls: int = 20_000, backoff_s: float = 0.5, max_backoff_s: float = 20.0,
-                   name: str = "experiment", prices: Mapping[str, tuple[float, float]] | None = None
-                   ) -> ExperimentRun:
+                   name: str = "experiment", prices: Mapping[str, tuple[float, float]] | None = None,
+                   stop_after_failures: int | None = 50) -> ExperimentRun:
     """Send every example to every variant ``repetitions`` times and collect a conversation log.
 
     Parameters
@@ -502,7 +507,9 @@ def run_experiment(test_set: Any, variants: Sequence[Variant], *, repetitions: i
         optionally ``prompt_tokens``, ``completion_tokens``, ``cost_usd``); it may raise (the
         error is recorded; ``TimeoutError``, ``ConnectionError`` and exceptions carrying a 429 or
         5xx ``status_code`` are retried). ``example`` holds the row plus ``repetition`` and
-        ``seed``. Exactly one of ``target`` and ``endpoint``.
+        ``seed``. Exactly one of ``target`` and ``endpoint``. The cache knows a callable by its
+        module and name, plus its ``cache_id`` attribute when it has one: give a configurable bot
+        (a callable object) a ``cache_id`` that changes with its configuration.
     endpoint : Endpoint or mapping, optional
         An OpenAI-compatible chat endpoint: ``base_url``, ``model``, ``api_key_env`` (the NAME of
         the environment variable with the key), ``prices``.
@@ -527,6 +534,10 @@ def run_experiment(test_set: Any, variants: Sequence[Variant], *, repetitions: i
         The log's ``bot_id``.
     prices : mapping, optional
         ``{model: (input, output)}`` USD per million tokens for a callable's token counts.
+    stop_after_failures : int or None
+        Stop sending after this many calls in a row failed (after their retries), e.g. a server
+        that is down (default 50; None: never); the calls not sent are recorded as such. A
+        configuration error (401/403/404) stops at once.
 
     Returns
     -------
@@ -558,6 +569,8 @@ def run_experiment(test_set: Any, variants: Sequence[Variant], *, repetitions: i
     tests, variants, caller, endpoint = a["tests"], a["variants"], a["caller"], a["endpoint"]
     repetitions, concurrency, seed = a["repetitions"], a["concurrency"], a["seed"]
     timeout_s, retries, key = a["timeout_s"], a["retries"], a["key"]
+    if stop_after_failures is not None:
+        stop_after_failures = _int_in(stop_after_failures, "stop_after_failures", 1, LIMITS["calls"])
     cache = CallCache(cache_dir) if cache_dir is not None else None
     settings = {"name": name, "target": ({"kind": "endpoint", **endpoint.to_dict()} if endpoint is not None
                                          else {"kind": "callable", "name": caller.name}),
@@ -566,7 +579,8 @@ def run_experiment(test_set: Any, variants: Sequence[Variant], *, repetitions: i
     with redacting(key):
         try:
             records, stats = _run_calls(tests, variants, repetitions, caller, cache, concurrency=concurrency,
-                                        seed=seed, progress=progress, name=name)
+                                        seed=seed, progress=progress, name=name,
+                                        stop_after_failures=stop_after_failures)
         finally:
             if isinstance(caller, _EndpointTarget):
                 caller.close()
@@ -734,7 +748,8 @@ def _plan(tests: pd.DataFrame, variants, repetitions: int, caller, seed: int) ->
     return calls
 
 
-def _run_calls(tests, variants, repetitions, caller, cache, *, concurrency, seed, progress, name):
+def _run_calls(tests, variants, repetitions, caller, cache, *, concurrency, seed, progress, name,
+               stop_after_failures=None):
     from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 
     from toolkit._progress import progress_bar
@@ -752,6 +767,7 @@ def _run_calls(tests, variants, repetitions, caller, cache, *, concurrency, seed
             todo.append(c)
     stop = threading.Event()
     stop_reason: list[str] = []
+    streak = [0]  # consecutive failed calls
     lock = threading.Lock()
 
     def work(c: _Call) -> dict:
@@ -763,10 +779,16 @@ def _run_calls(tests, variants, repetitions, caller, cache, *, concurrency, seed
                                        f"{LIMITS['prompt_chars']:,} (not sent)")
         else:
             out = caller.call(c.example, c.variant, c.messages)
-        if out.config_error:
-            with lock:
-                if not stop_reason:
-                    stop_reason.append(out.error or "configuration error")
+        with lock:
+            streak[0] = streak[0] + 1 if out.error is not None else 0
+            why = None
+            if out.config_error:
+                why = f"a configuration error ({out.error or 'unknown'})"
+            elif stop_after_failures is not None and streak[0] >= stop_after_failures:
+                why = f"{streak[0]} calls in a row failed (the last: {out.error})"
+            if why is not None and not stop_reason:
+                stop_reason.append(why)
+        if why is not None:
             stop.set()
         rec = {"bot_response": out.text, "response_time_s": max(0.0, float(out.latency)),
                "prompt_tokens": out.prompt_tokens, "completion_tokens": out.completion_tokens,
@@ -798,8 +820,7 @@ def _run_calls(tests, variants, repetitions, caller, cache, *, concurrency, seed
                             stats.skipped += 1
                             records[c.index] = _record(c, {"bot_response": None, "response_time_s": 0.0,
                                                            "model": _model_of(caller, c.variant), "attempts": 0,
-                                                           "error": "not sent: the run stopped after a "
-                                                                    f"configuration error ({stop_reason[0]})",
+                                                           "error": f"not sent: the run stopped after {stop_reason[0]}",
                                                            "timestamp": pd.Timestamp.now(tz="UTC").isoformat()},
                                                        cached=False, name=name)
                         else:
