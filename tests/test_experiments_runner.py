@@ -495,3 +495,13 @@ def test_cache_knows_a_configurable_bot_by_its_cache_id(tmp_path):
     assert second.log.turns["bot_response"].str.startswith("cold").all()
     assert third.log.turns["bot_response"].tolist() == first.log.turns["bot_response"].tolist()
     assert third.calls.cached == 4
+
+
+def test_test_set_columns_named_like_log_columns_are_kept_apart():
+    tests = _tests(["a", "b"]).assign(variant=["x", "y"], example_variant=["p", "q"], model="m", intent="i")
+    run = run_experiment(tests, [Variant("v")], repetitions=1, target=lambda ex, v: ex["variant"], progress=False)
+    t = run.log.turns
+    assert t["variant"].tolist() == ["v", "v"] and t["model"].isna().all()
+    assert t["example_example_variant"].tolist() == ["x", "y"] and t["example_variant"].tolist() == ["p", "q"]
+    assert t["example_model"].tolist() == ["m", "m"] and t["intent"].tolist() == ["i", "i"]
+    assert t["bot_response"].tolist() == ["x", "y"]  # the target saw the test set's own column

@@ -507,7 +507,9 @@ def run_experiment(test_set: Any, variants: Sequence[Variant], *, repetitions: i
         optionally ``prompt_tokens``, ``completion_tokens``, ``cost_usd``); it may raise (the
         error is recorded; ``TimeoutError``, ``ConnectionError`` and exceptions carrying a 429 or
         5xx ``status_code`` are retried). ``example`` holds the row plus ``repetition`` and
-        ``seed``. Exactly one of ``target`` and ``endpoint``. The cache knows a callable by its
+        ``seed``. It is called from ``concurrency`` worker threads at once (pass
+        ``concurrency=1`` for a bot that is not thread-safe). Exactly one of ``target`` and
+        ``endpoint``. The cache knows a callable by its
         module and name, plus its ``cache_id`` attribute when it has one: give a configurable bot
         (a callable object) a ``cache_id`` that changes with its configuration.
     endpoint : Endpoint or mapping, optional
@@ -896,7 +898,16 @@ def _to_log(records: list[dict], tests: pd.DataFrame):
     turns["repetition"] = turns["repetition"].astype("int64")
     turns["attempts"] = turns["attempts"].astype("int64")
     turns["cached"] = turns["cached"].astype(bool)
-    extra = tests.drop(columns=["input"]).rename(
-        columns={c: f"example_{c}" for c in tests.columns if c in _LOG_COLUMNS and c != "example_id"})
+    extra = tests.drop(columns=["input"])
+    taken = set(extra.columns) | set(_LOG_COLUMNS)
+    renames = {}
+    for c in extra.columns:
+        if c in _LOG_COLUMNS and c != "example_id":  # a test-set column named like a log column
+            new = f"example_{c}"
+            while new in taken:
+                new = f"example_{new}"
+            taken.add(new)
+            renames[c] = new
+    extra = extra.rename(columns=renames)
     turns = turns.merge(extra, on="example_id", how="left", validate="many_to_one")
     return validate(turns, source="experiment")
