@@ -848,10 +848,12 @@ def _run_calls(tests, variants, repetitions, caller, cache, *, concurrency, seed
                         if nxt is not None:
                             pending[pool.submit(work, nxt)] = nxt
             except BaseException:
+                # an interrupt: start nothing new, let the calls in flight finish (each is bounded
+                # by its timeout and retries) so that everything answered is in the cache
                 stop.set()
                 for fut in pending:
                     fut.cancel()
-                pool.shutdown(wait=False, cancel_futures=True)
+                pool.shutdown(wait=True, cancel_futures=True)
                 raise
             pool.shutdown(wait=True)
     if not cost_known:

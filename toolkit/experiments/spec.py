@@ -57,6 +57,7 @@ LIMITS: dict[str, int] = {
     "response_chars": 1_000_000,  # one answer from a Python target (longer: recorded as an error)
     "params": 32,              # extra request parameters of a variant
     "spec_bytes": 1_000_000,   # the YAML spec file
+    "spec_values": 100_000,    # values in the parsed spec (aliases counted each time they are used)
 }
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$")
@@ -509,11 +510,31 @@ def load_spec(source: str | os.PathLike | Mapping[str, Any]) -> ExperimentSpec:
         if not isinstance(data, Mapping):
             raise ExperimentSpecError(f"{path}: the spec must be a YAML mapping (test_set:, variants:, ...), got "
                                       f"{type(data).__name__}")
+        if _too_many_values(data, LIMITS["spec_values"]):
+            raise ExperimentSpecError(f"{path}: the spec expands to more than {LIMITS['spec_values']:,} values "
+                                      "(YAML aliases repeating a large node?)")
         base = path.parent
     try:
         return _spec_from_mapping(data, base)
     except ExperimentSpecError as exc:
         raise ExperimentSpecError(f"{where}: {exc}") from None
+
+
+def _too_many_values(data: Any, limit: int) -> bool:
+    """Whether ``data`` has more than ``limit`` values, counting a node shared by YAML aliases each
+    time it is reached (so an alias bomb is caught before anything walks or serialises it)."""
+    stack, seen = [data], 0
+    while stack:
+        node = stack.pop()
+        seen += 1
+        if seen > limit:
+            return True
+        if isinstance(node, Mapping):
+            stack.extend(node.keys())
+            stack.extend(node.values())
+        elif isinstance(node, (list, tuple)):
+            stack.extend(node)
+    return False
 
 
 def _spec_from_mapping(data: Mapping[str, Any], base: Path | None) -> ExperimentSpec:

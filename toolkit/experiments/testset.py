@@ -155,20 +155,38 @@ def read_test_set(path_or_log: Any, n: int | None = None, seed: int = 0) -> pd.D
     return out
 
 
-def _from_path(path: Path) -> tuple[pd.DataFrame, str]:
-    from toolkit.io import FORMATS, check_input_path, load
+def _file_problem(path: Path, exc: Exception) -> TestSetError:
+    """A file-level error of the log readers, said about a test set."""
+    problems = getattr(exc, "problems", None)
+    rule = "; ".join(p.rule for p in problems) if problems else str(exc)
+    return TestSetError(f"test set {path}: {rule}")
 
-    path = check_input_path(path)
+
+def _from_path(path: Path) -> tuple[pd.DataFrame, str]:
+    from toolkit.io import FORMATS, SQLITE_SUFFIXES, check_input_path, load
+    from toolkit.log import LogValidationError
+
+    try:
+        path = check_input_path(path)
+    except LogValidationError as exc:
+        raise _file_problem(path, exc) from None
     source = str(path)
     kind = FORMATS.get(path.suffix.lower())
-    if path.is_dir() or kind == "parquet" or kind is None:
+    if path.is_dir() or kind == "parquet" or path.suffix.lower() in SQLITE_SUFFIXES:
         return _from_log(load(path)), source
+    if kind is None:
+        raise TestSetError(f"test set {path}: unknown extension {path.suffix!r}; give a .csv or .jsonl of "
+                           "examples, a LangSmith dataset export (.json/.jsonl), or a conversation log "
+                           "(.parquet, a folder, a SQLite database)")
     if path.stat().st_size > 500_000_000:
         raise TestSetError(f"{path}: larger than 500 MB; draw a smaller test set first")
     if kind == "csv":
         from toolkit.io import read_table
 
-        df = read_table(path)
+        try:
+            df = read_table(path)
+        except LogValidationError as exc:
+            raise _file_problem(path, exc) from None
         if "input" not in df.columns and {"conversation_id", "user_input"} <= set(df.columns):
             return _from_log(load(path)), source
         return _csv_strings(df), source
