@@ -11,6 +11,8 @@ the example and the repetition), so a seeded bot can answer differently per repe
 
 Every finished call is stored in the disk cache (:mod:`toolkit.experiments.cache`) the moment it
 finishes, so a rerun sends nothing and a killed run, started again, sends only what is missing.
+On an interrupt (Ctrl-C) no new call starts; the calls in flight finish (each bounded by its
+timeout and retries) and are stored too.
 Errors are recorded per call (``error`` column) and never stop the run; only a configuration
 error of the endpoint (a 401/403/404, a missing key) stops sending, and the calls not sent are
 recorded as such.
@@ -229,8 +231,12 @@ def _retry_after_of(exc: BaseException) -> float | None:
         return None
 
 
-def _short(text: str, n: int = 300) -> str:
-    text = " ".join(str(text).split())
+def _short(text: Any, n: int = 300) -> str:
+    try:
+        text = str(text)
+    except Exception:  # noqa: BLE001 - an exception whose __str__ fails
+        text = f"<{type(text).__name__} without a readable message>"
+    text = " ".join(text.split())
     return text if len(text) <= n else text[:n] + "..."
 
 
@@ -254,7 +260,7 @@ class _CallableTarget:
 
         def work():
             try:
-                box["value"] = self.fn(example, variant)
+                box["value"] = self.fn(dict(example), variant)  # a copy: the target may change it
             except BaseException as exc:  # noqa: BLE001 - handed to the calling thread
                 box["exc"] = exc
 
