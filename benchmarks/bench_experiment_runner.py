@@ -46,7 +46,7 @@ def run(quick: bool) -> list[dict]:
     t_plain = median_time(plain_loop, repeats=repeats)
     t_run = median_time(lambda: run_experiment(tests, variants, repetitions=3, target=bot, progress=False),
                         repeats=repeats)
-    rows.append({"benchmark": "experiments.run_experiment", "metric": f"ms per call ({calls} calls, callable)",
+    rows.append({"benchmark": "experiment_runner.run_experiment", "metric": f"ms per call ({calls} calls, callable)",
                  "value": 1000 * t_run / calls, "unit": "ms", "baseline": 1000 * t_plain / calls,
                  "ratio": t_run / t_plain,
                  "note": "baseline = the bot called in a plain loop; the runner adds a thread per call "
@@ -63,7 +63,7 @@ def run(quick: bool) -> list[dict]:
             reruns.append(time.perf_counter() - t0)
             assert again.calls.cached == calls
     first, rerun = sorted(firsts)[len(firsts) // 2], sorted(reruns)[len(reruns) // 2]
-    rows.append({"benchmark": "experiments.cache", "metric": f"rerun from the cache ({calls} calls)",
+    rows.append({"benchmark": "experiment_runner.cache", "metric": f"rerun from the cache ({calls} calls)",
                  "value": rerun, "unit": "s", "baseline": first, "ratio": rerun / first,
                  "note": "baseline = the first run writing every call to the cache (fsync'ed file per call)"})
 
@@ -84,7 +84,7 @@ def run(quick: bool) -> list[dict]:
                                                 progress=False), repeats=1, warmup=0)
         t8 = median_time(lambda: run_experiment(small, variants, repetitions=1, endpoint=endpoint, concurrency=8,
                                                 progress=False), repeats=1, warmup=0)
-    rows.append({"benchmark": "experiments.endpoint", "metric": f"calls/s, 8 in flight ({n_small} calls, 50 ms replies)",
+    rows.append({"benchmark": "experiment_runner.endpoint", "metric": f"calls/s, 8 in flight ({n_small} calls, 50 ms replies)",
                  "value": n_small / t8, "unit": "calls/s", "baseline": n_small / t1, "ratio": t1 / t8,
                  "note": "loopback fake server (tests/fake_openai.py); baseline = 1 in flight; ratio = speed-up"})
     return rows
