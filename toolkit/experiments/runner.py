@@ -38,6 +38,7 @@ Examples
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import math
 import os
@@ -390,6 +391,7 @@ class _EndpointTarget:
                         attempts=comp.attempts, latency=latency)
 
 
+@functools.lru_cache(maxsize=1)
 def _variant_client_class():
     from toolkit.llm import LLMClient
 
