@@ -562,3 +562,24 @@ def test_formula_text_is_escaped_in_a_csv_log(tmp_path):
     path = run.write(tmp_path / "run.csv")
     text = path.read_text()
     assert "\n=HYPERLINK" not in text and ",=HYPERLINK" not in text and ",+1+1" not in text
+
+
+def test_cli_refuses_a_remote_run_whose_cost_is_unknown_or_too_high(tmp_path, monkeypatch, capsys):
+    from toolkit.cli import main
+
+    monkeypatch.setenv(KEY_ENV, KEY)
+    _tests([f"question number {i} " * 20 for i in range(50)]).to_csv(tmp_path / "t.csv", index=False)
+    spec = tmp_path / "spec.yaml"
+    base = (f"test_set: t.csv\nrepetitions: 3\nvariants: [{{name: a}}, {{name: b}}]\nout: out.jsonl\n"
+            f"endpoint: {{base_url: 'https://api.example.invalid/v1', model: my-model, api_key_env: {KEY_ENV}")
+    spec.write_text(base + "}\n")
+    assert main(["experiment", "run", str(spec), "--no-progress"]) == 2
+    assert "no price is known" in capsys.readouterr().err
+    spec.write_text(base + ", prices: {my-model: [1000, 1000]}}\n")
+    assert main(["experiment", "run", str(spec), "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert "300 calls not yet cached would cost about $" in err and "--max-cost 5" in err
+    assert main(["experiment", "run", str(spec), "--dry-run", "--json"]) == 0
+    shown = capsys.readouterr().out
+    assert json.loads(shown)["to_send"] == 300 and KEY not in shown
+    assert not (tmp_path / "out.jsonl").exists()
