@@ -133,6 +133,10 @@ def _run_run(args) -> int:
     path = result.write(out)
     calls = result.calls
     if args.json:
+        import sys
+
+        print(f"experiment: {calls.total:,} calls ({calls.cached:,} cached, {calls.ok:,} answered, {calls.failed:,} "
+              f"failed, {calls.skipped:,} not sent); wrote {path}", file=sys.stderr)
         print_json({"out": str(path), "calls": calls.to_dict(),
                     "summary": result.summary_table().to_dict(orient="records"), "settings": result.settings})
     else:
@@ -145,6 +149,19 @@ def _run_run(args) -> int:
                   if calls.prompt_tokens or calls.completion_tokens else "no token counts")
         print(f"  {tokens}; cost of this run "
               + ("unknown (no price for the model)" if cost is None else f"${cost:.4f}"))
-        table = result.summary_table()
-        print(table.to_string(index=False, float_format=lambda x: f"{x:.3f}"))
+        print(_compact(result.summary_table()))
     return 1 if calls.skipped else 0
+
+
+def _compact(table) -> str:
+    """The per-variant summary in at most 100 columns (variant names cut at 24 characters)."""
+    import pandas as pd
+
+    t = table.copy()
+    t["variant"] = t["variant"].map(lambda v: v if len(v) <= 24 else v[:23] + "~")
+    t = t.rename(columns={"mean_response_time_s": "mean_s", "p95_response_time_s": "p95_s",
+                          "prompt_tokens": "tokens_in", "completion_tokens": "tokens_out"})
+    for c in ("tokens_in", "tokens_out"):
+        t[c] = [("-" if v is None or v is pd.NA else f"{int(v):,}") for v in t[c].astype(object)]
+    cols = ["variant", "calls", "errors", "cached", "mean_s", "p95_s", "tokens_in", "tokens_out", "cost_usd"]
+    return t[cols].to_string(index=False, float_format=lambda x: f"{x:.3g}", na_rep="-")

@@ -142,8 +142,8 @@ class ExperimentRun:
             "mean_response_time_s": rt.groupby(t["variant"], sort=False).mean(),
             "median_response_time_s": rt.groupby(t["variant"], sort=False).median(),
             "p95_response_time_s": rt.groupby(t["variant"], sort=False).quantile(0.95),
-            "prompt_tokens": g["prompt_tokens"].sum().astype("Int64"),
-            "completion_tokens": g["completion_tokens"].sum().astype("Int64"),
+            "prompt_tokens": g["prompt_tokens"].sum(min_count=1).astype("Int64"),
+            "completion_tokens": g["completion_tokens"].sum(min_count=1).astype("Int64"),
             "cost_usd": g["cost_usd"].sum(min_count=1),
         })
         out.insert(2, "error_rate", out["errors"] / out["calls"])
