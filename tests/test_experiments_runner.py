@@ -583,3 +583,22 @@ def test_cli_refuses_a_remote_run_whose_cost_is_unknown_or_too_high(tmp_path, mo
     shown = capsys.readouterr().out
     assert json.loads(shown)["to_send"] == 300 and KEY not in shown
     assert not (tmp_path / "out.jsonl").exists()
+
+
+def test_editing_a_python_bot_invalidates_its_cached_answers(tmp_path):
+    tests = _tests(["a", "b"])
+    first = run_experiment(tests, [Variant("v")], repetitions=1, target=lambda ex, v: "one " + ex["input"],
+                           cache_dir=tmp_path, progress=False)
+    same = run_experiment(tests, [Variant("v")], repetitions=1, target=lambda ex, v: "one " + ex["input"],
+                          cache_dir=tmp_path, progress=False)
+    edited = run_experiment(tests, [Variant("v")], repetitions=1, target=lambda ex, v: "two " + ex["input"],
+                            cache_dir=tmp_path, progress=False)
+    assert first.calls.sent == 2 and same.calls.cached == 2 and edited.calls.sent == 2
+    assert edited.log.turns["bot_response"].tolist() == ["two a", "two b"]
+    # the fingerprint is stable across processes (no memory addresses, no hash-seed order)
+    code = ("import sys; sys.path.insert(0, {root!r}); from toolkit.experiments.runner import _code_fingerprint\n"
+            "def bot(ex, v):\n    return 'x' if ex['input'] in {{'a', 'b', 'c'}} else (lambda: 'y')()\n"
+            "print(_code_fingerprint(bot))").format(root=str(ROOT))
+    prints = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                             env={**os.environ, "PYTHONHASHSEED": seed}).stdout for seed in ("1", "2")}
+    assert len(prints) == 1 and len(prints.pop().strip()) == 16

@@ -1,7 +1,7 @@
 """The disk cache of an experiment's finished calls: one small JSON file per call, written atomically.
 
-A call is keyed by a SHA-256 of what decides its answer: the target (the endpoint URL or the
-Python function's name), the variant's whole definition (its name too, so the two arms of an
+A call is keyed by a SHA-256 of what decides its answer: the target (the endpoint URL and model,
+or the Python function's name, a hash of its code and its ``cache_id``), the variant's whole definition (its name too, so the two arms of an
 A/A test stay independent draws), the example (every column), the repetition index and the
 run's seed. Never the API key.
 

@@ -251,10 +251,12 @@ class _CallableTarget:
         self.prices = prices
         self._rng = random.Random()
         self.name = f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', type(fn).__name__)}"
+        self.code = _code_fingerprint(fn)
 
     def identity(self, variant: Variant) -> dict[str, Any]:
         cache_id = getattr(self.fn, "cache_id", None)
-        return {"kind": "callable", "name": self.name, "cache_id": None if cache_id is None else str(cache_id)}
+        return {"kind": "callable", "name": self.name, "code": self.code,
+                "cache_id": None if cache_id is None else str(cache_id)}
 
     def _once(self, example: dict, variant: Variant) -> tuple[Any, float]:
         box: dict[str, Any] = {}
@@ -328,6 +330,38 @@ class _CallableTarget:
             if price is not None:
                 cost = (ptok * price[0] + ctok * price[1]) / 1e6
         return _Outcome(text, ptok, ctok, cost, attempts=attempt, latency=latency)
+
+
+def _code_fingerprint(fn: Any) -> str | None:
+    """A short hash of the target's own code (bytecode, constants, names): editing the function
+    changes it, so its cached answers are not reused. None when there is no Python code to read."""
+    import types
+
+    for _ in range(3):  # functools.partial -> its function; a bound method -> its function
+        fn = getattr(fn, "func", None) or getattr(fn, "__func__", None) or fn
+    code = getattr(fn, "__code__", None)
+    if code is None:
+        call = getattr(type(fn), "__call__", None)
+        code = getattr(call, "__code__", None)
+    if not isinstance(code, types.CodeType):
+        return None
+
+    def const(c: Any) -> str:
+        if isinstance(c, types.CodeType):
+            return "code:" + digest(c)
+        if isinstance(c, (tuple, list)):
+            return "(" + ",".join(const(x) for x in c) + ")"
+        if isinstance(c, (frozenset, set)):
+            return "{" + ",".join(sorted(const(x) for x in c)) + "}"
+        return f"{type(c).__name__}:{c!r}"
+
+    def digest(co: types.CodeType) -> str:
+        h = hashlib.sha256(co.co_code)
+        h.update("\x00".join(co.co_names).encode())
+        h.update(const(co.co_consts).encode())
+        return h.hexdigest()[:16]
+
+    return digest(code)
 
 
 def _count(v: Any) -> int | None:
@@ -518,8 +552,10 @@ def run_experiment(test_set: Any, variants: Sequence[Variant], *, repetitions: i
         ``seed``. It is called from ``concurrency`` worker threads at once (pass
         ``concurrency=1`` for a bot that is not thread-safe). Exactly one of ``target`` and
         ``endpoint``. The cache knows a callable by its
-        module and name, plus its ``cache_id`` attribute when it has one: give a configurable bot
-        (a callable object) a ``cache_id`` that changes with its configuration.
+        module, name and a hash of its own code (editing the function re-sends its calls), plus
+        its ``cache_id`` attribute when it has one: give a configurable bot (a callable object,
+        or one whose behaviour lives in other functions or data) a ``cache_id`` that changes with
+        its configuration.
     endpoint : Endpoint or mapping, optional
         An OpenAI-compatible chat endpoint: ``base_url``, ``model``, ``api_key_env`` (the NAME of
         the environment variable with the key), ``prices``.
