@@ -379,6 +379,10 @@ def test_run_arguments_and_limits_are_checked():
     ("test_set: t.csv\nendpoint: {base_url: 'http://127.0.0.1:1/v1', api_key: sk-abcdefghijklmn}\n"
      "variants: [{name: a}]\n", "endpoint.api_key: the key never goes in a spec"),
     ("test_set: t.csv\nendpoint: {base_url: 'ftp://x'}\nvariants: [{name: a}]\n", "endpoint.base_url must be an http(s) URL"),
+    ("test_set: t.csv\nendpoint: {api_key_env: sk-abcdefghijklmn}\nvariants: [{name: a}]\n",
+     "endpoint.api_key_env must be the NAME of an environment variable"),
+    ("test_set: t.csv\nendpoint: {base_url: 'http://u:sk-abcdefghijklmn@h/v1'}\nvariants: [{name: a}]\n",
+     "endpoint.base_url must not hold a user name or password"),
     ("test_set: t.csv\nvariants: [{name: a}]\n", "give exactly one of endpoint"),
     ("target: m:f\nvariants: [{name: a}]\n", "test_set is missing"),
     ("test_set: t.csv\ntarget: m:f\nvariants: [{name: a, prompt_template: 'Q: {input'}]\n",

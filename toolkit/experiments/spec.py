@@ -321,9 +321,10 @@ class Endpoint:
                                           "in an environment variable named in endpoint.api_key_env")
         if self.model is not None and (not isinstance(self.model, str) or not self.model.strip()):
             raise ExperimentSpecError(f"endpoint.model must be a model name, got {self.model!r}")
-        if not isinstance(self.api_key_env, str) or not re.match(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$", self.api_key_env):
-            raise ExperimentSpecError("endpoint.api_key_env must be the NAME of an environment variable "
-                                      "(letters, digits, _), not the key itself")
+        if not isinstance(self.api_key_env, str) or not re.match(r"^[A-Z_][A-Z0-9_]{0,63}$", self.api_key_env):
+            # the value is not repeated: it may be the key itself, written in the wrong field
+            raise ExperimentSpecError("endpoint.api_key_env must be the NAME of an environment variable in "
+                                      "capitals, like OPENAI_API_KEY, not the key itself")
         prices = {}
         if not isinstance(self.prices, Mapping):
             raise ExperimentSpecError("endpoint.prices must map a model to [input, output] USD per million tokens")
