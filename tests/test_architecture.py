@@ -56,6 +56,9 @@ LAYER_OF = {
     "toolkit.forecasting": "analyses",
     "toolkit.judges": "analyses",
     "toolkit.ppi": "analyses",  # uses toolkit.labels (analyses)
+    # prompt experiments (issue 26): the runner sends through toolkit.llm, reads test sets with
+    # toolkit.io; the repetition-aware analysis sits beside it
+    "toolkit.experiments": "analyses",
     "toolkit.runner": "running",
     "toolkit.batch": "running",
     "toolkit.export": "running",
