@@ -1,5 +1,5 @@
-"""``toolkit experiment analyze`` and ``toolkit experiment plan`` (parsers in
-``toolkit.commands._experiment_analysis``)."""
+"""``toolkit experiment analyze`` and ``toolkit experiment plan`` (their parsers live in
+``toolkit.commands._experiment_analysis``; ``toolkit.commands.experiment`` adds them)."""
 
 from __future__ import annotations
 
@@ -24,8 +24,21 @@ def _parser():
 
 
 def cli(argv):
+    """The parsers' own functions (errors raised as ToolkitError, not printed)."""
     args = _parser().parse_args(argv)
     return args.experiment_func(args)
+
+
+def test_the_toolkit_command_has_both(capsys):
+    from toolkit.cli import main
+
+    assert main(["experiment", "plan", "--mde", "0.1", "--var-between-diff", "0.01", "--var-within", "0.04"]) == 0
+    assert "73 examples x 1 repetition(s)" in capsys.readouterr().out
+    assert main(["experiment", "plan", "--mde", "0.1"]) == 2  # one line on stderr, exit 2
+    assert "--var-between-diff" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["experiment", "analyze", "--help"])
+    assert "repetitions counted as examples" in capsys.readouterr().out
 
 
 @pytest.fixture(scope="module")

@@ -37,11 +37,16 @@ def register(subparsers) -> None:
         description="Prompt experiments against a real bot (an OpenAI-compatible endpoint or a\n"
         "Python function). 'run' sends every call once, caches each finished call, and writes\n"
         "an ordinary conversation log (variant, example_id, repetition columns) that every\n"
-        "other command and notebook reads.",
+        "other command and notebook reads. 'analyze' compares the variants of such a log with\n"
+        "examples as the unit; 'plan' says how many examples and repetitions a lift needs.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     sub = p.add_subparsers(dest="experiment_command", metavar="COMMAND", required=True)
     _register_run(sub)
+    from toolkit.commands._experiment_analysis import register_analyze, register_plan
+
+    register_analyze(sub)
+    register_plan(sub)
     p.set_defaults(func=run)
 
 

@@ -15,6 +15,17 @@ runner
     the result's ``log`` is an ordinary conversation log.
 cache
     :class:`CallCache`: one atomically written file per finished call.
+analysis
+    :func:`analyze_repeated`: the variants compared with examples as the unit and repetitions
+    nested (paired t on per-example means, cluster bootstrap, variance split, flaky examples, the
+    naive analysis beside it); :class:`RepeatedResult` with its figures.
+planner
+    :func:`plan_repetitions` / :func:`plan_from_result`: examples x repetitions for a target lift.
+standin
+    :func:`demo_experiment`, :class:`StandInBot`: a seeded offline bot from the sample's texts
+    with planted quality gaps and flaky examples (the demo's target).
+plots, widgets
+    The figures; :func:`toolkit.experiments.widgets.repetition_panel`, the planner with sliders.
 
 The names below are imported lazily on first access.
 
@@ -47,6 +58,16 @@ _LAZY = {
     "preview_experiment": "toolkit.experiments.runner",
     "ExperimentPreview": "toolkit.experiments.runner",
     "CallCache": "toolkit.experiments.cache",
+    # the repetition-aware analysis, the planner, the stand-in bot (issue 26, items 2 and 4)
+    "analyze_repeated": "toolkit.experiments.analysis",
+    "RepeatedResult": "toolkit.experiments.analysis",
+    "ExperimentAnalysisError": "toolkit.experiments.analysis",
+    "plan_repetitions": "toolkit.experiments.planner",
+    "plan_from_result": "toolkit.experiments.planner",
+    "power_repeated": "toolkit.experiments.planner",
+    "RepetitionPlan": "toolkit.experiments.planner",
+    "StandInBot": "toolkit.experiments.standin",
+    "demo_experiment": "toolkit.experiments.standin",
 }
 
 __all__ = sorted(_LAZY)

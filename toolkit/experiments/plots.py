@@ -29,6 +29,11 @@ def _figure(figsize):
     return Figure(figsize=figsize, layout="constrained")
 
 
+def _turns(data) -> pd.DataFrame:
+    """The turns of a log, or the frame itself."""
+    return data.turns if hasattr(data, "turns") else data
+
+
 def _label(text: str, limit: int = 28) -> str:
     text = str(text)
     text = text if len(text) <= limit else text[: limit - 1] + "…"
@@ -145,9 +150,7 @@ def _flaky_dots(ax, result, data, ids, ypos, variants):
     offsets = np.linspace(-0.25, 0.25, len(variants)) if len(variants) > 1 else np.zeros(1)
     for off, v in zip(offsets, variants):
         if data is not None:
-            from toolkit.experiments.analysis import _frame
-
-            df = _frame(data)
+            df = _turns(data)
             sub = df[(df["variant"].astype(str) == v) & df["example_id"].astype(str).isin(ids)]
             y = sub["example_id"].astype(str).map(ypos).to_numpy(float) + off
             ax.scatter(pd.to_numeric(sub[result.metric], errors="coerce").astype(float), y, s=16,
@@ -163,9 +166,7 @@ def _flaky_dots(ax, result, data, ids, ypos, variants):
 
 def _flaky_grid(ax, result, data, ids, ypos, variants):
     """Pass/fail: one square per repetition (green pass, red fail), grouped by variant."""
-    from toolkit.experiments.analysis import _frame
-
-    df = _frame(data)
+    df = _turns(data)
     df = df[df["example_id"].astype(str).isin(ids) & df["variant"].astype(str).isin(variants)]
     y_val = pd.to_numeric(df[result.metric], errors="coerce")
     df = df.assign(_y=y_val.astype(float)).dropna(subset=["_y"])
