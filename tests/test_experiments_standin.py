@@ -86,3 +86,25 @@ def test_bad_test_sets_and_variants():
     ans = bot({"example_id": "new", "input": "I want a refund for my order", "repetition": 0}, "baseline")
     assert isinstance(ans, str) and bot.grade("new", ans) is False
     assert np.isfinite(bot.p_good("new", "baseline"))
+
+
+def test_through_the_runner_with_its_cache(tmp_path):
+    """The stand-in as the runner's target: a rerun is served from the cache with the same answers;
+    another configuration of the bot is not (its cache_id differs)."""
+    from toolkit.experiments import Variant, run_experiment
+
+    d = demo_experiment(12, seed=5)
+    variants = [Variant(**v) for v in d.variants]
+    kw = dict(repetitions=2, cache_dir=tmp_path / "cache", progress=False, seed=5)
+    first = run_experiment(d.test_set, variants, target=d.bot, **kw)
+    again = run_experiment(d.test_set, variants, target=d.bot, **kw)
+    assert first.calls.ok == 72 and again.calls.cached == 72
+    key = ["variant", "example_id", "repetition"]
+    a = first.log.turns.sort_values(key)["bot_response"].tolist()
+    assert a == again.log.turns.sort_values(key)["bot_response"].tolist()
+    other = demo_experiment(12, seed=5, flaky_share=0.5)
+    assert run_experiment(other.test_set, variants, target=other.bot, **kw).calls.cached == 0
+    # the runner's log goes straight into the analysis
+    res = analyze_repeated(d.bot.grade_log(first.log), "passed", control="baseline")
+    assert res.comparisons["n_examples"].tolist() == [12, 12]
+    assert set(res.treatments) == {"grounded", "concise"}  # in the log's order (by conversation id)

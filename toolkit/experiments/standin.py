@@ -43,6 +43,7 @@ True
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
@@ -183,6 +184,8 @@ class StandInBot:
     >>> ex = {"example_id": "ex000", "input": "x", "repetition": 2}
     >>> bot.grade("ex000", bot(ex, "grounded")) in (True, False)
     True
+    >>> bot.cache_id == StandInBot(demo_test_set(8), seed=1).cache_id != StandInBot(demo_test_set(8), seed=2).cache_id
+    True
     """
 
     def __init__(self, test_set: pd.DataFrame, *, skills: Mapping[str, float] | None = None,
@@ -214,6 +217,12 @@ class StandInBot:
         self._good_sets = {name: set(g) | {_first_sentence(t) for t in g} for name, g in self._good.items()}
         self._words = {name: set(re.findall(r"[a-z']+", " ".join(d["first"]).lower()))
                        for name, d in intents.items()}
+        # the runner's cache knows a bot by its code and this id: another configuration, test
+        # set or text file answers differently, so it must not reuse cached answers
+        self.cache_id = "standin-" + hashlib.blake2b(json.dumps(
+            [self.seed, sorted(self.skills.items()), self.flaky_share, self.interaction,
+             sorted(self._examples.items()), self._good, self._generic], sort_keys=True).encode("utf-8"),
+            digest_size=8).hexdigest()
         # per example: flaky?, the shared uniform, and whether its variants draw on their own
         self._plan = {}
         for ex in self._examples:
