@@ -328,14 +328,14 @@ def flaky_examples(cells: pd.DataFrame, *, binary: bool, flaky_alpha: float = 0.
         return out
     df1 = n - 1.0
     ss = np.where(tested, df1 * out["var"].fillna(0.0).to_numpy(float), 0.0)
-    variant = out["variant"].to_numpy()
+    codes = pd.factorize(out["variant"])[0]
     flag = np.zeros(len(out), dtype=bool)
     ratio = np.full(len(out), np.nan)
     crit = np.full(len(out), np.nan)
     for _ in range(10):  # the reference: the unflagged others of the same variant
         ref = tested & ~flag
-        s_v = pd.Series(np.where(ref, ss, 0.0)).groupby(variant).transform("sum").to_numpy()
-        d_v = pd.Series(np.where(ref, df1, 0.0)).groupby(variant).transform("sum").to_numpy()
+        s_v = np.bincount(codes, weights=np.where(ref, ss, 0.0))[codes]
+        d_v = np.bincount(codes, weights=np.where(ref, df1, 0.0))[codes]
         s_o = s_v - np.where(ref, ss, 0.0)  # leave the cell itself out
         d_o = d_v - np.where(ref, df1, 0.0)
         ok = tested & (d_o > 0)
