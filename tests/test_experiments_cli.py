@@ -108,3 +108,20 @@ def test_bad_option_values_are_refused_while_parsing():
         _parser().parse_args(["plan", "--mde", "-1", "--var-within", "1", "--var-between-diff", "1"])
     with pytest.raises(SystemExit):
         _parser().parse_args(["analyze", "x", "--alpha", "2"])
+
+
+def test_variant_order_from_the_runs_experiment_json_and_100_columns(run_log, tmp_path, capsys):
+    import shutil
+
+    path, _ = run_log
+    log = tmp_path / "runs.parquet"
+    shutil.copy(path, log)
+    shutil.copy(path.with_name("runs.conversations.parquet"), tmp_path / "runs.conversations.parquet")
+    (tmp_path / "runs.experiment.json").write_text(json.dumps(
+        {"variants": [{"name": "baseline"}, {"name": "grounded"}, {"name": "concise"}]}))
+    assert cli(["analyze", str(log), "--metric", "passed", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["control"] == "baseline" and out["treatments"] == ["grounded", "concise"]
+    assert cli(["analyze", str(log), "--metric", "passed", "--plan-mde", "0.1"]) == 0
+    text = capsys.readouterr().out
+    assert max(len(line) for line in text.splitlines()) <= 100

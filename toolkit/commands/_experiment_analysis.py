@@ -45,7 +45,8 @@ def register_analyze(sub) -> None:
     p.add_argument("--metric", default="quality",
                    help="score or pass/fail column (default quality; computed with the local quality "
                         "score when the log has no such column)")
-    p.add_argument("--control", default=None, help="baseline variant (default: the first in the log)")
+    p.add_argument("--control", default=None, help="baseline variant (default: the run's first variant, from "
+                   "the experiment.json beside the log, else the first in the log)")
     p.add_argument("--alpha", type=open_unit("--alpha"), default=0.05, help="significance level (default 0.05)")
     p.add_argument("--flaky-alpha", type=open_unit("--flaky-alpha"), default=0.05,
                    help="score metrics: chance of flagging any example when none is flaky (default 0.05)")
@@ -119,10 +120,45 @@ def _load_scored(path: str, metric: str):
     return turns
 
 
+def _variant_order(path: str) -> list[str] | None:
+    """The variants in the order the run defined them, from the ``experiment.json`` that
+    ``toolkit experiment run`` writes beside its log (None when there is none or it is unreadable)."""
+    import json
+    from pathlib import Path
+
+    p = Path(path)
+    meta = p / "experiment.json" if p.is_dir() else p.with_name(f"{p.stem}.experiment.json")
+    try:
+        if not meta.is_file() or meta.stat().st_size > 10_000_000:
+            return None
+        names = [str(v["name"]) for v in json.loads(meta.read_text(encoding="utf-8"))["variants"]]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return names or None
+
+
+def _order_kwargs(path: str, control: str | None, turns) -> dict:
+    """``control`` and ``treatments`` for the analysis: as given, else in the run's own order."""
+    order = _variant_order(path)
+    if not order:
+        return {"control": control}
+    present = set(turns["variant"].dropna().astype(str))
+    order = [v for v in order if v in present]
+    ctrl = control or (order[0] if order else None)
+    rest = [v for v in order if v != ctrl]
+    return {"control": ctrl, "treatments": rest or None}
+
+
+def _say(text: str) -> None:
+    import textwrap
+
+    print(textwrap.fill(text, width=100))
+
+
 def _print_table(df) -> None:
     import pandas as pd
 
-    with pd.option_context("display.width", 200, "display.max_columns", 30,
+    with pd.option_context("display.width", 100, "display.max_columns", 30,
                            "display.float_format", "{:.4g}".format):
         print(df.to_string(index=False))
 
@@ -133,7 +169,7 @@ def run_analyze(args) -> int:
     from toolkit.experiments.analysis import analyze_repeated
 
     turns = _load_scored(args.log, args.metric)
-    res = analyze_repeated(turns, args.metric, control=args.control, alpha=args.alpha,
+    res = analyze_repeated(turns, args.metric, **_order_kwargs(args.log, args.control, turns), alpha=args.alpha,
                            flaky_alpha=args.flaky_alpha, n_boot=args.bootstrap, seed=args.seed)
     plan = res.plan(args.plan_mde, alpha=args.alpha) if args.plan_mde is not None else None
     if args.json:
@@ -149,11 +185,11 @@ def run_analyze(args) -> int:
     if len(flaky):
         _print_table(flaky[["variant", "example_id", "n", "mean", "sd", "ratio"]].head(20))
     for n in res.notes:
-        print(f"note: {n}")
+        _say(f"note: {n}")
     if plan is not None:
         print("\nplan:")
         _print_table(plan.summary_table())
-        print(plan.message())
+        _say(plan.message())
     return 0
 
 
@@ -173,8 +209,11 @@ def run_plan(args) -> int:
             raise UsageError("give either --from LOG or --var-between-diff and --var-within, not both")
         from toolkit.experiments.analysis import analyze_repeated
 
-        res = analyze_repeated(_load_scored(args.source, args.metric), args.metric, control=args.control,
-                               n_boot=0, treatments=[args.treatment] if args.treatment else None)
+        turns = _load_scored(args.source, args.metric)
+        order = _order_kwargs(args.source, args.control, turns)
+        if args.treatment:
+            order["treatments"] = [args.treatment]
+        res = analyze_repeated(turns, args.metric, **order, n_boot=0)
         plan = plan_from_result(res, args.mde, treatment=args.treatment, **kw)
     else:
         if args.var_between_diff is None or args.var_within is None:
@@ -183,7 +222,7 @@ def run_plan(args) -> int:
     if args.json:
         print_json(plan.to_dict())
         return 0
-    print(plan.formula)
+    _say(plan.formula)
     _print_table(plan.summary_table())
-    print(plan.message())
+    _say(plan.message())
     return 0
