@@ -456,6 +456,13 @@ def test_read_test_set_sources(tmp_path, bundled):
     assert ts["metadata_intent"].iloc[0] == "order_status"
     (tmp_path / "ls.jsonl").write_text("\n".join(json.dumps(r) for r in langsmith))
     assert len(read_test_set(tmp_path / "ls.jsonl")) == 2
+    chats = [{"messages": [{"role": "system", "content": "Be kind."}, {"role": "user", "content": "Hi there"},
+                           {"role": "assistant", "content": "Hello!"}]},
+             {"messages": [{"role": "user", "content": [{"type": "text", "text": "Cancel my plan"}]},
+                           {"role": "assistant", "content": "Done."}]}]
+    (tmp_path / "chat.jsonl").write_text("\n".join(json.dumps(r) for r in chats))
+    assert read_test_set(tmp_path / "chat.jsonl")[["input", "reference"]].values.tolist() == [
+        ["Hi there", "Hello!"], ["Cancel my plan", "Done."]]
     (tmp_path / "bad.json").write_text(json.dumps([{"id": "q", "inputs": {"a": 1, "b": 2}}]))
     with pytest.raises(TestSetError, match=r"record 0 \(id='q'\)"):
         read_test_set(tmp_path / "bad.json")
