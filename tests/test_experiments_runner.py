@@ -270,6 +270,7 @@ def test_key_never_in_outputs_logs_warnings_or_exceptions(tmp_path, monkeypatch,
             warnings.simplefilter("always")
             code = main(["experiment", "run", str(spec), "--no-progress", "--json"])
         assert code == 0
+        assert main(["experiment", "run", str(spec), "--no-progress"]) == 0  # text output: the errors named
         # a 401 that echoes the key: the run stops sending, records why, and redacts it
         def unauthorized(req):
             return Reply(401, {"error": {"message": f"Incorrect API key provided: {KEY}"}})
@@ -280,6 +281,7 @@ def test_key_never_in_outputs_logs_warnings_or_exceptions(tmp_path, monkeypatch,
                                  concurrency=1, **FAST)
         echoed = [r for r in srv.requests if _auth(r) == f"Bearer {KEY}"]
     out = capsys.readouterr()
+    assert "most frequent errors:" in out.out and "HTTP 500" in out.out
     assert echoed  # the key was really sent and echoed back by the server
     assert bad.calls.failed == 1 and bad.calls.skipped == 5 and bad.calls.sent == 1
     assert bad.log.turns["error"].str.startswith("HTTP 401").sum() == 1
