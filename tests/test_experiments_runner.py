@@ -609,7 +609,7 @@ def test_editing_a_python_bot_invalidates_its_cached_answers(tmp_path):
     assert first.calls.sent == 2 and same.calls.cached == 2 and edited.calls.sent == 2
     assert edited.log.turns["bot_response"].tolist() == ["two a", "two b"]
     # the fingerprint is stable across processes (no memory addresses, no hash-seed order)
-    code = ("import sys; sys.path.insert(0, {root!r}); from toolkit.experiments.runner import _code_fingerprint\n"
+    code = ("import sys; sys.path.insert(0, {root!r}); from toolkit.experiments.cache import _code_fingerprint\n"
             "def bot(ex, v):\n    return 'x' if ex['input'] in {{'a', 'b', 'c'}} else (lambda: 'y')()\n"
             "print(_code_fingerprint(bot))").format(root=str(ROOT))
     prints = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
