@@ -270,6 +270,7 @@ def test_key_never_in_outputs_logs_warnings_or_exceptions(tmp_path, monkeypatch,
             warnings.simplefilter("always")
             code = main(["experiment", "run", str(spec), "--no-progress", "--json"])
         assert code == 0
+        assert main(["experiment", "run", str(spec), "--no-progress"]) == 0  # text output: the errors named
         # a 401 that echoes the key: the run stops sending, records why, and redacts it
         def unauthorized(req):
             return Reply(401, {"error": {"message": f"Incorrect API key provided: {KEY}"}})
@@ -280,6 +281,7 @@ def test_key_never_in_outputs_logs_warnings_or_exceptions(tmp_path, monkeypatch,
                                  concurrency=1, **FAST)
         echoed = [r for r in srv.requests if _auth(r) == f"Bearer {KEY}"]
     out = capsys.readouterr()
+    assert "most frequent errors:" in out.out and "HTTP 500" in out.out
     assert echoed  # the key was really sent and echoed back by the server
     assert bad.calls.failed == 1 and bad.calls.skipped == 5 and bad.calls.sent == 1
     assert bad.log.turns["error"].str.startswith("HTTP 401").sum() == 1
@@ -456,6 +458,13 @@ def test_read_test_set_sources(tmp_path, bundled):
     assert ts["metadata_intent"].iloc[0] == "order_status"
     (tmp_path / "ls.jsonl").write_text("\n".join(json.dumps(r) for r in langsmith))
     assert len(read_test_set(tmp_path / "ls.jsonl")) == 2
+    chats = [{"messages": [{"role": "system", "content": "Be kind."}, {"role": "user", "content": "Hi there"},
+                           {"role": "assistant", "content": "Hello!"}]},
+             {"messages": [{"role": "user", "content": [{"type": "text", "text": "Cancel my plan"}]},
+                           {"role": "assistant", "content": "Done."}]}]
+    (tmp_path / "chat.jsonl").write_text("\n".join(json.dumps(r) for r in chats))
+    assert read_test_set(tmp_path / "chat.jsonl")[["input", "reference"]].values.tolist() == [
+        ["Hi there", "Hello!"], ["Cancel my plan", "Done."]]
     (tmp_path / "bad.json").write_text(json.dumps([{"id": "q", "inputs": {"a": 1, "b": 2}}]))
     with pytest.raises(TestSetError, match=r"record 0 \(id='q'\)"):
         read_test_set(tmp_path / "bad.json")
@@ -600,7 +609,7 @@ def test_editing_a_python_bot_invalidates_its_cached_answers(tmp_path):
     assert first.calls.sent == 2 and same.calls.cached == 2 and edited.calls.sent == 2
     assert edited.log.turns["bot_response"].tolist() == ["two a", "two b"]
     # the fingerprint is stable across processes (no memory addresses, no hash-seed order)
-    code = ("import sys; sys.path.insert(0, {root!r}); from toolkit.experiments.runner import _code_fingerprint\n"
+    code = ("import sys; sys.path.insert(0, {root!r}); from toolkit.experiments.cache import _code_fingerprint\n"
             "def bot(ex, v):\n    return 'x' if ex['input'] in {{'a', 'b', 'c'}} else (lambda: 'y')()\n"
             "print(_code_fingerprint(bot))").format(root=str(ROOT))
     prints = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,

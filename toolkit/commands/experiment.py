@@ -155,6 +155,12 @@ def _run_run(args) -> int:
         print(f"  {tokens}; cost of this run "
               + ("unknown (no price for the model)" if cost is None else f"${cost:.4f}"))
         print(_compact(result.summary_table()))
+        errors = result.log.turns["error"].dropna()
+        if len(errors):
+            print("most frequent errors:")
+            for text, count in errors.value_counts().head(3).items():
+                text = " ".join(str(text).split())
+                print(f"  {count:>6,} x {text if len(text) <= 88 else text[:87] + '~'}")
     return 1 if calls.skipped else 0
 
 

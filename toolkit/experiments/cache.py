@@ -61,6 +61,38 @@ def call_key(target: Mapping[str, Any], variant: Mapping[str, Any], example: Map
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
 
+def _code_fingerprint(fn: Any) -> str | None:
+    """A short hash of the target's own code (bytecode, constants, names): editing the function
+    changes it, so its cached answers are not reused. None when there is no Python code to read."""
+    import types
+
+    for _ in range(3):  # functools.partial -> its function; a bound method -> its function
+        fn = getattr(fn, "func", None) or getattr(fn, "__func__", None) or fn
+    code = getattr(fn, "__code__", None)
+    if code is None:
+        call = getattr(type(fn), "__call__", None)
+        code = getattr(call, "__code__", None)
+    if not isinstance(code, types.CodeType):
+        return None
+
+    def const(c: Any) -> str:
+        if isinstance(c, types.CodeType):
+            return "code:" + digest(c)
+        if isinstance(c, (tuple, list)):
+            return "(" + ",".join(const(x) for x in c) + ")"
+        if isinstance(c, (frozenset, set)):
+            return "{" + ",".join(sorted(const(x) for x in c)) + "}"
+        return f"{type(c).__name__}:{c!r}"
+
+    def digest(co: types.CodeType) -> str:
+        h = hashlib.sha256(co.co_code)
+        h.update("\x00".join(co.co_names).encode())
+        h.update(const(co.co_consts).encode())
+        return h.hexdigest()[:16]
+
+    return digest(code)
+
+
 class CallCache:
     """Finished calls on disk under ``folder/<2 hex>/<key>.json``.
 

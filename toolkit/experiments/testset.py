@@ -2,7 +2,8 @@
 
 :func:`read_test_set` takes a DataFrame, a CSV / JSON Lines file of examples, a LangSmith dataset
 export (its examples as a JSON array or JSON Lines: ``id``, ``inputs``, ``outputs``,
-``metadata``), or a conversation log (any file or folder :func:`toolkit.io.load` reads, or a
+``metadata``; or the chat fine-tuning JSON Lines with ``messages``), or a conversation log
+(any file or folder :func:`toolkit.io.load` reads, or a
 :class:`~toolkit.log.ConversationLog`), from which distinct user messages are drawn.
 
 Examples
@@ -105,7 +106,9 @@ def read_test_set(path_or_log: Any, n: int | None = None, seed: int = 0) -> pd.D
     ----------
     path_or_log : path, DataFrame or ConversationLog
         A DataFrame or a CSV / JSON Lines file with an ``input`` column; a LangSmith dataset
-        export (``.json`` array or ``.jsonl`` of examples with ``inputs``/``outputs``); or a
+        export (``.json`` array or ``.jsonl`` of examples with ``inputs``/``outputs``, or chat
+        fine-tuning JSON Lines with ``messages``: the last user message is the input, the final
+        assistant message the reference); or a
         conversation log (a ``ConversationLog`` or anything :func:`toolkit.io.load` reads, e.g.
         ``data/sample``): its distinct user messages become the examples (``example_id`` is
         ``conversation_id:turn`` of the first occurrence, the logged answer is kept as
@@ -194,6 +197,10 @@ def _from_path(path: Path) -> tuple[pd.DataFrame, str]:
     if records and all(isinstance(r, dict) for r in records):
         if any("inputs" in r for r in records):
             return _from_langsmith(records, source), source
+        if all("messages" in r and "input" not in r for r in records):  # chat fine-tuning JSONL
+            return _from_langsmith([{"id": r.get("id", i), "inputs": {"messages": _before_answer(r["messages"])},
+                                     "outputs": {"messages": r["messages"]}, "metadata": r.get("metadata")}
+                                    for i, r in enumerate(records)], source), source
         keys = set().union(*(r.keys() for r in records[:100]))
         if "input" not in keys and {"conversation_id", "user_input"} <= keys:
             return _from_log(load(path)), source
@@ -242,6 +249,14 @@ def _json_records(path: Path) -> list:
                     return data[key]
             return [data]
     return json_lines(path, text)
+
+
+def _before_answer(messages: Any) -> Any:
+    """A chat's messages without its final assistant answer (the reference), for its input."""
+    if isinstance(messages, list) and messages and isinstance(messages[-1], dict) \
+            and messages[-1].get("role") == "assistant":
+        return messages[:-1]
+    return messages
 
 
 def _text_of(value: Any, keys: tuple[str, ...], role: str) -> str | None:
