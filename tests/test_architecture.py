@@ -35,13 +35,13 @@ LAYER_OF = {
     "toolkit.sources": "data",
     # the Dask engine (issue 13): the client is base; reading and the reductions over partitions
     # are data; the TF-IDF fit needs toolkit.text; the engine comparison runs the analyses
-    "toolkit.scale": "base",
-    "toolkit.scale.read": "data",
-    "toolkit.scale.ab": "data",
-    "toolkit.scale.series": "data",
-    "toolkit.scale.topics": "data",
-    "toolkit.scale.score": "analyses",
-    "toolkit.scale.compare": "running",
+    "toolkit.dask_engine": "base",
+    "toolkit.dask_engine.read": "data",
+    "toolkit.dask_engine.ab": "data",
+    "toolkit.dask_engine.series": "data",
+    "toolkit.dask_engine.topics": "data",
+    "toolkit.dask_engine.score": "analyses",
+    "toolkit.dask_engine.benchmark": "running",
     # LangSmith evaluators are quality scoring offered to LangSmith's evaluate()
     "toolkit.sources.evaluators": "analyses",
     "toolkit.text": "analyses",

@@ -82,7 +82,7 @@ from toolkit.clustering._base import (  # noqa: F401 - re-exported
     _threads,
 )
 from toolkit.clustering.browser import cluster_browser, topic_level_slider
-from toolkit.clustering.compare import compare_k_methods
+from toolkit.clustering.k_evaluation import compare_k_methods
 from toolkit.clustering.embeddings import _embeddings_backend, _load_encoder
 from toolkit.clustering.from_log import ClusterResult, cluster_log, clustering_units
 from toolkit.clustering.k_choice import KSelection, _eigengap_spectrum, choose_k
