@@ -20,7 +20,7 @@ import pytest
 pytest.importorskip("distributed")
 pytest.importorskip("dask.dataframe")
 
-from toolkit.log import LogValidationError  # noqa: E402
+from toolkit.validation import LogValidationError  # noqa: E402
 from toolkit.dask_engine.client import EngineError, dask_client  # noqa: E402
 from toolkit.dask_engine.read import read_log  # noqa: E402
 

@@ -38,7 +38,8 @@ from typing import Any
 
 import pandas as pd
 
-from toolkit.log import ConversationLog, LogValidationError, Problem, validate
+from toolkit.log import ConversationLog, validate
+from toolkit.validation import LogValidationError, Problem
 
 __all__ = ["load", "save", "read_table", "load_sqlite", "check_input_path", "FORMATS"]
 

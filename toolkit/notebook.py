@@ -28,7 +28,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-# re-exported: they live in the base module toolkit._files (old imports keep working)
+# the escaping notebooks apply to data they show as Markdown or HTML (part of the notebook API)
 from toolkit._escape import html_text, md_text
 from toolkit._files import atomic_write_bytes, atomic_write_text, to_jsonable
 
@@ -39,9 +39,6 @@ __all__ = [
     "save_figure",
     "write_sidecar",
     "read_sidecar",
-    "to_jsonable",
-    "atomic_write_bytes",
-    "atomic_write_text",
     "SIDECAR_NAME",
     "FIGURE_DIR",
 ]

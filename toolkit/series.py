@@ -36,7 +36,7 @@ from typing import Any, Callable, Iterable
 import numpy as np
 import pandas as pd
 
-from toolkit.log import has_utc_offset
+from toolkit.validation import has_utc_offset
 from toolkit.errors import ToolkitError
 
 __all__ = [
