@@ -183,3 +183,29 @@ def test_the_checker_sees_imports(tmp_path, source, expected):
 def test_a_planted_upward_import_is_caught():
     assert LAYERS.index(_layer("toolkit.cli")) > LAYERS.index(_layer("toolkit.log"))
     assert _layer("toolkit.ab.widgets") == "interfaces" and _layer("toolkit.ab.power") == "analyses"
+
+
+#: the longest a module of the package may be (issue 21): past it, split it by concern
+MAX_MODULE_LINES = 700
+
+
+def _too_long(root: Path, limit: int = MAX_MODULE_LINES) -> dict[str, int]:
+    lengths = {_module_name(p): len(p.read_text(encoding="utf-8").splitlines()) for p in root.rglob("*.py")}
+    return {m: n for m, n in sorted(lengths.items()) if n > limit and m not in IGNORED}
+
+
+def test_no_module_is_longer_than_700_lines():
+    assert _too_long(ROOT) == {}, f"split these modules by concern (at most {MAX_MODULE_LINES} lines each)"
+
+
+def test_the_length_check_sees_a_long_module(tmp_path):
+    pkg = tmp_path / "toolkit"
+    pkg.mkdir()
+    (pkg / "short.py").write_text("x = 1\n" * MAX_MODULE_LINES)
+    (pkg / "long.py").write_text("x = 1\n" * (MAX_MODULE_LINES + 1))
+    global ROOT
+    saved, ROOT = ROOT, pkg
+    try:
+        assert _too_long(pkg) == {"toolkit.long": MAX_MODULE_LINES + 1}
+    finally:
+        ROOT = saved
