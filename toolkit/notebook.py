@@ -25,6 +25,7 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +40,7 @@ __all__ = [
     "save_figure",
     "write_sidecar",
     "read_sidecar",
+    "run_parameters",
     "SIDECAR_NAME",
     "FIGURE_DIR",
 ]
@@ -165,8 +167,45 @@ def save_figure(
     return written
 
 
+#: parameter values a sidecar records (the typed defaults of a notebook's ``parameters`` cell)
+_PARAMETER_TYPES = (str, int, float, bool, list, type(None))
+
+
+def run_parameters() -> dict:
+    """The parameters of the notebook that is running, with the values it runs with.
+
+    A notebook declares its parameters as typed assignments in its ``parameters`` cell
+    (``metric: str = "volume"  # ...``); those names are read back from the notebook's namespace
+    (the ``__main__`` module of its kernel), so papermill's injected values count. ``output_dir``
+    (where, not what) is left out. Outside a notebook (no such names) the result is empty.
+
+    Examples
+    --------
+    >>> ns = {"__name__": "__main__", "run_parameters": run_parameters}
+    >>> exec('metric: str = "volume"\\nhorizon: int = 48\\nmetric = "quality"\\nfound = run_parameters()', ns)
+    >>> ns["found"]
+    {'metric': 'quality', 'horizon': 48}
+    """
+    frame = sys._getframe(1)
+    while frame is not None and frame.f_globals.get("__name__") != "__main__":
+        frame = frame.f_back
+    ns = frame.f_globals if frame is not None else {}
+    declared = ns.get("__annotations__") or {}
+    return {k: ns[k] for k in declared
+            if k in ns and k != "output_dir" and not k.startswith("_") and isinstance(ns[k], _PARAMETER_TYPES)}
+
+
+def _plain(results: Any) -> Any:
+    """A result object (``to_dict()``) or a dict of them as plain data."""
+    if hasattr(results, "to_dict") and not isinstance(results, dict):
+        return results.to_dict()
+    if isinstance(results, dict):
+        return {k: _plain(v) for k, v in results.items()}
+    return results
+
+
 def write_sidecar(
-    results: dict,
+    results: Any,
     output_dir: str | os.PathLike = ".",
     *,
     notebook: str = "",
@@ -177,15 +216,17 @@ def write_sidecar(
 
     Parameters
     ----------
-    results : dict
+    results : dict or result
         Key results: flat scalars are best (a batch joins them into one summary table);
-        nested lists and dicts are kept as they are.
+        nested lists and dicts are kept as they are. A result object (or a dict value) with
+        ``to_dict()`` is written as its dict.
     output_dir : path
         The notebook's output folder.
     notebook : str
         The notebook's name, recorded in the sidecar.
     parameters : dict, optional
-        The parameters the notebook ran with.
+        Values to record beside (or instead of) the run's own parameters, which are read from
+        the notebook itself (:func:`run_parameters`).
     data_range : dict, optional
         ``start``, ``end`` (ISO timestamps), ``turns``, ``conversations`` of the data analysed;
         default: those of the log last loaded by :func:`load_log` in this process, if any.
@@ -207,8 +248,8 @@ def write_sidecar(
         "notebook": notebook,
         "toolkit_version": __version__,
         "written_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-        "parameters": to_jsonable(parameters or {}),
-        "results": to_jsonable(results),
+        "parameters": to_jsonable({**run_parameters(), **(parameters or {})}),
+        "results": to_jsonable(_plain(results)),
     }
     if data_range or _LAST_RANGE:
         doc["data_range"] = to_jsonable(dict(data_range or _LAST_RANGE))
