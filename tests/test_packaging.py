@@ -191,3 +191,37 @@ def test_notebook_code_does_not_overwrite_its_parameters(path):
             if name in params and (path.name, name) not in REBOUND_ON_PURPOSE:
                 clashes.append(f"code cell {i}, line {line}: {name}")
     assert not clashes, f"{path.name} overwrites parameters: {clashes}"
+
+
+#: the longest a notebook code cell may be, counting lines that are neither blank nor comments (the
+#: parameters cell aside: one typed, commented line per parameter); longer logic belongs in the
+#: package, where it is tested (issue 21: notebooks only orchestrate)
+MAX_CELL_LINES = 12
+
+
+def _long_cells(cells: list, limit: int = MAX_CELL_LINES) -> dict[int, int]:
+    """Code cells over ``limit`` counted lines: {cell index: lines}."""
+    out = {}
+    for i, cell in enumerate(cells):
+        if cell["cell_type"] != "code" or "parameters" in cell.get("metadata", {}).get("tags", []):
+            continue
+        src = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+        n = sum(1 for ln in src.splitlines() if ln.strip() and not ln.strip().startswith("#"))
+        if n > limit:
+            out[i] = n
+    return out
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
+def test_notebook_code_cells_are_short(path):
+    long = _long_cells(json.loads(path.read_text())["cells"])
+    assert not long, (f"{path.name}: code cells over {MAX_CELL_LINES} lines {long} (cell: lines); "
+                      "move the logic into toolkit and call it")
+
+
+def test_the_cell_length_check_counts_code_lines_only():
+    code = {"cell_type": "code", "metadata": {}, "source": "x = 1\n" * 12 + "\n# a comment\n\n"}
+    longer = {"cell_type": "code", "metadata": {}, "source": ["x = 1\n"] * 13}
+    params = {"cell_type": "code", "metadata": {"tags": ["parameters"]}, "source": "a: int = 1  # a\n" * 30}
+    text = {"cell_type": "markdown", "metadata": {}, "source": "text\n" * 30}
+    assert _long_cells([code, longer, params, text]) == {1: 13}
