@@ -143,9 +143,7 @@ def test_papermill_documents_every_parameter(path):
 
 
 # a notebook may rebind a parameter on purpose; each such case is listed here with its reason
-REBOUND_ON_PURPOSE = {
-    ("04_forecasting.ipynb", "metric"),  # a series file names its own metric
-}
+REBOUND_ON_PURPOSE: set[tuple[str, str]] = set()
 
 
 def _module_level_bindings(tree):

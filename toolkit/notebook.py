@@ -26,8 +26,13 @@ import datetime as _dt
 import json
 import os
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import pandas as pd
+
+from toolkit.errors import ToolkitError
 
 # the escaping notebooks apply to data they show as Markdown or HTML (part of the notebook API)
 from toolkit._escape import html_text, md_text
@@ -41,6 +46,9 @@ __all__ = [
     "write_sidecar",
     "read_sidecar",
     "run_parameters",
+    "show_figure",
+    "SeriesInput",
+    "load_series_input",
     "SIDECAR_NAME",
     "FIGURE_DIR",
 ]
@@ -165,6 +173,142 @@ def save_figure(
         fig.savefig(buf, format=fmt, dpi=dpi, bbox_inches="tight")
         written.append(atomic_write_bytes(out / f"{name}.{fmt}", buf.getvalue()))
     return written
+
+
+def show_figure(fig, name: str | None = None, output_dir: str | os.PathLike = ".") -> None:
+    """Show a figure in the notebook and close it; with a ``name``, save it first (:func:`save_figure`).
+
+    Examples
+    --------
+    >>> import matplotlib; matplotlib.use("Agg")
+    >>> import matplotlib.pyplot as plt, tempfile, pathlib
+    >>> fig, ax = plt.subplots(); d = tempfile.mkdtemp()
+    >>> show_figure(fig, "line", d)
+    Figure(640x480)
+    >>> sorted(p.name for p in (pathlib.Path(d) / FIGURE_DIR).iterdir()), plt.fignum_exists(fig.number)
+    (['line.png', 'line.svg'], False)
+    """
+    import matplotlib.pyplot as plt
+    from IPython.display import display
+
+    if name:
+        save_figure(fig, name, output_dir)
+    display(fig)
+    plt.close(fig)
+
+
+@dataclass
+class SeriesInput:
+    """What notebook 04 forecasts: a metric series from a conversation log, or a series file.
+
+    ``log`` is None for a series file (``timestamp,value[,series_id]``), whose first series is
+    used and names its own ``metric``. ``truth`` is the bundled sample's truth (None otherwise).
+    """
+
+    series: pd.Series
+    metric: str
+    freq: str
+    season: int
+    log: Any = None
+    truth: dict | None = None
+    source: str = ""
+
+    @property
+    def per_day(self) -> int:
+        """Points per day of the series."""
+        return max(1, int(round(pd.Timedelta(days=1) / (self.series.index[1] - self.series.index[0]))))
+
+    def series_of(self, metric: str) -> pd.Series:
+        """Another metric of the same log at the same frequency (the series itself for a series file)."""
+        from toolkit.series import metric_series
+
+        return self.series if self.log is None or metric == self.metric else metric_series(self.log, metric, self.freq)
+
+    def metrics(self, names: str | list[str]) -> dict[str, pd.Series]:
+        """``"a,b"`` (or a list) -> {name: series}; for a series file, only its own series."""
+        if self.log is None:
+            return {self.metric: self.series}
+        wanted = [n.strip() for n in (names.split(",") if isinstance(names, str) else names) if n.strip()]
+        return {n: self.series_of(n) for n in wanted}
+
+    def metric_choices(self) -> list[str]:
+        """Metrics a viewer may pick for this input."""
+        if self.log is None:
+            return [self.metric]
+        extra = {"quality"} if "quality" in self.log.turns.columns else set()
+        return sorted({self.metric, "volume", "turns", "response_time_mean", "error_rate", "cost"} | extra)
+
+    def to_dict(self) -> dict:
+        """The input's description (no data)."""
+        y = self.series
+        return {"metric": self.metric, "freq": y.index.freqstr, "season": self.season, "n_points": int(len(y)),
+                "start": str(y.index[0]), "end": str(y.index[-1]), "empty_buckets": int(y.isna().sum()),
+                "source": self.source}
+
+    def summary_table(self) -> pd.DataFrame:
+        """:meth:`to_dict` as a one-row table."""
+        return pd.DataFrame([self.to_dict()])
+
+    def __str__(self) -> str:
+        d = self.to_dict()
+        return (f"{d['source']}\n{d['metric']}: {d['n_points']} points from {d['start']} to {d['end']}, "
+                f"season {d['season']}, {d['empty_buckets']} empty buckets")
+
+
+def load_series_input(data_path: str | os.PathLike | None, metric: str = "volume", freq: str = "h", *,
+                      season: int = 0, also: str | list[str] = (), tz: str | None = None, start: Any = None,
+                      end: Any = None, variant: Any = None) -> SeriesInput:
+    """Read what to forecast: a series file as it is, or a metric series of a conversation log.
+
+    A file whose columns are ``timestamp,value`` (and optionally ``series_id``) is a series file:
+    its first series is used (``start``, ``end``, ``variant`` select conversations, so they are an
+    error there). Anything else is a log (:func:`load_log`; empty path: the bundled sample, whose
+    truth comes along); when ``metric`` or ``also`` asks for ``quality`` and the log has no
+    scores, it is scored with :func:`toolkit.quality.score_log` first.
+
+    Parameters
+    ----------
+    data_path : str or path
+        A log, a series file, or empty for the bundled sample.
+    metric, freq : str
+        The metric to forecast and the bucket frequency (for a log).
+    season : int
+        Seasonal period in steps; 0: from the frequency.
+    also : str or list of str
+        Further metrics that will be asked of the log (``"a,b"``).
+    tz, start, end, variant
+        As in :func:`load_log`.
+
+    Examples
+    --------
+    >>> inp = load_series_input("", "volume", "h")
+    >>> inp.metric, inp.season, inp.truth is not None, inp.per_day
+    ('volume', 24, True, 24)
+    """
+    from toolkit.series import default_season, is_series_table, metric_series, peek_columns, read_series, split_long
+
+    truth = None
+    if data_path and is_series_table(peek_columns(data_path) or []):
+        if start or end or variant:
+            raise ToolkitError("start, end and variant select conversations of a log; "
+                               f"{data_path} is a series file: cut it before forecasting")
+        series = split_long(read_series(data_path))
+        metric, y = next(iter(series.items()))
+        log, source = None, f"series file: {len(series)} series; using {metric!r}"
+    else:
+        log = load_log(data_path, tz=tz, start=start, end=end, variant=variant)
+        if not data_path:
+            from toolkit.sample import load_sample_truth
+
+            truth = load_sample_truth()
+        wanted = {metric, *(a.strip() for a in (also.split(",") if isinstance(also, str) else also))}
+        source = str(log)
+        if "quality" in wanted and "quality" not in log.turns.columns:
+            from toolkit.quality import score_log
+
+            log, source = score_log(log), source + "\nscored response quality with toolkit.quality"
+        y = metric_series(log, metric, freq)
+    return SeriesInput(y, metric, freq, season or default_season(y.index.freqstr), log, truth, source)
 
 
 #: parameter values a sidecar records (the typed defaults of a notebook's ``parameters`` cell)

@@ -277,6 +277,34 @@ class ClusterResult:
             "seed": self.seed,
         }
 
+    def summary_table(self) -> pd.DataFrame:
+        """:meth:`summary` as a one-column ``value`` table."""
+        return pd.Series(self.summary(), name="value").to_frame()
+
+    def to_dict(self, n_worst: int = 3) -> dict[str, Any]:
+        """:meth:`summary` with ``n_clusters``, the ``n_worst`` worst-served clusters and the profile."""
+        p = self.profile
+        cols = ["cluster", "label", "size", "share"] + [c for c in ("resolution_rate", "excess_failures") if c in p]
+        return {**self.summary(), "n_clusters": self.k, "worst_clusters": p.head(n_worst)[cols], "profile": p}
+
+    def describe(self) -> str:
+        """What was clustered and how, in a few lines.
+
+        Examples
+        --------
+        >>> import toolkit
+        >>> print(cluster_log(toolkit.load_sample(), k=5, backend="tfidf", seed=0).describe())  # doctest: +ELLIPSIS
+        5 clusters of ... messages (first_user, tfidf, kmeans)
+        """
+        lines = [f"{self.k} clusters of {len(self.assignments):,} messages ({self.text}, {self.backend}, {self.algorithm})"]
+        if self.k_selection is not None:
+            lines.append(f"k chosen by: {self.k_selection.rule}")
+        if self.algorithm == "hdbscan":
+            lines.append(f"noise: {self.noise_share:.1%} of the messages belong to no dense pocket")
+        if self.n_empty:
+            lines.append(f"{self.n_empty:,} messages without words (empty, digits or stop words only) form cluster -1")
+        return "\n".join(lines)
+
     def plot_map(self, *, max_points: int = 20000, ax=None, annotate: bool = True):
         """2-D map of the clusters; see :func:`plot_cluster_map`."""
         return plot_cluster_map(self, max_points=max_points, ax=ax, annotate=annotate)

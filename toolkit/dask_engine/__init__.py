@@ -40,6 +40,8 @@ _LAZY = {
     "read_log": "toolkit.dask_engine.read",
     "sample_dask_log": "toolkit.dask_engine.read",
     "compare_engines": "toolkit.dask_engine.benchmark",
+    "same_scores": "toolkit.dask_engine.benchmark",
+    "write_sample": "toolkit.dask_engine.benchmark",
 }
 
 __all__ = list(_LAZY)
