@@ -223,3 +223,67 @@ def test_the_cell_length_check_counts_code_lines_only():
     params = {"cell_type": "code", "metadata": {"tags": ["parameters"]}, "source": "a: int = 1  # a\n" * 30}
     text = {"cell_type": "markdown", "metadata": {}, "source": "text\n" * 30}
     assert _long_cells([code, longer, params, text]) == {1: 13}
+
+
+#: public dataclasses that are not results (data, settings, models, parts of a result), with why
+NOT_RESULTS = {
+    "toolkit.log.ConversationLog": "the data model itself",
+    "toolkit.dask_engine.read.DaskLog": "a lazy log (data)",
+    "toolkit.sample.generator.Sample": "generated data and its truth",
+    "toolkit.validation.Problem": "one broken rule, inside LogValidationError",
+    "toolkit.llm.Completion": "one API response",
+    "toolkit.findings.Finding": "one item of Findings, which renders them",
+    "toolkit.judges.rubrics.Rubric": "a prompt definition",
+    "toolkit.runner.parameters.ParameterSpec": "a parameter declaration",
+    "toolkit.batch.config.BatchConfig": "settings",
+    "toolkit.quality.config.QualityConfig": "settings",
+    "toolkit.quality.config.LengthFit": "settings",
+    "toolkit.monitoring.thresholds.Thresholds": "settings",
+    "toolkit.forecasting.anomalies.AnomalyOptions": "settings",
+    "toolkit.clustering.texts.ClusterOptions": "settings",
+    "toolkit.ab.options.AnalysisOptions": "settings",
+    "toolkit.ab.bayes.Prior": "settings",
+    "toolkit.ab.metrics.Metric": "a metric definition",
+    "toolkit.clustering._base.Vectors": "vectors (data)",
+    "toolkit.clustering.model.ClusterModel": "a fitted model",
+    "toolkit.text.HashedTfidf": "a fitted model",
+    "toolkit.text.HashedTokens": "intermediate data",
+    "toolkit.text.PairBatch": "intermediate data",
+    "toolkit.text.TermPairs": "intermediate data",
+    "toolkit.forecasting.checks.Prepared": "a series prepared for the models (data)",
+    "toolkit.dask_engine.ab.Moments": "per-arm sums, the input of the A/B analysis",
+    "toolkit.ab.cuped.CupedFit": "a step inside the CUPED analysis",
+    "toolkit.ab.cuped.RegressionFit": "a step inside the CUPED analysis",
+}
+#: results without summary_table/to_dict in areas other work of issue 21 rewrites at the same time
+#: (toolkit.ab, toolkit.sources); remove an entry when its class has both
+ELSEWHERE = {
+    "toolkit.ab.power.plan.PowerResult", "toolkit.ab.randomisation.UnitCheck",
+    "toolkit.ab.sequential.SequentialResult", "toolkit.ab.srm.SRMResult",
+    "toolkit.sources.langsmith.PushReport",
+    "toolkit.sources.langsmith_map.MappedRuns", "toolkit.sources.otel.MappedSpans",
+}
+
+
+def _public_dataclasses():
+    import dataclasses
+
+    found = {}
+    for name in _public_modules():
+        if name.rpartition(".")[2].startswith("_"):
+            continue  # a private module: what it offers is found through its package's __all__
+        module = importlib.import_module(name)
+        for attr in getattr(module, "__all__", []):
+            obj = getattr(module, attr, None)
+            if inspect.isclass(obj) and dataclasses.is_dataclass(obj) and obj.__module__.startswith("toolkit"):
+                found[f"{obj.__module__}.{obj.__qualname__}"] = obj
+    return found
+
+
+def test_every_public_result_has_summary_table_and_to_dict():
+    classes = _public_dataclasses()
+    assert "toolkit.forecasting.forecasts.Forecast" in classes  # the walk sees the package
+    assert set(NOT_RESULTS) <= set(classes), f"not public (any more): {sorted(set(NOT_RESULTS) - set(classes))}"
+    missing = {name: [m for m in ("summary_table", "to_dict") if not callable(getattr(cls, m, None))]
+               for name, cls in classes.items() if name not in NOT_RESULTS and name not in ELSEWHERE}
+    assert not {k: v for k, v in missing.items() if v}, "results need summary_table() and to_dict()"

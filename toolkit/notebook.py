@@ -340,8 +340,18 @@ def run_parameters() -> dict:
 
 
 def _plain(results: Any) -> Any:
-    """A result object (``to_dict()``) or a dict of them as plain data."""
-    if hasattr(results, "to_dict") and not isinstance(results, dict):
+    """A result object (``to_dict()``) or a dict of them as plain data (frames are left to
+    :func:`toolkit._files.to_jsonable`, which writes them as records).
+
+    Examples
+    --------
+    >>> from toolkit.overview import overview
+    >>> import toolkit
+    >>> d = _plain({"ov": overview(toolkit.load_sample()), "t": pd.DataFrame({"a": [1]})})
+    >>> d["ov"]["turns"] > 0, type(d["t"]).__name__
+    (True, 'DataFrame')
+    """
+    if hasattr(results, "to_dict") and not isinstance(results, (dict, pd.DataFrame, pd.Series)):
         return results.to_dict()
     if isinstance(results, dict):
         return {k: _plain(v) for k, v in results.items()}

@@ -125,6 +125,15 @@ class DaskClusters:
     n_units: int
     out: str | None = None
 
+    def summary_table(self) -> pd.DataFrame:
+        """The summed profile statistics (``cluster, stat, value``)."""
+        return self.sums
+
+    def to_dict(self) -> dict:
+        """Units in the log and in the sample, and where the assignments were written."""
+        return {"n_units": int(self.n_units), "n_sample": int(len(self.sample)), "out": self.out}
+
+
 
 def cluster_dask(
     dlog: Any,
