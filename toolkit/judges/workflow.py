@@ -21,6 +21,7 @@ from typing import Any
 
 import pandas as pd
 
+from toolkit._escape import md_text
 from toolkit.errors import ToolkitError
 
 __all__ = ["JudgeInputs", "JudgeTrial", "judge_inputs", "try_judge", "lift_headline"]
@@ -42,8 +43,14 @@ class JudgeInputs:
     seed: int = 0
 
     def describe(self) -> str:
-        """One Markdown paragraph on what was loaded or simulated."""
-        text = f"{len(self.scored):,} turns, {len(self.labels):,} labels; the labels calibrate `{self.score}`."
+        """One Markdown paragraph on what was loaded or simulated (the score's name escaped).
+
+        Examples
+        --------
+        >>> JudgeInputs(pd.DataFrame({"x": [1]}), pd.DataFrame(), "<b>judge_x</b>", False).describe()
+        '1 turns, 0 labels; the labels calibrate &lt;b&gt;judge\\\\_x&lt;/b&gt;.'
+        """
+        text = f"{len(self.scored):,} turns, {len(self.labels):,} labels; the labels calibrate {md_text(self.score)}."
         if self.simulated:
             text = (f"**Simulated** judge and labels (seed {self.seed}): the judge's correlation with the hidden "
                     f"ratings is {self.truth['corr_judge_label']:.2f}. " + text)
