@@ -36,7 +36,7 @@ from typing import Any, Callable, Iterable
 import numpy as np
 import pandas as pd
 
-from toolkit.log import has_utc_offset
+from toolkit.validation import has_utc_offset
 from toolkit.errors import ToolkitError
 
 __all__ = [
@@ -357,7 +357,7 @@ def metric_series(
         For ``quality`` on a log without ``turns.quality``: ``scorer(log)`` returns a scored log
         (or turns), e.g. ``toolkit.quality.score_log``. Without it such a log is an error.
     engine : {"pandas", "dask"}
-        ``"dask"``: ``log`` is a :class:`toolkit.scale.read.DaskLog` (or a path to one); rows are
+        ``"dask"``: ``log`` is a :class:`toolkit.dask_engine.read.DaskLog` (or a path to one); rows are
         bucketed on the cluster and the per-bucket partial sums and counts (all values of a bucket
         for the p95) combined into the same series as the pandas engine. ``quality`` needs a
         log scored before (``toolkit score --engine dask``): a scorer would fit its TF-IDF on
@@ -384,11 +384,11 @@ def metric_series(
     >>> int(n.sum()) == len(log.turns)
     True
     """
-    from toolkit.scale.cluster import check_engine
+    from toolkit.dask_engine.client import check_engine
 
     dask = check_engine(engine) == "dask"
     if dask:
-        from toolkit.scale.read import DaskLog, read_log
+        from toolkit.dask_engine.read import DaskLog, read_log
 
         log = log if isinstance(log, DaskLog) else read_log(log)
         if scorer is not None:
@@ -404,7 +404,7 @@ def metric_series(
     by = _BY_ALIASES.get(by, by) if by is not None else None
     how = "count" if counts else {"count": "size", "sum": "sum", "quantile": "quantile"}.get(kind, "mean")
     if dask:
-        from toolkit.scale.series import bucket_aggregate
+        from toolkit.dask_engine.series import bucket_aggregate
 
         agg, (lo_all, hi_all), groups = bucket_aggregate(
             log, functools.partial(_bucket_frame, name=name, table=table, freq=f, by=by, tz=tz, scorer=None),

@@ -208,9 +208,9 @@ def analyze(data, metrics: str | Sequence[Metric | str] | None = None, *,
         user's conversations share one variant; :mod:`toolkit.ab.randomisation`): analyse per
         user with a note (``"switch"``, ``ABResult.unit``) or raise (``"stop"``).
     engine : {"pandas", "dask"}
-        ``"dask"``: ``data`` is a :class:`toolkit.scale.read.DaskLog` (or a path to one); the unit
+        ``"dask"``: ``data`` is a :class:`toolkit.dask_engine.read.DaskLog` (or a path to one); the unit
         table is built on the cluster and reduced to per-arm sufficient statistics
-        (:mod:`toolkit.scale.ab`), on which the same tests, intervals, power, Bayesian read-out
+        (:mod:`toolkit.dask_engine.ab`), on which the same tests, intervals, power, Bayesian read-out
         and verdicts run (equal to the pandas engine to 1e-9). Mann-Whitney and the sequential
         analysis need every unit and are left out (noted); a bootstrap, CUPED covariates and
         quantiles are refused. Conversation units only.
@@ -239,7 +239,7 @@ def analyze(data, metrics: str | Sequence[Metric | str] | None = None, *,
     >>> r2.alpha, analyze(units, "x:continuous", alpha=0.01).table.equals(r2.table)
     (0.01, True)
     """
-    from toolkit.scale.cluster import check_engine
+    from toolkit.dask_engine.client import check_engine
 
     opts = AnalysisOptions.build(options, **overrides)
     if check_engine(engine) == "dask":
@@ -580,11 +580,11 @@ def _role_verdict(r: dict, metric: Metric, control: str, opts: AnalysisOptions
 
 
 def _analyze_moments(data, metrics, opts: AnalysisOptions) -> ABResult:
-    """:func:`analyze` on a :class:`~toolkit.scale.read.DaskLog` via per-arm moments."""
+    """:func:`analyze` on a :class:`~toolkit.dask_engine.read.DaskLog` via per-arm moments."""
     from toolkit.ab.moments import arm_statistics
     from toolkit.ab.units import candidate_metrics
-    from toolkit.scale.ab import MomentsError, arm_moments
-    from toolkit.scale.read import DaskLog, read_log
+    from toolkit.dask_engine.ab import MomentsError, arm_moments
+    from toolkit.dask_engine.read import DaskLog, read_log
 
     if opts.bootstrap:
         raise ABInputError(f"bootstrap={opts.bootstrap} is not available with engine='dask': resampling "
@@ -597,7 +597,7 @@ def _analyze_moments(data, metrics, opts: AnalysisOptions) -> ABResult:
         raise ABInputError(f"engine='dask' analyses conversation units, not unit={opts.unit!r}")
     dlog = data if isinstance(data, DaskLog) else read_log(data)
     from toolkit.ab.randomisation import check_counts
-    from toolkit.scale.ab import user_variant_counts
+    from toolkit.dask_engine.ab import user_variant_counts
 
     counts = user_variant_counts(dlog, opts.variant_col)
     if counts is not None and check_counts(*counts).user_randomised:

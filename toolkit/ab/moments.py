@@ -1,6 +1,6 @@
 """Per-arm statistics of one metric from its sufficient statistics (the Dask engine's A/B path).
 
-:func:`toolkit.scale.ab.arm_moments` reduces a unit table on the cluster to a few sums per arm;
+:func:`toolkit.dask_engine.ab.arm_moments` reduces a unit table on the cluster to a few sums per arm;
 :func:`arm_statistics` checks them with the rules of :func:`toolkit.ab.analyze` (binary values,
 negative denominators, constant metrics, at least two units per arm) and returns what the tests
 need: units with a value, missing values, the estimate and the unit variance of every arm.
@@ -9,7 +9,7 @@ Examples
 --------
 >>> import pandas as pd
 >>> from toolkit.ab.metrics import Metric
->>> from toolkit.scale.ab import arm_moments_frame
+>>> from toolkit.dask_engine.ab import arm_moments_frame
 >>> units = pd.DataFrame({"variant": list("AAABBB"), "x": [1.0, 2, 3, 2, 4, 6]})
 >>> n, n_nan, mean, uvar = arm_statistics(arm_moments_frame(units, "variant", [("x", "x", None)]),
 ...                                       Metric("x", "continuous"), ["A", "B"])
@@ -52,7 +52,7 @@ def arm_statistics(table: pd.DataFrame, metric: Metric, arms: list[str], *, nan_
     Examples
     --------
     >>> import pandas as pd
-    >>> from toolkit.scale.ab import arm_moments_frame
+    >>> from toolkit.dask_engine.ab import arm_moments_frame
     >>> units = pd.DataFrame({"variant": list("AABB"), "ok": [0.0, 1, 1, 1]})
     >>> arm_statistics(arm_moments_frame(units, "variant", [("ok", "ok", None)]),
     ...                Metric("ok", "binary"), ["A", "B"])[2].tolist()

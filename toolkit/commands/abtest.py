@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from toolkit.commands._engine import add_engine_arguments, engine_session
+from toolkit.commands._dask_options import add_engine_arguments, engine_session
 
 __all__ = ["register", "run"]
 
@@ -123,7 +123,7 @@ def run(args) -> int:
     quality_note = None
     with engine_session(args):
         if args.engine == "dask":
-            from toolkit.scale.read import read_log
+            from toolkit.dask_engine.read import read_log
 
             if args.score_quality:
                 raise UsageError("--score-quality with --engine dask: score the log first "

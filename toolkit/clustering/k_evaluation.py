@@ -1,4 +1,5 @@
-"""Comparing k-selection methods against known labels (:func:`compare_k_methods`)."""
+"""k-selection methods and clusterings scored against known labels (:func:`compare_k_methods`,
+:func:`truth_check`)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from toolkit.clustering._base import ClusteringInputError, _as_text_list, _kmean
 from toolkit.clustering.k_choice import choose_k
 from toolkit.clustering.texts import _K_NEIGHBORS, _centred, _points
 
-__all__ = ["compare_k_methods"]
+__all__ = ["compare_k_methods", "truth_check"]
 
 
 def compare_k_methods(
@@ -93,3 +94,48 @@ def compare_k_methods(
                            nmi=float(normalized_mutual_info_score(truth[keep], lab)))
             rows.append(row)
     return pd.DataFrame(rows)
+
+
+def truth_check(res, truth: dict, *, compare: bool = True, backend: str = "auto", k_max: int | None = None,
+                seed: int = 0) -> tuple[dict[str, Any], pd.DataFrame | None]:
+    """A clustering of the bundled sample's first user messages against its planted intents.
+
+    Parameters
+    ----------
+    res : ClusterResult
+        From :func:`toolkit.clustering.cluster_log` with ``text="first_user"``.
+    truth : dict
+        The sample's truth (:func:`toolkit.sample.load_sample_truth`).
+    compare : bool
+        Also run :func:`compare_k_methods` on the same messages.
+    backend, k_max, seed
+        For the comparison, as in :func:`compare_k_methods`.
+
+    Returns
+    -------
+    (dict, DataFrame or None)
+        ``k_true``, ``k_error`` (relative), ``nmi`` (clustered messages, noise aside), and with
+        ``compare`` also ``methods`` (the comparison table, returned again as the second item).
+
+    Examples
+    --------
+    >>> import toolkit
+    >>> from toolkit.clustering import cluster_log
+    >>> from toolkit.sample import load_sample_truth
+    >>> res = cluster_log(toolkit.load_sample(), k=18, backend="tfidf", seed=0)
+    >>> check, _ = truth_check(res, load_sample_truth(), compare=False)
+    >>> check["k_true"], check["nmi"] > 0.5
+    (18, True)
+    """
+    from sklearn.metrics import normalized_mutual_info_score
+
+    intents = res.assignments["conversation_id"].map(lambda c: truth["conversations"][c]["intent"])
+    keep = res.assignments["cluster"] >= 0
+    k_true = len(truth["intents"])
+    check: dict[str, Any] = {"k_true": k_true, "k_error": (res.k - k_true) / k_true,
+                             "nmi": float(normalized_mutual_info_score(intents[keep], res.assignments["cluster"][keep]))}
+    comparison = None
+    if compare:
+        comparison = compare_k_methods(res.assignments["text"], intents, backend=backend, k_max=k_max, seed=seed)
+        check["methods"] = comparison
+    return check, comparison

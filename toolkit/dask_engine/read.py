@@ -39,7 +39,7 @@ pandas code unchanged. :attr:`DaskLog.layout` says which layout was taken.
 Examples
 --------
 >>> import os, tempfile, toolkit
->>> from toolkit.scale.read import read_log
+>>> from toolkit.dask_engine.read import read_log
 >>> folder = tempfile.mkdtemp()
 >>> log = toolkit.load_sample().select(end="2026-09-03")
 >>> for day, part in log.turns.groupby(log.turns["timestamp"].dt.date):
@@ -371,7 +371,7 @@ def read_log(
 
     A whole run is in the module's example.
     """
-    from toolkit.scale.cluster import require_dask
+    from toolkit.dask_engine.client import require_dask
 
     require_dask()
     import dask.dataframe as dd
@@ -447,7 +447,7 @@ def _files_hold_whole_conversations(paths: list[str]) -> bool:
 
     if len(paths) == 1:
         return True
-    from toolkit.scale.cluster import compute
+    from toolkit.dask_engine.client import compute
 
     hashes = compute(*[dask.delayed(_file_id_hashes)(p) for p in paths], label="reading: conversation ids per file")
     if any(h is None for h in hashes):

@@ -196,7 +196,7 @@ def arm_moments(dlog, units_fn: Callable[[Any], pd.DataFrame], variant_col: str,
     Examples
     --------
     >>> import dask
-    >>> from toolkit.scale.read import sample_dask_log
+    >>> from toolkit.dask_engine.read import sample_dask_log
     >>> log, dlog = sample_dask_log()                  # the bundled sample's first day, on Dask
     >>> from toolkit.ab.units import units_from_log
     >>> with dask.config.set(scheduler="sync"):
@@ -204,7 +204,7 @@ def arm_moments(dlog, units_fn: Callable[[Any], pd.DataFrame], variant_col: str,
     >>> mom.n_units == units_from_log(log)["variant"].value_counts().sort_index().to_dict()
     True
     """
-    from toolkit.scale.cluster import compute
+    from toolkit.dask_engine.client import compute
 
     units = dlog.map_logs(units_fn).persist()
     example = units_fn(dlog.example)

@@ -1,6 +1,6 @@
 """Bucketed aggregates of a log on Dask, for :func:`toolkit.series.metric_series`.
 
-Each partition (whole conversations, see :mod:`toolkit.scale.read`) is turned into its bucket
+Each partition (whole conversations, see :mod:`toolkit.dask_engine.read`) is turned into its bucket
 frame (``bucket``, ``v`` and the group ``g``) on a worker and reduced there to partial sums per
 bucket: rows, non-missing values and their sum. The client adds the partials up; a mean is the
 summed values over the summed counts. The 95th percentile needs every value of a bucket: the
@@ -77,7 +77,7 @@ def bucket_aggregate(dlog, frame_fn: Callable, range_fn: Callable, how: str) -> 
     Examples
     --------
     >>> import dask
-    >>> from toolkit.scale.read import sample_dask_log
+    >>> from toolkit.dask_engine.read import sample_dask_log
     >>> log, dlog = sample_dask_log()                  # the bundled sample's first day, on Dask
     >>> from toolkit.series import metric_series       # engine="dask" lands here
     >>> with dask.config.set(scheduler="sync"):
@@ -85,7 +85,7 @@ def bucket_aggregate(dlog, frame_fn: Callable, range_fn: Callable, how: str) -> 
     >>> v.equals(metric_series(log, "turns", "h"))
     True
     """
-    from toolkit.scale.cluster import compute
+    from toolkit.dask_engine.client import compute
 
     example = frame_fn(dlog.example)
     keys = _keys(example)

@@ -1,6 +1,6 @@
 """pandas vs Dask engine on 1M and 3M turns: scoring a partitioned log, wall time and peak RSS.
 
-For each size a partitioned sample is written, then :func:`toolkit.scale.compare.compare_engines`
+For each size a partitioned sample is written, then :func:`toolkit.dask_engine.benchmark.compare_engines`
 scores it with each engine in a fresh process (pandas: the whole log in one process with its
 default two pool workers; Dask: a LocalCluster of 2 worker processes x 2 GB). Peak RSS is
 ``getrusage`` of each process: the pandas process and its largest child, the Dask client (which
@@ -8,8 +8,8 @@ hosts the scheduler) and every worker. The Dask engine's peak per worker is set 
 size (100,000 turns by default), not by the log: it should stay about flat from 1M to 3M turns
 while the pandas process grows with the log.
 
-    python benchmarks/run.py scale            # 1M and 3M turns (several minutes)
-    python benchmarks/run.py scale --quick    # 100k and 300k turns
+    python benchmarks/run.py dask            # 1M and 3M turns (several minutes)
+    python benchmarks/run.py dask --quick    # 100k and 300k turns
 """
 
 from __future__ import annotations
@@ -20,13 +20,13 @@ from pathlib import Path
 
 
 def run(quick: bool = False) -> list[dict]:
-    from toolkit.scale.compare import compare_engines, same_scores, write_sample
+    from toolkit.dask_engine.benchmark import compare_engines, same_scores, write_sample
 
     sizes = (100_000, 300_000) if quick else (1_000_000, 3_000_000)
     rows: list[dict] = []
     for size in sizes:
         label = f"{size / 1e6:g}M turns"
-        with tempfile.TemporaryDirectory(prefix="bench_scale_") as tmp:
+        with tempfile.TemporaryDirectory(prefix="bench_dask_") as tmp:
             start = time.perf_counter()
             folder = write_sample(Path(tmp) / "log", size)
             rows.append({"metric": f"write partitioned sample, {label}", "value": time.perf_counter() - start,

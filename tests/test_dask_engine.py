@@ -20,9 +20,9 @@ import pytest
 pytest.importorskip("distributed")
 pytest.importorskip("dask.dataframe")
 
-from toolkit.log import LogValidationError  # noqa: E402
-from toolkit.scale.cluster import EngineError, dask_client  # noqa: E402
-from toolkit.scale.read import read_log  # noqa: E402
+from toolkit.validation import LogValidationError  # noqa: E402
+from toolkit.dask_engine.client import EngineError, dask_client  # noqa: E402
+from toolkit.dask_engine.read import read_log  # noqa: E402
 
 
 def write_partitioned(log, folder: Path, *, by_turn_parity: bool = False) -> Path:
@@ -170,7 +170,7 @@ def test_bad_path_and_a_folder_without_parquet(tmp_path):
 
 def test_load_with_the_dask_engine_is_lazy(parted):
     import toolkit
-    from toolkit.scale.read import DaskLog
+    from toolkit.dask_engine.read import DaskLog
 
     d = toolkit.load(parted, engine="dask")
     assert isinstance(d, DaskLog) and d.files_count == 5 and d.raw_conversations is not None
@@ -214,7 +214,7 @@ def test_a_turn_repeated_in_two_files_is_caught_after_the_shuffle(sample_log, tm
 
 
 def test_import_toolkit_does_not_import_dask():
-    code = ("import sys, toolkit, toolkit.scale, toolkit.scale.cluster, toolkit.scale.read, toolkit.quality, "
+    code = ("import sys, toolkit, toolkit.dask_engine, toolkit.dask_engine.client, toolkit.dask_engine.read, toolkit.quality, "
             "toolkit.ab, toolkit.series; "
             "print(sorted(m for m in sys.modules if m.split('.')[0] in ('dask', 'distributed')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

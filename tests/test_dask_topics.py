@@ -14,9 +14,9 @@ pytest.importorskip("distributed")
 pytest.importorskip("dask.dataframe")
 
 from toolkit.clustering import ClusteringInputError, ClusterResult, cluster_log, clustering_units  # noqa: E402
-from toolkit.scale.cluster import EngineError  # noqa: E402
-from toolkit.scale.read import read_log  # noqa: E402
-from toolkit.scale.topics import sample_units  # noqa: E402
+from toolkit.dask_engine.client import EngineError  # noqa: E402
+from toolkit.dask_engine.read import read_log  # noqa: E402
+from toolkit.dask_engine.topics import sample_units  # noqa: E402
 
 
 @pytest.fixture(scope="module")

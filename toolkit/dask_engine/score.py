@@ -8,7 +8,7 @@ under a TF-IDF fitted on the whole log. At scale that takes two passes:
    turned into one :class:`toolkit.text.HashedTfidf` -- exactly the model the pandas engine fits
    on the whole log, since document frequencies add up;
 2. **score**: the model is shipped to the workers once (a single task every partition depends
-   on) and each partition -- whole conversations, see :mod:`toolkit.scale.read` -- is scored
+   on) and each partition -- whole conversations, see :mod:`toolkit.dask_engine.read` -- is scored
    with the pandas code (``score_turns(partition, idf=model)``).
 
 The scores do not depend on how rows are batched (sums over a document's terms run in hash
@@ -57,14 +57,14 @@ def fit_idf(dlog, options: dict):
     Examples
     --------
     >>> import dask
-    >>> from toolkit.scale.read import sample_dask_log
+    >>> from toolkit.dask_engine.read import sample_dask_log
     >>> log, dlog = sample_dask_log()                  # the bundled sample's first day, on Dask
     >>> with dask.config.set(scheduler="sync"):
     ...     model = fit_idf(dlog, {"stop_words": None, "stem": False})
     >>> model.n_docs == 2 * len(log.turns)
     True
     """
-    from toolkit.scale.cluster import compute
+    from toolkit.dask_engine.client import compute
     from toolkit.text import HashedTfidf
 
     # document frequencies need no whole conversations: counted file by file, before the shuffle
@@ -83,7 +83,7 @@ def _score_partition(log, model, score: Callable, cfg: Any, chunk_size: int) -> 
 
 
 def score_dask(data, cfg, *, score: Callable, idf_options: dict, idf=None, chunk_size: int = 2500):
-    """Score a :class:`~toolkit.scale.read.DaskLog` (or a path to one) partition by partition.
+    """Score a :class:`~toolkit.dask_engine.read.DaskLog` (or a path to one) partition by partition.
 
     Parameters
     ----------
@@ -106,7 +106,7 @@ def score_dask(data, cfg, *, score: Callable, idf_options: dict, idf=None, chunk
     Examples
     --------
     >>> import dask
-    >>> from toolkit.scale.read import sample_dask_log
+    >>> from toolkit.dask_engine.read import sample_dask_log
     >>> log, dlog = sample_dask_log()                  # the bundled sample's first day, on Dask
     >>> from toolkit.quality import score_turns        # engine="dask" lands here
     >>> with dask.config.set(scheduler="sync"):
@@ -116,8 +116,8 @@ def score_dask(data, cfg, *, score: Callable, idf_options: dict, idf=None, chunk
     """
     import dask
 
-    from toolkit.scale.cluster import EngineError
-    from toolkit.scale.read import DaskLog, read_log
+    from toolkit.dask_engine.client import EngineError
+    from toolkit.dask_engine.read import DaskLog, read_log
 
     if getattr(cfg, "relevance_backend", "tfidf") != "tfidf":
         raise EngineError("engine='dask' scores relevance with the TF-IDF backend only "
@@ -134,13 +134,13 @@ def write_scored(dlog, scored, folder: str | os.PathLike) -> dict:
     """Write scored turns and the conversations as a log folder; return a summary (one pass).
 
     ``<folder>/turns/part.N.parquet`` and ``<folder>/conversations/part.N.parquet`` (one file per
-    partition, whole conversations in each), readable again with :func:`toolkit.scale.read.read_log`.
+    partition, whole conversations in each), readable again with :func:`toolkit.dask_engine.read.read_log`.
     The scores are computed once: the writes, the mean quality and the level counts are one graph.
 
     Examples
     --------
     >>> import dask
-    >>> from toolkit.scale.read import sample_dask_log
+    >>> from toolkit.dask_engine.read import sample_dask_log
     >>> log, dlog = sample_dask_log()                  # the bundled sample's first day, on Dask
     >>> from toolkit.quality import score_turns
     >>> import tempfile
@@ -150,7 +150,7 @@ def write_scored(dlog, scored, folder: str | os.PathLike) -> dict:
     >>> summary["scored_turns"] == len(log.turns), sorted(p.name for p in Path(folder, "scored").iterdir())
     (True, ['conversations', 'turns'])
     """
-    from toolkit.scale.cluster import EngineError, compute
+    from toolkit.dask_engine.client import EngineError, compute
 
     out = Path(folder)
     if out.exists() and (not out.is_dir() or any(out.iterdir())):

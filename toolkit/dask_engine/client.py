@@ -19,7 +19,7 @@ Examples
 >>> check_engine("spark")
 Traceback (most recent call last):
 ...
-toolkit.scale.cluster.EngineError: engine must be 'pandas' or 'dask', not 'spark'
+toolkit.dask_engine.client.EngineError: engine must be 'pandas' or 'dask', not 'spark'
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Clustering on Dask: fit on a seeded sample, assign every message on the workers.
 
 A log too big for one machine is clustered in three passes over its partitions (each holds whole
-conversations, see :mod:`toolkit.scale.read`):
+conversations, see :mod:`toolkit.dask_engine.read`):
 
 1. **sample**: every unit (a conversation's first message, or a turn) gets a 64-bit hash of its
    id keyed by the seed; the ``sample_size`` smallest hashes are the sample. The choice depends
@@ -125,6 +125,15 @@ class DaskClusters:
     n_units: int
     out: str | None = None
 
+    def summary_table(self) -> pd.DataFrame:
+        """The summed profile statistics (``cluster, stat, value``)."""
+        return self.sums
+
+    def to_dict(self) -> dict:
+        """Units in the log and in the sample, and where the assignments were written."""
+        return {"n_units": int(self.n_units), "n_sample": int(len(self.sample)), "out": self.out}
+
+
 
 def cluster_dask(
     dlog: Any,
@@ -136,7 +145,7 @@ def cluster_dask(
     seed: int = 0,
     out: str | os.PathLike | None = None,
 ) -> DaskClusters:
-    """Cluster a :class:`~toolkit.scale.read.DaskLog`: fit on a seeded sample, assign on the workers.
+    """Cluster a :class:`~toolkit.dask_engine.read.DaskLog`: fit on a seeded sample, assign on the workers.
 
     Parameters
     ----------
@@ -169,7 +178,7 @@ def cluster_dask(
     Examples
     --------
     >>> import dask, functools
-    >>> from toolkit.scale.read import sample_dask_log
+    >>> from toolkit.dask_engine.read import sample_dask_log
     >>> from toolkit.clustering import clustering_units, cluster_texts, profile_sums
     >>> log, dlog = sample_dask_log()                  # the bundled sample's first day, on Dask
     >>> with dask.config.set(scheduler="sync"):
@@ -180,8 +189,8 @@ def cluster_dask(
     """
     import dask
 
-    from toolkit.scale.cluster import EngineError, compute
-    from toolkit.scale.read import DaskLog, read_log
+    from toolkit.dask_engine.client import EngineError, compute
+    from toolkit.dask_engine.read import DaskLog, read_log
 
     if int(sample_size) < 2:
         raise EngineError(f"sample_size must be >= 2, got {sample_size}")

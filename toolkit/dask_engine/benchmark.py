@@ -9,7 +9,7 @@ process** so that each peak resident memory (``getrusage``) is its own:
   ``score_turns(engine="dask")``, written as a folder of Parquet files; the peak of the client
   process (which also hosts the scheduler) and of every worker.
 
-It is what ``benchmarks/bench_scale.py`` and ``notebooks/05_at_scale.ipynb`` report.
+It is what ``benchmarks/bench_dask.py`` and ``notebooks/05_at_scale.ipynb`` report.
 
 """
 
@@ -100,7 +100,7 @@ def _pandas_run(folder: Path, out: Path, workers: int, memory_limit: str) -> dic
 
 
 def _dask_run(folder: Path, out: Path, workers: int, memory_limit: str) -> dict:
-    from toolkit.scale.cluster import dask_client
+    from toolkit.dask_engine.client import dask_client
 
     start = time.perf_counter()
     with dask_client(workers=workers, memory_limit=memory_limit, quiet=True) as client:
@@ -110,8 +110,8 @@ def _dask_run(folder: Path, out: Path, workers: int, memory_limit: str) -> dict:
 
 def _dask_on(client, folder: Path, out: Path) -> dict:
     from toolkit.quality import score_turns
-    from toolkit.scale.read import read_log
-    from toolkit.scale.score import write_scored
+    from toolkit.dask_engine.read import read_log
+    from toolkit.dask_engine.score import write_scored
 
     start = time.perf_counter()
     dlog = read_log(folder)
@@ -126,7 +126,7 @@ def _fresh_process(engine: str, folder: Path, out: Path, workers: int, memory_li
     root = str(Path(__file__).resolve().parents[2])
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p),
            "OMP_NUM_THREADS": "1"}
-    cmd = [sys.executable, "-m", "toolkit.scale.compare", engine, str(folder), str(out), str(workers), memory_limit]
+    cmd = [sys.executable, "-m", "toolkit.dask_engine.benchmark", engine, str(folder), str(out), str(workers), memory_limit]
     res = subprocess.run(cmd, capture_output=True, text=True, env=env)
     if res.returncode != 0:
         raise RuntimeError(f"the {engine} run failed:\n{res.stderr[-3000:]}")
