@@ -70,7 +70,6 @@ from __future__ import annotations
 from toolkit.clustering._base import (  # noqa: F401 - re-exported
     _MINIBATCH_THRESHOLD,
     _TEXT_ALIASES,
-    _TOKEN_PATTERN,
     TEXT_FIELDS,
     ClusteringInputError,
     Vectors,
