@@ -1,5 +1,6 @@
 """Helpers shared by the source adapters: message text extraction, timestamps, JSON-safe values,
-turn numbering and the mapping report."""
+field and cost helpers, the per-turn record, turn numbering, the mapping report and the one
+result type (:class:`MappedLog`) of every adapter."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import collections.abc as _abc
 import datetime as _dt
 import json
 import math
+import re
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -27,6 +29,13 @@ __all__ = [
     "to_float",
     "cost_or_estimate",
     "value_text",
+    "time_ago",
+    "variant_tag",
+    "MappedLog",
+    "turn_record",
+    "times_ok",
+    "generation_record",
+    "mapped_log",
 ]
 
 _ROLES = {
@@ -223,6 +232,45 @@ def parse_time(value: Any) -> _dt.datetime | None:
     if d.tzinfo is None:
         d = d.replace(tzinfo=_dt.timezone.utc)
     return d.astimezone(_dt.timezone.utc)
+
+
+_DURATION_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+def time_ago(value: Any) -> _dt.datetime | None:
+    """The UTC time ``value`` ago for a ``timedelta`` or a duration like ``"7d"``, ``"12h"``
+    (units s, m, h, d, w); None for anything else.
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> now = dt.datetime.now(dt.timezone.utc)
+    >>> round((now - time_ago("1.5h")).total_seconds() / 60)
+    90
+    >>> time_ago("2026-01-05") is None
+    True
+    """
+    if isinstance(value, _dt.timedelta):
+        return _dt.datetime.now(_dt.timezone.utc) - value
+    if isinstance(value, str):
+        m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*", value)
+        if m:
+            return _dt.datetime.now(_dt.timezone.utc) - _dt.timedelta(**{_DURATION_UNITS[m.group(2)]: float(m.group(1))})
+    return None
+
+
+def variant_tag(tags: Any) -> str | None:
+    """The ``NAME`` of the first ``variant:NAME`` tag (case-insensitive prefix), or None.
+
+    Examples
+    --------
+    >>> variant_tag(["prod", "Variant: B"]), variant_tag("variant:A"), variant_tag(["variant:"])
+    ('B', None, None)
+    """
+    for tag in tags if isinstance(tags, list) else []:
+        if isinstance(tag, str) and tag.lower().startswith("variant:") and tag.split(":", 1)[1].strip():
+            return tag.split(":", 1)[1].strip()
+    return None
 
 
 def jsonable(obj: Any) -> Any:
@@ -472,3 +520,159 @@ def records_to_log(records: Iterable[dict], report: MappingReport, *, source: st
     log = validate(frame, conversations, source=source)
     report.n_turns = int(len(log.turns))
     return log
+
+
+@dataclass
+class MappedLog:
+    """The conversation log made from source records (runs, spans, observations), with the
+    report of what was kept and skipped: what every source adapter returns.
+
+    Examples
+    --------
+    >>> print(MappedLog(log=None, report=MappingReport(n_records=2, n_turns=2)))
+    MappedLog(2 records -> 2 turns)
+    """
+
+    log: Any
+    report: MappingReport
+
+    def __repr__(self) -> str:
+        return f"MappedLog({self.report})"
+
+
+def times_ok(report: MappingReport, record_id: Any, start: Any, end: Any, start_field: str, end_field: str,
+             end_value: Any) -> bool:
+    """Whether a record has a start and an end not before it; otherwise the reason goes to
+    ``report`` (``invalid_record`` without a start, ``missing_end_time``) and the record is skipped.
+
+    Examples
+    --------
+    >>> rep = MappingReport()
+    >>> times_ok(rep, "s", parse_time("2026-01-05T10:00:00Z"), None, "start", "end", None), rep.counts
+    (False, {'missing_end_time': 1})
+    """
+    if start is None:
+        report.add(record_id, "invalid_record", f"no {start_field}")
+        return False
+    if end is None or end < start:
+        report.add(record_id, "missing_end_time", f"{end_field}={end_value!r}")
+        return False
+    return True
+
+
+def turn_record(
+    *,
+    conversation_id: Any,
+    start: _dt.datetime,
+    end: _dt.datetime,
+    user: str | None,
+    bot: str | None,
+    error: Any,
+    model: Any,
+    prompt_tokens: int | None,
+    completion_tokens: int | None,
+    cost: float | None,
+    cost_source: str | None,
+    record_id: str,
+    user_id: Any = None,
+    bot_id: Any = None,
+    variant: Any = None,
+    ids: Mapping[str, Any] | None = None,
+) -> dict:
+    """The turn record of one mapped source record (for :func:`records_to_log`): the log's
+    columns, then the source's own ``ids`` columns, ``cost_source``, and the ordering keys.
+
+    Examples
+    --------
+    >>> t0, t1 = parse_time("2026-01-05T10:00:00Z"), parse_time("2026-01-05T10:00:02Z")
+    >>> r = turn_record(conversation_id="c", start=t0, end=t1, user="hi", bot="hello", error=None,
+    ...                 model=None, prompt_tokens=None, completion_tokens=None, cost=None,
+    ...                 cost_source=None, record_id="t:s", ids={"span_id": "s"})
+    >>> r["timestamp"], r["response_time_s"], r["span_id"]
+    ('2026-01-05T10:00:02+00:00', 2.0, 's')
+    """
+    return {
+        "conversation_id": str(conversation_id),
+        "timestamp": end.isoformat(),
+        "user_id": None if user_id is None else str(user_id),
+        "bot_id": None if bot_id is None else str(bot_id),
+        "variant": None if variant is None else str(variant),
+        "model": None if model is None else str(model),
+        "user_input": user,
+        "bot_response": bot,
+        "response_time_s": (end - start).total_seconds(),
+        "prompt_tokens": prompt_tokens,
+        "completion_tokens": completion_tokens,
+        "cost_usd": cost,
+        "error": None if error is None else str(error)[:500],
+        **(ids or {}),
+        "cost_source": cost_source,
+        "start_time": start.isoformat(),
+        "record_id": record_id,
+    }
+
+
+def generation_record(
+    report: MappingReport,
+    record_id: Any,
+    *,
+    trace_id: Any,
+    conversation_id: Any,
+    no_conversation: str,
+    cost: Any,
+    cost_label: str,
+    prices: Any,
+    no_cost: str,
+    shape: str,
+    **fields: Any,
+) -> dict:
+    """The turn record of one model call (an OpenTelemetry span, a Langfuse generation, a
+    Phoenix LLM span), with its notes in ``report``.
+
+    Notes ``error`` (when ``fields["error"]`` is set), ``no_conversation_id`` (``no_conversation``
+    says why; the trace id stands in) and ``no_cost`` (the source's ``cost``, labelled
+    ``cost_label``, else the price table's estimate; ``no_cost`` says why neither); counts
+    ``shape``. ``fields`` go to :func:`turn_record`; the record id is ``trace_id:record_id``.
+
+    Examples
+    --------
+    >>> rep = MappingReport(n_records=1)
+    >>> t0, t1 = parse_time("2026-01-05T10:00:00Z"), parse_time("2026-01-05T10:00:02Z")
+    >>> r = generation_record(rep, "s", trace_id="t", conversation_id=None, no_conversation="none",
+    ...                       cost=0.01, cost_label="span", prices=None, no_cost="", shape="new",
+    ...                       start=t0, end=t1, user="hi", bot="hello", error=None, model="m",
+    ...                       prompt_tokens=1, completion_tokens=1)
+    >>> r["conversation_id"], r["cost_source"], r["record_id"], str(rep)
+    ('t', 'span', 't:s', '1 records -> 0 turns; notes: no_conversation_id=1')
+    """
+    error = fields.get("error")
+    if error is not None:
+        report.add(record_id, "error", str(error)[:200])
+    if conversation_id is None or conversation_id == "":
+        conversation_id = trace_id
+        report.add(record_id, "no_conversation_id", no_conversation)
+    model = fields.get("model")
+    cost, cost_source = cost_or_estimate(cost, model, fields.get("prompt_tokens"), fields.get("completion_tokens"),
+                                         prices, cost_label)
+    if cost is None:
+        report.add(record_id, "no_cost", no_cost)
+    report.shapes[shape] = report.shapes.get(shape, 0) + 1
+    return turn_record(conversation_id=conversation_id, cost=cost, cost_source=cost_source,
+                       record_id=f"{trace_id}:{record_id}", **fields)
+
+
+def mapped_log(records: Iterable[dict], report: MappingReport, *, source: str, string_columns: Iterable[str]) -> MappedLog:
+    """:func:`records_to_log`, with the source's own columns (ids, names, ``cost_source``) as
+    pandas strings: the :class:`MappedLog` an adapter returns.
+
+    Examples
+    --------
+    >>> rec = {"conversation_id": "c", "timestamp": "2026-01-05T10:00:01Z", "start_time": "2026-01-05T10:00:00Z",
+    ...        "record_id": "r", "user_input": "hi", "bot_response": "hello", "response_time_s": 1.0, "span_id": "s"}
+    >>> str(mapped_log([rec], MappingReport(n_records=1), source="example", string_columns=["span_id"]).log.turns["span_id"].dtype)
+    'string'
+    """
+    log = records_to_log(records, report, source=source)
+    for name in string_columns:
+        log.turns[name] = log.turns[name].astype("string")
+    return MappedLog(log=log, report=report)

@@ -48,18 +48,20 @@ from pathlib import Path
 from typing import Any
 
 from toolkit.sources._common import (
-    json_lines,
+    MappedLog,
     MappingReport,
     content_text,
-    cost_or_estimate,
     first_value,
+    generation_record,
+    json_lines,
     last_text,
+    mapped_log,
     parse_time,
-    records_to_log,
+    times_ok,
     to_int,
     value_text,
+    variant_tag,
 )
-from toolkit.sources.otel import MappedSpans
 
 __all__ = ["REQUIRED_COLUMNS", "MAX_SPANS", "read_spans", "is_phoenix_file", "to_log"]
 
@@ -255,18 +257,14 @@ def _variant(span: Mapping, by_id: Mapping) -> str | None:
     v = _inherited(span, by_id, lambda s: _meta(s).get("variant"))
     if v is not None:
         return str(v)
-    tags = _inherited(span, by_id, lambda s: _maybe_json(s.get(f"{_A}tag.tags")) or None)
-    for tag in tags if isinstance(tags, list) else []:
-        if isinstance(tag, str) and tag.lower().startswith("variant:") and tag.split(":", 1)[1].strip():
-            return tag.split(":", 1)[1].strip()
-    return None
+    return variant_tag(_inherited(span, by_id, lambda s: _maybe_json(s.get(f"{_A}tag.tags")) or None))
 
 
 def to_log(
     source: Any,
     *,
     prices: Mapping[str, Mapping[str, float]] | str | os.PathLike | None = None,
-) -> MappedSpans:
+) -> MappedLog:
     """Map a Phoenix spans export to a conversation log (one turn per LLM span).
 
     Parameters
@@ -278,7 +276,7 @@ def to_log(
 
     Returns
     -------
-    MappedSpans
+    MappedLog
         ``.log`` (turns also carry ``trace_id``, ``span_id``, ``span_name``, ``cost_source``:
         ``phoenix`` or ``price_table``) and ``.report`` (skipped and noted spans, with reasons).
 
@@ -313,10 +311,8 @@ def to_log(
         rec = _map_span(i, s, by_id, report, table)
         if rec is not None:
             records.append(rec)
-    log = records_to_log(records, report, source="Phoenix spans")
-    for name in ("trace_id", "span_id", "span_name", "cost_source"):
-        log.turns[name] = log.turns[name].astype("string")
-    return MappedSpans(log=log, report=report)
+    return mapped_log(records, report, source="Phoenix spans",
+                      string_columns=("trace_id", "span_id", "span_name", "cost_source"))
 
 
 def _is_llm(s: Mapping | None) -> bool:
@@ -336,11 +332,7 @@ def _map_span(i: int, s: Mapping, by_id: Mapping, report: MappingReport, table: 
         report.add(sid, "non_root_in_trace", "an LLM span inside another LLM span of the same trace")
         return None
     start, end = _time(s.get("start_time"), where, "start_time"), _time(s.get("end_time"), where, "end_time")
-    if start is None:
-        report.add(sid, "invalid_record", "no start_time")
-        return None
-    if end is None or end < start:
-        report.add(sid, "missing_end_time", f"end_time={s.get('end_time')!r}")
+    if not times_ok(report, sid, start, end, "start_time", "end_time", s.get("end_time")):
         return None
     error = first_value(s.get("status_message"), "error") if str(s.get("status_code") or "").upper() == "ERROR" else None
     user, bot = _io_text(s, "input", "user"), _io_text(s, "output", "assistant")
@@ -350,38 +342,17 @@ def _map_span(i: int, s: Mapping, by_id: Mapping, report: MappingReport, table: 
     if bot is None and error is None:
         report.add(sid, "missing_outputs", "no output and the status is not ERROR")
         return None
-    if error is not None:
-        report.add(sid, "error", str(error)[:200])
-    conv = _inherited(s, by_id, lambda x: x.get(f"{_A}session.id"))
-    if conv is None:
-        conv = tid
-        report.add(sid, "no_conversation_id", "no session.id on the span or its ancestors: trace id used")
     model = s.get(f"{_A}llm.model_name")
     model = None if _null(model) else str(model)
-    pt, ct = to_int(s.get(f"{_A}llm.token_count.prompt")), to_int(s.get(f"{_A}llm.token_count.completion"))
-    cost, cost_source = cost_or_estimate(s.get(f"{_A}llm.cost.total"), model, pt, ct, table, "phoenix")
-    if cost is None:
-        report.add(sid, "no_cost", f"no llm.cost.total and no price for model {model!r}")
-    shape = "llm_messages" if _messages(s.get(f"{_A}llm.input_messages")) else "input_value"
-    report.shapes[shape] = report.shapes.get(shape, 0) + 1
-    user_id = _inherited(s, by_id, lambda x: x.get(f"{_A}user.id"))
-    return {
-        "conversation_id": str(conv),
-        "timestamp": end.isoformat(),
-        "user_id": None if user_id is None else str(user_id),
-        "variant": _variant(s, by_id),
-        "model": model,
-        "user_input": user,
-        "bot_response": bot,
-        "response_time_s": (end - start).total_seconds(),
-        "prompt_tokens": pt,
-        "completion_tokens": ct,
-        "cost_usd": cost,
-        "error": None if error is None else str(error)[:500],
-        "trace_id": str(tid),
-        "span_id": str(sid),
-        "span_name": None if _null(s.get("name")) else str(s["name"]),
-        "cost_source": cost_source,
-        "start_time": start.isoformat(),
-        "record_id": f"{tid}:{sid}",
-    }
+    return generation_record(
+        report, sid, trace_id=tid, conversation_id=_inherited(s, by_id, lambda x: x.get(f"{_A}session.id")),
+        no_conversation="no session.id on the span or its ancestors: trace id used",
+        cost=s.get(f"{_A}llm.cost.total"), cost_label="phoenix", prices=table,
+        no_cost=f"no llm.cost.total and no price for model {model!r}",
+        shape="llm_messages" if _messages(s.get(f"{_A}llm.input_messages")) else "input_value",
+        start=start, end=end, user=user, bot=bot, error=error, model=model,
+        prompt_tokens=to_int(s.get(f"{_A}llm.token_count.prompt")),
+        completion_tokens=to_int(s.get(f"{_A}llm.token_count.completion")),
+        user_id=_inherited(s, by_id, lambda x: x.get(f"{_A}user.id")), variant=_variant(s, by_id),
+        ids={"trace_id": str(tid), "span_id": str(sid), "span_name": None if _null(s.get("name")) else str(s["name"])},
+    )
