@@ -530,33 +530,19 @@ class HashedTfidf:
     idf: np.ndarray = field(default=None, repr=False)
     n_docs: int = 0
 
-    def _pairs(self, texts):
-        return term_pairs(texts, stop_words=self.stop_words, stem=self.stem)
-
     # -- fitting -----------------------------------------------------------------------------
     def fit(self, texts: Sequence[str]) -> "HashedTfidf":
         """Fit the vocabulary and IDF on ``texts`` (a list of strings)."""
         texts = as_text_list(texts, "texts")
-        parts = [self._pairs(texts[i : i + self.chunk_size]) for i in range(0, len(texts), self.chunk_size)]
-        return self._fit_from_pairs(parts, len(texts))
+        hashes, df = document_frequencies(texts, stop_words=self.stop_words, stem=self.stem, chunk_size=self.chunk_size)
+        return self._with_idf(hashes, df, len(texts))
 
-    def _fit_from_pairs(self, parts: list[TermPairs], n_docs: int) -> "HashedTfidf":
-        import pandas as pd
-
-        if parts:
-            allv = np.concatenate([p.vocab for p in parts])
-            dfs = np.concatenate([np.bincount(p.term, minlength=p.vocab.size) for p in parts])
-            codes, uniq = pd.factorize(allv)
-            df = np.bincount(codes, weights=dfs, minlength=len(uniq))
-            uniq = np.asarray(uniq, dtype=np.uint64)
-        else:
-            uniq, df = np.zeros(0, dtype=np.uint64), np.zeros(0)
+    def _with_idf(self, hashes: np.ndarray, df: np.ndarray, n_docs: int) -> "HashedTfidf":
+        """Keep the terms in ``min_df`` or more documents; their smoothed IDF."""
         keep = df >= self.min_df
-        uniq, df = uniq[keep], df[keep]
-        order = np.argsort(uniq)
-        self.hashes = uniq[order]
-        self.idf = smooth_idf(df[order], n_docs)
-        self.n_docs = n_docs
+        self.hashes = hashes[keep]
+        self.idf = smooth_idf(df[keep], n_docs)
+        self.n_docs = int(n_docs)
         return self
 
     @classmethod
@@ -577,17 +563,12 @@ class HashedTfidf:
         """
         import pandas as pd
 
-        model = cls(**params)
         hashes = np.asarray(hashes, dtype=np.uint64)
         df = np.asarray(df, dtype=np.float64)
         if hashes.size and not (hashes[1:] > hashes[:-1]).all():  # not sorted and unique: sum per hash
             s = pd.Series(df).groupby(hashes).sum()
             hashes, df = s.index.to_numpy(dtype=np.uint64), s.to_numpy(dtype=np.float64)
-        keep = df >= model.min_df
-        model.hashes = hashes[keep]
-        model.idf = smooth_idf(df[keep], n_docs)
-        model.n_docs = int(n_docs)
-        return model
+        return cls(**params)._with_idf(hashes, df, n_docs)
 
     def _check_fitted(self):
         if self.hashes is None:

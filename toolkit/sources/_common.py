@@ -30,6 +30,7 @@ __all__ = [
     "cost_or_estimate",
     "value_text",
     "time_ago",
+    "maybe_json",
     "variant_tag",
     "MappedLog",
     "turn_record",
@@ -257,6 +258,25 @@ def time_ago(value: Any) -> _dt.datetime | None:
         if m:
             return _dt.datetime.now(_dt.timezone.utc) - _dt.timedelta(**{_DURATION_UNITS[m.group(2)]: float(m.group(1))})
     return None
+
+
+def maybe_json(value: Any) -> Any:
+    """``value`` decoded when it is JSON text of an object or array (attributes that exporters
+    store as strings), a numpy array as a list (Parquet), anything else as it is.
+
+    Examples
+    --------
+    >>> maybe_json('[{"role": "user"}]'), maybe_json("{not json"), maybe_json(3)
+    ([{'role': 'user'}], '{not json', 3)
+    """
+    if isinstance(value, str) and value.strip()[:1] in ("{", "["):
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError:
+            return value
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    return value
 
 
 def variant_tag(tags: Any) -> str | None:

@@ -57,6 +57,7 @@ from toolkit.sources._common import (
     generation_record,
     last_text,
     mapped_log,
+    maybe_json,
     message_role_text,
     parse_time,
     times_ok,
@@ -231,15 +232,6 @@ def read_otlp_jsonl(path: str | os.PathLike) -> list[dict]:
     return read_otlp(requests)
 
 
-def _maybe_json(value: Any) -> Any:
-    if isinstance(value, str) and value[:1] in "[{":
-        try:
-            return json.loads(value)
-        except json.JSONDecodeError:
-            return value
-    return value
-
-
 def _indexed(attrs: Mapping, prefix: str) -> list[dict]:
     """``gen_ai.prompt.0.role`` / ``.content`` attributes as a list of messages."""
     msgs: dict[int, dict] = {}
@@ -255,7 +247,7 @@ def _event_text(event: Mapping) -> str | None:
     a = event.get("attributes") or {}
     for key in ("content", "gen_ai.event.content", "message", "body"):
         if key in a:
-            v = _maybe_json(a[key])
+            v = maybe_json(a[key])
             if isinstance(v, Mapping) and "message" in v:
                 v = v["message"]
             text = content_text(v) if not isinstance(v, Mapping) else message_role_text(v)[1]
@@ -269,8 +261,8 @@ def _texts(span: Mapping) -> tuple[str | None, str | None, str]:
     a = span["attributes"]
     events = span["events"]
     if "gen_ai.input.messages" in a or "gen_ai.output.messages" in a:
-        user = last_text(_maybe_json(a.get("gen_ai.input.messages")) or [], "user")
-        out = _maybe_json(a.get("gen_ai.output.messages")) or []
+        user = last_text(maybe_json(a.get("gen_ai.input.messages")) or [], "user")
+        out = maybe_json(a.get("gen_ai.output.messages")) or []
         bot = last_text(out, "assistant") if isinstance(out, list) else None
         return user, bot, "new"
     prompt, completion = _indexed(a, "gen_ai.prompt"), _indexed(a, "gen_ai.completion")
@@ -279,8 +271,8 @@ def _texts(span: Mapping) -> tuple[str | None, str | None, str]:
         return last_text(prompt, "user"), last_text(comp, "assistant"), "old"
     ev = {e["name"]: e for e in events}
     if "gen_ai.content.prompt" in ev or "gen_ai.content.completion" in ev:
-        p = _maybe_json((ev.get("gen_ai.content.prompt") or {}).get("attributes", {}).get("gen_ai.prompt"))
-        c = _maybe_json((ev.get("gen_ai.content.completion") or {}).get("attributes", {}).get("gen_ai.completion"))
+        p = maybe_json((ev.get("gen_ai.content.prompt") or {}).get("attributes", {}).get("gen_ai.prompt"))
+        c = maybe_json((ev.get("gen_ai.content.completion") or {}).get("attributes", {}).get("gen_ai.completion"))
         user = last_text(p, "user") if isinstance(p, list) else (p if isinstance(p, str) else None)
         if isinstance(c, list):
             bot = last_text([{"role": m.get("role") or "assistant", **m} if isinstance(m, Mapping) else m for m in c], "assistant")

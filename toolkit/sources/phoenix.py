@@ -40,7 +40,6 @@ Examples
 from __future__ import annotations
 
 import datetime as _dt
-import json
 import math
 import os
 from collections.abc import Mapping
@@ -56,6 +55,7 @@ from toolkit.sources._common import (
     json_lines,
     last_text,
     mapped_log,
+    maybe_json,
     parse_time,
     times_ok,
     to_int,
@@ -192,20 +192,9 @@ def _time(value: Any, where: str, field: str) -> _dt.datetime | None:
     return t
 
 
-def _maybe_json(v: Any) -> Any:
-    if isinstance(v, str) and v.strip()[:1] in ("{", "["):
-        try:
-            return json.loads(v)
-        except json.JSONDecodeError:
-            return v
-    if hasattr(v, "tolist"):  # numpy arrays from Parquet
-        return v.tolist()
-    return v
-
-
 def _messages(value: Any) -> list[dict]:
     """OpenInference messages (``message.role`` / ``message.content`` or nested ``message``)."""
-    value = _maybe_json(value)
+    value = maybe_json(value)
     out = []
     for m in value if isinstance(value, list) else []:
         if not isinstance(m, Mapping):
@@ -214,7 +203,7 @@ def _messages(value: Any) -> list[dict]:
         role = first_value(inner.get("message.role"), inner.get("role"))
         content = first_value(inner.get("message.content"), inner.get("content"))
         if content is None:
-            parts = _maybe_json(first_value(inner.get("message.contents"), inner.get("contents")))
+            parts = maybe_json(first_value(inner.get("message.contents"), inner.get("contents")))
             blocks = [p.get("message_content") if isinstance(p, Mapping) and isinstance(p.get("message_content"), Mapping) else p for p in parts or []]
             content = content_text(
                 [{"type": "text", "text": first_value(b.get("message_content.text"), b.get("text"))} for b in blocks if isinstance(b, Mapping)]
@@ -228,12 +217,12 @@ def _io_text(span: Mapping, kind: str, role: str) -> str | None:
     text = last_text(msgs, role) if msgs else None
     if text is None:
         value = span.get(f"{_A}{kind}.value")
-        text = value_text(_maybe_json(value), role) if not _null(value) else None
+        text = value_text(maybe_json(value), role) if not _null(value) else None
     return text
 
 
 def _meta(span: Mapping) -> dict:
-    m = _maybe_json(span.get(f"{_A}metadata"))
+    m = maybe_json(span.get(f"{_A}metadata"))
     return dict(m) if isinstance(m, Mapping) else {}
 
 
@@ -257,7 +246,7 @@ def _variant(span: Mapping, by_id: Mapping) -> str | None:
     v = _inherited(span, by_id, lambda s: _meta(s).get("variant"))
     if v is not None:
         return str(v)
-    return variant_tag(_inherited(span, by_id, lambda s: _maybe_json(s.get(f"{_A}tag.tags")) or None))
+    return variant_tag(_inherited(span, by_id, lambda s: maybe_json(s.get(f"{_A}tag.tags")) or None))
 
 
 def to_log(
