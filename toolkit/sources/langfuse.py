@@ -44,17 +44,19 @@ from pathlib import Path
 from typing import Any
 
 from toolkit.sources._common import (
-    MappedLog,
-    MappingReport,
     first_value,
-    generation_record,
     json_lines,
-    mapped_log,
     parse_time,
-    times_ok,
     to_int,
     value_text,
     variant_tag,
+)
+from toolkit.sources._mapping import (
+    MappedLog,
+    MappingReport,
+    generation_record,
+    mapped_log,
+    times_ok,
 )
 
 __all__ = ["MAX_RECORDS", "read_langfuse", "is_langfuse_file", "to_log"]

@@ -19,7 +19,7 @@ Map
     ``metadata.thread_id`` / ``session_id`` / ``conversation_id``; variant from
     ``metadata.variant`` or a ``variant:NAME`` tag; latency, tokens, cost (from the server, else a
     local price table), model and error. Runs that cannot be mapped are counted in a
-    :class:`~toolkit.sources._common.MappingReport`, never dropped silently and never fatal.
+    :class:`~toolkit.sources._mapping.MappingReport`, never dropped silently and never fatal.
 Push
     :func:`push_feedback` writes a numeric column of the turns (``quality`` by default) as
     feedback on the runs (``run_id`` column), batch by batch, idempotently: each feedback has a

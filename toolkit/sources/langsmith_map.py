@@ -2,7 +2,7 @@
 
 :func:`runs_to_log` maps a LangChain chat-model run, an OpenAI-wrapper run or a ``@traceable``
 chain to one turn each; runs that cannot be mapped are counted in a
-:class:`~toolkit.sources._common.MappingReport`, never dropped silently and never fatal.
+:class:`~toolkit.sources._mapping.MappingReport`, never dropped silently and never fatal.
 """
 
 from __future__ import annotations
@@ -14,18 +14,20 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from toolkit.sources._common import (
-    MappedLog,
-    MappingReport,
     first_value,
     flatten_messages,
     last_text,
     message_role_text,
     parse_time,
-    mapped_log,
     to_float,
     to_int,
-    turn_record,
     variant_tag,
+)
+from toolkit.sources._mapping import (
+    MappedLog,
+    MappingReport,
+    mapped_log,
+    turn_record,
 )
 from toolkit.sources.langsmith_runs import normalise_run, read_runs
 

@@ -50,18 +50,20 @@ from pathlib import Path
 from typing import Any
 
 from toolkit.sources._common import (
-    MappedLog,
-    MappingReport,
     content_text,
     first_value,
-    generation_record,
     last_text,
-    mapped_log,
     maybe_json,
     message_role_text,
     parse_time,
-    times_ok,
     to_int,
+)
+from toolkit.sources._mapping import (
+    MappedLog,
+    MappingReport,
+    generation_record,
+    mapped_log,
+    times_ok,
 )
 
 __all__ = ["MappedSpans", "CONVERSATION_KEYS", "read_otlp", "read_otlp_jsonl", "spans_to_log"]

@@ -47,20 +47,22 @@ from pathlib import Path
 from typing import Any
 
 from toolkit.sources._common import (
-    MappedLog,
-    MappingReport,
     content_text,
     first_value,
-    generation_record,
     json_lines,
     last_text,
-    mapped_log,
     maybe_json,
     parse_time,
-    times_ok,
     to_int,
     value_text,
     variant_tag,
+)
+from toolkit.sources._mapping import (
+    MappedLog,
+    MappingReport,
+    generation_record,
+    mapped_log,
+    times_ok,
 )
 
 __all__ = ["REQUIRED_COLUMNS", "MAX_SPANS", "read_spans", "is_phoenix_file", "to_log"]
