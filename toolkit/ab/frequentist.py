@@ -26,10 +26,10 @@ import numpy as np
 from scipy import special as _sp
 
 from toolkit.ab.metrics import KINDS, ABInputError
+from toolkit.ab.moments import ArmStats
 from toolkit.ab.score import SCORE_METHOD, score_interval_diff, score_interval_ratio
 
 __all__ = ["compare"]
-
 
 
 def _wilson(x: float, n: float, z: float) -> tuple[float, float]:
@@ -47,24 +47,6 @@ def _rel_ci(mt, mc, vt, vc, z):
     r = mt / mc - 1.0
     se = math.sqrt(vt / mc ** 2 + mt ** 2 * vc / mc ** 4)
     return r, se, r - z * se, r + z * se
-
-
-def _arm_stats(kind, x, den):
-    """n, estimate, variance of the estimate, unit variance (linearised for ratios)."""
-    n = x.size
-    if kind == "ratio":
-        ma, mb = x.mean(), den.mean()
-        r = ma / mb
-        lin = (x - r * den) / mb
-        uvar = float(np.dot(lin, lin) / (n - 1))  # sum(lin) == 0 by construction
-        return n, float(r), uvar / n, uvar
-    m = x.mean()
-    if kind == "binary":  # Bernoulli variance p (1 - p): the Wald / delta-method convention
-        uvar = float(m * (1.0 - m))
-    else:
-        dev = x - m
-        uvar = float(np.dot(dev, dev) / (n - 1))
-    return n, float(m), uvar / n, uvar
 
 
 def compare(
@@ -96,7 +78,11 @@ def compare(
     xt = np.asarray(treatment, dtype=float)
     dc = None if control_den is None else np.asarray(control_den, dtype=float)
     dt = None if treatment_den is None else np.asarray(treatment_den, dtype=float)
-    return _compare_stats(kind, _arm_stats(kind, xc, dc), _arm_stats(kind, xt, dt), xc, xt,
+    codes = np.repeat(np.array([0, 1]), [xc.size, xt.size])
+    st = ArmStats.from_values(kind, np.concatenate([xc, xt]),
+                              None if dc is None else np.concatenate([dc, dt]), codes,
+                              ("control", "treatment"))
+    return _compare_stats(kind, st.arm("control"), st.arm("treatment"), xc, xt,
                           alpha=alpha, nonparametric=nonparametric)
 
 
