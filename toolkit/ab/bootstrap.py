@@ -108,7 +108,7 @@ def bootstrap_ci(
     if min(xc.size, xt.size) < 2:
         raise ABInputError("bootstrap needs at least 2 units per arm")
     if statistic not in ("diff", "rel", "both"):
-        raise ValueError(f"statistic must be 'diff', 'rel' or 'both', got {statistic!r}")
+        raise ABInputError(f"statistic must be 'diff', 'rel' or 'both', got {statistic!r}")
     est_c = xc.mean() if dc is None else xc.sum() / dc.sum()
     est_t = xt.mean() if dt is None else xt.sum() / dt.sum()
     rng = np.random.default_rng(seed)

@@ -471,7 +471,7 @@ def analyze_paired(a, b=None, *, key: str = "example_id", metrics: Sequence[str]
     'McNemar exact (binomial)'
     """
     if correction not in ("holm", "bh", "bonferroni", "none"):
-        raise ValueError(f"correction must be 'holm', 'bh', 'bonferroni' or 'none', "
+        raise ABInputError(f"correction must be 'holm', 'bh', 'bonferroni' or 'none', "
                          f"got {correction!r}")
     wide, names, info = paired_table(a, b, key=key, variant_col=variant_col, arms=arms,
                                      metrics=metrics)

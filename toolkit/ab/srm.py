@@ -128,6 +128,6 @@ def adjust_pvalues(p, method: str = "holm") -> np.ndarray:
         adj = np.empty(m)
         adj[o] = np.minimum(stepped, 1.0)
     else:
-        raise ValueError(f"method must be 'holm', 'bh', 'bonferroni' or 'none', got {method!r}")
+        raise ABInputError(f"method must be 'holm', 'bh', 'bonferroni' or 'none', got {method!r}")
     out[ok] = adj
     return out

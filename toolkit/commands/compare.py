@@ -48,7 +48,6 @@ def run(args) -> int:
 
     import pandas as pd
 
-    from toolkit.ab.metrics import ABInputError
     from toolkit.ab.paired import analyze_paired
     from toolkit.cli import print_json
     from toolkit.errors import UsageError
@@ -62,13 +61,9 @@ def run(args) -> int:
         if arms[0] == arms[1]:
             arms = ["A", "B"]
     metrics = [s.strip() for s in args.metrics.split(",")] if args.metrics else None
-    try:
-        res = analyze_paired(args.a, args.b, key=args.key, metrics=metrics,
-                             variant_col=args.variant_col, arms=arms, alpha=args.alpha,
-                             correction=args.correction, bootstrap=args.bootstrap,
-                             seed=args.seed)
-    except (ABInputError, ValueError) as exc:
-        raise UsageError(str(exc)) from None
+    res = analyze_paired(args.a, args.b, key=args.key, metrics=metrics,
+                         variant_col=args.variant_col, arms=arms, alpha=args.alpha,
+                         correction=args.correction, bootstrap=args.bootstrap, seed=args.seed)
     if args.json:
         print_json({"a": str(args.a), "b": None if args.b is None else str(args.b),
                     **res.to_dict()})

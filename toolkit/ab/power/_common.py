@@ -8,6 +8,8 @@ import math
 import numpy as np
 from scipy import special as _sp
 
+from toolkit.ab.metrics import ABInputError
+
 __all__ = ["MEAN_METHODS", "PROPORTION_METHODS", "ALTERNATIVES"]
 
 MEAN_METHODS: dict[str, str] = {
@@ -41,18 +43,18 @@ def _alt(alternative: str) -> str:
     try:
         return _ALT_ALIASES[alternative]
     except KeyError:
-        raise ValueError(f"alternative must be one of {ALTERNATIVES}, got {alternative!r}") from None
+        raise ABInputError(f"alternative must be one of {ALTERNATIVES}, got {alternative!r}") from None
 
 
 def _check_common(alpha: float, power: float | None, ratio: float, arms: int) -> None:
     if not 0.0 < alpha < 1.0:
-        raise ValueError(f"alpha must be in (0, 1), got {alpha!r}")
+        raise ABInputError(f"alpha must be in (0, 1), got {alpha!r}")
     if power is not None and not 0.0 < power < 1.0:
-        raise ValueError(f"power must be in (0, 1), got {power!r}")
+        raise ABInputError(f"power must be in (0, 1), got {power!r}")
     if not (ratio > 0 and math.isfinite(ratio)):
-        raise ValueError(f"ratio (n_treatment / n_control) must be > 0, got {ratio!r}")
+        raise ABInputError(f"ratio (n_treatment / n_control) must be > 0, got {ratio!r}")
     if int(arms) != arms or arms < 2:
-        raise ValueError(f"arms must be an integer >= 2 (control included), got {arms!r}")
+        raise ABInputError(f"arms must be an integer >= 2 (control included), got {arms!r}")
 
 
 def _args(alpha: float, power: float | None, ratio: float, arms: int, alternative: str,
@@ -62,13 +64,13 @@ def _args(alpha: float, power: float | None, ratio: float, arms: int, alternativ
     _check_common(alpha, power, ratio, arms)
     alt = _alt(alternative)
     if method not in methods:
-        raise ValueError(f"method must be one of {sorted(methods)}, got {method!r}")
+        raise ABInputError(f"method must be one of {sorted(methods)}, got {method!r}")
     return alt, _alpha_c(alpha, arms, multiplicity)
 
 
 def _check_baseline(p1: float) -> None:
     if not 0.0 < p1 < 1.0:
-        raise ValueError(f"baseline proportion must be in (0, 1), got {p1!r}")
+        raise ABInputError(f"baseline proportion must be in (0, 1), got {p1!r}")
 
 
 def _alpha_c(alpha: float, arms: int, multiplicity: str) -> float:
@@ -76,7 +78,7 @@ def _alpha_c(alpha: float, arms: int, multiplicity: str) -> float:
         return alpha / (arms - 1)
     if multiplicity == "none":
         return alpha
-    raise ValueError(f"multiplicity must be 'bonferroni' or 'none', got {multiplicity!r}")
+    raise ABInputError(f"multiplicity must be 'bonferroni' or 'none', got {multiplicity!r}")
 
 
 def _z_crit(a: float, alt: str) -> float:
@@ -125,7 +127,7 @@ def _newton_increasing(f, x0: float, lo: float, hi: float = math.inf, tol: float
         while float(f(np.array([b]))[0]) < 0:
             b *= 2.0
             if b > 1e15 or b >= hi:
-                raise ValueError("no solution: the target power is not reachable")
+                raise ABInputError("no solution: the target power is not reachable")
     return float(brentq(lambda v: float(f(np.array([v]))[0]), a, b, xtol=1e-12, rtol=1e-14))
 
 
@@ -138,8 +140,8 @@ def _mode(effect_given: bool, n: float | None, power: float | None) -> str:
         return "n"
     if effect_given and n is not None:
         if power is not None:
-            raise ValueError("give two of (effect, n, power): all three were given")
+            raise ABInputError("give two of (effect, n, power): all three were given")
         return "power"
     if n is None:
-        raise ValueError("give the effect (to solve n or power) or n (to solve the MDE)")
+        raise ABInputError("give the effect (to solve n or power) or n (to solve the MDE)")
     return "mde"

@@ -12,6 +12,7 @@ import math
 
 import numpy as np
 
+from toolkit.ab.metrics import ABInputError
 from toolkit.ab.power._common import (
     MEAN_METHODS,
     _args,
@@ -171,9 +172,9 @@ def sample_size_means(
     alt, a = _args(alpha, power, ratio, arms, alternative, multiplicity, method, MEAN_METHODS)
     d = float(effect_size)
     if not math.isfinite(d) or d == 0:
-        raise ValueError(f"effect_size must be a non-zero finite number, got {effect_size!r}")
+        raise ABInputError(f"effect_size must be a non-zero finite number, got {effect_size!r}")
     if (alt == "larger" and d < 0) or (alt == "smaller" and d > 0):
-        raise ValueError(f"effect_size {d} points the other way than alternative={alt!r}")
+        raise ABInputError(f"effect_size {d} points the other way than alternative={alt!r}")
     r = float(ratio)
     za = _z_crit(a, alt)
     zb = float(_ndtri(power))
@@ -217,7 +218,7 @@ def mde_means(
     r = float(ratio)
     n1 = float(n)
     if not n1 * (1 + r) > 2:
-        raise ValueError(f"n must give at least 1 degree of freedom, got n={n!r}")
+        raise ABInputError(f"n must give at least 1 degree of freedom, got n={n!r}")
     za = _z_crit(a, alt)
     d0 = (za + float(_ndtri(power))) * math.sqrt((1.0 + r) / (n1 * r))
     sign = -1.0 if alt == "smaller" else 1.0

@@ -20,6 +20,7 @@ import math
 
 import numpy as np
 
+from toolkit.ab.metrics import ABInputError
 from toolkit.ab.power._common import _alt, _check_common, _nctdtr, _ndtri, _newton_increasing
 from toolkit.ab.power._common import _stdtrit, _z_crit, _z_power
 from toolkit.ab.power.plan import PowerResult, duration_days
@@ -41,10 +42,10 @@ def sd_of_difference(sd_a: float, sd_b: float | None = None, correlation: float 
     """
     sd_b = sd_a if sd_b is None else sd_b
     if not -1.0 <= correlation <= 1.0:
-        raise ValueError(f"correlation must be in [-1, 1], got {correlation!r}")
+        raise ABInputError(f"correlation must be in [-1, 1], got {correlation!r}")
     v = sd_a ** 2 + sd_b ** 2 - 2.0 * correlation * sd_a * sd_b
     if not v > 0:
-        raise ValueError("the difference has no variance (correlation 1 with equal SDs)")
+        raise ABInputError("the difference has no variance (correlation 1 with equal SDs)")
     return math.sqrt(v)
 
 
@@ -74,7 +75,7 @@ def power_paired(n, effect_size, *, alpha: float = 0.05, alternative: str = "two
     0.754
     """
     if method not in PAIRED_METHODS:
-        raise ValueError(f"method must be one of {sorted(PAIRED_METHODS)}, got {method!r}")
+        raise ABInputError(f"method must be one of {sorted(PAIRED_METHODS)}, got {method!r}")
     _check_common(alpha, None, 1.0, 2)
     out = _power(effect_size, n, alpha, _alt(alternative), strict, method)
     return out[()] if isinstance(out, np.ndarray) else out
@@ -91,12 +92,12 @@ def sample_size_paired(effect_size: float, *, alpha: float = 0.05, power: float 
     33.37
     """
     if method not in PAIRED_METHODS:
-        raise ValueError(f"method must be one of {sorted(PAIRED_METHODS)}, got {method!r}")
+        raise ABInputError(f"method must be one of {sorted(PAIRED_METHODS)}, got {method!r}")
     _check_common(alpha, power, 1.0, 2)
     alt = _alt(alternative)
     d = float(effect_size)
     if not math.isfinite(d) or d == 0:
-        raise ValueError(f"effect_size must be a non-zero finite number, got {effect_size!r}")
+        raise ABInputError(f"effect_size must be a non-zero finite number, got {effect_size!r}")
     za = _z_crit(alpha, alt)
     n0 = ((za + float(_ndtri(power))) / d) ** 2
     if method == "normal" and not (strict and alt == "two-sided"):
@@ -142,20 +143,20 @@ def plan_paired(*, effect_size: float | None = None, mde: float | None = None,
     0.754
     """
     if method not in PAIRED_METHODS:
-        raise ValueError(f"method must be one of {sorted(PAIRED_METHODS)}, got {method!r}")
+        raise ABInputError(f"method must be one of {sorted(PAIRED_METHODS)}, got {method!r}")
     notes = []
     if effect_size is None:
         if mde is None:
-            raise ValueError("give effect_size (d_z), or mde with sd_diff or with sd and "
+            raise ABInputError("give effect_size (d_z), or mde with sd_diff or with sd and "
                              "correlation")
         if sd_diff is None:
             if sd is None or correlation is None:
-                raise ValueError("an absolute mde needs sd_diff, or sd and correlation")
+                raise ABInputError("an absolute mde needs sd_diff, or sd and correlation")
             sd_diff = sd_of_difference(sd, correlation=correlation)
             notes.append(f"sd_diff = {sd_diff:.4g} from sd {sd:g} and correlation "
                          f"{correlation:g}")
         if not sd_diff > 0:
-            raise ValueError(f"sd_diff must be > 0, got {sd_diff!r}")
+            raise ABInputError(f"sd_diff must be > 0, got {sd_diff!r}")
         effect_size = mde / sd_diff
     alt = _alt(alternative)
     target = 0.8 if power is None else power
@@ -165,7 +166,7 @@ def plan_paired(*, effect_size: float | None = None, mde: float | None = None,
                                       method=method, strict=strict), "n"
     else:
         if power is not None:
-            raise ValueError("give two of (effect, n, power): all three were given")
+            raise ABInputError("give two of (effect, n, power): all three were given")
         n1, mode = float(n), "power"
         target = float(power_paired(n1, effect_size, alpha=alpha, alternative=alt,
                                     method=method, strict=strict))

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from toolkit.ab.metrics import ABInputError
 from toolkit.ab.power._common import (
     MEAN_METHODS,
     PROPORTION_METHODS,
@@ -156,9 +157,9 @@ def duration_days(n_total: float, daily_traffic: float, exposure: float = 1.0) -
     9
     """
     if not daily_traffic > 0:
-        raise ValueError(f"daily_traffic must be > 0, got {daily_traffic!r}")
+        raise ABInputError(f"daily_traffic must be > 0, got {daily_traffic!r}")
     if not 0 < exposure <= 1:
-        raise ValueError(f"exposure must be in (0, 1], got {exposure!r}")
+        raise ABInputError(f"exposure must be in (0, 1], got {exposure!r}")
     return int(math.ceil(n_total / (daily_traffic * exposure) - 1e-9))
 
 
@@ -232,10 +233,10 @@ def plan_means(
     (0.792, 'normal approximation (z)')
     """
     if method not in MEAN_METHODS:
-        raise ValueError(f"method must be one of {sorted(MEAN_METHODS)}, got {method!r}")
+        raise ABInputError(f"method must be one of {sorted(MEAN_METHODS)}, got {method!r}")
     if effect_size is None and mde is not None:
         if sd is None or not sd > 0:
-            raise ValueError("an absolute mde needs sd > 0 (or give effect_size = mde / sd)")
+            raise ABInputError("an absolute mde needs sd > 0 (or give effect_size = mde / sd)")
         effect_size = mde / sd
     mode = _mode(effect_size is not None, n, power)
     alt = _alt(alternative)
@@ -334,7 +335,7 @@ def plan_proportions(
     0.7401659
     """
     if method not in PROPORTION_METHODS:
-        raise ValueError(f"method must be one of {sorted(PROPORTION_METHODS)}, got {method!r}")
+        raise ABInputError(f"method must be one of {sorted(PROPORTION_METHODS)}, got {method!r}")
     p1 = float(baseline)
     _check_baseline(p1)
     delta = None if mde is None else (float(mde) * p1 if relative else float(mde))
@@ -415,7 +416,7 @@ def power_curve(plan: PowerResult, n=None, *, points: int = 200, effect_scale=1.
         return n, np.asarray(power_proportions(n / _variance_factor(plan.correlation), p1, mde,
                                                method=method, **kw))
     if plan.metric != "mean":
-        raise ValueError(f"power_curve draws mean and proportion plans, not {plan.metric!r}")
+        raise ABInputError(f"power_curve draws mean and proportion plans, not {plan.metric!r}")
     method = {v: k for k, v in MEAN_METHODS.items()}[plan.method]
     d = plan.effect_size / math.sqrt(_variance_factor(plan.correlation))
     return n, np.asarray(power_means(n, d * np.asarray(effect_scale, dtype=float),
@@ -425,7 +426,7 @@ def power_curve(plan: PowerResult, n=None, *, points: int = 200, effect_scale=1.
 def _variance_factor(correlation: float) -> float:
     """``1 - rho**2``: the variance of a CUPED estimate relative to the unadjusted one."""
     if not -1.0 < correlation < 1.0:
-        raise ValueError(f"correlation must be in (-1, 1), got {correlation!r}")
+        raise ABInputError(f"correlation must be in (-1, 1), got {correlation!r}")
     return 1.0 - correlation ** 2
 
 
@@ -434,16 +435,16 @@ def _correlation(correlation: float, r_squared: float | None) -> float:
     if r_squared is None:
         return float(correlation)
     if correlation:
-        raise ValueError("give correlation= or r_squared=, not both")
+        raise ABInputError("give correlation= or r_squared=, not both")
     if not 0.0 <= r_squared < 1.0:
-        raise ValueError(f"r_squared must be in [0, 1), got {r_squared!r}")
+        raise ABInputError(f"r_squared must be in [0, 1), got {r_squared!r}")
     return math.sqrt(r_squared)
 
 
 def _family_alpha(alpha: float, n_primary: int, multiplicity: str) -> float:
     """The level split over the primary metrics (Bonferroni; the arms are split later)."""
     if int(n_primary) != n_primary or n_primary < 1:
-        raise ValueError(f"n_primary must be an integer >= 1, got {n_primary!r}")
+        raise ABInputError(f"n_primary must be an integer >= 1, got {n_primary!r}")
     return alpha if multiplicity == "none" else alpha / n_primary
 
 

@@ -13,6 +13,7 @@ import math
 
 import numpy as np
 
+from toolkit.ab.metrics import ABInputError
 from toolkit.ab.power._common import (
     PROPORTION_METHODS,
     _args,
@@ -110,9 +111,9 @@ def _prop_closed_n(p1, p2, r, za, zb, method):
 def _check_props(p1: float, p2: float) -> None:
     _check_baseline(p1)
     if not 0.0 < p2 < 1.0:
-        raise ValueError(f"baseline + mde must be in (0, 1), got {p2!r}")
+        raise ABInputError(f"baseline + mde must be in (0, 1), got {p2!r}")
     if p1 == p2:
-        raise ValueError("mde must be non-zero")
+        raise ABInputError("mde must be non-zero")
 
 
 def sample_size_proportions(
@@ -140,7 +141,7 @@ def sample_size_proportions(
     p2 = p1 + float(mde)
     _check_props(p1, p2)
     if (alt == "larger" and p2 < p1) or (alt == "smaller" and p2 > p1):
-        raise ValueError(f"mde {mde} points the other way than alternative={alt!r}")
+        raise ABInputError(f"mde {mde} points the other way than alternative={alt!r}")
     r = float(ratio)
     n0 = _prop_closed_n(p1, p2, r, _z_crit(a, alt), float(_ndtri(power)), method)
     if not strict or alt != "two-sided":
@@ -178,12 +179,12 @@ def mde_proportions(
     _check_baseline(p1)
     direction = direction or ("decrease" if alt == "smaller" else "increase")
     if direction not in ("increase", "decrease"):
-        raise ValueError(f"direction must be 'increase' or 'decrease', got {direction!r}")
+        raise ABInputError(f"direction must be 'increase' or 'decrease', got {direction!r}")
     sgn = 1.0 if direction == "increase" else -1.0
     r = float(ratio)
     n1 = float(n)
     if not n1 > 0:
-        raise ValueError(f"n must be > 0, got {n!r}")
+        raise ABInputError(f"n must be > 0, got {n!r}")
     room = (1.0 - p1) if sgn > 0 else p1  # the lift cannot push p2 outside (0, 1)
     za = _z_crit(a, alt)
     zb = float(_ndtri(power))
@@ -191,7 +192,7 @@ def mde_proportions(
         h = (za + zb) * math.sqrt((1.0 + r) / (n1 * r))
         phi = math.asin(math.sqrt(p1)) + sgn * h / 2.0
         if not 0.0 < phi < math.pi / 2:
-            raise ValueError(f"n = {n1:g} is too small to detect any lift from {p1:g} "
+            raise ABInputError(f"n = {n1:g} is too small to detect any lift from {p1:g} "
                              f"at power {power:g}")
         return math.sin(phi) ** 2 - p1
 
@@ -201,7 +202,7 @@ def mde_proportions(
 
     top = room * (1 - 1e-12)
     if float(f(np.array([top]))[0]) < 0:
-        raise ValueError(f"n = {n1:g} is too small to detect any lift from {p1:g} "
+        raise ABInputError(f"n = {n1:g} is too small to detect any lift from {p1:g} "
                          f"at power {power:g}")
     m0 = min((za + zb) * math.sqrt(p1 * (1 - p1) * (1.0 + 1.0 / r) / n1), 0.5 * top)
     return sgn * _newton_increasing(f, m0, 1e-15, top)
