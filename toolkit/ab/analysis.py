@@ -2,7 +2,7 @@
 
 This module runs the analysis (:func:`analyze`, in small named steps, with
 :class:`AnalysisOptions`); the pieces live in :mod:`toolkit.ab.metrics` (metric specs),
-:mod:`toolkit.ab.frequentist` (the tests), :mod:`toolkit.ab.bootstrap`, :mod:`toolkit.ab.srm`
+:mod:`toolkit.ab.frequentist` (the tests, :func:`two_sample_test`), :mod:`toolkit.ab.bootstrap`, :mod:`toolkit.ab.srm`
 (sample-ratio mismatch, multiple testing), :mod:`toolkit.ab.verdicts` and
 :mod:`toolkit.ab.result`, and their names are importable from here too.
 
@@ -68,7 +68,7 @@ from toolkit.ab.bayes import Prior, bayes_readout
 from toolkit.ab.bootstrap import bootstrap_ci
 from toolkit.ab.cuped import CupedFit, pre_period_units
 from toolkit.ab.family import adjust_within, family_sizes, guardrail_test, metric_roles
-from toolkit.ab.frequentist import _compare_stats, compare
+from toolkit.ab.frequentist import TwoSampleResult, _compare_stats, two_sample_test
 from toolkit.ab.metrics import (
     KINDS,
     ABInputError,
@@ -95,7 +95,8 @@ __all__ = [
     "ABResult",
     "AnalysisOptions",
     "analyze",
-    "compare",
+    "two_sample_test",
+    "TwoSampleResult",
     "srm_check",
     "adjust_pvalues",
     "bootstrap_ci",
