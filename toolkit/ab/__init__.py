@@ -54,6 +54,7 @@ from toolkit._lazy import lazy_attributes
 
 _LAZY = {
     "PowerResult": "toolkit.ab.power",
+    "Design": "toolkit.ab.power",
     "plan_means": "toolkit.ab.power",
     "plan_proportions": "toolkit.ab.power",
     "power_means": "toolkit.ab.power",

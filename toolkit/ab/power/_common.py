@@ -4,13 +4,14 @@ a root finder."""
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass, field
 
 import numpy as np
 from scipy import special as _sp
 
 from toolkit.ab.metrics import ABInputError
 
-__all__ = ["MEAN_METHODS", "PROPORTION_METHODS", "ALTERNATIVES"]
+__all__ = ["Design", "MEAN_METHODS", "PROPORTION_METHODS", "ALTERNATIVES"]
 
 MEAN_METHODS: dict[str, str] = {
     "exact": "noncentral t (exact)",
@@ -57,15 +58,108 @@ def _check_common(alpha: float, power: float | None, ratio: float, arms: int) ->
         raise ABInputError(f"arms must be an integer >= 2 (control included), got {arms!r}")
 
 
-def _args(alpha: float, power: float | None, ratio: float, arms: int, alternative: str,
-          multiplicity: str, method: str, methods) -> tuple[str, float]:
-    """Check the arguments every power function takes; return the alternative's canonical
-    name and the per-comparison significance level."""
-    _check_common(alpha, power, ratio, arms)
-    alt = _alt(alternative)
-    if method not in methods:
-        raise ABInputError(f"method must be one of {sorted(methods)}, got {method!r}")
-    return alt, _alpha_c(alpha, arms, multiplicity)
+@dataclass(slots=True)
+class Design:
+    """The settings every planning function shares: its common keyword tail, in one object.
+
+    Every function of :mod:`toolkit.ab.power` takes ``design=`` and/or these fields as keywords
+    (``sample_size_means(0.3, alpha=0.01)`` is ``sample_size_means(0.3,
+    design=Design(alpha=0.01))``); keywords replace fields of ``design``.
+
+    Attributes
+    ----------
+    alpha : float
+        Family-wise significance level; divided by ``arms - 1`` per comparison (Bonferroni).
+    power : float, optional
+        Target power (the solvers' default 0.8; ``plan_*``: None means "solve the power").
+    ratio : float
+        ``n_treatment / n_control``.
+    arms : int
+        Number of arms including control.
+    alternative : {"two-sided", "larger", "smaller"}
+    method : str, optional
+        The formula (``MEAN_METHODS``, ``PROPORTION_METHODS``, ``PAIRED_METHODS``); None: the
+        family's default.
+    strict : bool
+        Two-sided only: add the probability of rejecting in the wrong direction.
+    multiplicity : {"bonferroni", "none"}
+
+    Examples
+    --------
+    >>> d = Design(alpha=0.05, arms=3, alternative="greater")
+    >>> d.alternative, d.alpha_c
+    ('larger', 0.025)
+    >>> d.summary_table()["value"].tolist()[:2]
+    [0.05, None]
+    """
+
+    alpha: float = 0.05
+    power: float | None = None
+    ratio: float = 1.0
+    arms: int = 2
+    alternative: str = "two-sided"
+    method: str | None = None
+    strict: bool = False
+    multiplicity: str = "bonferroni"
+    alpha_c: float = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        _check_common(self.alpha, self.power, self.ratio, self.arms)
+        self.alternative = _alt(self.alternative)
+        self.alpha_c = _alpha_c(self.alpha, self.arms, self.multiplicity)
+
+    def to_dict(self) -> dict:
+        """JSON-ready dict of the fields."""
+        return {f: getattr(self, f) for f in _FIELDS}
+
+    def summary_table(self):
+        """One row per setting."""
+        import pandas as pd
+
+        return pd.DataFrame({"setting": list(_FIELDS), "value": [getattr(self, f) for f in _FIELDS]})
+
+
+_FIELDS = ("alpha", "power", "ratio", "arms", "alternative", "method", "strict", "multiplicity")
+_FIELD_SET = frozenset(_FIELDS)
+_DEFAULTS: dict[tuple, Design] = {}
+
+
+def _default(method: str, power: float | None) -> Design:
+    """The checked default design of a family (cached: the common call builds nothing)."""
+    d = _DEFAULTS.get((method, power))
+    if d is None:
+        d = _DEFAULTS[(method, power)] = Design(power=power, method=method)
+    return d
+
+
+def _design(design: Design | None, settings: dict, methods, default_method: str,
+            power: float | None = None) -> Design:
+    """The design of one call: ``design`` (or the family's default) with ``settings`` replacing
+    fields, checked; ``power`` is the default target power, ``default_method`` the method."""
+    if settings and design is None:  # keywords only: Design() itself refuses unknown ones
+        settings.setdefault("method", default_method)
+        if power is not None:
+            settings.setdefault("power", power)
+        d = Design(**settings)
+    elif settings:
+        unknown = settings.keys() - _FIELD_SET
+        if unknown:
+            raise TypeError(f"unexpected keyword argument {sorted(unknown)[0]!r}")
+        g = settings.get
+        d = Design(g("alpha", design.alpha), g("power", design.power), g("ratio", design.ratio),
+                   g("arms", design.arms), g("alternative", design.alternative),
+                   g("method", design.method), g("strict", design.strict),
+                   g("multiplicity", design.multiplicity))
+    elif design is None:
+        return _default(default_method, power)
+    else:
+        d = design
+    if (d.power is None and power is not None) or d.method is None:
+        d = Design(d.alpha, power if d.power is None else d.power, d.ratio, d.arms, d.alternative,
+                   d.method or default_method, d.strict, d.multiplicity)
+    if d.method not in methods:
+        raise ABInputError(f"method must be one of {sorted(methods)}, got {d.method!r}")
+    return d
 
 
 def _check_baseline(p1: float) -> None:

@@ -16,7 +16,8 @@ import numpy as np
 from toolkit.ab.metrics import ABInputError
 from toolkit.ab.power._common import (
     PROPORTION_METHODS,
-    _args,
+    Design,
+    _design,
     _check_baseline,
     _ndtr,
     _ndtri,
@@ -57,13 +58,8 @@ def power_proportions(
     baseline,
     mde,
     *,
-    alpha: float = 0.05,
-    ratio: float = 1.0,
-    arms: int = 2,
-    alternative: str = "two-sided",
-    method: str = "pooled",
-    strict: bool = False,
-    multiplicity: str = "bonferroni",
+    design: Design | None = None,
+    **settings,
 ):
     """Power of the two-proportion test (vectorised over ``n``, ``baseline`` and ``mde``).
 
@@ -75,9 +71,9 @@ def power_proportions(
         Control proportion ``p1``.
     mde : float or array
         Absolute difference ``p2 - p1`` (signed).
-    method : {"pooled", "cohen_h", "unpooled"}
-    alpha, ratio, arms, alternative, strict, multiplicity
-        As in :func:`power_means`.
+    design, **settings
+        As in :func:`power_means`; ``method`` is ``"pooled"`` (the default), ``"cohen_h"`` or
+        ``"unpooled"``.
 
     Returns
     -------
@@ -88,7 +84,8 @@ def power_proportions(
     >>> round(float(power_proportions(50, 0.5, 0.25)), 7)   # R power.prop.test(n=50, .5, .75)
     0.7401659
     """
-    alt, a = _args(alpha, None, ratio, arms, alternative, multiplicity, method, PROPORTION_METHODS)
+    d = _design(design, settings, PROPORTION_METHODS, "pooled")
+    alt, a, ratio, method, strict = d.alternative, d.alpha_c, d.ratio, d.method, d.strict
     p1 = np.asarray(baseline, dtype=float)
     p2 = p1 + np.asarray(mde, dtype=float)
     out = _prop_power(p1, p2, np.asarray(n, dtype=float), float(ratio), a, alt, strict, method)
@@ -120,14 +117,8 @@ def sample_size_proportions(
     baseline: float,
     mde: float,
     *,
-    alpha: float = 0.05,
-    power: float = 0.8,
-    ratio: float = 1.0,
-    arms: int = 2,
-    alternative: str = "two-sided",
-    method: str = "pooled",
-    strict: bool = False,
-    multiplicity: str = "bonferroni",
+    design: Design | None = None,
+    **settings,
 ) -> float:
     """Unrounded control-arm size for a two-proportion test (closed form; Newton if strict).
 
@@ -136,7 +127,9 @@ def sample_size_proportions(
     >>> round(sample_size_proportions(0.5, 0.25, power=0.9), 4)   # R power.prop.test: 76.7069
     76.7069
     """
-    alt, a = _args(alpha, power, ratio, arms, alternative, multiplicity, method, PROPORTION_METHODS)
+    d = _design(design, settings, PROPORTION_METHODS, "pooled", power=0.8)
+    alt, a, ratio, method, strict, power = (d.alternative, d.alpha_c, d.ratio, d.method, d.strict,
+                                            d.power)
     p1 = float(baseline)
     p2 = p1 + float(mde)
     _check_props(p1, p2)
@@ -154,15 +147,9 @@ def mde_proportions(
     n: float,
     baseline: float,
     *,
-    alpha: float = 0.05,
-    power: float = 0.8,
-    ratio: float = 1.0,
-    arms: int = 2,
-    alternative: str = "two-sided",
-    method: str = "pooled",
-    strict: bool = False,
-    multiplicity: str = "bonferroni",
     direction: str | None = None,
+    design: Design | None = None,
+    **settings,
 ) -> float:
     """Smallest absolute lift ``p2 - p1`` detectable with control-arm size ``n``.
 
@@ -174,7 +161,9 @@ def mde_proportions(
     >>> round(mde_proportions(77, 0.5, power=0.9), 3)
     0.25
     """
-    alt, a = _args(alpha, power, ratio, arms, alternative, multiplicity, method, PROPORTION_METHODS)
+    d = _design(design, settings, PROPORTION_METHODS, "pooled", power=0.8)
+    alt, a, ratio, method, strict, power = (d.alternative, d.alpha_c, d.ratio, d.method, d.strict,
+                                            d.power)
     p1 = float(baseline)
     _check_baseline(p1)
     direction = direction or ("decrease" if alt == "smaller" else "increase")
