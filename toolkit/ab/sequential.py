@@ -105,6 +105,10 @@ class SequentialResult:
             "method", "alpha", "tau2", "estimate", "cs_low", "cs_high", "p_value", "rejected",
             "first_rejection_n", "first_rejection_time", "n_control", "n_treatment")}
 
+    def summary_table(self) -> pd.DataFrame:
+        """The fields of :meth:`to_dict`, one row."""
+        return pd.DataFrame([self.to_dict()])
+
 
 def optimal_tau2(v_horizon: float, alpha: float = 0.05) -> float:
     """Mixing variance that makes the confidence sequence narrowest when ``V_n = v_horizon``.

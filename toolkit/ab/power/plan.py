@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from toolkit.ab.metrics import ABInputError
 from toolkit.ab.power._common import (
@@ -112,6 +113,19 @@ class PowerResult:
         d = asdict(self)
         d["n_per_arm"] = self.n_per_arm
         return d
+
+    def headline(self, prefix: str = "plan_") -> dict[str, Any]:
+        """Flat keys of the main figures (for batch sidecars): units per arm, total, days,
+        baseline and method."""
+        return {f"{prefix}n_per_arm": self.n_control, f"{prefix}total": self.n_total,
+                f"{prefix}days": self.duration_days, f"{prefix}baseline": self.baseline,
+                f"{prefix}method": self.method}
+
+    def summary_table(self) -> pd.DataFrame:
+        """The plan, one row: method, solved quantity, sizes, power, MDE, duration."""
+        keys = ("metric", "method", "solved_for", "alpha", "power", "achieved_power", "effect_size",
+                "mde", "mde_relative", "n_control", "n_treatment", "n_total", "duration_days")
+        return pd.DataFrame([{k: getattr(self, k) for k in keys}])
 
     def summary(self) -> str:
         """One readable paragraph describing the plan.
