@@ -188,8 +188,12 @@ def metric_values(units: pd.DataFrame, col: str, metric: str) -> np.ndarray:
 
 
 def arm_sums(xv: np.ndarray, dv: np.ndarray | None, codes: np.ndarray, arms: Sequence[str],
-             kind: str, n_missing: np.ndarray | None = None) -> MetricSums:
+             kind: str, n_missing: np.ndarray | None = None, *,
+             count_non_binary: bool = True) -> MetricSums:
     """Pass 1 on the values with an arm and without missing ones (``codes`` index ``arms``).
+
+    ``count_non_binary=False`` skips counting values other than 0/1 of a binary metric (the
+    caller checked them row by row).
 
     Examples
     --------
@@ -205,7 +209,8 @@ def arm_sums(xv: np.ndarray, dv: np.ndarray | None, codes: np.ndarray, arms: Seq
     hi = dict.fromkeys(_HI, np.nan)
     if xv.size:
         lo["min_x"], hi["max_x"] = float(xv.min()), float(xv.max())
-    non_binary = int((~np.isin(xv, (0.0, 1.0))).sum()) if kind == "binary" else 0
+    non_binary = (int((~np.isin(xv, (0.0, 1.0))).sum())
+                  if kind == "binary" and count_non_binary else 0)
     if dv is not None:
         cols["sum_d"] = np.bincount(codes, weights=dv, minlength=k)
         if xv.size:

@@ -118,7 +118,7 @@ def _metric_data(units: pd.DataFrame, metric: Metric, arms: _Arms, opts: Analysi
     _check_values(units, metric, xv, dv, ok)
     k = len(arms.arms)
     sums = arm_sums(xv, dv, codes, arms.arms, metric.kind,
-                    np.bincount(arms.codes[missing], minlength=k))
+                    np.bincount(arms.codes[missing], minlength=k), count_non_binary=False)
     st = arm_stats(sums, metric, arms.arms, lambda est, mean_d: centred_ss(xv, dv, codes, est, mean_d),
                    nan_policy=opts.nan_policy, explicit=explicit, notes=notes)
     if st is None:
