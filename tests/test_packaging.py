@@ -251,17 +251,9 @@ NOT_RESULTS = {
     "toolkit.text.PairBatch": "intermediate data",
     "toolkit.text.TermPairs": "intermediate data",
     "toolkit.forecasting.checks.Prepared": "a series prepared for the models (data)",
-    "toolkit.dask_engine.ab.Moments": "per-arm sums, the input of the A/B analysis",
+    "toolkit.ab.moments.MetricSums": "additive per-arm sums of a partition (the input of ArmStats)",
     "toolkit.ab.cuped.CupedFit": "a step inside the CUPED analysis",
     "toolkit.ab.cuped.RegressionFit": "a step inside the CUPED analysis",
-}
-#: results without summary_table/to_dict in areas other work of issue 21 rewrites at the same time
-#: (toolkit.ab, toolkit.sources); remove an entry when its class has both
-ELSEWHERE = {
-    "toolkit.ab.power.plan.PowerResult", "toolkit.ab.randomisation.UnitCheck",
-    "toolkit.ab.sequential.SequentialResult", "toolkit.ab.srm.SRMResult",
-    "toolkit.sources.langsmith.PushReport",
-    "toolkit.sources.langsmith_map.MappedRuns", "toolkit.sources.otel.MappedSpans",
 }
 
 
@@ -285,5 +277,5 @@ def test_every_public_result_has_summary_table_and_to_dict():
     assert "toolkit.forecasting.forecasts.Forecast" in classes  # the walk sees the package
     assert set(NOT_RESULTS) <= set(classes), f"not public (any more): {sorted(set(NOT_RESULTS) - set(classes))}"
     missing = {name: [m for m in ("summary_table", "to_dict") if not callable(getattr(cls, m, None))]
-               for name, cls in classes.items() if name not in NOT_RESULTS and name not in ELSEWHERE}
+               for name, cls in classes.items() if name not in NOT_RESULTS}
     assert not {k: v for k, v in missing.items() if v}, "results need summary_table() and to_dict()"

@@ -35,7 +35,7 @@ def add_engine_arguments(parser) -> None:
 
 @contextlib.contextmanager
 def engine_session(args):
-    """The Dask client for ``--engine dask`` (None for pandas); engine errors become UsageError."""
+    """The Dask client for ``--engine dask`` (None for pandas); an EngineError is a ToolkitError (exit 2)."""
     from toolkit.errors import UsageError
 
     if getattr(args, "engine", "pandas") != "dask":
@@ -43,12 +43,9 @@ def engine_session(args):
             raise UsageError("--scheduler and --workers need --engine dask")
         yield None
         return
-    from toolkit.dask_engine.client import EngineError, dask_client
+    from toolkit.scale.cluster import dask_client
 
     if args.workers is not None and args.workers < 1:
         raise UsageError(f"--workers must be >= 1, got {args.workers}")
-    try:
-        with dask_client(args.scheduler, workers=args.workers, memory_limit=args.memory_limit) as client:
-            yield client
-    except EngineError as exc:
-        raise UsageError(str(exc)) from None
+    with dask_client(args.scheduler, workers=args.workers, memory_limit=args.memory_limit) as client:
+        yield client

@@ -163,10 +163,7 @@ def _run(args, dask: bool) -> int:
     if args.level is not None:
         if args.level < 1:
             raise UsageError(f"--level must be >= 1, got {args.level}")
-        try:
-            res = res.at_level(args.level)
-        except ClusteringInputError as exc:
-            raise UsageError(str(exc)) from exc
+        res = res.at_level(args.level)
     over = None
     if args.over_time:
         if dask:

@@ -142,7 +142,7 @@ def records_to_log(records: Iterable[dict], report: MappingReport, *, source: st
     import pandas as pd
 
     from toolkit.log import validate
-from toolkit.validation import LogValidationError, Problem
+    from toolkit.validation import LogValidationError, Problem
 
     rows = list(records)
     if not rows:

@@ -1,4 +1,4 @@
-"""``toolkit compare A [B] --key example_id``: a paired offline experiment (the same examples
+"""``toolkit paired A [B] --key example_id``: a paired offline experiment (the same examples
 answered by two variants)."""
 
 from __future__ import annotations
@@ -13,14 +13,14 @@ def register(subparsers) -> None:
     from toolkit.commands._types import int_range, open_unit
 
     p = subparsers.add_parser(
-        "compare",
+        "paired",
         help="paired comparison of two variants on the same examples (offline experiment)",
         description="Compare two variants that answered the same test set: paired t, Wilcoxon "
         "signed-rank, sign test, McNemar (pass/fail scores) and a paired bootstrap CI per score "
         "column. A and B are two tables or LangSmith runs files (JSONL) with a key column; or "
         "give one long table with a variant column.",
-        epilog="examples:\n  toolkit compare runs_a.jsonl runs_b.jsonl --key example_id\n"
-        "  toolkit compare scores.csv --variant-col variant --arms v1,v2 --json",
+        epilog="examples:\n  toolkit paired runs_a.jsonl runs_b.jsonl --key example_id\n"
+        "  toolkit paired scores.csv --variant-col variant --arms v1,v2 --json",
         formatter_class=__import__("argparse").RawDescriptionHelpFormatter,
     )
     p.add_argument("a", help="baseline variant's results (or one long table)")
@@ -48,7 +48,6 @@ def run(args) -> int:
 
     import pandas as pd
 
-    from toolkit.ab.metrics import ABInputError
     from toolkit.ab.paired import analyze_paired
     from toolkit.cli import print_json
     from toolkit.errors import UsageError
@@ -62,13 +61,9 @@ def run(args) -> int:
         if arms[0] == arms[1]:
             arms = ["A", "B"]
     metrics = [s.strip() for s in args.metrics.split(",")] if args.metrics else None
-    try:
-        res = analyze_paired(args.a, args.b, key=args.key, metrics=metrics,
-                             variant_col=args.variant_col, arms=arms, alpha=args.alpha,
-                             correction=args.correction, bootstrap=args.bootstrap,
-                             seed=args.seed)
-    except (ABInputError, ValueError) as exc:
-        raise UsageError(str(exc)) from None
+    res = analyze_paired(args.a, args.b, key=args.key, metrics=metrics,
+                         variant_col=args.variant_col, arms=arms, alpha=args.alpha,
+                         correction=args.correction, bootstrap=args.bootstrap, seed=args.seed)
     if args.json:
         print_json({"a": str(args.a), "b": None if args.b is None else str(args.b),
                     **res.to_dict()})
