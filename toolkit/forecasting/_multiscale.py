@@ -248,7 +248,7 @@ def _periods(step: pd.Timedelta, span: pd.Timedelta, season: int | None, periods
 def baseline(x: np.ndarray, step: pd.Timedelta, ps: list[int]) -> tuple[np.ndarray, str]:
     """(expected values, what they are): the candidate with the smallest robust residual spread."""
     day = max(3, int(DAY // step)) if step < DAY else 7
-    cands = {f"trailing median of {day} steps": trailing_median(x, day)}
+    cands = {}
     for p in ps:
         cyc = 7 if p * step <= DAY else 4
         name = f"median of the same {'hour' if p * step == DAY and step >= HOUR else 'time'} over the last {cyc} cycles of {p} steps"
@@ -257,7 +257,21 @@ def baseline(x: np.ndarray, step: pd.Timedelta, ps: list[int]) -> tuple[np.ndarr
         elif p * step == WEEK:
             name = f"median of the same time of week over the last {cyc} weeks"
         cands[name] = seasonal_median(x, p, cyc)
-    best = min(cands, key=lambda k: robust_sd(x - cands[k]) if np.isfinite(cands[k]).any() else np.inf)
+    # a week of history (4 weeks on daily data) before a day: a trailing median that a shift of a
+    # day or two does not move (the day-long one follows it within half a day)
+    week = int(WEEK // step) if step < DAY else 28
+    if np.isfinite(x).sum() >= 2 * week:
+        cands[f"trailing median of {week} steps"] = trailing_median(x, week)
+    cands[f"trailing median of {day} steps"] = trailing_median(x, day)
+    spread = {k: robust_sd(x - v) if np.isfinite(v).any() else np.inf for k, v in cands.items()}
+    # the day-long trailing median follows a shift within half a day: it is used only when it
+    # leaves a clearly (5 %) smaller spread than every candidate with a longer memory
+    short = f"trailing median of {day} steps"
+    others = {k: v for k, v in spread.items() if k != short}
+    best = min(spread, key=spread.get)
+    if others:
+        alt = min(others, key=others.get)
+        best = short if spread[short] < others[alt] / 1.05 else alt
     exp = cands[best]
     # where no candidate value exists (long gaps) fall back to the overall median
     exp = np.where(np.isfinite(exp), exp, np.nanmedian(x))
@@ -547,6 +561,11 @@ def multiscale(x: np.ndarray, step: pd.Timedelta, *, alarms_per_week: float, sea
                 sup = _best_stretch(np.nan_to_num(seg * sign, nan=0.0) - drift)
             else:
                 sup = _best_stretch(np.nan_to_num(np.abs(seg), nan=0.0) - 1.2)
+                big = seg[sup & (np.abs(np.nan_to_num(seg)) > 2)]
+                # a variance change widens both sides: large deviations of one sign only are a
+                # shift or a burst, which the mean scales judge on their own thresholds
+                if len(big) and min((big > 0).mean(), (big < 0).mean()) < 0.25:
+                    continue
             pos = lo + np.flatnonzero(sup)
             flag[pos] = True
             r_here = ratio[a : b + 1].max()
