@@ -477,6 +477,29 @@ def _trimmed(u: np.ndarray, flag: np.ndarray, a: int, b: int) -> tuple[int, int]
     return a + int(ok[0]), a + int(ok[-1])
 
 
+def _merged(runs: list[tuple[int, int]], u: np.ndarray, gap: int) -> list[tuple[int, int]]:
+    """Join neighbouring windows of the same direction whose gap is shorter than half the
+    shorter of the two (a day-long shift with a few quiet hours inside is one window; two
+    spikes a few hours apart stay two).
+
+    Examples
+    --------
+    >>> u = np.r_[np.full(20, 3.0), np.zeros(5), np.full(16, 3.0), np.zeros(30), [9.0]]
+    >>> _merged([(0, 19), (25, 40), (71, 71)], u, 1)
+    [(0, 40), (71, 71)]
+    """
+    out: list[tuple[int, int]] = []
+    for a, b in runs:
+        if out:
+            pa, pb = out[-1]
+            same = np.sign(np.nansum(u[pa : pb + 1])) == np.sign(np.nansum(u[a : b + 1]))
+            if same and a - pb - 1 <= max(gap, min(pb - pa + 1, b - a + 1) // 2):
+                out[-1] = (pa, b)
+                continue
+        out.append((a, b))
+    return out
+
+
 @dataclass
 class Result:
     expected: np.ndarray
@@ -576,8 +599,7 @@ def multiscale(x: np.ndarray, step: pd.Timedelta, *, alarms_per_week: float, sea
             best_z[pos[upd]] = z[kbest]
     flag &= obs
     wins = []
-    for a, b in _runs(flag, gap):
-        a, b = _trimmed(u, flag, a, b)
+    for a, b in _merged([_trimmed(u, flag, a, b) for a, b in _runs(flag, gap)], u, gap):
         sel = np.arange(a, b + 1)
         fl = sel[flag[sel]]
         if not len(fl):
