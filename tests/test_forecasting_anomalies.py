@@ -92,7 +92,7 @@ def test_old_knobs_raise_a_clear_error_or_still_work():
     assert F.detect_anomalies(y, method="stl", level=0.999).method.startswith("outlier-cleaned")
     with pytest.raises(ToolkitError, match="alarms_per_week must be"):
         F.detect_anomalies(y, alarms_per_week=0)
-    assert F.AnomalyOptions().alarms_per_week == 1.0
+    assert F.AnomalyOptions().alarms_per_week == F.DEFAULT_ALARMS_PER_WEEK == 0.1
 
 
 def test_twenty_thousand_points_in_under_two_seconds():

@@ -8,13 +8,16 @@ Steps, each small and robust (medians, never means, of the history):
 2. the seasonal baseline: the median of the values at the same position of the last ``K``
    cycles (daily: 7, weekly: 4; the next cycles stand in at the start of the series), for the
    cycles the timestamps give (daily for steps under a day, weekly with 3 weeks of history), or
-   a trailing median of the last day when that fits better; the candidate with the smallest
-   robust residual spread wins;
+   a trailing median of the last week; the candidate with the smallest robust residual spread
+   wins (a trailing median of the last day only when it is 5 % better: it follows a level
+   shift within half a day and hides the rest of it);
 3. robust residuals: ``u = (y - expected) / sigma``, sigma the MAD of the residuals at the same
    position of the daily cycle (heteroscedastic series: nights differ from noon);
 4. scores on each scale: the point (spikes), centred means of ``u`` over an hour and six hours
    (bursts), a day (level shifts; a week on daily data), and the running median of ``|u|``
-   (variance changes), each standardised by its own robust spread;
+   (variance changes, flagged only when the large deviations have both signs: a one-sided
+   cluster is a burst or a shift, for the mean scales), each standardised by its own robust
+   spread;
 5. thresholds from the series' own null: on each scale the peaks of its excursions above a
    high level ``u0`` (at least 15 of them) have an exponential tail (peaks over threshold, the
    scale from the median excess, which a few incidents do not move); the threshold is where
@@ -22,7 +25,8 @@ Steps, each small and robust (medians, never means, of the history):
    Gaussian threshold for the same rate;
 6. windows: the points behind each flagged score that exceed 1 robust sd in its direction
    (so that a window is as long as the anomaly, not the smoothing), joined when less than an
-   hour apart, each with its kind, size and the expected range at its peak.
+   hour apart or, in one direction, less than half the shorter window apart; each with its
+   kind, size and the expected range at its peak.
 """
 
 from __future__ import annotations
