@@ -51,6 +51,8 @@ _NICE = [pd.Timedelta(x) for x in ("1s", "5s", "10s", "15s", "30s", "1min", "2mi
                                     "30min", "1h", "2h", "3h", "4h", "6h", "8h", "12h", "1D", "2D", "7D")]
 #: peaks needed on a scale before its own tail sets the threshold
 MIN_PEAKS = 12
+#: peaks needed before the tail's shape (not only its scale) is fitted
+SHAPE_PEAKS = 30
 #: observed values needed at all
 MIN_POINTS = 24
 
@@ -405,7 +407,12 @@ def threshold(sc: Scale, rate: float, weeks: float, per_week: float, gap: int) -
         return floor + 1.0, "gaussian + 1"
     u0, pk = best
     lam = len(pk) / weeks
-    xi, beta = _gpd_quartiles(pk - u0)
+    if len(pk) >= SHAPE_PEAKS:
+        xi, beta = _gpd_quartiles(pk - u0)
+    else:
+        # too few peaks to tell a heavy tail from chance (the shape of 12 peaks ranges over
+        # 0-0.6 on Gaussian noise): an exponential tail, its scale from the median excess
+        xi, beta = 0.0, max(float(np.median(pk - u0)) / math.log(2), 0.05)
     m = lam / rate
     if m <= 1:
         # more alarms asked than the base level gives: the level the series exceeds that often
@@ -467,14 +474,15 @@ def _best_stretch(v: np.ndarray) -> np.ndarray:
 
 def _trimmed(u: np.ndarray, flag: np.ndarray, a: int, b: int) -> tuple[int, int]:
     """Trim a window's ends to the points that exceed: beyond 1 robust sd and half the typical
-    flagged deviation, in the window's direction (in absolute value when its signs are mixed)."""
+    flagged deviation in the window's direction (in absolute value when its signs are mixed)."""
     seg = np.nan_to_num(u[a : b + 1], nan=0.0)
     fl = flag[a : b + 1]
     sign = np.sign(seg[fl].sum()) or 1.0
     dev = seg * sign
     if (dev[fl] < 0).mean() > 0.3:      # mixed signs: a spread change
         dev = np.abs(seg)
-    cut = max(1.0, 0.5 * float(np.median(dev[fl])))
+    pos = dev[fl & (dev > 0)]
+    cut = max(1.0, 0.5 * float(np.median(pos if len(pos) else dev[fl])))
     ok = np.flatnonzero((dev > cut) & fl)
     if not len(ok):
         return a, b
@@ -519,7 +527,8 @@ class Result:
 
 def multiscale(x: np.ndarray, step: pd.Timedelta, *, alarms_per_week: float, season: int | None = None,
                periods: Sequence[int] | None = None, smooth: Sequence[int] | None = None, direction: str = "both",
-               max_gap: int | None = None, min_points: int = 1, weights: np.ndarray | None = None) -> Result:
+               max_gap: int | None = None, min_points: int = 1, weights: np.ndarray | None = None,
+               min_sigma: float = 0.0) -> Result:
     """Score ``x`` (on its grid, NaN = not observed) on every scale and flag windows.
 
     Examples
@@ -537,7 +546,7 @@ def multiscale(x: np.ndarray, step: pd.Timedelta, *, alarms_per_week: float, sea
     ps = _periods(step, span, season, periods)
     expected, desc = baseline(x, step, ps)
     r = x - expected
-    sigma = local_scale(r, step)
+    sigma = np.maximum(local_scale(r, step), min_sigma)
     u = r / sigma
     if weights is not None:
         w = np.where(np.isfinite(weights) & (weights > 0), weights, 0.0)
@@ -585,13 +594,18 @@ def multiscale(x: np.ndarray, step: pd.Timedelta, *, alarms_per_week: float, sea
                 mk = np.nan_to_num(_centred_mean(u, k)[a : b + 1], nan=0.0)
                 sign = np.sign(mk[np.argmax(np.abs(mk))])
                 drift = max(0.5 * float(np.max(np.abs(mk))), 0.5)
-                sup = _best_stretch(np.nan_to_num(seg * sign, nan=0.0) - drift)
+                v = np.nan_to_num(seg * sign, nan=0.0)
+                sup = _best_stretch(v - drift)
+                # a mean raised by one point is that point (a spike), not the stretch around it
+                if sup.sum() > 1 and v[sup].max() > 0.5 * v[sup].sum():
+                    sup = np.zeros_like(sup)
+                    sup[int(np.argmax(np.where(np.isfinite(seg), v, -np.inf)))] = True
             else:
                 sup = _best_stretch(np.nan_to_num(np.abs(seg), nan=0.0) - 1.2)
                 big = seg[sup & (np.abs(np.nan_to_num(seg)) > 2)]
-                # a variance change widens both sides: large deviations of one sign only are a
-                # shift or a burst, which the mean scales judge on their own thresholds
-                if len(big) and min((big > 0).mean(), (big < 0).mean()) < 0.25:
+                # a variance change widens both sides, in several large deviations: one sign
+                # only is a shift or a burst (the mean scales judge those), a few are spikes
+                if len(big) < 4 or min((big > 0).mean(), (big < 0).mean()) < 0.25:
                     continue
             pos = lo + np.flatnonzero(sup)
             flag[pos] = True

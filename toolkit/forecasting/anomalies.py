@@ -116,6 +116,20 @@ def _log_wanted(vals: np.ndarray, transform: str | None) -> bool:
     return bool(q90 > q10 and (q90 + q10 - 2 * q50) / (q90 - q10) > 0.3)
 
 
+def _small_counts(vals: np.ndarray, transform: str | None) -> bool:
+    """``'auto'``: whole numbers >= 0 with a median of 20 or less (messages an hour in a topic,
+    errors a day): analysed as ``sqrt(y + 3/8)``, where a Poisson count's sd is 1/2 whatever its
+    mean, so that one message at a quiet hour is not a spike and a burst of them is.
+
+    Examples
+    --------
+    >>> _small_counts(np.array([0.0, 1, 0, 3, 14]), "auto"), _small_counts(np.array([0.5, 1, 2]), "auto")
+    (True, False)
+    """
+    v = vals[np.isfinite(vals)]
+    return bool(transform == "auto" and len(v) and v.min() >= 0 and np.all(v == np.round(v)) and np.median(v) <= 20)
+
+
 def _smooth_scales(smooth: Any) -> Sequence[int] | None:
     if smooth == "auto":
         return None
@@ -195,7 +209,8 @@ def detect_anomalies(
     smooth : 'auto', int or list of int
         The mean scales in steps (default: point, hour, six hours, day).
     transform : {'auto', 'log', None}
-        Model ``log(y)`` (``'auto'``: positive, right-skewed values).
+        Model ``log(y)`` (``'auto'``: positive, right-skewed values; small counts -- whole
+        numbers with a median of 20 or less -- as ``sqrt(y + 3/8)``, their sd at least 1/2).
     weights : Series or array, optional
         Observations behind each value (a value of ``n`` gets weight ``sqrt(n)`` in its score).
     direction : {'both', 'high', 'low'}
@@ -236,9 +251,10 @@ def detect_anomalies(
         raise SeriesError(f"series too long for anomaly detection: {len(y)} points > {_MAX_POINTS:,}; aggregate it to a coarser step")
     g = on_grid(y)
     x = g.y.to_numpy(dtype=float)
-    use_log = _log_wanted(x, o.transform)
-    work = np.log(x) if use_log else x
-    back = np.exp if use_log else (lambda a: a)
+    use_sqrt = _small_counts(x, o.transform)
+    use_log = not use_sqrt and _log_wanted(x, o.transform)
+    work = np.log(x) if use_log else (np.sqrt(x + 0.375) if use_sqrt else x)
+    back = np.exp if use_log else ((lambda a: np.maximum(np.maximum(a, 0.0) ** 2 - 0.375, 0.0)) if use_sqrt else (lambda a: a))
     wt = None
     if weights is not None:
         wt = pd.Series(weights).reindex(g.y.index).to_numpy(float) if isinstance(weights, pd.Series) else np.asarray(weights, float)
@@ -249,7 +265,7 @@ def detect_anomalies(
     else:
         res = multiscale(work, g.step, alarms_per_week=float(o.alarms_per_week), season=season, periods=o.periods,
                          smooth=_smooth_scales(o.smooth), direction=o.direction, max_gap=o.max_gap, min_points=o.min_points,
-                         weights=wt)
+                         weights=wt, min_sigma=0.5 if use_sqrt else 0.0)
     idx = g.y.index
     if res is None:
         pts = pd.DataFrame({"value": x, "expected": x, "lo": x, "hi": x, "score": 0.0, "flag": False}, index=idx)
@@ -265,7 +281,7 @@ def detect_anomalies(
         "flag": res.flag,
     }, index=idx)
     wins = _windows_frame(res.windows, idx, g.step, pts)
-    desc = (("log scale, " if use_log else "") + f"{res.baseline}; robust residuals on scales "
+    desc = (("log scale, " if use_log else "square-root scale (small counts), " if use_sqrt else "") + f"{res.baseline}; robust residuals on scales "
             + ", ".join(f"{s.name} {s.k}" for s in res.scales) + f"; thresholds for {o.alarms_per_week:g} false alarm(s) a week")
     details = pd.DataFrame([{"scale": s.name, "points": s.k, "threshold": s.threshold, "rule": s.how} for s in res.scales])
     ps = tuple(sorted({int(p) for p in _periods_used(res.baseline, g.step)}))
