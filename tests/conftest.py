@@ -41,7 +41,7 @@ def bundled():
 def client():
     """A real Dask LocalCluster of 2 worker processes (1 GB each) for one test module."""
     pytest.importorskip("distributed")
-    from toolkit.scale.cluster import dask_client
+    from toolkit.dask_engine.client import dask_client
 
     with dask_client(workers=2, memory_limit="1GB", quiet=True) as c:
         yield c

@@ -15,7 +15,7 @@ from toolkit.ab.analysis import (
     adjust_pvalues,
     analyze,
     bootstrap_ci,
-    compare,
+    two_sample_test as compare,
     parse_metrics,
     srm_check,
 )

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from scipy import optimize, special
 
-from toolkit.ab.frequentist import compare
+from toolkit.ab.frequentist import two_sample_test as compare
 from toolkit.ab.score import (
     score_interval_diff,
     score_interval_ratio,

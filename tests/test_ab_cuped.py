@@ -11,7 +11,7 @@ import pytest
 
 from toolkit.ab.analysis import analyze
 from toolkit.ab.cuped import cuped_fit, pre_period_units
-from toolkit.ab.frequentist import compare
+from toolkit.ab.frequentist import two_sample_test as compare
 from toolkit.ab.metrics import ABInputError
 from toolkit.ab.power import plan_means, plan_proportions, power_curve
 from toolkit.ab.quantiles import quantile_diff

@@ -159,13 +159,13 @@ def test_compare_cli(tmp_path, capsys):
     pa, pb = tmp_path / "base.csv", tmp_path / "cand.csv"
     pd.DataFrame({"example_id": range(80), "score": a}).to_csv(pa, index=False)
     pd.DataFrame({"example_id": range(80), "score": b}).to_csv(pb, index=False)
-    assert main(["compare", str(pa), str(pb), "--key", "example_id", "--json"]) == 0
+    assert main(["paired", str(pa), str(pb), "--key", "example_id", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["arms"] == ["base", "cand"] and out["n_pairs"] == 80
     assert out["metrics"][0]["verdict"] == "cand higher"
-    assert main(["compare", str(pa), str(pb)]) == 0
+    assert main(["paired", str(pa), str(pb)]) == 0
     assert "paired t-test" in capsys.readouterr().out
-    assert main(["compare", str(pa), str(tmp_path / "missing.csv")]) == 2
+    assert main(["paired", str(pa), str(tmp_path / "missing.csv")]) == 2
     assert "no such file" in capsys.readouterr().err
 
 

@@ -35,13 +35,13 @@ LAYER_OF = {
     "toolkit.sources": "data",
     # the Dask engine (issue 13): the client is base; reading and the reductions over partitions
     # are data; the TF-IDF fit needs toolkit.text; the engine comparison runs the analyses
-    "toolkit.scale": "base",
-    "toolkit.scale.read": "data",
-    "toolkit.scale.ab": "data",
-    "toolkit.scale.series": "data",
-    "toolkit.scale.topics": "data",
-    "toolkit.scale.score": "analyses",
-    "toolkit.scale.compare": "running",
+    "toolkit.dask_engine": "base",
+    "toolkit.dask_engine.read": "data",
+    "toolkit.dask_engine.ab": "data",
+    "toolkit.dask_engine.series": "data",
+    "toolkit.dask_engine.topics": "data",
+    "toolkit.dask_engine.score": "analyses",
+    "toolkit.dask_engine.benchmark": "running",
     # LangSmith evaluators are quality scoring offered to LangSmith's evaluate()
     "toolkit.sources.evaluators": "analyses",
     "toolkit.text": "analyses",
@@ -56,6 +56,9 @@ LAYER_OF = {
     "toolkit.forecasting": "analyses",
     "toolkit.judges": "analyses",
     "toolkit.ppi": "analyses",  # uses toolkit.labels (analyses)
+    # prompt experiments (issue 26): the runner sends through toolkit.llm, reads test sets with
+    # toolkit.io; the repetition-aware analysis sits beside it
+    "toolkit.experiments": "analyses",
     "toolkit.runner": "running",
     "toolkit.batch": "running",
     "toolkit.export": "running",
@@ -69,6 +72,7 @@ LAYER_OF = {
     "toolkit._widgets": "interfaces",
     "toolkit.quality_widgets": "interfaces",
     "toolkit.ab.widgets": "interfaces",
+    "toolkit.experiments.widgets": "interfaces",
 }
 
 # pytest's doctest configuration, not part of the package's code
@@ -183,3 +187,29 @@ def test_the_checker_sees_imports(tmp_path, source, expected):
 def test_a_planted_upward_import_is_caught():
     assert LAYERS.index(_layer("toolkit.cli")) > LAYERS.index(_layer("toolkit.log"))
     assert _layer("toolkit.ab.widgets") == "interfaces" and _layer("toolkit.ab.power") == "analyses"
+
+
+#: the longest a module of the package may be (issue 21): past it, split it by concern
+MAX_MODULE_LINES = 700
+
+
+def _too_long(root: Path, limit: int = MAX_MODULE_LINES) -> dict[str, int]:
+    lengths = {_module_name(p): len(p.read_text(encoding="utf-8").splitlines()) for p in root.rglob("*.py")}
+    return {m: n for m, n in sorted(lengths.items()) if n > limit and m not in IGNORED}
+
+
+def test_no_module_is_longer_than_700_lines():
+    assert _too_long(ROOT) == {}, f"split these modules by concern (at most {MAX_MODULE_LINES} lines each)"
+
+
+def test_the_length_check_sees_a_long_module(tmp_path):
+    pkg = tmp_path / "toolkit"
+    pkg.mkdir()
+    (pkg / "short.py").write_text("x = 1\n" * MAX_MODULE_LINES)
+    (pkg / "long.py").write_text("x = 1\n" * (MAX_MODULE_LINES + 1))
+    global ROOT
+    saved, ROOT = ROOT, pkg
+    try:
+        assert _too_long(pkg) == {"toolkit.long": MAX_MODULE_LINES + 1}
+    finally:
+        ROOT = saved

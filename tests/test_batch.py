@@ -20,7 +20,8 @@ from toolkit.batch import (
     summary_frame,
     write_summary,
 )
-from toolkit.cli import UsageError, main
+from toolkit.cli import main
+from toolkit.errors import UsageError
 from toolkit.runner import ParameterError
 
 ROOT = Path(__file__).resolve().parents[1]

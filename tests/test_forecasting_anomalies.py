@@ -92,7 +92,7 @@ def test_old_knobs_raise_a_clear_error_or_still_work():
     assert F.detect_anomalies(y, method="stl", level=0.999).method.startswith("outlier-cleaned")
     with pytest.raises(ToolkitError, match="alarms_per_week must be"):
         F.detect_anomalies(y, alarms_per_week=0)
-    assert F.AnomalyOptions().alarms_per_week == 1.0
+    assert F.AnomalyOptions().alarms_per_week == F.DEFAULT_ALARMS_PER_WEEK == 0.1
 
 
 def test_twenty_thousand_points_in_under_two_seconds():
@@ -121,3 +121,19 @@ def test_windows_explain_themselves_and_weights_are_used():
     assert w.expected_lo < w.expected < w.expected_hi < y.iloc[400]
     assert {"start", "until", "kind", "size", "ratio", "expected_lo", "expected_hi"} <= set(a.summary_table().columns)
     assert a.to_dict()["windows"][0]["kind"] in F.KINDS
+
+
+def test_small_counts_are_read_on_a_square_root_scale():
+    # messages an hour in one topic: Poisson counts around 0.2-3, a 4-hour burst of ~12 an hour
+    t = np.arange(24 * 28)
+    rate = 0.2 + 2.8 * np.clip(np.sin(np.pi * ((t % 24) - 6) / 16), 0, None)
+    n = np.random.default_rng(21).poisson(rate).astype(float)
+    at = 24 * 20 + 10
+    n[at : at + 4] += 10
+    y = pd.Series(n, index=pd.date_range("2026-03-02", periods=t.size, freq="h"))
+    a = F.detect_anomalies(y, direction="high")
+    assert a.method.startswith("square-root scale"), a.method
+    hit = a.windows[(a.windows.start <= y.index[at + 3]) & (a.windows.until > y.index[at])]
+    assert len(hit) == 1 and hit.start.iloc[0] == y.index[at], a.windows
+    assert len(a.windows) - len(hit) <= 1, a.windows          # one count at a quiet hour is no spike
+    assert (a.points["expected"] >= 0).all()

@@ -215,10 +215,10 @@ for cmd in (["validate"], ["report"], ["abtest"], ["score", "--out", "{tmp}/out/
 
 # options out of range
 OPTS = [
-    ("compare-alpha-2", ["compare", "{tmp}/in/a.csv", "{tmp}/in/b.csv", "--alpha", "2"], "--alpha"),
-    ("compare-alpha-0", ["compare", "{tmp}/in/a.csv", "{tmp}/in/b.csv", "--alpha", "0"], "--alpha"),
-    ("compare-bootstrap-huge", ["compare", "{tmp}/in/a.csv", "{tmp}/in/b.csv", "--bootstrap", "1000000000"], "--bootstrap"),
-    ("compare-bootstrap-neg", ["compare", "{tmp}/in/a.csv", "{tmp}/in/b.csv", "--bootstrap", "-5"], "--bootstrap"),
+    ("paired-alpha-2", ["paired", "{tmp}/in/a.csv", "{tmp}/in/b.csv", "--alpha", "2"], "--alpha"),
+    ("paired-alpha-0", ["paired", "{tmp}/in/a.csv", "{tmp}/in/b.csv", "--alpha", "0"], "--alpha"),
+    ("paired-bootstrap-huge", ["paired", "{tmp}/in/a.csv", "{tmp}/in/b.csv", "--bootstrap", "1000000000"], "--bootstrap"),
+    ("paired-bootstrap-neg", ["paired", "{tmp}/in/a.csv", "{tmp}/in/b.csv", "--bootstrap", "-5"], "--bootstrap"),
     ("abtest-alpha-2", ["abtest", "{tmp}/in/t.csv", "--alpha", "2"], "--alpha"),
     ("abtest-alpha-nan", ["abtest", "{tmp}/in/t.csv", "--alpha", "nan"], "--alpha"),
     ("abtest-bootstrap-huge", ["abtest", "{tmp}/in/t.csv", "--bootstrap", "1000000000"], "--bootstrap"),
@@ -305,9 +305,9 @@ case("forecast-series-5001-digits", {"in/s.csv": SERIES_OK.replace(",10.0\n", ",
      ["forecast", "{tmp}/in/s.csv", "--horizon", "3", "--model", "snaive"], 2, "value")
 
 # compare
-case("compare-json-nested", {"in/a.jsonl": '{"example_id": 1, "score": ' + _nested(100_000) + "}\n", "in/b.csv": AB_CSV},
-     ["compare", "{tmp}/in/a.jsonl", "{tmp}/in/b.csv"], 2, "a.jsonl")
-case("compare-missing", {}, ["compare", "{tmp}/in/none.csv", "{tmp}/in/none2.csv"], 2, "none.csv")
+case("paired-json-nested", {"in/a.jsonl": '{"example_id": 1, "score": ' + _nested(100_000) + "}\n", "in/b.csv": AB_CSV},
+     ["paired", "{tmp}/in/a.jsonl", "{tmp}/in/b.csv"], 2, "a.jsonl")
+case("paired-missing", {}, ["paired", "{tmp}/in/none.csv", "{tmp}/in/none2.csv"], 2, "none.csv")
 
 # abtest on huge values
 case("abtest-values-1e300", {"in/u.csv": pd.DataFrame({"variant": ["A", "B"] * 20, "score": [1e300, -1e300, 1e300, 1e300] * 10}).to_csv(index=False)},

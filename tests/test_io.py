@@ -8,7 +8,8 @@ import pandas as pd
 import pytest
 
 from toolkit.io import load, read_table, save
-from toolkit.log import LogValidationError, validate
+from toolkit.log import validate
+from toolkit.validation import LogValidationError
 from tests.test_log import make_convs, make_turns
 
 REFERENCE_SCHEMA = """

@@ -1,4 +1,4 @@
-"""``notebooks/06_judges_and_labels.ipynb`` under papermill: the simulated judge and labels on the
+"""``notebooks/07_judges_and_labels.ipynb`` under papermill: the simulated judge and labels on the
 sample (the naive estimate misses the truth, PPI++ covers it), and a real judge run against the
 loopback fake OpenAI server."""
 
@@ -9,7 +9,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-NB = Path(__file__).resolve().parents[1] / "notebooks" / "06_judges_and_labels.ipynb"
+NB = Path(__file__).resolve().parents[1] / "notebooks" / "07_judges_and_labels.ipynb"
 
 
 def test_parameters_the_notebook_takes():
@@ -29,7 +29,7 @@ def test_notebook_on_the_sample_with_a_simulated_judge_and_a_real_one(run_notebo
     monkeypatch.setenv("TOOLKIT_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setenv("OPENAI_API_KEY", "sk-NOTEBOOK-KEY-should-not-show-0042")
     with FakeOpenAI(scoring_judge) as srv:
-        side = run_notebook("06_judges_and_labels", n_labels=400, seed=1, end="2026-09-22",
+        side = run_notebook("07_judges_and_labels", n_labels=400, seed=1, end="2026-09-22",
                             judge_model="gpt-4o-mini", judge_base_url=srv.base_url, judge_limit=12)
     res = side["results"]
     truth = res["truth"]

@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from toolkit.log import ConversationLog, LogValidationError, conversation_metrics, validate
+from toolkit.log import ConversationLog, conversation_metrics, validate
+from toolkit.validation import LogValidationError
 
 
 def make_turns(**overrides) -> pd.DataFrame:

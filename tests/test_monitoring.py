@@ -13,10 +13,9 @@ import pandas as pd
 import pytest
 import statsmodels.api as sm
 
+from toolkit.monitoring.findings import _segment_differences, _segment_findings
+from toolkit.monitoring.tables import _clustered_means
 from toolkit.monitoring import (
-    _clustered_means,
-    _segment_differences,
-    _segment_findings,
     ALERT_COLUMNS,
     Thresholds,
     alerts_for,
@@ -329,7 +328,7 @@ def test_notebook_committed_without_outputs():
 
 
 def test_component_costs_add_up_to_lost_quality(scored_small):
-    from toolkit.monitoring import _weighted_shortfalls
+    from toolkit.monitoring.alerts import _weighted_shortfalls
 
     t = scored_small.turns
     costs = _weighted_shortfalls(t)

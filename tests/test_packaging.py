@@ -143,9 +143,7 @@ def test_papermill_documents_every_parameter(path):
 
 
 # a notebook may rebind a parameter on purpose; each such case is listed here with its reason
-REBOUND_ON_PURPOSE = {
-    ("04_forecasting.ipynb", "metric"),  # a series file names its own metric
-}
+REBOUND_ON_PURPOSE: set[tuple[str, str]] = set()
 
 
 def _module_level_bindings(tree):
@@ -191,3 +189,93 @@ def test_notebook_code_does_not_overwrite_its_parameters(path):
             if name in params and (path.name, name) not in REBOUND_ON_PURPOSE:
                 clashes.append(f"code cell {i}, line {line}: {name}")
     assert not clashes, f"{path.name} overwrites parameters: {clashes}"
+
+
+#: the longest a notebook code cell may be, counting lines that are neither blank nor comments (the
+#: parameters cell aside: one typed, commented line per parameter); longer logic belongs in the
+#: package, where it is tested (issue 21: notebooks only orchestrate)
+MAX_CELL_LINES = 12
+
+
+def _long_cells(cells: list, limit: int = MAX_CELL_LINES) -> dict[int, int]:
+    """Code cells over ``limit`` counted lines: {cell index: lines}."""
+    out = {}
+    for i, cell in enumerate(cells):
+        if cell["cell_type"] != "code" or "parameters" in cell.get("metadata", {}).get("tags", []):
+            continue
+        src = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+        n = sum(1 for ln in src.splitlines() if ln.strip() and not ln.strip().startswith("#"))
+        if n > limit:
+            out[i] = n
+    return out
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
+def test_notebook_code_cells_are_short(path):
+    long = _long_cells(json.loads(path.read_text())["cells"])
+    assert not long, (f"{path.name}: code cells over {MAX_CELL_LINES} lines {long} (cell: lines); "
+                      "move the logic into toolkit and call it")
+
+
+def test_the_cell_length_check_counts_code_lines_only():
+    code = {"cell_type": "code", "metadata": {}, "source": "x = 1\n" * 12 + "\n# a comment\n\n"}
+    longer = {"cell_type": "code", "metadata": {}, "source": ["x = 1\n"] * 13}
+    params = {"cell_type": "code", "metadata": {"tags": ["parameters"]}, "source": "a: int = 1  # a\n" * 30}
+    text = {"cell_type": "markdown", "metadata": {}, "source": "text\n" * 30}
+    assert _long_cells([code, longer, params, text]) == {1: 13}
+
+
+#: public dataclasses that are not results (data, settings, models, parts of a result), with why
+NOT_RESULTS = {
+    "toolkit.log.ConversationLog": "the data model itself",
+    "toolkit.dask_engine.read.DaskLog": "a lazy log (data)",
+    "toolkit.sample.generator.Sample": "generated data and its truth",
+    "toolkit.validation.Problem": "one broken rule, inside LogValidationError",
+    "toolkit.llm.Completion": "one API response",
+    "toolkit.findings.Finding": "one item of Findings, which renders them",
+    "toolkit.judges.rubrics.Rubric": "a prompt definition",
+    "toolkit.runner.parameters.ParameterSpec": "a parameter declaration",
+    "toolkit.batch.config.BatchConfig": "settings",
+    "toolkit.quality.config.QualityConfig": "settings",
+    "toolkit.quality.config.LengthFit": "settings",
+    "toolkit.monitoring.thresholds.Thresholds": "settings",
+    "toolkit.forecasting.anomalies.AnomalyOptions": "settings",
+    "toolkit.clustering.texts.ClusterOptions": "settings",
+    "toolkit.ab.options.AnalysisOptions": "settings",
+    "toolkit.ab.bayes.Prior": "settings",
+    "toolkit.ab.metrics.Metric": "a metric definition",
+    "toolkit.clustering._base.Vectors": "vectors (data)",
+    "toolkit.clustering.model.ClusterModel": "a fitted model",
+    "toolkit.text.HashedTfidf": "a fitted model",
+    "toolkit.text.HashedTokens": "intermediate data",
+    "toolkit.text.PairBatch": "intermediate data",
+    "toolkit.text.TermPairs": "intermediate data",
+    "toolkit.forecasting.checks.Prepared": "a series prepared for the models (data)",
+    "toolkit.ab.moments.MetricSums": "additive per-arm sums of a partition (the input of ArmStats)",
+    "toolkit.ab.cuped.CupedFit": "a step inside the CUPED analysis",
+    "toolkit.ab.cuped.RegressionFit": "a step inside the CUPED analysis",
+}
+
+
+def _public_dataclasses():
+    import dataclasses
+
+    found = {}
+    for name in _public_modules():
+        if name.rpartition(".")[2].startswith("_"):
+            continue  # a private module: what it offers is found through its package's __all__
+        module = importlib.import_module(name)
+        for attr in getattr(module, "__all__", []):
+            obj = getattr(module, attr, None)
+            if inspect.isclass(obj) and dataclasses.is_dataclass(obj) and obj.__module__.startswith("toolkit"):
+                found[f"{obj.__module__}.{obj.__qualname__}"] = obj
+    return found
+
+
+def test_every_public_result_has_summary_table_and_to_dict():
+    classes = _public_dataclasses()
+    assert "toolkit.forecasting.forecasts.Forecast" in classes  # the walk sees the package
+    assert set(NOT_RESULTS) <= set(classes), f"not public (any more): {sorted(set(NOT_RESULTS) - set(classes))}"
+    missing = {name: [m for m in ("summary_table", "to_dict") if not callable(getattr(cls, m, None))]
+               for name, cls in classes.items() if name not in NOT_RESULTS}
+    assert not {k: v for k, v in missing.items() if v}, "results need summary_table() and to_dict()"

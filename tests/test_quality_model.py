@@ -195,7 +195,7 @@ def test_calibrate_and_score_cli_end_to_end(sample, labelled, tmp_path, capsys):
 def test_fitted_fast_model_on_dask_equals_pandas():
     import dask
 
-    from toolkit.scale.read import sample_dask_log
+    from toolkit.dask_engine.read import sample_dask_log
 
     log, dlog = sample_dask_log()
     cfg = QualityConfig(model="fitted", mode="fast")

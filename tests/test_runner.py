@@ -215,6 +215,10 @@ def test_run_writes_notebook_figures_sidecar_html_and_record(tmp_path):
     assert not list(run.glob(".*running*"))
     side = json.loads((run / "sidecar.json").read_text())["results"]
     assert side["n"] == 4 and side["value"] == 2.0 and side["ratio"] == 10.0
+    # write_sidecar reads the run's parameters from the notebook (the injected values win)
+    params = json.loads((run / "sidecar.json").read_text())["parameters"]
+    assert params == {"data_path": "", "n": 4, "divisor": 1, "scale": 0.5, "flag": False, "tags": ["a"],
+                      "label": None, "require": "", "figure": True}
     # the python3 kernel runs this interpreter (the venv's), so it imports this toolkit
     assert Path(side["python"]).resolve() == Path(sys.executable).resolve()
     from matplotlib.image import imread

@@ -376,7 +376,7 @@ def test_malformed_runs_are_counted_not_dropped_or_fatal(fixture_runs):
 
 
 def test_traceable_keys_are_configurable():
-    from toolkit.log import LogValidationError
+    from toolkit.validation import LogValidationError
     from toolkit.sources.langsmith import runs_to_log
 
     run = {"id": rid(99), "name": "bot", "run_type": "chain", "start_time": "2026-02-01T00:00:00Z", "end_time": "2026-02-01T00:00:02Z",

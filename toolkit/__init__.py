@@ -29,7 +29,7 @@ __version__ = "0.1.0"
 # name -> module that defines it; resolved on first attribute access (PEP 562).
 _LAZY = {
     "ConversationLog": "toolkit.log",
-    "LogValidationError": "toolkit.log",
+    "LogValidationError": "toolkit.validation",
     "validate": "toolkit.log",
     "conversation_metrics": "toolkit.log",
     "load": "toolkit.io",

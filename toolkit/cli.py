@@ -23,10 +23,7 @@ import pkgutil
 import sys
 from typing import Any, Sequence
 
-# re-exported: it lives in the base module toolkit.errors (old imports keep working)
-from toolkit.errors import UsageError
-
-__all__ = ["main", "build_parser", "print_json", "UsageError"]
+__all__ = ["main", "build_parser", "print_json"]
 
 
 def print_json(obj: Any) -> None:

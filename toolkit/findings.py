@@ -53,6 +53,9 @@ _HEADLINE_KEYS = {
     "04_forecasting": ["metric", "n_points", "horizon", "model", "best_mase", "snaive_mase",
                        "coverage95"],
     "05_at_scale": ["turns", "partitions", "mean_quality", "volume_hours", "scores_equal"],
+    "06_prompt_experiment": ["metric", "control", "n_examples", "repetitions", "best_variant", "best_lift",
+                             "best_p_value", "best_naive_p_value", "n_flaky", "plan_examples",
+                             "plan_repetitions"],
 }
 _HEADLINE_MAX = 10
 

@@ -38,7 +38,8 @@ from typing import Any
 
 import pandas as pd
 
-from toolkit.log import ConversationLog, LogValidationError, Problem, validate
+from toolkit.log import ConversationLog, validate
+from toolkit.validation import LogValidationError, Problem
 
 __all__ = ["load", "save", "read_table", "load_sqlite", "check_input_path", "FORMATS"]
 
@@ -265,7 +266,7 @@ def load(
         SQLite only: divide ``user_satisfaction_score`` by this (e.g. 5 for a 1-5 scale).
     engine : {"pandas", "dask"}
         ``"dask"``: ``source`` is a folder or glob of Parquet files (hive partitions too), read
-        lazily as a :class:`toolkit.scale.read.DaskLog` (see :func:`toolkit.scale.read.read_log`).
+        lazily as a :class:`toolkit.dask_engine.read.DaskLog` (see :func:`toolkit.dask_engine.read.read_log`).
 
     Returns
     -------
@@ -287,10 +288,10 @@ def load(
     >>> load(t).summary()["turns"]
     1
     """
-    from toolkit.scale.cluster import check_engine
+    from toolkit.dask_engine.client import check_engine
 
     if check_engine(engine) == "dask":
-        from toolkit.scale.read import read_log
+        from toolkit.dask_engine.read import read_log
 
         return read_log(source, tz=tz)
     if isinstance(source, ConversationLog):

@@ -42,7 +42,7 @@ from typing import Any, Iterable
 import numpy as np
 import pandas as pd
 
-# the checks live in toolkit.validation; the public names are re-exported here
+# the checks live in toolkit.validation (LogValidationError, Problem, has_utc_offset are imported from there)
 from toolkit.validation import (
     LogValidationError,
     Problem,
@@ -50,16 +50,12 @@ from toolkit.validation import (
     _check_frame,
     _coerce,
     _missing_columns,
-    has_utc_offset,
 )
 
 __all__ = [
     "ConversationLog",
-    "LogValidationError",
-    "Problem",
     "validate",
     "conversation_metrics",
-    "has_utc_offset",
     "TURN_COLUMNS",
     "CONVERSATION_COLUMNS",
     "REQUIRED_TURN_COLUMNS",

@@ -242,6 +242,14 @@ class Overview:
     response_times: pd.DataFrame
     lengths: pd.DataFrame
 
+    def to_dict(self) -> dict:
+        """The headline facts (what the sidecar records)."""
+        return dict(self.headline)
+
+    def summary_table(self) -> pd.DataFrame:
+        """The headline facts as a one-column ``value`` table."""
+        return pd.Series(self.headline, name="value").to_frame()
+
 
 def overview(log: ConversationLog) -> Overview:
     """Compute the overview's headline facts and tables in one call.

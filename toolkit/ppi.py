@@ -72,6 +72,16 @@ def _z(alpha: float) -> float:
     return NormalDist().inv_cdf(1 - alpha / 2)
 
 
+def _ci(est: float, se: float, z: float) -> tuple[float, float, float, float]:
+    """``(estimate, se, low, high)`` of a normal interval."""
+    return est, se, est - z * se, est + z * se
+
+
+def _utc_naive(times) -> pd.Series:
+    t = pd.to_datetime(pd.Series(times))
+    return t.dt.tz_convert("UTC").dt.tz_localize(None) if t.dt.tz is not None else t
+
+
 def _arr(x, name: str) -> np.ndarray:
     a = np.asarray(x, dtype=float).ravel()
     if not np.isfinite(a).all():
@@ -174,10 +184,8 @@ def ppi_mean(y, yhat, yhat_unlabeled, *, alpha: float = 0.05, lam: float | None 
     allf = np.concatenate([f, fu])
     nv_se = float(np.std(allf) / math.sqrt(len(allf)))
     ess = float(n * (lo_se / se) ** 2) if se > 0 else float("inf")
-    return PPIEstimate(est, se, est - z * se, est + z * se, float(lam), n, N,
-                       float(y.mean()), lo_se, float(y.mean() - z * lo_se), float(y.mean() + z * lo_se),
-                       float(allf.mean()), nv_se, float(allf.mean() - z * nv_se),
-                       float(allf.mean() + z * nv_se), ess, alpha)
+    return PPIEstimate(*_ci(est, se, z), float(lam), n, N, *_ci(float(y.mean()), lo_se, z),
+                       *_ci(float(allf.mean()), nv_se, z), ess, alpha)
 
 
 def ppi_mean_diff(arm_a: tuple, arm_b: tuple, *, alpha: float = 0.05, clip: bool = False) -> PPIEstimate:
@@ -201,22 +209,15 @@ def ppi_mean_diff(arm_a: tuple, arm_b: tuple, *, alpha: float = 0.05, clip: bool
     a = ppi_mean(*arm_a, alpha=alpha, clip=clip)
     b = ppi_mean(*arm_b, alpha=alpha, clip=clip)
     z = _z(alpha)
-    est = b.estimate - a.estimate
-    se = math.hypot(a.se, b.se)
-    lo = b.label_only - a.label_only
-    lo_se = math.hypot(a.label_only_se, b.label_only_se)
-    nv = b.naive - a.naive
-    nv_se = math.hypot(a.naive_se, b.naive_se)
-    n = a.n + b.n
-    return PPIEstimate(est, se, est - z * se, est + z * se, (a.lam + b.lam) / 2, n, a.N + b.N,
-                       lo, lo_se, lo - z * lo_se, lo + z * lo_se, nv, nv_se, nv - z * nv_se,
-                       nv + z * nv_se, float(n * (lo_se / se) ** 2) if se > 0 else float("inf"),
+    se, lo_se, n = math.hypot(a.se, b.se), math.hypot(a.label_only_se, b.label_only_se), a.n + b.n
+    return PPIEstimate(*_ci(b.estimate - a.estimate, se, z), (a.lam + b.lam) / 2, n, a.N + b.N,
+                       *_ci(b.label_only - a.label_only, lo_se, z),
+                       *_ci(b.naive - a.naive, math.hypot(a.naive_se, b.naive_se), z),
+                       float(n * (lo_se / se) ** 2) if se > 0 else float("inf"),
                        alpha, "PPI++ difference of means (independent arms, a lambda per arm)")
 
 
-# -------------------------------------------------------------------------------------------
-# OLS (a trend on time)
-# -------------------------------------------------------------------------------------------
+# --- OLS (a trend on time) ---
 
 
 @dataclass(frozen=True)
@@ -330,9 +331,7 @@ def ppi_ols(X, y, yhat, X_unlabeled, yhat_unlabeled, *, alpha: float = 0.05, lam
 
 
 def _days(times) -> np.ndarray:
-    t = pd.to_datetime(pd.Series(times))
-    if t.dt.tz is not None:
-        t = t.dt.tz_convert("UTC").dt.tz_localize(None)
+    t = _utc_naive(times)
     return ((t - t.min()) / pd.Timedelta(days=1)).to_numpy(float)
 
 
@@ -364,6 +363,10 @@ def ppi_trend(times, labelled, y, yhat, *, alpha: float = 0.05, clip: bool = Fal
                    names=("intercept", "per_day"))
 
 
+_PERIOD_COLUMNS = ("estimate", "ci_low", "ci_high", "lam", "label_only", "label_only_ci_low",
+                   "label_only_ci_high", "naive", "ess")
+
+
 def ppi_by_period(periods, labelled, y, yhat, *, alpha: float = 0.05, clip: bool = False,
                   min_labels: int = 10) -> pd.DataFrame:
     """PPI++ mean label per period (a week, a day), with the label-only and naive ones beside.
@@ -392,20 +395,15 @@ def ppi_by_period(periods, labelled, y, yhat, *, alpha: float = 0.05, clip: bool
         row = {"period": p, "n": int(ml.sum()), "N": int(mu.sum())}
         if ml.sum() >= max(2, min_labels) and mu.sum() >= 2:
             e = ppi_mean(yy[ml], f[ml], f[mu], alpha=alpha, clip=clip)
-            row.update(estimate=e.estimate, ci_low=e.ci_low, ci_high=e.ci_high, lam=e.lam,
-                       label_only=e.label_only, label_only_ci_low=e.label_only_ci_low,
-                       label_only_ci_high=e.label_only_ci_high, naive=e.naive, ess=e.ess, note="")
+            row.update({c: getattr(e, c) for c in _PERIOD_COLUMNS}, note="")
         else:
-            row.update(estimate=np.nan, ci_low=np.nan, ci_high=np.nan, lam=np.nan, label_only=np.nan,
-                       label_only_ci_low=np.nan, label_only_ci_high=np.nan,
-                       naive=float(f[m].mean()), ess=np.nan, note=f"fewer than {min_labels} labels")
+            row.update(dict.fromkeys(_PERIOD_COLUMNS, np.nan), naive=float(f[m].mean()),
+                       note=f"fewer than {min_labels} labels")
         rows.append(row)
     return pd.DataFrame(rows)
 
 
-# -------------------------------------------------------------------------------------------
-# planning
-# -------------------------------------------------------------------------------------------
+# --- planning ---
 
 
 @dataclass(frozen=True)
@@ -483,9 +481,7 @@ def plan_labels(target_ci_width: float, rho: float, *, sd_label: float = 1.0, N:
     return LabelPlan(target_ci_width, rho, sd_label, N, int(n_ppi) * arms, int(n_lo) * arms, alpha, note)
 
 
-# -------------------------------------------------------------------------------------------
-# A/B: the PPI lift from scored turns and a labels table
-# -------------------------------------------------------------------------------------------
+# --- A/B: the PPI lift from scored turns and a labels table ---
 
 
 @dataclass(frozen=True)
@@ -512,7 +508,8 @@ class PPILift:
 
 
 def _units(turns: pd.DataFrame, labels: pd.DataFrame, score: str, variant_col: str):
-    """Join the averaged labels to turns (turn labels) or conversations (conversation labels)."""
+    """Join the averaged labels to turns (turn labels) or conversations (conversation labels);
+    labels that match no unit are an error."""
     from toolkit.labels import label_means
 
     lab = label_means(labels)
@@ -539,7 +536,10 @@ def _units(turns: pd.DataFrame, labels: pd.DataFrame, score: str, variant_col: s
     lab = lab.assign(conversation_id=lab["conversation_id"].astype("string"))
     merged = units.merge(lab[keys + ["rating"]], on=keys, how="left", validate="one_to_one")
     unknown = len(lab) - int(merged["rating"].notna().sum())
-    return merged, level, unknown
+    if unknown:
+        raise ToolkitError(f"{unknown} label(s) match no {level} of the scored turns (unknown "
+                           "conversation_id/turn); read them with read_labels(..., log=log) to see which")
+    return merged, level
 
 
 def ppi_lift(scored: pd.DataFrame, labels: pd.DataFrame, *, score: str = "quality",
@@ -581,11 +581,8 @@ def ppi_lift(scored: pd.DataFrame, labels: pd.DataFrame, *, score: str = "qualit
     >>> res.lifts["estimator"].tolist()
     ['ppi', 'label_only', 'naive']
     """
-    units, level, unknown = _units(scored, labels, score, variant_col)
+    units, level = _units(scored, labels, score, variant_col)
     notes = []
-    if unknown:
-        raise ToolkitError(f"{unknown} label(s) match no {level} of the scored turns (unknown "
-                           "conversation_id/turn); read them with read_labels(..., log=log) to see which")
     units = units[units[variant_col].notna()]
     bad = units[score].isna()
     if bad.any():
@@ -628,25 +625,20 @@ def ppi_lift(scored: pd.DataFrame, labels: pd.DataFrame, *, score: str = "qualit
         if arm == control:
             continue
         d = ppi_mean_diff(data[control], data[arm], alpha=alpha, clip=clip)
-        common = {"treatment": arm, "control": control}
-        lifts.append({**common, "estimator": "ppi", "lift": d.estimate, "ci_low": d.ci_low,
-                      "ci_high": d.ci_high, "se": d.se, "n_labels": d.n, "n_scores": d.n + d.N,
-                      "effective_labels": d.ess, "scale": "label"})
-        lifts.append({**common, "estimator": "label_only", "lift": d.label_only, "ci_low": d.label_only_ci_low,
-                      "ci_high": d.label_only_ci_high, "se": d.label_only_se, "n_labels": d.n,
-                      "n_scores": 0, "effective_labels": float(d.n), "scale": "label"})
-        lifts.append({**common, "estimator": "naive", "lift": d.naive, "ci_low": d.naive_ci_low,
-                      "ci_high": d.naive_ci_high, "se": d.naive_se, "n_labels": 0,
-                      "n_scores": d.n + d.N, "effective_labels": np.nan, "scale": "score"})
+        used = {"ppi": (d.n, d.n + d.N, d.ess, "label"), "label_only": (d.n, 0, float(d.n), "label"),
+                "naive": (0, d.n + d.N, np.nan, "score")}  # n_labels, n_scores, effective_labels, scale
+        for r in d.summary_table().itertuples():
+            lifts.append(dict(zip(("treatment", "control", "estimator", "lift", "ci_low", "ci_high", "se",
+                                   "n_labels", "n_scores", "effective_labels", "scale"),
+                                  (arm, control, r.estimator, r.estimate, r.ci_low, r.ci_high, r.se,
+                                   *used[r.estimator]))))
     notes.append("naive = the score's own means (its scale, biased when the score is); ppi and "
                  "label_only estimate the mean human label; effective_labels = labels the label-only "
                  "estimate would need for the PPI variance")
     return PPILift(score, level, control, pd.DataFrame(rows), pd.DataFrame(lifts), alpha, tuple(notes))
 
 
-# -------------------------------------------------------------------------------------------
-# over time: per-period means and the slope, from scored turns and a labels table
-# -------------------------------------------------------------------------------------------
+# --- over time: per-period means and the slope, from scored turns and a labels table ---
 
 
 def period_labels(times, freq: str = "W") -> np.ndarray:
@@ -657,11 +649,8 @@ def period_labels(times, freq: str = "W") -> np.ndarray:
     >>> period_labels(pd.to_datetime(["2026-09-01T10:00Z", "2026-09-08T10:00Z"]), "W").tolist()
     ['2026-08-31/2026-09-06', '2026-09-07/2026-09-13']
     """
-    t = pd.to_datetime(pd.Series(times))
-    if t.dt.tz is not None:
-        t = t.dt.tz_convert("UTC").dt.tz_localize(None)
     try:
-        return t.dt.to_period(freq).astype(str).to_numpy()
+        return _utc_naive(times).dt.to_period(freq).astype(str).to_numpy()
     except ValueError:
         raise ToolkitError(f"freq={freq!r} is not a pandas period frequency (W, D, M, ...)") from None
 
@@ -687,9 +676,7 @@ def ppi_over_time(scored: pd.DataFrame, labels: pd.DataFrame, *, score: str = "q
     if time_col not in scored.columns:
         raise ToolkitError(f"ppi_over_time needs the time column {time_col!r} in the scored turns")
     t = scored.assign(_v="all")
-    units, level, unknown = _units(t, labels, score, "_v")
-    if unknown:
-        raise ToolkitError(f"{unknown} label(s) match no {level} of the scored turns")
+    units, level = _units(t, labels, score, "_v")
     if level == "turn":
         times = scored[time_col].to_numpy()
     else:

@@ -78,7 +78,8 @@ def alerts_html(alerts: pd.DataFrame, *, recommendations: bool = True) -> str:
 
     Examples
     --------
-    >>> from toolkit.monitoring import alerts_for, _sort_alerts
+    >>> from toolkit.monitoring import alerts_for
+    >>> from toolkit.monitoring.alerts import _sort_alerts
     >>> df = _sort_alerts(alerts_for("all", {"n_turns": 50, "mean_quality": 0.45}))
     >>> '<td class="value">0.4500</td>' in alerts_html(df)
     True
@@ -138,7 +139,7 @@ class _Panel:
     """Mixin holding the logic; combined with ``ipywidgets.VBox`` at first use."""
 
     def _setup(self, turns, thresholds, config, by, draw_figure):
-        from toolkit.monitoring import _thresholds
+        from toolkit.monitoring.thresholds import _thresholds
         from toolkit.quality import _config
 
         import ipywidgets as w
@@ -278,7 +279,7 @@ def quality_panel(
     >>> int(p.levels.set_index("level").loc["good", "count"]) > 0
     True
     """
-    from toolkit.monitoring import _scored
+    from toolkit.monitoring.kpis import _scored
 
     turns, _ = _scored(data, config)
     panel = _panel_class()()

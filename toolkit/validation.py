@@ -4,8 +4,8 @@
 values); the pieces it is built from live here: :class:`Problem` (one broken rule and its rows),
 :class:`LogValidationError` (all of them, one message), and the coercers that turn a column into
 its documented dtype while flagging the rows that cannot be (``_as_string``, ``_as_datetime``,
-``_as_float``, ``_as_int``, ``_as_bool``, driven by ``_coerce``). :mod:`toolkit.log` re-exports
-the public names, so ``from toolkit.log import LogValidationError`` keeps working.
+``_as_float``, ``_as_int``, ``_as_bool``, driven by ``_coerce``). Import the error and
+:class:`Problem` from here (``toolkit.LogValidationError`` is the same class).
 
 Examples
 --------

@@ -34,6 +34,9 @@ segments, mix
     mix shift of a categorical column between variants or periods.
 labels
     ``analyze_with_labels``: ``analyze`` plus the PPI++ lift of a score calibrated by human labels.
+tables
+    The comparisons notebook 02 shows: MDE scenarios, CUPED against no CUPED, paired against
+    unpaired sizing.
 plots
     Power curve, forest plot, confidence-sequence plot (matplotlib Figures).
 widgets
@@ -54,6 +57,7 @@ from toolkit._lazy import lazy_attributes
 
 _LAZY = {
     "PowerResult": "toolkit.ab.power",
+    "Design": "toolkit.ab.power",
     "plan_means": "toolkit.ab.power",
     "plan_proportions": "toolkit.ab.power",
     "power_means": "toolkit.ab.power",
@@ -70,7 +74,8 @@ _LAZY = {
     "SRMResult": "toolkit.ab.srm",
     "analyze": "toolkit.ab.analysis",
     "analyze_with_labels": "toolkit.ab.labels",
-    "compare": "toolkit.ab.frequentist",
+    "two_sample_test": "toolkit.ab.frequentist",
+    "TwoSampleResult": "toolkit.ab.frequentist",
     "srm_check": "toolkit.ab.srm",
     "adjust_pvalues": "toolkit.ab.srm",
     "bootstrap_ci": "toolkit.ab.bootstrap",
@@ -107,6 +112,14 @@ _LAZY = {
     "regression_adjust": "toolkit.ab.cuped",
     "detect_user_randomisation": "toolkit.ab.randomisation",
     "power_paired": "toolkit.ab.power",
+    "plan_scenarios": "toolkit.ab.tables",
+    "pre_period_window": "toolkit.ab.tables",
+    "cuped_comparison": "toolkit.ab.tables",
+    "CupedComparison": "toolkit.ab.tables",
+    "paired_sizing": "toolkit.ab.tables",
+    "PairedSizing": "toolkit.ab.tables",
+    "sample_intents": "toolkit.ab.tables",
+    "segment_assignments": "toolkit.ab.tables",
     "sample_size_paired": "toolkit.ab.power",
 }
 

@@ -2,7 +2,7 @@
 
 This module runs the analysis (:func:`analyze`, in small named steps, with
 :class:`AnalysisOptions`); the pieces live in :mod:`toolkit.ab.metrics` (metric specs),
-:mod:`toolkit.ab.frequentist` (the tests), :mod:`toolkit.ab.bootstrap`, :mod:`toolkit.ab.srm`
+:mod:`toolkit.ab.frequentist` (the tests, :func:`two_sample_test`), :mod:`toolkit.ab.bootstrap`, :mod:`toolkit.ab.srm`
 (sample-ratio mismatch, multiple testing), :mod:`toolkit.ab.verdicts` and
 :mod:`toolkit.ab.result`, and their names are importable from here too.
 
@@ -65,10 +65,10 @@ import numpy as np
 import pandas as pd
 
 from toolkit.ab.bayes import Prior, bayes_readout
-from toolkit.ab.bootstrap import _bootstrap_interval, _loo, _resampled_stat, bootstrap_ci
+from toolkit.ab.bootstrap import bootstrap_ci
 from toolkit.ab.cuped import CupedFit, pre_period_units
 from toolkit.ab.family import adjust_within, family_sizes, guardrail_test, metric_roles
-from toolkit.ab.frequentist import _arm_stats, _compare_stats, _rel_ci, _wilson, compare
+from toolkit.ab.frequentist import TwoSampleResult, _compare_stats, two_sample_test
 from toolkit.ab.metrics import (
     KINDS,
     ABInputError,
@@ -78,17 +78,10 @@ from toolkit.ab.metrics import (
     parse_metrics,
 )
 from toolkit.ab.options import AnalysisOptions
-from toolkit.ab.prepare import (
-    _Arms,
-    _arms,
-    _as_float_array,
-    _metric_data,
-    _MetricData,
-    _resolve_arms,
-)
+from toolkit.ab.prepare import _Arms, _arms, _metric_data, _MetricData, _resolve_arms
 from toolkit.ab.quantiles import quantile_diff
 from toolkit.ab.randomisation import detect_user_randomisation
-from toolkit.ab.result import _EFFECT_SYMBOL, ABResult
+from toolkit.ab.result import ABResult
 from toolkit.ab.srm import SRMResult, adjust_pvalues, srm_check
 from toolkit.ab.units import default_metrics, units_from_log
 from toolkit.ab.verdicts import fmt_value as _fmt_val
@@ -102,7 +95,8 @@ __all__ = [
     "ABResult",
     "AnalysisOptions",
     "analyze",
-    "compare",
+    "two_sample_test",
+    "TwoSampleResult",
     "srm_check",
     "adjust_pvalues",
     "bootstrap_ci",
@@ -111,10 +105,6 @@ __all__ = [
     "infer_metrics",
     "KINDS",
 ]
-
-# names kept importable from here for code written before the split
-_REEXPORTED = (_arm_stats, _rel_ci, _wilson, _EFFECT_SYMBOL, _fmt_val, _bootstrap_interval, _loo,
-               _resampled_stat, _as_float_array, _resolve_arms)
 
 
 def analyze(data, metrics: str | Sequence[Metric | str] | None = None, *,
@@ -208,9 +198,9 @@ def analyze(data, metrics: str | Sequence[Metric | str] | None = None, *,
         user's conversations share one variant; :mod:`toolkit.ab.randomisation`): analyse per
         user with a note (``"switch"``, ``ABResult.unit``) or raise (``"stop"``).
     engine : {"pandas", "dask"}
-        ``"dask"``: ``data`` is a :class:`toolkit.scale.read.DaskLog` (or a path to one); the unit
+        ``"dask"``: ``data`` is a :class:`toolkit.dask_engine.read.DaskLog` (or a path to one); the unit
         table is built on the cluster and reduced to per-arm sufficient statistics
-        (:mod:`toolkit.scale.ab`), on which the same tests, intervals, power, Bayesian read-out
+        (:mod:`toolkit.ab.moments`), on which the same tests, intervals, power, Bayesian read-out
         and verdicts run (equal to the pandas engine to 1e-9). Mann-Whitney and the sequential
         analysis need every unit and are left out (noted); a bootstrap, CUPED covariates and
         quantiles are refused. Conversation units only.
@@ -239,30 +229,37 @@ def analyze(data, metrics: str | Sequence[Metric | str] | None = None, *,
     >>> r2.alpha, analyze(units, "x:continuous", alpha=0.01).table.equals(r2.table)
     (0.01, True)
     """
-    from toolkit.scale.cluster import check_engine
+    from toolkit.dask_engine.client import check_engine
 
     opts = AnalysisOptions.build(options, **overrides)
-    if check_engine(engine) == "dask":
-        return _analyze_moments(data, metrics, opts)
     notes: list[str] = []
-    units, curated, unit_used = _unit_table(data, opts, notes)
-    if unit_used != opts.unit:
-        opts = replace(opts, unit=unit_used)
-    mlist, explicit = _metric_list(metrics, units, curated, opts)
-    arms = _arms(units, opts, notes)
+    if check_engine(engine) == "dask":
+        units, arms, mlist, explicit, metric_data = _dask_source(data, metrics, opts, notes)
+        compare_opts = replace(opts, nonparametric=False, sequential=False)
+    else:
+        units, curated, unit_used = _unit_table(data, opts, notes)
+        if unit_used != opts.unit:
+            opts = replace(opts, unit=unit_used)
+        mlist, explicit = _metric_list(metrics, units, curated, opts)
+        arms = _arms(units, opts, notes)
+        compare_opts = opts
+
+        def metric_data(metric):
+            return _metric_data(units, metric, arms, opts, explicit, notes)
+
     srm = srm_check(arms.n_units, opts.planned_allocation, opts.srm_threshold)
     if srm.flagged:
         notes.append(srm.message)
-    order = _arrival_order(units, opts, notes)
+    order = None if units is None else _arrival_order(units, opts, notes)
     prepared = [(mi, metric, md) for mi, metric in enumerate(mlist)
-                if (md := _metric_data(units, metric, arms, opts, explicit, notes)) is not None]
+                if (md := metric_data(metric)) is not None]
     used: list[Metric] = [m for _, m, _ in prepared]
     roles, a_level = _families(used, arms, opts)
     rows: list[dict] = []
     seq_results: dict[str, Any] = {}
     for mi, metric, md in prepared:
         for ti, arm in enumerate(arms.treatments):
-            row = _compare_arm(metric, md, arms, arm, opts, a_level[metric.name])
+            row = _compare_arm(metric, md, arms, arm, compare_opts, a_level[metric.name])
             row["role"] = roles[metric.name]
             if opts.bootstrap:
                 row.update(_bootstrap_columns(metric, md, arms, arm, opts,
@@ -281,7 +278,7 @@ def analyze(data, metrics: str | Sequence[Metric | str] | None = None, *,
                     correction=opts.correction, srm=srm, table=table, metrics=used,
                     sequential=seq_results, notes=notes, quantiles=quant,
                     primary=[n for n, r in roles.items() if r == "primary"],
-                    guardrails=dict(opts.guardrails or {}), unit=unit_used)
+                    guardrails=dict(opts.guardrails or {}), unit=opts.unit)
 
 
 # ------------------------------------------------------------------------------------------
@@ -374,17 +371,16 @@ def _arrival_order(units: pd.DataFrame, opts: AnalysisOptions,
 def _compare_arm(metric: Metric, md: _MetricData, arms: _Arms, arm: str,
                  opts: AnalysisOptions, a_comp: float) -> dict[str, Any]:
     """The frequentist comparison of one arm with control, with the power for the MDE."""
-    ic, it = arms.index[arms.control], arms.index[arm]
-    stats_c, stats_t = md.stats(ic), md.stats(it)
+    stats_c, stats_t = md.arm(arms.control), md.arm(arm)
     xc = xt = None
     if metric.kind == "continuous" and opts.nonparametric:
         xv = md.x[md.ok]
-        xc, xt = xv[md.codes == ic], xv[md.codes == it]
+        xc, xt = xv[md.codes == arms.index[arms.control]], xv[md.codes == arms.index[arm]]
     res = _compare_stats(metric.kind, stats_c, stats_t, xc, xt, alpha=opts.alpha,
                          nonparametric=opts.nonparametric)
     post_c, post_t = stats_c, stats_t
     if md.cuped is not None:
-        res, post_c, post_t = _cuped_result(res, md, ic, it, opts)
+        res, post_c, post_t = _cuped_result(res, md, arms.control, arm, opts)
     if opts.bayes:
         res.update(bayes_readout(post_c[1], post_c[2], post_t[1], post_t[2],
                                  scale=opts.bayes_scale,
@@ -401,15 +397,16 @@ def _compare_arm(metric: Metric, md: _MetricData, arms: _Arms, arm: str,
                                          stats_c[3], pooled, mde, a_comp)
     return {"metric": metric.name, "kind": metric.kind, "arm": arm, "control": arms.control,
             "higher_is_better": metric.higher_is_better,
-            "n_missing_control": int(md.n_nan[ic]), "n_missing_treatment": int(md.n_nan[it]),
+            "n_missing_control": md.stats.missing(arms.control),
+            "n_missing_treatment": md.stats.missing(arm),
             **res, "mde": mde}
 
 
-def _cuped_result(raw: dict[str, Any], md: _MetricData, ic: int, it: int,
+def _cuped_result(raw: dict[str, Any], md: _MetricData, control: str, arm: str,
                   opts: AnalysisOptions) -> tuple[dict[str, Any], tuple, tuple]:
     """The comparison on CUPED-adjusted values (Welch t on them), the unadjusted lift kept in
     ``unadjusted_*`` columns; also the adjusted arm statistics for the Bayesian read-out."""
-    adj_c, adj_t = md.stats(ic, adjusted=True), md.stats(it, adjusted=True)
+    adj_c, adj_t = md.arm(control, adjusted=True), md.arm(arm, adjusted=True)
     res = _compare_stats("continuous", adj_c, adj_t, alpha=opts.alpha, nonparametric=False)
     fit = md.cuped
     out = dict(raw)
@@ -579,11 +576,13 @@ def _role_verdict(r: dict, metric: Metric, control: str, opts: AnalysisOptions
 # ------------------------------------------------------------------------------------------
 
 
-def _analyze_moments(data, metrics, opts: AnalysisOptions) -> ABResult:
-    """:func:`analyze` on a :class:`~toolkit.scale.read.DaskLog` via per-arm moments."""
-    from toolkit.ab.moments import arm_statistics
+def _dask_source(data, metrics, opts: AnalysisOptions, notes: list[str]):
+    """The arms and the per-metric statistics of a :class:`~toolkit.scale.read.DaskLog`: the
+    unit table is built on the cluster and reduced to :class:`~toolkit.ab.moments.MetricSums`."""
+    from toolkit.ab.moments import arm_stats, dask_arm_sums
+    from toolkit.ab.randomisation import check_counts
     from toolkit.ab.units import candidate_metrics
-    from toolkit.scale.ab import MomentsError, arm_moments
+    from toolkit.scale.ab import user_variant_counts
     from toolkit.scale.read import DaskLog, read_log
 
     if opts.bootstrap:
@@ -596,56 +595,38 @@ def _analyze_moments(data, metrics, opts: AnalysisOptions) -> ABResult:
     if opts.unit != "conversation":
         raise ABInputError(f"engine='dask' analyses conversation units, not unit={opts.unit!r}")
     dlog = data if isinstance(data, DaskLog) else read_log(data)
-    from toolkit.ab.randomisation import check_counts
-    from toolkit.scale.ab import user_variant_counts
-
     counts = user_variant_counts(dlog, opts.variant_col)
-    if counts is not None and check_counts(*counts).user_randomised:
-        raise ABInputError(f"{check_counts(*counts).message}; engine='dask' analyses conversation "
+    if counts is not None and (check := check_counts(*counts)).user_randomised:
+        raise ABInputError(f"{check.message}; engine='dask' analyses conversation "
                            "units: run the pandas engine (it switches to the user unit)")
     example = units_from_log(dlog.example)
     explicit = metrics is not None
     mlist = (candidate_metrics(example.columns) if not explicit
              else _metric_list(metrics, example, True, opts)[0])
-    specs = [(m.name, m.columns[0], m.columns[1] if m.kind == "ratio" else None) for m in mlist]
-    try:
-        mom = arm_moments(dlog, units_from_log, opts.variant_col, specs)
-    except MomentsError as exc:
-        raise ABInputError(str(exc)) from None
-    notes = ["engine='dask': Mann-Whitney and the sequential analysis need every unit and were not run"]
-    arm_list, control = _resolve_arms(pd.Series(list(mom.n_units), dtype="string"), opts.variant_col,
+    n_units, n_missing_variant, sums = dask_arm_sums(dlog, units_from_log, opts.variant_col, mlist)
+    notes.append("engine='dask': Mann-Whitney and the sequential analysis need every unit and were "
+                 "not run")
+    arm_list, control = _resolve_arms(pd.Series(list(n_units), dtype="string"), opts.variant_col,
                                       opts.control)
-    if mom.n_missing_variant:
-        notes.append(f"{mom.n_missing_variant:,} units without a variant were left out")
-    index = {a: i for i, a in enumerate(arm_list)}
-    arms = _Arms(arms=arm_list, control=control, treatments=[a for a in arm_list if a != control],
-                 codes=np.zeros(0, dtype=np.int64), index=index, n_levels=len(arm_list),
-                 n_units={a: mom.n_units[a] for a in arm_list}, n_missing_variant=mom.n_missing_variant)
-    srm = srm_check(arms.n_units, opts.planned_allocation, opts.srm_threshold)
-    if srm.flagged:
-        notes.append(srm.message)
-    scale_opts = replace(opts, nonparametric=False, sequential=False)
-    prepared = []
-    for metric in mlist:
-        st = arm_statistics(mom.table, metric, arms.arms, nan_policy=opts.nan_policy, explicit=explicit,
-                            notes=notes)
-        if st is None:
-            continue
-        md = _MetricData(x=np.zeros(0), den=None, ok=np.zeros(0, dtype=bool), codes=np.zeros(0, dtype=np.int64),
-                         n=st[0], n_nan=st[1], mean=st[2], unit_var=st[3])
-        prepared.append((metric, md))
-    used = [m for m, _ in prepared]
-    roles, a_level = _families(used, arms, opts)
-    rows = []
-    for metric, md in prepared:
-        for arm in arms.treatments:
-            rows.append({**_compare_arm(metric, md, arms, arm, scale_opts, a_level[metric.name]),
-                         "role": roles[metric.name]})
-    if not rows:
-        raise ABInputError("no metric could be analysed: " + "; ".join(notes))
-    table = _decide(pd.DataFrame(rows), used, control, opts, srm)
-    return ABResult(variant_col=opts.variant_col, control=control, treatments=arms.treatments,
-                    n_units=arms.n_units, n_missing_variant=arms.n_missing_variant, alpha=opts.alpha,
-                    correction=opts.correction, srm=srm, table=table, metrics=used, sequential={},
-                    notes=notes, primary=[n for n, r in roles.items() if r == "primary"],
-                    guardrails=dict(opts.guardrails or {}))
+    if n_missing_variant:
+        notes.append(f"{n_missing_variant:,} units without a variant were left out")
+    arms = _Arms.of(arm_list, control, {a: n_units[a] for a in arm_list}, n_missing_variant)
+
+    def metric_data(metric: Metric) -> _MetricData | None:
+        s = sums[metric.name]
+        if not explicit and _default_would_skip(s, metric, arm_list):
+            return None
+        st = arm_stats(s, metric, arm_list, lambda est, mean_d: s.ss.reindex(arm_list).fillna(0.0).to_numpy(),
+                       nan_policy=opts.nan_policy, explicit=explicit, notes=notes)
+        return None if st is None else _MetricData(stats=st)
+
+    return None, arms, mlist, explicit, metric_data
+
+
+def _default_would_skip(s, metric: Metric, arms: list[str]) -> bool:
+    """What :func:`toolkit.ab.units.default_metrics` leaves out (on the units with a variant)."""
+    if s.per_arm.reindex(arms)["n"].sum() < 4 or s.lo["min_x"] == s.hi["max_x"]:
+        return True
+    if metric.kind == "ratio":
+        return not (s.hi["max_d"] > s.lo["min_d"] and s.hi["max_ratio"] > s.lo["min_ratio"])
+    return False

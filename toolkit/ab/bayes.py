@@ -38,6 +38,8 @@ from dataclasses import dataclass
 
 from scipy import special as _sp
 
+from toolkit.ab.metrics import ABInputError
+
 __all__ = ["Prior", "FLAT_PRIOR", "bayes_readout", "expected_loss", "SCALES"]
 
 SCALES = ("relative", "absolute")
@@ -60,9 +62,9 @@ class Prior:
 
     def __post_init__(self):
         if self.sd is not None and not (self.sd > 0 and math.isfinite(self.sd)):
-            raise ValueError(f"prior sd must be > 0 (or None for the flat prior), got {self.sd!r}")
+            raise ABInputError(f"prior sd must be > 0 (or None for the flat prior), got {self.sd!r}")
         if not math.isfinite(self.mean):
-            raise ValueError(f"prior mean must be finite, got {self.mean!r}")
+            raise ABInputError(f"prior mean must be finite, got {self.mean!r}")
 
     @property
     def flat(self) -> bool:
@@ -150,7 +152,7 @@ def bayes_readout(mean_c: float, var_c: float, mean_t: float, var_t: float, *,
     (0.5, 0.2772)
     """
     if scale not in SCALES:
-        raise ValueError(f"scale must be 'relative' or 'absolute', got {scale!r}")
+        raise ABInputError(f"scale must be 'relative' or 'absolute', got {scale!r}")
     out: dict[str, float | str] = {
         "bayes_scale": scale, "bayes_prior": prior.describe(),
         "bayes_method": f"normal approximation of the {scale} lift "

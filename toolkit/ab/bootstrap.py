@@ -1,5 +1,13 @@
 """Percentile and BCa bootstrap intervals for the difference or relative lift of two arms.
 
+Why not ``scipy.stats.bootstrap``: measured with ``python benchmarks/run.py ab`` (rows
+``bootstrap_ci ...``, 2-core VM), percentile + BCa with 2,000 resamples take 0.27 s for a
+continuous metric with 10,000 units per arm against 2.3 s for ``scipy.stats.bootstrap(...,
+method="BCa", vectorized=True, batch=250)`` (8.5x), and 0.003 s for a binary one with 20,000 per
+arm against 5.9 s (about 2,000x): a resample's count of ones is drawn as a binomial and the
+jackknife is closed form (:func:`_loo`), where scipy resamples every unit and jackknifes with
+``batch x n`` indices (without ``batch=``, ``n x n``: 75 GiB at 100,000 per arm).
+
 Examples
 --------
 >>> import numpy as np
@@ -108,7 +116,7 @@ def bootstrap_ci(
     if min(xc.size, xt.size) < 2:
         raise ABInputError("bootstrap needs at least 2 units per arm")
     if statistic not in ("diff", "rel", "both"):
-        raise ValueError(f"statistic must be 'diff', 'rel' or 'both', got {statistic!r}")
+        raise ABInputError(f"statistic must be 'diff', 'rel' or 'both', got {statistic!r}")
     est_c = xc.mean() if dc is None else xc.sum() / dc.sum()
     est_t = xt.mean() if dt is None else xt.sum() / dt.sum()
     rng = np.random.default_rng(seed)

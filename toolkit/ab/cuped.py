@@ -78,6 +78,16 @@ class CupedFit:
     variance_reduction: float
     n_missing_covariate: int
 
+    def to_dict(self) -> dict:
+        """JSON-ready dict of the fit (without the per-unit adjusted values)."""
+        return {"theta": float(self.theta), "rho": float(self.rho),
+                "variance_reduction": float(self.variance_reduction),
+                "n_missing_covariate": int(self.n_missing_covariate)}
+
+    def summary_table(self) -> pd.DataFrame:
+        """The fields of :meth:`to_dict`, one row."""
+        return pd.DataFrame([self.to_dict()])
+
 
 def cuped_fit(y, x, codes) -> CupedFit:
     """CUPED-adjust ``y`` with the covariate ``x`` (NaN = missing) given each unit's arm code.
@@ -166,6 +176,18 @@ class RegressionFit:
     def rho(self) -> float:
         """``sqrt(r_squared)``: the multiple correlation."""
         return float(np.sqrt(max(self.r_squared, 0.0)))
+
+    def to_dict(self) -> dict:
+        """JSON-ready dict of the fit (without the per-unit adjusted values)."""
+        return {"columns": list(self.columns), "coef": [float(c) for c in self.coef],
+                "r_squared": float(self.r_squared),
+                "variance_reduction": float(self.variance_reduction),
+                "n_missing_covariate": int(self.n_missing_covariate)}
+
+    def summary_table(self) -> pd.DataFrame:
+        """One row per covariate: its slope, with the fit's R squared."""
+        return pd.DataFrame({"covariate": list(self.columns), "coef": self.coef,
+                             "r_squared": self.r_squared})
 
 
 def covariate_matrix(units: pd.DataFrame, columns) -> tuple[np.ndarray, list[str]]:

@@ -12,7 +12,8 @@ delta-method interval.
 Examples
 --------
 >>> import numpy as np
->>> r = compare(np.r_[np.ones(30), np.zeros(70)], np.r_[np.ones(45), np.zeros(55)], "binary")
+import pandas as pd
+>>> r = two_sample_test(np.r_[np.ones(30), np.zeros(70)], np.r_[np.ones(45), np.zeros(55)], "binary")
 >>> r["test"], r["ci_method"]
 ('two-proportion z (pooled score)', 'score (Miettinen-Nurminen / Mee, inverts the pooled z-test)')
 """
@@ -20,24 +21,18 @@ Examples
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from scipy import special as _sp
 
 from toolkit.ab.metrics import KINDS, ABInputError
+from toolkit.ab.moments import ArmStats
 from toolkit.ab.score import SCORE_METHOD, score_interval_diff, score_interval_ratio
 
-__all__ = ["compare"]
-
-
-
-def _wilson(x: float, n: float, z: float) -> tuple[float, float]:
-    p = x / n
-    den = 1 + z * z / n
-    centre = (p + z * z / (2 * n)) / den
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / den
-    return centre - half, centre + half
+__all__ = ["two_sample_test", "TwoSampleResult"]
 
 
 def _rel_ci(mt, mc, vt, vc, z):
@@ -49,25 +44,40 @@ def _rel_ci(mt, mc, vt, vc, z):
     return r, se, r - z * se, r + z * se
 
 
-def _arm_stats(kind, x, den):
-    """n, estimate, variance of the estimate, unit variance (linearised for ratios)."""
-    n = x.size
-    if kind == "ratio":
-        ma, mb = x.mean(), den.mean()
-        r = ma / mb
-        lin = (x - r * den) / mb
-        uvar = float(np.dot(lin, lin) / (n - 1))  # sum(lin) == 0 by construction
-        return n, float(r), uvar / n, uvar
-    m = x.mean()
-    if kind == "binary":  # Bernoulli variance p (1 - p): the Wald / delta-method convention
-        uvar = float(m * (1.0 - m))
-    else:
-        dev = x - m
-        uvar = float(np.dot(dev, dev) / (n - 1))
-    return n, float(m), uvar / n, uvar
+@dataclass(frozen=True)
+class TwoSampleResult(Mapping):
+    """The tests of one treatment arm against control on one metric, read like a dict.
+
+    ``result["p_value"]``, ``result["abs_ci_low"]``, ... are the columns of one row of
+    :attr:`toolkit.ab.ABResult.table` (before the corrections and verdicts).
+    """
+
+    values: dict[str, Any]
+
+    def __getitem__(self, key: str) -> Any:
+        return self.values[key]
+
+    def __iter__(self):
+        return iter(self.values)
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+    def summary_table(self) -> pd.DataFrame:
+        """The estimates, the lift with its interval and the primary test, one row."""
+        v = self.values
+        return pd.DataFrame([{
+            "control": v["control_value"], "treatment": v["treatment_value"],
+            "abs lift": v["abs_lift"], "abs CI": f"[{v['abs_ci_low']:.4g}, {v['abs_ci_high']:.4g}]",
+            "rel lift": v["rel_lift"], "effect": f"{v['effect_size_name']} = {v['effect_size']:.3f}",
+            "test": v["test"], "p": v["p_value"]}])
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict."""
+        return dict(self.values)
 
 
-def compare(
+def two_sample_test(
     control,
     treatment,
     kind: str = "continuous",
@@ -76,10 +86,10 @@ def compare(
     treatment_den=None,
     alpha: float = 0.05,
     nonparametric: bool = True,
-) -> dict[str, Any]:
-    """Compare one treatment arm with control on one metric (arrays without missing values).
+) -> TwoSampleResult:
+    """Test one treatment arm against control on one metric (arrays without missing values).
 
-    Returns a dict with the estimates, the absolute and relative lift with CIs, the effect size,
+    Returns a :class:`TwoSampleResult` (a read-only dict) with the estimates, the absolute and relative lift with CIs, the effect size,
     the primary test (``test``, ``statistic``, ``p_value``) and the secondary tests (Welch t and
     Mann-Whitney for continuous metrics; z, chi-square and, for small counts, Fisher for binary
     ones), each named.
@@ -87,7 +97,7 @@ def compare(
     Examples
     --------
     >>> import numpy as np
-    >>> r = compare(np.r_[np.ones(30), np.zeros(70)], np.r_[np.ones(45), np.zeros(55)], "binary")
+    >>> r = two_sample_test(np.r_[np.ones(30), np.zeros(70)], np.r_[np.ones(45), np.zeros(55)], "binary")
     >>> r["test"], round(r["p_value"], 4), round(r["abs_lift"], 2)
     ('two-proportion z (pooled score)', 0.0285, 0.15)
     """
@@ -96,8 +106,12 @@ def compare(
     xt = np.asarray(treatment, dtype=float)
     dc = None if control_den is None else np.asarray(control_den, dtype=float)
     dt = None if treatment_den is None else np.asarray(treatment_den, dtype=float)
-    return _compare_stats(kind, _arm_stats(kind, xc, dc), _arm_stats(kind, xt, dt), xc, xt,
-                          alpha=alpha, nonparametric=nonparametric)
+    codes = np.repeat(np.array([0, 1]), [xc.size, xt.size])
+    st = ArmStats.from_values(kind, np.concatenate([xc, xt]),
+                              None if dc is None else np.concatenate([dc, dt]), codes,
+                              ("control", "treatment"))
+    return TwoSampleResult(_compare_stats(kind, st.arm("control"), st.arm("treatment"), xc, xt,
+                                          alpha=alpha, nonparametric=nonparametric))
 
 
 def _compare_stats(kind, sc, st, xc=None, xt=None, *, alpha=0.05, nonparametric=True):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields, replace
 
+from toolkit.ab.metrics import ABInputError
 from toolkit.ab.bayes import SCALES, Prior
 
 __all__ = ["AnalysisOptions"]
@@ -52,19 +53,19 @@ class AnalysisOptions:
 
     def __post_init__(self):
         if self.bayes_scale not in SCALES:
-            raise ValueError(f"bayes_scale must be 'relative' or 'absolute', "
+            raise ABInputError(f"bayes_scale must be 'relative' or 'absolute', "
                              f"got {self.bayes_scale!r}")
         Prior(self.prior_mean, self.prior_sd)  # checks the prior
         if self.pre_period is not None and len(self.pre_period) != 2:
-            raise ValueError(f"pre_period must be (start, end), got {self.pre_period!r}")
+            raise ABInputError(f"pre_period must be (start, end), got {self.pre_period!r}")
         if not (self.covariates is None or self.covariates == "auto"
                 or isinstance(self.covariates, dict)):
-            raise ValueError("covariates must be a dict metric -> column, 'auto' or None, "
+            raise ABInputError("covariates must be a dict metric -> column, 'auto' or None, "
                              f"got {self.covariates!r}")
         if self.nan_policy not in ("drop", "raise"):
-            raise ValueError(f"nan_policy must be 'drop' or 'raise', got {self.nan_policy!r}")
+            raise ABInputError(f"nan_policy must be 'drop' or 'raise', got {self.nan_policy!r}")
         if self.correction not in _CORRECTIONS:
-            raise ValueError(f"correction must be 'holm', 'bh', 'bonferroni' or 'none', "
+            raise ABInputError(f"correction must be 'holm', 'bh', 'bonferroni' or 'none', "
                              f"got {self.correction!r}")
         if isinstance(self.primary, str) and self.primary != "all":
             object.__setattr__(self, "primary", tuple(
@@ -73,17 +74,17 @@ class AnalysisOptions:
             object.__setattr__(self, "primary", tuple(map(str, self.primary)))
         if self.guardrails is not None:
             if not isinstance(self.guardrails, dict):
-                raise ValueError("guardrails must be a dict metric -> margin (>= 0, in the "
+                raise ABInputError("guardrails must be a dict metric -> margin (>= 0, in the "
                                  f"metric's units), got {self.guardrails!r}")
             bad = {k: v for k, v in self.guardrails.items()
                    if not (isinstance(v, (int, float)) and v >= 0 and v == v)}
             if bad:
-                raise ValueError(f"guardrail margins must be numbers >= 0, got {bad!r}")
+                raise ABInputError(f"guardrail margins must be numbers >= 0, got {bad!r}")
         if self.unit_check not in ("switch", "stop"):
-            raise ValueError(f"unit_check must be 'switch' or 'stop', "
+            raise ABInputError(f"unit_check must be 'switch' or 'stop', "
                              f"got {self.unit_check!r}")
         if not 0 < self.alpha < 1:
-            raise ValueError(f"alpha must be in (0, 1), got {self.alpha!r}")
+            raise ABInputError(f"alpha must be in (0, 1), got {self.alpha!r}")
 
     @classmethod
     def build(cls, options: "AnalysisOptions | None" = None, **overrides) -> "AnalysisOptions":

@@ -66,6 +66,10 @@ class UnitCheck:
                 "n_mixed_users": self.n_mixed_users, "log10_p_single": self.log10_p_single,
                 "message": self.message}
 
+    def summary_table(self) -> pd.DataFrame:
+        """The fields of :meth:`to_dict`, one row."""
+        return pd.DataFrame([self.to_dict()])
+
 
 def detect_user_randomisation(conversations: pd.DataFrame, *, user_col: str = "user_id",
                               variant_col: str = "variant",

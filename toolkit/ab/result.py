@@ -12,6 +12,9 @@ from toolkit.ab.srm import SRMResult
 
 __all__ = ["ABResult"]
 
+_HEADLINE = ("abs_lift", "abs_ci_low", "abs_ci_high", "rel_lift", "p_value", "p_adjusted",
+             "power_at_mde", "verdict", "chance_to_win", "risk_control", "risk_treatment",
+             "cuped_variance_reduction")
 _EFFECT_SYMBOL = {"Cohen's h": "h", "Cohen's d": "d", "Cohen's d (linearised)": "d (lin.)"}
 
 
@@ -90,6 +93,16 @@ class ABResult:
             out["risk (ship)"] = t["risk_treatment"]
         if "cuped_variance_reduction" in t:
             out["CUPED var. red."] = t["cuped_variance_reduction"]
+        return out
+
+    def headline(self) -> dict[str, Any]:
+        """Flat ``<metric>_<arm>_<stat>`` keys of the main figures (lift, CI, p-values, power,
+        verdict, Bayesian and CUPED figures when present), for batch sidecars."""
+        out: dict[str, Any] = {"control": self.control, "treatments": self.treatments,
+                               "srm_p_value": self.srm.p_value, "srm_flagged": self.srm.flagged}
+        for row in self.table.to_dict(orient="records"):
+            stem = f"{row['metric']}_{row['arm']}"
+            out.update({f"{stem}_{k}": row[k] for k in _HEADLINE if k in row})
         return out
 
     def to_dict(self) -> dict[str, Any]:

@@ -45,6 +45,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from toolkit.ab.metrics import ABInputError
+
 __all__ = [
     "SequentialResult",
     "confidence_sequence",
@@ -102,6 +104,10 @@ class SequentialResult:
         return {k: getattr(self, k) for k in (
             "method", "alpha", "tau2", "estimate", "cs_low", "cs_high", "p_value", "rejected",
             "first_rejection_n", "first_rejection_time", "n_control", "n_treatment")}
+
+    def summary_table(self) -> pd.DataFrame:
+        """The fields of :meth:`to_dict`, one row."""
+        return pd.DataFrame([self.to_dict()])
 
 
 def optimal_tau2(v_horizon: float, alpha: float = 0.05) -> float:
@@ -283,14 +289,14 @@ def confidence_sequence(
     is_t = np.asarray(is_treatment, dtype=bool)
     den = None if denominator is None else np.asarray(denominator, dtype=float)
     if y.ndim != 1 or is_t.shape != y.shape or (den is not None and den.shape != y.shape):
-        raise ValueError("values, is_treatment (and denominator) must be 1-D and equally long")
+        raise ABInputError("values, is_treatment (and denominator) must be 1-D and equally long")
     if not np.isfinite(y).all() or (den is not None and not np.isfinite(den).all()):
-        raise ValueError("values must be finite (drop missing values first)")
+        raise ABInputError("values must be finite (drop missing values first)")
     if not 0 < alpha < 1:
-        raise ValueError(f"alpha must be in (0, 1), got {alpha!r}")
+        raise ABInputError(f"alpha must be in (0, 1), got {alpha!r}")
     n_c_tot, n_t_tot = int((~is_t).sum()), int(is_t.sum())
     if min(n_c_tot, n_t_tot) < max(2, min_n):
-        raise ValueError(f"need at least {max(2, min_n)} units per arm for a confidence sequence; "
+        raise ABInputError(f"need at least {max(2, min_n)} units per arm for a confidence sequence; "
                          f"got control={n_c_tot}, treatment={n_t_tot}")
     N = len(y)
     if max_looks is None or N <= max_looks:
@@ -381,7 +387,7 @@ def sequential_test(
     """
     for col in [variant_col, metric] + [c for c in (time_col, denominator) if c]:
         if col not in units.columns:
-            raise ValueError(f"column {col!r} not found in the per-unit table "
+            raise ABInputError(f"column {col!r} not found in the per-unit table "
                              f"(columns: {', '.join(map(str, units.columns))})")
     cols = [variant_col, metric] + [c for c in (time_col, denominator) if c]
     df = units.loc[units[variant_col].isin([control, treatment]), cols]

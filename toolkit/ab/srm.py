@@ -46,6 +46,19 @@ class SRMResult:
         return (f"No sample ratio mismatch (chi2 = {self.chi2:.2f}, df = {self.df}, "
                 f"p = {self.p_value:.3g}): observed {obs}; planned {exp}.")
 
+    def to_dict(self) -> dict:
+        """JSON-ready dict of the fields and the message."""
+        from dataclasses import asdict
+
+        return {**asdict(self), "message": self.message}
+
+    def summary_table(self) -> pd.DataFrame:
+        """Observed and expected units per arm, with the test in every row."""
+        return pd.DataFrame({"arm": list(self.counts), "units": list(self.counts.values()),
+                             "expected share": [self.expected_share[a] for a in self.counts],
+                             "expected units": [self.expected[a] for a in self.counts],
+                             "p": self.p_value, "flagged": self.flagged})
+
 
 def srm_check(counts: dict[str, int] | pd.Series, planned: dict[str, float] | None = None,
               threshold: float = 0.001) -> SRMResult:
@@ -128,6 +141,6 @@ def adjust_pvalues(p, method: str = "holm") -> np.ndarray:
         adj = np.empty(m)
         adj[o] = np.minimum(stepped, 1.0)
     else:
-        raise ValueError(f"method must be 'holm', 'bh', 'bonferroni' or 'none', got {method!r}")
+        raise ABInputError(f"method must be 'holm', 'bh', 'bonferroni' or 'none', got {method!r}")
     out[ok] = adj
     return out

@@ -309,12 +309,12 @@ def planning_inputs(units, metric: str = "resolved", *, baseline: float | None =
     elif metric in units.columns and units[metric].notna().any():
         base = float(pd.to_numeric(units[metric].astype("Float64"), errors="coerce").mean())
     else:
-        raise ValueError(f"plan metric {metric!r} is not a column with values; pass a baseline")
+        raise ABInputError(f"plan metric {metric!r} is not a column with values; pass a baseline")
     if daily_traffic:
         traffic = int(daily_traffic)
     elif "start_time" in units.columns:
         span_days = (units["start_time"].max() - units["start_time"].min()) / pd.Timedelta(days=1)
         traffic = max(1, round(len(units) / max(span_days, 1.0)))
     else:
-        raise ValueError("no start_time column to measure traffic; pass daily_traffic")
+        raise ABInputError("no start_time column to measure traffic; pass daily_traffic")
     return base, traffic

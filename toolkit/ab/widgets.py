@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import html
 
+from toolkit.ab.metrics import ABInputError
+
 __all__ = ["planning_panel", "PlanningPanel", "sample_size_text", "MDE_MAX_PROPORTION"]
 
 #: the MDE slider's upper end for proportions (absolute: 10 percentage points)
@@ -171,7 +173,7 @@ class _Panel:
         arms = int(c["arms"])
         share = float(c["control_share"])
         if arms > 1 and not 0 < share < 1:
-            raise ValueError("control share must be between 0 and 1")
+            raise ABInputError("control share must be between 0 and 1")
         ratio = (1.0 - share) / (arms - 1) / share
         kw = dict(alpha=c["alpha"], power=c["power"], ratio=ratio, arms=arms,
                   method=c["method"], daily_traffic=float(c["daily_traffic"]))
@@ -283,7 +285,7 @@ def planning_panel(
     ('n per arm: 64', 'noncentral t (exact)')
     """
     if metric not in ("proportion", "mean"):
-        raise ValueError(f"metric must be 'proportion' or 'mean', got {metric!r}")
+        raise ABInputError(f"metric must be 'proportion' or 'mean', got {metric!r}")
     panel = _panel_class()()
     panel._setup(metric=metric, baseline=baseline, mde=mde, sd=sd, alpha=alpha, power=power,
                  arms=arms, control_share=control_share, daily_traffic=daily_traffic,

@@ -44,22 +44,20 @@ Modules
 -------
 ``config`` (:class:`BatchConfig`, :func:`load_config`, :func:`grid_config`,
 :func:`expand_runs`), ``execute`` (:func:`run_batch`) and ``summary`` (:class:`BatchResult`,
-the summary table, the index page, :func:`format_report`). Every name is importable from
+the summary table, the index page, :func:`format_report`). Every public name is importable from
 ``toolkit.batch``.
 """
 
 from __future__ import annotations
 
-from toolkit.batch.config import BatchConfig, _product, expand_runs, grid_config, load_config
-from toolkit.batch.execute import _finished, _Log, _thread_env, run_batch
+from toolkit.batch.config import BatchConfig, expand_runs, grid_config, load_config
+from toolkit.batch.execute import run_batch
 from toolkit.batch.summary import (
     BATCH_LOG,
     INDEX_HTML,
     SUMMARY_CSV,
     SUMMARY_PARQUET,
     BatchResult,
-    _flatten,
-    _parquet_ready,
     format_report,
     summary_frame,
     write_index,

@@ -192,7 +192,7 @@ def _execute(todo, n_workers, kind, progress, log, records, executed, scheduler=
         return
     cluster = contextlib.ExitStack()
     if kind == "dask":
-        from toolkit.scale.cluster import EngineError, dask_client
+        from toolkit.dask_engine.client import EngineError, dask_client
 
         try:
             client = cluster.enter_context(dask_client(scheduler, workers=n_workers))

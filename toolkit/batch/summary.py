@@ -61,6 +61,22 @@ class BatchResult:
     index_html: Path | None = None
     log: Path | None = None
 
+
+
+    def summary_table(self):
+        """One row per run: its name, status, duration and error (the batch's own summary is
+        ``summary_csv``, with the sidecar results)."""
+        import pandas as pd
+
+        cols = ["name", "notebook", "status", "duration_s", "resumed"]
+        return pd.DataFrame([{c: r.get(c) for c in cols} for r in self.records], columns=cols)
+
+    def to_dict(self) -> dict:
+        """The records, what ran this time, the exit code and the written files."""
+        paths = {k: str(getattr(self, k)) if getattr(self, k) else None
+                 for k in ("out_dir", "summary_csv", "summary_parquet", "index_html", "log")}
+        return {**paths, "records": self.records, "executed": self.executed, "duration_s": self.duration_s,
+                "exit_code": self.exit_code}
     @property
     def failed(self) -> list[dict]:
         """Records of the runs that failed (or never finished)."""

@@ -26,10 +26,9 @@ Modules
 (:func:`choose_k`), ``labels`` (:func:`cluster_terms`), ``texts`` (:func:`cluster_texts`,
 :class:`ClusterOptions`), ``profile`` (:func:`cluster_profile`), ``from_log``
 (:func:`clustering_units`, :func:`cluster_log`), ``model`` (:class:`ClusterModel`: a fit that
-places new messages), ``plots``, ``browser``, ``compare``
-(:func:`compare_k_methods`), ``hierarchy`` (:class:`TopicHierarchy`, read with
-``ClusterResult.at_level``), ``over_time`` (:func:`topics_over_time`). This package re-exports every public name and the private ones the
-tests use.
+places new messages), ``plots``, ``browser``, ``k_evaluation``
+(:func:`compare_k_methods`: k-selection methods scored against known labels), ``hierarchy`` (:class:`TopicHierarchy`, read with
+``ClusterResult.at_level``), ``over_time`` (:func:`topics_over_time`). This package exports every public name.
 
 Choosing k
 ----------
@@ -67,33 +66,18 @@ True
 
 from __future__ import annotations
 
-from toolkit.clustering._base import (  # noqa: F401 - re-exported
-    _MINIBATCH_THRESHOLD,
-    _TEXT_ALIASES,
-    _TOKEN_PATTERN,
-    TEXT_FIELDS,
-    ClusteringInputError,
-    Vectors,
-    _as_text_list,
-    _dedup,
-    _kmeans,
-    _l2_rows,
-    _normalise,
-    _threads,
-)
+from toolkit.clustering._base import TEXT_FIELDS, ClusteringInputError, Vectors
 from toolkit.clustering.browser import cluster_browser, topic_level_slider
-from toolkit.clustering.compare import compare_k_methods
-from toolkit.clustering.embeddings import _embeddings_backend, _load_encoder
 from toolkit.clustering.from_log import ClusterResult, cluster_log, clustering_units
-from toolkit.clustering.k_choice import KSelection, _eigengap_spectrum, choose_k
-from toolkit.clustering.labels import _label_from_terms, cluster_terms
 from toolkit.clustering.hierarchy import TopicHierarchy
+from toolkit.clustering.k_choice import KSelection, choose_k
+from toolkit.clustering.k_evaluation import compare_k_methods
+from toolkit.clustering.labels import cluster_terms
 from toolkit.clustering.model import ClusterModel
 from toolkit.clustering.over_time import TopicsOverTime, topics_over_time
 from toolkit.clustering.plots import plot_cluster_map, plot_k_selection
 from toolkit.clustering.profile import cluster_profile, profile_from_sums, profile_sums
-from toolkit.clustering.texts import ClusterOptions, TextClusters, _hdbscan_points, _points, cluster_texts
-from toolkit.clustering.tfidf import _tfidf_backend, _weighted_tfidf
+from toolkit.clustering.texts import ClusterOptions, TextClusters, cluster_texts
 from toolkit.clustering.vectors import BACKENDS, register_backend, resolve_backend, vectorize
 
 __all__ = [

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import contextlib
-import math
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
 import numpy as np
 import pandas as pd
 from toolkit.errors import ToolkitError
+from toolkit.text import as_text_list
 
 __all__ = ["ClusteringInputError", "TEXT_FIELDS", "Vectors"]
 
@@ -22,8 +22,6 @@ TEXT_FIELDS: dict[str, str] = {
 }
 _TEXT_ALIASES = {"first_user_input": "first_user", "first": "first_user", "user": "user_input", "bot": "bot_response"}
 
-#: letters only, two or more: drops order numbers, dates and stray digits, keeps any script
-_TOKEN_PATTERN = r"(?u)\b[^\W\d_]{2,}\b"
 _MINIBATCH_THRESHOLD = 20_000
 
 
@@ -44,15 +42,12 @@ def _threads(n_threads: int | None):
 
 
 def _as_text_list(texts: Iterable[Any]) -> list[str]:
+    """:func:`toolkit.text.as_text_list` of the messages; a single string is an input error."""
     if isinstance(texts, str):
         raise ClusteringInputError("texts must be a sequence of messages, not a single string")
-    out = []
-    for t in texts:
-        if t is None or (isinstance(t, float) and math.isnan(t)) or t is pd.NA:
-            out.append("")
-        else:
-            out.append(str(t))
-    return out
+    if not isinstance(texts, (list, tuple, pd.Series, pd.Index, np.ndarray)):
+        texts = list(texts)
+    return as_text_list(texts, "texts")
 
 
 def _normalise(text: str) -> str:

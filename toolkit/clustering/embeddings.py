@@ -13,11 +13,12 @@ from typing import Sequence
 
 import numpy as np
 
-from toolkit.clustering._base import _TOKEN_PATTERN, Vectors, _l2_rows
+from toolkit.clustering._base import Vectors, _l2_rows
+from toolkit.text import WORD_PATTERN
 
 __all__: list[str] = []
 
-_WORD = re.compile(_TOKEN_PATTERN)
+_WORD = re.compile(WORD_PATTERN)
 
 
 def _load_encoder():

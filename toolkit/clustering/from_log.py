@@ -277,6 +277,34 @@ class ClusterResult:
             "seed": self.seed,
         }
 
+    def summary_table(self) -> pd.DataFrame:
+        """:meth:`summary` as a one-column ``value`` table."""
+        return pd.Series(self.summary(), name="value").to_frame()
+
+    def to_dict(self, n_worst: int = 3) -> dict[str, Any]:
+        """:meth:`summary` with ``n_clusters``, the ``n_worst`` worst-served clusters and the profile."""
+        p = self.profile
+        cols = ["cluster", "label", "size", "share"] + [c for c in ("resolution_rate", "excess_failures") if c in p]
+        return {**self.summary(), "n_clusters": self.k, "worst_clusters": p.head(n_worst)[cols], "profile": p}
+
+    def describe(self) -> str:
+        """What was clustered and how, in a few lines.
+
+        Examples
+        --------
+        >>> import toolkit
+        >>> print(cluster_log(toolkit.load_sample(), k=5, backend="tfidf", seed=0).describe())  # doctest: +ELLIPSIS
+        5 clusters of ... messages (first_user, tfidf, kmeans)
+        """
+        lines = [f"{self.k} clusters of {len(self.assignments):,} messages ({self.text}, {self.backend}, {self.algorithm})"]
+        if self.k_selection is not None:
+            lines.append(f"k chosen by: {self.k_selection.rule}")
+        if self.algorithm == "hdbscan":
+            lines.append(f"noise: {self.noise_share:.1%} of the messages belong to no dense pocket")
+        if self.n_empty:
+            lines.append(f"{self.n_empty:,} messages without words (empty, digits or stop words only) form cluster -1")
+        return "\n".join(lines)
+
     def plot_map(self, *, max_points: int = 20000, ax=None, annotate: bool = True):
         """2-D map of the clusters; see :func:`plot_cluster_map`."""
         return plot_cluster_map(self, max_points=max_points, ax=ax, annotate=annotate)
@@ -301,7 +329,7 @@ def cluster_log(
     Parameters
     ----------
     log : ConversationLog or turns DataFrame
-        With ``engine="dask"``: a :class:`toolkit.scale.DaskLog` or a folder/glob of Parquet.
+        With ``engine="dask"``: a :class:`toolkit.dask_engine.DaskLog` or a folder/glob of Parquet.
     text : {"first_user", "user_input", "bot_response"}
         What to cluster (see :func:`clustering_units`).
     k : int or "auto"
@@ -314,7 +342,7 @@ def cluster_log(
     engine : {"pandas", "dask"}
         ``"dask"`` (KMeans only) fits the clusters on a seeded sample of ``sample_size`` units
         and assigns every unit on the Dask workers, where the profile is summed
-        (:mod:`toolkit.scale.topics`); ``assignments`` then holds the sample and ``out``
+        (:mod:`toolkit.dask_engine.topics`); ``assignments`` then holds the sample and ``out``
         receives every unit's cluster.
     sample_size : int, optional
         Units to fit on. Pandas engine: default all (give a number to fit on a sample and
@@ -336,7 +364,7 @@ def cluster_log(
     >>> res.profile.columns[:4].tolist()                          # doctest: +SKIP
     ['cluster', 'label', 'size', 'share']
     """
-    from toolkit.scale.cluster import check_engine
+    from toolkit.dask_engine.client import check_engine
 
     fit = functools.partial(cluster_texts, k=k, backend=backend, algorithm=algorithm, seed=seed, **options)
     text = _resolve_text(text)
@@ -347,7 +375,7 @@ def cluster_log(
     units = clustering_units(log, text)
     n_units = None
     if sample_size is not None and sample_size < len(units):
-        from toolkit.scale.topics import sample_units
+        from toolkit.dask_engine.topics import sample_units
 
         everything, units = units, sample_units(units, sample_size, seed)
         n_units = len(everything)
@@ -408,8 +436,8 @@ def _result(a: pd.DataFrame, profile: pd.DataFrame, tc: TextClusters, text: str,
 
 
 def _cluster_dask(log: Any, text: str, fit, outcome: str, seed: int, sample_size: int | None, out: Any) -> ClusterResult:
-    """``cluster_log(engine="dask")``: see :mod:`toolkit.scale.topics`."""
-    from toolkit.scale.topics import DEFAULT_SAMPLE_SIZE, cluster_dask
+    """``cluster_log(engine="dask")``: see :mod:`toolkit.dask_engine.topics`."""
+    from toolkit.dask_engine.topics import DEFAULT_SAMPLE_SIZE, cluster_dask
 
     if fit.keywords.get("algorithm", "kmeans") != "kmeans":
         raise ClusteringInputError("engine='dask' clusters with KMeans only (HDBSCAN cannot place messages "

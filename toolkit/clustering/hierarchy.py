@@ -44,6 +44,17 @@ class TopicHierarchy:
     linkage: np.ndarray
     sizes: np.ndarray
 
+
+
+    def summary_table(self):
+        """The merges: ``left``, ``right`` (topic or merge ids), ``distance`` and ``size``."""
+        import pandas as pd
+
+        return pd.DataFrame(self.linkage, columns=["left", "right", "distance", "size"])
+
+    def to_dict(self) -> dict:
+        """``k``, the topic sizes and the linkage matrix as lists."""
+        return {"k": self.k, "sizes": self.sizes.tolist(), "linkage": self.linkage.tolist()}
     @property
     def k(self) -> int:
         """Number of fine topics (leaves)."""

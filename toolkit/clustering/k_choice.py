@@ -37,6 +37,15 @@ class KSelection:
     scores: pd.DataFrame
     rule: str
 
+    def summary_table(self) -> pd.DataFrame:
+        """The criterion for every candidate k."""
+        return self.scores
+
+    def to_dict(self) -> dict:
+        """The chosen k, the method, the rule and the scores."""
+        return {"k": self.k, "method": self.method, "rule": self.rule, "scores": self.scores.to_dict(orient="records")}
+
+
 
 def _ari(a: np.ndarray, b: np.ndarray) -> float:
     from sklearn.metrics import adjusted_rand_score

@@ -6,7 +6,8 @@ from typing import Sequence
 
 import numpy as np
 
-from toolkit.clustering._base import _TOKEN_PATTERN, _as_text_list
+from toolkit.clustering._base import _as_text_list
+from toolkit.text import WORD_PATTERN
 
 __all__ = ["cluster_terms"]
 
@@ -60,7 +61,7 @@ def cluster_terms(
     keep = labels >= 0
     if not keep.any():
         return out
-    cv = CountVectorizer(token_pattern=_TOKEN_PATTERN, stop_words=stop_words, lowercase=True)
+    cv = CountVectorizer(token_pattern=WORD_PATTERN, stop_words=stop_words, lowercase=True)
     try:
         C = cv.fit_transform([t for t, k in zip(texts, keep) if k])
     except ValueError:

@@ -6,7 +6,7 @@ in (embeddings minus their mean, re-normalised; TF-IDF as it is) and the cluster
 :meth:`ClusterModel.assign` gives each message its nearest centre, which is KMeans' own
 ``predict``: on the texts it was fitted on it returns the fit's labels. This is how the Dask
 engine clusters a log too big for one machine: fit on a seeded sample, assign every message on
-the workers (:mod:`toolkit.scale.topics`). The model pickles (the embeddings encoder is loaded
+the workers (:mod:`toolkit.dask_engine.topics`). The model pickles (the embeddings encoder is loaded
 by each process that assigns).
 
 Examples

@@ -220,7 +220,7 @@ def _outcome_drops(df: pd.DataFrame, outcomes: list[str], names: dict) -> pd.Dat
 
 def _windows(y: pd.Series, season: int, direction: str) -> pd.DataFrame:
     """``detect_anomalies(y).windows`` (start, end): only that frame of the forecasting module is
-    read. The fast STL settings are asked for when the function takes them."""
+    read. Its default (multi-scale) detector, one side, when the function takes ``direction``."""
     import warnings
 
     from toolkit.forecasting import detect_anomalies
@@ -228,7 +228,7 @@ def _windows(y: pd.Series, season: int, direction: str) -> pd.DataFrame:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
-            an = detect_anomalies(y, season=season, method="stl", smooth=1, transform=None, direction=direction)
+            an = detect_anomalies(y, season=season, direction=direction)
         except TypeError:
             an = detect_anomalies(y, season=season)
     w = an.windows

@@ -77,6 +77,19 @@ class TextClusters:
     model: ClusterModel | None = None
     hierarchy: TopicHierarchy | None = None
 
+    def summary_table(self) -> pd.DataFrame:
+        """One row per cluster: its label, size and top terms."""
+        ids, sizes = np.unique(self.labels, return_counts=True)
+        return pd.DataFrame({"cluster": ids, "label": [self.cluster_labels.get(int(c), "") for c in ids], "size": sizes,
+                             "top_terms": [", ".join(t for t, _ in self.terms.get(int(c), [])[:5]) for c in ids]})
+
+    def to_dict(self) -> dict:
+        """k, how it was found, noise and empty texts, and the cluster labels."""
+        return {"k": self.k, "backend": self.backend, "algorithm": self.algorithm, "noise_share": self.noise_share,
+                "n_empty": self.n_empty, "k_rule": self.k_selection.rule if self.k_selection else None,
+                "cluster_labels": {int(c): v for c, v in self.cluster_labels.items()}}
+
+
 
 def _hierarchy(pp: "_Points", plab: np.ndarray, k: int) -> TopicHierarchy | None:
     """Ward tree over the weighted centroids of the ``k`` clusters (centred space for

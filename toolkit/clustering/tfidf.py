@@ -8,7 +8,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from toolkit.clustering._base import _TOKEN_PATTERN, ClusteringInputError, Vectors, _l2_rows
+from toolkit.clustering._base import ClusteringInputError, Vectors, _l2_rows
+from toolkit.text import WORD_PATTERN, smooth_idf, tf_weights
 
 __all__: list[str] = []
 
@@ -21,9 +22,7 @@ def _idf(C, w: np.ndarray) -> np.ndarray:
 
     B = sp.csr_matrix(C, dtype=np.float64, copy=True)
     B.data[:] = 1.0
-    df = np.asarray(B.T @ w).ravel()
-    n = float(w.sum())
-    return np.log((1.0 + n) / (1.0 + df)) + 1.0
+    return smooth_idf(np.asarray(B.T @ w).ravel(), float(w.sum()))
 
 
 def _sublinear(C, idf: np.ndarray):
@@ -32,7 +31,7 @@ def _sublinear(C, idf: np.ndarray):
     from sklearn.preprocessing import normalize
 
     T = sp.csr_matrix(C, dtype=np.float64, copy=True)
-    T.data = 1.0 + np.log(T.data)
+    T.data = tf_weights(T.data, sublinear=True)
     T = T @ sp.diags(idf)
     return normalize(T, norm="l2", copy=False)
 
@@ -120,7 +119,7 @@ def _tfidf_backend(
     if analyzer == "auto":
         analyzer = "char_wb" if _no_space_share(texts) >= 0.3 else "word"
     if analyzer == "word":
-        cv = CountVectorizer(token_pattern=_TOKEN_PATTERN, stop_words=stop_words, lowercase=True)
+        cv = CountVectorizer(token_pattern=WORD_PATTERN, stop_words=stop_words, lowercase=True)
     elif analyzer in ("char", "char_wb"):
         cv = CountVectorizer(analyzer=analyzer, ngram_range=(1, 2), lowercase=True,
                              preprocessor=_letters_only)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from toolkit.commands._engine import add_engine_arguments, engine_session
+from toolkit.commands._dask_options import add_engine_arguments, engine_session
 
 __all__ = ["register", "run"]
 
@@ -114,7 +114,7 @@ def register(subparsers) -> None:
 def run(args) -> int:
     import pandas as pd
 
-    from toolkit.ab.analysis import ABInputError, analyze, parse_allocation
+    from toolkit.ab.analysis import analyze, parse_allocation
     from toolkit.cli import print_json
     from toolkit.errors import UsageError
 
@@ -123,7 +123,7 @@ def run(args) -> int:
     quality_note = None
     with engine_session(args):
         if args.engine == "dask":
-            from toolkit.scale.read import read_log
+            from toolkit.dask_engine.read import read_log
 
             if args.score_quality:
                 raise UsageError("--score-quality with --engine dask: score the log first "
@@ -135,26 +135,23 @@ def run(args) -> int:
                 from toolkit.ab.units import with_quality
 
                 data, quality_note = with_quality(data)
-        try:
-            if args.pre_period and not is_log:
-                raise UsageError("--pre-period needs a conversation log; for a per-unit table give "
-                                 "--covariate METRIC=COLUMN")
-            res = analyze(
-                data, args.metrics, variant_col=args.variant_col, control=args.control,
-                alpha=args.alpha, correction=args.correction,
-                planned_allocation=parse_allocation(args.allocation), bootstrap=args.bootstrap,
-                seed=args.seed, nan_policy=args.nan_policy, sequential=not args.no_sequential,
-                time_col=args.time_col, default_mde_relative=args.mde_relative, unit=args.unit,
-                pre_period=tuple(args.pre_period) if args.pre_period else None,
-                covariates=_covariates(args.covariate), bayes=not args.no_bayes,
-                prior_mean=args.prior_mean, prior_sd=args.prior_sd, bayes_scale=args.bayes_scale,
-                quantiles=_quantiles(args.quantiles), engine=args.engine,
-                primary=_primary(args.primary), guardrails=_guardrails(args.guardrail),
-                unit_check=args.unit_check,
-            )
-            extra = _segments_and_mix(args, data)
-        except (ABInputError, ValueError) as exc:
-            raise UsageError(str(exc)) from None
+        if args.pre_period and not is_log:
+            raise UsageError("--pre-period needs a conversation log; for a per-unit table give "
+                             "--covariate METRIC=COLUMN")
+        res = analyze(
+            data, args.metrics, variant_col=args.variant_col, control=args.control,
+            alpha=args.alpha, correction=args.correction,
+            planned_allocation=parse_allocation(args.allocation), bootstrap=args.bootstrap,
+            seed=args.seed, nan_policy=args.nan_policy, sequential=not args.no_sequential,
+            time_col=args.time_col, default_mde_relative=args.mde_relative, unit=args.unit,
+            pre_period=tuple(args.pre_period) if args.pre_period else None,
+            covariates=_covariates(args.covariate), bayes=not args.no_bayes,
+            prior_mean=args.prior_mean, prior_sd=args.prior_sd, bayes_scale=args.bayes_scale,
+            quantiles=_quantiles(args.quantiles), engine=args.engine,
+            primary=_primary(args.primary), guardrails=_guardrails(args.guardrail),
+            unit_check=args.unit_check,
+        )
+        extra = _segments_and_mix(args, data)
     ppi = _ppi_lift(args, data, is_log, res) if args.labels else None
     if args.json:
         out = {"source": str(args.path), "input": "log" if is_log else "units", **res.to_dict(),

@@ -17,7 +17,7 @@ Examples
 
 from __future__ import annotations
 
-from toolkit.commands._engine import add_engine_arguments, engine_session
+from toolkit.commands._dask_options import add_engine_arguments, engine_session
 
 __all__ = ["register", "run"]
 
@@ -163,10 +163,7 @@ def _run(args, dask: bool) -> int:
     if args.level is not None:
         if args.level < 1:
             raise UsageError(f"--level must be >= 1, got {args.level}")
-        try:
-            res = res.at_level(args.level)
-        except ClusteringInputError as exc:
-            raise UsageError(str(exc)) from exc
+        res = res.at_level(args.level)
     over = None
     if args.over_time:
         if dask:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import argparse
 
-from toolkit.commands._engine import add_engine_arguments, engine_session
+from toolkit.commands._dask_options import add_engine_arguments, engine_session
 
 __all__ = ["register", "run"]
 
@@ -80,7 +80,7 @@ def _load_series(args):
 
     path = Path(args.path)
     if args.engine == "dask":
-        from toolkit.scale.read import read_log
+        from toolkit.dask_engine.read import read_log
 
         return _log_series(args, read_log(args.path, tz=args.tz))
     if not path.exists():

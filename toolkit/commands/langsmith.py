@@ -108,7 +108,7 @@ def _run(args, action, ls, print_json) -> int:
     except ls.LangSmithNotConfigured as exc:
         raise UsageError(str(exc)) from None
     except (ValueError, TypeError) as exc:
-        from toolkit.log import LogValidationError
+        from toolkit.validation import LogValidationError
 
         if isinstance(exc, LogValidationError):
             raise

@@ -84,51 +84,48 @@ def run(args) -> int:
     common = dict(n=args.n, power=args.power, alpha=args.alpha, ratio=args.ratio, arms=args.arms,
                   alternative=args.alternative, strict=args.strict,
                   daily_traffic=args.daily_traffic)
-    try:
-        if args.metric == "paired":
-            method = args.formula or "exact"
-            if method not in PAIRED_METHODS:
-                raise UsageError(f"--formula for paired designs must be one of "
-                                 f"{', '.join(PAIRED_METHODS)}, got {method!r}")
-            plan = plan_paired(effect_size=args.effect_size, mde=args.mde, sd_diff=args.sd_diff,
-                               sd=args.sd, correlation=args.pair_correlation,
-                               baseline=args.baseline, n=args.n, power=args.power,
-                               alpha=args.alpha, alternative=args.alternative, method=method,
-                               strict=args.strict, daily_traffic=args.daily_traffic)
-        elif args.metric == "proportion":
-            if args.baseline is None:
-                raise UsageError("--metric proportion needs --baseline (the control rate)")
-            if args.effect_size is not None or args.sd is not None:
-                raise UsageError("--effect-size and --sd apply to --metric mean; for proportions "
-                                 "give --mde (absolute, or relative with --relative)")
-            method = args.formula or "pooled"
-            if method not in PROPORTION_METHODS:
-                raise UsageError(f"--formula for proportions must be one of "
-                                 f"{', '.join(PROPORTION_METHODS)}, got {method!r}")
-            plan = plan_proportions(baseline=args.baseline, mde=args.mde, relative=args.relative,
-                                    method=method, correlation=args.cuped_correlation,
-                                    r_squared=args.r_squared, n_primary=args.n_primary, **common)
-        else:
-            method = args.formula or "exact"
-            if method not in MEAN_METHODS:
-                raise UsageError(f"--formula for means must be one of {', '.join(MEAN_METHODS)}, "
-                                 f"got {method!r}")
-            mde = args.mde
-            if args.relative and mde is not None:
-                if not args.baseline:
-                    raise UsageError("--relative needs --baseline")
-                mde = mde * args.baseline
-            if args.effect_size is None and mde is not None and args.sd is None:
-                raise UsageError("--metric mean with --mde needs --sd (or give --effect-size)")
-            if args.effect_size is None and mde is None and args.n is None:
-                raise UsageError("--metric mean needs --effect-size, or --mde with --sd, "
-                                 "or --n (to solve the MDE)")
-            plan = plan_means(effect_size=args.effect_size, mde=mde, sd=args.sd,
-                              baseline=args.baseline, method=method,
-                              correlation=args.cuped_correlation, r_squared=args.r_squared,
-                              n_primary=args.n_primary, **common)
-    except ValueError as exc:
-        raise UsageError(str(exc)) from None
+    if args.metric == "paired":
+        method = args.formula or "exact"
+        if method not in PAIRED_METHODS:
+            raise UsageError(f"--formula for paired designs must be one of "
+                             f"{', '.join(PAIRED_METHODS)}, got {method!r}")
+        plan = plan_paired(effect_size=args.effect_size, mde=args.mde, sd_diff=args.sd_diff,
+                           sd=args.sd, correlation=args.pair_correlation,
+                           baseline=args.baseline, n=args.n, power=args.power,
+                           alpha=args.alpha, alternative=args.alternative, method=method,
+                           strict=args.strict, daily_traffic=args.daily_traffic)
+    elif args.metric == "proportion":
+        if args.baseline is None:
+            raise UsageError("--metric proportion needs --baseline (the control rate)")
+        if args.effect_size is not None or args.sd is not None:
+            raise UsageError("--effect-size and --sd apply to --metric mean; for proportions "
+                             "give --mde (absolute, or relative with --relative)")
+        method = args.formula or "pooled"
+        if method not in PROPORTION_METHODS:
+            raise UsageError(f"--formula for proportions must be one of "
+                             f"{', '.join(PROPORTION_METHODS)}, got {method!r}")
+        plan = plan_proportions(baseline=args.baseline, mde=args.mde, relative=args.relative,
+                                method=method, correlation=args.cuped_correlation,
+                                r_squared=args.r_squared, n_primary=args.n_primary, **common)
+    else:
+        method = args.formula or "exact"
+        if method not in MEAN_METHODS:
+            raise UsageError(f"--formula for means must be one of {', '.join(MEAN_METHODS)}, "
+                             f"got {method!r}")
+        mde = args.mde
+        if args.relative and mde is not None:
+            if not args.baseline:
+                raise UsageError("--relative needs --baseline")
+            mde = mde * args.baseline
+        if args.effect_size is None and mde is not None and args.sd is None:
+            raise UsageError("--metric mean with --mde needs --sd (or give --effect-size)")
+        if args.effect_size is None and mde is None and args.n is None:
+            raise UsageError("--metric mean needs --effect-size, or --mde with --sd, "
+                             "or --n (to solve the MDE)")
+        plan = plan_means(effect_size=args.effect_size, mde=mde, sd=args.sd,
+                          baseline=args.baseline, method=method,
+                          correlation=args.cuped_correlation, r_squared=args.r_squared,
+                          n_primary=args.n_primary, **common)
     if args.json:
         print_json(plan.to_dict())
         return 0

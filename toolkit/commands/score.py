@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from toolkit.commands._engine import add_engine_arguments, engine_session
+from toolkit.commands._dask_options import add_engine_arguments, engine_session
 
 __all__ = ["register", "run", "read_settings"]
 
@@ -150,8 +150,8 @@ def _run_dask(args, config) -> dict:
     """Score a partitioned log on Dask and write ``--out`` as a folder of Parquet files."""
     from toolkit.errors import UsageError
     from toolkit.quality import score_turns
-    from toolkit.scale.read import read_log
-    from toolkit.scale.score import write_scored
+    from toolkit.dask_engine.read import read_log
+    from toolkit.dask_engine.score import write_scored
 
     if args.jobs is not None:
         raise UsageError("--jobs is for the pandas engine; with --engine dask use --workers")

@@ -197,8 +197,12 @@ class SentenceEncoder:
 
     def encode(self, texts: Iterable[str]) -> np.ndarray:
         """Vectors of ``texts``, shape ``(n, 384)``, float32, unit length; each distinct text
-        is run through the model once (then served from the in-memory or the on-disk cache)."""
-        texts = ["" if t is None else str(t) for t in texts]
+        is run through the model once (then served from the in-memory or the on-disk cache).
+        Missing values encode as ``""``; other non-strings raise ``TypeError``
+        (:func:`toolkit.text.as_text_list`)."""
+        from toolkit.text import as_text_list
+
+        texts = as_text_list(texts if isinstance(texts, (list, tuple)) else list(texts), "texts")
         with self._lock:
             todo = list(dict.fromkeys(t for t in texts if t not in self._cache))
             if todo:

@@ -57,6 +57,7 @@ from __future__ import annotations
 from toolkit.forecasting._common import LEVELS, _quiet, _Z
 from toolkit.forecasting._anomalies_model import _cleaned_decomposition, _group_windows, _robust_scale
 from toolkit.forecasting.anomalies import (
+    DEFAULT_ALARMS_PER_WEEK,
     KINDS,
     AnomalyDataError,
     AnomalyOptions,
@@ -95,6 +96,7 @@ __all__ = [
     "TrendResult",
     "Anomalies",
     "AnomalyOptions",
+    "DEFAULT_ALARMS_PER_WEEK",
     "AnomalyDataError",
     "KINDS",
     "prepare",

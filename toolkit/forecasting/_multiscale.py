@@ -8,13 +8,16 @@ Steps, each small and robust (medians, never means, of the history):
 2. the seasonal baseline: the median of the values at the same position of the last ``K``
    cycles (daily: 7, weekly: 4; the next cycles stand in at the start of the series), for the
    cycles the timestamps give (daily for steps under a day, weekly with 3 weeks of history), or
-   a trailing median of the last day when that fits better; the candidate with the smallest
-   robust residual spread wins;
+   a trailing median of the last week; the candidate with the smallest robust residual spread
+   wins (a trailing median of the last day only when it is 5 % better: it follows a level
+   shift within half a day and hides the rest of it);
 3. robust residuals: ``u = (y - expected) / sigma``, sigma the MAD of the residuals at the same
    position of the daily cycle (heteroscedastic series: nights differ from noon);
 4. scores on each scale: the point (spikes), centred means of ``u`` over an hour and six hours
    (bursts), a day (level shifts; a week on daily data), and the running median of ``|u|``
-   (variance changes), each standardised by its own robust spread;
+   (variance changes, flagged only when the large deviations have both signs: a one-sided
+   cluster is a burst or a shift, for the mean scales), each standardised by its own robust
+   spread;
 5. thresholds from the series' own null: on each scale the peaks of its excursions above a
    high level ``u0`` (at least 15 of them) have an exponential tail (peaks over threshold, the
    scale from the median excess, which a few incidents do not move); the threshold is where
@@ -22,7 +25,8 @@ Steps, each small and robust (medians, never means, of the history):
    Gaussian threshold for the same rate;
 6. windows: the points behind each flagged score that exceed 1 robust sd in its direction
    (so that a window is as long as the anomaly, not the smoothing), joined when less than an
-   hour apart, each with its kind, size and the expected range at its peak.
+   hour apart or, in one direction, less than half the shorter window apart; each with its
+   kind, size and the expected range at its peak.
 """
 
 from __future__ import annotations
@@ -47,6 +51,8 @@ _NICE = [pd.Timedelta(x) for x in ("1s", "5s", "10s", "15s", "30s", "1min", "2mi
                                     "30min", "1h", "2h", "3h", "4h", "6h", "8h", "12h", "1D", "2D", "7D")]
 #: peaks needed on a scale before its own tail sets the threshold
 MIN_PEAKS = 12
+#: peaks needed before the tail's shape (not only its scale) is fitted
+SHAPE_PEAKS = 30
 #: observed values needed at all
 MIN_POINTS = 24
 
@@ -248,7 +254,7 @@ def _periods(step: pd.Timedelta, span: pd.Timedelta, season: int | None, periods
 def baseline(x: np.ndarray, step: pd.Timedelta, ps: list[int]) -> tuple[np.ndarray, str]:
     """(expected values, what they are): the candidate with the smallest robust residual spread."""
     day = max(3, int(DAY // step)) if step < DAY else 7
-    cands = {f"trailing median of {day} steps": trailing_median(x, day)}
+    cands = {}
     for p in ps:
         cyc = 7 if p * step <= DAY else 4
         name = f"median of the same {'hour' if p * step == DAY and step >= HOUR else 'time'} over the last {cyc} cycles of {p} steps"
@@ -257,7 +263,21 @@ def baseline(x: np.ndarray, step: pd.Timedelta, ps: list[int]) -> tuple[np.ndarr
         elif p * step == WEEK:
             name = f"median of the same time of week over the last {cyc} weeks"
         cands[name] = seasonal_median(x, p, cyc)
-    best = min(cands, key=lambda k: robust_sd(x - cands[k]) if np.isfinite(cands[k]).any() else np.inf)
+    # a week of history (4 weeks on daily data) before a day: a trailing median that a shift of a
+    # day or two does not move (the day-long one follows it within half a day)
+    week = int(WEEK // step) if step < DAY else 28
+    if np.isfinite(x).sum() >= 2 * week:
+        cands[f"trailing median of {week} steps"] = trailing_median(x, week)
+    cands[f"trailing median of {day} steps"] = trailing_median(x, day)
+    spread = {k: robust_sd(x - v) if np.isfinite(v).any() else np.inf for k, v in cands.items()}
+    # the day-long trailing median follows a shift within half a day: it is used only when it
+    # leaves a clearly (5 %) smaller spread than every candidate with a longer memory
+    short = f"trailing median of {day} steps"
+    others = {k: v for k, v in spread.items() if k != short}
+    best = min(spread, key=spread.get)
+    if others:
+        alt = min(others, key=others.get)
+        best = short if spread[short] < others[alt] / 1.05 else alt
     exp = cands[best]
     # where no candidate value exists (long gaps) fall back to the overall median
     exp = np.where(np.isfinite(exp), exp, np.nanmedian(x))
@@ -387,7 +407,12 @@ def threshold(sc: Scale, rate: float, weeks: float, per_week: float, gap: int) -
         return floor + 1.0, "gaussian + 1"
     u0, pk = best
     lam = len(pk) / weeks
-    xi, beta = _gpd_quartiles(pk - u0)
+    if len(pk) >= SHAPE_PEAKS:
+        xi, beta = _gpd_quartiles(pk - u0)
+    else:
+        # too few peaks to tell a heavy tail from chance (the shape of 12 peaks ranges over
+        # 0-0.6 on Gaussian noise): an exponential tail, its scale from the median excess
+        xi, beta = 0.0, max(float(np.median(pk - u0)) / math.log(2), 0.05)
     m = lam / rate
     if m <= 1:
         # more alarms asked than the base level gives: the level the series exceeds that often
@@ -449,18 +474,42 @@ def _best_stretch(v: np.ndarray) -> np.ndarray:
 
 def _trimmed(u: np.ndarray, flag: np.ndarray, a: int, b: int) -> tuple[int, int]:
     """Trim a window's ends to the points that exceed: beyond 1 robust sd and half the typical
-    flagged deviation, in the window's direction (in absolute value when its signs are mixed)."""
+    flagged deviation in the window's direction (in absolute value when its signs are mixed)."""
     seg = np.nan_to_num(u[a : b + 1], nan=0.0)
     fl = flag[a : b + 1]
     sign = np.sign(seg[fl].sum()) or 1.0
     dev = seg * sign
     if (dev[fl] < 0).mean() > 0.3:      # mixed signs: a spread change
         dev = np.abs(seg)
-    cut = max(1.0, 0.5 * float(np.median(dev[fl])))
+    pos = dev[fl & (dev > 0)]
+    cut = max(1.0, 0.5 * float(np.median(pos if len(pos) else dev[fl])))
     ok = np.flatnonzero((dev > cut) & fl)
     if not len(ok):
         return a, b
     return a + int(ok[0]), a + int(ok[-1])
+
+
+def _merged(runs: list[tuple[int, int]], u: np.ndarray, gap: int) -> list[tuple[int, int]]:
+    """Join neighbouring windows of the same direction whose gap is shorter than half the
+    shorter of the two (a day-long shift with a few quiet hours inside is one window; two
+    spikes a few hours apart stay two).
+
+    Examples
+    --------
+    >>> u = np.r_[np.full(20, 3.0), np.zeros(5), np.full(16, 3.0), np.zeros(30), [9.0]]
+    >>> _merged([(0, 19), (25, 40), (71, 71)], u, 1)
+    [(0, 40), (71, 71)]
+    """
+    out: list[tuple[int, int]] = []
+    for a, b in runs:
+        if out:
+            pa, pb = out[-1]
+            same = np.sign(np.nansum(u[pa : pb + 1])) == np.sign(np.nansum(u[a : b + 1]))
+            if same and a - pb - 1 <= max(gap, min(pb - pa + 1, b - a + 1) // 2):
+                out[-1] = (pa, b)
+                continue
+        out.append((a, b))
+    return out
 
 
 @dataclass
@@ -478,7 +527,8 @@ class Result:
 
 def multiscale(x: np.ndarray, step: pd.Timedelta, *, alarms_per_week: float, season: int | None = None,
                periods: Sequence[int] | None = None, smooth: Sequence[int] | None = None, direction: str = "both",
-               max_gap: int | None = None, min_points: int = 1, weights: np.ndarray | None = None) -> Result:
+               max_gap: int | None = None, min_points: int = 1, weights: np.ndarray | None = None,
+               min_sigma: float = 0.0) -> Result:
     """Score ``x`` (on its grid, NaN = not observed) on every scale and flag windows.
 
     Examples
@@ -496,7 +546,7 @@ def multiscale(x: np.ndarray, step: pd.Timedelta, *, alarms_per_week: float, sea
     ps = _periods(step, span, season, periods)
     expected, desc = baseline(x, step, ps)
     r = x - expected
-    sigma = local_scale(r, step)
+    sigma = np.maximum(local_scale(r, step), min_sigma)
     u = r / sigma
     if weights is not None:
         w = np.where(np.isfinite(weights) & (weights > 0), weights, 0.0)
@@ -544,9 +594,19 @@ def multiscale(x: np.ndarray, step: pd.Timedelta, *, alarms_per_week: float, sea
                 mk = np.nan_to_num(_centred_mean(u, k)[a : b + 1], nan=0.0)
                 sign = np.sign(mk[np.argmax(np.abs(mk))])
                 drift = max(0.5 * float(np.max(np.abs(mk))), 0.5)
-                sup = _best_stretch(np.nan_to_num(seg * sign, nan=0.0) - drift)
+                v = np.nan_to_num(seg * sign, nan=0.0)
+                sup = _best_stretch(v - drift)
+                # a mean raised by one point is that point (a spike), not the stretch around it
+                if sup.sum() > 1 and v[sup].max() > 0.5 * v[sup].sum():
+                    sup = np.zeros_like(sup)
+                    sup[int(np.argmax(np.where(np.isfinite(seg), v, -np.inf)))] = True
             else:
                 sup = _best_stretch(np.nan_to_num(np.abs(seg), nan=0.0) - 1.2)
+                big = seg[sup & (np.abs(np.nan_to_num(seg)) > 2)]
+                # a variance change widens both sides, in several large deviations: one sign
+                # only is a shift or a burst (the mean scales judge those), a few are spikes
+                if len(big) < 4 or min((big > 0).mean(), (big < 0).mean()) < 0.25:
+                    continue
             pos = lo + np.flatnonzero(sup)
             flag[pos] = True
             r_here = ratio[a : b + 1].max()
@@ -557,8 +617,7 @@ def multiscale(x: np.ndarray, step: pd.Timedelta, *, alarms_per_week: float, sea
             best_z[pos[upd]] = z[kbest]
     flag &= obs
     wins = []
-    for a, b in _runs(flag, gap):
-        a, b = _trimmed(u, flag, a, b)
+    for a, b in _merged([_trimmed(u, flag, a, b) for a, b in _runs(flag, gap)], u, gap):
         sel = np.arange(a, b + 1)
         fl = sel[flag[sel]]
         if not len(fl):

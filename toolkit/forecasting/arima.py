@@ -1,5 +1,19 @@
 """Seasonal ARIMA: order selection on a small grid, conditional-sum-of-squares (or exact
 statsmodels) fit, forecasts integrated back with psi-weight intervals.
+
+Why an own fit beside statsmodels ``SARIMAX`` (``_mle_fit``, ``engine="mle"``, which stays as
+the reference the tests check the fit and the intervals against): order selection fits up to 12
+seasonal candidates per series, and the exact state-space likelihood of a seasonal model with
+period 24 is slow. ``python benchmarks/run.py arima`` (both engines in one process, order
+selection + a 24 h forecast, 2-core VM)::
+
+    series                                  css      SARIMAX mle   speed-up   MASE css / mle
+    sample hourly volume (720 h)            0.27 s   86.5 s        320x       0.805 / 0.761
+    5 synthetic hourly series (median)      0.15 s   86.7 s        574x       0.961 / 0.944
+
+Both choose the same order on the sample; the exact fit is 2-5 % more accurate on these series
+but too slow for a forecast that should take about a second, for the ``combo`` model and for
+backtests that refit at every origin.
 """
 
 from __future__ import annotations

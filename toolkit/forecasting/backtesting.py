@@ -34,6 +34,17 @@ class Backtest:
     origins: list
     errors: dict[str, str] = field(default_factory=dict)
 
+    def summary_table(self) -> pd.DataFrame:
+        """The per-model summary (MASE, sMAPE, coverage, ...)."""
+        return self.summary
+
+    def to_dict(self) -> dict:
+        """The best model, the settings, the per-model summary and any model errors."""
+        return {"best": self.best, "horizon": self.horizon, "season": self.season,
+                "origins": [str(o) for o in self.origins], "summary": self.summary.to_dict(orient="records"),
+                "errors": dict(self.errors)}
+
+
 
 def _weighted(values: pd.Series, weights: pd.Series) -> float:
     v, w = values.to_numpy(dtype=float), weights.to_numpy(dtype=float)

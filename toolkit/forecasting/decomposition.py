@@ -41,6 +41,16 @@ class Decomposition:
         """All components side by side."""
         return pd.concat([self.observed.rename("observed"), self.trend.rename("trend"), self.seasonal, self.resid.rename("resid")], axis=1)
 
+    def summary_table(self) -> pd.DataFrame:
+        """All components side by side (:meth:`frame`)."""
+        return self.frame()
+
+    def to_dict(self) -> dict:
+        """The method, periods and the strength of each component (no series)."""
+        return {"method": self.method, "periods": list(self.periods), "robust": self.robust,
+                "strength": dict(self.strength)}
+
+
 
 def _strength(part: np.ndarray, resid: np.ndarray) -> float:
     v = np.var(part + resid)

@@ -43,6 +43,18 @@ class Forecast:
         out.insert(0, "series_id", self.series_id)
         return out
 
+    def summary_table(self) -> pd.DataFrame:
+        """The forecast in long form (:meth:`long`)."""
+        return self.long()
+
+    def to_dict(self) -> dict:
+        """The model, its settings and notes, and the forecast rows (timestamps as text)."""
+        long = self.long()
+        return {"series_id": self.series_id, "model": self.model, "spec": self.spec, "season": self.season,
+                "periods": list(self.periods), "notes": list(self.notes),
+                "forecast": long.assign(timestamp=long["timestamp"].astype(str)).to_dict(orient="records")}
+
+
 
 def forecast(
     y: pd.Series,

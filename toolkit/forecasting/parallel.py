@@ -85,7 +85,7 @@ def forecast_many(
 
     from toolkit._pool import process_pool
     from toolkit._progress import progress_bar
-    from toolkit.scale.cluster import check_engine
+    from toolkit.dask_engine.client import check_engine
 
     if isinstance(series, pd.DataFrame):
         raw = {str(k): g for k, g in series.groupby("series_id", sort=True)}
@@ -127,7 +127,7 @@ def _run_on_dask(tasks: list, results: dict, bar) -> None:
     """Each series a task on the Dask cluster (results as they finish)."""
     from distributed import as_completed
 
-    from toolkit.scale.cluster import dask_client
+    from toolkit.dask_engine.client import dask_client
 
     with dask_client(quiet=True) as client:
         for fut in as_completed(client.map(_forecast_task, tasks, pure=False)):

@@ -41,6 +41,17 @@ class TrendResult:
     relative_ci_low: float = float("nan")
     relative_ci_high: float = float("nan")
 
+    def to_dict(self) -> dict:
+        """Every field as a plain dict."""
+        from dataclasses import asdict
+
+        return asdict(self)
+
+    def summary_table(self) -> pd.DataFrame:
+        """:meth:`to_dict` as a one-row table."""
+        return pd.DataFrame([self.to_dict()])
+
+
 
 def mann_kendall(x: np.ndarray, *, autocorrelation: bool | str = False) -> dict[str, float]:
     """Mann-Kendall S, its variance (ties corrected), z (continuity corrected), p and tau (tau-a).

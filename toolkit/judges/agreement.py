@@ -40,6 +40,11 @@ class Kappa:
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
 
+    def summary_table(self) -> pd.DataFrame:
+        """:meth:`to_dict` as a one-row table."""
+        return pd.DataFrame([self.to_dict()])
+
+
 
 def _kappa_from_codes(a: np.ndarray, b: np.ndarray, k: int, w: np.ndarray) -> np.ndarray:
     """Kappa for each row of the code matrices ``a``, ``b`` (shape r x n, values 0..k-1)."""

@@ -23,7 +23,7 @@ Modules
 ``thresholds`` (:class:`Thresholds`), ``kpis`` (:func:`turn_kpis`, :func:`kpi_table`), ``alerts``
 (:func:`evaluate_alerts`, :func:`alerts_for`), ``findings`` (:func:`suggestions`), ``tables``
 (:func:`worst_responses`, :func:`quality_by`), ``report`` (:class:`MonitoringReport`,
-:func:`monitoring_report`) and ``figures``. Every name is importable from ``toolkit.monitoring``.
+:func:`monitoring_report`), ``figures`` and ``quality_run`` (notebook 01 as functions). Every public name is importable from ``toolkit.monitoring``.
 
 Examples
 --------
@@ -37,18 +37,7 @@ Examples
 
 from __future__ import annotations
 
-from toolkit.monitoring.alerts import (
-    _SEVERITY_ORDER,
-    ALERT_COLUMNS,
-    _error_advice,
-    _latency_advice,
-    _quality_advice,
-    _share_advice,
-    _sort_alerts,
-    _weighted_shortfalls,
-    alerts_for,
-    evaluate_alerts,
-)
+from toolkit.monitoring.alerts import ALERT_COLUMNS, alerts_for, evaluate_alerts
 from toolkit.monitoring.figures import (
     components_figure,
     kpis_over_time_figure,
@@ -59,18 +48,11 @@ from toolkit.monitoring.figures import (
     reaction_by_figure,
     response_time_vs_quality_figure,
 )
-from toolkit.monitoring.findings import (
-    _drop_findings,
-    _runs,
-    _segment_differences,
-    _segment_findings,
-    suggestions,
-    suggestions_markdown,
-)
-from toolkit.monitoring.kpis import _conversation_kpis, _cutoffs, _period_start, _scored, kpi_table, turn_kpis
+from toolkit.monitoring.findings import suggestions, suggestions_markdown
+from toolkit.monitoring.kpis import kpi_table, turn_kpis
 from toolkit.monitoring.report import MonitoringReport, monitoring_report
-from toolkit.monitoring.tables import _clustered_means, quality_by, worst_responses
-from toolkit.monitoring.thresholds import Thresholds, _thresholds
+from toolkit.monitoring.tables import quality_by, worst_responses
+from toolkit.monitoring.thresholds import Thresholds
 
 __all__ = [
     "Thresholds",

@@ -33,6 +33,20 @@ class MonitoringReport:
     freq: str = "D"
     turns: pd.DataFrame = field(default=None, repr=False)
 
+    def summary_table(self) -> pd.DataFrame:
+        """The overall KPIs (scalars; the level counts aside) as a one-column ``value`` table."""
+        return pd.Series({k: v for k, v in self.kpis.items() if not isinstance(v, dict)}, name="value").to_frame()
+
+    def group_tables(self) -> dict[str, pd.DataFrame]:
+        """The KPIs by bot, by variant and by model, each with the columns that apply to it."""
+        turn = ["group", "n_turns", "mean_quality", "high_quality_share", "poor_share", "mean_response_time_s",
+                "p95_response_time_s", "p99_response_time_s", "error_rate", "tokens_per_turn", "cost_usd"]
+        conv = ["n_conversations", "mean_turns_per_conversation", "resolution_rate", "mean_satisfaction"]
+        model = ["prompt_tokens", "completion_tokens", "cost_per_turn_usd"]
+        pick = lambda t, cols: t[[c for c in cols if c in t]]  # noqa: E731
+        return {"By bot": pick(self.by_bot, turn + conv), "By variant": pick(self.by_variant, turn + conv),
+                "By model (tokens and cost)": pick(self.by_model, turn + model)}
+
     def to_dict(self) -> dict:
         """KPIs, groups, alerts and suggestions as plain Python objects."""
         from toolkit._files import to_jsonable

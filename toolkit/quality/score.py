@@ -155,8 +155,8 @@ def score_turns(
         A fitted relevance TF-IDF (:func:`fit_relevance_idf`) used instead of fitting one on
         ``data``: ``score_turns(t, idf=fit_relevance_idf(t))`` equals ``score_turns(t)``.
     engine : {"pandas", "dask"}
-        ``"dask"``: ``data`` is a :class:`toolkit.scale.read.DaskLog` (or a path for
-        :func:`toolkit.scale.read.read_log`); the TF-IDF is fitted once over all partitions and
+        ``"dask"``: ``data`` is a :class:`toolkit.dask_engine.read.DaskLog` (or a path for
+        :func:`toolkit.dask_engine.read.read_log`); the TF-IDF is fitted once over all partitions and
         broadcast, every partition (whole conversations) is scored on the cluster, and a lazy Dask
         DataFrame is returned, equal to the pandas engine's result row for row.
 
@@ -178,13 +178,13 @@ def score_turns(
     >>> "quality" in t.columns   # the input is not modified
     False
     """
-    from toolkit.scale.cluster import check_engine
+    from toolkit.dask_engine.client import check_engine
 
     cfg = _config(config)
     if chunk_size < 1:
         raise ValueError(f"chunk_size must be >= 1, got {chunk_size}")
     if check_engine(engine) == "dask":
-        from toolkit.scale.score import score_dask
+        from toolkit.dask_engine.score import score_dask
 
         return score_dask(data, cfg, score=score_turns, idf_options=_idf_options(cfg), idf=idf,
                           chunk_size=chunk_size)

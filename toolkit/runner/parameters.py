@@ -4,6 +4,23 @@
 tree); :func:`check_parameters` rejects unknown names and wrong types before anything runs, with
 the list of valid parameters as :func:`format_parameters` shows them; :func:`coerce_cli_value`
 turns command-line strings into the declared types; :func:`run_name` names a run's folder.
+
+What is papermill's and what is not: the cell is read by ``papermill.inspect_notebook`` (its
+Python translator's ``inspect``), and papermill injects and executes the values. Kept here, as
+papermill has no equivalent: the type check and the conversion of command-line strings to the
+declared types (papermill passes any value through, and its CLI guesses int/float/bool/str
+without looking at the cell), the error that lists unknown names with a close match and the
+valid parameters, and run names. The syntax-tree reader (:func:`_cell_parameters`) only fills
+in the parameters papermill 2.7's line reader drops: any line with a second ``=`` (in a help
+comment or a default) and annotations its pattern does not match (``str | None``):
+
+>>> import nbformat
+>>> from papermill.translators import PythonTranslator
+>>> cell = 'data_path: str = ""  # "" = bundled sample\\nwhen: str | None = None  # optional\\nn: int = 1'
+>>> [p.name for p in PythonTranslator.inspect(nbformat.v4.new_code_cell(cell))]
+['n']
+>>> list(_cell_parameters(cell))
+['data_path', 'when', 'n']
 """
 
 from __future__ import annotations

@@ -80,6 +80,14 @@ class RunResult:
         """A JSON-ready dict (the content of ``run.json``)."""
         return dataclasses.asdict(self)
 
+
+
+    def summary_table(self):
+        """The record as a one-row table (``error`` as its one-line text, ``files`` left out)."""
+        import pandas as pd
+
+        row = {k: v for k, v in self.to_dict().items() if k not in ("files", "error", "warnings")}
+        return pd.DataFrame([{**row, "error": self.error_text(), "warnings": len(self.warnings)}])
     def error_text(self) -> str:
         """One line describing the error, e.g. ``ValueError: bad (cell 4, In [3])``."""
         return error_text(self.error)

@@ -1,5 +1,9 @@
-"""Helpers shared by the source adapters: message text extraction, timestamps, JSON-safe values,
-turn numbering and the mapping report."""
+"""Helpers shared by the source adapters for reading a record's values: message text
+extraction, timestamps and durations, JSON-safe values, JSON Lines, numbers and tags.
+
+What the adapters build from those values (the per-turn record, the mapping report, the one
+result type) is in :mod:`toolkit.sources._mapping`.
+"""
 
 from __future__ import annotations
 
@@ -7,26 +11,26 @@ import collections.abc as _abc
 import datetime as _dt
 import json
 import math
+import re
 import uuid
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
 __all__ = [
-    "MappingReport",
     "json_lines",
     "message_role_text",
     "content_text",
     "last_text",
     "parse_time",
     "jsonable",
-    "records_to_log",
     "first_value",
     "to_int",
     "to_float",
-    "cost_or_estimate",
     "value_text",
+    "time_ago",
+    "maybe_json",
+    "variant_tag",
 ]
 
 _ROLES = {
@@ -225,6 +229,64 @@ def parse_time(value: Any) -> _dt.datetime | None:
     return d.astimezone(_dt.timezone.utc)
 
 
+_DURATION_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+def time_ago(value: Any) -> _dt.datetime | None:
+    """The UTC time ``value`` ago for a ``timedelta`` or a duration like ``"7d"``, ``"12h"``
+    (units s, m, h, d, w); None for anything else.
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> now = dt.datetime.now(dt.timezone.utc)
+    >>> round((now - time_ago("1.5h")).total_seconds() / 60)
+    90
+    >>> time_ago("2026-01-05") is None
+    True
+    """
+    if isinstance(value, _dt.timedelta):
+        return _dt.datetime.now(_dt.timezone.utc) - value
+    if isinstance(value, str):
+        m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*", value)
+        if m:
+            return _dt.datetime.now(_dt.timezone.utc) - _dt.timedelta(**{_DURATION_UNITS[m.group(2)]: float(m.group(1))})
+    return None
+
+
+def maybe_json(value: Any) -> Any:
+    """``value`` decoded when it is JSON text of an object or array (attributes that exporters
+    store as strings), a numpy array as a list (Parquet), anything else as it is.
+
+    Examples
+    --------
+    >>> maybe_json('[{"role": "user"}]'), maybe_json("{not json"), maybe_json(3)
+    ([{'role': 'user'}], '{not json', 3)
+    """
+    if isinstance(value, str) and value.strip()[:1] in ("{", "["):
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError:
+            return value
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    return value
+
+
+def variant_tag(tags: Any) -> str | None:
+    """The ``NAME`` of the first ``variant:NAME`` tag (case-insensitive prefix), or None.
+
+    Examples
+    --------
+    >>> variant_tag(["prod", "Variant: B"]), variant_tag("variant:A"), variant_tag(["variant:"])
+    ('B', None, None)
+    """
+    for tag in tags if isinstance(tags, list) else []:
+        if isinstance(tag, str) and tag.lower().startswith("variant:") and tag.split(":", 1)[1].strip():
+            return tag.split(":", 1)[1].strip()
+    return None
+
+
 def jsonable(obj: Any) -> Any:
     """Plain JSON values: UUIDs and Decimals to str/float, datetimes to ISO (UTC), recursively.
 
@@ -344,131 +406,3 @@ def to_float(x: Any) -> float | None:
     except (TypeError, ValueError):
         return None
     return v if math.isfinite(v) else None
-
-
-def cost_or_estimate(cost: Any, model: Any, prompt_tokens: int | None, completion_tokens: int | None, prices: Any, source: str) -> tuple[float | None, str | None]:
-    """(cost, where it came from): the source's own cost (labelled ``source``), else the local
-    price table's estimate (``"price_table"``), else ``(None, None)``.
-
-    Examples
-    --------
-    >>> cost_or_estimate(0.002, "gpt-4o", 10, 5, None, "server")
-    (0.002, 'server')
-    >>> cost_or_estimate(None, "gpt-4o", 1200, 300, None, "server")
-    (0.006, 'price_table')
-    """
-    from toolkit.sources.prices import estimate_cost
-
-    value = to_float(cost)
-    if value is not None:
-        return value, source
-    if prompt_tokens or completion_tokens:
-        est = estimate_cost(None if model is None else str(model), prompt_tokens, completion_tokens, prices)
-        if not math.isnan(est):
-            return est, "price_table"
-    return None, None
-
-
-#: reasons for which a record is left out of the log (anything else is a note on a kept turn)
-SKIP_REASONS = ("invalid_record", "missing_outputs", "missing_end_time", "unknown_shape", "non_root_in_trace", "not_genai")
-
-
-@dataclass
-class MappingReport:
-    """What happened to each source record on its way to the log.
-
-    Attributes
-    ----------
-    n_records : int
-        Records read (runs or spans).
-    n_turns : int
-        Turns in the resulting log.
-    counts : dict
-        Number of records per reason. Skipped: ``invalid_record`` (not a run: no id or start
-        time), ``missing_outputs`` (no outputs and no error: an unfinished run),
-        ``missing_end_time`` (no end time, so no latency), ``unknown_shape`` (no user or bot
-        text found), ``non_root_in_trace`` (a child run of a
-        trace whose root run is present), ``not_genai`` (OpenTelemetry spans without
-        ``gen_ai.*`` attributes, Langfuse observations that are not GENERATIONs, Phoenix spans
-        whose kind is not LLM). Kept with a note: ``error`` (the turn carries the error),
-        ``no_conversation_id`` (the trace id is used), ``no_cost`` (no cost from the source and
-        no price for the model).
-    issues : list of dict
-        One entry per (record, reason): ``record_id``, ``reason``, ``detail``, ``skipped``.
-    shapes : dict
-        Number of mapped turns per input shape.
-    """
-
-    n_records: int = 0
-    n_turns: int = 0
-    counts: dict[str, int] = field(default_factory=dict)
-    issues: list[dict] = field(default_factory=list)
-    shapes: dict[str, int] = field(default_factory=dict)
-
-    def add(self, record_id: Any, reason: str, detail: str = "") -> None:
-        self.counts[reason] = self.counts.get(reason, 0) + 1
-        self.issues.append(
-            {"record_id": None if record_id is None else str(record_id), "reason": reason, "detail": detail, "skipped": reason in SKIP_REASONS}
-        )
-
-    @property
-    def n_skipped(self) -> int:
-        return sum(n for r, n in self.counts.items() if r in SKIP_REASONS)
-
-    def issues_frame(self):
-        """The issues as a DataFrame (record_id, reason, detail, skipped)."""
-        import pandas as pd
-
-        return pd.DataFrame(self.issues, columns=["record_id", "reason", "detail", "skipped"])
-
-    def to_dict(self) -> dict:
-        return {
-            "n_records": self.n_records,
-            "n_turns": self.n_turns,
-            "n_skipped": self.n_skipped,
-            "counts": dict(sorted(self.counts.items())),
-            "shapes": dict(sorted(self.shapes.items())),
-        }
-
-    def __str__(self) -> str:
-        parts = [f"{self.n_records} records -> {self.n_turns} turns"]
-        if self.n_skipped:
-            skipped = ", ".join(f"{r}={n}" for r, n in sorted(self.counts.items()) if r in SKIP_REASONS)
-            parts.append(f"skipped {self.n_skipped} ({skipped})")
-        notes = ", ".join(f"{r}={n}" for r, n in sorted(self.counts.items()) if r not in SKIP_REASONS)
-        if notes:
-            parts.append(f"notes: {notes}")
-        return "; ".join(parts)
-
-
-def records_to_log(records: Iterable[dict], report: MappingReport, *, source: str, conversations=None):
-    """Turn records (one dict per turn, without ``turn``) into a validated ConversationLog.
-
-    Turns are numbered 0.. within each conversation by ``start_time`` then ``timestamp`` then
-    ``record_id``. Raises LogValidationError (naming the report) when no record could be mapped.
-
-    Examples
-    --------
-    >>> rec = {"conversation_id": "c", "timestamp": "2026-01-05T10:00:01Z", "start_time": "2026-01-05T10:00:00Z",
-    ...        "record_id": "r", "user_input": "hi", "bot_response": "hello", "response_time_s": 1.0}
-    >>> records_to_log([rec], MappingReport(n_records=1), source="example").turns["turn"].tolist()
-    [0]
-    """
-    import pandas as pd
-
-    from toolkit.log import LogValidationError, Problem, validate
-
-    rows = list(records)
-    if not rows:
-        raise LogValidationError(
-            [Problem("turns", None, f"is empty: none of the {report.n_records} {source} records could be mapped ({report})")],
-            source=source,
-        )
-    frame = pd.DataFrame(rows)
-    order = frame.sort_values(["conversation_id", "start_time", "timestamp", "record_id"], kind="stable").index
-    frame = frame.loc[order].reset_index(drop=True)
-    frame["turn"] = frame.groupby("conversation_id", sort=False).cumcount().astype("int64")
-    frame = frame.drop(columns=["start_time", "record_id"])
-    log = validate(frame, conversations, source=source)
-    report.n_turns = int(len(log.turns))
-    return log

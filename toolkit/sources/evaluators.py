@@ -69,7 +69,7 @@ def texts_of(inputs: Mapping | None, outputs: Mapping | None, *, input_key=None,
     ...          {"choices": [{"message": {"role": "assistant", "content": "hello"}}]})
     ('hi', 'hello')
     """
-    from toolkit.sources import langsmith as ls
+    from toolkit.sources import langsmith_map as ls
 
     run = {"inputs": dict(inputs or {}), "outputs": dict(outputs or {}), "run_type": "chain"}
     shape = ls.detect_shape(run) or "traceable"

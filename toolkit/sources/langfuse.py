@@ -44,16 +44,20 @@ from pathlib import Path
 from typing import Any
 
 from toolkit.sources._common import (
-    json_lines,
-    MappingReport,
-    cost_or_estimate,
     first_value,
+    json_lines,
     parse_time,
-    records_to_log,
     to_int,
     value_text,
+    variant_tag,
 )
-from toolkit.sources.otel import MappedSpans
+from toolkit.sources._mapping import (
+    MappedLog,
+    MappingReport,
+    generation_record,
+    mapped_log,
+    times_ok,
+)
 
 __all__ = ["MAX_RECORDS", "read_langfuse", "is_langfuse_file", "to_log"]
 
@@ -230,11 +234,7 @@ def _variant(o: Mapping, trace: Mapping) -> str | None:
     for meta in (o.get("metadata"), trace.get("metadata")):
         if isinstance(meta, Mapping) and meta.get("variant") not in (None, ""):
             return str(meta["variant"])
-    tags = trace.get("tags")
-    for tag in tags if isinstance(tags, list) else []:
-        if isinstance(tag, str) and tag.lower().startswith("variant:") and tag.split(":", 1)[1].strip():
-            return tag.split(":", 1)[1].strip()
-    return None
+    return variant_tag(trace.get("tags"))
 
 
 def _time(o: Mapping, field: str, where: str):
@@ -250,7 +250,7 @@ def to_log(
     *,
     traces: str | os.PathLike | Iterable[Mapping] | Mapping | None = None,
     prices: Mapping[str, Mapping[str, float]] | str | os.PathLike | None = None,
-) -> MappedSpans:
+) -> MappedLog:
     """Map a Langfuse export to a conversation log (one turn per GENERATION observation).
 
     Parameters
@@ -265,7 +265,7 @@ def to_log(
 
     Returns
     -------
-    MappedSpans
+    MappedLog
         ``.log`` (turns also carry ``trace_id``, ``observation_id``, ``observation_name``,
         ``cost_source``: ``langfuse`` or ``price_table``) and ``.report`` (one entry per
         skipped or noted observation, with the reason).
@@ -300,10 +300,8 @@ def to_log(
         rec = _map_observation(o, traces.get(str(o["traceId"])) or {}, by_id, report, table)
         if rec is not None:
             records.append(rec)
-    log = records_to_log(records, report, source="Langfuse export")
-    for name in ("trace_id", "observation_id", "observation_name", "cost_source"):
-        log.turns[name] = log.turns[name].astype("string")
-    return MappedSpans(log=log, report=report)
+    return mapped_log(records, report, source="Langfuse export",
+                      string_columns=("trace_id", "observation_id", "observation_name", "cost_source"))
 
 
 def _nested_in_generation(o: Mapping, by_id: Mapping) -> bool:
@@ -330,11 +328,7 @@ def _map_observation(o: Mapping, trace: Mapping, by_id: Mapping, report: Mapping
         report.add(oid, "non_root_in_trace", "a generation inside another generation of the same trace")
         return None
     start, end = _time(o, "startTime", where), _time(o, "endTime", where)
-    if start is None:
-        report.add(oid, "invalid_record", "no startTime")
-        return None
-    if end is None or end < start:
-        report.add(oid, "missing_end_time", f"endTime={o.get('endTime')!r}")
+    if not times_ok(report, oid, start, end, "startTime", "endTime", o.get("endTime")):
         return None
     error = first_value(o.get("statusMessage"), "error") if str(o.get("level") or "").upper() == "ERROR" else None
     user, bot = value_text(o.get("input"), "user"), value_text(o.get("output"), "assistant")
@@ -344,36 +338,15 @@ def _map_observation(o: Mapping, trace: Mapping, by_id: Mapping, report: Mapping
     if bot is None and error is None:
         report.add(oid, "missing_outputs", "no output and level is not ERROR")
         return None
-    if error is not None:
-        report.add(oid, "error", str(error)[:200])
-    conv = trace.get("sessionId") or o.get("sessionId")
-    if conv in (None, ""):
-        conv = o["traceId"]
-        report.add(oid, "no_conversation_id", "the trace has no sessionId: trace id used")
     model = o.get("model")
     pt, ct = _tokens(o, where)
-    cost, cost_source = cost_or_estimate(_cost(o), model, pt, ct, table, "langfuse")
-    if cost is None:
-        report.add(oid, "no_cost", f"no Langfuse cost and no price for model {model!r}")
-    report.shapes["generation"] = report.shapes.get("generation", 0) + 1
-    user_id = first_value(trace.get("userId"), o.get("userId"))
-    return {
-        "conversation_id": str(conv),
-        "timestamp": end.isoformat(),
-        "user_id": None if user_id is None else str(user_id),
-        "variant": _variant(o, trace),
-        "model": None if model is None else str(model),
-        "user_input": user,
-        "bot_response": bot,
-        "response_time_s": (end - start).total_seconds(),
-        "prompt_tokens": pt,
-        "completion_tokens": ct,
-        "cost_usd": cost,
-        "error": None if error is None else str(error)[:500],
-        "trace_id": str(o["traceId"]),
-        "observation_id": str(oid),
-        "observation_name": None if o.get("name") is None else str(o["name"]),
-        "cost_source": cost_source,
-        "start_time": start.isoformat(),
-        "record_id": f"{o['traceId']}:{oid}",
-    }
+    return generation_record(
+        report, oid, trace_id=o["traceId"], conversation_id=trace.get("sessionId") or o.get("sessionId"),
+        no_conversation="the trace has no sessionId: trace id used",
+        cost=_cost(o), cost_label="langfuse", prices=table,
+        no_cost=f"no Langfuse cost and no price for model {model!r}", shape="generation",
+        start=start, end=end, user=user, bot=bot, error=error, model=model, prompt_tokens=pt, completion_tokens=ct,
+        user_id=first_value(trace.get("userId"), o.get("userId")), variant=_variant(o, trace),
+        ids={"trace_id": str(o["traceId"]), "observation_id": str(oid),
+             "observation_name": None if o.get("name") is None else str(o["name"])},
+    )

@@ -19,7 +19,7 @@ Map
     ``metadata.thread_id`` / ``session_id`` / ``conversation_id``; variant from
     ``metadata.variant`` or a ``variant:NAME`` tag; latency, tokens, cost (from the server, else a
     local price table), model and error. Runs that cannot be mapped are counted in a
-    :class:`~toolkit.sources._common.MappingReport`, never dropped silently and never fatal.
+    :class:`~toolkit.sources._mapping.MappingReport`, never dropped silently and never fatal.
 Push
     :func:`push_feedback` writes a numeric column of the turns (``quality`` by default) as
     feedback on the runs (``run_id`` column), batch by batch, idempotently: each feedback has a
@@ -49,22 +49,19 @@ from __future__ import annotations
 import datetime as _dt
 import logging
 import os
-import re
 import uuid
 import warnings
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from toolkit.sources._common import parse_time
+from toolkit.sources._common import parse_time, time_ago
 # the mapping and the runs files, re-exported: every name stays importable from here
 from toolkit.sources.langsmith_map import (  # noqa: F401
     CONVERSATION_KEYS,
     INPUT_KEYS,
     OUTPUT_KEYS,
     MappedRuns,
-    _input_text,
-    _output_text,
     detect_shape,
     runs_to_log,
 )
@@ -214,14 +211,7 @@ def make_client(endpoint: str | None = None, *, timeout_ms: int | tuple[int, int
 def _as_datetime(value: Any, name: str) -> _dt.datetime | None:
     if value is None:
         return None
-    if isinstance(value, _dt.timedelta):
-        return _dt.datetime.now(_dt.timezone.utc) - value
-    if isinstance(value, str):
-        m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*", value)
-        if m:
-            unit = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}[m.group(2)]
-            return _dt.datetime.now(_dt.timezone.utc) - _dt.timedelta(**{unit: float(m.group(1))})
-    d = parse_time(value)
+    d = time_ago(value) or parse_time(value)
     if d is None:
         raise ValueError(f"{name} must be an ISO 8601 time, a datetime or a duration like '7d' or '12h'; got {value!r}")
     return d

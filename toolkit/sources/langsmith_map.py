@@ -2,7 +2,7 @@
 
 :func:`runs_to_log` maps a LangChain chat-model run, an OpenAI-wrapper run or a ``@traceable``
 chain to one turn each; runs that cannot be mapped are counted in a
-:class:`~toolkit.sources._common.MappingReport`, never dropped silently and never fatal.
+:class:`~toolkit.sources._mapping.MappingReport`, never dropped silently and never fatal.
 """
 
 from __future__ import annotations
@@ -14,15 +14,20 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from toolkit.sources._common import (
-    MappingReport,
     first_value,
     flatten_messages,
     last_text,
     message_role_text,
     parse_time,
-    records_to_log,
     to_float,
     to_int,
+    variant_tag,
+)
+from toolkit.sources._mapping import (
+    MappedLog,
+    MappingReport,
+    mapped_log,
+    turn_record,
 )
 from toolkit.sources.langsmith_runs import normalise_run, read_runs
 
@@ -36,15 +41,8 @@ INPUT_KEYS = ("input", "question", "query", "user_input", "message", "text", "pr
 OUTPUT_KEYS = ("output", "answer", "response", "bot_response", "text", "result", "content", "generation", "messages")
 
 
-@dataclass
-class MappedRuns:
-    """The conversation log made from runs, with the report of what was kept and skipped."""
-
-    log: Any
-    report: MappingReport
-
-    def __repr__(self) -> str:
-        return f"MappedRuns({self.report})"
+#: what :func:`runs_to_log` returns: the one mapped-log type of every source adapter
+MappedRuns = MappedLog
 
 
 def _metadata(run: Mapping) -> dict:
@@ -229,19 +227,10 @@ _int = to_int
 _float = to_float
 
 
-def _str_or_none(v: Any) -> str | None:
-    return None if v is None else str(v)
-
-
 def _variant_of(run: Mapping, meta: Mapping) -> str | None:
     if meta.get("variant") not in (None, ""):
         return str(meta["variant"])
-    for tag in run.get("tags") or []:
-        if isinstance(tag, str) and tag.lower().startswith("variant:"):
-            value = tag.split(":", 1)[1].strip()
-            if value:
-                return value
-    return None
+    return variant_tag(run.get("tags"))
 
 
 def _error_text(err: Any) -> str | None:
@@ -330,10 +319,8 @@ def runs_to_log(
         rec = _map_run(r, ctx, report)
         if rec is not None:
             records.append(rec)
-    log = records_to_log(records, report, source="langsmith runs")
-    for name in ("project_id", "run_name", "shape", "cost_source", "run_id", "trace_id"):
-        log.turns[name] = log.turns[name].astype("string")
-    return MappedRuns(log=log, report=report)
+    return mapped_log(records, report, source="langsmith runs",
+                      string_columns=("project_id", "run_name", "shape", "cost_source", "run_id", "trace_id"))
 
 
 @dataclass
@@ -416,29 +403,15 @@ def _map_run(r: Any, ctx: _MapContext, report: MappingReport) -> dict | None:
     model = _model_of(r, meta) or ctx.child_models.get(trace)
     pt, ct, cost, cost_source = _tokens_and_cost(r, model, ctx.prices, report)
     report.shapes[shape] = report.shapes.get(shape, 0) + 1
-    return {
-        "conversation_id": str(conv),
-        "timestamp": end.isoformat(),
-        "user_id": _str_or_none(_first(meta.get("user_id"), meta.get("user"))),
-        "bot_id": _str_or_none(_first(meta.get("bot_id"), ctx.bot_id)),
-        "variant": _variant_of(r, meta),
-        "model": model,
-        "user_input": user_text,
-        "bot_response": bot_text,
-        "response_time_s": (end - start).total_seconds(),
-        "prompt_tokens": pt,
-        "completion_tokens": ct,
-        "cost_usd": cost,
-        "error": error,
-        "run_id": str(rid),
-        "trace_id": trace,
-        "project_id": None if r.get("session_id") is None else str(r.get("session_id")),
-        "run_name": r.get("name"),
-        "shape": shape,
-        "cost_source": cost_source,
-        "start_time": start.isoformat(),
-        "record_id": str(rid),
-    }
+    return turn_record(
+        conversation_id=conv, start=start, end=end, user=user_text, bot=bot_text, error=error, model=model,
+        prompt_tokens=pt, completion_tokens=ct, cost=cost, cost_source=cost_source, record_id=str(rid),
+        user_id=_first(meta.get("user_id"), meta.get("user")), bot_id=_first(meta.get("bot_id"), ctx.bot_id),
+        variant=_variant_of(r, meta),
+        ids={"run_id": str(rid), "trace_id": trace,
+             "project_id": None if r.get("session_id") is None else str(r.get("session_id")),
+             "run_name": r.get("name"), "shape": shape},
+    )
 
 
 def _tokens_and_cost(r: Mapping, model: str | None, prices: Any, report: MappingReport):

@@ -46,20 +46,24 @@ import json
 import os
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from toolkit.sources._common import (
-    MappingReport,
     content_text,
-    cost_or_estimate,
     first_value,
     last_text,
+    maybe_json,
     message_role_text,
     parse_time,
-    records_to_log,
     to_int,
+)
+from toolkit.sources._mapping import (
+    MappedLog,
+    MappingReport,
+    generation_record,
+    mapped_log,
+    times_ok,
 )
 
 __all__ = ["MappedSpans", "CONVERSATION_KEYS", "read_otlp", "read_otlp_jsonl", "spans_to_log"]
@@ -70,15 +74,8 @@ USER_KEYS = ("user.id", "enduser.id", "gen_ai.user.id")
 VARIANT_KEYS = ("variant", "app.variant", "experiment.variant")
 
 
-@dataclass
-class MappedSpans:
-    """The conversation log made from spans, with the report of what was kept and skipped."""
-
-    log: Any
-    report: MappingReport
-
-    def __repr__(self) -> str:
-        return f"MappedSpans({self.report})"
+#: what :func:`spans_to_log` returns: the one mapped-log type of every source adapter
+MappedSpans = MappedLog
 
 
 def _any_value(v: Any) -> Any:
@@ -237,15 +234,6 @@ def read_otlp_jsonl(path: str | os.PathLike) -> list[dict]:
     return read_otlp(requests)
 
 
-def _maybe_json(value: Any) -> Any:
-    if isinstance(value, str) and value[:1] in "[{":
-        try:
-            return json.loads(value)
-        except json.JSONDecodeError:
-            return value
-    return value
-
-
 def _indexed(attrs: Mapping, prefix: str) -> list[dict]:
     """``gen_ai.prompt.0.role`` / ``.content`` attributes as a list of messages."""
     msgs: dict[int, dict] = {}
@@ -261,7 +249,7 @@ def _event_text(event: Mapping) -> str | None:
     a = event.get("attributes") or {}
     for key in ("content", "gen_ai.event.content", "message", "body"):
         if key in a:
-            v = _maybe_json(a[key])
+            v = maybe_json(a[key])
             if isinstance(v, Mapping) and "message" in v:
                 v = v["message"]
             text = content_text(v) if not isinstance(v, Mapping) else message_role_text(v)[1]
@@ -275,8 +263,8 @@ def _texts(span: Mapping) -> tuple[str | None, str | None, str]:
     a = span["attributes"]
     events = span["events"]
     if "gen_ai.input.messages" in a or "gen_ai.output.messages" in a:
-        user = last_text(_maybe_json(a.get("gen_ai.input.messages")) or [], "user")
-        out = _maybe_json(a.get("gen_ai.output.messages")) or []
+        user = last_text(maybe_json(a.get("gen_ai.input.messages")) or [], "user")
+        out = maybe_json(a.get("gen_ai.output.messages")) or []
         bot = last_text(out, "assistant") if isinstance(out, list) else None
         return user, bot, "new"
     prompt, completion = _indexed(a, "gen_ai.prompt"), _indexed(a, "gen_ai.completion")
@@ -285,8 +273,8 @@ def _texts(span: Mapping) -> tuple[str | None, str | None, str]:
         return last_text(prompt, "user"), last_text(comp, "assistant"), "old"
     ev = {e["name"]: e for e in events}
     if "gen_ai.content.prompt" in ev or "gen_ai.content.completion" in ev:
-        p = _maybe_json((ev.get("gen_ai.content.prompt") or {}).get("attributes", {}).get("gen_ai.prompt"))
-        c = _maybe_json((ev.get("gen_ai.content.completion") or {}).get("attributes", {}).get("gen_ai.completion"))
+        p = maybe_json((ev.get("gen_ai.content.prompt") or {}).get("attributes", {}).get("gen_ai.prompt"))
+        c = maybe_json((ev.get("gen_ai.content.completion") or {}).get("attributes", {}).get("gen_ai.completion"))
         user = last_text(p, "user") if isinstance(p, list) else (p if isinstance(p, str) else None)
         if isinstance(c, list):
             bot = last_text([{"role": m.get("role") or "assistant", **m} if isinstance(m, Mapping) else m for m in c], "assistant")
@@ -368,10 +356,8 @@ def spans_to_log(
         record = _span_record(s, report, conversation_keys, table)
         if record is not None:
             records.append(record)
-    log = records_to_log(records, report, source="OpenTelemetry spans")
-    for name in ("trace_id", "span_id", "span_name", "convention", "cost_source"):
-        log.turns[name] = log.turns[name].astype("string")
-    return MappedSpans(log=log, report=report)
+    return mapped_log(records, report, source="OpenTelemetry spans",
+                      string_columns=("trace_id", "span_id", "span_name", "convention", "cost_source"))
 
 
 def _price_table(prices: Mapping[str, Mapping[str, float]] | str | os.PathLike | None) -> Any:
@@ -420,11 +406,7 @@ def _span_record(s: Mapping, report: MappingReport, conversation_keys: Sequence[
     """The turn record of one GenAI span, or None (with the reason in ``report``)."""
     sid = s.get("span_id")
     start, end = parse_time(_int(s.get("start"))), parse_time(_int(s.get("end")))
-    if start is None:
-        report.add(sid, "invalid_record", "no startTimeUnixNano")
-        return None
-    if end is None or end < start:
-        report.add(sid, "missing_end_time", f"endTimeUnixNano={s.get('end')!r}")
+    if not times_ok(report, sid, start, end, "startTimeUnixNano", "endTimeUnixNano", s.get("end")):
         return None
     a = s["attributes"]
     error = _span_error(s)
@@ -437,44 +419,18 @@ def _span_record(s: Mapping, report: MappingReport, conversation_keys: Sequence[
         convention = "new"
     elif "gen_ai.usage.prompt_tokens" in a or "gen_ai.usage.completion_tokens" in a:
         convention = "old"
-    if error is not None:
-        report.add(sid, "error", str(error)[:200])
-    conv = _lookup(s, conversation_keys)
-    if conv is None:
-        conv = s["trace_id"]
-        report.add(sid, "no_conversation_id", f"no {'/'.join(conversation_keys)}: trace id used")
     model = _first(a.get("gen_ai.response.model"), a.get("gen_ai.request.model"))
-    pt = _int(_first(a.get("gen_ai.usage.input_tokens"), a.get("gen_ai.usage.prompt_tokens")))
-    ct = _int(_first(a.get("gen_ai.usage.output_tokens"), a.get("gen_ai.usage.completion_tokens")))
-    cost, cost_source = _span_cost(a, model, pt, ct, table)
-    if cost is None:
-        report.add(sid, "no_cost", f"no gen_ai.usage.cost and no price for model {model!r}")
-    report.shapes[convention] = report.shapes.get(convention, 0) + 1
-    user_id = _lookup(s, USER_KEYS)
-    variant = _lookup(s, VARIANT_KEYS)
-    bot_id = s["resource"].get("service.name")
-    return {
-        "conversation_id": str(conv),
-        "timestamp": end.isoformat(),
-        "user_id": None if user_id is None else str(user_id),
-        "bot_id": None if bot_id is None else str(bot_id),
-        "variant": None if variant is None else str(variant),
-        "model": None if model is None else str(model),
-        "user_input": user,
-        "bot_response": bot,
-        "response_time_s": (end - start).total_seconds(),
-        "prompt_tokens": pt,
-        "completion_tokens": ct,
-        "cost_usd": cost,
-        "error": None if error is None else str(error)[:500],
-        "trace_id": s["trace_id"],
-        "span_id": sid,
-        "span_name": s.get("name"),
-        "convention": convention,
-        "cost_source": cost_source,
-        "start_time": start.isoformat(),
-        "record_id": f"{s['trace_id']}:{sid}",
-    }
+    return generation_record(
+        report, sid, trace_id=s["trace_id"], conversation_id=_lookup(s, conversation_keys),
+        no_conversation=f"no {'/'.join(conversation_keys)}: trace id used",
+        cost=a.get("gen_ai.usage.cost"), cost_label="span", prices=table,
+        no_cost=f"no gen_ai.usage.cost and no price for model {model!r}", shape=convention,
+        start=start, end=end, user=user, bot=bot, error=error, model=model,
+        prompt_tokens=_int(_first(a.get("gen_ai.usage.input_tokens"), a.get("gen_ai.usage.prompt_tokens"))),
+        completion_tokens=_int(_first(a.get("gen_ai.usage.output_tokens"), a.get("gen_ai.usage.completion_tokens"))),
+        user_id=_lookup(s, USER_KEYS), bot_id=s["resource"].get("service.name"), variant=_lookup(s, VARIANT_KEYS),
+        ids={"trace_id": s["trace_id"], "span_id": sid, "span_name": s.get("name"), "convention": convention},
+    )
 
 
 def _span_error(s: Mapping) -> Any:
@@ -485,7 +441,3 @@ def _span_error(s: Mapping) -> Any:
         return _first(message, a.get("error.type"), "error")
     return None
 
-
-def _span_cost(a: Mapping, model: Any, pt: int | None, ct: int | None, table: Any) -> tuple[float | None, str | None]:
-    """(cost, where it came from): ``gen_ai.usage.cost``, else the price table, else (None, None)."""
-    return cost_or_estimate(a.get("gen_ai.usage.cost"), model, pt, ct, table, "span")

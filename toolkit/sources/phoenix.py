@@ -40,7 +40,6 @@ Examples
 from __future__ import annotations
 
 import datetime as _dt
-import json
 import math
 import os
 from collections.abc import Mapping
@@ -48,18 +47,23 @@ from pathlib import Path
 from typing import Any
 
 from toolkit.sources._common import (
-    json_lines,
-    MappingReport,
     content_text,
-    cost_or_estimate,
     first_value,
+    json_lines,
     last_text,
+    maybe_json,
     parse_time,
-    records_to_log,
     to_int,
     value_text,
+    variant_tag,
 )
-from toolkit.sources.otel import MappedSpans
+from toolkit.sources._mapping import (
+    MappedLog,
+    MappingReport,
+    generation_record,
+    mapped_log,
+    times_ok,
+)
 
 __all__ = ["REQUIRED_COLUMNS", "MAX_SPANS", "read_spans", "is_phoenix_file", "to_log"]
 
@@ -190,20 +194,9 @@ def _time(value: Any, where: str, field: str) -> _dt.datetime | None:
     return t
 
 
-def _maybe_json(v: Any) -> Any:
-    if isinstance(v, str) and v.strip()[:1] in ("{", "["):
-        try:
-            return json.loads(v)
-        except json.JSONDecodeError:
-            return v
-    if hasattr(v, "tolist"):  # numpy arrays from Parquet
-        return v.tolist()
-    return v
-
-
 def _messages(value: Any) -> list[dict]:
     """OpenInference messages (``message.role`` / ``message.content`` or nested ``message``)."""
-    value = _maybe_json(value)
+    value = maybe_json(value)
     out = []
     for m in value if isinstance(value, list) else []:
         if not isinstance(m, Mapping):
@@ -212,7 +205,7 @@ def _messages(value: Any) -> list[dict]:
         role = first_value(inner.get("message.role"), inner.get("role"))
         content = first_value(inner.get("message.content"), inner.get("content"))
         if content is None:
-            parts = _maybe_json(first_value(inner.get("message.contents"), inner.get("contents")))
+            parts = maybe_json(first_value(inner.get("message.contents"), inner.get("contents")))
             blocks = [p.get("message_content") if isinstance(p, Mapping) and isinstance(p.get("message_content"), Mapping) else p for p in parts or []]
             content = content_text(
                 [{"type": "text", "text": first_value(b.get("message_content.text"), b.get("text"))} for b in blocks if isinstance(b, Mapping)]
@@ -226,12 +219,12 @@ def _io_text(span: Mapping, kind: str, role: str) -> str | None:
     text = last_text(msgs, role) if msgs else None
     if text is None:
         value = span.get(f"{_A}{kind}.value")
-        text = value_text(_maybe_json(value), role) if not _null(value) else None
+        text = value_text(maybe_json(value), role) if not _null(value) else None
     return text
 
 
 def _meta(span: Mapping) -> dict:
-    m = _maybe_json(span.get(f"{_A}metadata"))
+    m = maybe_json(span.get(f"{_A}metadata"))
     return dict(m) if isinstance(m, Mapping) else {}
 
 
@@ -255,18 +248,14 @@ def _variant(span: Mapping, by_id: Mapping) -> str | None:
     v = _inherited(span, by_id, lambda s: _meta(s).get("variant"))
     if v is not None:
         return str(v)
-    tags = _inherited(span, by_id, lambda s: _maybe_json(s.get(f"{_A}tag.tags")) or None)
-    for tag in tags if isinstance(tags, list) else []:
-        if isinstance(tag, str) and tag.lower().startswith("variant:") and tag.split(":", 1)[1].strip():
-            return tag.split(":", 1)[1].strip()
-    return None
+    return variant_tag(_inherited(span, by_id, lambda s: maybe_json(s.get(f"{_A}tag.tags")) or None))
 
 
 def to_log(
     source: Any,
     *,
     prices: Mapping[str, Mapping[str, float]] | str | os.PathLike | None = None,
-) -> MappedSpans:
+) -> MappedLog:
     """Map a Phoenix spans export to a conversation log (one turn per LLM span).
 
     Parameters
@@ -278,7 +267,7 @@ def to_log(
 
     Returns
     -------
-    MappedSpans
+    MappedLog
         ``.log`` (turns also carry ``trace_id``, ``span_id``, ``span_name``, ``cost_source``:
         ``phoenix`` or ``price_table``) and ``.report`` (skipped and noted spans, with reasons).
 
@@ -313,10 +302,8 @@ def to_log(
         rec = _map_span(i, s, by_id, report, table)
         if rec is not None:
             records.append(rec)
-    log = records_to_log(records, report, source="Phoenix spans")
-    for name in ("trace_id", "span_id", "span_name", "cost_source"):
-        log.turns[name] = log.turns[name].astype("string")
-    return MappedSpans(log=log, report=report)
+    return mapped_log(records, report, source="Phoenix spans",
+                      string_columns=("trace_id", "span_id", "span_name", "cost_source"))
 
 
 def _is_llm(s: Mapping | None) -> bool:
@@ -336,11 +323,7 @@ def _map_span(i: int, s: Mapping, by_id: Mapping, report: MappingReport, table: 
         report.add(sid, "non_root_in_trace", "an LLM span inside another LLM span of the same trace")
         return None
     start, end = _time(s.get("start_time"), where, "start_time"), _time(s.get("end_time"), where, "end_time")
-    if start is None:
-        report.add(sid, "invalid_record", "no start_time")
-        return None
-    if end is None or end < start:
-        report.add(sid, "missing_end_time", f"end_time={s.get('end_time')!r}")
+    if not times_ok(report, sid, start, end, "start_time", "end_time", s.get("end_time")):
         return None
     error = first_value(s.get("status_message"), "error") if str(s.get("status_code") or "").upper() == "ERROR" else None
     user, bot = _io_text(s, "input", "user"), _io_text(s, "output", "assistant")
@@ -350,38 +333,17 @@ def _map_span(i: int, s: Mapping, by_id: Mapping, report: MappingReport, table: 
     if bot is None and error is None:
         report.add(sid, "missing_outputs", "no output and the status is not ERROR")
         return None
-    if error is not None:
-        report.add(sid, "error", str(error)[:200])
-    conv = _inherited(s, by_id, lambda x: x.get(f"{_A}session.id"))
-    if conv is None:
-        conv = tid
-        report.add(sid, "no_conversation_id", "no session.id on the span or its ancestors: trace id used")
     model = s.get(f"{_A}llm.model_name")
     model = None if _null(model) else str(model)
-    pt, ct = to_int(s.get(f"{_A}llm.token_count.prompt")), to_int(s.get(f"{_A}llm.token_count.completion"))
-    cost, cost_source = cost_or_estimate(s.get(f"{_A}llm.cost.total"), model, pt, ct, table, "phoenix")
-    if cost is None:
-        report.add(sid, "no_cost", f"no llm.cost.total and no price for model {model!r}")
-    shape = "llm_messages" if _messages(s.get(f"{_A}llm.input_messages")) else "input_value"
-    report.shapes[shape] = report.shapes.get(shape, 0) + 1
-    user_id = _inherited(s, by_id, lambda x: x.get(f"{_A}user.id"))
-    return {
-        "conversation_id": str(conv),
-        "timestamp": end.isoformat(),
-        "user_id": None if user_id is None else str(user_id),
-        "variant": _variant(s, by_id),
-        "model": model,
-        "user_input": user,
-        "bot_response": bot,
-        "response_time_s": (end - start).total_seconds(),
-        "prompt_tokens": pt,
-        "completion_tokens": ct,
-        "cost_usd": cost,
-        "error": None if error is None else str(error)[:500],
-        "trace_id": str(tid),
-        "span_id": str(sid),
-        "span_name": None if _null(s.get("name")) else str(s["name"]),
-        "cost_source": cost_source,
-        "start_time": start.isoformat(),
-        "record_id": f"{tid}:{sid}",
-    }
+    return generation_record(
+        report, sid, trace_id=tid, conversation_id=_inherited(s, by_id, lambda x: x.get(f"{_A}session.id")),
+        no_conversation="no session.id on the span or its ancestors: trace id used",
+        cost=s.get(f"{_A}llm.cost.total"), cost_label="phoenix", prices=table,
+        no_cost=f"no llm.cost.total and no price for model {model!r}",
+        shape="llm_messages" if _messages(s.get(f"{_A}llm.input_messages")) else "input_value",
+        start=start, end=end, user=user, bot=bot, error=error, model=model,
+        prompt_tokens=to_int(s.get(f"{_A}llm.token_count.prompt")),
+        completion_tokens=to_int(s.get(f"{_A}llm.token_count.completion")),
+        user_id=_inherited(s, by_id, lambda x: x.get(f"{_A}user.id")), variant=_variant(s, by_id),
+        ids={"trace_id": str(tid), "span_id": str(sid), "span_name": None if _null(s.get("name")) else str(s["name"])},
+    )

@@ -39,6 +39,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from toolkit.errors import ToolkitError
+from toolkit.sources._common import time_ago
 
 __all__ = [
     "PrometheusError",
@@ -263,18 +264,12 @@ def to_series(frame: pd.DataFrame, series_id: str | None = None, *, freq: str | 
 def _prom_time(value: Any, name: str) -> str:
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return f"{float(value):.3f}"
-    if isinstance(value, _dt.timedelta):
-        value = _dt.datetime.now(_dt.timezone.utc) - value
+    value = time_ago(value) or value
     if isinstance(value, str):
-        m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*", value)
-        if m:
-            unit = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}[m.group(2)]
-            value = _dt.datetime.now(_dt.timezone.utc) - _dt.timedelta(**{unit: float(m.group(1))})
-        else:
-            try:
-                value = _dt.datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-            except ValueError:
-                raise ValueError(f"{name} must be unix seconds, an ISO time or a duration ago like '6h'; got {value!r}") from None
+        try:
+            value = _dt.datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+        except ValueError:
+            raise ValueError(f"{name} must be unix seconds, an ISO time or a duration ago like '6h'; got {value!r}") from None
     if isinstance(value, pd.Timestamp):
         value = value.to_pydatetime()
     if isinstance(value, _dt.datetime):

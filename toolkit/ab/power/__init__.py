@@ -52,31 +52,8 @@ Examples
 
 from __future__ import annotations
 
-from toolkit.ab.power._common import (
-    _ALT_ALIASES,
-    ALTERNATIVES,
-    MEAN_METHODS,
-    PROPORTION_METHODS,
-    _alpha_c,
-    _alt,
-    _args,
-    _check_baseline,
-    _check_common,
-    _mode,
-    _nctdtr,
-    _newton_increasing,
-    _round_up,
-    _z_crit,
-    _z_power,
-)
-from toolkit.ab.power.means import (
-    _secant_t,
-    _t_power,
-    _t_power_scalar,
-    mde_means,
-    power_means,
-    sample_size_means,
-)
+from toolkit.ab.power._common import ALTERNATIVES, MEAN_METHODS, PROPORTION_METHODS, Design
+from toolkit.ab.power.means import mde_means, power_means, sample_size_means
 from toolkit.ab.power.paired import (
     PAIRED_METHODS,
     plan_paired,
@@ -92,15 +69,13 @@ from toolkit.ab.power.plan import (
     power_curve,
 )
 from toolkit.ab.power.proportions import (
-    _check_props,
-    _prop_closed_n,
-    _prop_power,
     mde_proportions,
     power_proportions,
     sample_size_proportions,
 )
 
 __all__ = [
+    "Design",
     "plan_paired",
     "power_paired",
     "sample_size_paired",
@@ -122,7 +97,3 @@ __all__ = [
     "ALTERNATIVES",
 ]
 
-# private helpers kept importable from ``toolkit.ab.power`` as before the split
-_PRIVATE = (_ALT_ALIASES, _alpha_c, _alt, _args, _check_baseline, _check_common, _mode, _nctdtr,
-            _newton_increasing, _round_up, _z_crit, _z_power, _secant_t, _t_power,
-            _t_power_scalar, _check_props, _prop_closed_n, _prop_power)

@@ -4,11 +4,14 @@ a root finder."""
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass, field
 
 import numpy as np
 from scipy import special as _sp
 
-__all__ = ["MEAN_METHODS", "PROPORTION_METHODS", "ALTERNATIVES"]
+from toolkit.ab.metrics import ABInputError
+
+__all__ = ["Design", "MEAN_METHODS", "PROPORTION_METHODS", "ALTERNATIVES"]
 
 MEAN_METHODS: dict[str, str] = {
     "exact": "noncentral t (exact)",
@@ -41,34 +44,127 @@ def _alt(alternative: str) -> str:
     try:
         return _ALT_ALIASES[alternative]
     except KeyError:
-        raise ValueError(f"alternative must be one of {ALTERNATIVES}, got {alternative!r}") from None
+        raise ABInputError(f"alternative must be one of {ALTERNATIVES}, got {alternative!r}") from None
 
 
 def _check_common(alpha: float, power: float | None, ratio: float, arms: int) -> None:
     if not 0.0 < alpha < 1.0:
-        raise ValueError(f"alpha must be in (0, 1), got {alpha!r}")
+        raise ABInputError(f"alpha must be in (0, 1), got {alpha!r}")
     if power is not None and not 0.0 < power < 1.0:
-        raise ValueError(f"power must be in (0, 1), got {power!r}")
+        raise ABInputError(f"power must be in (0, 1), got {power!r}")
     if not (ratio > 0 and math.isfinite(ratio)):
-        raise ValueError(f"ratio (n_treatment / n_control) must be > 0, got {ratio!r}")
+        raise ABInputError(f"ratio (n_treatment / n_control) must be > 0, got {ratio!r}")
     if int(arms) != arms or arms < 2:
-        raise ValueError(f"arms must be an integer >= 2 (control included), got {arms!r}")
+        raise ABInputError(f"arms must be an integer >= 2 (control included), got {arms!r}")
 
 
-def _args(alpha: float, power: float | None, ratio: float, arms: int, alternative: str,
-          multiplicity: str, method: str, methods) -> tuple[str, float]:
-    """Check the arguments every power function takes; return the alternative's canonical
-    name and the per-comparison significance level."""
-    _check_common(alpha, power, ratio, arms)
-    alt = _alt(alternative)
-    if method not in methods:
-        raise ValueError(f"method must be one of {sorted(methods)}, got {method!r}")
-    return alt, _alpha_c(alpha, arms, multiplicity)
+@dataclass(slots=True)
+class Design:
+    """The settings every planning function shares: its common keyword tail, in one object.
+
+    Every function of :mod:`toolkit.ab.power` takes ``design=`` and/or these fields as keywords
+    (``sample_size_means(0.3, alpha=0.01)`` is ``sample_size_means(0.3,
+    design=Design(alpha=0.01))``); keywords replace fields of ``design``.
+
+    Attributes
+    ----------
+    alpha : float
+        Family-wise significance level; divided by ``arms - 1`` per comparison (Bonferroni).
+    power : float, optional
+        Target power (the solvers' default 0.8; ``plan_*``: None means "solve the power").
+    ratio : float
+        ``n_treatment / n_control``.
+    arms : int
+        Number of arms including control.
+    alternative : {"two-sided", "larger", "smaller"}
+    method : str, optional
+        The formula (``MEAN_METHODS``, ``PROPORTION_METHODS``, ``PAIRED_METHODS``); None: the
+        family's default.
+    strict : bool
+        Two-sided only: add the probability of rejecting in the wrong direction.
+    multiplicity : {"bonferroni", "none"}
+
+    Examples
+    --------
+    >>> d = Design(alpha=0.05, arms=3, alternative="greater")
+    >>> d.alternative, d.alpha_c
+    ('larger', 0.025)
+    >>> d.summary_table()["value"].tolist()[:2]
+    [0.05, None]
+    """
+
+    alpha: float = 0.05
+    power: float | None = None
+    ratio: float = 1.0
+    arms: int = 2
+    alternative: str = "two-sided"
+    method: str | None = None
+    strict: bool = False
+    multiplicity: str = "bonferroni"
+    alpha_c: float = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        _check_common(self.alpha, self.power, self.ratio, self.arms)
+        self.alternative = _alt(self.alternative)
+        self.alpha_c = _alpha_c(self.alpha, self.arms, self.multiplicity)
+
+    def to_dict(self) -> dict:
+        """JSON-ready dict of the fields."""
+        return {f: getattr(self, f) for f in _FIELDS}
+
+    def summary_table(self):
+        """One row per setting."""
+        import pandas as pd
+
+        return pd.DataFrame({"setting": list(_FIELDS), "value": [getattr(self, f) for f in _FIELDS]})
+
+
+_FIELDS = ("alpha", "power", "ratio", "arms", "alternative", "method", "strict", "multiplicity")
+_FIELD_SET = frozenset(_FIELDS)
+_DEFAULTS: dict[tuple, Design] = {}
+
+
+def _default(method: str, power: float | None) -> Design:
+    """The checked default design of a family (cached: the common call builds nothing)."""
+    d = _DEFAULTS.get((method, power))
+    if d is None:
+        d = _DEFAULTS[(method, power)] = Design(power=power, method=method)
+    return d
+
+
+def _design(design: Design | None, settings: dict, methods, default_method: str,
+            power: float | None = None) -> Design:
+    """The design of one call: ``design`` (or the family's default) with ``settings`` replacing
+    fields, checked; ``power`` is the default target power, ``default_method`` the method."""
+    if settings and design is None:  # keywords only: Design() itself refuses unknown ones
+        settings.setdefault("method", default_method)
+        if power is not None:
+            settings.setdefault("power", power)
+        d = Design(**settings)
+    elif settings:
+        unknown = settings.keys() - _FIELD_SET
+        if unknown:
+            raise TypeError(f"unexpected keyword argument {sorted(unknown)[0]!r}")
+        g = settings.get
+        d = Design(g("alpha", design.alpha), g("power", design.power), g("ratio", design.ratio),
+                   g("arms", design.arms), g("alternative", design.alternative),
+                   g("method", design.method), g("strict", design.strict),
+                   g("multiplicity", design.multiplicity))
+    elif design is None:
+        return _default(default_method, power)
+    else:
+        d = design
+    if (d.power is None and power is not None) or d.method is None:
+        d = Design(d.alpha, power if d.power is None else d.power, d.ratio, d.arms, d.alternative,
+                   d.method or default_method, d.strict, d.multiplicity)
+    if d.method not in methods:
+        raise ABInputError(f"method must be one of {sorted(methods)}, got {d.method!r}")
+    return d
 
 
 def _check_baseline(p1: float) -> None:
     if not 0.0 < p1 < 1.0:
-        raise ValueError(f"baseline proportion must be in (0, 1), got {p1!r}")
+        raise ABInputError(f"baseline proportion must be in (0, 1), got {p1!r}")
 
 
 def _alpha_c(alpha: float, arms: int, multiplicity: str) -> float:
@@ -76,7 +172,7 @@ def _alpha_c(alpha: float, arms: int, multiplicity: str) -> float:
         return alpha / (arms - 1)
     if multiplicity == "none":
         return alpha
-    raise ValueError(f"multiplicity must be 'bonferroni' or 'none', got {multiplicity!r}")
+    raise ABInputError(f"multiplicity must be 'bonferroni' or 'none', got {multiplicity!r}")
 
 
 def _z_crit(a: float, alt: str) -> float:
@@ -125,7 +221,7 @@ def _newton_increasing(f, x0: float, lo: float, hi: float = math.inf, tol: float
         while float(f(np.array([b]))[0]) < 0:
             b *= 2.0
             if b > 1e15 or b >= hi:
-                raise ValueError("no solution: the target power is not reachable")
+                raise ABInputError("no solution: the target power is not reachable")
     return float(brentq(lambda v: float(f(np.array([v]))[0]), a, b, xtol=1e-12, rtol=1e-14))
 
 
@@ -138,8 +234,8 @@ def _mode(effect_given: bool, n: float | None, power: float | None) -> str:
         return "n"
     if effect_given and n is not None:
         if power is not None:
-            raise ValueError("give two of (effect, n, power): all three were given")
+            raise ABInputError("give two of (effect, n, power): all three were given")
         return "power"
     if n is None:
-        raise ValueError("give the effect (to solve n or power) or n (to solve the MDE)")
+        raise ABInputError("give the effect (to solve n or power) or n (to solve the MDE)")
     return "mde"

@@ -12,9 +12,11 @@ import math
 
 import numpy as np
 
+from toolkit.ab.metrics import ABInputError
 from toolkit.ab.power._common import (
     MEAN_METHODS,
-    _args,
+    Design,
+    _design,
     _nctdtr,
     _nctdtr_raw,
     _ndtri,
@@ -96,13 +98,8 @@ def power_means(
     n,
     effect_size,
     *,
-    alpha: float = 0.05,
-    ratio: float = 1.0,
-    arms: int = 2,
-    alternative: str = "two-sided",
-    method: str = "exact",
-    strict: bool = False,
-    multiplicity: str = "bonferroni",
+    design: Design | None = None,
+    **settings,
 ):
     """Power of the two-sample t-test (vectorised over ``n`` and ``effect_size``).
 
@@ -112,18 +109,11 @@ def power_means(
         Control-arm size (each treatment arm has ``ratio * n``); non-integers allowed.
     effect_size : float or array
         Cohen's d (difference of means divided by the common SD), signed for one-sided tests.
-    alpha : float
-        Family-wise significance level; divided by ``arms - 1`` per comparison (Bonferroni).
-    ratio : float
-        ``n_treatment / n_control``.
-    arms : int
-        Number of arms including control.
-    alternative : {"two-sided", "larger", "smaller"}
-    method : {"exact", "normal"}
-        Noncentral t (exact) or the normal approximation.
-    strict : bool
-        Two-sided only: add the probability of rejecting in the wrong direction.
-    multiplicity : {"bonferroni", "none"}
+    design : Design, optional
+        The shared settings (alpha, ratio, arms, alternative, strict, multiplicity) and
+        ``method``: ``"exact"`` (noncentral t, the default) or ``"normal"`` (z).
+    **settings
+        Fields of :class:`Design` as keywords (``alpha=0.01``); they replace those of ``design``.
 
     Returns
     -------
@@ -136,7 +126,8 @@ def power_means(
     >>> power_means([10, 50, 100], 0.5).round(3)
     array([0.184, 0.697, 0.94 ])
     """
-    alt, a = _args(alpha, None, ratio, arms, alternative, multiplicity, method, MEAN_METHODS)
+    d = _design(design, settings, MEAN_METHODS, "exact")
+    alt, a, ratio, method, strict = d.alternative, d.alpha_c, d.ratio, d.method, d.strict
     n1 = np.asarray(n, dtype=float)
     d = np.asarray(effect_size, dtype=float)
     if method == "exact":
@@ -150,14 +141,8 @@ def power_means(
 def sample_size_means(
     effect_size: float,
     *,
-    alpha: float = 0.05,
-    power: float = 0.8,
-    ratio: float = 1.0,
-    arms: int = 2,
-    alternative: str = "two-sided",
-    method: str = "exact",
-    strict: bool = False,
-    multiplicity: str = "bonferroni",
+    design: Design | None = None,
+    **settings,
 ) -> float:
     """Unrounded control-arm size for a two-sample t-test (fast scalar solve).
 
@@ -168,12 +153,14 @@ def sample_size_means(
     >>> [round(sample_size_means(d), 1) for d in (0.2, 0.5, 0.8)]   # Cohen (1988), table 2.4.1
     [393.4, 63.8, 25.5]
     """
-    alt, a = _args(alpha, power, ratio, arms, alternative, multiplicity, method, MEAN_METHODS)
+    d = _design(design, settings, MEAN_METHODS, "exact", power=0.8)
+    alt, a, ratio, method, strict, power = (d.alternative, d.alpha_c, d.ratio, d.method, d.strict,
+                                            d.power)
     d = float(effect_size)
     if not math.isfinite(d) or d == 0:
-        raise ValueError(f"effect_size must be a non-zero finite number, got {effect_size!r}")
+        raise ABInputError(f"effect_size must be a non-zero finite number, got {effect_size!r}")
     if (alt == "larger" and d < 0) or (alt == "smaller" and d > 0):
-        raise ValueError(f"effect_size {d} points the other way than alternative={alt!r}")
+        raise ABInputError(f"effect_size {d} points the other way than alternative={alt!r}")
     r = float(ratio)
     za = _z_crit(a, alt)
     zb = float(_ndtri(power))
@@ -195,14 +182,8 @@ def sample_size_means(
 def mde_means(
     n: float,
     *,
-    alpha: float = 0.05,
-    power: float = 0.8,
-    ratio: float = 1.0,
-    arms: int = 2,
-    alternative: str = "two-sided",
-    method: str = "exact",
-    strict: bool = False,
-    multiplicity: str = "bonferroni",
+    design: Design | None = None,
+    **settings,
 ) -> float:
     """Smallest standardised effect (Cohen's d) detectable with control-arm size ``n``.
 
@@ -213,11 +194,13 @@ def mde_means(
     >>> round(mde_means(64), 3)
     0.499
     """
-    alt, a = _args(alpha, power, ratio, arms, alternative, multiplicity, method, MEAN_METHODS)
+    d = _design(design, settings, MEAN_METHODS, "exact", power=0.8)
+    alt, a, ratio, method, strict, power = (d.alternative, d.alpha_c, d.ratio, d.method, d.strict,
+                                            d.power)
     r = float(ratio)
     n1 = float(n)
     if not n1 * (1 + r) > 2:
-        raise ValueError(f"n must give at least 1 degree of freedom, got n={n!r}")
+        raise ABInputError(f"n must give at least 1 degree of freedom, got n={n!r}")
     za = _z_crit(a, alt)
     d0 = (za + float(_ndtri(power))) * math.sqrt((1.0 + r) / (n1 * r))
     sign = -1.0 if alt == "smaller" else 1.0

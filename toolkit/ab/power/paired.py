@@ -20,7 +20,8 @@ import math
 
 import numpy as np
 
-from toolkit.ab.power._common import _alt, _check_common, _nctdtr, _ndtri, _newton_increasing
+from toolkit.ab.metrics import ABInputError
+from toolkit.ab.power._common import Design, _design, _nctdtr, _ndtri, _newton_increasing
 from toolkit.ab.power._common import _stdtrit, _z_crit, _z_power
 from toolkit.ab.power.plan import PowerResult, duration_days
 
@@ -29,6 +30,15 @@ __all__ = ["power_paired", "sample_size_paired", "plan_paired", "sd_of_differenc
 
 PAIRED_METHODS = {"exact": "paired t (noncentral t, exact)",
                   "normal": "paired, normal approximation (z)"}
+
+
+def _paired_design(design: Design | None, settings: dict, power: float | None = None) -> Design:
+    """The design of a paired call: one pair of arms, no allocation ratio."""
+    d = _design(design, settings, PAIRED_METHODS, "exact", power=power)
+    if d.ratio != 1.0 or d.arms != 2:
+        raise ABInputError(f"a paired design compares two variants on the same examples: "
+                           f"ratio must be 1 and arms 2, got ratio={d.ratio!r}, arms={d.arms!r}")
+    return d
 
 
 def sd_of_difference(sd_a: float, sd_b: float | None = None, correlation: float = 0.0) -> float:
@@ -41,10 +51,10 @@ def sd_of_difference(sd_a: float, sd_b: float | None = None, correlation: float 
     """
     sd_b = sd_a if sd_b is None else sd_b
     if not -1.0 <= correlation <= 1.0:
-        raise ValueError(f"correlation must be in [-1, 1], got {correlation!r}")
+        raise ABInputError(f"correlation must be in [-1, 1], got {correlation!r}")
     v = sd_a ** 2 + sd_b ** 2 - 2.0 * correlation * sd_a * sd_b
     if not v > 0:
-        raise ValueError("the difference has no variance (correlation 1 with equal SDs)")
+        raise ABInputError("the difference has no variance (correlation 1 with equal SDs)")
     return math.sqrt(v)
 
 
@@ -64,8 +74,7 @@ def _power(dz, n, a, alt, strict, method):
     return 1.0 - _nctdtr(df, nc, crit) if alt == "larger" else _nctdtr(df, nc, -crit)
 
 
-def power_paired(n, effect_size, *, alpha: float = 0.05, alternative: str = "two-sided",
-                 method: str = "exact", strict: bool = False):
+def power_paired(n, effect_size, *, design: Design | None = None, **settings):
     """Power of the paired t-test with ``n`` pairs at ``d_z = effect_size`` (vectorised).
 
     Examples
@@ -73,16 +82,12 @@ def power_paired(n, effect_size, *, alpha: float = 0.05, alternative: str = "two
     >>> round(float(power_paired(30, 0.5)), 4)     # statsmodels TTestPower: 0.7540
     0.754
     """
-    if method not in PAIRED_METHODS:
-        raise ValueError(f"method must be one of {sorted(PAIRED_METHODS)}, got {method!r}")
-    _check_common(alpha, None, 1.0, 2)
-    out = _power(effect_size, n, alpha, _alt(alternative), strict, method)
+    d = _paired_design(design, settings)
+    out = _power(effect_size, n, d.alpha, d.alternative, d.strict, d.method)
     return out[()] if isinstance(out, np.ndarray) else out
 
 
-def sample_size_paired(effect_size: float, *, alpha: float = 0.05, power: float = 0.8,
-                       alternative: str = "two-sided", method: str = "exact",
-                       strict: bool = False) -> float:
+def sample_size_paired(effect_size: float, *, design: Design | None = None, **settings) -> float:
     """Unrounded number of pairs for the paired t-test to reach ``power`` at ``d_z``.
 
     Examples
@@ -90,13 +95,11 @@ def sample_size_paired(effect_size: float, *, alpha: float = 0.05, power: float 
     >>> round(sample_size_paired(0.5), 2)          # statsmodels TTestPower: 33.37
     33.37
     """
-    if method not in PAIRED_METHODS:
-        raise ValueError(f"method must be one of {sorted(PAIRED_METHODS)}, got {method!r}")
-    _check_common(alpha, power, 1.0, 2)
-    alt = _alt(alternative)
+    ds = _paired_design(design, settings, power=0.8)
+    alpha, power, alt, method, strict = ds.alpha, ds.power, ds.alternative, ds.method, ds.strict
     d = float(effect_size)
     if not math.isfinite(d) or d == 0:
-        raise ValueError(f"effect_size must be a non-zero finite number, got {effect_size!r}")
+        raise ABInputError(f"effect_size must be a non-zero finite number, got {effect_size!r}")
     za = _z_crit(alpha, alt)
     n0 = ((za + float(_ndtri(power))) / d) ** 2
     if method == "normal" and not (strict and alt == "two-sided"):
@@ -109,9 +112,8 @@ def sample_size_paired(effect_size: float, *, alpha: float = 0.05, power: float 
 def plan_paired(*, effect_size: float | None = None, mde: float | None = None,
                 sd_diff: float | None = None, sd: float | None = None,
                 correlation: float | None = None, baseline: float | None = None,
-                n: float | None = None, power: float | None = None, alpha: float = 0.05,
-                alternative: str = "two-sided", method: str = "exact", strict: bool = False,
-                daily_traffic: float | None = None) -> PowerResult:
+                n: float | None = None, daily_traffic: float | None = None,
+                design: Design | None = None, **settings) -> PowerResult:
     """Plan a paired comparison: the number of pairs, or the power with ``n`` pairs.
 
     Parameters
@@ -121,12 +123,14 @@ def plan_paired(*, effect_size: float | None = None, mde: float | None = None,
         ``correlation`` (of the two variants' scores on an example).
     n : float, optional
         Number of pairs, to solve the power.
-    power : float, optional
-        Target power (default 0.8).
     baseline : float, optional
         Baseline mean, only to report the relative MDE.
     daily_traffic : float, optional
         Examples answered per day (both variants), for a duration.
+    design, **settings
+        :class:`~toolkit.ab.power.Design` or its fields as keywords: ``power`` (target, default
+        0.8; with ``n`` it is solved), ``alpha``, ``alternative``, ``method`` (``"exact"`` or
+        ``"normal"``), ``strict``.
 
     Returns
     -------
@@ -141,37 +145,32 @@ def plan_paired(*, effect_size: float | None = None, mde: float | None = None,
     >>> round(plan_paired(effect_size=0.5, n=30).power, 4)
     0.754
     """
-    if method not in PAIRED_METHODS:
-        raise ValueError(f"method must be one of {sorted(PAIRED_METHODS)}, got {method!r}")
+    ds = _paired_design(design, settings)
+    power, alpha, alt, method, strict = ds.power, ds.alpha, ds.alternative, ds.method, ds.strict
     notes = []
     if effect_size is None:
         if mde is None:
-            raise ValueError("give effect_size (d_z), or mde with sd_diff or with sd and "
+            raise ABInputError("give effect_size (d_z), or mde with sd_diff or with sd and "
                              "correlation")
         if sd_diff is None:
             if sd is None or correlation is None:
-                raise ValueError("an absolute mde needs sd_diff, or sd and correlation")
+                raise ABInputError("an absolute mde needs sd_diff, or sd and correlation")
             sd_diff = sd_of_difference(sd, correlation=correlation)
             notes.append(f"sd_diff = {sd_diff:.4g} from sd {sd:g} and correlation "
                          f"{correlation:g}")
         if not sd_diff > 0:
-            raise ValueError(f"sd_diff must be > 0, got {sd_diff!r}")
+            raise ABInputError(f"sd_diff must be > 0, got {sd_diff!r}")
         effect_size = mde / sd_diff
-    alt = _alt(alternative)
     target = 0.8 if power is None else power
-    _check_common(alpha, target, 1.0, 2)
     if n is None:
-        n1, mode = sample_size_paired(effect_size, alpha=alpha, power=target, alternative=alt,
-                                      method=method, strict=strict), "n"
+        n1, mode = sample_size_paired(effect_size, design=ds), "n"
     else:
         if power is not None:
-            raise ValueError("give two of (effect, n, power): all three were given")
+            raise ABInputError("give two of (effect, n, power): all three were given")
         n1, mode = float(n), "power"
-        target = float(power_paired(n1, effect_size, alpha=alpha, alternative=alt,
-                                    method=method, strict=strict))
+        target = float(power_paired(n1, effect_size, design=ds))
     n_pairs = int(math.ceil(n1 - 1e-9))
-    achieved = float(power_paired(n_pairs, effect_size, alpha=alpha, alternative=alt,
-                                  method=method, strict=strict))
+    achieved = float(power_paired(n_pairs, effect_size, design=ds))
     mde_abs = mde if mde is not None else (effect_size * sd_diff if sd_diff else None)
     return PowerResult(
         metric="paired", method=PAIRED_METHODS[method], solved_for=mode, alpha=alpha,

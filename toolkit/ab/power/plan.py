@@ -14,14 +14,16 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
+from toolkit.ab.metrics import ABInputError
 from toolkit.ab.power._common import (
     MEAN_METHODS,
     PROPORTION_METHODS,
+    Design,
     _alpha_c,
-    _alt,
     _check_baseline,
-    _check_common,
+    _design,
     _mode,
     _round_up,
 )
@@ -112,6 +114,19 @@ class PowerResult:
         d["n_per_arm"] = self.n_per_arm
         return d
 
+    def headline(self, prefix: str = "plan_") -> dict[str, Any]:
+        """Flat keys of the main figures (for batch sidecars): units per arm, total, days,
+        baseline and method."""
+        return {f"{prefix}n_per_arm": self.n_control, f"{prefix}total": self.n_total,
+                f"{prefix}days": self.duration_days, f"{prefix}baseline": self.baseline,
+                f"{prefix}method": self.method}
+
+    def summary_table(self) -> pd.DataFrame:
+        """The plan, one row: method, solved quantity, sizes, power, MDE, duration."""
+        keys = ("metric", "method", "solved_for", "alpha", "power", "achieved_power", "effect_size",
+                "mde", "mde_relative", "n_control", "n_treatment", "n_total", "duration_days")
+        return pd.DataFrame([{k: getattr(self, k) for k in keys}])
+
     def summary(self) -> str:
         """One readable paragraph describing the plan.
 
@@ -156,9 +171,9 @@ def duration_days(n_total: float, daily_traffic: float, exposure: float = 1.0) -
     9
     """
     if not daily_traffic > 0:
-        raise ValueError(f"daily_traffic must be > 0, got {daily_traffic!r}")
+        raise ABInputError(f"daily_traffic must be > 0, got {daily_traffic!r}")
     if not 0 < exposure <= 1:
-        raise ValueError(f"exposure must be in (0, 1], got {exposure!r}")
+        raise ABInputError(f"exposure must be in (0, 1], got {exposure!r}")
     return int(math.ceil(n_total / (daily_traffic * exposure) - 1e-9))
 
 
@@ -169,19 +184,13 @@ def plan_means(
     sd: float | None = None,
     baseline: float | None = None,
     n: float | None = None,
-    power: float | None = None,
-    alpha: float = 0.05,
-    ratio: float = 1.0,
-    arms: int = 2,
-    alternative: str = "two-sided",
-    method: str = "exact",
-    strict: bool = False,
-    multiplicity: str = "bonferroni",
     daily_traffic: float | None = None,
     exposure: float = 1.0,
     correlation: float = 0.0,
     r_squared: float | None = None,
     n_primary: int = 1,
+    design: Design | None = None,
+    **settings,
 ) -> PowerResult:
     """Plan a test of a difference in means: solve n, power or the MDE (give the other two).
 
@@ -196,10 +205,6 @@ def plan_means(
         Control mean, only to report the relative MDE.
     n : float, optional
         Control-arm size (to solve power or the MDE).
-    power : float, optional
-        Target power (default 0.8 when solving n or the MDE).
-    alpha, ratio, arms, alternative, method, strict, multiplicity
-        See :func:`power_means`.
     daily_traffic : float, optional
         Units per day entering the experiment (all arms); gives ``duration_days``.
     exposure : float
@@ -216,6 +221,10 @@ def plan_means(
         Primary metrics of the analysis (``analyze(primary=...)``): the significance level is
         split over ``n_primary x (arms - 1)`` comparisons, the family the analysis corrects
         (secondary metrics and guardrails are not in it).
+    design, **settings
+        :class:`~toolkit.ab.power.Design` or its fields as keywords (see :func:`power_means`):
+        ``power`` is the target (default 0.8 when solving n or the MDE; with ``n`` and an effect
+        it is solved), ``method`` ``"exact"`` (default) or ``"normal"``.
 
     Returns
     -------
@@ -231,38 +240,36 @@ def plan_means(
     >>> round(r.mde, 3), r.method
     (0.792, 'normal approximation (z)')
     """
-    if method not in MEAN_METHODS:
-        raise ValueError(f"method must be one of {sorted(MEAN_METHODS)}, got {method!r}")
+    ds = _design(design, settings, MEAN_METHODS, "exact")
     if effect_size is None and mde is not None:
         if sd is None or not sd > 0:
-            raise ValueError("an absolute mde needs sd > 0 (or give effect_size = mde / sd)")
+            raise ABInputError("an absolute mde needs sd > 0 (or give effect_size = mde / sd)")
         effect_size = mde / sd
-    mode = _mode(effect_size is not None, n, power)
-    alt = _alt(alternative)
+    mode = _mode(effect_size is not None, n, ds.power)
+    alpha, power, ratio, arms, alt, method, strict, multiplicity = (
+        ds.alpha, ds.power, ds.ratio, ds.arms, ds.alternative, ds.method, ds.strict, ds.multiplicity)
     target = 0.8 if power is None else power
-    _check_common(alpha, target, ratio, arms)
     correlation = _correlation(correlation, r_squared)
     a_fam = _family_alpha(alpha, n_primary, multiplicity)
-    kw = dict(alpha=a_fam, ratio=ratio, arms=arms, alternative=alt, method=method, strict=strict,
-              multiplicity=multiplicity)
+    solve = Design(a_fam, target, ratio, arms, alt, method, strict, multiplicity)
     shrink = math.sqrt(_variance_factor(correlation))  # CUPED: d grows by 1 / shrink
     if mode == "n":
-        n1 = sample_size_means(effect_size / shrink, power=target, **kw)
+        n1 = sample_size_means(effect_size / shrink, design=solve)
         d = float(effect_size)
     elif mode == "power":
         n1 = float(n)
         d = float(effect_size)
-        target = float(power_means(n1, d / shrink, **kw))
+        target = float(power_means(n1, d / shrink, design=solve))
     else:
         n1 = float(n)
-        d = mde_means(n1, power=target, **kw) * shrink
+        d = mde_means(n1, design=solve) * shrink
     n_c = _round_up(n1)
     n_t = _round_up(ratio * n1) if mode == "n" else _round_up(ratio * n_c)
     if method == "exact" and n_c + n_t > 2:
         achieved = _t_power_scalar(d / shrink, float(n_c), n_t / n_c,
                                    _alpha_c(a_fam, arms, multiplicity), alt, strict)
     else:
-        achieved = float(power_means(n_c, d / shrink, **{**kw, "ratio": n_t / n_c}))
+        achieved = float(power_means(n_c, d / shrink, design=solve, ratio=n_t / n_c))
     n_total = n_c + (arms - 1) * n_t
     mde_abs = d * sd if sd is not None else (mde if mde is not None else None)
     rel = (mde_abs / baseline) if (mde_abs is not None and baseline) else None
@@ -286,20 +293,14 @@ def plan_proportions(
     mde: float | None = None,
     relative: bool = False,
     n: float | None = None,
-    power: float | None = None,
-    alpha: float = 0.05,
-    ratio: float = 1.0,
-    arms: int = 2,
-    alternative: str = "two-sided",
-    method: str = "pooled",
-    strict: bool = False,
-    multiplicity: str = "bonferroni",
     daily_traffic: float | None = None,
     exposure: float = 1.0,
     direction: str | None = None,
     correlation: float = 0.0,
     r_squared: float | None = None,
     n_primary: int = 1,
+    design: Design | None = None,
+    **settings,
 ) -> PowerResult:
     """Plan a test of a difference in proportions: solve n, power or the MDE.
 
@@ -311,15 +312,11 @@ def plan_proportions(
         Lift to detect: absolute (``p2 - p1``) or, with ``relative=True``, relative to ``p1``.
     n : float, optional
         Control-arm size (to solve power or the MDE).
-    power : float, optional
-        Target power (default 0.8 when solving n or the MDE).
-    method : {"pooled", "cohen_h", "unpooled"}
-        Pooled normal (R ``power.prop.test``), arcsine (Cohen's h) or unpooled normal.
     direction : {"increase", "decrease"}, optional
         Sign of the MDE when solving it.
-    alpha, ratio, arms, alternative, strict, multiplicity, daily_traffic, exposure, correlation,
-    r_squared, n_primary
-        See :func:`plan_means`.
+    daily_traffic, exposure, correlation, r_squared, n_primary, design, **settings
+        See :func:`plan_means`; ``method`` is ``"pooled"`` (R ``power.prop.test``, the
+        default), ``"cohen_h"`` (arcsine) or ``"unpooled"`` (normal).
 
     Returns
     -------
@@ -333,32 +330,30 @@ def plan_proportions(
     >>> round(plan_proportions(baseline=0.5, mde=0.25, n=50).power, 7)  # R: 0.7401659
     0.7401659
     """
-    if method not in PROPORTION_METHODS:
-        raise ValueError(f"method must be one of {sorted(PROPORTION_METHODS)}, got {method!r}")
+    ds = _design(design, settings, PROPORTION_METHODS, "pooled")
     p1 = float(baseline)
     _check_baseline(p1)
     delta = None if mde is None else (float(mde) * p1 if relative else float(mde))
-    mode = _mode(delta is not None, n, power)
-    alt = _alt(alternative)
+    mode = _mode(delta is not None, n, ds.power)
+    alpha, power, ratio, arms, alt, method, strict, multiplicity = (
+        ds.alpha, ds.power, ds.ratio, ds.arms, ds.alternative, ds.method, ds.strict, ds.multiplicity)
     target = 0.8 if power is None else power
-    _check_common(alpha, target, ratio, arms)
     correlation = _correlation(correlation, r_squared)
     a_fam = _family_alpha(alpha, n_primary, multiplicity)
-    kw = dict(alpha=a_fam, ratio=ratio, arms=arms, alternative=alt, method=method, strict=strict,
-              multiplicity=multiplicity)
+    solve = Design(a_fam, target, ratio, arms, alt, method, strict, multiplicity)
     k = _variance_factor(correlation)  # CUPED: n units count as n / k
     if mode == "n":
-        n1 = sample_size_proportions(p1, delta, power=target, **kw) * k
+        n1 = sample_size_proportions(p1, delta, design=solve) * k
     elif mode == "power":
         _check_props(p1, p1 + delta)
         n1 = float(n)
-        target = float(power_proportions(n1 / k, p1, delta, **kw))
+        target = float(power_proportions(n1 / k, p1, delta, design=solve))
     else:
         n1 = float(n)
-        delta = mde_proportions(n1 / k, p1, power=target, direction=direction, **kw)
+        delta = mde_proportions(n1 / k, p1, direction=direction, design=solve)
     n_c = _round_up(n1)
     n_t = _round_up(ratio * n1) if mode == "n" else _round_up(ratio * n_c)
-    achieved = float(power_proportions(n_c / k, p1, delta, **{**kw, "ratio": n_t / n_c}))
+    achieved = float(power_proportions(n_c / k, p1, delta, design=solve, ratio=n_t / n_c))
     n_total = n_c + (arms - 1) * n_t
     p2 = p1 + delta
     h = 2.0 * math.asin(math.sqrt(p2)) - 2.0 * math.asin(math.sqrt(p1))
@@ -415,7 +410,7 @@ def power_curve(plan: PowerResult, n=None, *, points: int = 200, effect_scale=1.
         return n, np.asarray(power_proportions(n / _variance_factor(plan.correlation), p1, mde,
                                                method=method, **kw))
     if plan.metric != "mean":
-        raise ValueError(f"power_curve draws mean and proportion plans, not {plan.metric!r}")
+        raise ABInputError(f"power_curve draws mean and proportion plans, not {plan.metric!r}")
     method = {v: k for k, v in MEAN_METHODS.items()}[plan.method]
     d = plan.effect_size / math.sqrt(_variance_factor(plan.correlation))
     return n, np.asarray(power_means(n, d * np.asarray(effect_scale, dtype=float),
@@ -425,7 +420,7 @@ def power_curve(plan: PowerResult, n=None, *, points: int = 200, effect_scale=1.
 def _variance_factor(correlation: float) -> float:
     """``1 - rho**2``: the variance of a CUPED estimate relative to the unadjusted one."""
     if not -1.0 < correlation < 1.0:
-        raise ValueError(f"correlation must be in (-1, 1), got {correlation!r}")
+        raise ABInputError(f"correlation must be in (-1, 1), got {correlation!r}")
     return 1.0 - correlation ** 2
 
 
@@ -434,16 +429,16 @@ def _correlation(correlation: float, r_squared: float | None) -> float:
     if r_squared is None:
         return float(correlation)
     if correlation:
-        raise ValueError("give correlation= or r_squared=, not both")
+        raise ABInputError("give correlation= or r_squared=, not both")
     if not 0.0 <= r_squared < 1.0:
-        raise ValueError(f"r_squared must be in [0, 1), got {r_squared!r}")
+        raise ABInputError(f"r_squared must be in [0, 1), got {r_squared!r}")
     return math.sqrt(r_squared)
 
 
 def _family_alpha(alpha: float, n_primary: int, multiplicity: str) -> float:
     """The level split over the primary metrics (Bonferroni; the arms are split later)."""
     if int(n_primary) != n_primary or n_primary < 1:
-        raise ValueError(f"n_primary must be an integer >= 1, got {n_primary!r}")
+        raise ABInputError(f"n_primary must be an integer >= 1, got {n_primary!r}")
     return alpha if multiplicity == "none" else alpha / n_primary
 
 

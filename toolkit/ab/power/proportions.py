@@ -13,9 +13,11 @@ import math
 
 import numpy as np
 
+from toolkit.ab.metrics import ABInputError
 from toolkit.ab.power._common import (
     PROPORTION_METHODS,
-    _args,
+    Design,
+    _design,
     _check_baseline,
     _ndtr,
     _ndtri,
@@ -56,13 +58,8 @@ def power_proportions(
     baseline,
     mde,
     *,
-    alpha: float = 0.05,
-    ratio: float = 1.0,
-    arms: int = 2,
-    alternative: str = "two-sided",
-    method: str = "pooled",
-    strict: bool = False,
-    multiplicity: str = "bonferroni",
+    design: Design | None = None,
+    **settings,
 ):
     """Power of the two-proportion test (vectorised over ``n``, ``baseline`` and ``mde``).
 
@@ -74,9 +71,9 @@ def power_proportions(
         Control proportion ``p1``.
     mde : float or array
         Absolute difference ``p2 - p1`` (signed).
-    method : {"pooled", "cohen_h", "unpooled"}
-    alpha, ratio, arms, alternative, strict, multiplicity
-        As in :func:`power_means`.
+    design, **settings
+        As in :func:`power_means`; ``method`` is ``"pooled"`` (the default), ``"cohen_h"`` or
+        ``"unpooled"``.
 
     Returns
     -------
@@ -87,7 +84,8 @@ def power_proportions(
     >>> round(float(power_proportions(50, 0.5, 0.25)), 7)   # R power.prop.test(n=50, .5, .75)
     0.7401659
     """
-    alt, a = _args(alpha, None, ratio, arms, alternative, multiplicity, method, PROPORTION_METHODS)
+    d = _design(design, settings, PROPORTION_METHODS, "pooled")
+    alt, a, ratio, method, strict = d.alternative, d.alpha_c, d.ratio, d.method, d.strict
     p1 = np.asarray(baseline, dtype=float)
     p2 = p1 + np.asarray(mde, dtype=float)
     out = _prop_power(p1, p2, np.asarray(n, dtype=float), float(ratio), a, alt, strict, method)
@@ -110,23 +108,17 @@ def _prop_closed_n(p1, p2, r, za, zb, method):
 def _check_props(p1: float, p2: float) -> None:
     _check_baseline(p1)
     if not 0.0 < p2 < 1.0:
-        raise ValueError(f"baseline + mde must be in (0, 1), got {p2!r}")
+        raise ABInputError(f"baseline + mde must be in (0, 1), got {p2!r}")
     if p1 == p2:
-        raise ValueError("mde must be non-zero")
+        raise ABInputError("mde must be non-zero")
 
 
 def sample_size_proportions(
     baseline: float,
     mde: float,
     *,
-    alpha: float = 0.05,
-    power: float = 0.8,
-    ratio: float = 1.0,
-    arms: int = 2,
-    alternative: str = "two-sided",
-    method: str = "pooled",
-    strict: bool = False,
-    multiplicity: str = "bonferroni",
+    design: Design | None = None,
+    **settings,
 ) -> float:
     """Unrounded control-arm size for a two-proportion test (closed form; Newton if strict).
 
@@ -135,12 +127,14 @@ def sample_size_proportions(
     >>> round(sample_size_proportions(0.5, 0.25, power=0.9), 4)   # R power.prop.test: 76.7069
     76.7069
     """
-    alt, a = _args(alpha, power, ratio, arms, alternative, multiplicity, method, PROPORTION_METHODS)
+    d = _design(design, settings, PROPORTION_METHODS, "pooled", power=0.8)
+    alt, a, ratio, method, strict, power = (d.alternative, d.alpha_c, d.ratio, d.method, d.strict,
+                                            d.power)
     p1 = float(baseline)
     p2 = p1 + float(mde)
     _check_props(p1, p2)
     if (alt == "larger" and p2 < p1) or (alt == "smaller" and p2 > p1):
-        raise ValueError(f"mde {mde} points the other way than alternative={alt!r}")
+        raise ABInputError(f"mde {mde} points the other way than alternative={alt!r}")
     r = float(ratio)
     n0 = _prop_closed_n(p1, p2, r, _z_crit(a, alt), float(_ndtri(power)), method)
     if not strict or alt != "two-sided":
@@ -153,15 +147,9 @@ def mde_proportions(
     n: float,
     baseline: float,
     *,
-    alpha: float = 0.05,
-    power: float = 0.8,
-    ratio: float = 1.0,
-    arms: int = 2,
-    alternative: str = "two-sided",
-    method: str = "pooled",
-    strict: bool = False,
-    multiplicity: str = "bonferroni",
     direction: str | None = None,
+    design: Design | None = None,
+    **settings,
 ) -> float:
     """Smallest absolute lift ``p2 - p1`` detectable with control-arm size ``n``.
 
@@ -173,17 +161,19 @@ def mde_proportions(
     >>> round(mde_proportions(77, 0.5, power=0.9), 3)
     0.25
     """
-    alt, a = _args(alpha, power, ratio, arms, alternative, multiplicity, method, PROPORTION_METHODS)
+    d = _design(design, settings, PROPORTION_METHODS, "pooled", power=0.8)
+    alt, a, ratio, method, strict, power = (d.alternative, d.alpha_c, d.ratio, d.method, d.strict,
+                                            d.power)
     p1 = float(baseline)
     _check_baseline(p1)
     direction = direction or ("decrease" if alt == "smaller" else "increase")
     if direction not in ("increase", "decrease"):
-        raise ValueError(f"direction must be 'increase' or 'decrease', got {direction!r}")
+        raise ABInputError(f"direction must be 'increase' or 'decrease', got {direction!r}")
     sgn = 1.0 if direction == "increase" else -1.0
     r = float(ratio)
     n1 = float(n)
     if not n1 > 0:
-        raise ValueError(f"n must be > 0, got {n!r}")
+        raise ABInputError(f"n must be > 0, got {n!r}")
     room = (1.0 - p1) if sgn > 0 else p1  # the lift cannot push p2 outside (0, 1)
     za = _z_crit(a, alt)
     zb = float(_ndtri(power))
@@ -191,7 +181,7 @@ def mde_proportions(
         h = (za + zb) * math.sqrt((1.0 + r) / (n1 * r))
         phi = math.asin(math.sqrt(p1)) + sgn * h / 2.0
         if not 0.0 < phi < math.pi / 2:
-            raise ValueError(f"n = {n1:g} is too small to detect any lift from {p1:g} "
+            raise ABInputError(f"n = {n1:g} is too small to detect any lift from {p1:g} "
                              f"at power {power:g}")
         return math.sin(phi) ** 2 - p1
 
@@ -201,7 +191,7 @@ def mde_proportions(
 
     top = room * (1 - 1e-12)
     if float(f(np.array([top]))[0]) < 0:
-        raise ValueError(f"n = {n1:g} is too small to detect any lift from {p1:g} "
+        raise ABInputError(f"n = {n1:g} is too small to detect any lift from {p1:g} "
                          f"at power {power:g}")
     m0 = min((za + zb) * math.sqrt(p1 * (1 - p1) * (1.0 + 1.0 / r) / n1), 0.5 * top)
     return sgn * _newton_increasing(f, m0, 1e-15, top)

@@ -1,0 +1,75 @@
+"""Prompt experiments against a real bot: a test set x variants x repetitions, run and read honestly.
+
+Modules
+-------
+spec
+    :class:`Variant` (a prompt template plus model parameters), :class:`Endpoint` (an
+    OpenAI-compatible chat endpoint; the key only from an environment variable) and
+    :func:`load_spec` (the YAML spec of ``toolkit experiment run``).
+testset
+    :func:`read_test_set`: CSV / JSON Lines examples, a LangSmith dataset export, or user
+    messages drawn from a conversation log.
+runner
+    :func:`run_experiment`: every call once, concurrently, with timeouts, retries, a disk cache
+    (a rerun sends nothing, a killed run resumes) and per-call latency, tokens, cost and errors;
+    the result's ``log`` is an ordinary conversation log.
+cache
+    :class:`CallCache`: one atomically written file per finished call.
+analysis
+    :func:`analyze_repeated`: the variants compared with examples as the unit and repetitions
+    nested (paired t on per-example means, cluster bootstrap, variance split, flaky examples, the
+    naive analysis beside it); :class:`RepeatedResult` with its figures.
+planner
+    :func:`plan_repetitions` / :func:`plan_from_result`: examples x repetitions for a target lift.
+standin
+    :func:`demo_experiment`, :class:`StandInBot`: a seeded offline bot from the sample's texts
+    with planted quality gaps and flaky examples (the demo's target).
+plots, widgets
+    The figures; :func:`toolkit.experiments.widgets.repetition_panel`, the planner with sliders.
+
+The names below are imported lazily on first access.
+
+Examples
+--------
+>>> from toolkit.experiments import Variant, run_experiment
+>>> import pandas as pd
+>>> run = run_experiment(pd.DataFrame({"input": ["hi", "bye"]}), [Variant("echo")], repetitions=2,
+...                      target=lambda ex, v: ex["input"].upper(), progress=False)
+>>> run.summary_table()[["variant", "calls", "errors"]].to_dict(orient="records")
+[{'variant': 'echo', 'calls': 4, 'errors': 0}]
+"""
+
+from __future__ import annotations
+
+from toolkit._lazy import lazy_attributes
+
+_LAZY = {
+    # the runner (issue 26, item 1)
+    "Variant": "toolkit.experiments.spec",
+    "Endpoint": "toolkit.experiments.spec",
+    "ExperimentSpec": "toolkit.experiments.spec",
+    "ExperimentSpecError": "toolkit.experiments.spec",
+    "load_spec": "toolkit.experiments.spec",
+    "read_test_set": "toolkit.experiments.testset",
+    "TestSetError": "toolkit.experiments.testset",
+    "run_experiment": "toolkit.experiments.runner",
+    "ExperimentRun": "toolkit.experiments.runner",
+    "CallStats": "toolkit.experiments.runner",
+    "preview_experiment": "toolkit.experiments.runner",
+    "ExperimentPreview": "toolkit.experiments.runner",
+    "CallCache": "toolkit.experiments.cache",
+    # the repetition-aware analysis, the planner, the stand-in bot (issue 26, items 2 and 4)
+    "analyze_repeated": "toolkit.experiments.analysis",
+    "RepeatedResult": "toolkit.experiments.analysis",
+    "ExperimentAnalysisError": "toolkit.experiments.analysis",
+    "plan_repetitions": "toolkit.experiments.planner",
+    "plan_from_result": "toolkit.experiments.planner",
+    "power_repeated": "toolkit.experiments.planner",
+    "RepetitionPlan": "toolkit.experiments.planner",
+    "StandInBot": "toolkit.experiments.standin",
+    "demo_experiment": "toolkit.experiments.standin",
+}
+
+__all__ = sorted(_LAZY)
+
+__getattr__, __dir__ = lazy_attributes(__name__, _LAZY, globals())

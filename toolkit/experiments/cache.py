@@ -1,0 +1,146 @@
+"""The disk cache of an experiment's finished calls: one small JSON file per call, written atomically.
+
+A call is keyed by a SHA-256 of what decides its answer: the target (the endpoint URL and model,
+or the Python function's name, a hash of its code and its ``cache_id``), the variant's whole definition (its name too, so the two arms of an
+A/A test stay independent draws), the example (every column), the repetition index and the
+run's seed. Never the API key.
+
+Each finished call is written the moment it finishes, to a temporary file that is fsync'ed and
+renamed (:func:`toolkit._files.atomic_write_text`), so a run that is killed keeps every call it
+finished and a rerun sends only what is missing. Only successful calls are stored: a failed call
+is sent again on the next run. A damaged entry counts as a miss.
+
+Examples
+--------
+>>> import tempfile
+>>> cache = CallCache(tempfile.mkdtemp())
+>>> key = call_key({"kind": "callable", "name": "m.f"}, {"name": "a"}, {"example_id": "1", "input": "hi"}, 0, 0)
+>>> cache.get(key) is None
+True
+>>> cache.put(key, {"bot_response": "hello", "response_time_s": 0.1})
+>>> cache.get(key)["bot_response"], len(cache)
+('hello', 1)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+__all__ = ["CACHE_VERSION", "CallCache", "call_key"]
+
+#: bumped when the meaning of a cached entry changes (old entries then stop matching)
+CACHE_VERSION = 1
+
+
+def _plain(value: Any) -> Any:
+    """JSON-safe form of an example value (NaN/NA -> None, numpy scalars -> Python, others -> str)."""
+    from toolkit._files import to_jsonable
+
+    return to_jsonable(value)
+
+
+def call_key(target: Mapping[str, Any], variant: Mapping[str, Any], example: Mapping[str, Any],
+             repetition: int, seed: int) -> str:
+    """SHA-256 (hex) of target + variant definition + example + repetition + seed.
+
+    Examples
+    --------
+    >>> k1 = call_key({"kind": "callable", "name": "m.f"}, {"name": "a"}, {"input": "x"}, 0, 0)
+    >>> k2 = call_key({"kind": "callable", "name": "m.f"}, {"name": "a"}, {"input": "x"}, 1, 0)
+    >>> len(k1), k1 != k2
+    (64, True)
+    """
+    blob = json.dumps({"v": CACHE_VERSION, "target": _plain(dict(target)), "variant": _plain(dict(variant)),
+                       "example": _plain(dict(example)), "repetition": int(repetition), "seed": int(seed)},
+                      sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+def _code_fingerprint(fn: Any) -> str | None:
+    """A short hash of the target's own code (bytecode, constants, names): editing the function
+    changes it, so its cached answers are not reused. None when there is no Python code to read."""
+    import types
+
+    for _ in range(3):  # functools.partial -> its function; a bound method -> its function
+        fn = getattr(fn, "func", None) or getattr(fn, "__func__", None) or fn
+    code = getattr(fn, "__code__", None)
+    if code is None:
+        call = getattr(type(fn), "__call__", None)
+        code = getattr(call, "__code__", None)
+    if not isinstance(code, types.CodeType):
+        return None
+
+    def const(c: Any) -> str:
+        if isinstance(c, types.CodeType):
+            return "code:" + digest(c)
+        if isinstance(c, (tuple, list)):
+            return "(" + ",".join(const(x) for x in c) + ")"
+        if isinstance(c, (frozenset, set)):
+            return "{" + ",".join(sorted(const(x) for x in c)) + "}"
+        return f"{type(c).__name__}:{c!r}"
+
+    def digest(co: types.CodeType) -> str:
+        h = hashlib.sha256(co.co_code)
+        h.update("\x00".join(co.co_names).encode())
+        h.update(const(co.co_consts).encode())
+        return h.hexdigest()[:16]
+
+    return digest(code)
+
+
+class CallCache:
+    """Finished calls on disk under ``folder/<2 hex>/<key>.json``.
+
+    Parameters
+    ----------
+    folder : path
+        Created when the first entry is written.
+    """
+
+    def __init__(self, folder: str | os.PathLike):
+        self.folder = Path(folder).expanduser()
+        if self.folder.exists() and not self.folder.is_dir():
+            from toolkit.errors import OutputError
+
+            raise OutputError(f"cache_dir {self.folder} is a file, not a folder")
+
+    def __repr__(self) -> str:
+        return f"CallCache({str(self.folder)!r})"
+
+    def _file(self, key: str) -> Path:
+        if len(key) != 64 or any(c not in "0123456789abcdef" for c in key):
+            raise ValueError(f"not a cache key: {key[:80]!r}")
+        return self.folder / key[:2] / f"{key}.json"
+
+    def get(self, key: str) -> dict[str, Any] | None:
+        """The stored record of a finished call, or None (missing or damaged)."""
+        path = self._file(key)
+        try:
+            if path.stat().st_size > 50_000_000:
+                return None
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError, RecursionError):
+            return None
+        if not isinstance(data, dict) or data.get("key") != key or not isinstance(data.get("record"), dict):
+            return None
+        return data["record"]
+
+    def put(self, key: str, record: Mapping[str, Any]) -> None:
+        """Store ``record`` for ``key`` durably (fsync'ed temporary file renamed into place)."""
+        from toolkit._files import atomic_write_text, to_jsonable
+
+        atomic_write_text(self._file(key), json.dumps({"key": key, "record": to_jsonable(dict(record))},
+                                                      ensure_ascii=False))
+
+    def __contains__(self, key: str) -> bool:
+        return self.get(key) is not None
+
+    def __len__(self) -> int:
+        if not self.folder.is_dir():
+            return 0
+        return sum(1 for _ in self.folder.glob("??/*.json"))
