@@ -96,12 +96,12 @@ def test_default_quality_is_the_fitted_model_and_the_composite_stays_reachable(s
 
 
 def test_fast_mode_needs_no_sentence_model(sample_log, monkeypatch):
-    from toolkit.quality import _engine
+    from toolkit.quality import _vectorised
 
     def boom():
         raise AssertionError("the sentence model was loaded in fast mode")
 
-    monkeypatch.setattr(_engine, "_minilm_encoder", boom)
+    monkeypatch.setattr(_vectorised, "_minilm_encoder", boom)
     s = score_turns(sample_log.turns.head(200), QualityConfig(model="fitted", mode="fast"))
     assert s["quality"].between(0, 1).all()
 

@@ -70,7 +70,7 @@ is not a string raises a ``TypeError`` naming the column and rows.
 Modules
 -------
 ``config`` (:class:`QualityConfig`, :class:`LengthFit`, levels, weights and cut-offs),
-``components`` (coherence, sentiment, length fit, content words), ``_engine`` (the chunked,
+``components`` (coherence, sentiment, length fit, content words), ``_vectorised`` (the chunked,
 vectorised computation and relevance backends), ``score`` (relevance, the composite,
 :func:`score_turns`, :func:`score_log`, :func:`score_texts`) and ``levels`` (levels, counts,
 per-conversation quality). Every name is importable from ``toolkit.quality``.

@@ -1,7 +1,7 @@
 """The per-text components: coherence (and its parts), sentiment, length fit, content words.
 
 Each works on texts alone (no corpus); relevance, which needs the corpus-wide TF-IDF, is computed
-by :mod:`toolkit.quality._engine` and exposed as :func:`toolkit.quality.relevance`.
+by :mod:`toolkit.quality._vectorised` and exposed as :func:`toolkit.quality.relevance`.
 
 Examples
 --------

@@ -13,7 +13,7 @@ from typing import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from toolkit.quality._engine import _compute
+from toolkit.quality._vectorised import _compute
 from toolkit.quality.config import COMPONENTS, SCORE_COLUMNS, QualityConfig, _as_turns, _config
 from toolkit.quality.levels import assign_levels
 from toolkit.quality.reaction import reaction
