@@ -27,7 +27,7 @@ from toolkit.monitoring import (
     turn_kpis,
     worst_responses,
 )
-from toolkit.quality import assign_levels, level_counts, score_turns
+from toolkit.quality import QualityConfig, assign_levels, composite_quality, content_words, level_counts, score_turns
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +52,7 @@ def _fake_turns(n, quality, rt, *, bot="b1", variant="A", error_every=0):
 def test_thresholds_defaults_and_validation():
     t = Thresholds()
     assert (t.quality_high, t.quality_medium, t.response_time_high, t.response_time_medium,
-            t.high_quality_share_medium) == (0.6, 0.7, 5.0, 3.0, 0.5)
+            t.high_quality_share_medium) == (0.35, 0.5, 5.0, 3.0, 0.5)
     for bad, msg in [
         ({"quality_high": 0.8}, "quality_high .* must be <= quality_medium"),
         ({"response_time_high": 2.0}, "response_time_high .* must be >="),
@@ -68,11 +68,11 @@ def test_thresholds_defaults_and_validation():
     "quality, rt, expected",
     [
         (0.9, 1.0, []),
-        (0.65, 1.0, [("medium", "mean_quality", 0.7), ("medium", "high_quality_share", 0.5)]),
-        (0.55, 1.0, [("high", "mean_quality", 0.6), ("medium", "high_quality_share", 0.5)]),
+        (0.45, 1.0, [("medium", "mean_quality", 0.5), ("medium", "high_quality_share", 0.5)]),
+        (0.3, 1.0, [("high", "mean_quality", 0.35), ("medium", "high_quality_share", 0.5)]),
         (0.9, 3.5, [("medium", "mean_response_time_s", 3.0)]),
         (0.9, 6.0, [("high", "mean_response_time_s", 5.0)]),
-        (0.6, 3.0, [("medium", "high_quality_share", 0.5), ("medium", "mean_quality", 0.7)]),
+        (0.4, 3.0, [("medium", "high_quality_share", 0.5), ("medium", "mean_quality", 0.5)]),
     ],
 )
 def test_alert_rules_and_severities(quality, rt, expected):
@@ -83,7 +83,7 @@ def test_alert_rules_and_severities(quality, rt, expected):
     for a in alerts.itertuples():
         assert a.scope == "all" and a.n_turns == 40 and len(a.recommendation) > 40
         assert a.value == pytest.approx({"mean_quality": quality, "mean_response_time_s": rt,
-                                         "high_quality_share": float(quality >= 0.7)}[a.metric])
+                                         "high_quality_share": float(quality >= QualityConfig().cutoffs["good"])}[a.metric])
 
 
 def test_alerts_per_scope_and_min_turns():
@@ -105,7 +105,7 @@ def test_alerts_per_scope_and_min_turns():
 
 
 def test_alerts_for_matches_kpis():
-    out = alerts_for("variant=B", {"n_turns": 100, "mean_quality": 0.58, "mean_response_time_s": 3.2,
+    out = alerts_for("variant=B", {"n_turns": 100, "mean_quality": 0.3, "mean_response_time_s": 3.2,
                                    "high_quality_share": 0.45})
     assert [(a["severity"], a["metric"]) for a in out] == [
         ("high", "mean_quality"), ("medium", "mean_response_time_s"), ("medium", "high_quality_share")]
@@ -124,7 +124,7 @@ def test_turn_kpis_against_direct_computation(scored_small):
     assert k["error_rate"] == pytest.approx(t["error"].notna().mean())
     assert k["cost_usd"] == pytest.approx(t["cost_usd"].sum())
     assert k["mean_quality"] == pytest.approx(t["quality"].mean())
-    assert k["high_quality_share"] == pytest.approx((t["quality"] >= 0.7).mean())
+    assert k["high_quality_share"] == pytest.approx((t["quality"] >= QualityConfig().cutoffs["good"]).mean())
 
 
 def test_report_tables(scored_small):
@@ -332,7 +332,8 @@ def test_component_costs_add_up_to_lost_quality(scored_small):
 
     t = scored_small.turns
     costs = _weighted_shortfalls(t)
-    assert sum(costs.values()) == pytest.approx(1 - t["quality"].mean(), abs=1e-12)
+    composite = composite_quality(t, content_words=content_words(t["bot_response"]))
+    assert sum(costs.values()) == pytest.approx(1 - composite.mean(), abs=1e-12)
     s = suggestions(scored_small)
     first = s.iloc[0]
     assert first["evidence"][f"lost_{max(costs, key=costs.get)}"] == pytest.approx(max(costs.values()))

@@ -179,14 +179,21 @@ def test_composite_levels_and_config():
                         relevance_saturation=0.25)
     q = composite_quality(parts, cfg)
     np.testing.assert_allclose(q, [(2 * 1 + 1 + 1) / 4, (0 + 0 + 0.5) / 4, (2 * 0.4 + 0.5 + 1) / 4])
-    assert list(assign_levels([0.9, 0.85, 0.7, 0.5, 0.3, 0.29, np.nan])) == [
+    composite_cut = QualityConfig(model="composite").cutoffs
+    assert composite_cut == {"excellent": 0.85, "good": 0.7, "average": 0.5, "poor": 0.3}
+    assert list(assign_levels([0.9, 0.85, 0.7, 0.5, 0.3, 0.29, np.nan], composite_cut)) == [
         "excellent", "excellent", "good", "average", "poor", "unacceptable", np.nan]
+    # without cut-offs: the default (fitted) model's
+    assert QualityConfig().cutoffs == {"excellent": 0.8, "good": 0.5, "average": 0.25, "poor": 0.1}
+    assert list(assign_levels([0.8, 0.5, 0.25, 0.1, 0.09])) == [
+        "excellent", "good", "average", "poor", "unacceptable"]
     custom = {"excellent": 0.95, "good": 0.8, "average": 0.6, "poor": 0.4}
     assert list(assign_levels([0.9], custom)) == ["good"]
-    counts = level_counts(assign_levels([0.9, 0.9, 0.2]))
+    counts = level_counts(assign_levels([0.9, 0.9, 0.05]))
     assert counts["level"].tolist() == list(LEVELS)[::-1]
     assert counts["count"].tolist() == [2, 0, 0, 0, 1]
-    assert high_quality_share([0.9, 0.72, 0.5, 0.1]) == 0.5
+    assert high_quality_share([0.9, 0.72, 0.5, 0.1], composite_cut) == 0.5
+    assert high_quality_share([0.9, 0.52, 0.49, 0.1]) == 0.5
     for bad, msg in [
         (dict(weights={"relevance": -1}), "finite number >= 0"),
         (dict(weights={"speed": 1}), "unknown component"),

@@ -8,7 +8,7 @@ import re
 import pytest
 
 from toolkit.monitoring import Thresholds, evaluate_alerts
-from toolkit.quality import assign_levels, level_counts, score_turns
+from toolkit.quality import QualityConfig, assign_levels, level_counts, score_turns
 from toolkit.quality_widgets import CUTOFF_SLIDERS, THRESHOLD_SLIDERS, alerts_html, levels_html, quality_panel
 
 
@@ -29,8 +29,8 @@ def _rows(html_text, cls):
 
 
 def test_initial_state_matches_toolkit(panel, scored):
-    assert panel.sliders["quality_medium"].value == 0.7
-    assert panel.sliders["cutoff_good"].value == 0.7
+    assert panel.sliders["quality_medium"].value == Thresholds().quality_medium
+    assert panel.sliders["cutoff_good"].value == QualityConfig().cutoffs["good"]
     assert set(panel.sliders) == set(THRESHOLD_SLIDERS) | set(CUTOFF_SLIDERS)
     expected = evaluate_alerts(scored, Thresholds())
     assert panel.alerts_box.value == alerts_html(expected)
@@ -67,12 +67,13 @@ def test_response_time_slider(panel, scored):
 
 
 def test_cutoff_slider_updates_levels_and_share_alert(panel, scored):
+    panel.sliders["cutoff_excellent"].value = 0.9
     panel.sliders["cutoff_good"].value = 0.8
-    cut = {"excellent": 0.85, "good": 0.8, "average": 0.5, "poor": 0.3}
+    cut = {**QualityConfig().cutoffs, "excellent": 0.9, "good": 0.8}
     expected = level_counts(assign_levels(scored["quality"].to_numpy(float), cut))
     assert panel.levels_box.value == levels_html(expected)
     counts = {r[0]: int(r[1]) for r in _rows(panel.levels_box.value, "levels")}
-    assert counts["good"] == int(((scored["quality"] >= 0.8) & (scored["quality"] < 0.85)).sum())
+    assert counts["good"] == int(((scored["quality"] >= 0.8) & (scored["quality"] < 0.9)).sum())
     assert sum(counts.values()) == len(scored)
     exp_alerts = evaluate_alerts(scored, Thresholds(), cutoffs=cut)
     assert panel.alerts_box.value == alerts_html(exp_alerts)
@@ -83,10 +84,11 @@ def test_cutoff_slider_updates_levels_and_share_alert(panel, scored):
 
 def test_invalid_combination_shows_error_and_keeps_tables(panel):
     before = panel.levels_box.value
-    panel.sliders["cutoff_good"].value = 0.9  # above "excellent" (0.85)
+    good = panel.sliders["cutoff_good"].value
+    panel.sliders["cutoff_good"].value = min(1.0, panel.sliders["cutoff_excellent"].value + 0.05)  # above "excellent"
     assert "excellent &gt;= good" in panel.error_box.value
     assert panel.levels_box.value == before
-    panel.sliders["cutoff_good"].value = 0.7
+    panel.sliders["cutoff_good"].value = good
     assert panel.error_box.value == ""
     panel.sliders["quality_high"].value = 0.9  # above quality_medium
     assert "quality_high" in panel.error_box.value
@@ -96,5 +98,5 @@ def test_figure_is_drawn(scored):
     p = quality_panel(scored.head(500))
     first = p.figure.value
     assert first[:8] == b"\x89PNG\r\n\x1a\n"
-    p.sliders["cutoff_average"].value = 0.6
+    p.sliders["cutoff_average"].value = 0.4  # between "poor" and "good", away from its default
     assert p.figure.value != first

@@ -28,8 +28,9 @@ _SEVERITY_ORDER = {"high": 0, "medium": 1, "low": 2}
 
 
 def _weighted_shortfalls(turns: pd.DataFrame, config=None) -> dict[str, float]:
-    """What each component costs the composite, averaged over the turns (they add up to
-    ``1 - mean quality``)."""
+    """What each component costs the hand-weighted composite, averaged over the turns (they add up
+    to ``1 - mean composite``; with the fitted default ``quality`` they say which component is
+    weakest, not how the fitted score was lost)."""
     cfg = _config(config)
     w = cfg.normalised_weights()
     if not len(turns):

@@ -198,8 +198,9 @@ def suggestions(data, *, config=None, min_n: int = 30, max_items: int = 12) -> p
         total = sum(short.values())
         items.append({
             "area": "quality",
-            "finding": f"{worst} costs the most quality: {short[worst]:.3f} of the {total:.3f} points "
-                       f"lost on average (mean quality {turns['quality'].mean():.3f}).",
+            "finding": f"{worst} is the weakest component: it costs {short[worst]:.3f} of the {total:.3f} "
+                       "points the hand-weighted composite of the components loses on average "
+                       f"(mean quality {turns['quality'].mean():.3f}).",
             "evidence": {f"lost_{k}": v for k, v in short.items()},
             "action": _quality_advice(turns, config),
         })

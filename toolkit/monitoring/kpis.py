@@ -47,7 +47,7 @@ def turn_kpis(turns: pd.DataFrame, cutoffs: Mapping[str, float] | None = None) -
     Examples
     --------
     >>> t = pd.DataFrame({"response_time_s": [1.0, 2.0, 9.0], "error": [None, "timeout", None],
-    ...                   "quality": [0.9, 0.5, 0.75], "level": ["excellent", "average", "good"]})
+    ...                   "quality": [0.9, 0.3, 0.75], "level": ["excellent", "average", "good"]})
     >>> k = turn_kpis(t)
     >>> k["n_turns"], k["mean_response_time_s"], round(k["error_rate"], 3), round(k["high_quality_share"], 3)
     (3, 4.0, 0.333, 0.667)

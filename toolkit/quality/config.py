@@ -27,12 +27,13 @@ COMPONENTS = ("relevance", "sentiment", "coherence", "length_fit")
 SCORE_COLUMNS = ("relevance", "sentiment", "coherence", "length_fit", "quality", "level")
 
 _DEFAULT_WEIGHTS = {"relevance": 0.5, "coherence": 0.25, "length_fit": 0.15, "sentiment": 0.1}
-#: cut-offs of the default (composite) quality
-_DEFAULT_CUTOFFS = {"excellent": 0.85, "good": 0.7, "average": 0.5, "poor": 0.3}
-_COMPOSITE_CUTOFFS = _DEFAULT_CUTOFFS
+#: cut-offs of the hand-weighted composite quality (``QualityConfig(model="composite")``)
+_COMPOSITE_CUTOFFS = {"excellent": 0.85, "good": 0.7, "average": 0.5, "poor": 0.3}
 #: cut-offs of the fitted model's quality (a percentile among public human-rated responses):
 #: the top 20 % are excellent, the next 30 % good, then 25 % average, 15 % poor, 10 % unacceptable
 _FITTED_CUTOFFS = {"excellent": 0.8, "good": 0.5, "average": 0.25, "poor": 0.1}
+#: cut-offs used when none are given: the default model's (the fitted one)
+_DEFAULT_CUTOFFS = _FITTED_CUTOFFS
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 Examples
 --------
->>> level_counts(assign_levels([0.9, 0.6]))[["level", "count"]].values.tolist()
+>>> level_counts(assign_levels([0.9, 0.3]))[["level", "count"]].values.tolist()
 [['excellent', 1], ['good', 0], ['average', 1], ['poor', 0], ['unacceptable', 0]]
 """
 
@@ -23,8 +23,10 @@ def assign_levels(quality, cutoffs: Mapping[str, float] | None = None) -> pd.Cat
 
     Examples
     --------
-    >>> list(assign_levels([0.9, 0.7, 0.69, 0.1]))
+    >>> list(assign_levels([0.9, 0.5, 0.49, 0.05]))   # the default (fitted) model's cut-offs
     ['excellent', 'good', 'average', 'unacceptable']
+    >>> list(assign_levels([0.9, 0.7, 0.69], {"excellent": 0.85, "good": 0.7, "average": 0.5, "poor": 0.3}))
+    ['excellent', 'good', 'average']
     """
     c = _check_cutoffs(cutoffs or _DEFAULT_CUTOFFS)
     q = np.asarray(quality, dtype=float)
@@ -39,7 +41,7 @@ def level_counts(levels) -> pd.DataFrame:
 
     Examples
     --------
-    >>> level_counts(assign_levels([0.9, 0.9, 0.2]))["count"].tolist()
+    >>> level_counts(assign_levels([0.9, 0.9, 0.05]))["count"].tolist()
     [2, 0, 0, 0, 1]
     """
     cat = pd.Categorical(levels, categories=list(LEVELS), ordered=True)
@@ -56,7 +58,7 @@ def high_quality_share(quality, cutoffs: Mapping[str, float] | None = None) -> f
 
     Examples
     --------
-    >>> high_quality_share([0.9, 0.72, 0.5, 0.1])
+    >>> high_quality_share([0.9, 0.52, 0.4, 0.1])
     0.5
     """
     c = _check_cutoffs(cutoffs or _DEFAULT_CUTOFFS)
