@@ -577,13 +577,13 @@ def _role_verdict(r: dict, metric: Metric, control: str, opts: AnalysisOptions
 
 
 def _dask_source(data, metrics, opts: AnalysisOptions, notes: list[str]):
-    """The arms and the per-metric statistics of a :class:`~toolkit.scale.read.DaskLog`: the
+    """The arms and the per-metric statistics of a :class:`~toolkit.dask_engine.read.DaskLog`: the
     unit table is built on the cluster and reduced to :class:`~toolkit.ab.moments.MetricSums`."""
     from toolkit.ab.moments import arm_stats, dask_arm_sums
     from toolkit.ab.randomisation import check_counts
     from toolkit.ab.units import candidate_metrics
-    from toolkit.scale.ab import user_variant_counts
-    from toolkit.scale.read import DaskLog, read_log
+    from toolkit.dask_engine.ab import user_variant_counts
+    from toolkit.dask_engine.read import DaskLog, read_log
 
     if opts.bootstrap:
         raise ABInputError(f"bootstrap={opts.bootstrap} is not available with engine='dask': resampling "

@@ -12,7 +12,6 @@ delta-method interval.
 Examples
 --------
 >>> import numpy as np
-import pandas as pd
 >>> r = two_sample_test(np.r_[np.ones(30), np.zeros(70)], np.r_[np.ones(45), np.zeros(55)], "binary")
 >>> r["test"], r["ci_method"]
 ('two-proportion z (pooled score)', 'score (Miettinen-Nurminen / Mee, inverts the pooled z-test)')

@@ -299,7 +299,7 @@ def arm_stats(sums: MetricSums, metric: Metric, arms: Sequence[str],
 
 
 # ------------------------------------------------------------------------------------------
-# the Dask engine: both passes per partition (toolkit.scale.ab.two_pass), added up
+# the Dask engine: both passes per partition (toolkit.dask_engine.ab.two_pass), added up
 # ------------------------------------------------------------------------------------------
 
 
@@ -367,7 +367,7 @@ def dask_arm_sums(dlog, units_fn: Callable[[Any], pd.DataFrame], variant_col: st
     Examples
     --------
     >>> import dask
-    >>> from toolkit.scale.read import sample_dask_log
+    >>> from toolkit.dask_engine.read import sample_dask_log
     >>> from toolkit.ab.units import units_from_log
     >>> log, dlog = sample_dask_log()                  # the bundled sample's first day, on Dask
     >>> with dask.config.set(scheduler="sync"):
@@ -377,7 +377,7 @@ def dask_arm_sums(dlog, units_fn: Callable[[Any], pd.DataFrame], variant_col: st
     >>> n_units == units_from_log(log)["variant"].value_counts().sort_index().to_dict()
     True
     """
-    from toolkit.scale.ab import two_pass
+    from toolkit.dask_engine.ab import two_pass
 
     first, ss = two_pass(dlog, units_fn, partial(_first_pass, variant_col=variant_col, metrics=metrics),
                          partial(_second_pass, variant_col=variant_col, metrics=metrics))

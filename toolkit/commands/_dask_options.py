@@ -43,7 +43,7 @@ def engine_session(args):
             raise UsageError("--scheduler and --workers need --engine dask")
         yield None
         return
-    from toolkit.scale.cluster import dask_client
+    from toolkit.dask_engine.client import dask_client
 
     if args.workers is not None and args.workers < 1:
         raise UsageError(f"--workers must be >= 1, got {args.workers}")

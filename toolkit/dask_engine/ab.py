@@ -42,7 +42,7 @@ def two_pass(dlog, units_fn: Callable[[Any], Any], first: Callable[[Any], Any],
     """
     import dask
 
-    from toolkit.scale.cluster import compute
+    from toolkit.dask_engine.client import compute
 
     units = dlog.map_logs(units_fn).persist()
     try:
