@@ -243,3 +243,14 @@ def test_dbdc3_reader_when_fetched():
     assert list(d.columns) == hd.COLUMNS and len(d) == 6150 and (d["n_raters"] == 30).all()
     assert d["rating"].between(0, 1).all() and 0.2 < d["failure"].mean() < 0.4
     assert d["next_user"].notna().mean() > 0.85
+
+
+def test_a_rows_quality_does_not_depend_on_the_rows_scored_with_it():
+    # the Dask engine scores a log partition by partition: each row must get the same bits
+    rng = np.random.default_rng(0)
+    for mode in ("full", "fast"):
+        m = load_model(mode)
+        X = pd.DataFrame(rng.uniform(0, 3, (4000, len(m.features))), columns=list(m.features))
+        whole = m.quality(X)
+        parts = np.concatenate([m.quality(X.iloc[i:i + 7]) for i in range(0, len(X), 7)])
+        np.testing.assert_array_equal(parts, whole)

@@ -191,7 +191,13 @@ class QualityModel:
             raise ValueError(f"quality model: features {missing} missing")
         A = X[list(self.features)].to_numpy(dtype=float)
         Z = (A - np.asarray(self.mean)) / np.asarray(self.scale)
-        return Z @ np.asarray(self.coef) + float(self.intercept)
+        # element by element, not ``Z @ coef``: a BLAS product may fuse multiply-adds in some rows
+        # and not others depending on their position, so a row's score would depend on the other
+        # rows scored with it (a log scored whole vs partition by partition on Dask)
+        out = np.full(Z.shape[0], float(self.intercept))
+        for j, c in enumerate(np.asarray(self.coef, dtype=float)):
+            out = out + Z[:, j] * c
+        return out
 
     def quality(self, X: pd.DataFrame) -> np.ndarray:
         """Quality in [0, 1]: where each row's score falls among the training predictions."""
