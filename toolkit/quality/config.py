@@ -171,9 +171,9 @@ class QualityConfig:
     mode : {"full", "fast"}
         Which shipped fitted model: ``"full"`` (default) uses sentence-embedding relevance
         (all-MiniLM-L6-v2 on onnxruntime, run once per distinct normalised sentence of the log,
-        :mod:`toolkit.quality.pooled`, and cached on disk; about 35 CPU-seconds for the bundled
-        37,000-turn sample cold, about 1 ms per new sentence after that); ``"fast"`` has no
-        sentence model (TF-IDF only, about 10x less CPU; for logs of millions of turns with
+        :mod:`toolkit.quality.pooled`, and cached on disk; 35-41 CPU-seconds for the bundled
+        37,000-turn sample cold, about 6 ms per distinct sentence, nothing for a cached one);
+        ``"fast"`` has no sentence model (TF-IDF only, about 10x less CPU; for logs of millions of turns with
         many distinct sentences), and agrees less with people. Only with ``model="fitted"`` and no
         ``quality_model``.
     quality_model : str or Path or QualityModel, optional
