@@ -55,8 +55,8 @@ _LAZY = {
     "run_experiment": "toolkit.experiments.runner",
     "ExperimentRun": "toolkit.experiments.runner",
     "CallStats": "toolkit.experiments.runner",
-    "preview_experiment": "toolkit.experiments.runner",
-    "ExperimentPreview": "toolkit.experiments.runner",
+    "preview_experiment": "toolkit.experiments.calls",
+    "ExperimentPreview": "toolkit.experiments.calls",
     "CallCache": "toolkit.experiments.cache",
     # the repetition-aware analysis, the planner, the stand-in bot (issue 26, items 2 and 4)
     "analyze_repeated": "toolkit.experiments.analysis",
