@@ -30,7 +30,7 @@ from typing import Any
 import pandas as pd
 
 from toolkit.experiments.cache import CallCache, call_key
-from toolkit.experiments.spec import LIMITS, Endpoint, ExperimentSpecError, Variant
+from toolkit.experiments.spec import LIMITS, Endpoint, ExperimentSpecError, Variant, _number
 from toolkit.experiments.targets import CallableTarget, EndpointTarget
 from toolkit.experiments.testset import TestSetError, normalise_test_set, read_test_set
 
@@ -70,26 +70,6 @@ def _check_variants(variants: Any) -> tuple[Variant, ...]:
     if dup:
         raise ExperimentSpecError(f"variants: the name {dup[0]!r} is used twice (names must be unique)")
     return tuple(out)
-
-
-def _int_in(value: Any, name: str, lo: int, hi: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int,)) and not (hasattr(value, "__index__")):
-        raise ExperimentSpecError(f"{name} must be an integer in [{lo}, {hi}], got {value!r}")
-    v = int(value)
-    if not lo <= v <= hi:
-        raise ExperimentSpecError(f"{name} must be an integer in [{lo}, {hi}], got {value!r}")
-    return v
-
-
-def _float_in(value: Any, name: str, lo: float, hi: float) -> float:
-    try:
-        v = float(value)
-        ok = not isinstance(value, bool) and lo <= v <= hi
-    except (TypeError, ValueError):
-        ok = False
-    if not ok:
-        raise ExperimentSpecError(f"{name} must be a number in [{lo:g}, {hi:g}], got {value!r}")
-    return v
 
 
 @dataclass(frozen=True)
@@ -174,16 +154,16 @@ def _prepare(test_set, variants, *, repetitions, target, endpoint, concurrency, 
              sending: bool = True) -> dict[str, Any]:
     """Check every argument (one error naming the first bad one) and build the caller."""
     variants = _check_variants(variants)
-    repetitions = _int_in(repetitions, "repetitions", 1, LIMITS["repetitions"])
-    concurrency = _int_in(concurrency, "concurrency", 1, 64)
-    retries = _int_in(retries, "retries", 0, 10)
-    seed = _int_in(seed, "seed", 0, 2**32 - 1)
-    max_calls = _int_in(max_calls, "max_calls", 1, LIMITS["calls"])
-    timeout_s = _float_in(timeout_s, "timeout_s", 0.01, 3600)
-    backoff_s = _float_in(backoff_s, "backoff_s", 0, 600)
-    max_backoff_s = _float_in(max_backoff_s, "max_backoff_s", 0, 3600)
+    repetitions = _number(repetitions, "repetitions", 1, LIMITS["repetitions"], integer=True)
+    concurrency = _number(concurrency, "concurrency", 1, 64, integer=True)
+    retries = _number(retries, "retries", 0, 10, integer=True)
+    seed = _number(seed, "seed", 0, 2**32 - 1, integer=True)
+    max_calls = _number(max_calls, "max_calls", 1, LIMITS["calls"], integer=True)
+    timeout_s = _number(timeout_s, "timeout_s", 0.01, 3600)
+    backoff_s = _number(backoff_s, "backoff_s", 0, 600)
+    max_backoff_s = _number(max_backoff_s, "max_backoff_s", 0, 3600)
     if stop_after_failures is not None:
-        stop_after_failures = _int_in(stop_after_failures, "stop_after_failures", 1, LIMITS["calls"])
+        stop_after_failures = _number(stop_after_failures, "stop_after_failures", 1, LIMITS["calls"], integer=True)
     if (target is None) == (endpoint is None):
         raise ExperimentSpecError("give exactly one of target= (a Python callable) and endpoint= (an "
                                   "OpenAI-compatible server)")

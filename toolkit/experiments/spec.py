@@ -137,7 +137,8 @@ def _number(value: Any, name: str, lo: float, hi: float, *, integer: bool = Fals
         except (TypeError, ValueError, OverflowError):
             ok = False
     if not ok:
-        raise ExperimentSpecError(f"{where}{name} must be {kind} in [{lo:g}, {hi:g}], got {value!r}")
+        span = f"[{lo}, {hi}]" if integer else f"[{lo:g}, {hi:g}]"
+        raise ExperimentSpecError(f"{where}{name} must be {kind} in {span}, got {value!r}")
     return num
 
 
