@@ -123,6 +123,33 @@ class RepeatedResult:
                        f"repetitions)".replace("95 %", f"{100 * (1 - self.alpha):.0f} %"))
         return out
 
+    @property
+    def best(self) -> pd.Series:
+        """The comparison row of the treatment with the highest lift.
+
+        Examples
+        --------
+        >>> from toolkit.experiments.analysis import _demo_result
+        >>> _demo_result().best["treatment"]
+        'B'
+        """
+        return self.comparisons.sort_values("lift", ascending=False, kind="stable").iloc[0]
+
+    def headline(self) -> str:
+        """One line: the best treatment against the control (lift, CI, adjusted p) and the number
+        of flaky examples.
+
+        Examples
+        --------
+        >>> from toolkit.experiments.analysis import _demo_result
+        >>> _demo_result().headline()
+        'B vs A: lift +0.500 [+0.500, +0.500], p = 6.65e-80; 1 flaky examples'
+        """
+        b = self.best
+        n_flaky = self.flaky_examples["example_id"].nunique()
+        return (f"{b['treatment']} vs {self.control}: lift {b['lift']:+.3f} [{b['ci_low']:+.3f}, {b['ci_high']:+.3f}], "
+                f"p = {b['p_adjusted']:.3g}; {n_flaky} flaky examples")
+
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able dict (NaN -> None).
 
