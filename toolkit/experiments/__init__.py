@@ -36,6 +36,9 @@ standin
     with planted quality gaps and flaky examples (the demo's target).
 plots, widgets
     The figures; :func:`toolkit.experiments.widgets.repetition_panel`, the planner with sliders.
+workflow
+    :func:`~toolkit.experiments.workflow.experiment_inputs`: the steps of notebook 06 (the demo, a
+    spec or a saved log; analysed; the sidecar's results).
 
 The names below are imported lazily on first access.
 
