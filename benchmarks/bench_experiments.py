@@ -6,7 +6,7 @@ Each experiment has ``n`` examples answered ``r`` times by two variants. Scores 
 variant-specific part whose SD makes the SD of the examples' true difference ``sigma_bd``, and
 run-to-run noise ``e`` (SD ``sigma_w``). Vectorised over ``sims`` experiments (20,000; 5,000 with
 --quick) through the same functions the analysis uses
-(:func:`toolkit.experiments.analysis.paired_item_test` and ``naive_repetition_test``).
+(:func:`toolkit.experiments.lift.paired_item_test` and ``naive_repetition_test``).
 
 * A/A (lift 0, two variants of equal mean that suit examples differently): rejection rate of the
   paired t on example means (target 5 +/- 1 %) and of the naive analysis that counts every
@@ -64,7 +64,8 @@ def _rate(out, alpha=0.05):
 
 
 def run(quick: bool = False) -> list[dict]:
-    from toolkit.experiments.analysis import analyze_repeated, naive_repetition_test, paired_item_test
+    from toolkit.experiments.analysis import analyze_repeated
+    from toolkit.experiments.lift import naive_repetition_test, paired_item_test
     from toolkit.experiments.planner import plan_repetitions, power_repeated
 
     sims = 5000 if quick else 20_000

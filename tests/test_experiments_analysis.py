@@ -22,8 +22,8 @@ import pandas as pd
 import pytest
 
 from toolkit.errors import ToolkitError
-from toolkit.experiments.analysis import (analyze_repeated, naive_repetition_test, paired_item_test,
-                                          variance_components)
+from toolkit.experiments.analysis import analyze_repeated
+from toolkit.experiments.lift import naive_repetition_test, paired_item_test, variance_components
 from toolkit.experiments.planner import PlanError, plan_repetitions, power_repeated
 
 SIMS = 20_000
@@ -198,7 +198,7 @@ def test_flaky_pass_fail_and_scores():
 def test_no_flaky_flags_under_homogeneous_noise_at_about_flaky_alpha():
     """Homogeneous normal run-to-run noise: the F-test rule flags an example in about
     ``flaky_alpha`` of experiments (60 cells each, Bonferroni)."""
-    from toolkit.experiments.analysis import flaky_examples
+    from toolkit.experiments.flaky import flaky_examples
 
     rng = np.random.default_rng(8)
     reps, n, r = 1000, 30, 3

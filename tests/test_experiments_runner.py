@@ -226,6 +226,42 @@ def test_killed_run_resumes_sending_only_what_is_missing(tmp_path):
     assert not list(cache.glob("*/.*.tmp"))  # no half-written entry is left to be read
 
 
+def test_opening_the_cache_removes_dead_writers_temp_files_only(tmp_path, monkeypatch):
+    """A SIGKILL mid-write leaves ``.<key>.json.<tag>.<random>.tmp``; the next run removes it,
+    but never a temporary file of a live writer (this process, or one too young to judge)."""
+    import toolkit._files
+    from toolkit.experiments.cache import _TEMP, _host_hash, _writer_tag
+
+    renamed = []
+    real_replace = os.replace
+    monkeypatch.setattr(toolkit._files.os, "replace", lambda a, b: (renamed.append(Path(a).name), real_replace(a, b)))
+    tests = _tests(["a", "b"])
+    bot = lambda ex, v: ex["input"]  # noqa: E731
+    run_experiment(tests, [Variant("v")], repetitions=1, target=bot, cache_dir=tmp_path, progress=False)
+    monkeypatch.undo()
+    assert len(renamed) == 2 and all(_TEMP.match(n)["pid"] == str(os.getpid()) for n in renamed), renamed
+    entry = next(tmp_path.glob("??/*.json"))
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                          text=True, timeout=60, check=True).stdout.strip()
+    temps = {
+        "dead writer": f".{entry.name}.w{dead}-{_host_hash()}.k1ll3d.tmp",
+        "live writer (this process)": f".{entry.name}.{_writer_tag()}.l1v3xx.tmp",
+        "untagged, fresh": f".{entry.name}.fr3sh1.tmp",
+        "untagged, old": f".{entry.name}.0ldxyz.tmp",
+        "another host's, fresh": f".{entry.name}.w{dead}-00000000.h0st22.tmp",
+    }
+    for name in temps.values():
+        (entry.parent / name).write_text('{"key": "')
+    old = time.time() - 120
+    os.utime(entry.parent / temps["untagged, old"], (old, old))
+    again = run_experiment(tests, [Variant("v")], repetitions=1, target=bot, cache_dir=tmp_path, progress=False)
+    left = {what for what, name in temps.items() if (entry.parent / name).exists()}
+    assert left == {"live writer (this process)", "untagged, fresh", "another host's, fresh"}
+    assert again.calls.cached == 2 and len(CallCache(tmp_path)) == 2
+    written = [p.name for p in entry.parent.iterdir()]
+    assert all(n.endswith(".json") or n in temps.values() for n in written), written
+
+
 def test_interrupted_callable_run_resumes(tmp_path):
     calls = Counter()
 

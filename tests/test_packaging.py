@@ -232,6 +232,7 @@ NOT_RESULTS = {
     "toolkit.sample.generator.Sample": "generated data and its truth",
     "toolkit.validation.Problem": "one broken rule, inside LogValidationError",
     "toolkit.llm.Completion": "one API response",
+    "toolkit.experiments.targets.Outcome": "one call's answer, a row of the experiment's log",
     "toolkit.findings.Finding": "one item of Findings, which renders them",
     "toolkit.judges.rubrics.Rubric": "a prompt definition",
     "toolkit.runner.parameters.ParameterSpec": "a parameter declaration",

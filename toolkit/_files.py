@@ -89,12 +89,15 @@ def check_output_file(path: str | os.PathLike, *, suffixes: tuple[str, ...] | No
 
 
 @contextlib.contextmanager
-def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
+def atomic_path(path: str | os.PathLike, *, tag: str = "") -> Iterator[Path]:
     """A temporary path in the folder of ``path`` to write to; renamed onto ``path`` on success.
 
     For writers that want a file name (matplotlib, nbconvert, pyarrow). On an exception (or a
     signal turned into one) the temporary file is removed and ``path`` is left as it was; the
     file gets the mode a new file would get (0666 minus the umask), is fsync'ed, then renamed.
+    The temporary file is named ``.<name>.<random>.tmp``, or ``.<name>.<tag>.<random>.tmp``
+    with a ``tag`` (letters, digits, ``-``, ``_``; e.g. the writer's process id, so that a cleaner
+    can tell the leftovers of a killed writer from a live one's).
 
     Examples
     --------
@@ -112,7 +115,7 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
         raise OutputError(f"cannot write {path}: it is a folder")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.{_checked_tag(tag)}", suffix=".tmp", dir=path.parent)
     except OSError as exc:
         raise _output_error(path, exc) from None
     os.close(fd)
@@ -205,7 +208,16 @@ def remove_live_temps() -> None:
             pass
 
 
-def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
+def _checked_tag(tag: str) -> str:
+    """``tag`` plus a dot ("" for none); a tag outside ``[A-Za-z0-9_-]`` is a programming error."""
+    if not tag:
+        return ""
+    if not all(c.isascii() and (c.isalnum() or c in "-_") for c in tag):
+        raise ValueError(f"a temporary file's tag is letters, digits, '-' and '_'; got {tag!r}")
+    return tag + "."
+
+
+def atomic_write_bytes(path: str | os.PathLike, data: bytes, *, tag: str = "") -> Path:
     """Write ``data`` to ``path`` via a temporary file in the same folder, fsync and an atomic rename.
 
     A reader never sees a half-written file: it sees the old file or the complete new one. The
@@ -220,7 +232,7 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
     b'42'
     """
     path = Path(path)
-    with atomic_path(path) as tmp:
+    with atomic_path(path, tag=tag) as tmp:
         with open(tmp, "wb") as fh:
             fh.write(data)
     return path
@@ -243,8 +255,8 @@ def cache_dir(name: str = "") -> Path:
     return base / name if name else base
 
 
-def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
-    """Write ``text`` (UTF-8) atomically; see :func:`atomic_write_bytes`.
+def atomic_write_text(path: str | os.PathLike, text: str, *, tag: str = "") -> Path:
+    """Write ``text`` (UTF-8) atomically; see :func:`atomic_write_bytes` (``tag``: :func:`atomic_path`).
 
     Examples
     --------
@@ -252,7 +264,7 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
     >>> atomic_write_text(pathlib.Path(tempfile.mkdtemp()) / "x.txt", "héllo").read_text()
     'héllo'
     """
-    return atomic_write_bytes(path, text.encode("utf-8"))
+    return atomic_write_bytes(path, text.encode("utf-8"), tag=tag)
 
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")

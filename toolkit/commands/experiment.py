@@ -96,7 +96,8 @@ def _run_run(args) -> int:
     from toolkit._files import check_output_file
     from toolkit.cli import print_json
     from toolkit.errors import UsageError
-    from toolkit.experiments.runner import preview_experiment, run_experiment
+    from toolkit.experiments.calls import preview_experiment
+    from toolkit.experiments.runner import run_experiment
     from toolkit.experiments.spec import load_spec
     from toolkit.experiments.testset import read_test_set
 

@@ -13,12 +13,22 @@ runner
     :func:`run_experiment`: every call once, concurrently, with timeouts, retries, a disk cache
     (a rerun sends nothing, a killed run resumes) and per-call latency, tokens, cost and errors;
     the result's ``log`` is an ordinary conversation log.
+calls
+    The arguments of a run checked, every call planned with its cache key and seed;
+    :func:`preview_experiment` (what a run would send and cost, nothing sent).
+targets
+    The two callers: a Python callable in a thread with a timeout and retries, or an
+    OpenAI-compatible endpoint through :class:`toolkit.llm.LLMClient`.
 cache
-    :class:`CallCache`: one atomically written file per finished call.
+    :class:`CallCache`: one atomically written file per finished call; the temporary files of
+    killed writers are removed when a run opens it.
 analysis
     :func:`analyze_repeated`: the variants compared with examples as the unit and repetitions
-    nested (paired t on per-example means, cluster bootstrap, variance split, flaky examples, the
-    naive analysis beside it); :class:`RepeatedResult` with its figures.
+    nested; it reads the run log and puts the pieces below together.
+lift, flaky, result
+    The paired t on per-example means, the naive test, the variance split and the cluster
+    bootstrap (vectorised over experiments); the flaky-example rule; :class:`RepeatedResult`
+    with its tables and figures.
 planner
     :func:`plan_repetitions` / :func:`plan_from_result`: examples x repetitions for a target lift.
 standin
@@ -26,6 +36,9 @@ standin
     with planted quality gaps and flaky examples (the demo's target).
 plots, widgets
     The figures; :func:`toolkit.experiments.widgets.repetition_panel`, the planner with sliders.
+workflow
+    :func:`~toolkit.experiments.workflow.experiment_inputs`: the steps of notebook 06 (the demo, a
+    spec or a saved log; analysed; the sidecar's results).
 
 The names below are imported lazily on first access.
 
@@ -55,13 +68,17 @@ _LAZY = {
     "run_experiment": "toolkit.experiments.runner",
     "ExperimentRun": "toolkit.experiments.runner",
     "CallStats": "toolkit.experiments.runner",
-    "preview_experiment": "toolkit.experiments.runner",
-    "ExperimentPreview": "toolkit.experiments.runner",
+    "preview_experiment": "toolkit.experiments.calls",
+    "ExperimentPreview": "toolkit.experiments.calls",
     "CallCache": "toolkit.experiments.cache",
     # the repetition-aware analysis, the planner, the stand-in bot (issue 26, items 2 and 4)
     "analyze_repeated": "toolkit.experiments.analysis",
-    "RepeatedResult": "toolkit.experiments.analysis",
-    "ExperimentAnalysisError": "toolkit.experiments.analysis",
+    "RepeatedResult": "toolkit.experiments.result",
+    "ExperimentAnalysisError": "toolkit.experiments.result",
+    "paired_item_test": "toolkit.experiments.lift",
+    "naive_repetition_test": "toolkit.experiments.lift",
+    "variance_components": "toolkit.experiments.lift",
+    "flaky_examples": "toolkit.experiments.flaky",
     "plan_repetitions": "toolkit.experiments.planner",
     "plan_from_result": "toolkit.experiments.planner",
     "power_repeated": "toolkit.experiments.planner",

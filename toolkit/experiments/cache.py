@@ -8,7 +8,10 @@ run's seed. Never the API key.
 Each finished call is written the moment it finishes, to a temporary file that is fsync'ed and
 renamed (:func:`toolkit._files.atomic_write_text`), so a run that is killed keeps every call it
 finished and a rerun sends only what is missing. Only successful calls are stored: a failed call
-is sent again on the next run. A damaged entry counts as a miss.
+is sent again on the next run. A damaged entry counts as a miss. A writer killed in the middle of
+a write (SIGKILL, power loss) leaves its temporary file behind; the temporary files carry the
+writer's host and process id, and :meth:`CallCache.remove_stale_temps` (called when a run opens
+the cache) removes those of writers that are gone, never one a live writer is still using.
 
 Examples
 --------
@@ -27,6 +30,9 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
+import socket
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -35,6 +41,15 @@ __all__ = ["CACHE_VERSION", "CallCache", "call_key"]
 
 #: bumped when the meaning of a cached entry changes (old entries then stop matching)
 CACHE_VERSION = 1
+
+#: a temporary file of an entry being written: ``.<key>.json.w<pid>-<host hash>.<random>.tmp``
+#: (``toolkit._files.atomic_path`` with a tag), or untagged ``.<key>.json.<random>.tmp``
+_TEMP = re.compile(r"^\.[0-9a-f]{64}\.json\.(?:w(?P<pid>\d{1,10})-(?P<host>[0-9a-f]{8})\.)?[^.]+\.tmp$")
+#: seconds after which a temporary file no live writer of this host owns is stale (one entry is a
+#: small JSON written in milliseconds; a minute leaves a wide margin for a slow disk)
+STALE_AFTER_S = 60.0
+#: seconds after which even a temporary file whose writer's pid is alive is stale (the pid was reused)
+ABANDONED_AFTER_S = 3600.0
 
 
 def _plain(value: Any) -> Any:
@@ -93,6 +108,28 @@ def _code_fingerprint(fn: Any) -> str | None:
     return digest(code)
 
 
+def _host_hash() -> str:
+    return hashlib.sha256(socket.gethostname().encode("utf-8", "replace")).hexdigest()[:8]
+
+
+def _writer_tag() -> str:
+    """``w<pid>-<host hash>``: who writes a temporary file (see :meth:`CallCache.remove_stale_temps`)."""
+    return f"w{os.getpid()}-{_host_hash()}"
+
+
+def _pid_alive(pid: int) -> bool:
+    """Whether a process ``pid`` exists on this host (True when it cannot be told)."""
+    if os.name == "nt":  # os.kill(pid, 0) would terminate the process on Windows
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError, OverflowError):
+        return True  # it exists (another user's), or the pid is not one we can ask about
+    return True
+
+
 class CallCache:
     """Finished calls on disk under ``folder/<2 hex>/<key>.json``.
 
@@ -135,7 +172,54 @@ class CallCache:
         from toolkit._files import atomic_write_text, to_jsonable
 
         atomic_write_text(self._file(key), json.dumps({"key": key, "record": to_jsonable(dict(record))},
-                                                      ensure_ascii=False))
+                                                      ensure_ascii=False), tag=_writer_tag())
+
+    def remove_stale_temps(self) -> int:
+        """Remove the temporary files that killed writers left behind; returns how many.
+
+        A temporary file is stale when its writer (the host and process id in its name) is a
+        process of this host that no longer exists, when it is older than ``STALE_AFTER_S``
+        (60 s) and not tagged by a process of this host (an untagged or another host's file), or
+        when it is older than ``ABANDONED_AFTER_S`` (an hour: its pid was reused). A file of a
+        live writer, in this or another process, is never removed while it can be in use.
+
+        Examples
+        --------
+        >>> import subprocess, sys, tempfile
+        >>> cache = CallCache(tempfile.mkdtemp())
+        >>> cache.put("ab" * 32, {"bot_response": "hi"})
+        >>> gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+        ...                       capture_output=True, text=True).stdout.strip()
+        >>> left = cache.folder / "ab" / f".{'ab' * 32}.json.w{gone}-{_host_hash()}.x1y2z3.tmp"
+        >>> _ = left.write_text('{"key": "ab')  # a write cut short by SIGKILL
+        >>> live = cache.folder / "ab" / f".{'ab' * 32}.json.{_writer_tag()}.q7r8s9.tmp"
+        >>> _ = live.write_text("{")  # this process writing
+        >>> cache.remove_stale_temps(), left.exists(), live.exists(), len(cache)
+        (1, False, True, 1)
+        """
+        if not self.folder.is_dir():
+            return 0
+        host, now, removed = _host_hash(), time.time(), 0
+        for path in self.folder.glob("??/.*.tmp"):
+            m = _TEMP.match(path.name)
+            if m is None:
+                continue  # not one of ours
+            try:
+                age = now - path.stat().st_mtime
+            except OSError:
+                continue  # renamed into place or removed meanwhile
+            ours = m["pid"] is not None and m["host"] == host
+            if ours:
+                stale = age > ABANDONED_AFTER_S or not _pid_alive(int(m["pid"]))
+            else:
+                stale = age > STALE_AFTER_S
+            if stale:
+                try:
+                    path.unlink()
+                    removed += 1
+                except OSError:
+                    pass  # gone meanwhile, or not ours to remove: a reader ignores it anyway
+        return removed
 
     def __contains__(self, key: str) -> bool:
         return self.get(key) is not None

@@ -137,7 +137,8 @@ def _number(value: Any, name: str, lo: float, hi: float, *, integer: bool = Fals
         except (TypeError, ValueError, OverflowError):
             ok = False
     if not ok:
-        raise ExperimentSpecError(f"{where}{name} must be {kind} in [{lo:g}, {hi:g}], got {value!r}")
+        span = f"[{lo}, {hi}]" if integer else f"[{lo:g}, {hi:g}]"
+        raise ExperimentSpecError(f"{where}{name} must be {kind} in {span}, got {value!r}")
     return num
 
 
@@ -250,6 +251,25 @@ class Variant:
         return {"name": self.name, "prompt_template": self.prompt_template, "system": self.system,
                 "model": self.model, "temperature": self.temperature, "max_tokens": self.max_tokens,
                 "params": dict(self.params)}
+
+    def summary_table(self):
+        """One row: the variant's name and what it sends (``params`` as JSON text).
+
+        Examples
+        --------
+        >>> Variant("short", system="Be brief.", temperature=0.2).summary_table().iloc[0].to_dict()
+        {'variant': 'short', 'model': None, 'temperature': 0.2, 'max_tokens': None, 'system': 'Be brief.', \
+'prompt_template': '{input}', 'params': '{}'}
+        """
+        import json
+
+        import pandas as pd
+
+        return pd.DataFrame([{"variant": self.name, "model": self.model, "temperature": self.temperature,
+                              "max_tokens": self.max_tokens, "system": self.system,
+                              "prompt_template": self.prompt_template,
+                              "params": json.dumps(self.params, sort_keys=True, ensure_ascii=False)}],
+                            dtype=object)
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any], *, where: str = "variant") -> Variant:
@@ -383,6 +403,23 @@ class Endpoint:
                 "key_set": self.api_key() is not None,
                 "prices": {m: list(p) for m, p in self.prices.items()}}
 
+    def summary_table(self):
+        """One row of :meth:`to_dict` (never the key: only whether it is set); prices as text.
+
+        Examples
+        --------
+        >>> e = Endpoint("http://127.0.0.1:8000/v1", "llama3", api_key_env="NO_SUCH_KEY_SET",
+        ...              prices={"llama3": [0.1, 0.2]})
+        >>> e.summary_table().iloc[0].to_dict()
+        {'base_url': 'http://127.0.0.1:8000/v1', 'model': 'llama3', 'api_key_env': 'NO_SUCH_KEY_SET', \
+'key_set': False, 'prices': 'llama3: 0.1 / 0.2 USD per 1M tokens'}
+        """
+        import pandas as pd
+
+        d = self.to_dict()
+        d["prices"] = "; ".join(f"{m}: {p[0]:g} / {p[1]:g} USD per 1M tokens" for m, p in d["prices"].items())
+        return pd.DataFrame([d], dtype=object)
+
 
 def _safe(url: Any) -> str:
     from toolkit._secrets import redact
@@ -446,7 +483,27 @@ class ExperimentSpec:
             raise ExperimentSpecError(f"target {self.target!r} is not callable")
         return obj
 
+    def summary_table(self):
+        """One row per variant: what it sends, the model it will use, the target and the repetitions.
+
+        Examples
+        --------
+        >>> spec = load_spec({"test_set": "t.csv", "endpoint": {"base_url": "http://127.0.0.1:8000/v1",
+        ...                   "model": "llama3"}, "variants": [{"name": "a"}, {"name": "b", "model": "qwen"}]})
+        >>> spec.summary_table()[["variant", "model", "target", "repetitions"]].values.tolist()
+        [['a', 'llama3', 'http://127.0.0.1:8000/v1', 3], ['b', 'qwen', 'http://127.0.0.1:8000/v1', 3]]
+        """
+        import pandas as pd
+
+        table = pd.concat([v.summary_table() for v in self.variants], ignore_index=True)
+        if self.endpoint is not None:
+            table["model"] = table["model"].where(table["model"].notna(), self.endpoint.model)
+        table["target"] = self.target if self.endpoint is None else self.endpoint.to_dict()["base_url"]
+        table["repetitions"] = self.repetitions
+        return table
+
     def to_dict(self) -> dict[str, Any]:
+        """The spec as plain values (the endpoint without its key), as a run records it."""
         return {"name": self.name, "test_set": self.test_set, "n": self.n,
                 "variants": [v.to_dict() for v in self.variants], "repetitions": self.repetitions,
                 "endpoint": None if self.endpoint is None else self.endpoint.to_dict(), "target": self.target,

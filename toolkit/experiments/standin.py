@@ -360,12 +360,86 @@ class StandInBot:
 
 @dataclass(frozen=True)
 class StandInDemo:
-    """The demo experiment: test set, variants (dicts), the bot, and its truth."""
+    """The demo experiment: test set, variants (dicts), the bot, and its truth.
+
+    Examples
+    --------
+    >>> d = demo_experiment(30, seed=2)
+    >>> d.summary_table()[["variant", "skill", "expected_lift"]].round(3).values.tolist()[0]
+    ['baseline', 0.65, nan]
+    >>> d.to_dict()["n_examples"], d.to_dict()["n_flaky"]
+    (30, 6)
+    """
 
     test_set: pd.DataFrame
     variants: list
     bot: StandInBot
     truth: dict = field(repr=False, default_factory=dict)
+
+    def summary_table(self) -> pd.DataFrame:
+        """One row per variant: its skill, system message, temperature and the planted pass rates
+        and lifts against the control (this test set, and the population it was drawn from)."""
+        t = self.truth
+        return pd.DataFrame([{
+            "variant": v["name"], "skill": t["variants"][v["name"]]["skill"], "system": v.get("system"),
+            "temperature": v.get("temperature"),
+            "expected_pass_rate": t["expected_pass_rate"][v["name"]],
+            "population_pass_rate": t["population_pass_rate"][v["name"]],
+            "expected_lift": t["expected_lift"].get(v["name"], np.nan),
+            "population_lift": t["population_lift"].get(v["name"], np.nan),
+        } for v in self.variants])
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain values: the test-set size, the variants, the planted truth (without the
+        per-example probabilities, which stay in :attr:`truth`)."""
+        from toolkit._files import to_jsonable
+
+        truth = {k: v for k, v in self.truth.items() if k != "p_good"}
+        return to_jsonable({"n_examples": len(self.test_set), "variants": self.variants,
+                            "n_flaky": len(self.truth.get("flaky_examples", [])), "truth": truth,
+                            "summary": self.summary_table()})
+
+    def compare(self, result) -> pd.DataFrame:
+        """The planted lifts beside a :class:`~toolkit.experiments.result.RepeatedResult` of this
+        demo: per treatment the planted lift (this test set, the population) and, when the result
+        is on the stand-in's own pass/fail (``passed``), the estimate and whether its interval and
+        the naive one cover the planted lift.
+
+        Examples
+        --------
+        >>> from toolkit.experiments.analysis import analyze_repeated
+        >>> d = demo_experiment(40, seed=1)
+        >>> res = analyze_repeated(_local_run(d, repetitions=3), "passed", n_boot=0)
+        >>> list(d.compare(res).columns)
+        ['planted lift (this test set)', 'planted lift (population)', 'estimate', 'covered by the CI', \
+'covered by the naive CI']
+        """
+        planted = pd.DataFrame({"planted lift (this test set)": self.truth["expected_lift"],
+                                "planted lift (population)": self.truth["population_lift"]})
+        if result.metric != "passed":
+            return planted
+        cmp = result.comparisons.set_index("treatment")
+        planted = planted.reindex(cmp.index)
+        true_lift = planted["planted lift (this test set)"]
+        planted["estimate"] = cmp["lift"]
+        planted["covered by the CI"] = (cmp["ci_low"] <= true_lift) & (true_lift <= cmp["ci_high"])
+        planted["covered by the naive CI"] = (cmp["naive_ci_low"] <= true_lift) & (true_lift <= cmp["naive_ci_high"])
+        return planted
+
+    def flaky_note(self, result) -> str:
+        """One Markdown sentence: the planted flaky examples against those the result flagged.
+
+        Examples
+        --------
+        >>> from toolkit.experiments.analysis import analyze_repeated
+        >>> d = demo_experiment(40, seed=1)
+        >>> d.flaky_note(analyze_repeated(_local_run(d, repetitions=3), "passed", n_boot=0))[:61]
+        'Planted flaky: **3** examples; flagged: **3**, of which **3**'
+        """
+        planted = set(self.truth["flaky_examples"])
+        flagged = set(result.flaky_examples["example_id"])
+        return (f"Planted flaky: **{len(planted)}** examples; flagged: **{len(flagged)}**, of which "
+                f"**{len(planted & flagged)}** planted (a stable example flips only rarely).")
 
 
 def demo_experiment(n_examples: int = 60, *, seed: int = 0, variants: Sequence[str] | None = None,

@@ -167,12 +167,28 @@ class MappedLog:
 
     Examples
     --------
-    >>> print(MappedLog(log=None, report=MappingReport(n_records=2, n_turns=2)))
+    >>> m = MappedLog(log=None, report=MappingReport(n_records=2, n_turns=2))
+    >>> print(m)
     MappedLog(2 records -> 2 turns)
+    >>> m.report.add("r9", "missing_end_time"); m.summary_table()
+                 reason  records  skipped
+    0  missing_end_time        1     True
     """
 
     log: Any
     report: MappingReport
+
+    def summary_table(self):
+        """Records per reason (kept with a note, or skipped), most frequent first."""
+        import pandas as pd
+
+        rows = [{"reason": r, "records": n, "skipped": r in SKIP_REASONS}
+                for r, n in sorted(self.report.counts.items(), key=lambda kv: (-kv[1], kv[0]))]
+        return pd.DataFrame(rows, columns=["reason", "records", "skipped"])
+
+    def to_dict(self) -> dict:
+        """The mapping report (records, turns, reasons, input shapes); the log itself is not in it."""
+        return self.report.to_dict()
 
     def __repr__(self) -> str:
         return f"MappedLog({self.report})"

@@ -446,6 +446,12 @@ class PushReport:
     def n_failed(self) -> int:
         return self.counts.get("failed", 0)
 
+    def summary_table(self):
+        """Turns per action (``create``, ``update``, ``unchanged``, skips, ``failed``)."""
+        import pandas as pd
+
+        return pd.DataFrame(sorted(self.counts.items()), columns=["action", "turns"])
+
     def to_dict(self) -> dict:
         return {"key": self.key, "dry_run": self.dry_run, "checked_existing": self.checked_existing, "counts": dict(sorted(self.counts.items()))}
 
