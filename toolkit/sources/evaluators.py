@@ -8,7 +8,7 @@ summary evaluator over the whole experiment. Both work offline with ``upload_res
 The scoring is a *scorer*: any callable that takes two equally long lists, user inputs and
 responses, and returns per-pair scores (a DataFrame with one column per key, a mapping of
 arrays, or a single array for one key). The default is :func:`toolkit.quality.score_texts`
-(relevance, sentiment, coherence, length fit, the composite ``quality`` and its ``level``).
+(relevance, sentiment, coherence, length fit, the default (fitted) ``quality`` and its ``level``).
 
 Relevance uses a TF-IDF fitted on the texts it scores. A row evaluator sees one pair, so give it
 a ``background`` of typical (input, response) pairs: they are scored together with each pair so
