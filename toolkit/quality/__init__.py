@@ -71,9 +71,11 @@ Modules
 -------
 ``config`` (:class:`QualityConfig`, :class:`LengthFit`, levels, weights and cut-offs),
 ``components`` (coherence, sentiment, length fit, content words), ``_vectorised`` (the chunked,
-vectorised computation and relevance backends), ``score`` (relevance, the composite,
-:func:`score_turns`, :func:`score_log`, :func:`score_texts`) and ``levels`` (levels, counts,
-per-conversation quality). Every name is importable from ``toolkit.quality``.
+vectorised computation and relevance backends), ``pooled`` (sentence-pooled MiniLM vectors),
+``model`` (the fitted model, its features and files), ``score`` (relevance, the composite,
+:func:`score_turns`, :func:`score_log`, :func:`score_texts`), ``levels`` (levels, counts,
+per-conversation quality), ``reaction`` (the user's reaction) and ``calibrate`` (refitting on your
+labels). Every public name is importable from ``toolkit.quality``.
 
 Examples
 --------
