@@ -402,3 +402,13 @@ def test_analysis_options_equal_keywords_and_reject_unknown_names():
         analyze(units, metrics, alpah=0.01)
     with pytest.raises(ValueError, match="correction"):
         AnalysisOptions(correction="fdr")
+
+
+def test_two_sample_result_summary_table_and_to_dict():
+    """The public result of ``two_sample_test`` renders its one-row table (review fix)."""
+    r = compare(np.r_[np.ones(30), np.zeros(70)], np.r_[np.ones(45), np.zeros(55)], "binary")
+    t = r.summary_table()
+    assert list(t.columns) == ["control", "treatment", "abs lift", "abs CI", "rel lift",
+                               "effect", "test", "p"]
+    assert t.loc[0, "p"] == pytest.approx(r["p_value"])
+    assert r.to_dict()["abs_lift"] == pytest.approx(0.15)

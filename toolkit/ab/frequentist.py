@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from scipy import special as _sp
 
 from toolkit.ab.metrics import KINDS, ABInputError
