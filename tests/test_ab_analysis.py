@@ -412,3 +412,17 @@ def test_two_sample_result_summary_table_and_to_dict():
                                "effect", "test", "p"]
     assert t.loc[0, "p"] == pytest.approx(r["p_value"])
     assert r.to_dict()["abs_lift"] == pytest.approx(0.15)
+
+
+@pytest.mark.parametrize("control, treatment, kind, match", [
+    ([0.0, 1.0, 2.0], [1.0, 1.0, 0.0], "binary", r"control.*other than 0/1.*\[2\.0\].*positions \[2\]"),
+    ([1.0, np.nan, 2.0], [2.0, 3.0, 4.0], "continuous", r"control.*missing or infinite.*positions \[1\]"),
+    ([1.0, 2.0], [2.0], "continuous", r"treatment has 1 value.*at least 2"),
+    ([], [1.0, 2.0], "continuous", r"control has 0 value"),
+    ([1.0, 2.0], [2.0, 3.0], "ratio", r"ratio metric needs control_den"),
+])
+def test_two_sample_test_rejects_what_analyze_rejects(control, treatment, kind, match):
+    """``two_sample_test`` names the arm, the rule and the positions instead of returning a
+    p-value for non-0/1 binary values (or NaN), or dividing by zero (review fix)."""
+    with pytest.raises(ABInputError, match=match):
+        compare(control, treatment, kind)
