@@ -651,3 +651,38 @@ def test_editing_a_python_bot_invalidates_its_cached_answers(tmp_path):
     prints = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                              env={**os.environ, "PYTHONHASHSEED": seed}).stdout for seed in ("1", "2")}
     assert len(prints) == 1 and len(prints.pop().strip()) == 16
+
+
+def test_a_bot_configured_by_partial_or_closure_is_known_by_its_configuration(tmp_path):
+    """functools.partial arguments and closure values are part of the bot's identity: a rerun with
+    another configuration must not be served the old configuration's cached answers (review
+    fix: both were served from the cache); the same configuration still is."""
+    import functools
+
+    def bot(example, variant, style="plain"):
+        return f"{style}: {example['input']}"
+
+    def make_bot(style):
+        def closure_bot(example, variant):
+            return f"{style}: {example['input']}"
+        return closure_bot
+
+    tests = _tests(["a", "b"])
+    for config in (lambda s: functools.partial(bot, style=s), make_bot):
+        folder = tmp_path / str(id(config))
+        run = [run_experiment(tests, [Variant("v")], repetitions=1, target=config(s), cache_dir=folder,
+                              progress=False) for s in ("plain", "LOUD", "plain")]
+        assert run[1].calls.sent == 2 and run[1].log.turns["bot_response"].tolist() == ["LOUD: a", "LOUD: b"]
+        assert run[2].calls.cached == 2
+
+
+def test_fingerprint_of_a_recursive_closure_and_of_objects_without_address():
+    from toolkit.experiments.cache import _code_fingerprint
+
+    def make(obj):
+        def bot(example, variant, depth=0):
+            return bot(example, variant, depth + 1) if depth < 1 else str(obj is None)
+        return bot
+
+    assert _code_fingerprint(make(object())) == _code_fingerprint(make(object()))  # no id() in it
+    assert _code_fingerprint(make(None)) != _code_fingerprint(make(object()))
