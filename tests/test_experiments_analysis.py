@@ -280,3 +280,18 @@ def test_plan_from_a_result_and_figures_with_hostile_ids():
                 plan.figure()):
         assert isinstance(fig, Figure)
         fig.savefig(io.BytesIO(), format="png")  # renders every label (a "$" would start math text)
+
+
+def test_pass_fail_column_with_missing_grades_is_read_as_pass_fail():
+    """A pass/fail column whose failed calls have no grade is an object column of True/False/None
+    (JSON Lines, a merge): it is analysed with the missing grades left out (review fix: it was
+    refused with 'rows [] hold []'); text in it is still refused, naming the rows."""
+    passed = pd.Series([True, True, False, None, True, True, True, False], dtype=object)
+    runs = pd.DataFrame({"variant": list("AAAABBBB"), "example_id": list("xxyyxxyy"),
+                         "repetition": [0, 1] * 4, "passed": passed})
+    res = analyze_repeated(runs, "passed", n_boot=0)
+    assert res.binary and res.n_missing == 1
+    assert float(res.comparisons.loc[0, "lift"]) == pytest.approx(0.25)  # (1 + 0.5) / 2 - (1 + 0) / 2
+    runs.loc[5, "passed"] = "maybe"
+    with pytest.raises(ToolkitError, match=r"rows \[5\] hold \['maybe'\]"):
+        analyze_repeated(runs, "passed", n_boot=0)

@@ -76,11 +76,15 @@ def _prepare(runs, metric, variant_col, example_col, repetition_col):
         values = col.astype("Float64").astype(float)
     elif pd.api.types.is_numeric_dtype(col):
         values = col.astype(float)
-    else:
-        bad = col[pd.to_numeric(col, errors="coerce").isna() & col.notna()]
-        raise ExperimentAnalysisError(
-            f"metric column {metric!r} must be numeric or boolean (pass/fail); rows "
-            f"{bad.index[:5].tolist()} hold {bad.astype(str).str.slice(0, 30).head(3).tolist()}")
+    else:  # an object column: True/False/None (pass/fail with missing grades) or numbers
+        num = pd.to_numeric(col.map(lambda v: float(v) if isinstance(v, (bool, np.bool_)) else v),
+                            errors="coerce")
+        bad = col[num.isna() & col.notna()]
+        if len(bad):
+            raise ExperimentAnalysisError(
+                f"metric column {metric!r} must be numeric or boolean (pass/fail); rows "
+                f"{bad.index[:5].tolist()} hold {bad.astype(str).str.slice(0, 30).head(3).tolist()}")
+        values = num.astype(float)
     if np.isinf(values.to_numpy()).any():
         rows = values.index[np.isinf(values.to_numpy())][:5].tolist()
         raise ExperimentAnalysisError(f"metric column {metric!r} has infinite values in rows {rows}")
