@@ -427,6 +427,10 @@ def test_run_arguments_and_limits_are_checked():
      "variants[0]: variant 'a': prompt_template: a lone '{'"),
     ("test_set: t.csv\ntarget: m:f\nvariants: [{name: 'a/b'}]\n", "variant name 'a/b' must be"),
     ("test_set: t.csv\ntarget: m:f\nvariants: [{name: a, params: {api_key: x}}]\n", "params.api_key"),
+    # review fixes: a key nested in a request option, and the client's timeout switched off
+    ("test_set: t.csv\ntarget: m:f\nvariants: [{name: a, params: {extra_headers: {Authorization: "
+     "'Bearer sk-abcdefghijklmn'}}}]\n", "params.extra_headers.Authorization"),
+    ("test_set: t.csv\ntarget: m:f\nvariants: [{name: a, params: {timeout: null}}]\n", "params.timeout"),
     ("test_set: [t.csv\n", "not valid YAML at line"),
     ("- just a list\n", "the spec must be a YAML mapping"),
 ])
@@ -686,3 +690,12 @@ def test_fingerprint_of_a_recursive_closure_and_of_objects_without_address():
 
     assert _code_fingerprint(make(object())) == _code_fingerprint(make(object()))  # no id() in it
     assert _code_fingerprint(make(None)) != _code_fingerprint(make(object()))
+
+
+def test_nested_request_params_may_name_fields_like_password():
+    """Only the client's header/query options are searched for key-like names: a JSON schema or a
+    tool may have a field called password or token."""
+    schema = {"type": "json_schema", "json_schema": {"name": "f", "schema": {
+        "type": "object", "properties": {"password": {"type": "string"}, "token": {"type": "string"}}}}}
+    v = Variant("a", params={"response_format": schema, "extra_headers": {"X-Trace": "1"}})
+    assert v.params["response_format"] == schema
