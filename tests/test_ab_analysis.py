@@ -426,3 +426,23 @@ def test_two_sample_test_rejects_what_analyze_rejects(control, treatment, kind, 
     p-value for non-0/1 binary values (or NaN), or dividing by zero (review fix)."""
     with pytest.raises(ABInputError, match=match):
         compare(control, treatment, kind)
+
+
+def test_dask_partitions_name_the_conversations_of_non_binary_values():
+    """The Dask engine's sums reject a binary metric with values other than 0/1 naming the values
+    and conversations, as the pandas engine names the rows (review fix: only a count was given)."""
+    from toolkit.ab.metrics import Metric
+    from toolkit.ab.moments import _first_pass, arm_stats
+
+    def part(ids, values):
+        return pd.DataFrame({"conversation_id": ids, "variant": ["A", "B"] * (len(ids) // 2),
+                             "ok": values})
+
+    m = Metric("ok", "binary")
+    first = (_first_pass(part(["c1", "c2", "c3", "c4"], [0.0, 1.0, 2.0, 1.0]), "variant", [m])
+             + _first_pass(part(["c5", "c6", "c7", "c8"], [1.0, 0.0, 1.0, 5.0]), "variant", [m]))
+    sums = first.metrics["ok"]
+    assert sums.non_binary == 2
+    with pytest.raises(ABInputError, match=r"column 'ok' has 2 values other than 0/1.*\[2\.0, 5\.0\] "
+                                           r"\(e\.g\. conversations \['c3', 'c8'\]\)"):
+        arm_stats(sums, m, ["A", "B"], lambda est, md: np.zeros(2))
