@@ -295,3 +295,19 @@ def test_pass_fail_column_with_missing_grades_is_read_as_pass_fail():
     runs.loc[5, "passed"] = "maybe"
     with pytest.raises(ToolkitError, match=r"rows \[5\] hold \['maybe'\]"):
         analyze_repeated(runs, "passed", n_boot=0)
+
+
+def test_per_example_flaky_flag_is_about_the_two_variants_compared():
+    """An example flaky only under variant C is not flagged in the A vs B per-example table
+    (documented: "flaky under either variant"; review fix: any variant's flag was used)."""
+    rows = []
+    for v in "ABC":
+        for i in range(6):
+            for k in range(4):
+                y = (i + k) % 2 if (v == "C" and i == 3) else int(i % 2 == 0 or v != "A")
+                rows.append((v, f"e{i}", k, y))
+    runs = pd.DataFrame(rows, columns=["variant", "example_id", "repetition", "passed"])
+    res = analyze_repeated(runs, "passed", control="A", n_boot=0)
+    pe = res.per_example.set_index(["treatment", "example_id"])["flaky"]
+    assert res.flaky_examples[["variant", "example_id"]].values.tolist() == [["C", "e3"]]
+    assert not pe[("B", "e3")] and pe[("C", "e3")]

@@ -204,7 +204,6 @@ def analyze_repeated(
                              for v in [control, *treats]])
     flaky = flaky_examples(cells, binary=binary, flaky_alpha=flaky_alpha)
     vw = variance.set_index("variant")["var_within"]
-    flaky_ids = set(flaky.loc[flaky["flaky"], "example_id"].tolist())
     by = cells.set_index(["variant", "example_id"])
 
     comps, per_ex, notes = [], [], []
@@ -252,6 +251,7 @@ def analyze_repeated(
             "share_run_to_run": min(1.0, var_rr / var_d) if var_d > 0 else math.nan,
         })
         se_i = np.sqrt(noise_i)
+        flaky_ids = set(flaky.loc[flaky["flaky"] & flaky["variant"].isin([control, t]), "example_id"])
         per_ex.append(pd.DataFrame({
             "treatment": t, "example_id": np.asarray(common, dtype=object),
             "mean_control": cc["mean"].to_numpy(float), "mean_treatment": tc["mean"].to_numpy(float),
