@@ -446,3 +446,17 @@ def test_dask_partitions_name_the_conversations_of_non_binary_values():
     with pytest.raises(ABInputError, match=r"column 'ok' has 2 values other than 0/1.*\[2\.0, 5\.0\] "
                                            r"\(e\.g\. conversations \['c3', 'c8'\]\)"):
         arm_stats(sums, m, ["A", "B"], lambda est, md: np.zeros(2))
+
+
+def test_dask_partitions_name_the_conversations_of_missing_values_under_nan_policy_raise():
+    from toolkit.ab.metrics import Metric
+    from toolkit.ab.moments import _first_pass, arm_stats
+
+    m = Metric("x", "continuous")
+    parts = [pd.DataFrame({"conversation_id": ids, "variant": ["A", "B", "A", "B"], "x": x})
+             for ids, x in ((["c1", "c2", "c3", "c4"], [1.0, np.nan, 2.0, 3.0]),
+                            (["c5", "c6", "c7", "c8"], [4.0, 5.0, 6.0, np.nan]))]
+    sums = (_first_pass(parts[0], "variant", [m]) + _first_pass(parts[1], "variant", [m])).metrics["x"]
+    with pytest.raises(ABInputError, match=r"2 missing values \(nan_policy='raise'\), e\.g\. "
+                                           r"conversations \['c2', 'c8'\]"):
+        arm_stats(sums, m, ["A", "B"], lambda est, md: np.zeros(2), nan_policy="raise")

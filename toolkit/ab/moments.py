@@ -130,6 +130,7 @@ class MetricSums:
     non_binary: int = 0
     ss: pd.Series | None = None
     non_binary_examples: list = field(default_factory=list)  # up to 5 (row, value) of them
+    missing_examples: list = field(default_factory=list)  # up to 5 rows with a missing value
 
     def __add__(self, other: MetricSums) -> MetricSums:
         per = pd.concat([self.per_arm, other.per_arm]).groupby(level=0, sort=False).sum()
@@ -137,7 +138,8 @@ class MetricSums:
         return MetricSums(per, {k: np.fmin(self.lo[k], other.lo[k]) for k in self.lo},
                           {k: np.fmax(self.hi[k], other.hi[k]) for k in self.hi},
                           self.non_binary + other.non_binary, ss,
-                          (self.non_binary_examples + other.non_binary_examples)[:5])
+                          (self.non_binary_examples + other.non_binary_examples)[:5],
+                          (self.missing_examples + other.missing_examples)[:5])
 
     def estimates(self, arms: Sequence[str]) -> tuple[np.ndarray, np.ndarray | None]:
         """Estimate per arm (``sum x / sum d`` for a ratio) and the mean denominator."""
@@ -272,7 +274,8 @@ def arm_stats(sums: MetricSums, metric: Metric, arms: Sequence[str],
     m = sums.per_arm.reindex(list(arms)).fillna(0.0)
     n, n_nan = m["n"].to_numpy(), m["n_missing"].to_numpy()
     if int(n_nan.sum()) and nan_policy == "raise":
-        raise ABInputError(f"metric {name!r}: {int(n_nan.sum())} missing values (nan_policy='raise')")
+        eg = f", e.g. conversations {sums.missing_examples}" if sums.missing_examples else ""
+        raise ABInputError(f"metric {name!r}: {int(n_nan.sum())} missing values (nan_policy='raise'){eg}")
     if n.sum() == 0:
         _skip_or_raise(f"metric {name!r}: no non-missing values", explicit, notes,
                        f"metric {name!r} skipped: no values")
@@ -336,8 +339,10 @@ def _partition_values(units: pd.DataFrame, variant_col: str, metric: Metric):
     ok = finite & in_arm
     labels = [str(v) for v in labels]
     nan = np.bincount(codes[~finite & in_arm], minlength=len(labels))
-    rows = units["conversation_id"].to_numpy()[ok] if "conversation_id" in units.columns else None
-    return codes[ok], labels, x[ok], None if d is None else d[ok], nan, rows
+    ids = units["conversation_id"].to_numpy() if "conversation_id" in units.columns else None
+    rows = None if ids is None else ids[ok]
+    missing = [] if ids is None else ids[~finite & in_arm][:5].tolist()
+    return codes[ok], labels, x[ok], None if d is None else d[ok], nan, rows, missing
 
 
 def _first_pass(units: pd.DataFrame, variant_col: str, metrics: Sequence[Metric]) -> _PartitionSums:
@@ -345,8 +350,9 @@ def _first_pass(units: pd.DataFrame, variant_col: str, metrics: Sequence[Metric]
     counts = np.bincount(codes[codes >= 0], minlength=len(labels)).astype(float)
     out = {}
     for m in metrics:
-        c, lab, xv, dv, nan, rows = _partition_values(units, variant_col, m)
+        c, lab, xv, dv, nan, rows, missing = _partition_values(units, variant_col, m)
         out[m.name] = arm_sums(xv, dv, c, lab, m.kind, nan, rows=rows)
+        out[m.name].missing_examples = missing
     return _PartitionSums(pd.Series(counts, index=[str(v) for v in labels], dtype=float),
                           int((codes < 0).sum()), out)
 
@@ -362,7 +368,7 @@ def _second_pass(units: pd.DataFrame, first: _PartitionSums, variant_col: str,
                  metrics: Sequence[Metric]) -> _SumsOfSquares:
     out = _SumsOfSquares()
     for m in metrics:
-        c, lab, xv, dv, _, _ = _partition_values(units, variant_col, m)
+        c, lab, xv, dv, _, _, _ = _partition_values(units, variant_col, m)
         est, mean_d = first.metrics[m.name].estimates(lab)
         out[m.name] = pd.Series(centred_ss(xv, dv, c, est, mean_d), index=lab, dtype=float)
     return out
