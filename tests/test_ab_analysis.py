@@ -402,3 +402,61 @@ def test_analysis_options_equal_keywords_and_reject_unknown_names():
         analyze(units, metrics, alpah=0.01)
     with pytest.raises(ValueError, match="correction"):
         AnalysisOptions(correction="fdr")
+
+
+def test_two_sample_result_summary_table_and_to_dict():
+    """The public result of ``two_sample_test`` renders its one-row table (review fix)."""
+    r = compare(np.r_[np.ones(30), np.zeros(70)], np.r_[np.ones(45), np.zeros(55)], "binary")
+    t = r.summary_table()
+    assert list(t.columns) == ["control", "treatment", "abs lift", "abs CI", "rel lift",
+                               "effect", "test", "p"]
+    assert t.loc[0, "p"] == pytest.approx(r["p_value"])
+    assert r.to_dict()["abs_lift"] == pytest.approx(0.15)
+
+
+@pytest.mark.parametrize("control, treatment, kind, match", [
+    ([0.0, 1.0, 2.0], [1.0, 1.0, 0.0], "binary", r"control.*other than 0/1.*\[2\.0\].*positions \[2\]"),
+    ([1.0, np.nan, 2.0], [2.0, 3.0, 4.0], "continuous", r"control.*missing or infinite.*positions \[1\]"),
+    ([1.0, 2.0], [2.0], "continuous", r"treatment has 1 value.*at least 2"),
+    ([], [1.0, 2.0], "continuous", r"control has 0 value"),
+    ([1.0, 2.0], [2.0, 3.0], "ratio", r"ratio metric needs control_den"),
+])
+def test_two_sample_test_rejects_what_analyze_rejects(control, treatment, kind, match):
+    """``two_sample_test`` names the arm, the rule and the positions instead of returning a
+    p-value for non-0/1 binary values (or NaN), or dividing by zero (review fix)."""
+    with pytest.raises(ABInputError, match=match):
+        compare(control, treatment, kind)
+
+
+def test_dask_partitions_name_the_conversations_of_non_binary_values():
+    """The Dask engine's sums reject a binary metric with values other than 0/1 naming the values
+    and conversations, as the pandas engine names the rows (review fix: only a count was given)."""
+    from toolkit.ab.metrics import Metric
+    from toolkit.ab.moments import _first_pass, arm_stats
+
+    def part(ids, values):
+        return pd.DataFrame({"conversation_id": ids, "variant": ["A", "B"] * (len(ids) // 2),
+                             "ok": values})
+
+    m = Metric("ok", "binary")
+    first = (_first_pass(part(["c1", "c2", "c3", "c4"], [0.0, 1.0, 2.0, 1.0]), "variant", [m])
+             + _first_pass(part(["c5", "c6", "c7", "c8"], [1.0, 0.0, 1.0, 5.0]), "variant", [m]))
+    sums = first.metrics["ok"]
+    assert sums.non_binary == 2
+    with pytest.raises(ABInputError, match=r"column 'ok' has 2 values other than 0/1.*\[2\.0, 5\.0\] "
+                                           r"\(e\.g\. conversations \['c3', 'c8'\]\)"):
+        arm_stats(sums, m, ["A", "B"], lambda est, md: np.zeros(2))
+
+
+def test_dask_partitions_name_the_conversations_of_missing_values_under_nan_policy_raise():
+    from toolkit.ab.metrics import Metric
+    from toolkit.ab.moments import _first_pass, arm_stats
+
+    m = Metric("x", "continuous")
+    parts = [pd.DataFrame({"conversation_id": ids, "variant": ["A", "B", "A", "B"], "x": x})
+             for ids, x in ((["c1", "c2", "c3", "c4"], [1.0, np.nan, 2.0, 3.0]),
+                            (["c5", "c6", "c7", "c8"], [4.0, 5.0, 6.0, np.nan]))]
+    sums = (_first_pass(parts[0], "variant", [m]) + _first_pass(parts[1], "variant", [m])).metrics["x"]
+    with pytest.raises(ABInputError, match=r"2 missing values \(nan_policy='raise'\), e\.g\. "
+                                           r"conversations \['c2', 'c8'\]"):
+        arm_stats(sums, m, ["A", "B"], lambda est, md: np.zeros(2), nan_policy="raise")

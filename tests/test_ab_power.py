@@ -204,3 +204,22 @@ def test_plan_means_errors():
         plan_means(effect_size=0.0)
     with pytest.raises(ValueError, match="alternative must be one of"):
         plan_means(effect_size=0.5, alternative="sideways")
+
+
+def test_design_is_checked_once_and_cannot_go_stale():
+    """A Design is validated when built; changing a field afterwards must not bypass the checks or
+    leave the per-comparison alpha of the old arms in place (review fix: it was mutable)."""
+    import dataclasses
+
+    from toolkit.ab.power import Design
+
+    d = Design(power=0.8, method="exact")
+    with pytest.raises(AttributeError):
+        d.arms = 3  # would keep alpha_c = 0.05 (no Bonferroni split over 2 comparisons)
+    with pytest.raises(AttributeError):
+        d.power = 1.5  # would send the solver into an endless search
+    three = dataclasses.replace(d, arms=3)
+    assert three.alpha_c == pytest.approx(0.025)
+    assert sample_size_means(0.3, design=three) == pytest.approx(sample_size_means(0.3, arms=3))
+    # keywords replace the design's fields
+    assert sample_size_means(0.3, design=three, arms=2) == pytest.approx(sample_size_means(0.3))

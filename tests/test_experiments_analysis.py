@@ -280,3 +280,34 @@ def test_plan_from_a_result_and_figures_with_hostile_ids():
                 plan.figure()):
         assert isinstance(fig, Figure)
         fig.savefig(io.BytesIO(), format="png")  # renders every label (a "$" would start math text)
+
+
+def test_pass_fail_column_with_missing_grades_is_read_as_pass_fail():
+    """A pass/fail column whose failed calls have no grade is an object column of True/False/None
+    (JSON Lines, a merge): it is analysed with the missing grades left out (review fix: it was
+    refused with 'rows [] hold []'); text in it is still refused, naming the rows."""
+    passed = pd.Series([True, True, False, None, True, True, True, False], dtype=object)
+    runs = pd.DataFrame({"variant": list("AAAABBBB"), "example_id": list("xxyyxxyy"),
+                         "repetition": [0, 1] * 4, "passed": passed})
+    res = analyze_repeated(runs, "passed", n_boot=0)
+    assert res.binary and res.n_missing == 1
+    assert float(res.comparisons.loc[0, "lift"]) == pytest.approx(0.25)  # (1 + 0.5) / 2 - (1 + 0) / 2
+    runs.loc[5, "passed"] = "maybe"
+    with pytest.raises(ToolkitError, match=r"rows \[5\] hold \['maybe'\]"):
+        analyze_repeated(runs, "passed", n_boot=0)
+
+
+def test_per_example_flaky_flag_is_about_the_two_variants_compared():
+    """An example flaky only under variant C is not flagged in the A vs B per-example table
+    (documented: "flaky under either variant"; review fix: any variant's flag was used)."""
+    rows = []
+    for v in "ABC":
+        for i in range(6):
+            for k in range(4):
+                y = (i + k) % 2 if (v == "C" and i == 3) else int(i % 2 == 0 or v != "A")
+                rows.append((v, f"e{i}", k, y))
+    runs = pd.DataFrame(rows, columns=["variant", "example_id", "repetition", "passed"])
+    res = analyze_repeated(runs, "passed", control="A", n_boot=0)
+    pe = res.per_example.set_index(["treatment", "example_id"])["flaky"]
+    assert res.flaky_examples[["variant", "example_id"]].values.tolist() == [["C", "e3"]]
+    assert not pe[("B", "e3")] and pe[("C", "e3")]

@@ -427,6 +427,10 @@ def test_run_arguments_and_limits_are_checked():
      "variants[0]: variant 'a': prompt_template: a lone '{'"),
     ("test_set: t.csv\ntarget: m:f\nvariants: [{name: 'a/b'}]\n", "variant name 'a/b' must be"),
     ("test_set: t.csv\ntarget: m:f\nvariants: [{name: a, params: {api_key: x}}]\n", "params.api_key"),
+    # review fixes: a key nested in a request option, and the client's timeout switched off
+    ("test_set: t.csv\ntarget: m:f\nvariants: [{name: a, params: {extra_headers: {Authorization: "
+     "'Bearer sk-abcdefghijklmn'}}}]\n", "params.extra_headers.Authorization"),
+    ("test_set: t.csv\ntarget: m:f\nvariants: [{name: a, params: {timeout: null}}]\n", "params.timeout"),
     ("test_set: [t.csv\n", "not valid YAML at line"),
     ("- just a list\n", "the spec must be a YAML mapping"),
 ])
@@ -651,3 +655,47 @@ def test_editing_a_python_bot_invalidates_its_cached_answers(tmp_path):
     prints = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                              env={**os.environ, "PYTHONHASHSEED": seed}).stdout for seed in ("1", "2")}
     assert len(prints) == 1 and len(prints.pop().strip()) == 16
+
+
+def test_a_bot_configured_by_partial_or_closure_is_known_by_its_configuration(tmp_path):
+    """functools.partial arguments and closure values are part of the bot's identity: a rerun with
+    another configuration must not be served the old configuration's cached answers (review
+    fix: both were served from the cache); the same configuration still is."""
+    import functools
+
+    def bot(example, variant, style="plain"):
+        return f"{style}: {example['input']}"
+
+    def make_bot(style):
+        def closure_bot(example, variant):
+            return f"{style}: {example['input']}"
+        return closure_bot
+
+    tests = _tests(["a", "b"])
+    for config in (lambda s: functools.partial(bot, style=s), make_bot):
+        folder = tmp_path / str(id(config))
+        run = [run_experiment(tests, [Variant("v")], repetitions=1, target=config(s), cache_dir=folder,
+                              progress=False) for s in ("plain", "LOUD", "plain")]
+        assert run[1].calls.sent == 2 and run[1].log.turns["bot_response"].tolist() == ["LOUD: a", "LOUD: b"]
+        assert run[2].calls.cached == 2
+
+
+def test_fingerprint_of_a_recursive_closure_and_of_objects_without_address():
+    from toolkit.experiments.cache import _code_fingerprint
+
+    def make(obj):
+        def bot(example, variant, depth=0):
+            return bot(example, variant, depth + 1) if depth < 1 else str(obj is None)
+        return bot
+
+    assert _code_fingerprint(make(object())) == _code_fingerprint(make(object()))  # no id() in it
+    assert _code_fingerprint(make(None)) != _code_fingerprint(make(object()))
+
+
+def test_nested_request_params_may_name_fields_like_password():
+    """Only the client's header/query options are searched for key-like names: a JSON schema or a
+    tool may have a field called password or token."""
+    schema = {"type": "json_schema", "json_schema": {"name": "f", "schema": {
+        "type": "object", "properties": {"password": {"type": "string"}, "token": {"type": "string"}}}}}
+    v = Variant("a", params={"response_format": schema, "extra_headers": {"X-Trace": "1"}})
+    assert v.params["response_format"] == schema

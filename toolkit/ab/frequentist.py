@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from scipy import special as _sp
 
 from toolkit.ab.metrics import KINDS, ABInputError
@@ -105,12 +106,33 @@ def two_sample_test(
     xt = np.asarray(treatment, dtype=float)
     dc = None if control_den is None else np.asarray(control_den, dtype=float)
     dt = None if treatment_den is None else np.asarray(treatment_den, dtype=float)
+    for arm, x, den in (("control", xc, dc), ("treatment", xt, dt)):
+        _check_arm(arm, x, den, kind)
     codes = np.repeat(np.array([0, 1]), [xc.size, xt.size])
     st = ArmStats.from_values(kind, np.concatenate([xc, xt]),
                               None if dc is None else np.concatenate([dc, dt]), codes,
                               ("control", "treatment"))
     return TwoSampleResult(_compare_stats(kind, st.arm("control"), st.arm("treatment"), xc, xt,
                                           alpha=alpha, nonparametric=nonparametric))
+
+
+def _check_arm(arm: str, x: np.ndarray, den: np.ndarray | None, kind: str) -> None:
+    """The rules of ``analyze`` on one arm's values: at least 2, finite, 0/1 for a binary metric."""
+    if x.ndim != 1 or x.size < 2:
+        raise ABInputError(f"{arm} has {x.size} value(s) (1-D array expected); at least 2 per arm "
+                           "are needed")
+    if kind == "ratio" and (den is None or den.shape != x.shape):
+        raise ABInputError(f"a ratio metric needs {arm}_den, one denominator per value")
+    bad = ~np.isfinite(x) if den is None else ~(np.isfinite(x) & np.isfinite(den))
+    if bad.any():
+        raise ABInputError(f"{arm}: {int(bad.sum())} missing or infinite value(s) at positions "
+                           f"{np.flatnonzero(bad)[:5].tolist()}; drop them first")
+    if kind == "binary":
+        bad = ~np.isin(x, (0.0, 1.0))
+        if bad.any():
+            raise ABInputError(f"{arm}: a binary metric has values other than 0/1/True/False: "
+                               f"{sorted(set(x[bad].tolist()))[:5]} (positions "
+                               f"{np.flatnonzero(bad)[:5].tolist()}); use kind 'continuous'")
 
 
 def _compare_stats(kind, sc, st, xc=None, xt=None, *, alpha=0.05, nonparametric=True):

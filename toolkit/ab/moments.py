@@ -129,13 +129,17 @@ class MetricSums:
     hi: dict[str, float]
     non_binary: int = 0
     ss: pd.Series | None = None
+    non_binary_examples: list = field(default_factory=list)  # up to 5 (row, value) of them
+    missing_examples: list = field(default_factory=list)  # up to 5 rows with a missing value
 
     def __add__(self, other: MetricSums) -> MetricSums:
         per = pd.concat([self.per_arm, other.per_arm]).groupby(level=0, sort=False).sum()
         ss = None if self.ss is None or other.ss is None else self.ss.add(other.ss, fill_value=0)
         return MetricSums(per, {k: np.fmin(self.lo[k], other.lo[k]) for k in self.lo},
                           {k: np.fmax(self.hi[k], other.hi[k]) for k in self.hi},
-                          self.non_binary + other.non_binary, ss)
+                          self.non_binary + other.non_binary, ss,
+                          (self.non_binary_examples + other.non_binary_examples)[:5],
+                          (self.missing_examples + other.missing_examples)[:5])
 
     def estimates(self, arms: Sequence[str]) -> tuple[np.ndarray, np.ndarray | None]:
         """Estimate per arm (``sum x / sum d`` for a ratio) and the mean denominator."""
@@ -189,11 +193,12 @@ def metric_values(units: pd.DataFrame, col: str, metric: str) -> np.ndarray:
 
 def arm_sums(xv: np.ndarray, dv: np.ndarray | None, codes: np.ndarray, arms: Sequence[str],
              kind: str, n_missing: np.ndarray | None = None, *,
-             count_non_binary: bool = True) -> MetricSums:
+             count_non_binary: bool = True, rows: Sequence | None = None) -> MetricSums:
     """Pass 1 on the values with an arm and without missing ones (``codes`` index ``arms``).
 
     ``count_non_binary=False`` skips counting values other than 0/1 of a binary metric (the
-    caller checked them row by row).
+    caller checked them row by row); ``rows`` (the conversation id of each value) names the first
+    of them.
 
     Examples
     --------
@@ -209,8 +214,11 @@ def arm_sums(xv: np.ndarray, dv: np.ndarray | None, codes: np.ndarray, arms: Seq
     hi = dict.fromkeys(_HI, np.nan)
     if xv.size:
         lo["min_x"], hi["max_x"] = float(xv.min()), float(xv.max())
-    non_binary = (int((~np.isin(xv, (0.0, 1.0))).sum())
-                  if kind == "binary" and count_non_binary else 0)
+    bad = (~np.isin(xv, (0.0, 1.0)) if kind == "binary" and count_non_binary
+           else np.zeros(xv.size, dtype=bool))
+    non_binary = int(bad.sum())
+    examples = ([] if rows is None or not non_binary else
+                [(r, float(v)) for r, v in zip(np.asarray(rows, dtype=object)[bad][:5], xv[bad][:5])])
     if dv is not None:
         cols["sum_d"] = np.bincount(codes, weights=dv, minlength=k)
         if xv.size:
@@ -220,7 +228,7 @@ def arm_sums(xv: np.ndarray, dv: np.ndarray | None, codes: np.ndarray, arms: Seq
             if not np.isnan(ratio).all():
                 lo["min_ratio"], hi["max_ratio"] = float(np.nanmin(ratio)), float(np.nanmax(ratio))
     return MetricSums(pd.DataFrame(cols, index=pd.Index(list(arms), dtype=object)), lo, hi,
-                      non_binary)
+                      non_binary, non_binary_examples=examples)
 
 
 def centred_ss(xv: np.ndarray, dv: np.ndarray | None, codes: np.ndarray, estimate: np.ndarray,
@@ -266,14 +274,18 @@ def arm_stats(sums: MetricSums, metric: Metric, arms: Sequence[str],
     m = sums.per_arm.reindex(list(arms)).fillna(0.0)
     n, n_nan = m["n"].to_numpy(), m["n_missing"].to_numpy()
     if int(n_nan.sum()) and nan_policy == "raise":
-        raise ABInputError(f"metric {name!r}: {int(n_nan.sum())} missing values (nan_policy='raise')")
+        eg = f", e.g. conversations {sums.missing_examples}" if sums.missing_examples else ""
+        raise ABInputError(f"metric {name!r}: {int(n_nan.sum())} missing values (nan_policy='raise'){eg}")
     if n.sum() == 0:
         _skip_or_raise(f"metric {name!r}: no non-missing values", explicit, notes,
                        f"metric {name!r} skipped: no values")
         return None
     if metric.kind == "binary" and sums.non_binary:
+        eg = sums.non_binary_examples
+        where = (f": {sorted({v for _, v in eg})} (e.g. conversations {[r for r, _ in eg]})"
+                 if eg else "")
         raise ABInputError(f"metric {name!r} is binary but column {metric.column!r} has "
-                           f"{sums.non_binary} values other than 0/1/True/False; use kind "
+                           f"{sums.non_binary} values other than 0/1/True/False{where}; use kind "
                            "'continuous' or fix the data")
     if metric.kind == "ratio" and sums.lo["min_d"] < 0:
         raise ABInputError(f"ratio metric {name!r}: denominator {metric.denominator!r} has "
@@ -327,7 +339,10 @@ def _partition_values(units: pd.DataFrame, variant_col: str, metric: Metric):
     ok = finite & in_arm
     labels = [str(v) for v in labels]
     nan = np.bincount(codes[~finite & in_arm], minlength=len(labels))
-    return codes[ok], labels, x[ok], None if d is None else d[ok], nan
+    ids = units["conversation_id"].to_numpy() if "conversation_id" in units.columns else None
+    rows = None if ids is None else ids[ok]
+    missing = [] if ids is None else ids[~finite & in_arm][:5].tolist()
+    return codes[ok], labels, x[ok], None if d is None else d[ok], nan, rows, missing
 
 
 def _first_pass(units: pd.DataFrame, variant_col: str, metrics: Sequence[Metric]) -> _PartitionSums:
@@ -335,8 +350,9 @@ def _first_pass(units: pd.DataFrame, variant_col: str, metrics: Sequence[Metric]
     counts = np.bincount(codes[codes >= 0], minlength=len(labels)).astype(float)
     out = {}
     for m in metrics:
-        c, lab, xv, dv, nan = _partition_values(units, variant_col, m)
-        out[m.name] = arm_sums(xv, dv, c, lab, m.kind, nan)
+        c, lab, xv, dv, nan, rows, missing = _partition_values(units, variant_col, m)
+        out[m.name] = arm_sums(xv, dv, c, lab, m.kind, nan, rows=rows)
+        out[m.name].missing_examples = missing
     return _PartitionSums(pd.Series(counts, index=[str(v) for v in labels], dtype=float),
                           int((codes < 0).sum()), out)
 
@@ -352,7 +368,7 @@ def _second_pass(units: pd.DataFrame, first: _PartitionSums, variant_col: str,
                  metrics: Sequence[Metric]) -> _SumsOfSquares:
     out = _SumsOfSquares()
     for m in metrics:
-        c, lab, xv, dv, _ = _partition_values(units, variant_col, m)
+        c, lab, xv, dv, _, _, _ = _partition_values(units, variant_col, m)
         est, mean_d = first.metrics[m.name].estimates(lab)
         out[m.name] = pd.Series(centred_ss(xv, dv, c, est, mean_d), index=lab, dtype=float)
     return out

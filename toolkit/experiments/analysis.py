@@ -76,11 +76,15 @@ def _prepare(runs, metric, variant_col, example_col, repetition_col):
         values = col.astype("Float64").astype(float)
     elif pd.api.types.is_numeric_dtype(col):
         values = col.astype(float)
-    else:
-        bad = col[pd.to_numeric(col, errors="coerce").isna() & col.notna()]
-        raise ExperimentAnalysisError(
-            f"metric column {metric!r} must be numeric or boolean (pass/fail); rows "
-            f"{bad.index[:5].tolist()} hold {bad.astype(str).str.slice(0, 30).head(3).tolist()}")
+    else:  # an object column: True/False/None (pass/fail with missing grades) or numbers
+        num = pd.to_numeric(col.map(lambda v: float(v) if isinstance(v, (bool, np.bool_)) else v),
+                            errors="coerce")
+        bad = col[num.isna() & col.notna()]
+        if len(bad):
+            raise ExperimentAnalysisError(
+                f"metric column {metric!r} must be numeric or boolean (pass/fail); rows "
+                f"{bad.index[:5].tolist()} hold {bad.astype(str).str.slice(0, 30).head(3).tolist()}")
+        values = num.astype(float)
     if np.isinf(values.to_numpy()).any():
         rows = values.index[np.isinf(values.to_numpy())][:5].tolist()
         raise ExperimentAnalysisError(f"metric column {metric!r} has infinite values in rows {rows}")
@@ -200,7 +204,6 @@ def analyze_repeated(
                              for v in [control, *treats]])
     flaky = flaky_examples(cells, binary=binary, flaky_alpha=flaky_alpha)
     vw = variance.set_index("variant")["var_within"]
-    flaky_ids = set(flaky.loc[flaky["flaky"], "example_id"].tolist())
     by = cells.set_index(["variant", "example_id"])
 
     comps, per_ex, notes = [], [], []
@@ -248,6 +251,7 @@ def analyze_repeated(
             "share_run_to_run": min(1.0, var_rr / var_d) if var_d > 0 else math.nan,
         })
         se_i = np.sqrt(noise_i)
+        flaky_ids = set(flaky.loc[flaky["flaky"] & flaky["variant"].isin([control, t]), "example_id"])
         per_ex.append(pd.DataFrame({
             "treatment": t, "example_id": np.asarray(common, dtype=object),
             "mean_control": cc["mean"].to_numpy(float), "mean_treatment": tc["mean"].to_numpy(float),

@@ -77,12 +77,22 @@ def call_key(target: Mapping[str, Any], variant: Mapping[str, Any], example: Map
 
 
 def _code_fingerprint(fn: Any) -> str | None:
-    """A short hash of the target's own code (bytecode, constants, names): editing the function
+    """A short hash of the target's own code (bytecode, constants, names) and of the immutable plain
+    values (text, numbers, tuples) bound to it by ``functools.partial`` or a closure: editing the function or its configuration
     changes it, so its cached answers are not reused. None when there is no Python code to read."""
+    import functools
     import types
 
+    bound: list[Any] = []  # the configuration bound to the code: partial arguments, closure values
     for _ in range(3):  # functools.partial -> its function; a bound method -> its function
+        if isinstance(fn, functools.partial):
+            bound.append((fn.args, tuple(sorted(fn.keywords.items()))))
         fn = getattr(fn, "func", None) or getattr(fn, "__func__", None) or fn
+    for cell in getattr(fn, "__closure__", None) or ():
+        try:
+            bound.append(cell.cell_contents)
+        except ValueError:  # an empty cell
+            bound.append(None)
     code = getattr(fn, "__code__", None)
     if code is None:
         call = getattr(type(fn), "__call__", None)
@@ -105,7 +115,27 @@ def _code_fingerprint(fn: Any) -> str | None:
         h.update(const(co.co_consts).encode())
         return h.hexdigest()[:16]
 
-    return digest(code)
+    def value(v: Any, depth: int = 0) -> str:
+        """Immutable plain values by their repr (tuples and frozensets by their items), functions
+        by their code; other objects by their type only: no memory address, and a mutable one (a
+        call counter, a client's own cache) may change while the bot runs (give a bot configured
+        by such objects a ``cache_id``)."""
+        if depth > 20:
+            return "..."
+        if v is None or isinstance(v, (bool, int, float, complex, str, bytes)):
+            return f"{type(v).__name__}:{v!r}"
+        if isinstance(v, tuple):
+            return "(" + ",".join(value(x, depth + 1) for x in v) + ")"
+        if isinstance(v, frozenset):
+            return "{" + ",".join(sorted(value(x, depth + 1) for x in v)) + "}"
+        inner = getattr(getattr(v, "__func__", v), "__code__", None)
+        if isinstance(inner, types.CodeType):  # its code only: a closure may hold itself
+            return "fn:" + digest(inner)
+        return f"{type(v).__module__}.{type(v).__qualname__}"
+
+    if not bound:
+        return digest(code)
+    return hashlib.sha256((digest(code) + value(tuple(bound))).encode()).hexdigest()[:16]
 
 
 def _host_hash() -> str:

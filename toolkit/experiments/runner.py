@@ -209,9 +209,11 @@ def run_experiment(test_set: Any, variants: Sequence[Variant], *, repetitions: i
         ``seed``. It is called from ``concurrency`` worker threads at once (pass
         ``concurrency=1`` for a bot that is not thread-safe). Exactly one of ``target`` and
         ``endpoint``. The cache knows a callable by its module, name and a hash of its own code
-        (editing the function re-sends its calls), plus its ``cache_id`` attribute when it has
-        one: give a configurable bot (a callable object, or one whose behaviour lives in other
-        functions or data) a ``cache_id`` that changes with its configuration.
+        and of the immutable plain values (text, numbers, tuples) its ``functools.partial``
+        arguments or closure hold (editing either re-sends its calls), plus its ``cache_id``
+        attribute when it has one: give a configurable bot (a callable object, or one whose
+        behaviour lives in other functions or data) a ``cache_id`` that changes with its
+        configuration.
     endpoint : Endpoint or mapping, optional
         An OpenAI-compatible chat endpoint: ``base_url``, ``model``, ``api_key_env`` (the NAME of
         the environment variable with the key), ``prices``.

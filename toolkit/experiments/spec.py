@@ -63,8 +63,9 @@ LIMITS: dict[str, int] = {
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$")
 _TOKEN_RE = re.compile(r"\{\{|\}\}|\{([^{}]*)\}|\{|\}")
 _FIELD_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-# request fields a variant's params may not override (they are set from the variant's own fields)
-_RESERVED_PARAMS = {"model", "messages", "temperature", "max_tokens", "stream", "n"}
+# request fields a variant's params may not override (they are set from the variant's own fields,
+# and ``timeout`` from the run's timeout_s: the client's option would replace it, None with no limit)
+_RESERVED_PARAMS = {"model", "messages", "temperature", "max_tokens", "stream", "n", "timeout"}
 
 
 class ExperimentSpecError(ToolkitError):
@@ -213,9 +214,11 @@ class Variant:
         for key in self.params:
             if not isinstance(key, str) or key in _RESERVED_PARAMS:
                 raise ExperimentSpecError(f"{where}params.{key} is not allowed (set model, temperature and "
-                                          "max_tokens as variant fields; messages come from the template)")
-            if _looks_like_secret(key):
-                raise ExperimentSpecError(f"{where}params.{key}: keys and tokens never go in a spec; name an "
+                                          "max_tokens as variant fields; messages come from the template; "
+                                          "the run's timeout_s sets the timeout)")
+            secret = _secret_path(self.params[key], key)
+            if secret is not None:
+                raise ExperimentSpecError(f"{where}params.{secret}: keys and tokens never go in a spec; name an "
                                           "environment variable in endpoint.api_key_env")
         try:
             blob = json.dumps(dict(self.params), sort_keys=True, allow_nan=False)
@@ -288,6 +291,20 @@ class Variant:
             return cls(**{k: v for k, v in d.items() if not (k == "params" and v is None)})
         except ExperimentSpecError as exc:
             raise ExperimentSpecError(f"{where}: {exc}") from None
+
+
+def _secret_path(value: Any, key: str) -> str | None:
+    """``params.<key>`` (or ``<key>.<header>`` of the client's ``extra_headers`` / ``extra_query``
+    request options, which carry credentials) when a name looks like a key, else None; other
+    nested values (a JSON schema, tools) may name their fields freely."""
+    if _looks_like_secret(key):
+        return key
+    if key in ("extra_headers", "extra_query") and isinstance(value, Mapping):
+        for k in value:
+            if _looks_like_secret(str(k)) or str(k).lower() in ("cookie", "proxy-authorization",
+                                                               "x-auth-token"):
+                return f"{key}.{k}"
+    return None
 
 
 def _looks_like_secret(key: str) -> bool:

@@ -58,7 +58,7 @@ def _check_common(alpha: float, power: float | None, ratio: float, arms: int) ->
         raise ABInputError(f"arms must be an integer >= 2 (control included), got {arms!r}")
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, frozen=True)
 class Design:
     """The settings every planning function shares: its common keyword tail, in one object.
 
@@ -104,9 +104,11 @@ class Design:
     alpha_c: float = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
+        # frozen: a field changed after the checks would bypass them (and leave alpha_c stale);
+        # use dataclasses.replace or keywords to vary a design
         _check_common(self.alpha, self.power, self.ratio, self.arms)
-        self.alternative = _alt(self.alternative)
-        self.alpha_c = _alpha_c(self.alpha, self.arms, self.multiplicity)
+        object.__setattr__(self, "alternative", _alt(self.alternative))
+        object.__setattr__(self, "alpha_c", _alpha_c(self.alpha, self.arms, self.multiplicity))
 
     def to_dict(self) -> dict:
         """JSON-ready dict of the fields."""
