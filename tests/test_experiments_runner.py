@@ -68,6 +68,8 @@ class Faulty:
             n = self.seen[key]
         if "DEAD" in user:
             return Reply(500, {"error": {"message": f"internal error for {self.auth}"}})
+        if "ECHO" in user:
+            return chat(f"your header was {self.auth}")
         if n == 1 and "RATE" in user:
             return Reply(429, {"error": {"message": "rate limited"}}, {"retry-after": "3600"})
         if n == 1 and "BOOM" in user:
@@ -103,6 +105,21 @@ def _endpoint(srv, **kw):
 
 
 FAST = {"backoff_s": 0.01, "max_backoff_s": 0.05, "progress": False}
+
+
+def test_an_answer_that_echoes_the_key_reaches_neither_log_nor_cache(tmp_path, monkeypatch):
+    pytest.importorskip("openai")
+    monkeypatch.setenv(KEY_ENV, KEY)
+    with _server(Faulty()) as srv:
+        run = run_experiment(_tests(["ECHO my headers"]), [Variant("A")], repetitions=1, endpoint=_endpoint(srv),
+                             cache_dir=tmp_path / "cache", **FAST)
+        echoed = [r for r in srv.requests if _auth(r) == f"Bearer {KEY}"]
+    assert echoed and run.calls.ok == 1  # the key was sent, and the server answered with it
+    answer = run.log.turns["bot_response"].iloc[0]
+    assert answer.startswith("your header was Bearer ") and KEY not in answer
+    run.write(tmp_path / "run.jsonl")
+    files = [p for p in tmp_path.rglob("*") if p.is_file()]
+    assert len(files) >= 2 and not any(KEY in p.read_text(errors="replace") for p in files)
 
 
 def test_endpoint_run_accounts_for_every_call_with_faults(tmp_path, monkeypatch):
