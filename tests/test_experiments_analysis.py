@@ -238,6 +238,10 @@ def test_three_variants_holm_adjusted():
     assert (c["p_adjusted"] >= c["p_value"]).all()
     assert len(res.summary_table()) == 6
     assert set(res.per_example["treatment"]) == {"B", "C"}
+    # the intervals are per comparison; the notes say so beside the adjusted verdicts
+    assert any("holm-adjusted" in n and "not adjusted" in n for n in res.notes)
+    one = analyze_repeated(to_log(yc[0], yt[0]), n_boot=0)
+    assert not any("adjusted" in n for n in one.notes)
 
 
 @pytest.mark.parametrize("change, message", [

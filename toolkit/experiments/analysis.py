@@ -270,6 +270,10 @@ def analyze_repeated(
     comparisons.insert(comparisons.columns.get_loc("p_adjusted") + 1, "verdict", np.where(
         significant & (comparisons["lift"] > 0), "winner",
         np.where(significant & (comparisons["lift"] < 0), "worse", "no detectable difference")))
+    if len(treats) > 1 and correction != "none":
+        notes.append(f"{len(treats)} treatments: verdicts use the {correction}-adjusted p-values, the "
+                     f"confidence intervals are per comparison (not adjusted), so a CI may exclude 0 "
+                     f"where the verdict is 'no detectable difference'")
     if n_missing:
         notes.append(f"{n_missing} row(s) without a {metric} value (failed or unscored calls) were left out")
     if n_unpaired:
