@@ -323,6 +323,14 @@ def test_one_variant_only():
         analyze(df, "x:continuous")
 
 
+def test_variant_values_with_the_same_text_are_refused_not_merged():
+    df = pd.DataFrame({"variant": [1] * 10 + ["1"] * 10 + ["B"] * 10, "x": np.arange(30.0) % 7})
+    with pytest.raises(ABInputError, match="column 'variant': different values read as the same arm 1, '1' -> '1'"):
+        analyze(df, "x:continuous")
+    ok = pd.DataFrame({"variant": [0] * 10 + [1] * 10, "x": np.arange(20.0) % 7})
+    assert analyze(ok, "x:continuous").table["arm"].tolist() == ["1"]
+
+
 def test_unknown_control():
     with pytest.raises(ABInputError, match="control 'Z' not found in column 'variant'; its values are: 'A', 'B'"):
         analyze(_units(), "latency:continuous", control="Z")
