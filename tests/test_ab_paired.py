@@ -196,3 +196,7 @@ def test_power_cli_paired_and_cuped(capsys):
     assert "with CUPED (r = 0.5" in capsys.readouterr().out
     assert main(["power", "--metric", "paired", "--mde", "0.05"]) == 2
     assert "sd_diff" in capsys.readouterr().err
+    # options of unpaired designs are refused, not silently ignored
+    assert main(["power", "--metric", "paired", "--mde", "0.05", "--sd-diff", "0.2", "--arms", "3",
+                 "--ratio", "2"]) == 2
+    assert "--ratio, --arms do(es) not apply to --metric paired" in capsys.readouterr().err

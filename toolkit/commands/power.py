@@ -85,6 +85,13 @@ def run(args) -> int:
                   alternative=args.alternative, strict=args.strict,
                   daily_traffic=args.daily_traffic)
     if args.metric == "paired":
+        ignored = [opt for opt, given in (("--ratio", args.ratio != 1.0), ("--arms", args.arms != 2),
+                                          ("--cuped-correlation", args.cuped_correlation != 0.0),
+                                          ("--r-squared", args.r_squared is not None),
+                                          ("--n-primary", args.n_primary != 1)) if given]
+        if ignored:
+            raise UsageError(f"{', '.join(ignored)} do(es) not apply to --metric paired (one set of examples "
+                             "answered by two variants); plan one comparison at a time")
         method = args.formula or "exact"
         if method not in PAIRED_METHODS:
             raise UsageError(f"--formula for paired designs must be one of "
