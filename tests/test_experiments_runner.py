@@ -67,7 +67,7 @@ class Faulty:
             self.seen[key] += 1
             n = self.seen[key]
         if "DEAD" in user:
-            return Reply(500, {"error": {"message": f"internal error for {self.auth}"}})
+            return Reply(500, {"error": {"message": f"internal error \x1b[2J for {self.auth}"}})
         if "ECHO" in user:
             return chat(f"your header was {self.auth}")
         if n == 1 and "RATE" in user:
@@ -335,6 +335,7 @@ def test_key_never_in_outputs_logs_warnings_or_exceptions(tmp_path, monkeypatch,
         echoed = [r for r in srv.requests if _auth(r) == f"Bearer {KEY}"]
     out = capsys.readouterr()
     assert "most frequent errors:" in out.out and "HTTP 500" in out.out
+    assert "\x1b" not in out.out  # the server's terminal escape was not printed
     assert echoed  # the key was really sent and echoed back by the server
     assert bad.calls.failed == 1 and bad.calls.skipped == 5 and bad.calls.sent == 1
     assert bad.log.turns["error"].str.startswith("HTTP 401").sum() == 1

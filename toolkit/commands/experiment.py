@@ -160,7 +160,8 @@ def _run_run(args) -> int:
         if len(errors):
             print("most frequent errors:")
             for text, count in errors.value_counts().head(3).items():
-                text = " ".join(str(text).split())
+                # a server's text: no control characters (terminal escapes) reach the terminal
+                text = "".join(c if c.isprintable() else "?" for c in " ".join(str(text).split()))
                 print(f"  {count:>6,} x {text if len(text) <= 88 else text[:87] + '~'}")
     return 1 if calls.skipped else 0
 
