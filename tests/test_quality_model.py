@@ -49,6 +49,19 @@ def test_model_rejects_bad_parameters(tmp_path):
         load_model(tmp_path / "missing.json")
 
 
+def test_model_file_with_a_non_finite_intercept_is_refused(tmp_path):
+    """A hostile or corrupted model file with intercept NaN (JSON allows it) or 1e400 must not load:
+    every quality it gives would be NaN (no level) or pinned at 0/1, silently."""
+    from toolkit.errors import ToolkitError
+
+    good = load_model("fast").to_dict()
+    for i, raw in enumerate(['NaN', 'Infinity', '1e400']):
+        p = tmp_path / f"intercept_{i}.json"
+        p.write_text(json.dumps(dict(good, intercept=0.0)).replace('"intercept": 0.0', f'"intercept": {raw}'))
+        with pytest.raises(ToolkitError, match=rf"{p.name}.*intercept"):
+            load_model(p)
+
+
 def test_fit_model_recovers_a_planted_direction():
     rng = np.random.default_rng(1)
     X = pd.DataFrame({"relevance": rng.random(400), "generic": rng.integers(0, 2, 400).astype(float),

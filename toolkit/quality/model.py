@@ -168,6 +168,8 @@ class QualityModel:
                 raise ValueError(f"quality model: {name} must hold {n} finite numbers")
         if any(s <= 0 for s in self.scale):
             raise ValueError("quality model: every scale must be > 0")
+        if not (isinstance(self.intercept, (int, float)) and math.isfinite(self.intercept)):
+            raise ValueError(f"quality model: intercept must be a finite number, got {self.intercept!r}")
         q = np.asarray(self.quantiles, dtype=float)
         if q.size < 2 or not np.isfinite(q).all() or (np.diff(q) < 0).any():
             raise ValueError("quality model: quantiles must be >= 2 finite numbers, non-decreasing")
