@@ -62,6 +62,29 @@ def test_model_file_with_a_non_finite_intercept_is_refused(tmp_path):
             load_model(p)
 
 
+def test_hostile_model_files_give_a_toolkit_error_naming_the_file(tmp_path, monkeypatch):
+    """Deeply nested JSON, an integer too large for a float, a folder and an oversized file: one
+    ToolkitError naming the file, never a RecursionError/OverflowError/OSError traceback."""
+    from toolkit.errors import ToolkitError
+    from toolkit.quality import model as model_mod
+
+    good = load_model("fast").to_dict()
+    deep = tmp_path / "deep.json"
+    deep.write_text("[" * 100_000 + "]" * 100_000)
+    big_int = tmp_path / "bigint.json"
+    big_int.write_text(json.dumps(dict(good, mean=[10 ** 400] * len(good["features"]))))
+    folder = tmp_path / "folder.json"
+    folder.mkdir()
+    for p in (deep, big_int, folder):
+        with pytest.raises(ToolkitError, match=p.name):
+            load_model(p)
+    huge = tmp_path / "huge.json"
+    huge.write_text(json.dumps(dict(good, meta={"pad": "x" * 5000})))
+    monkeypatch.setattr(model_mod, "MAX_MODEL_BYTES", 4000)
+    with pytest.raises(ToolkitError, match=r"huge\.json.*4,000 bytes"):
+        load_model(huge)
+
+
 def test_fit_model_recovers_a_planted_direction():
     rng = np.random.default_rng(1)
     X = pd.DataFrame({"relevance": rng.random(400), "generic": rng.integers(0, 2, 400).astype(float),

@@ -337,6 +337,8 @@ def fit_model(X: pd.DataFrame, y, *, features: Sequence[str], alpha: float = 10.
 
 
 _LOADED: dict[str, QualityModel] = {}
+#: largest model file read (the shipped ones are about 20 kB)
+MAX_MODEL_BYTES = 16 * 1024 * 1024
 
 
 def load_model(which: str | Path | QualityModel = "full") -> QualityModel:
@@ -358,11 +360,21 @@ def load_model(which: str | Path | QualityModel = "full") -> QualityModel:
 
     path = MODEL_FILES.get(key, Path(key))
     try:
-        raw = json.loads(Path(path).read_text(encoding="utf-8"))
+        with open(path, "rb") as fh:
+            data = fh.read(MAX_MODEL_BYTES + 1)
+        if len(data) > MAX_MODEL_BYTES:
+            raise ToolkitError(f"quality model file {path} is larger than {MAX_MODEL_BYTES:,} bytes")
+        raw = json.loads(data.decode("utf-8"))
         model = QualityModel.from_dict(raw)
+    except ToolkitError:
+        raise
     except FileNotFoundError:
         raise ToolkitError(f"quality model file {path} not found") from None
-    except (ValueError, TypeError, AttributeError) as exc:
+    except OSError as exc:
+        raise ToolkitError(f"quality model file {path} cannot be read: {exc.strerror or exc}") from None
+    except RecursionError:
+        raise ToolkitError(f"quality model file {path} is not a valid quality model: nested too deeply") from None
+    except (ValueError, TypeError, AttributeError, OverflowError) as exc:
         raise ToolkitError(f"quality model file {path} is not a valid quality model: {exc}") from None
     if key in MODEL_FILES:
         _LOADED[key] = model
