@@ -85,6 +85,18 @@ def test_hostile_model_files_give_a_toolkit_error_naming_the_file(tmp_path, monk
         load_model(huge)
 
 
+@pytest.mark.parametrize("mode", ["fast", "full"])
+def test_empty_and_missing_answers_are_poor_or_unacceptable_in_either_mode(mode):
+    """The package docstring: missing and empty responses score low, level unacceptable or poor.
+    The fast model's features alone put an empty answer at quality 0.75 ('good')."""
+    turns = pd.DataFrame({"conversation_id": list("abcd"), "turn": [0] * 4,
+                          "user_input": ["where is my refund?"] * 4,
+                          "bot_response": ["", None, "   ", "Your refund was issued yesterday."]})
+    s = score_turns(turns, QualityConfig(mode=mode))
+    assert s.loc[:2, "level"].isin(["unacceptable", "poor"]).all(), s[["quality", "level"]]
+    assert (s.loc[:2, "quality"] < s.loc[3, "quality"]).all()
+
+
 def test_fit_model_recovers_a_planted_direction():
     rng = np.random.default_rng(1)
     X = pd.DataFrame({"relevance": rng.random(400), "generic": rng.integers(0, 2, 400).astype(float),
