@@ -85,6 +85,25 @@ def test_sparse_and_irregular_series_are_analysed_not_rejected():
         F.detect_anomalies(y.iloc[:10])
 
 
+def test_a_daily_series_in_local_time_across_a_dst_change_keeps_its_days():
+    """Local midnights are 23 or 25 hours apart across a DST change: the grid is the calendar day
+    (no two days averaged into one, no later day reported a day early); hourly data stays on its
+    absolute hours."""
+    rng = np.random.default_rng(3)
+    v = rng.normal(100, 2, 120)
+    v[100] = 160                                          # 2026-04-11, after the change of 29 March
+    y = pd.Series(v, index=pd.date_range("2026-01-01", periods=120, freq="D", tz="Europe/Berlin"))
+    a = F.detect_anomalies(y)
+    assert len(a.points) == 120 and a.points.index.equals(y.index), a.points.index[85:90]
+    np.testing.assert_array_equal(a.points["value"].to_numpy(), v)
+    assert not any("irregular" in n for n in a.notes), a.notes
+    assert y.index[100] in set(a.windows["start"]), a.windows[["start", "kind"]]
+    h = pd.Series(rng.normal(100, 2, 24 * 40), index=pd.date_range("2026-03-01", periods=24 * 40, freq="h",
+                                                                     tz="Europe/Berlin"))
+    b = F.detect_anomalies(h)
+    assert b.points.index.equals(h.index) and not b.notes, b.notes
+
+
 def test_old_knobs_raise_a_clear_error_or_still_work():
     y = seasonal(24 * 21, freq="h", seed=8)
     with pytest.raises(ToolkitError, match="alarms_per_week"):

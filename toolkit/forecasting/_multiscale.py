@@ -106,8 +106,19 @@ def on_grid(y: pd.Series) -> Grid:
     if len(vals) < MIN_POINTS:
         raise AnomalyDataError(f"{label}: too few observed values to learn what is normal: {len(vals)} < {MIN_POINTS}; "
                                "anomaly detection needs at least a day of a sub-daily series or 24 values")
+    # a daily (or weekly) series in local time has steps of 23 or 25 hours across a DST change:
+    # when its wall-clock times are regular and its absolute ones are not, the grid is built on
+    # the wall clock and put back in the zone (else two days are averaged into one and every
+    # later day is labelled a day early)
+    tz = vals.index.tz
+    if tz is not None:
+        wall = vals.index.tz_localize(None)
+        if not _on_steps(vals.index) and _on_steps(wall) and not wall.has_duplicates:
+            vals = pd.Series(vals.to_numpy(), index=wall)
+        else:
+            tz = None
     notes: list[str] = []
-    freq = y.index.freq if isinstance(y.index, pd.DatetimeIndex) else None
+    freq = y.index.freq if isinstance(y.index, pd.DatetimeIndex) and tz is None else None
     diffs = np.diff(vals.index.asi8)
     step = pd.Timedelta(freq) if freq is not None and _fixed(freq) else pd.Timedelta(int(np.median(diffs)), "ns")
     on = (vals.index.asi8 - vals.index.asi8[0]) % step.value == 0
@@ -133,8 +144,20 @@ def on_grid(y: pd.Series) -> Grid:
     miss = int((~obs).sum())
     if miss:
         notes.append(f"{miss} of {len(obs)} steps ({miss / len(obs):.0%}) not observed: analysed on the observed ones")
+    if tz is not None:
+        grid.index = pd.DatetimeIndex(grid.index.tz_localize(tz, ambiguous=np.zeros(len(grid), dtype=bool),
+                                                             nonexistent="shift_forward"), name=grid.index.name)
     grid.name = y.name
     return Grid(grid, step, obs, notes)
+
+
+def _on_steps(ix: pd.DatetimeIndex) -> bool:
+    """Whether sorted timestamps all fall on multiples of their median spacing after the first."""
+    d = np.diff(ix.asi8)
+    if not len(d):
+        return True
+    s = int(np.median(d))
+    return s > 0 and bool(((ix.asi8 - ix.asi8[0]) % s == 0).all())
 
 
 def _fixed(freq: Any) -> bool:
