@@ -97,6 +97,18 @@ def test_empty_and_missing_answers_are_poor_or_unacceptable_in_either_mode(mode)
     assert (s.loc[:2, "quality"] < s.loc[3, "quality"]).all()
 
 
+def test_a_score_on_tied_quantiles_takes_the_middle_of_their_probabilities():
+    """``quality`` is the share of training predictions below a score: a score shared by many of
+    them (the fast model's table has runs of up to 16 equal quantiles) sits in the middle of its
+    run, not at its top (np.interp on repeated points returns the last one)."""
+    m = QualityModel(features=("relevance",), mean=(0.0,), scale=(1.0,), coef=(1.0,), intercept=0.0,
+                     quantiles=(-1.0, 0.0, 0.0, 0.0, 1.0))
+    q = m.quality(pd.DataFrame({"relevance": [-2.0, -0.5, 0.0, 0.5, 2.0]}))
+    np.testing.assert_allclose(q, [0.0, 0.125, 0.5, 0.875, 1.0])
+    # the shipped fast model's table has such runs (its score takes few distinct values)
+    assert (np.diff(load_model("fast").quantiles) == 0).sum() > 10
+
+
 def test_fit_model_recovers_a_planted_direction():
     rng = np.random.default_rng(1)
     X = pd.DataFrame({"relevance": rng.random(400), "generic": rng.integers(0, 2, 400).astype(float),

@@ -206,8 +206,10 @@ class QualityModel:
         q = np.asarray(self.quantiles, dtype=float)
         p = np.linspace(0.0, 1.0, q.size)
         s = self.score(X)
-        # equal quantiles (ties) take the middle of their probabilities
-        out = np.interp(s, q, p)
+        # equal quantiles (ties) take the middle of their probabilities: np.interp on repeated
+        # points returns the last one, the same from the other end returns the first; they agree
+        # everywhere else
+        out = 0.5 * (np.interp(s, q, p) - np.interp(-s, -q[::-1], -p[::-1]))
         return np.clip(out, 0.0, 1.0)
 
     def to_dict(self) -> dict:
