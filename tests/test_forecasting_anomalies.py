@@ -104,6 +104,26 @@ def test_a_daily_series_in_local_time_across_a_dst_change_keeps_its_days():
     assert b.points.index.equals(h.index) and not b.notes, b.notes
 
 
+def test_a_few_points_seconds_apart_and_one_far_later_build_no_huge_grid():
+    """The grid of the median step (1 s) over the span (a year: 31.5 million steps) was built
+    before being found too sparse: 0.8 GB here, tens of GB for a century-long file of 31 rows."""
+    import tracemalloc
+
+    idx = pd.DatetimeIndex(list(pd.date_range("2026-01-01", periods=30, freq="s")) + [pd.Timestamp("2027-01-01")])
+    y = pd.Series(np.arange(31.0), index=idx)
+    tracemalloc.start()
+    try:
+        with pytest.raises(ToolkitError, match="too few observed values"):
+            F.detect_anomalies(y)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 50e6, f"{peak / 1e6:.0f} MB"
+    # a dense series keeps its own step
+    z = seasonal(288 * 3)
+    assert F.detect_anomalies(z).step == pd.Timedelta("5min")
+
+
 def test_old_knobs_raise_a_clear_error_or_still_work():
     y = seasonal(24 * 21, freq="h", seed=8)
     with pytest.raises(ToolkitError, match="alarms_per_week"):

@@ -125,6 +125,18 @@ def on_grid(y: pd.Series) -> Grid:
     if not on.all() or step not in _NICE:
         step = _nice_step(step) if not on.all() else step
     span = vals.index[-1] - vals.index[0]
+    # a grid of more than three steps per value is never kept (under a third observed, below):
+    # its steps are skipped without building it (a few values seconds apart and one a year later
+    # would make tens of millions of steps, a century-long file of 31 rows tens of GB)
+    fine = step
+    while span / step > max(3 * len(vals), 4 * MIN_POINTS):
+        bigger = [s for s in _NICE if s > step]
+        if not bigger or span / bigger[0] < MIN_POINTS:
+            break
+        step = bigger[0]
+    if step != fine:
+        notes.append(f"only {len(vals):,} values for {span / fine:,.0f} steps of the {_fmt_td(fine)} grid: "
+                     f"analysed on a {_fmt_td(step)} grid (means)")
     while True:
         grid = _bucket(vals, step)
         share = float(np.isfinite(grid.to_numpy()).mean())
