@@ -116,6 +116,30 @@ def test_regularize_rules():
         regularize(bad)
 
 
+def test_regularize_refuses_a_grid_far_larger_than_any_series(tmp_path, capsys):
+    """30 values a second apart and one a year later: the 1-second grid has 31.5 million steps
+    (0.9 GB for `toolkit forecast` on a 32-row file; a stray year 2200 would need ~160 GB).
+    Refused before it is built, naming the steps, the grid and the limit."""
+    import tracemalloc
+
+    from toolkit.cli import main
+
+    idx = pd.DatetimeIndex(list(pd.date_range("2026-01-01", periods=30, freq="s")) + [pd.Timestamp("2027-01-01")])
+    y = pd.Series(np.arange(31.0), index=idx, name="far")
+    tracemalloc.start()
+    try:
+        with pytest.raises(SeriesError, match=r"series 'far': 31,536,001 steps of s .*more than 10,000,000"):
+            regularize(y)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 50e6, f"{peak / 1e6:.0f} MB"
+    src = tmp_path / "far.csv"
+    src.write_text("timestamp,value\n" + "".join(f"{t.isoformat()}Z,{i}\n" for i, t in enumerate(idx)))
+    assert main(["forecast", str(src), "--horizon", "2", "--model", "snaive"]) == 2
+    assert "10,000,000" in capsys.readouterr().err
+
+
 def test_infer_freq_and_default_season():
     assert infer_freq(pd.date_range("2026-01-01", periods=5, freq="h")) == "h"
     assert infer_freq(pd.to_datetime(["2026-01-01", "2026-01-02", "2026-01-05"])) == "D"
