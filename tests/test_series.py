@@ -140,6 +140,18 @@ def test_regularize_refuses_a_grid_far_larger_than_any_series(tmp_path, capsys):
     assert "10,000,000" in capsys.readouterr().err
 
 
+def test_a_log_series_refuses_a_grid_far_larger_than_any_series():
+    """Two turns a year apart at freq='s': 31.5 million buckets (1 GB); a stray timestamp in 2200
+    would need ~160 GB. Refused before the grid is built."""
+    t = pd.DataFrame({"conversation_id": ["a", "b"], "turn": [0, 0],
+                      "timestamp": ["2026-01-01T00:00:00Z", "2027-01-01T00:00:00Z"],
+                      "user_input": ["hi", "hi"], "bot_response": ["x", "y"], "response_time_s": [1.0, 2.0]})
+    log = validate(t)
+    with pytest.raises(SeriesError, match=r"31,536,001 buckets of s .*more than 10,000,000"):
+        metric_series(log, "volume", freq="s")
+    assert len(metric_series(log, "volume", freq="h")) == 8761
+
+
 def test_infer_freq_and_default_season():
     assert infer_freq(pd.date_range("2026-01-01", periods=5, freq="h")) == "h"
     assert infer_freq(pd.to_datetime(["2026-01-01", "2026-01-02", "2026-01-05"])) == "D"
