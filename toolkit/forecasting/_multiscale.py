@@ -216,18 +216,27 @@ def _nanmedian(a: np.ndarray) -> np.ndarray:
     return np.where(n_ok > 0, med, np.nan)
 
 
-def _shifted(x: np.ndarray, lags: Sequence[int]) -> np.ndarray:
-    """Column j: x[t - lags[j]] (NaN outside)."""
+#: cells of one (rows x lags) matrix of shifted values: the row medians are computed in blocks of
+#: rows this size (1-second data has 86,400 steps a day and thousands of lags: one matrix for all
+#: rows would take hundreds of GB)
+_BLOCK_CELLS = 4_000_000
+
+
+def _shifted(x: np.ndarray, lags: Sequence[int], r0: int = 0, r1: int | None = None) -> np.ndarray:
+    """Column j: x[t - lags[j]] (NaN outside), for the rows t in ``[r0, r1)`` (all by default)."""
     n = len(x)
-    out = np.full((n, len(lags)), np.nan)
+    r1 = n if r1 is None else r1
+    out = np.full((r1 - r0, len(lags)), np.nan)
     for j, lag in enumerate(lags):
-        if 0 < lag < n:
-            out[lag:, j] = x[: n - lag]
-        elif -n < lag < 0:
-            out[: n + lag, j] = x[-lag:]
-        elif lag == 0:
-            out[:, j] = x
+        a, b = max(r0, lag), min(r1, n + lag)   # rows whose source t - lag is inside [0, n)
+        if a < b:
+            out[a - r0 : b - r0, j] = x[a - lag : b - lag]
     return out
+
+
+def _row_blocks(n: int, n_lags: int):
+    step = max(1, _BLOCK_CELLS // max(1, n_lags))
+    return [(a, min(n, a + step)) for a in range(0, n, step)]
 
 
 def seasonal_median(x: np.ndarray, period: int, cycles: int, both: bool = False) -> np.ndarray:
@@ -237,14 +246,18 @@ def seasonal_median(x: np.ndarray, period: int, cycles: int, both: bool = False)
     w = int(round(period / 200))
     past = [j * period + d for j in range(1, cycles + 1) for d in range(-w, w + 1)]
     fut = [-lag for lag in past]
-    P = _shifted(x, past)
-    if both:
-        return _nanmedian(np.concatenate([P, _shifted(x, fut)], axis=1))
-    med = _nanmedian(P)
-    few = np.isfinite(P).sum(axis=1) < 3 * (2 * w + 1)
-    if few.any():
-        F = _shifted(x, fut)[few]
-        med[few] = _nanmedian(np.concatenate([P[few], F], axis=1))
+    med = np.empty(len(x))
+    for r0, r1 in _row_blocks(len(x), 2 * len(past)):
+        P = _shifted(x, past, r0, r1)
+        if both:
+            med[r0:r1] = _nanmedian(np.concatenate([P, _shifted(x, fut, r0, r1)], axis=1))
+            continue
+        m = _nanmedian(P)
+        few = np.isfinite(P).sum(axis=1) < 3 * (2 * w + 1)
+        if few.any():
+            F = _shifted(x, fut, r0, r1)[few]
+            m[few] = _nanmedian(np.concatenate([P[few], F], axis=1))
+        med[r0:r1] = m
     return med
 
 
@@ -334,7 +347,9 @@ def local_scale(r: np.ndarray, step: pd.Timedelta) -> np.ndarray:
     else:
         lags = []
     if lags:
-        loc = 1.4826 * _nanmedian(_shifted(dev, lags))
+        loc = np.empty(len(dev))
+        for r0, r1 in _row_blocks(len(dev), len(lags)):
+            loc[r0:r1] = 1.4826 * _nanmedian(_shifted(dev, lags, r0, r1))
         return np.clip(np.where(np.isfinite(loc), loc, g), 0.5 * g, None)
     return np.full(len(r), g)
 
