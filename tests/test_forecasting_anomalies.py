@@ -159,6 +159,20 @@ def test_old_knobs_raise_a_clear_error_or_still_work():
     assert F.AnomalyOptions().alarms_per_week == F.DEFAULT_ALARMS_PER_WEEK == 0.1
 
 
+def test_cycle_and_smoothing_lengths_are_checked():
+    """A season or period longer than the series asked for a (points x millions of lags) matrix
+    (season=10**9: a 150 GiB MemoryError); text where a number belongs was a bare ValueError."""
+    y = seasonal(24 * 21, freq="h", seed=8)
+    for kw in ({"season": 10 ** 9}, {"periods": [24, 10 ** 9]}):
+        with pytest.raises(ToolkitError, match=r"(season|periods) .*at most the series' 504 steps.*1000000000"):
+            F.detect_anomalies(y, **kw)
+    for kw in ({"season": "x"}, {"periods": ["x"]}, {"smooth": "x"}, {"smooth": ["x"]}):
+        with pytest.raises(ToolkitError, match=next(iter(kw))):
+            F.detect_anomalies(y, **kw)
+    assert F.detect_anomalies(y, season=24).periods == (24,)
+    assert F.detect_anomalies(y, periods=[504]).periods == (504,)
+
+
 def test_twenty_thousand_points_in_under_two_seconds():
     import time
 
