@@ -173,6 +173,17 @@ def test_cycle_and_smoothing_lengths_are_checked():
     assert F.detect_anomalies(y, periods=[504]).periods == (504,)
 
 
+def test_weights_that_weigh_nothing_or_are_not_numbers_are_refused():
+    """No positive weight left every score NaN (a 'Mean of empty slice' warning and silently no
+    window); text weights were a bare ValueError."""
+    y = seasonal(24 * 21, freq="h", seed=8)
+    for w in (np.zeros(len(y)), np.full(len(y), np.nan), -np.ones(len(y))):
+        with pytest.raises(ToolkitError, match="weights"):
+            F.detect_anomalies(y, weights=w)
+    with pytest.raises(ToolkitError, match="weights"):
+        F.detect_anomalies(y, weights=["a"] * len(y))
+
+
 def test_twenty_thousand_points_in_under_two_seconds():
     import time
 

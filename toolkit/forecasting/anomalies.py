@@ -275,9 +275,14 @@ def detect_anomalies(
     back = np.exp if use_log else ((lambda a: np.maximum(np.maximum(a, 0.0) ** 2 - 0.375, 0.0)) if use_sqrt else (lambda a: a))
     wt = None
     if weights is not None:
-        wt = pd.Series(weights).reindex(g.y.index).to_numpy(float) if isinstance(weights, pd.Series) else np.asarray(weights, float)
+        try:
+            wt = pd.Series(weights).reindex(g.y.index).to_numpy(float) if isinstance(weights, pd.Series) else np.asarray(weights, float)
+        except (TypeError, ValueError):
+            raise SeriesError("weights must be numbers (observations behind each value)") from None
         if wt.shape != x.shape:
             raise SeriesError(f"weights must have one value per point of the series ({len(x)}), got {wt.shape}")
+        if not (np.isfinite(wt) & (wt > 0) & np.isfinite(x)).any():
+            raise AnomalyDataError("weights: no observed value has a positive weight")
     if np.nanmax(work) == np.nanmin(work):
         res = None
     else:
