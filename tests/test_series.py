@@ -152,6 +152,14 @@ def test_a_log_series_refuses_a_grid_far_larger_than_any_series():
     assert len(metric_series(log, "volume", freq="h")) == 8761
 
 
+def test_a_huge_non_numeric_value_is_named_not_repeated():
+    """Five 2-MB text cells in the value column made a 10-MB one-line error."""
+    raw = pd.DataFrame({"timestamp": [f"2026-01-0{i}" for i in range(1, 6)], "value": ["x" * 2_000_000] * 5})
+    with pytest.raises(SeriesError, match=r"value must be numeric; not numeric in rows 0 \('xxx") as e:
+        read_series(raw)
+    assert len(str(e.value)) < 1000
+
+
 def test_infer_freq_and_default_season():
     assert infer_freq(pd.date_range("2026-01-01", periods=5, freq="h")) == "h"
     assert infer_freq(pd.to_datetime(["2026-01-01", "2026-01-02", "2026-01-05"])) == "D"
