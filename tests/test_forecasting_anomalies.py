@@ -85,6 +85,70 @@ def test_sparse_and_irregular_series_are_analysed_not_rejected():
         F.detect_anomalies(y.iloc[:10])
 
 
+def test_a_daily_series_in_local_time_across_a_dst_change_keeps_its_days():
+    """Local midnights are 23 or 25 hours apart across a DST change: the grid is the calendar day
+    (no two days averaged into one, no later day reported a day early); hourly data stays on its
+    absolute hours."""
+    rng = np.random.default_rng(3)
+    v = rng.normal(100, 2, 120)
+    v[100] = 160                                          # 2026-04-11, after the change of 29 March
+    y = pd.Series(v, index=pd.date_range("2026-01-01", periods=120, freq="D", tz="Europe/Berlin"))
+    a = F.detect_anomalies(y)
+    assert len(a.points) == 120 and a.points.index.equals(y.index), a.points.index[85:90]
+    np.testing.assert_array_equal(a.points["value"].to_numpy(), v)
+    assert not any("irregular" in n for n in a.notes), a.notes
+    assert y.index[100] in set(a.windows["start"]), a.windows[["start", "kind"]]
+    h = pd.Series(rng.normal(100, 2, 24 * 40), index=pd.date_range("2026-03-01", periods=24 * 40, freq="h",
+                                                                     tz="Europe/Berlin"))
+    b = F.detect_anomalies(h)
+    assert b.points.index.equals(h.index) and not b.notes, b.notes
+
+
+def test_a_few_points_seconds_apart_and_one_far_later_build_no_huge_grid():
+    """The grid of the median step (1 s) over the span (a year: 31.5 million steps) was built
+    before being found too sparse: 0.8 GB here, tens of GB for a century-long file of 31 rows."""
+    import tracemalloc
+
+    idx = pd.DatetimeIndex(list(pd.date_range("2026-01-01", periods=30, freq="s")) + [pd.Timestamp("2027-01-01")])
+    y = pd.Series(np.arange(31.0), index=idx)
+    tracemalloc.start()
+    try:
+        with pytest.raises(ToolkitError, match="too few observed values"):
+            F.detect_anomalies(y)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 50e6, f"{peak / 1e6:.0f} MB"
+    # a dense series keeps its own step
+    z = seasonal(288 * 3)
+    assert F.detect_anomalies(z).step == pd.Timedelta("5min")
+
+
+def test_second_level_data_is_analysed_in_bounded_memory(monkeypatch):
+    """The same-time-of-day medians were one (points x lags) matrix: 8,640 steps a day on
+    10-second data is 609 lags, 1.1 GB for three days; 5-second data, 4 GB; 1-second data over
+    a week, hundreds of GB. They are computed in blocks of rows, with the same result."""
+    import tracemalloc
+
+    from toolkit.forecasting import _multiscale as M
+
+    y = seasonal(8640 * 3, freq="10s", seed=11)
+    tracemalloc.start()
+    try:
+        a = F.detect_anomalies(y)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert a.periods == (8640,) and peak < 300e6, f"{peak / 1e6:.0f} MB"
+    # blocks of a few rows give what one block gives
+    x = seasonal(288 * 9, seed=12).to_numpy().copy()
+    x[100:400] = np.nan
+    whole = M.seasonal_median(x, 288, 7), M.local_scale(x - 50, pd.Timedelta("5min"))
+    monkeypatch.setattr(M, "_BLOCK_CELLS", 5000)
+    np.testing.assert_array_equal(M.seasonal_median(x, 288, 7), whole[0])
+    np.testing.assert_array_equal(M.local_scale(x - 50, pd.Timedelta("5min")), whole[1])
+
+
 def test_old_knobs_raise_a_clear_error_or_still_work():
     y = seasonal(24 * 21, freq="h", seed=8)
     with pytest.raises(ToolkitError, match="alarms_per_week"):
@@ -93,6 +157,31 @@ def test_old_knobs_raise_a_clear_error_or_still_work():
     with pytest.raises(ToolkitError, match="alarms_per_week must be"):
         F.detect_anomalies(y, alarms_per_week=0)
     assert F.AnomalyOptions().alarms_per_week == F.DEFAULT_ALARMS_PER_WEEK == 0.1
+
+
+def test_cycle_and_smoothing_lengths_are_checked():
+    """A season or period longer than the series asked for a (points x millions of lags) matrix
+    (season=10**9: a 150 GiB MemoryError); text where a number belongs was a bare ValueError."""
+    y = seasonal(24 * 21, freq="h", seed=8)
+    for kw in ({"season": 10 ** 9}, {"periods": [24, 10 ** 9]}):
+        with pytest.raises(ToolkitError, match=r"(season|periods) .*at most the series' 504 steps.*1000000000"):
+            F.detect_anomalies(y, **kw)
+    for kw in ({"season": "x"}, {"periods": ["x"]}, {"smooth": "x"}, {"smooth": ["x"]}):
+        with pytest.raises(ToolkitError, match=next(iter(kw))):
+            F.detect_anomalies(y, **kw)
+    assert F.detect_anomalies(y, season=24).periods == (24,)
+    assert F.detect_anomalies(y, periods=[504]).periods == (504,)
+
+
+def test_weights_that_weigh_nothing_or_are_not_numbers_are_refused():
+    """No positive weight left every score NaN (a 'Mean of empty slice' warning and silently no
+    window); text weights were a bare ValueError."""
+    y = seasonal(24 * 21, freq="h", seed=8)
+    for w in (np.zeros(len(y)), np.full(len(y), np.nan), -np.ones(len(y))):
+        with pytest.raises(ToolkitError, match="weights"):
+            F.detect_anomalies(y, weights=w)
+    with pytest.raises(ToolkitError, match="weights"):
+        F.detect_anomalies(y, weights=["a"] * len(y))
 
 
 def test_twenty_thousand_points_in_under_two_seconds():

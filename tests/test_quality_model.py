@@ -49,6 +49,66 @@ def test_model_rejects_bad_parameters(tmp_path):
         load_model(tmp_path / "missing.json")
 
 
+def test_model_file_with_a_non_finite_intercept_is_refused(tmp_path):
+    """A hostile or corrupted model file with intercept NaN (JSON allows it) or 1e400 must not load:
+    every quality it gives would be NaN (no level) or pinned at 0/1, silently."""
+    from toolkit.errors import ToolkitError
+
+    good = load_model("fast").to_dict()
+    for i, raw in enumerate(['NaN', 'Infinity', '1e400']):
+        p = tmp_path / f"intercept_{i}.json"
+        p.write_text(json.dumps(dict(good, intercept=0.0)).replace('"intercept": 0.0', f'"intercept": {raw}'))
+        with pytest.raises(ToolkitError, match=rf"{p.name}.*intercept"):
+            load_model(p)
+
+
+def test_hostile_model_files_give_a_toolkit_error_naming_the_file(tmp_path, monkeypatch):
+    """Deeply nested JSON, an integer too large for a float, a folder and an oversized file: one
+    ToolkitError naming the file, never a RecursionError/OverflowError/OSError traceback."""
+    from toolkit.errors import ToolkitError
+    from toolkit.quality import model as model_mod
+
+    good = load_model("fast").to_dict()
+    deep = tmp_path / "deep.json"
+    deep.write_text("[" * 100_000 + "]" * 100_000)
+    big_int = tmp_path / "bigint.json"
+    big_int.write_text(json.dumps(dict(good, mean=[10 ** 400] * len(good["features"]))))
+    folder = tmp_path / "folder.json"
+    folder.mkdir()
+    for p in (deep, big_int, folder):
+        with pytest.raises(ToolkitError, match=p.name):
+            load_model(p)
+    huge = tmp_path / "huge.json"
+    huge.write_text(json.dumps(dict(good, meta={"pad": "x" * 5000})))
+    monkeypatch.setattr(model_mod, "MAX_MODEL_BYTES", 4000)
+    with pytest.raises(ToolkitError, match=r"huge\.json.*4,000 bytes"):
+        load_model(huge)
+
+
+@pytest.mark.parametrize("mode", ["fast", "full"])
+def test_empty_and_missing_answers_are_poor_or_unacceptable_in_either_mode(mode):
+    """The package docstring: missing and empty responses score low, level unacceptable or poor.
+    The fast model's features alone put an empty answer at quality 0.75 ('good')."""
+    turns = pd.DataFrame({"conversation_id": list("abcd"), "turn": [0] * 4,
+                          "user_input": ["where is my refund?"] * 4,
+                          "bot_response": ["", None, "   ", "Your refund was issued yesterday."]})
+    s = score_turns(turns, QualityConfig(mode=mode))
+    assert s.loc[:2, "level"].isin(["unacceptable", "poor"]).all(), s[["quality", "level"]]
+    assert (s.loc[:2, "quality"] < s.loc[3, "quality"]).all()
+
+
+def test_a_score_on_tied_quantiles_takes_the_middle_of_their_probabilities():
+    """``quality`` is the share of training predictions below a score: a score shared by many of
+    them (the fast model's table has runs of up to 16 equal quantiles) sits in the middle of its
+    run, not at its top (np.interp on repeated points returns the last one)."""
+    m = QualityModel(features=("relevance",), mean=(0.0,), scale=(1.0,), coef=(1.0,), intercept=0.0,
+                     quantiles=(-1.0, 0.0, 0.0, 0.0, 1.0))
+    q = m.quality(pd.DataFrame({"relevance": [-2.0, -0.5, 0.0, 0.5, 2.0]}))
+    np.testing.assert_allclose(q, [0.0, 0.125, 0.5, 0.875, 1.0])
+    # the shipped fast model's table has such runs (its score takes few distinct values)
+    assert (np.diff(load_model("fast").quantiles) == 0).sum() > 10
+
+
 def test_fit_model_recovers_a_planted_direction():
     rng = np.random.default_rng(1)
     X = pd.DataFrame({"relevance": rng.random(400), "generic": rng.integers(0, 2, 400).astype(float),

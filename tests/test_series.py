@@ -116,6 +116,50 @@ def test_regularize_rules():
         regularize(bad)
 
 
+def test_regularize_refuses_a_grid_far_larger_than_any_series(tmp_path, capsys):
+    """30 values a second apart and one a year later: the 1-second grid has 31.5 million steps
+    (0.9 GB for `toolkit forecast` on a 32-row file; a stray year 2200 would need ~160 GB).
+    Refused before it is built, naming the steps, the grid and the limit."""
+    import tracemalloc
+
+    from toolkit.cli import main
+
+    idx = pd.DatetimeIndex(list(pd.date_range("2026-01-01", periods=30, freq="s")) + [pd.Timestamp("2027-01-01")])
+    y = pd.Series(np.arange(31.0), index=idx, name="far")
+    tracemalloc.start()
+    try:
+        with pytest.raises(SeriesError, match=r"series 'far': 31,536,001 steps of s .*more than 10,000,000"):
+            regularize(y)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 50e6, f"{peak / 1e6:.0f} MB"
+    src = tmp_path / "far.csv"
+    src.write_text("timestamp,value\n" + "".join(f"{t.isoformat()}Z,{i}\n" for i, t in enumerate(idx)))
+    assert main(["forecast", str(src), "--horizon", "2", "--model", "snaive"]) == 2
+    assert "10,000,000" in capsys.readouterr().err
+
+
+def test_a_log_series_refuses_a_grid_far_larger_than_any_series():
+    """Two turns a year apart at freq='s': 31.5 million buckets (1 GB); a stray timestamp in 2200
+    would need ~160 GB. Refused before the grid is built."""
+    t = pd.DataFrame({"conversation_id": ["a", "b"], "turn": [0, 0],
+                      "timestamp": ["2026-01-01T00:00:00Z", "2027-01-01T00:00:00Z"],
+                      "user_input": ["hi", "hi"], "bot_response": ["x", "y"], "response_time_s": [1.0, 2.0]})
+    log = validate(t)
+    with pytest.raises(SeriesError, match=r"31,536,001 buckets of s .*more than 10,000,000"):
+        metric_series(log, "volume", freq="s")
+    assert len(metric_series(log, "volume", freq="h")) == 8761
+
+
+def test_a_huge_non_numeric_value_is_named_not_repeated():
+    """Five 2-MB text cells in the value column made a 10-MB one-line error."""
+    raw = pd.DataFrame({"timestamp": [f"2026-01-0{i}" for i in range(1, 6)], "value": ["x" * 2_000_000] * 5})
+    with pytest.raises(SeriesError, match=r"value must be numeric; not numeric in rows 0 \('xxx") as e:
+        read_series(raw)
+    assert len(str(e.value)) < 1000
+
+
 def test_infer_freq_and_default_season():
     assert infer_freq(pd.date_range("2026-01-01", periods=5, freq="h")) == "h"
     assert infer_freq(pd.to_datetime(["2026-01-01", "2026-01-02", "2026-01-05"])) == "D"

@@ -451,6 +451,10 @@ def test_langsmith_cli_usage_errors(tmp_path):
     code, out, err = cli("langsmith", "pull", "--project", PROJECT, "--since", "last tuesday", "--out", str(tmp_path / "r.jsonl"),
                          "--endpoint", "http://127.0.0.1:9/api/v1")  # fmt: skip
     assert code == 2 and "since must be an ISO 8601 time" in err
+    # a duration beyond what a date can hold is the same usage error, not an OverflowError traceback
+    code, out, err = cli("langsmith", "pull", "--project", PROJECT, "--since", "99999999999d", "--out",
+                         str(tmp_path / "r.jsonl"), "--endpoint", "http://127.0.0.1:9/api/v1")
+    assert code == 2 and "since must be an ISO 8601 time" in err
     code, out, err = cli("langsmith", "push", str(tmp_path / "missing.parquet"), "--key", "quality", "--dry-run")
     assert code == 2 and "missing.parquet" in err
 

@@ -106,14 +106,37 @@ def on_grid(y: pd.Series) -> Grid:
     if len(vals) < MIN_POINTS:
         raise AnomalyDataError(f"{label}: too few observed values to learn what is normal: {len(vals)} < {MIN_POINTS}; "
                                "anomaly detection needs at least a day of a sub-daily series or 24 values")
+    # a daily (or weekly) series in local time has steps of 23 or 25 hours across a DST change:
+    # when its wall-clock times are regular and its absolute ones are not, the grid is built on
+    # the wall clock and put back in the zone (else two days are averaged into one and every
+    # later day is labelled a day early)
+    tz = vals.index.tz
+    if tz is not None:
+        wall = vals.index.tz_localize(None)
+        if not _on_steps(vals.index) and _on_steps(wall) and not wall.has_duplicates:
+            vals = pd.Series(vals.to_numpy(), index=wall)
+        else:
+            tz = None
     notes: list[str] = []
-    freq = y.index.freq if isinstance(y.index, pd.DatetimeIndex) else None
+    freq = y.index.freq if isinstance(y.index, pd.DatetimeIndex) and tz is None else None
     diffs = np.diff(vals.index.asi8)
     step = pd.Timedelta(freq) if freq is not None and _fixed(freq) else pd.Timedelta(int(np.median(diffs)), "ns")
     on = (vals.index.asi8 - vals.index.asi8[0]) % step.value == 0
     if not on.all() or step not in _NICE:
         step = _nice_step(step) if not on.all() else step
     span = vals.index[-1] - vals.index[0]
+    # a grid of more than three steps per value is never kept (under a third observed, below):
+    # its steps are skipped without building it (a few values seconds apart and one a year later
+    # would make tens of millions of steps, a century-long file of 31 rows tens of GB)
+    fine = step
+    while span / step > max(3 * len(vals), 4 * MIN_POINTS):
+        bigger = [s for s in _NICE if s > step]
+        if not bigger or span / bigger[0] < MIN_POINTS:
+            break
+        step = bigger[0]
+    if step != fine:
+        notes.append(f"only {len(vals):,} values for {span / fine:,.0f} steps of the {_fmt_td(fine)} grid: "
+                     f"analysed on a {_fmt_td(step)} grid (means)")
     while True:
         grid = _bucket(vals, step)
         share = float(np.isfinite(grid.to_numpy()).mean())
@@ -133,8 +156,20 @@ def on_grid(y: pd.Series) -> Grid:
     miss = int((~obs).sum())
     if miss:
         notes.append(f"{miss} of {len(obs)} steps ({miss / len(obs):.0%}) not observed: analysed on the observed ones")
+    if tz is not None:
+        grid.index = pd.DatetimeIndex(grid.index.tz_localize(tz, ambiguous=np.zeros(len(grid), dtype=bool),
+                                                             nonexistent="shift_forward"), name=grid.index.name)
     grid.name = y.name
     return Grid(grid, step, obs, notes)
+
+
+def _on_steps(ix: pd.DatetimeIndex) -> bool:
+    """Whether sorted timestamps all fall on multiples of their median spacing after the first."""
+    d = np.diff(ix.asi8)
+    if not len(d):
+        return True
+    s = int(np.median(d))
+    return s > 0 and bool(((ix.asi8 - ix.asi8[0]) % s == 0).all())
 
 
 def _fixed(freq: Any) -> bool:
@@ -181,18 +216,27 @@ def _nanmedian(a: np.ndarray) -> np.ndarray:
     return np.where(n_ok > 0, med, np.nan)
 
 
-def _shifted(x: np.ndarray, lags: Sequence[int]) -> np.ndarray:
-    """Column j: x[t - lags[j]] (NaN outside)."""
+#: cells of one (rows x lags) matrix of shifted values: the row medians are computed in blocks of
+#: rows this size (1-second data has 86,400 steps a day and thousands of lags: one matrix for all
+#: rows would take hundreds of GB)
+_BLOCK_CELLS = 4_000_000
+
+
+def _shifted(x: np.ndarray, lags: Sequence[int], r0: int = 0, r1: int | None = None) -> np.ndarray:
+    """Column j: x[t - lags[j]] (NaN outside), for the rows t in ``[r0, r1)`` (all by default)."""
     n = len(x)
-    out = np.full((n, len(lags)), np.nan)
+    r1 = n if r1 is None else r1
+    out = np.full((r1 - r0, len(lags)), np.nan)
     for j, lag in enumerate(lags):
-        if 0 < lag < n:
-            out[lag:, j] = x[: n - lag]
-        elif -n < lag < 0:
-            out[: n + lag, j] = x[-lag:]
-        elif lag == 0:
-            out[:, j] = x
+        a, b = max(r0, lag), min(r1, n + lag)   # rows whose source t - lag is inside [0, n)
+        if a < b:
+            out[a - r0 : b - r0, j] = x[a - lag : b - lag]
     return out
+
+
+def _row_blocks(n: int, n_lags: int):
+    step = max(1, _BLOCK_CELLS // max(1, n_lags))
+    return [(a, min(n, a + step)) for a in range(0, n, step)]
 
 
 def seasonal_median(x: np.ndarray, period: int, cycles: int, both: bool = False) -> np.ndarray:
@@ -202,14 +246,18 @@ def seasonal_median(x: np.ndarray, period: int, cycles: int, both: bool = False)
     w = int(round(period / 200))
     past = [j * period + d for j in range(1, cycles + 1) for d in range(-w, w + 1)]
     fut = [-lag for lag in past]
-    P = _shifted(x, past)
-    if both:
-        return _nanmedian(np.concatenate([P, _shifted(x, fut)], axis=1))
-    med = _nanmedian(P)
-    few = np.isfinite(P).sum(axis=1) < 3 * (2 * w + 1)
-    if few.any():
-        F = _shifted(x, fut)[few]
-        med[few] = _nanmedian(np.concatenate([P[few], F], axis=1))
+    med = np.empty(len(x))
+    for r0, r1 in _row_blocks(len(x), 2 * len(past)):
+        P = _shifted(x, past, r0, r1)
+        if both:
+            med[r0:r1] = _nanmedian(np.concatenate([P, _shifted(x, fut, r0, r1)], axis=1))
+            continue
+        m = _nanmedian(P)
+        few = np.isfinite(P).sum(axis=1) < 3 * (2 * w + 1)
+        if few.any():
+            F = _shifted(x, fut, r0, r1)[few]
+            m[few] = _nanmedian(np.concatenate([P[few], F], axis=1))
+        med[r0:r1] = m
     return med
 
 
@@ -299,7 +347,9 @@ def local_scale(r: np.ndarray, step: pd.Timedelta) -> np.ndarray:
     else:
         lags = []
     if lags:
-        loc = 1.4826 * _nanmedian(_shifted(dev, lags))
+        loc = np.empty(len(dev))
+        for r0, r1 in _row_blocks(len(dev), len(lags)):
+            loc[r0:r1] = 1.4826 * _nanmedian(_shifted(dev, lags, r0, r1))
         return np.clip(np.where(np.isfinite(loc), loc, g), 0.5 * g, None)
     return np.full(len(r), g)
 

@@ -131,13 +131,30 @@ def _small_counts(vals: np.ndarray, transform: str | None) -> bool:
 
 
 def _smooth_scales(smooth: Any) -> Sequence[int] | None:
-    if smooth == "auto":
+    if isinstance(smooth, str) and smooth == "auto":
         return None
     if smooth is None:
         return (1,)
     if isinstance(smooth, (int, np.integer)):
         return (1, int(smooth)) if int(smooth) > 1 else (1,)
-    return tuple(int(k) for k in smooth)
+    return tuple(_whole(k, "smooth") for k in ([smooth] if isinstance(smooth, str) else smooth))
+
+
+def _whole(value: Any, name: str) -> int:
+    """``int(value)``, or an :class:`AnomalyOptionError` naming the setting."""
+    try:
+        return int(value)
+    except (TypeError, ValueError, OverflowError):
+        raise AnomalyOptionError(f"{name} must be whole numbers of steps, got {value!r}") from None
+
+
+def _check_cycles(season: Any, periods: Sequence[Any] | None, n: int) -> None:
+    """A season or period is a number of steps no longer than the series (a longer one would ask
+    for a matrix of the series' points by millions of lags)."""
+    for name, values in (("season", [] if season is None else [season]), ("periods", list(periods or []))):
+        for v in values:
+            if _whole(v, name) > n:
+                raise AnomalyOptionError(f"{name} must be at most the series' {n} steps on its grid, got {v!r}")
 
 
 def detect_anomalies(
@@ -251,15 +268,21 @@ def detect_anomalies(
         raise SeriesError(f"series too long for anomaly detection: {len(y)} points > {_MAX_POINTS:,}; aggregate it to a coarser step")
     g = on_grid(y)
     x = g.y.to_numpy(dtype=float)
+    _check_cycles(season, o.periods, len(x))
     use_sqrt = _small_counts(x, o.transform)
     use_log = not use_sqrt and _log_wanted(x, o.transform)
     work = np.log(x) if use_log else (np.sqrt(x + 0.375) if use_sqrt else x)
     back = np.exp if use_log else ((lambda a: np.maximum(np.maximum(a, 0.0) ** 2 - 0.375, 0.0)) if use_sqrt else (lambda a: a))
     wt = None
     if weights is not None:
-        wt = pd.Series(weights).reindex(g.y.index).to_numpy(float) if isinstance(weights, pd.Series) else np.asarray(weights, float)
+        try:
+            wt = pd.Series(weights).reindex(g.y.index).to_numpy(float) if isinstance(weights, pd.Series) else np.asarray(weights, float)
+        except (TypeError, ValueError):
+            raise SeriesError("weights must be numbers (observations behind each value)") from None
         if wt.shape != x.shape:
             raise SeriesError(f"weights must have one value per point of the series ({len(x)}), got {wt.shape}")
+        if not (np.isfinite(wt) & (wt > 0) & np.isfinite(x)).any():
+            raise AnomalyDataError("weights: no observed value has a positive weight")
     if np.nanmax(work) == np.nanmin(work):
         res = None
     else:

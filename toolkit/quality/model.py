@@ -168,6 +168,8 @@ class QualityModel:
                 raise ValueError(f"quality model: {name} must hold {n} finite numbers")
         if any(s <= 0 for s in self.scale):
             raise ValueError("quality model: every scale must be > 0")
+        if not (isinstance(self.intercept, (int, float)) and math.isfinite(self.intercept)):
+            raise ValueError(f"quality model: intercept must be a finite number, got {self.intercept!r}")
         q = np.asarray(self.quantiles, dtype=float)
         if q.size < 2 or not np.isfinite(q).all() or (np.diff(q) < 0).any():
             raise ValueError("quality model: quantiles must be >= 2 finite numbers, non-decreasing")
@@ -204,8 +206,10 @@ class QualityModel:
         q = np.asarray(self.quantiles, dtype=float)
         p = np.linspace(0.0, 1.0, q.size)
         s = self.score(X)
-        # equal quantiles (ties) take the middle of their probabilities
-        out = np.interp(s, q, p)
+        # equal quantiles (ties) take the middle of their probabilities: np.interp on repeated
+        # points returns the last one, the same from the other end returns the first; they agree
+        # everywhere else
+        out = 0.5 * (np.interp(s, q, p) - np.interp(-s, -q[::-1], -p[::-1]))
         return np.clip(out, 0.0, 1.0)
 
     def to_dict(self) -> dict:
@@ -335,6 +339,8 @@ def fit_model(X: pd.DataFrame, y, *, features: Sequence[str], alpha: float = 10.
 
 
 _LOADED: dict[str, QualityModel] = {}
+#: largest model file read (the shipped ones are about 20 kB)
+MAX_MODEL_BYTES = 16 * 1024 * 1024
 
 
 def load_model(which: str | Path | QualityModel = "full") -> QualityModel:
@@ -356,11 +362,21 @@ def load_model(which: str | Path | QualityModel = "full") -> QualityModel:
 
     path = MODEL_FILES.get(key, Path(key))
     try:
-        raw = json.loads(Path(path).read_text(encoding="utf-8"))
+        with open(path, "rb") as fh:
+            data = fh.read(MAX_MODEL_BYTES + 1)
+        if len(data) > MAX_MODEL_BYTES:
+            raise ToolkitError(f"quality model file {path} is larger than {MAX_MODEL_BYTES:,} bytes")
+        raw = json.loads(data.decode("utf-8"))
         model = QualityModel.from_dict(raw)
+    except ToolkitError:
+        raise
     except FileNotFoundError:
         raise ToolkitError(f"quality model file {path} not found") from None
-    except (ValueError, TypeError, AttributeError) as exc:
+    except OSError as exc:
+        raise ToolkitError(f"quality model file {path} cannot be read: {exc.strerror or exc}") from None
+    except RecursionError:
+        raise ToolkitError(f"quality model file {path} is not a valid quality model: nested too deeply") from None
+    except (ValueError, TypeError, AttributeError, OverflowError) as exc:
         raise ToolkitError(f"quality model file {path} is not a valid quality model: {exc}") from None
     if key in MODEL_FILES:
         _LOADED[key] = model

@@ -201,7 +201,14 @@ def score_turns(
     if model is None:
         out["quality"] = composite_quality(out, cfg, content_words=res["content_words"])
     else:
-        out["quality"] = model.quality(_features(turns, out, res))
+        q = model.quality(_features(turns, out, res))
+        # an empty or missing answer is below every rated response the model was fitted on (none
+        # was empty, and the features alone can put it high: 0.75 with the fast model)
+        from toolkit.text import as_text_list
+
+        empty = np.fromiter((not t.strip() for t in as_text_list(turns["bot_response"], "turns.bot_response")),
+                            dtype=bool, count=len(turns))
+        out["quality"] = np.where(empty, 0.0, q)
     out["level"] = assign_levels(out["quality"].to_numpy(), cfg.cutoffs)
     out["reaction"] = reaction(out)  # the user's next message (toolkit.quality.reaction)
     return out

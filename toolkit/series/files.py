@@ -178,7 +178,7 @@ def read_series(path: str | os.PathLike | pd.DataFrame, *, tz: str | None = None
     val = pd.to_numeric(raw["value"], errors="coerce")
     bad = raw.index[val.isna() & raw["value"].notna()]
     if len(bad):
-        shown = _fmt_ts(f"{i} ({raw.at[i, 'value']!r})" for i in bad)
+        shown = _fmt_ts(f"{i} ({raw.at[i, 'value']!r:.30})" for i in bad)
         raise SeriesError(f"{where}.value must be numeric; not numeric in rows {shown}")
     big = raw.index[~np.isfinite(val.astype("float64").fillna(0.0)) | (val.astype("float64").abs() > MAX_VALUE)]
     if len(big):

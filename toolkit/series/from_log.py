@@ -13,7 +13,7 @@ from typing import Any, Callable
 
 import pandas as pd
 
-from toolkit.series.grid import SeriesError, _norm_freq
+from toolkit.series.grid import MAX_GRID_STEPS, SeriesError, _norm_freq
 
 __all__ = ["METRICS", "metric_series"]
 
@@ -260,6 +260,14 @@ def _grid(lo_all, hi_all, start: Any, end: Any, freq: str) -> pd.DatetimeIndex:
     if hi.tzinfo is None:
         hi = hi.tz_localize(lo_all.tz)
     lo, hi = lo.floor(freq), hi.floor(freq)
+    try:
+        step_ns = pd.tseries.frequencies.to_offset(freq).nanos  # fixed steps only (not months, years)
+    except ValueError:
+        step_ns = None
+    n_steps = (hi - lo).value // step_ns + 1 if step_ns and hi >= lo else 0
+    if n_steps > MAX_GRID_STEPS:
+        raise SeriesError(f"{n_steps:,} buckets of {freq} from {lo} to {hi}: more than {MAX_GRID_STEPS:,} "
+                          "(a stray timestamp far from the others? give start=/end= or a coarser freq)")
     grid = pd.date_range(lo, hi, freq=freq)
     if len(grid) == 0:
         raise SeriesError(f"start {lo} is after end {hi}: no buckets")

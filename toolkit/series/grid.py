@@ -28,6 +28,8 @@ __all__ = [
 
 #: the largest absolute value a series may hold (larger ones overflow the models' sums of squares)
 MAX_VALUE = 1e15
+#: most grid steps :func:`regularize` builds (116 days of seconds, 19 years of minutes)
+MAX_GRID_STEPS = 10_000_000
 
 
 class SeriesError(ToolkitError):
@@ -218,6 +220,18 @@ def regularize(y: pd.Series, freq: str | None = None, *, name: str | None = None
     f = _norm_freq(freq) if freq else infer_freq(values.index)
     if len(values) == 0:
         raise SeriesError(f"{label} is empty")
+    try:
+        step_ns = pd.tseries.frequencies.to_offset(f).nanos  # fixed steps only (not months, years)
+    except ValueError:
+        step_ns = None
+    if step_ns:
+        n_steps = (values.index[-1] - values.index[0]).value // step_ns + 1
+        if n_steps > MAX_GRID_STEPS:
+            raise SeriesError(
+                f"{label}: {n_steps:,} steps of {f} from {values.index[0]} to {values.index[-1]} for "
+                f"{len(values):,} values: more than {MAX_GRID_STEPS:,} (a stray timestamp far from the others, "
+                "or aggregate to a coarser step)"
+            )
     grid = pd.date_range(values.index[0], values.index[-1], freq=f)
     off = values.index.difference(grid)
     if len(off):

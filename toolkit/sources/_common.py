@@ -245,12 +245,15 @@ def time_ago(value: Any) -> _dt.datetime | None:
     >>> time_ago("2026-01-05") is None
     True
     """
-    if isinstance(value, _dt.timedelta):
-        return _dt.datetime.now(_dt.timezone.utc) - value
-    if isinstance(value, str):
-        m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*", value)
-        if m:
-            return _dt.datetime.now(_dt.timezone.utc) - _dt.timedelta(**{_DURATION_UNITS[m.group(2)]: float(m.group(1))})
+    try:
+        if isinstance(value, _dt.timedelta):
+            return _dt.datetime.now(_dt.timezone.utc) - value
+        if isinstance(value, str):
+            m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*", value)
+            if m:
+                return _dt.datetime.now(_dt.timezone.utc) - _dt.timedelta(**{_DURATION_UNITS[m.group(2)]: float(m.group(1))})
+    except OverflowError:  # longer ago than a date can be ("99999999999d"): not a usable duration
+        return None
     return None
 
 
