@@ -25,7 +25,7 @@ from typing import Iterable, Mapping
 
 import pandas as pd
 
-from toolkit.forecasting.anomalies import Anomalies, detect_anomalies, windows_overlap
+from toolkit.forecasting.anomalies import DEFAULT_ALARMS_PER_WEEK, Anomalies, detect_anomalies, windows_overlap
 from toolkit.forecasting.backtesting import Backtest
 from toolkit.forecasting.forecasts import Forecast
 from toolkit.forecasting.trend import TrendResult
@@ -33,7 +33,7 @@ from toolkit.forecasting.trend import TrendResult
 __all__ = ["ForecastReport", "scan_anomalies"]
 
 
-def scan_anomalies(series: Mapping[str, pd.Series], *, method: str = "multiscale", alarms_per_week: float = 0.15,
+def scan_anomalies(series: Mapping[str, pd.Series], *, method: str = "multiscale", alarms_per_week: float = DEFAULT_ALARMS_PER_WEEK,
                    incidents: Iterable[dict] | None = None) -> dict[str, tuple[pd.Series, Anomalies, pd.DataFrame]]:
     """Anomalous windows of each series; with ``incidents``, each window's ``matched`` incident.
 
@@ -44,7 +44,7 @@ def scan_anomalies(series: Mapping[str, pd.Series], *, method: str = "multiscale
     method : str
         ``"multiscale"`` (the default detector, tuned by ``alarms_per_week``), ``"onestep"`` or ``"stl"``.
     alarms_per_week : float
-        False alarms a week accepted on normal data (multiscale only).
+        False alarms a week accepted per series on normal data (multiscale only; default: the detector's, 0.1).
     incidents : iterable of dict, optional
         Known incident windows (``kind``, ``start``, ``end``), e.g. the sample truth's ``incidents``:
         each flagged window gets ``matched`` (the incident's kind, or None for a false flag).
