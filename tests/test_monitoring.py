@@ -406,3 +406,19 @@ def test_a_segment_where_every_answer_is_poor_is_flagged():
     found = _segment_findings(turns, {"average": 0.5})
     assert [f["evidence"]["segment"] for f in found] == ["model=bad"]
     assert found[0]["evidence"]["z"] == np.inf and found[0]["evidence"]["poor_share"] == 1.0
+
+
+def test_default_thresholds_follow_the_quality_model():
+    """No thresholds given: the fitted score's (0.35/0.5) by default, the composite's (0.6/0.7) with it."""
+    from toolkit.monitoring import evaluate_alerts
+    from toolkit.quality import QualityConfig
+
+    t = pd.DataFrame({"quality": [0.65] * 40, "response_time_s": [1.0] * 40, "user_input": ["where is my order"] * 40,
+                      "bot_response": ["ok"] * 40})
+    composite = evaluate_alerts(t, by=(), config=QualityConfig(model="composite"))
+    q = composite[composite["metric"] == "mean_quality"]
+    # the composite's thresholds, not the fitted score's 0.35/0.5
+    assert len(q) == 1 and q["threshold"].iloc[0] in (0.6, 0.7) and q["value"].iloc[0] < q["threshold"].iloc[0]
+    given = evaluate_alerts(t, {"quality_high": 0.1, "quality_medium": 0.2}, by=(),
+                            config=QualityConfig(model="composite"))
+    assert "mean_quality" not in set(given["metric"])  # thresholds given are used as given

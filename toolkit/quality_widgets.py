@@ -148,7 +148,7 @@ class _Panel:
         self.config = _config(config)
         self.by = tuple(by)
         self.draw_figure = draw_figure
-        th = _thresholds(thresholds)
+        th = _thresholds(thresholds, self.config)
         self.sliders = {}
         style = {"description_width": "130px"}
         lay = w.Layout(width="430px")

@@ -117,7 +117,7 @@ def alerts_for(
     ...     "mean_response_time_s": 5.5, "high_quality_share": 0.7})]
     ['medium', 'high']
     """
-    th = _thresholds(thresholds)
+    th = _thresholds(thresholds, config)
     cut = _cutoffs(config)
     out = []
     n = int(kpis.get("n_turns") or 0)
@@ -207,7 +207,7 @@ def evaluate_alerts(
     >>> evaluate_alerts(t, by=())[["severity", "metric", "value", "threshold"]].values.tolist()
     [['medium', 'high_quality_share', 0.0, 0.5], ['medium', 'mean_quality', 0.45, 0.5], ['medium', 'mean_response_time_s', 4.0, 3.0]]
     """
-    th = _thresholds(thresholds)
+    th = _thresholds(thresholds, config)
     turns, _ = _scored(data, config)
     cut = cutoffs or _cutoffs(config)
     if cutoffs is not None:

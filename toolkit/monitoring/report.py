@@ -96,7 +96,7 @@ def monitoring_report(
     >>> "mean_quality" in set(r.alerts["metric"])
     True
     """
-    th = _thresholds(thresholds)
+    th = _thresholds(thresholds, config)
     turns, convs = _scored(data, config)
     cut = _cutoffs(config)
     n_by_conv = turns.groupby("conversation_id").size() if "conversation_id" in turns else pd.Series(dtype=float)

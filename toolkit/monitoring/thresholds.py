@@ -26,7 +26,8 @@ class Thresholds:
     quality_high, quality_medium : float
         Mean quality below ``quality_high`` raises a high alert, below ``quality_medium`` a
         medium one (0.35 and 0.5, for the default fitted quality). They were 0.6 and 0.7 for the
-        hand-weighted composite (``QualityConfig(model="composite")``: pass those with it) and were
+        hand-weighted composite (``QualityConfig(model="composite")``; the alerts use those with it
+        when no thresholds are given) and were
         carried over to the fitted score's scale on the bundled sample: a threshold keeps its
         distance from the sample's mean quality in units of the spread of the daily means (0.7 sat
         3.4 daily standard deviations below the composite's mean of 0.754; 3.4 deviations below the
@@ -106,8 +107,25 @@ class Thresholds:
         return asdict(self)
 
 
-def _thresholds(t) -> Thresholds:
+#: the quality thresholds of the hand-weighted composite (``QualityConfig(model="composite")``),
+#: used when no thresholds are given with that model
+COMPOSITE_QUALITY = {"quality_high": 0.6, "quality_medium": 0.7}
+
+
+def _thresholds(t, config=None) -> Thresholds:
+    """``t`` as :class:`Thresholds`; none given: the defaults of the quality model in ``config``.
+
+    Examples
+    --------
+    >>> _thresholds(None, {"model": "composite"}).quality_medium, _thresholds(None).quality_medium
+    (0.7, 0.5)
+    """
     if t is None:
+        if config is not None:
+            from toolkit.quality.config import _config
+
+            if _config(config).model == "composite":
+                return Thresholds(**COMPOSITE_QUALITY)
         return Thresholds()
     if isinstance(t, Thresholds):
         return t
