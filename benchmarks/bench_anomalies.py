@@ -86,7 +86,8 @@ def _new(items: list[Item], apw: float) -> list[list[tuple]]:
 
 def _baseline_z(items: list[Item], kind: str) -> list[tuple]:
     """Per item: (grid index, step, |z|) of a baseline."""
-    from toolkit.forecasting._multiscale import on_grid, robust_sd, spread_sd
+    from toolkit.forecasting._anomaly_grid import on_grid
+    from toolkit.forecasting._multiscale import robust_sd, spread_sd
 
     out = []
     for it in items:
@@ -163,7 +164,8 @@ def _rows_for(set_name: str, items: list[Item], quick: bool) -> list[dict]:
 def _planted(quick: bool) -> tuple[list[Item], dict]:
     """Each kind planted, one incident per copy, on two real traffic shapes (fixed seeds)."""
     import anomaly_data as D
-    from toolkit.forecasting._multiscale import on_grid, robust_sd
+    from toolkit.forecasting._anomaly_grid import on_grid
+    from toolkit.forecasting._multiscale import robust_sd
 
     bases = [s for s in D.all_sets() if s.name in ("realKnownCause/nyc_taxi", "donut/server_res_eth1out_curve_6")]
     items, kinds = [], []

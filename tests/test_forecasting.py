@@ -8,6 +8,7 @@ import pytest
 from scipy import stats
 
 import toolkit.forecasting as F
+from toolkit.forecasting import arima
 from toolkit.series import SeriesError
 
 
@@ -61,8 +62,8 @@ def test_css_arima_matches_statsmodels_mle():
     from statsmodels.tsa.arima_process import ArmaProcess
 
     x = ArmaProcess([1, -0.6], [1, 0.3]).generate_sample(600, distrvs=np.random.default_rng(3).standard_normal) + 5.0
-    css = F._css_fit(x, (1, 0, 1), (0, 0, 0, 0), True)
-    mle = F._mle_fit(x, (1, 0, 1), (0, 0, 0, 0), True)
+    css = arima._css_fit(x, (1, 0, 1), (0, 0, 0, 0), True)
+    mle = arima._mle_fit(x, (1, 0, 1), (0, 0, 0, 0), True)
     assert css.ar[1] == pytest.approx(mle.ar[1], abs=0.02)
     assert css.ma[1] == pytest.approx(mle.ma[1], abs=0.03)
     assert css.mu == pytest.approx(mle.mu, abs=0.05)
@@ -75,8 +76,8 @@ def test_psi_weight_intervals_match_statsmodels_state_space():
 
     rng = np.random.default_rng(5)
     y = np.cumsum(ar1(400, 0.5, 5)) + 0.3 * rng.normal(size=400)
-    fit = F._mle_fit(y, (1, 1, 1), (0, 0, 0, 0), False)
-    ours = F._arima_forecast(fit, y, 12)
+    fit = arima._mle_fit(y, (1, 1, 1), (0, 0, 0, 0), False)
+    ours = arima._arima_forecast(fit, y, 12)
     params = np.r_[fit.result.params, fit.sigma2]
     ref = SARIMAX(y, order=(1, 1, 1)).filter(params).get_forecast(12)
     assert np.allclose(ours["yhat"], ref.predicted_mean, rtol=1e-6, atol=1e-6)

@@ -46,16 +46,15 @@ True
 
 Layout (each module small, lowest first): ``checks`` (:func:`prepare`), ``decomposition``,
 ``arima`` and ``models`` (the model registry), ``metrics``, ``backtesting``, ``forecasts``
-(:func:`forecast`), ``parallel`` (:func:`forecast_many`), ``trend``, ``_multiscale`` (the default
-anomaly detector), ``_anomalies_model`` (the model-based ones, change points), ``anomalies``
+(:func:`forecast`), ``parallel`` (:func:`forecast_many`), ``trend``, ``_anomaly_grid`` and
+``_multiscale`` (the default anomaly detector: its grid, then its scores and windows), ``_anomalies_model`` (the model-based ones, change points), ``anomalies``
 (:func:`detect_anomalies`), ``plots``.
 Importing the package is cheap: statsmodels and scipy are imported inside the functions.
 """
 
 from __future__ import annotations
 
-from toolkit.forecasting._common import LEVELS, _quiet, _Z
-from toolkit.forecasting._anomalies_model import _cleaned_decomposition, _group_windows, _robust_scale
+from toolkit.forecasting._common import LEVELS
 from toolkit.forecasting.anomalies import (
     DEFAULT_ALARMS_PER_WEEK,
     KINDS,
@@ -66,7 +65,6 @@ from toolkit.forecasting.anomalies import (
     detect_anomalies,
     windows_overlap,
 )
-from toolkit.forecasting.arima import _arima, _arima_forecast, _arima_select, _css_fit, _kpss_d, _mle_fit
 from toolkit.forecasting.backtesting import Backtest, backtest
 from toolkit.forecasting.checks import Prepared, prepare
 from toolkit.forecasting.decomposition import Decomposition, decompose
@@ -77,9 +75,6 @@ from toolkit.forecasting.models import (
     DEFAULT_MODEL,
     MODELS,
     STL_SEASONAL_WINDOW,
-    _canon_model,
-    _finish,
-    _run_model,
 )
 from toolkit.forecasting.parallel import forecast_many
 from toolkit.forecasting.plots import plot_anomalies, plot_backtest, plot_decomposition, plot_forecast

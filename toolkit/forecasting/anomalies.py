@@ -12,7 +12,8 @@ import numpy as np
 import pandas as pd
 
 from toolkit.forecasting._anomalies_model import Anomalies, change_points, model_anomalies, windows_overlap
-from toolkit.forecasting._multiscale import AnomalyDataError, multiscale, on_grid
+from toolkit.forecasting._anomaly_grid import AnomalyDataError, on_grid
+from toolkit.forecasting._multiscale import multiscale
 from toolkit.errors import ToolkitError
 from toolkit.series import SeriesError
 
