@@ -317,7 +317,7 @@ def test_kernel_waits_poll_in_short_slices_and_keep_their_timeouts():
     import zmq.asyncio
     from jupyter_client.session import Session
 
-    from toolkit.runner import POLL_SLICE_S, _sliced_client_class
+    from toolkit.runner.kernel import POLL_SLICE_S, _sliced_client_class
 
     channel_class = _sliced_client_class().shell_channel_class.klass
 

@@ -140,7 +140,7 @@ class _Panel:
 
     def _setup(self, turns, thresholds, config, by, draw_figure):
         from toolkit.monitoring.thresholds import _thresholds
-        from toolkit.quality import _config
+        from toolkit.quality.config import _config
 
         import ipywidgets as w
 
@@ -192,7 +192,7 @@ class _Panel:
     def read_controls(self):
         """The thresholds and cut-offs the sliders currently hold (validated)."""
         from toolkit.monitoring import Thresholds
-        from toolkit.quality import _check_cutoffs
+        from toolkit.quality.config import _check_cutoffs
 
         vals = {f: round(float(self.sliders[n].value), 6) for n, (f, *_rest) in THRESHOLD_SLIDERS.items()}
         base = self._base_thresholds.to_dict()

@@ -97,16 +97,11 @@ from __future__ import annotations
 
 from toolkit.quality.components import coherence, coherence_parts, content_words, length_fit, sentiment
 from toolkit.quality.config import (
-    _DEFAULT_CUTOFFS,
-    _DEFAULT_WEIGHTS,
     COMPONENTS,
     LEVELS,
     SCORE_COLUMNS,
     LengthFit,
     QualityConfig,
-    _check_cutoffs,
-    _check_weights,
-    _config,
 )
 from toolkit.quality.model import QualityModel, load_model
 from toolkit.quality.levels import assign_levels, conversation_quality, high_quality_share, level_counts

@@ -32,14 +32,11 @@ kernel manager and client papermill uses) and ``run`` (:func:`run_notebook`,
 
 from __future__ import annotations
 
-from toolkit.runner.kernel import POLL_SLICE_S, _kernel_manager_class, _sliced_client_class
+from toolkit.runner.kernel import POLL_SLICE_S
 from toolkit.runner.parameters import (
     RESERVED_PARAMETERS,
     ParameterError,
     ParameterSpec,
-    _canonical,
-    _cell_parameters,
-    _parse_annotation,
     check_parameters,
     coerce_cli_value,
     format_parameters,
@@ -50,8 +47,6 @@ from toolkit.runner.run import (
     KERNEL_LOG,
     RUN_RECORD,
     RunResult,
-    _clean,
-    _last_started_cell,
     error_text,
     execute_run,
     read_run_record,
