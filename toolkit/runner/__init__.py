@@ -27,7 +27,7 @@ Modules
 -------
 ``parameters`` (reading and checking a notebook's parameters, run names), ``kernel`` (the
 kernel manager and client papermill uses) and ``run`` (:func:`run_notebook`,
-:func:`execute_run`, :class:`RunResult`). Every name is importable from ``toolkit.runner``.
+:func:`execute_run`, :class:`RunResult`). Every public name is importable from ``toolkit.runner``.
 """
 
 from __future__ import annotations
