@@ -70,15 +70,19 @@ def _arms(units: pd.DataFrame, opts: AnalysisOptions, notes: list[str]) -> _Arms
     """Arms (sorted), control and each unit's arm code (its position in the sorted arms; -1: no
     variant); units without a variant are counted."""
     raw = units[opts.variant_col]
-    vser = raw.astype("string")  # one text per arm, the same for the labels and the codes
-    if vser.nunique(dropna=True) < raw.nunique(dropna=True):
-        same = raw.dropna().groupby(vser.dropna()).unique()
+    # the arms' labels are the distinct values' texts (the same conversion gives the codes); two
+    # values with one text (1 and "1") would be one label for two arms
+    distinct = pd.Series(pd.unique(raw.dropna()))
+    labels = distinct.astype("string")
+    if labels.nunique() < len(distinct):
+        same = distinct.groupby(labels).unique()
         same = same[same.map(len) > 1]
         raise ABInputError(
             f"column {opts.variant_col!r}: different values read as the same arm "
             + "; ".join(f"{', '.join(repr(x) for x in vals[:5])} -> {str(k)!r}" for k, vals in same.head(3).items())
             + ": give the variants distinct names")
-    arms, control = _resolve_arms(vser, opts.variant_col, opts.control)
+    vser = raw.astype("string")
+    arms, control = _resolve_arms(labels, opts.variant_col, opts.control)
     codes, uniq = pd.factorize(vser, sort=True)
     codes = np.asarray(codes)
     n_missing = int((codes < 0).sum())
