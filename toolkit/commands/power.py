@@ -69,6 +69,16 @@ def register(subparsers) -> None:
     p.set_defaults(func=run)
 
 
+def _formula(given: str | None, allowed, what: str) -> str:
+    """``--formula`` checked against the methods of the metric type (the first is the default)."""
+    from toolkit.errors import UsageError
+
+    method = given or next(iter(allowed))
+    if method not in allowed:
+        raise UsageError(f"--formula for {what} must be one of {', '.join(allowed)}, got {method!r}")
+    return method
+
+
 def run(args) -> int:
     from toolkit.ab.power import (
         MEAN_METHODS,
@@ -92,10 +102,7 @@ def run(args) -> int:
         if ignored:
             raise UsageError(f"{', '.join(ignored)} do(es) not apply to --metric paired (one set of examples "
                              "answered by two variants); plan one comparison at a time")
-        method = args.formula or "exact"
-        if method not in PAIRED_METHODS:
-            raise UsageError(f"--formula for paired designs must be one of "
-                             f"{', '.join(PAIRED_METHODS)}, got {method!r}")
+        method = _formula(args.formula, PAIRED_METHODS, "paired designs")
         plan = plan_paired(effect_size=args.effect_size, mde=args.mde, sd_diff=args.sd_diff,
                            sd=args.sd, correlation=args.pair_correlation,
                            baseline=args.baseline, n=args.n, power=args.power,
@@ -107,18 +114,12 @@ def run(args) -> int:
         if args.effect_size is not None or args.sd is not None:
             raise UsageError("--effect-size and --sd apply to --metric mean; for proportions "
                              "give --mde (absolute, or relative with --relative)")
-        method = args.formula or "pooled"
-        if method not in PROPORTION_METHODS:
-            raise UsageError(f"--formula for proportions must be one of "
-                             f"{', '.join(PROPORTION_METHODS)}, got {method!r}")
+        method = _formula(args.formula, PROPORTION_METHODS, "proportions")
         plan = plan_proportions(baseline=args.baseline, mde=args.mde, relative=args.relative,
                                 method=method, correlation=args.cuped_correlation,
                                 r_squared=args.r_squared, n_primary=args.n_primary, **common)
     else:
-        method = args.formula or "exact"
-        if method not in MEAN_METHODS:
-            raise UsageError(f"--formula for means must be one of {', '.join(MEAN_METHODS)}, "
-                             f"got {method!r}")
+        method = _formula(args.formula, MEAN_METHODS, "means")
         mde = args.mde
         if args.relative and mde is not None:
             if not args.baseline:
