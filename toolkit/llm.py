@@ -531,7 +531,9 @@ class LLMClient:
         usage = data.get("usage") or {}
         ptok = _int(usage.get("prompt_tokens"))
         ctok = _int(usage.get("completion_tokens"))
-        return Completion(text, ptok, ctok, self._cost(ptok, ctok))
+        # the answer is the server's data: one that echoes the request's key (a debugging proxy, a
+        # misconfigured server) must not carry it into a log, a cache or a judge's rationale
+        return Completion(self.redact(text), ptok, ctok, self._cost(ptok, ctok))
 
     def complete_many(self, batch: Sequence[Sequence[Mapping[str, str]]], *, progress: bool = True,
                       desc: str = "LLM requests",

@@ -251,10 +251,7 @@ class EndpointTarget:
         latency = client.last_latency() if comp.attempts else time.perf_counter() - t0
         if not comp.ok:
             return Outcome(None, error=comp.error, attempts=comp.attempts, latency=latency)
-        # an answer is data from the server: one that echoes the request's key (a debugging proxy,
-        # a misconfigured server) must not carry it into the log or the cache
-        text = client.redact(comp.text) if isinstance(comp.text, str) else comp.text
-        return Outcome(text, comp.prompt_tokens, comp.completion_tokens, comp.cost_usd,
+        return Outcome(comp.text, comp.prompt_tokens, comp.completion_tokens, comp.cost_usd,
                        attempts=comp.attempts, latency=latency)
 
 
