@@ -52,7 +52,7 @@ def _fake_turns(n, quality, rt, *, bot="b1", variant="A", error_every=0):
 def test_thresholds_defaults_and_validation():
     t = Thresholds()
     assert (t.quality_high, t.quality_medium, t.response_time_high, t.response_time_medium,
-            t.high_quality_share_medium) == (0.35, 0.5, 5.0, 3.0, 0.5)
+            t.high_quality_share_medium) == (0.45, 0.6, 5.0, 3.0, 0.5)
     for bad, msg in [
         ({"quality_high": 0.8}, "quality_high .* must be <= quality_medium"),
         ({"response_time_high": 2.0}, "response_time_high .* must be >="),
@@ -68,11 +68,11 @@ def test_thresholds_defaults_and_validation():
     "quality, rt, expected",
     [
         (0.9, 1.0, []),
-        (0.45, 1.0, [("medium", "mean_quality", 0.5), ("medium", "high_quality_share", 0.5)]),
-        (0.3, 1.0, [("high", "mean_quality", 0.35), ("medium", "high_quality_share", 0.5)]),
+        (0.55, 1.0, [("medium", "mean_quality", 0.6)]),
+        (0.3, 1.0, [("high", "mean_quality", 0.45), ("medium", "high_quality_share", 0.5)]),
         (0.9, 3.5, [("medium", "mean_response_time_s", 3.0)]),
         (0.9, 6.0, [("high", "mean_response_time_s", 5.0)]),
-        (0.4, 3.0, [("medium", "high_quality_share", 0.5), ("medium", "mean_quality", 0.5)]),
+        (0.45, 3.0, [("medium", "high_quality_share", 0.5), ("medium", "mean_quality", 0.6)]),
     ],
 )
 def test_alert_rules_and_severities(quality, rt, expected):
@@ -409,7 +409,8 @@ def test_a_segment_where_every_answer_is_poor_is_flagged():
 
 
 def test_default_thresholds_follow_the_quality_model():
-    """No thresholds given: the fitted score's (0.35/0.5) by default, the composite's (0.6/0.7) with it."""
+    """No thresholds given: the fitted score's (0.45/0.6) by default, its fast mode's
+    (0.3/0.5) and the composite's (0.6/0.7) with them."""
     from toolkit.monitoring import evaluate_alerts
     from toolkit.quality import QualityConfig
 
@@ -417,8 +418,13 @@ def test_default_thresholds_follow_the_quality_model():
                       "bot_response": ["ok"] * 40})
     composite = evaluate_alerts(t, by=(), config=QualityConfig(model="composite"))
     q = composite[composite["metric"] == "mean_quality"]
-    # the composite's thresholds, not the fitted score's 0.35/0.5
+    # the composite's thresholds, not the fitted score's 0.45/0.6
     assert len(q) == 1 and q["threshold"].iloc[0] in (0.6, 0.7) and q["value"].iloc[0] < q["threshold"].iloc[0]
     given = evaluate_alerts(t, {"quality_high": 0.1, "quality_medium": 0.2}, by=(),
                             config=QualityConfig(model="composite"))
     assert "mean_quality" not in set(given["metric"])  # thresholds given are used as given
+    t55 = _fake_turns(40, 0.55, 1.0)  # already scored: not rescored
+    fitted = evaluate_alerts(t55, by=())
+    assert fitted.loc[fitted["metric"] == "mean_quality", "threshold"].tolist() == [0.6]
+    fast = evaluate_alerts(t55, by=(), config=QualityConfig(mode="fast"))
+    assert "mean_quality" not in set(fast["metric"])  # the fast mode's 0.5

@@ -3,7 +3,7 @@
 Examples
 --------
 >>> alerts_for("all", {"n_turns": 50, "mean_quality": 0.3})[0]["rule"]
-'mean quality < 0.35'
+'mean quality < 0.45'
 """
 
 from __future__ import annotations
@@ -205,7 +205,7 @@ def evaluate_alerts(
     ...     "coherence": [1.0] * 40, "length_fit": [1.0] * 40, "bot_response": ["x"] * 40,
     ...     "user_input": ["y"] * 40})
     >>> evaluate_alerts(t, by=())[["severity", "metric", "value", "threshold"]].values.tolist()
-    [['medium', 'high_quality_share', 0.0, 0.5], ['medium', 'mean_quality', 0.45, 0.5], ['medium', 'mean_response_time_s', 4.0, 3.0]]
+    [['medium', 'high_quality_share', 0.0, 0.5], ['medium', 'mean_quality', 0.45, 0.6], ['medium', 'mean_response_time_s', 4.0, 3.0]]
     """
     th = _thresholds(thresholds, config)
     turns, _ = _scored(data, config)

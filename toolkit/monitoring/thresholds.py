@@ -25,15 +25,16 @@ class Thresholds:
     ----------
     quality_high, quality_medium : float
         Mean quality below ``quality_high`` raises a high alert, below ``quality_medium`` a
-        medium one (0.35 and 0.5, for the default fitted quality). They were 0.6 and 0.7 for the
-        hand-weighted composite (``QualityConfig(model="composite")``; the alerts use those with it
-        when no thresholds are given) and were
-        carried over to the fitted score's scale on the bundled sample: a threshold keeps its
-        distance from the sample's mean quality in units of the spread of the daily means (0.7 sat
-        3.4 daily standard deviations below the composite's mean of 0.754; 3.4 deviations below the
-        fitted score's mean of 0.615 is 0.515, rounded to 0.5; 0.6 maps to 0.33, rounded to 0.35;
-        mapping by the spread of single turns gives 0.52 and 0.35 alike). The sample's two incident
-        days fall below 0.5 under the fitted score as they fell below 0.7 under the composite.
+        medium one (0.45 and 0.6, for the default fitted quality; 0.3 and 0.5 for its fast mode;
+        0.6 and 0.7 for the hand-weighted composite: with ``QualityConfig(mode="fast")`` or
+        ``model="composite"`` the alerts use those when no thresholds are given). Each was carried
+        over from the composite's on the bundled sample: a threshold keeps its distance from the
+        sample's mean quality in units of the spread of the daily means (0.7 sat 3.4 daily standard
+        deviations below the composite's mean of 0.754 and 0.6 sat 9.8 below; the fitted score's
+        daily means have mean 0.715 and deviation 0.027, giving 0.62 and 0.45, used as 0.6 and 0.45;
+        the fast mode's 0.612 and 0.033 give 0.50 and 0.29, used as 0.5 and 0.3). The sample's two
+        incident days (0.58 under the fitted score, 0.45 under its fast mode) are the only days
+        below the medium threshold, as they were below 0.7 under the composite.
     response_time_high, response_time_medium : float
         Mean response time (s) above ``response_time_high`` raises a high alert, above
         ``response_time_medium`` a medium one (5 and 3).
@@ -52,13 +53,13 @@ class Thresholds:
     Examples
     --------
     >>> Thresholds().quality_medium
-    0.5
+    0.6
     >>> Thresholds.from_dict({"quality_high": 0.5}).quality_high
     0.5
     """
 
-    quality_high: float = 0.35
-    quality_medium: float = 0.5
+    quality_high: float = 0.45
+    quality_medium: float = 0.6
     response_time_high: float = 5.0
     response_time_medium: float = 3.0
     high_quality_share_medium: float = 0.5
@@ -110,6 +111,8 @@ class Thresholds:
 #: the quality thresholds of the hand-weighted composite (``QualityConfig(model="composite")``),
 #: used when no thresholds are given with that model
 COMPOSITE_QUALITY = {"quality_high": 0.6, "quality_medium": 0.7}
+#: the quality thresholds of the fitted model's fast mode (``QualityConfig(mode="fast")``)
+FAST_QUALITY = {"quality_high": 0.3, "quality_medium": 0.5}
 
 
 def _thresholds(t, config=None) -> Thresholds:
@@ -118,14 +121,19 @@ def _thresholds(t, config=None) -> Thresholds:
     Examples
     --------
     >>> _thresholds(None, {"model": "composite"}).quality_medium, _thresholds(None).quality_medium
-    (0.7, 0.5)
+    (0.7, 0.6)
+    >>> _thresholds(None, {"mode": "fast"}).quality_medium
+    0.5
     """
     if t is None:
         if config is not None:
             from toolkit.quality.config import _config
 
-            if _config(config).model == "composite":
+            cfg = _config(config)
+            if cfg.model == "composite":
                 return Thresholds(**COMPOSITE_QUALITY)
+            if cfg.mode == "fast" and cfg.quality_model is None:
+                return Thresholds(**FAST_QUALITY)
         return Thresholds()
     if isinstance(t, Thresholds):
         return t
