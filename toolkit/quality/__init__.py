@@ -89,8 +89,12 @@ Examples
 ...                      "Try resetting your account password from the login page.",
 ...                      "Our store opens at nine on weekdays and we offer free gift wrapping."]})
 >>> scored = score_turns(turns)
->>> scored["level"].tolist()
-['excellent', 'good', 'average']
+>>> scored["quality"].round(2).tolist(), scored["level"].tolist()
+([0.93, 0.61, 0.61], ['excellent', 'good', 'good'])
+
+The third answer is about something else, yet it rates "good": MiniLM finds a shop's opening hours
+close enough to an order question, and the fitted model penalises unsupported content only a
+little (see the README's quality section for why).
 """
 
 from __future__ import annotations
