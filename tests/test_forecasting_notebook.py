@@ -13,7 +13,9 @@ def test_notebook_on_the_bundled_sample(run_notebook):
     r = res["results"]
     assert r["metric"] == "volume" and r["beats_snaive"] is True
     assert set(r["incidents_found"]) == {"latency", "quality_regression"}
-    assert r["false_windows"] == {"response_time_mean": 1, "quality": 1}  # see test_forecasting_sample
+    # see test_forecasting_sample: at most one false latency window, none on quality
+    assert set(r["false_windows"]) == {"response_time_mean", "quality"}
+    assert r["false_windows"]["response_time_mean"] <= 1 and r["false_windows"]["quality"] == 0
     assert r["trend"]["direction"] == "increasing" and len(r["forecast"]) == 24
     figs = Path(res["_output_dir"]) / "figures"
     assert {"forecast.png", "decomposition.svg", "backtest.png", "anomalies_quality.png"} <= {p.name for p in figs.iterdir()}

@@ -49,9 +49,9 @@ def test_quality_regression_is_flagged_with_no_false_window(scored, truth):
     false = w[w.matched.isna()]
     print("false flags (quality):", _report(false))
     # no false drop; at most one false rise. The default quality (the fitted model, a percentile)
-    # spreads turns about 1.7x as widely as the earlier composite (sd 0.32 vs 0.19 on the sample),
-    # and one quiet hour is flagged: 2026-10-03 22 h, 5 turns at mean 0.86 (not planted); the
-    # composite had no false window
+    # spreads turns more widely than the earlier composite; the first fitted model had one quiet
+    # hour flagged (2026-10-03 22 h, 5 turns at mean 0.86, not planted), the refit of 2026-12-07
+    # none, like the composite
     assert len(false) <= 1 and (false.peak_score > 0).all(), _report(w)
     # one window over the regression's two days: the baseline (median of the last week) does
     # not follow it within half a day as the median of the last day did
