@@ -6,11 +6,10 @@ from toolkit.commands._dask_options import add_engine_arguments, engine_session
 
 __all__ = ["register", "run"]
 
-MAX_BOOTSTRAP = 100_000
-
 
 def register(subparsers) -> None:
-    from toolkit.commands._types import float_range, int_range, open_unit, positive_float, timezone
+    from toolkit.commands._types import (MAX_BOOTSTRAP, float_range, int_range, open_unit,
+                                         positive_float, timezone)
 
     p = subparsers.add_parser(
         "abtest",
