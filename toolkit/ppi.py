@@ -18,6 +18,12 @@ Beside every PPI estimate this module reports the label-only one (``lambda = 0``
 one (the mean score over all units, as if the score were the label), and the effective number of
 labels: how many labels the label-only estimate would need for the PPI variance.
 
+Why not the ``ppi-python`` package itself: it gives the same intervals (to 4e-16 for the mean
+with a given lambda, 4e-14 for OLS), but one mean takes 9.5 ms there against 0.24 ms here and an
+OLS fit 11.6 against 2.5 ms, its import takes 2.2 s and pulls in numba, llvmlite and gdown
+(measured with ppi-python 0.2.3, n = 300, N = 10,000; the simulations of ``bench_ppi`` run
+thousands of fits).
+
 Estimators: :func:`ppi_mean`, :func:`ppi_mean_diff` (A/B lift, arms independent), :func:`ppi_ols`
 (and :func:`ppi_trend`, the OLS slope on time), :func:`ppi_by_period` (per-period means);
 :func:`plan_labels` (labels needed for a target CI width given the score-label correlation);

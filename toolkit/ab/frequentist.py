@@ -140,6 +140,9 @@ def _compare_stats(kind, sc, st, xc=None, xt=None, *, alpha=0.05, nonparametric=
     n_t, m_t, v_t, u_t = st
     z = float(_sp.ndtri(1 - alpha / 2))
     diff = m_t - m_c
+    se = math.sqrt(v_c + v_t)
+    # pooled unit SD: the denominator of Cohen's d (continuous; linearised values for ratios)
+    sp_ = math.sqrt(((n_c - 1) * u_c + (n_t - 1) * u_t) / (n_c + n_t - 2))
     out: dict[str, Any] = {
         "n_control": int(n_c), "n_treatment": int(n_t), "control_value": m_c,
         "treatment_value": m_t, "abs_lift": diff,
@@ -170,12 +173,11 @@ def _compare_stats(kind, sc, st, xc=None, xt=None, *, alpha=0.05, nonparametric=
             "two-proportion z (pooled score)", zs, out["z_p"])
         lo, hi = (float(v) for v in score_interval_diff(k_t, n_t, k_c, n_c, alpha))
         out["ci_method"] = SCORE_METHOD
-        out["se"] = math.sqrt(v_c + v_t)
+        out["se"] = se
         out["effect_size"] = (2 * math.asin(math.sqrt(min(max(m_t, 0), 1)))
                               - 2 * math.asin(math.sqrt(min(max(m_c, 0), 1))))
         out["effect_size_name"] = "Cohen's h"
     elif kind == "continuous":
-        se = math.sqrt(v_c + v_t)
         df = (v_c + v_t) ** 2 / (v_c ** 2 / (n_c - 1) + v_t ** 2 / (n_t - 1)) if se > 0 else math.nan
         t = diff / se if se > 0 else math.nan
         p = float(2 * _sp.stdtr(df, -abs(t))) if se > 0 else math.nan
@@ -183,7 +185,6 @@ def _compare_stats(kind, sc, st, xc=None, xt=None, *, alpha=0.05, nonparametric=
                    se=se, ci_method="Welch t-interval")
         q = float(_sp.stdtrit(df, 1 - alpha / 2)) if se > 0 else math.nan
         lo, hi = diff - q * se, diff + q * se
-        sp_ = math.sqrt(((n_c - 1) * u_c + (n_t - 1) * u_t) / (n_c + n_t - 2))
         out["effect_size"] = diff / sp_ if sp_ > 0 else math.nan
         out["effect_size_name"] = "Cohen's d"
         if nonparametric and xc is not None and xt is not None:
@@ -193,13 +194,11 @@ def _compare_stats(kind, sc, st, xc=None, xt=None, *, alpha=0.05, nonparametric=
             out["mw_u"], out["mw_p"] = float(mw.statistic), float(mw.pvalue)
             out["mw_auc"] = float(mw.statistic) / (n_c * n_t)
     elif kind == "ratio":
-        se = math.sqrt(v_c + v_t)
         zs = diff / se if se > 0 else math.nan
         p = float(2 * _sp.ndtr(-abs(zs)))
         out.update(z=zs, z_p=p, test="z-test (delta-method ratio)", statistic=zs, p_value=p,
                    se=se, ci_method="delta method (normal)")
         lo, hi = diff - z * se, diff + z * se
-        sp_ = math.sqrt(((n_c - 1) * u_c + (n_t - 1) * u_t) / (n_c + n_t - 2))
         out["effect_size"] = diff / sp_ if sp_ > 0 else math.nan
         out["effect_size_name"] = "Cohen's d (linearised)"
     else:

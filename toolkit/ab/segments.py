@@ -45,6 +45,7 @@ import pandas as pd
 from scipy import special as _sp
 
 from toolkit.ab.metrics import ABInputError
+from toolkit.ab.srm import adjust_rows
 
 __all__ = ["SegmentResult", "segment_effects", "adjust_rows", "cochran_q", "segment_column",
            "MAX_SEGMENTS"]
@@ -104,41 +105,6 @@ class SegmentResult:
         from toolkit.ab.plots import segment_forest_plot
 
         return segment_forest_plot(self, metric=metric, arm=arm)
-
-
-def adjust_rows(p, method: str = "holm") -> np.ndarray:
-    """Holm / BH / Bonferroni adjustment of each row of ``p`` (runs x segments), vectorised;
-    NaNs (untested segments) are left out of a row's family.
-
-    Examples
-    --------
-    >>> adjust_rows([[0.01, 0.04, 0.03], [0.5, np.nan, 0.01]]).round(3).tolist()
-    [[0.03, 0.06, 0.06], [0.5, nan, 0.02]]
-    """
-    p = np.atleast_2d(np.asarray(p, dtype=float))
-    ok = np.isfinite(p)
-    m = ok.sum(axis=1, keepdims=True)
-    filled = np.where(ok, p, np.inf)
-    order = np.argsort(filled, axis=1, kind="stable")
-    ps = np.take_along_axis(filled, order, axis=1)
-    rank = np.arange(p.shape[1])[None, :]
-    fin = np.isfinite(ps)
-    ps0 = np.where(fin, ps, 0.0)
-    if method == "none":
-        adj_sorted = ps
-    elif method == "bonferroni":
-        adj_sorted = np.where(fin, ps0 * m, np.inf)
-    elif method == "holm":
-        adj_sorted = np.maximum.accumulate(np.where(fin, (m - rank) * ps0, -np.inf), axis=1)
-    elif method == "bh":
-        scaled = np.where(fin, ps0 * m / (rank + 1), np.inf)
-        adj_sorted = np.minimum.accumulate(scaled[:, ::-1], axis=1)[:, ::-1]
-    else:
-        raise ABInputError(f"correction must be 'holm', 'bh', 'bonferroni' or 'none', "
-                           f"got {method!r}")
-    adj = np.empty_like(adj_sorted)
-    np.put_along_axis(adj, order, np.minimum(adj_sorted, 1.0), axis=1)
-    return np.where(ok, adj, np.nan)
 
 
 def cochran_q(est, se) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:

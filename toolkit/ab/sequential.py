@@ -159,73 +159,45 @@ def mixture_log_lr(diff, v, tau2: float, theta0: float = 0.0):
     return 0.5 * np.log(v / (v + tau2)) + tau2 * (diff - theta0) ** 2 / (2.0 * v * (v + tau2))
 
 
-def _arm_running(ya: np.ndarray, da: np.ndarray | None):
-    """Running estimate and variance of the estimate within one arm, after k = 1..n units."""
-    k = np.arange(1, ya.size + 1, dtype=float)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        if da is None:
-            shift = float(ya.mean())
-            a = ya - shift  # shifted sums keep the running variance accurate
-            s1 = np.cumsum(a)
-            m = s1 / k
-            var = (np.cumsum(a * a) - s1 * m) / (k - 1.0)
-            return m + shift, var / k
-        sa, sb = float(ya.mean()), float(da.mean())
-        a, b = ya - sa, da - sb
-        s_a, s_b = np.cumsum(a), np.cumsum(b)
-        ma, mb = s_a / k, s_b / k
-        caa = (np.cumsum(a * a) - s_a * ma) / (k - 1.0)
-        cbb = (np.cumsum(b * b) - s_b * mb) / (k - 1.0)
-        cab = (np.cumsum(a * b) - s_a * mb) / (k - 1.0)
-        mua, mub = ma + sa, mb + sb
-        est = mua / mub
-        return est, (caa - 2.0 * est * cab + est * est * cbb) / (k * mub * mub)
+def _running_stats(y: np.ndarray, is_t: np.ndarray, den: np.ndarray | None, pos: np.ndarray):
+    """Per-arm unit counts, estimates and variances of the estimates after units ``pos``.
 
+    Running sums over the units (one pass each); with fewer looks than units, the sums of the
+    segments between looks are added instead of every unit's value.
+    """
+    if len(pos) < len(y):
+        starts = np.r_[0, pos[:-1] + 1]
 
-def _stats_at_looks(y, is_t, den, pos):
-    """Like :func:`_running_stats` for a sparse set of looks: segment sums, one pass each."""
-    starts = np.r_[0, pos[:-1] + 1]
+        def seg(v):
+            return np.add.reduceat(v, starts)
+    else:
+        def seg(v):
+            return v
     out = {}
     for key, mask in (("c", ~is_t), ("t", is_t)):
-        k = np.cumsum(np.add.reduceat(mask.astype(float), starts))
+        k = np.cumsum(seg(mask.astype(float)))
         with np.errstate(invalid="ignore", divide="ignore"):
             if den is None:
                 shift = float(y[mask].mean())
-                a = np.where(mask, y - shift, 0.0)
-                s1 = np.cumsum(np.add.reduceat(a, starts))
+                a = np.where(mask, y - shift, 0.0)  # shifted sums keep the running variance accurate
+                s1 = np.cumsum(seg(a))
                 m = s1 / k
-                var = (np.cumsum(np.add.reduceat(a * a, starts)) - s1 * m) / (k - 1.0)
+                var = (np.cumsum(seg(a * a)) - s1 * m) / (k - 1.0)
                 est, v = m + shift, var / k
             else:
                 sa, sb = float(y[mask].mean()), float(den[mask].mean())
                 a = np.where(mask, y - sa, 0.0)
                 b = np.where(mask, den - sb, 0.0)
-                s_a = np.cumsum(np.add.reduceat(a, starts))
-                s_b = np.cumsum(np.add.reduceat(b, starts))
+                s_a, s_b = np.cumsum(seg(a)), np.cumsum(seg(b))
                 ma, mb = s_a / k, s_b / k
-                caa = (np.cumsum(np.add.reduceat(a * a, starts)) - s_a * ma) / (k - 1.0)
-                cbb = (np.cumsum(np.add.reduceat(b * b, starts)) - s_b * mb) / (k - 1.0)
-                cab = (np.cumsum(np.add.reduceat(a * b, starts)) - s_a * mb) / (k - 1.0)
+                caa = (np.cumsum(seg(a * a)) - s_a * ma) / (k - 1.0)
+                cbb = (np.cumsum(seg(b * b)) - s_b * mb) / (k - 1.0)
+                cab = (np.cumsum(seg(a * b)) - s_a * mb) / (k - 1.0)
                 mua, mub = ma + sa, mb + sb
                 est = mua / mub
                 v = (caa - 2.0 * est * cab + est * est * cbb) / (k * mub * mub)
         seen = k > 0
         out[key] = (k, np.where(seen, est, np.nan), np.where(seen, np.maximum(v, 0.0), np.nan))
-    return out
-
-
-def _running_stats(y: np.ndarray, is_t: np.ndarray, den: np.ndarray | None, pos: np.ndarray):
-    """Per-arm unit counts, estimates and variances of the estimates after units ``pos``."""
-    if len(pos) < len(y):
-        return _stats_at_looks(y, is_t, den, pos)
-    cnt_t = np.cumsum(is_t)[pos]
-    out = {}
-    for key, mask in (("c", ~is_t), ("t", is_t)):
-        est, v = _arm_running(y[mask], None if den is None else den[mask])
-        cnt = cnt_t if key == "t" else pos + 1 - cnt_t
-        j = np.maximum(cnt - 1, 0)
-        seen = cnt > 0
-        out[key] = (cnt, np.where(seen, est[j], np.nan), np.where(seen, np.maximum(v[j], 0.0), np.nan))
     return out
 
 

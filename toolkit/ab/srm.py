@@ -18,7 +18,7 @@ from scipy import special as _sp
 
 from toolkit.ab.metrics import ABInputError
 
-__all__ = ["SRMResult", "srm_check", "adjust_pvalues"]
+__all__ = ["SRMResult", "srm_check", "adjust_pvalues", "adjust_rows"]
 
 @dataclass(frozen=True)
 class SRMResult:
@@ -120,27 +120,39 @@ def adjust_pvalues(p, method: str = "holm") -> np.ndarray:
     array([0.03, 0.04, 0.04])
     """
     p = np.asarray(p, dtype=float)
-    out = np.full_like(p, np.nan)
+    return adjust_rows(p.reshape(1, -1), "bh" if method == "fdr_bh" else method,
+                       what="method")[0].reshape(p.shape)
+
+
+def adjust_rows(p, method: str = "holm", *, what: str = "correction") -> np.ndarray:
+    """Holm / BH / Bonferroni adjustment of each row of ``p`` (runs x segments), vectorised;
+    NaNs (untested segments) are left out of a row's family.
+
+    Examples
+    --------
+    >>> adjust_rows([[0.01, 0.04, 0.03], [0.5, np.nan, 0.01]]).round(3).tolist()
+    [[0.03, 0.06, 0.06], [0.5, nan, 0.02]]
+    """
+    p = np.atleast_2d(np.asarray(p, dtype=float))
     ok = np.isfinite(p)
-    q = p[ok]
-    m = q.size
-    if m == 0:
-        return out
+    m = ok.sum(axis=1, keepdims=True)
+    filled = np.where(ok, p, np.inf)
+    order = np.argsort(filled, axis=1, kind="stable")
+    ps = np.take_along_axis(filled, order, axis=1)
+    rank = np.arange(p.shape[1])[None, :]
+    fin = np.isfinite(ps)
+    ps0 = np.where(fin, ps, 0.0)
     if method == "none":
-        adj = q.copy()
+        adj_sorted = ps
     elif method == "bonferroni":
-        adj = np.minimum(q * m, 1.0)
+        adj_sorted = np.where(fin, ps0 * m, np.inf)
     elif method == "holm":
-        o = np.argsort(q, kind="stable")
-        stepped = np.maximum.accumulate((m - np.arange(m)) * q[o])
-        adj = np.empty(m)
-        adj[o] = np.minimum(stepped, 1.0)
-    elif method in ("bh", "fdr_bh"):
-        o = np.argsort(q, kind="stable")[::-1]
-        stepped = np.minimum.accumulate(m / np.arange(m, 0, -1) * q[o])
-        adj = np.empty(m)
-        adj[o] = np.minimum(stepped, 1.0)
+        adj_sorted = np.maximum.accumulate(np.where(fin, (m - rank) * ps0, -np.inf), axis=1)
+    elif method == "bh":
+        scaled = np.where(fin, ps0 * m / (rank + 1), np.inf)
+        adj_sorted = np.minimum.accumulate(scaled[:, ::-1], axis=1)[:, ::-1]
     else:
-        raise ABInputError(f"method must be 'holm', 'bh', 'bonferroni' or 'none', got {method!r}")
-    out[ok] = adj
-    return out
+        raise ABInputError(f"{what} must be 'holm', 'bh', 'bonferroni' or 'none', got {method!r}")
+    adj = np.empty_like(adj_sorted)
+    np.put_along_axis(adj, order, np.minimum(adj_sorted, 1.0), axis=1)
+    return np.where(ok, adj, np.nan)

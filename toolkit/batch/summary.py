@@ -209,7 +209,7 @@ def write_summary(records: list[dict], out_dir: str | os.PathLike) -> tuple[Path
     """
     import io
 
-    from toolkit._files import atomic_write_bytes, atomic_write_text
+    from toolkit._files import atomic_write_bytes
 
     out_dir = Path(out_dir)
     df = summary_frame(records)

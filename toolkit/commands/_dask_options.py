@@ -45,7 +45,5 @@ def engine_session(args):
         return
     from toolkit.dask_engine.client import dask_client
 
-    if args.workers is not None and args.workers < 1:
-        raise UsageError(f"--workers must be >= 1, got {args.workers}")
     with dask_client(args.scheduler, workers=args.workers, memory_limit=args.memory_limit) as client:
         yield client

@@ -22,12 +22,10 @@ import argparse
 
 __all__ = ["register_analyze", "register_plan", "run_analyze", "run_plan"]
 
-MAX_BOOTSTRAP = 100_000
-
 
 def register_analyze(sub) -> None:
     """Add ``analyze`` to the ``experiment`` sub-commands."""
-    from toolkit.commands._types import float_range, int_range, open_unit
+    from toolkit.commands._types import MAX_BOOTSTRAP, float_range, int_range, open_unit
 
     p = sub.add_parser(
         "analyze",

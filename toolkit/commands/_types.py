@@ -33,10 +33,13 @@ __all__ = [
     "timezone",
     "memory_size",
     "LIMIT_OVERRIDE_ENV",
+    "MAX_BOOTSTRAP",
 ]
 
 #: the environment variable that lifts the size limits of the options (e.g. ``--bootstrap``)
 LIMIT_OVERRIDE_ENV = "TOOLKIT_NO_LIMITS"
+#: the most bootstrap resamples an option (``--bootstrap``) takes without that variable
+MAX_BOOTSTRAP = 100_000
 
 
 def _limits_lifted() -> bool:

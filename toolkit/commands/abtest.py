@@ -6,11 +6,10 @@ from toolkit.commands._dask_options import add_engine_arguments, engine_session
 
 __all__ = ["register", "run"]
 
-MAX_BOOTSTRAP = 100_000
-
 
 def register(subparsers) -> None:
-    from toolkit.commands._types import float_range, int_range, open_unit, positive_float, timezone
+    from toolkit.commands._types import (MAX_BOOTSTRAP, float_range, int_range, open_unit,
+                                         positive_float, timezone)
 
     p = subparsers.add_parser(
         "abtest",
@@ -145,11 +144,11 @@ def run(args) -> int:
             seed=args.seed, nan_policy=args.nan_policy, sequential=not args.no_sequential,
             time_col=args.time_col, default_mde_relative=args.mde_relative, unit=args.unit,
             pre_period=tuple(args.pre_period) if args.pre_period else None,
-            covariates=_covariates(args.covariate), bayes=not args.no_bayes,
+            covariates=_pairs(args.covariate, "--covariate", "COLUMN"), bayes=not args.no_bayes,
             prior_mean=args.prior_mean, prior_sd=args.prior_sd, bayes_scale=args.bayes_scale,
             quantiles=_quantiles(args.quantiles), engine=args.engine,
-            primary=_primary(args.primary), guardrails=_guardrails(args.guardrail),
-            unit_check=args.unit_check,
+            primary=_primary(args.primary), unit_check=args.unit_check,
+            guardrails=_pairs(args.guardrail, "--guardrail", "MARGIN", float),
         )
         extra = _segments_and_mix(args, data)
     ppi = _ppi_lift(args, data, is_log, res) if args.labels else None
@@ -280,7 +279,8 @@ def _narrow(table) -> str:
     return "\n".join(line if len(line) <= WIDTH else line[: WIDTH - 1] + "…" for line in lines)
 
 
-def _covariates(spec: str | None) -> dict[str, str] | None:
+def _pairs(spec: str | None, option: str, value: str, convert=str) -> dict | None:
+    """``K=V[,K=V]`` of ``option`` as a dict (``value`` names V in the message; ``convert`` reads it)."""
     from toolkit.errors import UsageError
 
     if not spec:
@@ -288,9 +288,13 @@ def _covariates(spec: str | None) -> dict[str, str] | None:
     out = {}
     for part in spec.split(","):
         if "=" not in part:
-            raise UsageError(f"--covariate: expected METRIC=COLUMN, got {part.strip()!r}")
+            raise UsageError(f"{option}: expected METRIC={value}, got {part.strip()!r}")
         k, v = part.split("=", 1)
-        out[k.strip()] = v.strip()
+        try:
+            out[k.strip()] = convert(v.strip())
+        except ValueError:
+            raise UsageError(f"{option}: margin of {k.strip()!r} is not a number: "
+                             f"{v.strip()!r}") from None
     return out
 
 
@@ -309,24 +313,6 @@ def _primary(spec: str | None):
     if not spec:
         return None
     return "all" if spec.strip() == "all" else tuple(x.strip() for x in spec.split(",") if x.strip())
-
-
-def _guardrails(spec: str | None) -> dict[str, float] | None:
-    from toolkit.errors import UsageError
-
-    if not spec:
-        return None
-    out = {}
-    for part in spec.split(","):
-        if "=" not in part:
-            raise UsageError(f"--guardrail: expected METRIC=MARGIN, got {part.strip()!r}")
-        k, v = part.split("=", 1)
-        try:
-            out[k.strip()] = float(v)
-        except ValueError:
-            raise UsageError(f"--guardrail: margin of {k.strip()!r} is not a number: "
-                             f"{v.strip()!r}") from None
-    return out
 
 
 #: largest assignments file read (bytes)

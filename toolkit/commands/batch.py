@@ -49,8 +49,6 @@ def run(args) -> int:
     from toolkit.cli import print_json
     from toolkit.errors import UsageError
 
-    if args.workers is not None and args.workers < 1:
-        raise UsageError("--workers must be at least 1")
     if args.config and (args.notebook or args.grid or args.parameter):
         raise UsageError("give either a batch config or --notebook/--grid/--parameter, not both")
     if args.config:

@@ -113,29 +113,22 @@ def _write(frame, path) -> None:
 
 
 def run(args) -> int:
-    from toolkit.errors import UsageError
-
-    if args.sample_size is not None and args.sample_size < 2:
-        raise UsageError(f"--sample-size must be >= 2, got {args.sample_size}")
-    dask = args.engine == "dask"
     import toolkit.embeddings as _emb
 
     was = _emb.PROGRESS["enabled"]
     _emb.PROGRESS["enabled"] = not args.no_progress
     try:
-        return _run(args, dask)
+        return _run(args)
     finally:
         _emb.PROGRESS["enabled"] = was
 
 
-def _run(args, dask: bool) -> int:
+def _run(args) -> int:
     from toolkit.cli import print_json
     from toolkit.clustering import cluster_log
     from toolkit.errors import UsageError
     from toolkit.io import load
 
-    if args.sample_size is not None and args.sample_size < 2:
-        raise UsageError(f"--sample-size must be >= 2, got {args.sample_size}")
     dask = args.engine == "dask"
     if not dask:
         from toolkit._files import check_output_file
@@ -161,8 +154,6 @@ def _run(args, dask: bool) -> int:
         except ImportError as exc:  # an optional backend is missing (input errors are ToolkitErrors)
             raise UsageError(str(exc)) from exc
     if args.level is not None:
-        if args.level < 1:
-            raise UsageError(f"--level must be >= 1, got {args.level}")
         res = res.at_level(args.level)
     over = None
     if args.over_time:

@@ -31,11 +31,8 @@ def run(args) -> int:
     from pathlib import Path
 
     from toolkit.batch import format_report
-    from toolkit.errors import UsageError
     from toolkit.demo import run_demo
 
-    if args.workers is not None and args.workers < 1:
-        raise UsageError("--workers must be at least 1")
     res = run_demo(args.out, workers=args.workers, notebooks=args.notebooks, resume=args.resume,
                    pdf=not args.no_pdf, progress=not args.no_progress)
     print(format_report(res))

@@ -29,7 +29,6 @@ def register(subparsers) -> None:
 
 def run(args) -> int:
     import sys
-    from pathlib import Path
 
     from toolkit.errors import UsageError
     from toolkit.export import BrowserNotFoundError, export, export_report

@@ -147,10 +147,6 @@ def run(args) -> int:
     from toolkit.errors import UsageError
     from toolkit.forecasting import forecast_many
 
-    if args.horizon < 1:
-        raise UsageError(f"--horizon must be >= 1, got {args.horizon}")
-    if args.season is not None and args.season < 1:
-        raise UsageError(f"--season must be >= 1, got {args.season}")
     if args.out:
         from toolkit._files import check_output_file
 

@@ -87,7 +87,6 @@ def _score_column(turns, key: str):
 
 def run(args: argparse.Namespace) -> int:
     from toolkit.cli import print_json
-    from toolkit.errors import UsageError
     from toolkit.sources import langsmith as ls
 
     from toolkit._secrets import redacting

@@ -6,11 +6,8 @@ from __future__ import annotations
 __all__ = ["register", "run"]
 
 
-MAX_BOOTSTRAP = 100_000
-
-
 def register(subparsers) -> None:
-    from toolkit.commands._types import int_range, open_unit
+    from toolkit.commands._types import MAX_BOOTSTRAP, int_range, open_unit
 
     p = subparsers.add_parser(
         "paired",

@@ -92,8 +92,6 @@ def run(args) -> int:
         config = QualityConfig.from_dict(settings)
     except (TypeError, ValueError) as exc:
         raise UsageError(f"quality config: {exc}") from None
-    if args.jobs is not None and args.jobs < 1:
-        raise UsageError(f"--jobs must be >= 1, got {args.jobs}")
     _check_out(args.out)
     with engine_session(args):
         if args.engine == "dask":

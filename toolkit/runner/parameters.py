@@ -66,6 +66,10 @@ _TYPES = {
 }
 
 
+#: the values each declared type accepts (an int is a valid float, a tuple a valid list)
+_ACCEPTED = {bool: bool, int: int, float: (int, float), str: str, list: (list, tuple), dict: dict}
+
+
 class ParameterError(UsageError):
     """Unknown or mistyped notebook parameters (the message lists the valid ones).
 
@@ -191,20 +195,9 @@ class ParameterSpec:
             return nullable or self.default_value is None
         if types is None:
             return True
-        for t in types:
-            if t is bool and isinstance(value, bool):
-                return True
-            if t is int and isinstance(value, int) and not isinstance(value, bool):
-                return True
-            if t is float and isinstance(value, (int, float)) and not isinstance(value, bool):
-                return True
-            if t is str and isinstance(value, str):
-                return True
-            if t is list and isinstance(value, (list, tuple)):
-                return True
-            if t is dict and isinstance(value, dict):
-                return True
-        return False
+        # a bool is an int to Python, but not a valid int or float parameter
+        return any(isinstance(value, _ACCEPTED[t]) and (t is bool or not isinstance(value, bool))
+                   for t in types)
 
 
 def _cell_parameters(source: str) -> dict[str, ParameterSpec]:

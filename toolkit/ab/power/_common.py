@@ -194,6 +194,19 @@ def _z_power(nc, a, alt, strict):
     return _ndtr(nc - z) if alt == "larger" else _ndtr(-nc - z)
 
 
+def _nct_power(df, nc, a, alt, strict):
+    """Power of a t-test whose statistic is noncentral t(df, nc) under the alternative."""
+    if alt == "two-sided":
+        crit = _stdtrit(df, 1.0 - a / 2.0)
+        nc = np.abs(nc)
+        p = 1.0 - _nctdtr(df, nc, crit)
+        if strict:
+            p = p + _nctdtr(df, nc, -crit)
+        return p
+    crit = _stdtrit(df, 1.0 - a)
+    return 1.0 - _nctdtr(df, nc, crit) if alt == "larger" else _nctdtr(df, nc, -crit)
+
+
 def _newton_increasing(f, x0: float, lo: float, hi: float = math.inf, tol: float = 1e-10,
                        maxiter: int = 30) -> float:
     """Root of an increasing function ``f`` by Newton steps (numerical slope), then bisection."""

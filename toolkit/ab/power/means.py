@@ -17,7 +17,7 @@ from toolkit.ab.power._common import (
     MEAN_METHODS,
     Design,
     _design,
-    _nctdtr,
+    _nct_power,
     _nctdtr_raw,
     _ndtri,
     _newton_increasing,
@@ -31,19 +31,7 @@ __all__ = ["power_means", "sample_size_means", "mde_means"]
 
 def _t_power(d, n1, r, a, alt, strict):
     n2 = r * n1
-    df = n1 + n2 - 2.0
-    nc = d * np.sqrt(n1 * n2 / (n1 + n2))
-    if alt == "two-sided":
-        crit = _stdtrit(df, 1.0 - a / 2.0)
-        nc = np.abs(nc)
-        p = 1.0 - _nctdtr(df, nc, crit)
-        if strict:
-            p = p + _nctdtr(df, nc, -crit)
-        return p
-    crit = _stdtrit(df, 1.0 - a)
-    if alt == "larger":
-        return 1.0 - _nctdtr(df, nc, crit)
-    return _nctdtr(df, nc, -crit)
+    return _nct_power(n1 + n2 - 2.0, d * np.sqrt(n1 * n2 / (n1 + n2)), a, alt, strict)
 
 
 def _t_power_scalar(d: float, n1: float, r: float, a: float, alt: str, strict: bool) -> float:

@@ -21,8 +21,8 @@ import math
 import numpy as np
 
 from toolkit.ab.metrics import ABInputError
-from toolkit.ab.power._common import Design, _design, _nctdtr, _ndtri, _newton_increasing
-from toolkit.ab.power._common import _stdtrit, _z_crit, _z_power
+from toolkit.ab.power._common import Design, _design, _nct_power, _ndtri, _newton_increasing
+from toolkit.ab.power._common import _z_crit, _z_power
 from toolkit.ab.power.plan import PowerResult, duration_days
 
 __all__ = ["power_paired", "sample_size_paired", "plan_paired", "sd_of_difference",
@@ -60,18 +60,10 @@ def sd_of_difference(sd_a: float, sd_b: float | None = None, correlation: float 
 
 def _power(dz, n, a, alt, strict, method):
     n = np.asarray(n, dtype=float)
-    dz = np.asarray(dz, dtype=float)
-    nc = dz * np.sqrt(n)
+    nc = np.asarray(dz, dtype=float) * np.sqrt(n)
     if method == "normal":
         return _z_power(nc, a, alt, strict)
-    df = n - 1.0
-    if alt == "two-sided":
-        crit = _stdtrit(df, 1.0 - a / 2.0)
-        anc = np.abs(nc)
-        p = 1.0 - _nctdtr(df, anc, crit)
-        return p + _nctdtr(df, anc, -crit) if strict else p
-    crit = _stdtrit(df, 1.0 - a)
-    return 1.0 - _nctdtr(df, nc, crit) if alt == "larger" else _nctdtr(df, nc, -crit)
+    return _nct_power(n - 1.0, nc, a, alt, strict)
 
 
 def power_paired(n, effect_size, *, design: Design | None = None, **settings):
