@@ -20,7 +20,7 @@ Examples
 >>> from toolkit.sample import generate_sample
 >>> panel = quality_panel(generate_sample(seed=3, days=2).log, draw_figure=False)
 >>> panel.sliders["quality_medium"].value
-0.5
+0.6
 >>> panel.sliders["quality_medium"].value = 0.95
 >>> "mean_quality" in set(panel.alerts["metric"])
 True
