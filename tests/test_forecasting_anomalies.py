@@ -226,3 +226,32 @@ def test_small_counts_are_read_on_a_square_root_scale():
     assert len(hit) == 1 and hit.start.iloc[0] == y.index[at], a.windows
     assert len(a.windows) - len(hit) <= 1, a.windows          # one count at a quiet hour is no spike
     assert (a.points["expected"] >= 0).all()
+
+
+def test_a_few_counts_after_a_quiet_stretch_are_judged_by_their_poisson_tail():
+    """Error counts that are usually zero: 7 after 199 zeros was not flagged (the square-root
+    scale's sd floor and the fallback threshold); its Poisson tail at the quiet rate is tiny."""
+    for c, flagged in ((7, True), (1, False)):
+        v = np.zeros(200)
+        v[-1] = c
+        y = pd.Series(v, index=pd.date_range("2026-01-01", periods=200, freq="h"))
+        a = F.detect_anomalies(y)
+        assert (len(a.windows) == 1 and a.windows.start.iloc[0] == y.index[-1]) == flagged, (c, a.windows)
+        assert a.thresholds.rule.iloc[0] == "count tail"
+
+
+@pytest.mark.parametrize("dispersion", [1.0, 3.0])
+def test_false_alarms_on_clean_counts_stay_near_what_was_asked(dispersion):
+    """Clean Poisson (and overdispersed negative binomial) counts at a few rates: the count tail
+    keeps the false alarms a week near the rate asked (under it for the rarest counts, whose
+    tail probabilities are coarse steps)."""
+    n, reps, weeks = 24 * 7 * 12, 3, 12 * 3
+    rng = np.random.default_rng(28)
+    for lam in (0.05, 0.5, 2.0, 8.0):
+        mu = np.full((reps, n), lam)
+        x = rng.poisson(mu) if dispersion == 1 else rng.negative_binomial(mu / (dispersion - 1), 1 / dispersion)
+        idx = pd.date_range("2026-01-05", periods=n, freq="h")
+        wins = sum(len(F.detect_anomalies(pd.Series(x[r].astype(float), index=idx), alarms_per_week=1.0).windows)
+                   for r in range(reps))
+        rate = wins / weeks
+        assert rate <= 2.0 and (lam < 1 or rate >= 0.4), (lam, rate)

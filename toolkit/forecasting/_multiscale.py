@@ -211,6 +211,7 @@ class Scale:
     z: np.ndarray      # standardised score (signed for point/mean, one-sided for spread)
     threshold: float = math.inf
     how: str = ""
+    calibrated: bool = False   # z is already a Gaussian quantile of its own null (count tails)
 
 
 def _centred_mean(u: np.ndarray, k: int) -> np.ndarray:
@@ -257,6 +258,65 @@ def scores(u: np.ndarray, means: list[int], spread: list[int]) -> list[Scale]:
     return out
 
 
+def count_rate(counts: np.ndarray, expected_rate: np.ndarray, step: pd.Timedelta) -> np.ndarray:
+    """The expected count of each step: the seasonal baseline's, or (when larger) the mean count
+    over a week around it (the day on daily data: four weeks) without the step itself, with half
+    a count of prior (Jeffreys) -- the median baseline of a series of mostly zeros is 0, which
+    would make any count infinitely unlikely.
+
+    Examples
+    --------
+    >>> c = np.zeros(200); c[-1] = 7
+    >>> lam = count_rate(c, np.zeros(200), pd.Timedelta("1h"))
+    >>> round(float(lam[-1]), 4), round(float(lam[150]), 4)    # 0.5 / 85 steps; the 7 in 7.5 / 134
+    (0.0059, 0.056)
+    """
+    k = int(WEEK // step) if step < DAY else 28
+    k = max(3, min(k, len(counts)))
+    c = np.where(np.isfinite(counts), counts, 0.0)
+    m = np.isfinite(counts).astype(float)
+    s = pd.Series(c).rolling(k, center=True, min_periods=1).sum().to_numpy() - c
+    nn = pd.Series(m).rolling(k, center=True, min_periods=1).sum().to_numpy() - m
+    local = (s + 0.5) / (nn + 1.0)
+    return np.maximum(np.nan_to_num(expected_rate, nan=0.0), local)
+
+
+def count_z(counts: np.ndarray, rate: np.ndarray) -> tuple[np.ndarray, float]:
+    """(signed score, dispersion) of counts against their expected rate: the mid-p value of
+    the count's tail under a Poisson -- a negative binomial with the series' own dispersion
+    (variance / mean) when its counts vary more than a Poisson's -- as a Gaussian quantile, so
+    that a score has the same tail probability as a Gaussian z of the same size.
+
+    Examples
+    --------
+    >>> z, phi = count_z(np.array([0.0, 1, 7]), np.full(3, 0.0025))
+    >>> (np.round(z, 1) + 0.0).tolist(), phi
+    ([0.0, 3.0, 9.8], 1.0)
+    """
+    from scipy import stats
+
+    ok = np.isfinite(counts)
+    x = np.where(ok, counts, 0.0)
+    lam = np.maximum(rate, 1e-9)
+    pearson = ((x - lam) ** 2 / lam)[ok]
+    # the dispersion from the bulk (the largest 1 % are where incidents are)
+    phi = 1.0
+    if len(pearson) >= 30:
+        phi = max(1.0, float(np.mean(np.sort(pearson)[: int(np.ceil(0.99 * len(pearson)))])))
+    if phi > 1.05:
+        n_nb = lam / (phi - 1.0)
+        dist = stats.nbinom(n_nb, 1.0 / phi)
+    else:
+        phi = 1.0
+        dist = stats.poisson(lam)
+    pm = dist.pmf(x)
+    hi = dist.sf(x) + 0.5 * pm
+    lo = dist.cdf(x) - 0.5 * pm
+    with np.errstate(divide="ignore"):
+        z = np.where(hi < lo, stats.norm.isf(np.clip(hi, 1e-300, 1)), -stats.norm.isf(np.clip(lo, 1e-300, 1)))
+    return np.where(ok, np.clip(z, -40, 40), np.nan), phi
+
+
 # ----------------------------------------------------------------------------- thresholds
 
 
@@ -299,8 +359,11 @@ def threshold(sc: Scale, rate: float, weeks: float, per_week: float, gap: int) -
         # exceedance probability (not below the Gaussian threshold plus one sd)
         looks = per_week * min(1.0, 3.0 / sc.k)
         p = rate / looks
-        if p * len(a) >= 10:   # a quantile the series has seen often enough
+        if p * len(a) >= 10 and not sc.calibrated:   # a quantile the series has seen often enough
             return max(floor + 1.0, float(np.quantile(a, 1 - p))), "quantile"
+        if sc.calibrated:
+            # a score that is already the null's own tail quantile (counts): no margin needed
+            return floor, "count tail"
         return floor + 1.0, "gaussian + 1"
     u0, pk = best
     lam = len(pk) / weeks
@@ -425,7 +488,7 @@ class Result:
 def multiscale(x: np.ndarray, step: pd.Timedelta, *, alarms_per_week: float, season: int | None = None,
                periods: Sequence[int] | None = None, smooth: Sequence[int] | None = None, direction: str = "both",
                max_gap: int | None = None, min_points: int = 1, weights: np.ndarray | None = None,
-               min_sigma: float = 0.0) -> Result:
+               min_sigma: float = 0.0, counts: np.ndarray | None = None) -> Result:
     """Score ``x`` (on its grid, NaN = not observed) on every scale and flag windows.
 
     Examples
@@ -454,6 +517,13 @@ def multiscale(x: np.ndarray, step: pd.Timedelta, *, alarms_per_week: float, sea
     if direction != "both":
         spread = []
     scs = scores(u, means, spread)
+    if counts is not None and scs and scs[0].name == "point" and weights is None:
+        # small counts: a single step is judged by the count's own tail (Poisson, or negative
+        # binomial when overdispersed) at its expected rate, not by the square-root residual
+        # (whose sd floor makes 7 counts after 199 zeros unremarkable)
+        lam = count_rate(counts, np.maximum(np.maximum(expected, 0.0) ** 2 - 0.375, 0.0), step)
+        z, _ = count_z(counts, lam)
+        scs[0] = Scale("point", 1, z, calibrated=True)
     per_week = WEEK / step
     weeks = max(float(obs.sum()) / per_week, 1e-9)
     # the scales are nested and their excursions overlap: splitting the budget by sqrt(n) rather

@@ -228,7 +228,10 @@ def detect_anomalies(
         The mean scales in steps (default: point, hour, six hours, day).
     transform : {'auto', 'log', None}
         Model ``log(y)`` (``'auto'``: positive, right-skewed values; small counts -- whole
-        numbers with a median of 20 or less -- as ``sqrt(y + 3/8)``, their sd at least 1/2).
+        numbers with a median of 20 or less -- as ``sqrt(y + 3/8)``, their sd at least 1/2,
+        and each single count judged by its Poisson tail at the expected rate -- a negative
+        binomial when the counts are overdispersed -- so that 7 errors after a week of none
+        is a spike).
     weights : Series or array, optional
         Observations behind each value (a value of ``n`` gets weight ``sqrt(n)`` in its score).
     direction : {'both', 'high', 'low'}
@@ -289,7 +292,7 @@ def detect_anomalies(
     else:
         res = multiscale(work, g.step, alarms_per_week=float(o.alarms_per_week), season=season, periods=o.periods,
                          smooth=_smooth_scales(o.smooth), direction=o.direction, max_gap=o.max_gap, min_points=o.min_points,
-                         weights=wt, min_sigma=0.5 if use_sqrt else 0.0)
+                         weights=wt, min_sigma=0.5 if use_sqrt else 0.0, counts=x if use_sqrt else None)
     idx = g.y.index
     if res is None:
         pts = pd.DataFrame({"value": x, "expected": x, "lo": x, "hi": x, "score": 0.0, "flag": False}, index=idx)
