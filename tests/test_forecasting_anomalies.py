@@ -255,3 +255,27 @@ def test_false_alarms_on_clean_counts_stay_near_what_was_asked(dispersion):
                    for r in range(reps))
         rate = wins / weeks
         assert rate <= 2.0 and (lam < 1 or rate >= 0.4), (lam, rate)
+
+
+def test_array_weights_follow_their_values_when_the_input_is_unsorted():
+    """Weights given as an array belong to the values in the order given (they were matched to
+    the sorted grid by position: a shuffled series got another point's weights)."""
+    y = seasonal(24 * 7 * 4, freq="h", seed=12)
+    y.iloc[400] += 25
+    n = np.full(len(y), 20.0)
+    n[300] = 0.0                                         # no observations behind this value
+    y.iloc[300] += 40
+    order = np.random.default_rng(3).permutation(len(y))
+    ref = F.detect_anomalies(y, weights=n, alarms_per_week=0.5).windows
+    got = F.detect_anomalies(y.iloc[order], weights=n[order], alarms_per_week=0.5).windows
+    pd.testing.assert_frame_equal(got, ref)
+    assert not got.start.eq(y.index[300]).any()
+    # as a Series on other timestamps, or of another length: refused, naming weights
+    with pytest.raises(ToolkitError, match="weights"):
+        F.detect_anomalies(y, weights=n[:-1])
+    # a reversed date_range (its freq is negative) is the same series
+    pd.testing.assert_frame_equal(F.detect_anomalies(y.iloc[::-1], weights=n[::-1], alarms_per_week=0.5).windows, ref)
+    # the model methods align them the same way
+    kw = dict(method="stl", smooth=1, periods=[24])
+    pd.testing.assert_frame_equal(F.detect_anomalies(y.iloc[order], weights=n[order], **kw).windows,
+                                  F.detect_anomalies(y, weights=n, **kw).windows)

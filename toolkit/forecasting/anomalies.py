@@ -277,16 +277,9 @@ def detect_anomalies(
     use_log = not use_sqrt and _log_wanted(x, o.transform)
     work = np.log(x) if use_log else (np.sqrt(x + 0.375) if use_sqrt else x)
     back = np.exp if use_log else ((lambda a: np.maximum(np.maximum(a, 0.0) ** 2 - 0.375, 0.0)) if use_sqrt else (lambda a: a))
-    wt = None
-    if weights is not None:
-        try:
-            wt = pd.Series(weights).reindex(g.y.index).to_numpy(float) if isinstance(weights, pd.Series) else np.asarray(weights, float)
-        except (TypeError, ValueError):
-            raise SeriesError("weights must be numbers (observations behind each value)") from None
-        if wt.shape != x.shape:
-            raise SeriesError(f"weights must have one value per point of the series ({len(x)}), got {wt.shape}")
-        if not (np.isfinite(wt) & (wt > 0) & np.isfinite(x)).any():
-            raise AnomalyDataError("weights: no observed value has a positive weight")
+    wt = None if weights is None else _weights_on_grid(weights, y, g)
+    if wt is not None and not (np.isfinite(wt) & (wt > 0) & np.isfinite(x)).any():
+        raise AnomalyDataError("weights: no observed value has a positive weight")
     if np.nanmax(work) == np.nanmin(work):
         res = None
     else:
@@ -314,6 +307,46 @@ def detect_anomalies(
     ps = tuple(sorted({int(p) for p in _periods_used(res.baseline, g.step)}))
     return Anomalies(pts, wins, desc, 1.0, float(np.nanmedian(res.sigma)), 1, alarms_per_week=o.alarms_per_week,
                      notes=g.notes, step=g.step, thresholds=details, periods=ps)
+
+
+def _weights_on_grid(weights: pd.Series | np.ndarray, y: pd.Series, g: Any) -> np.ndarray:
+    """The observations behind each grid step: an array belongs to the values of ``y`` in the
+    order given (not to the sorted grid by position), a Series to its timestamps; values
+    averaged into one step add their weights.
+
+    Examples
+    --------
+    >>> from toolkit.forecasting._anomaly_grid import on_grid
+    >>> y = pd.Series([1.0, 2.0, 3.0] * 10, index=pd.date_range("2026-01-01", periods=30, freq="h")[::-1])
+    >>> _weights_on_grid(np.arange(30.0), y, on_grid(y))[:3].tolist()      # the earliest value came last
+    [29.0, 28.0, 27.0]
+    """
+    if isinstance(weights, pd.Series):
+        w = weights
+        if w.index.has_duplicates:
+            raise AnomalyOptionError("weights: a Series of weights needs unique timestamps (one per value)")
+    else:
+        w = np.asarray(weights)
+        if w.shape != (len(y),):
+            raise AnomalyOptionError(f"weights must have one value per point of the series ({len(y)}), got {w.shape}")
+        w = pd.Series(w, index=y.index)
+    try:
+        w = pd.to_numeric(pd.Series(np.asarray(w, dtype=object), index=w.index), errors="raise").astype(float)
+        ts = pd.DatetimeIndex(pd.to_datetime(w.index))
+    except (TypeError, ValueError):
+        raise AnomalyOptionError("weights must be numbers (observations behind each value), indexed like the series") from None
+    grid = g.y.index
+    if ts.tz is None and grid.tz is not None:
+        ts = ts.tz_localize(grid.tz, ambiguous="NaT", nonexistent="NaT")
+    elif ts.tz is not None and grid.tz is not None:
+        ts = ts.tz_convert(grid.tz)
+    elif ts.tz is not None:
+        ts = ts.tz_convert(None)
+    pos = grid.searchsorted(ts, side="right") - 1
+    inside = (pos >= 0) & (ts < grid[-1] + g.step) & ~ts.isna() & np.isfinite(w.to_numpy())
+    out = np.zeros(len(grid))
+    np.add.at(out, pos[inside], w.to_numpy()[inside])
+    return out
 
 
 def _periods_used(desc: str, step: pd.Timedelta) -> list[int]:
