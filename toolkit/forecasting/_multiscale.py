@@ -46,6 +46,10 @@ __all__ = ["multiscale"]
 MIN_PEAKS = 12
 #: peaks needed before the tail's shape (not only its scale) is fitted
 SHAPE_PEAKS = 30
+#: the point and the hour scale are judged against the running median of the residuals over
+#: this many times their length around them (an anomaly moves at most a fifth of the points
+#: that median is taken over, so it does not hide itself)
+CONTRAST = 5
 
 
 # ----------------------------------------------------------------------------- baselines
@@ -212,6 +216,9 @@ class Scale:
     threshold: float = math.inf
     how: str = ""
     calibrated: bool = False   # z is already a Gaussian quantile of its own null (count tails)
+    base: np.ndarray | None = None   # the per-point series the scale averages (support of a flag)
+    centre: float = 0.0              # z = (mean of base - centre) / sd
+    sd: float = 1.0
 
 
 def _centred_mean(u: np.ndarray, k: int) -> np.ndarray:
@@ -220,14 +227,22 @@ def _centred_mean(u: np.ndarray, k: int) -> np.ndarray:
     return pd.Series(u).rolling(k, center=True, min_periods=max(1, k // 2)).mean().to_numpy()
 
 
-def _standardise(m: np.ndarray, floor: float = 0.0) -> np.ndarray:
+def _centre_sd(m: np.ndarray, floor: float = 0.0) -> tuple[float, float]:
+    """(median, robust sd floored at ``floor``) of a score before standardising."""
     if not np.isfinite(m).any():
-        return np.zeros(len(m))
-    med = np.nanmedian(m)
+        return 0.0, 1.0
+    med = float(np.nanmedian(m))
     sd = max(robust_sd(m), floor)
     if not sd > 0:
         sd = float(np.nanstd(m)) if np.isfinite(m).sum() > 1 else 1.0
         sd = sd or 1.0
+    return med, sd
+
+
+def _standardise(m: np.ndarray, floor: float = 0.0) -> np.ndarray:
+    if not np.isfinite(m).any():
+        return np.zeros(len(m))
+    med, sd = _centre_sd(m, floor)
     return (m - med) / sd
 
 
@@ -246,11 +261,47 @@ def scale_ladder(step: pd.Timedelta, n: int, smooth: Sequence[int] | None) -> tu
     return means, spread
 
 
-def scores(u: np.ndarray, means: list[int], spread: list[int]) -> list[Scale]:
+def _local_median(u: np.ndarray, w: int) -> np.ndarray:
+    return pd.Series(u).rolling(w, center=True, min_periods=max(1, w // 3)).median().to_numpy()
+
+
+def scores(u: np.ndarray, means: list[int], spread: list[int], contrast: float = 0, short: int = 1) -> list[Scale]:
+    """The standardised score of every scale. With ``contrast``, every mean scale but the
+    longest (and the point) is the residual's departure from its own running median over
+    ``contrast`` times the scale around it -- the point and the scales of at most ``short``
+    points (an hour): the seasonal baseline cannot follow an hour- or day-long wander of the
+    level, which otherwise sets the noise a spike is judged against (a spike of 15 times the
+    point-to-point noise on a level that wanders by 5 of them scored under 2). The longer
+    scales (six hours, a day) stay against the baseline: an anomaly shifts the median of its
+    surroundings by about a third of the residual's sd, a shadow of the opposite sign that
+    is negligible for a point but as large as the noise of a six-hour mean.
+
+    Examples
+    --------
+    >>> u = np.r_[np.zeros(50), np.full(50, 4.0)] + np.random.default_rng(0).normal(0, .1, 100)
+    >>> u[75] += 3
+    >>> s = scores(u, [1, 20], [], contrast=5)
+    >>> int(np.argmax(np.abs(s[0].z))), bool(abs(s[0].z[30]) < 3)   # the spike, not the step
+    (75, True)
+    """
     out = []
     for k in means:
+        base = u
+        m = _centred_mean(u, k)
         # a mean of k standardised residuals varies at least as much as white noise's (1/sqrt(k))
-        out.append(Scale("point" if k == 1 else "mean", k, _standardise(_centred_mean(u, k), 1 / math.sqrt(k))))
+        floor = 1 / math.sqrt(k)
+        if contrast and (k == 1 or k <= short) and k < max(means):
+            base = u - np.nan_to_num(_local_median(u, int(contrast * k) | 1), nan=0.0)
+            m = _centred_mean(base, k)
+            # its own spread (quantised data: the 90th percentile rule), not white noise's: the
+            # residual's wander is what the contrast removes (white noise's when it has none:
+            # mostly constant data)
+            floor = spread_sd(m) or floor
+        med, sd = _centre_sd(m, floor)
+        sc = Scale("point" if k == 1 else "mean", k, (m - med) / sd)
+        sc.centre, sc.sd = med, sd
+        sc.base = base
+        out.append(sc)
     a = np.abs(u)
     for k in spread:
         med = pd.Series(a).rolling(k, center=True, min_periods=max(3, k // 2)).median().to_numpy()
@@ -482,7 +533,7 @@ class Result:
     windows: list[dict]
     scales: list[Scale]
     baseline: str
-    band_z: float
+    band_z: tuple[np.ndarray, np.ndarray]   # normal range of a point in sigmas around expected
 
 
 def multiscale(x: np.ndarray, step: pd.Timedelta, *, alarms_per_week: float, season: int | None = None,
@@ -516,7 +567,7 @@ def multiscale(x: np.ndarray, step: pd.Timedelta, *, alarms_per_week: float, sea
     means, spread = scale_ladder(step, int(obs.sum()), smooth)
     if direction != "both":
         spread = []
-    scs = scores(u, means, spread)
+    scs = scores(u, means, spread, CONTRAST, max(1, int(HOUR // step)))
     if counts is not None and scs and scs[0].name == "point" and weights is None:
         # small counts: a single step is judged by the count's own tail (Poisson, or negative
         # binomial when overdispersed) at its expected rate, not by the square-root residual
@@ -553,12 +604,13 @@ def multiscale(x: np.ndarray, step: pd.Timedelta, *, alarms_per_week: float, sea
         k = sc.k
         for a, b in _runs(hit, 0):
             lo, hi = max(0, a - k // 2), min(n - 1, b + (k - 1) // 2)
-            seg = u[lo : hi + 1]
+            uu = sc.base if sc.base is not None else u
+            seg = uu[lo : hi + 1]
             if sc.name == "point":
                 sup = np.zeros(hi - lo + 1, dtype=bool)
                 sup[a - lo : b - lo + 1] = True
             elif sc.name == "mean":
-                mk = np.nan_to_num(_centred_mean(u, k)[a : b + 1], nan=0.0)
+                mk = np.nan_to_num(_centred_mean(uu, k)[a : b + 1], nan=0.0)
                 sign = np.sign(mk[np.argmax(np.abs(mk))])
                 drift = max(0.5 * float(np.max(np.abs(mk))), 0.5)
                 v = np.nan_to_num(seg * sign, nan=0.0)
@@ -613,6 +665,11 @@ def multiscale(x: np.ndarray, step: pd.Timedelta, *, alarms_per_week: float, sea
         wins.append({"a": a, "b": b, "n_flagged": int(len(fl)), "kind": kind, "scale": sc.k, "scale_kind": sc.name,
                      "peak": peak, "peak_score": zpk, "ratio_to_threshold": float(best_ratio[fl].max()),
                      "direction": direction_w})
-    band_z = scs[0].threshold if scs and scs[0].name == "point" else 3.0
+    # the normal range of a single point around the baseline, in sigmas: the point scale's
+    # threshold in the residual's units (a point is judged against its surroundings, whose
+    # wander this range leaves out)
+    p0 = scs[0] if scs and scs[0].name == "point" else None
+    half = p0.threshold * (p0.sd if p0.base is not None and not p0.calibrated else 1.0) if p0 is not None else 3.0
+    band_z = (np.full(n, p0.centre - half if p0 is not None else -half), np.full(n, (p0.centre if p0 is not None else 0) + half))
     score = np.where(obs, u, 0.0)
     return Result(expected, sigma, u, flag, score, wins, scs, desc, band_z)

@@ -291,12 +291,11 @@ def detect_anomalies(
         pts = pd.DataFrame({"value": x, "expected": x, "lo": x, "hi": x, "score": 0.0, "flag": False}, index=idx)
         return Anomalies(pts, _windows_frame([], idx, g.step, pts), "constant series: nothing to flag", 1.0, 0.0, 1,
                          alarms_per_week=o.alarms_per_week, notes=g.notes, step=g.step)
-    band = res.band_z * res.sigma
     pts = pd.DataFrame({
         "value": x,
         "expected": back(res.expected),
-        "lo": back(res.expected - band),
-        "hi": back(res.expected + band),
+        "lo": back(res.expected + res.band_z[0] * res.sigma),
+        "hi": back(res.expected + res.band_z[1] * res.sigma),
         "score": res.score,
         "flag": res.flag,
     }, index=idx)
