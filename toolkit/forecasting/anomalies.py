@@ -191,7 +191,10 @@ def detect_anomalies(
     * **scales**: the single point (spikes), means over an hour and six hours (bursts) and over a
       day (level shifts; a week on daily data), and the running median of ``|score|`` over a
       day (variance changes: flagged only when the large deviations have both signs), each
-      standardised by its own robust spread;
+      standardised by its own robust spread; the point and the hour are scored against the
+      running median of the residuals over five times their length around them (the baseline
+      cannot follow a level that wanders by the hour, and that wander would hide a spike);
+      small counts point by point by their Poisson tail (negative binomial when overdispersed);
     * **thresholds** from the series' own excursions on each scale (an exponential tail fitted
       to the peaks above a high level, robust to a few incidents, never below the Gaussian
       threshold), so that normal data gives about ``alarms_per_week`` windows a week over all
@@ -222,8 +225,9 @@ def detect_anomalies(
     alarms_per_week : float
         False alarms a week you accept on normal data, per series (default 0.1: one in ten
         weeks, so that a report scanning a dozen metrics or a topic each over two months shows
-        a false window or two, not dozens; the benchmark's operating point of 1 a week finds
-        more incidents at about twice the realised false alarms).
+        a false window or two, not dozens: on the bundled sample's 8.5 weeks, 1 a week gives 7
+        false windows on response time and 11 on quality, 0.1 one each; the benchmark's
+        operating point of 1 a week finds more incidents).
     smooth : 'auto', int or list of int
         The mean scales in steps (default: point, hour, six hours, day).
     transform : {'auto', 'log', None}
