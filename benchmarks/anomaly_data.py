@@ -32,7 +32,8 @@ read in place (a checkout, or a bare git directory such as the ``fetch`` mirror,
   incidents are the segments that name it, and the machine's other labelled segments are not
   counted as false alarms. ``TOOLKIT_SMD_DATA`` (default ``/work/.mirror/NetManAIOps+OmniAnomaly/repo``).
   The mirror there holds the labels but not the ``test`` files (4-6 MB each, over its 4 MiB
-  limit): the set is skipped with that reason until a checkout with them is given.
+  limit): the set is skipped with that reason until a checkout with them is given. The copy in
+  ``imperial-qore/TranAD`` (``data/SMD``) was tried too: its mirror lacks the same test files.
 
 The split into a development part and a held-out part was fixed before any result was looked
 at: within each NAB folder, files in name order alternate (even positions: development, odd:
