@@ -17,6 +17,12 @@ read in place (a checkout, or a bare git directory such as the ``fetch`` mirror,
   an incident is a run of labelled points (runs closer than an hour joined).
   ``TOOLKIT_DONUT_DATA`` (default ``/work/.mirror/NetManAIOps+donut/repo``).
 
+* **Bagel's sample KPI** (``github.com/NetManAIOps/Bagel``, ``sample_data.csv``; another KPI of
+  the same AIOps challenge, 5-minute steps over two months from October 2016, point labels; no
+  licence stated: measurement only). Added for development after the split below (it is a
+  development series only). ``TOOLKIT_BAGEL_DATA`` (default ``/work/.mirror/NetManAIOps+Bagel/repo``);
+  skipped, with the reason, when absent.
+
 * **The Server Machine Dataset** (``github.com/NetManAIOps/OmniAnomaly``, ``ServerMachineDataset/``,
   MIT licence): 28 machines, 38 metrics each at 1-minute steps (no timestamps: a 1-minute index
   from an arbitrary start), the ``test`` part with its point labels and the
@@ -26,7 +32,8 @@ read in place (a checkout, or a bare git directory such as the ``fetch`` mirror,
   incidents are the segments that name it, and the machine's other labelled segments are not
   counted as false alarms. ``TOOLKIT_SMD_DATA`` (default ``/work/.mirror/NetManAIOps+OmniAnomaly/repo``).
   The mirror there holds the labels but not the ``test`` files (4-6 MB each, over its 4 MiB
-  limit): the set is skipped with that reason until a checkout with them is given.
+  limit): the set is skipped with that reason until a checkout with them is given. The copy in
+  ``imperial-qore/TranAD`` (``data/SMD``) was tried too: its mirror lacks the same test files.
 
 The split into a development part and a held-out part was fixed before any result was looked
 at: within each NAB folder, files in name order alternate (even positions: development, odd:
@@ -49,6 +56,7 @@ import pandas as pd
 NAB_DEFAULT = "/work/.mirror/numenta+NAB/repo"
 DONUT_DEFAULT = "/work/.mirror/NetManAIOps+donut/repo"
 SMD_DEFAULT = "/work/.mirror/NetManAIOps+OmniAnomaly/repo"
+BAGEL_DEFAULT = "/work/.mirror/NetManAIOps+Bagel/repo"
 NAB_FOLDERS = ("realKnownCause", "realAWSCloudwatch", "realTraffic")
 DONUT_FILES = ("cpu4", "server_res_eth1out_curve_6", "server_res_eth1out_curve_61")
 DONUT_HELD_OUT = ("server_res_eth1out_curve_61",)
@@ -154,6 +162,27 @@ def donut() -> list[Labelled]:
     return out
 
 
+def bagel_repo() -> _Repo:
+    return _Repo(os.environ.get("TOOLKIT_BAGEL_DATA", BAGEL_DEFAULT))
+
+
+def bagel_missing() -> str | None:
+    """Why Bagel's sample KPI cannot be read (None when it can)."""
+    repo = bagel_repo()
+    if not repo.exists() or not repo.has("sample_data.csv"):
+        return f"Bagel's sample KPI not found at {repo.root} (set TOOLKIT_BAGEL_DATA to a checkout of github.com/NetManAIOps/Bagel)"
+    return None
+
+
+def bagel() -> list[Labelled]:
+    """Bagel's sample KPI (a development series; see the module notes)."""
+    df = pd.read_csv(io.BytesIO(bagel_repo().read("sample_data.csv")))
+    ts = pd.to_datetime(df["timestamp"], unit="s")
+    y = pd.Series(df["value"].to_numpy(float), index=ts, name="bagel_sample")
+    inc = _runs(df["label"].to_numpy(), pd.DatetimeIndex(ts), pd.Timedelta(hours=1))
+    return [Labelled("donut/bagel_sample", "Donut KPIs (Bagel)", y, inc, "dev")]
+
+
 def smd_repo() -> _Repo:
     return _Repo(os.environ.get("TOOLKIT_SMD_DATA", SMD_DEFAULT))
 
@@ -207,4 +236,4 @@ def smd(start: str = "2026-01-05") -> list[Labelled]:
 
 
 def all_sets() -> list[Labelled]:
-    return nab() + donut() + ([] if smd_missing() else smd())
+    return nab() + donut() + ([] if bagel_missing() else bagel()) + ([] if smd_missing() else smd())

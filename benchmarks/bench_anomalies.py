@@ -221,6 +221,9 @@ def run(quick: bool = False) -> list[dict]:
         rows.append({"benchmark": "anomalies", "metric": "labelled sets skipped", "value": float("nan"), "unit": "", "note": why})
         return rows
     sets = D.all_sets()
+    bagel_why = D.bagel_missing()
+    if bagel_why:
+        rows.append({"benchmark": "anomalies", "metric": "Bagel KPI skipped", "value": float("nan"), "unit": "", "note": bagel_why})
     smd_why = D.smd_missing()
     if smd_why:
         rows.append({"benchmark": "anomalies", "metric": "SMD skipped", "value": float("nan"), "unit": "", "note": smd_why})

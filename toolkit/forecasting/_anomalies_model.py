@@ -383,6 +383,9 @@ def model_anomalies(y: pd.Series, season: int | None, o: Any, weights: pd.Series
     """
     from scipy import stats
 
+    if weights is not None and not isinstance(weights, pd.Series) and np.ndim(weights) == 1 and len(weights) == len(y):
+        # an array belongs to the values in the order given (the grid below is sorted)
+        weights = pd.Series(np.asarray(weights), index=y.index)
     p = prepare(y, season, periods=o.periods, nonnegative=False)
     yy, ps = p.y, p.periods
     n = len(yy)

@@ -97,7 +97,8 @@ def on_grid(y: pd.Series) -> Grid:
         else:
             tz = None
     notes: list[str] = []
-    freq = y.index.freq if isinstance(y.index, pd.DatetimeIndex) and tz is None else None
+    # the index's own freq only when it runs forwards (a reversed date_range has a negative one)
+    freq = y.index.freq if isinstance(y.index, pd.DatetimeIndex) and tz is None and y.index.is_monotonic_increasing else None
     diffs = np.diff(vals.index.asi8)
     step = pd.Timedelta(freq) if freq is not None and _fixed(freq) else pd.Timedelta(int(np.median(diffs)), "ns")
     on = (vals.index.asi8 - vals.index.asi8[0]) % step.value == 0

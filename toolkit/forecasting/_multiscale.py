@@ -46,6 +46,10 @@ __all__ = ["multiscale"]
 MIN_PEAKS = 12
 #: peaks needed before the tail's shape (not only its scale) is fitted
 SHAPE_PEAKS = 30
+#: the point and the hour scale are judged against the running median of the residuals over
+#: this many times their length around them (an anomaly moves at most a fifth of the points
+#: that median is taken over, so it does not hide itself)
+CONTRAST = 5
 
 
 # ----------------------------------------------------------------------------- baselines
@@ -211,6 +215,10 @@ class Scale:
     z: np.ndarray      # standardised score (signed for point/mean, one-sided for spread)
     threshold: float = math.inf
     how: str = ""
+    calibrated: bool = False   # z is already a Gaussian quantile of its own null (count tails)
+    base: np.ndarray | None = None   # the per-point series the scale averages (support of a flag)
+    centre: float = 0.0              # z = (mean of base - centre) / sd
+    sd: float = 1.0
 
 
 def _centred_mean(u: np.ndarray, k: int) -> np.ndarray:
@@ -219,14 +227,22 @@ def _centred_mean(u: np.ndarray, k: int) -> np.ndarray:
     return pd.Series(u).rolling(k, center=True, min_periods=max(1, k // 2)).mean().to_numpy()
 
 
-def _standardise(m: np.ndarray, floor: float = 0.0) -> np.ndarray:
+def _centre_sd(m: np.ndarray, floor: float = 0.0) -> tuple[float, float]:
+    """(median, robust sd floored at ``floor``) of a score before standardising."""
     if not np.isfinite(m).any():
-        return np.zeros(len(m))
-    med = np.nanmedian(m)
+        return 0.0, 1.0
+    med = float(np.nanmedian(m))
     sd = max(robust_sd(m), floor)
     if not sd > 0:
         sd = float(np.nanstd(m)) if np.isfinite(m).sum() > 1 else 1.0
         sd = sd or 1.0
+    return med, sd
+
+
+def _standardise(m: np.ndarray, floor: float = 0.0) -> np.ndarray:
+    if not np.isfinite(m).any():
+        return np.zeros(len(m))
+    med, sd = _centre_sd(m, floor)
     return (m - med) / sd
 
 
@@ -245,16 +261,111 @@ def scale_ladder(step: pd.Timedelta, n: int, smooth: Sequence[int] | None) -> tu
     return means, spread
 
 
-def scores(u: np.ndarray, means: list[int], spread: list[int]) -> list[Scale]:
+def _local_median(u: np.ndarray, w: int) -> np.ndarray:
+    return pd.Series(u).rolling(w, center=True, min_periods=max(1, w // 3)).median().to_numpy()
+
+
+def scores(u: np.ndarray, means: list[int], spread: list[int], contrast: float = 0, short: int = 1) -> list[Scale]:
+    """The standardised score of every scale. With ``contrast``, every mean scale but the
+    longest (and the point) is the residual's departure from its own running median over
+    ``contrast`` times the scale around it -- the point and the scales of at most ``short``
+    points (an hour): the seasonal baseline cannot follow an hour- or day-long wander of the
+    level, which otherwise sets the noise a spike is judged against (a spike of 15 times the
+    point-to-point noise on a level that wanders by 5 of them scored under 2). The longer
+    scales (six hours, a day) stay against the baseline: an anomaly shifts the median of its
+    surroundings by about a third of the residual's sd, a shadow of the opposite sign that
+    is negligible for a point but as large as the noise of a six-hour mean.
+
+    Examples
+    --------
+    >>> u = np.r_[np.zeros(50), np.full(50, 4.0)] + np.random.default_rng(0).normal(0, .1, 100)
+    >>> u[75] += 3
+    >>> s = scores(u, [1, 20], [], contrast=5)
+    >>> int(np.argmax(np.abs(s[0].z))), bool(abs(s[0].z[30]) < 3)   # the spike, not the step
+    (75, True)
+    """
     out = []
     for k in means:
+        base = u
+        m = _centred_mean(u, k)
         # a mean of k standardised residuals varies at least as much as white noise's (1/sqrt(k))
-        out.append(Scale("point" if k == 1 else "mean", k, _standardise(_centred_mean(u, k), 1 / math.sqrt(k))))
+        floor = 1 / math.sqrt(k)
+        if contrast and (k == 1 or k <= short) and k < max(means):
+            base = u - np.nan_to_num(_local_median(u, int(contrast * k) | 1), nan=0.0)
+            m = _centred_mean(base, k)
+            # its own spread (quantised data: the 90th percentile rule), not white noise's: the
+            # residual's wander is what the contrast removes (white noise's when it has none:
+            # mostly constant data)
+            floor = spread_sd(m) or floor
+        med, sd = _centre_sd(m, floor)
+        sc = Scale("point" if k == 1 else "mean", k, (m - med) / sd)
+        sc.centre, sc.sd = med, sd
+        sc.base = base
+        out.append(sc)
     a = np.abs(u)
     for k in spread:
         med = pd.Series(a).rolling(k, center=True, min_periods=max(3, k // 2)).median().to_numpy()
         out.append(Scale("spread", k, _standardise(np.log(med + 0.05))))
     return out
+
+
+def count_rate(counts: np.ndarray, expected_rate: np.ndarray, step: pd.Timedelta) -> np.ndarray:
+    """The expected count of each step: the seasonal baseline's, or (when larger) the mean count
+    over a week around it (the day on daily data: four weeks) without the step itself, with half
+    a count of prior (Jeffreys) -- the median baseline of a series of mostly zeros is 0, which
+    would make any count infinitely unlikely.
+
+    Examples
+    --------
+    >>> c = np.zeros(200); c[-1] = 7
+    >>> lam = count_rate(c, np.zeros(200), pd.Timedelta("1h"))
+    >>> round(float(lam[-1]), 4), round(float(lam[150]), 4)    # 0.5 / 85 steps; the 7 in 7.5 / 134
+    (0.0059, 0.056)
+    """
+    k = int(WEEK // step) if step < DAY else 28
+    k = max(3, min(k, len(counts)))
+    c = np.where(np.isfinite(counts), counts, 0.0)
+    m = np.isfinite(counts).astype(float)
+    s = pd.Series(c).rolling(k, center=True, min_periods=1).sum().to_numpy() - c
+    nn = pd.Series(m).rolling(k, center=True, min_periods=1).sum().to_numpy() - m
+    local = (s + 0.5) / (nn + 1.0)
+    return np.maximum(np.nan_to_num(expected_rate, nan=0.0), local)
+
+
+def count_z(counts: np.ndarray, rate: np.ndarray) -> tuple[np.ndarray, float]:
+    """(signed score, dispersion) of counts against their expected rate: the mid-p value of
+    the count's tail under a Poisson -- a negative binomial with the series' own dispersion
+    (variance / mean) when its counts vary more than a Poisson's -- as a Gaussian quantile, so
+    that a score has the same tail probability as a Gaussian z of the same size.
+
+    Examples
+    --------
+    >>> z, phi = count_z(np.array([0.0, 1, 7]), np.full(3, 0.0025))
+    >>> (np.round(z, 1) + 0.0).tolist(), phi
+    ([0.0, 3.0, 9.8], 1.0)
+    """
+    from scipy import stats
+
+    ok = np.isfinite(counts)
+    x = np.where(ok, counts, 0.0)
+    lam = np.maximum(rate, 1e-9)
+    pearson = ((x - lam) ** 2 / lam)[ok]
+    # the dispersion from the bulk (the largest 1 % are where incidents are)
+    phi = 1.0
+    if len(pearson) >= 30:
+        phi = max(1.0, float(np.mean(np.sort(pearson)[: int(np.ceil(0.99 * len(pearson)))])))
+    if phi > 1.05:
+        n_nb = lam / (phi - 1.0)
+        dist = stats.nbinom(n_nb, 1.0 / phi)
+    else:
+        phi = 1.0
+        dist = stats.poisson(lam)
+    pm = dist.pmf(x)
+    hi = dist.sf(x) + 0.5 * pm
+    lo = dist.cdf(x) - 0.5 * pm
+    with np.errstate(divide="ignore"):
+        z = np.where(hi < lo, stats.norm.isf(np.clip(hi, 1e-300, 1)), -stats.norm.isf(np.clip(lo, 1e-300, 1)))
+    return np.where(ok, np.clip(z, -40, 40), np.nan), phi
 
 
 # ----------------------------------------------------------------------------- thresholds
@@ -299,8 +410,11 @@ def threshold(sc: Scale, rate: float, weeks: float, per_week: float, gap: int) -
         # exceedance probability (not below the Gaussian threshold plus one sd)
         looks = per_week * min(1.0, 3.0 / sc.k)
         p = rate / looks
-        if p * len(a) >= 10:   # a quantile the series has seen often enough
+        if p * len(a) >= 10 and not sc.calibrated:   # a quantile the series has seen often enough
             return max(floor + 1.0, float(np.quantile(a, 1 - p))), "quantile"
+        if sc.calibrated:
+            # a score that is already the null's own tail quantile (counts): no margin needed
+            return floor, "count tail"
         return floor + 1.0, "gaussian + 1"
     u0, pk = best
     lam = len(pk) / weeks
@@ -419,13 +533,13 @@ class Result:
     windows: list[dict]
     scales: list[Scale]
     baseline: str
-    band_z: float
+    band_z: tuple[np.ndarray, np.ndarray]   # normal range of a point in sigmas around expected
 
 
 def multiscale(x: np.ndarray, step: pd.Timedelta, *, alarms_per_week: float, season: int | None = None,
                periods: Sequence[int] | None = None, smooth: Sequence[int] | None = None, direction: str = "both",
                max_gap: int | None = None, min_points: int = 1, weights: np.ndarray | None = None,
-               min_sigma: float = 0.0) -> Result:
+               min_sigma: float = 0.0, counts: np.ndarray | None = None) -> Result:
     """Score ``x`` (on its grid, NaN = not observed) on every scale and flag windows.
 
     Examples
@@ -453,7 +567,14 @@ def multiscale(x: np.ndarray, step: pd.Timedelta, *, alarms_per_week: float, sea
     means, spread = scale_ladder(step, int(obs.sum()), smooth)
     if direction != "both":
         spread = []
-    scs = scores(u, means, spread)
+    scs = scores(u, means, spread, CONTRAST, max(1, int(HOUR // step)))
+    if counts is not None and scs and scs[0].name == "point" and weights is None:
+        # small counts: a single step is judged by the count's own tail (Poisson, or negative
+        # binomial when overdispersed) at its expected rate, not by the square-root residual
+        # (whose sd floor makes 7 counts after 199 zeros unremarkable)
+        lam = count_rate(counts, np.maximum(np.maximum(expected, 0.0) ** 2 - 0.375, 0.0), step)
+        z, _ = count_z(counts, lam)
+        scs[0] = Scale("point", 1, z, calibrated=True)
     per_week = WEEK / step
     weeks = max(float(obs.sum()) / per_week, 1e-9)
     # the scales are nested and their excursions overlap: splitting the budget by sqrt(n) rather
@@ -483,12 +604,13 @@ def multiscale(x: np.ndarray, step: pd.Timedelta, *, alarms_per_week: float, sea
         k = sc.k
         for a, b in _runs(hit, 0):
             lo, hi = max(0, a - k // 2), min(n - 1, b + (k - 1) // 2)
-            seg = u[lo : hi + 1]
+            uu = sc.base if sc.base is not None else u
+            seg = uu[lo : hi + 1]
             if sc.name == "point":
                 sup = np.zeros(hi - lo + 1, dtype=bool)
                 sup[a - lo : b - lo + 1] = True
             elif sc.name == "mean":
-                mk = np.nan_to_num(_centred_mean(u, k)[a : b + 1], nan=0.0)
+                mk = np.nan_to_num(_centred_mean(uu, k)[a : b + 1], nan=0.0)
                 sign = np.sign(mk[np.argmax(np.abs(mk))])
                 drift = max(0.5 * float(np.max(np.abs(mk))), 0.5)
                 v = np.nan_to_num(seg * sign, nan=0.0)
@@ -543,6 +665,11 @@ def multiscale(x: np.ndarray, step: pd.Timedelta, *, alarms_per_week: float, sea
         wins.append({"a": a, "b": b, "n_flagged": int(len(fl)), "kind": kind, "scale": sc.k, "scale_kind": sc.name,
                      "peak": peak, "peak_score": zpk, "ratio_to_threshold": float(best_ratio[fl].max()),
                      "direction": direction_w})
-    band_z = scs[0].threshold if scs and scs[0].name == "point" else 3.0
+    # the normal range of a single point around the baseline, in sigmas: the point scale's
+    # threshold in the residual's units (a point is judged against its surroundings, whose
+    # wander this range leaves out)
+    p0 = scs[0] if scs and scs[0].name == "point" else None
+    half = p0.threshold * (p0.sd if p0.base is not None and not p0.calibrated else 1.0) if p0 is not None else 3.0
+    band_z = (np.full(n, p0.centre - half if p0 is not None else -half), np.full(n, (p0.centre if p0 is not None else 0) + half))
     score = np.where(obs, u, 0.0)
     return Result(expected, sigma, u, flag, score, wins, scs, desc, band_z)
