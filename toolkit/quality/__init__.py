@@ -46,11 +46,13 @@ Quality (fitted, the default)
 (:mod:`toolkit.quality.model`; data sources, licences, the selection by leave-one-dataset-out and
 the agreement figures are in the shipped ``model_full.json`` and the README). Its features:
 MiniLM relevance of the response to the decayed conversation context (``relevance_emb``; sentence
-vectors pooled per message, :mod:`toolkit.quality.pooled`) and ``unsupported_content``: content
-words of an answer that shares no vocabulary with the context (an answer about something else).
-``quality`` is the share of the public rated responses the model ranks below this one. Levels:
+vectors pooled per message, :mod:`toolkit.quality.pooled`) and ``unsupported_content_emb``:
+content words of an answer that neither the context's vocabulary (TF-IDF) nor its meaning (MiniLM)
+supports (an answer about something else). ``quality`` is the share of the public rated responses
+the model ranks below this one. Levels:
 ``excellent >= 0.8 > good >= 0.5 > average >= 0.25 > poor >= 0.1 > unacceptable``.
-``QualityConfig(mode="fast")`` uses TF-IDF relevance instead of MiniLM (no sentence model).
+``QualityConfig(mode="fast")`` uses TF-IDF relevance and ``unsupported_content`` (the TF-IDF part
+alone) instead (no sentence model).
 The quality does not look at coherence (human ratings gave it no weight that carried across data
 sets): garbled answers are what ``coherence`` finds.
 
