@@ -521,11 +521,8 @@ class ExperimentSpec:
 
     def to_dict(self) -> dict[str, Any]:
         """The spec as plain values (the endpoint without its key), as a run records it."""
-        return {"name": self.name, "test_set": self.test_set, "n": self.n,
-                "variants": [v.to_dict() for v in self.variants], "repetitions": self.repetitions,
-                "endpoint": None if self.endpoint is None else self.endpoint.to_dict(), "target": self.target,
-                "concurrency": self.concurrency, "timeout_s": self.timeout_s, "retries": self.retries,
-                "seed": self.seed, "cache_dir": self.cache_dir, "out": self.out, "max_calls": self.max_calls}
+        return {**{k: getattr(self, k) for k in _SPEC_FIELDS}, "variants": [v.to_dict() for v in self.variants],
+                "endpoint": None if self.endpoint is None else self.endpoint.to_dict()}
 
 
 _SPEC_FIELDS = ("name", "test_set", "n", "variants", "repetitions", "endpoint", "target", "concurrency",
