@@ -143,8 +143,6 @@ def position_bias(judged: pd.DataFrame, alpha: float = 0.05) -> PositionBias:
     >>> pb.n_decided, round(pb.first_wins, 3), pb.n_ties
     (3, 0.667, 1)
     """
-    from scipy.stats import norm
-
     firsts, winners = [], []
     o = 1
     while f"order{o}_first" in judged.columns:
@@ -160,12 +158,11 @@ def position_bias(judged: pd.DataFrame, alpha: float = 0.05) -> PositionBias:
     decided = win.notna() & (win != "tie")
     k = int((win[decided] == first[decided]).sum())
     n = int(decided.sum())
-    z = float(norm.ppf(1 - alpha / 2))
     if n:
+        from statsmodels.stats.proportion import proportion_confint
+
         p = k / n
-        centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-        half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-        lo, hi = centre - half, centre + half
+        lo, hi = proportion_confint(k, n, alpha=alpha, method="wilson")
     else:
         p = lo = hi = float("nan")
     consistency = None
