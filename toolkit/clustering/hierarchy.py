@@ -45,7 +45,6 @@ class TopicHierarchy:
     sizes: np.ndarray
 
 
-
     def summary_table(self):
         """The merges: ``left``, ``right`` (topic or merge ids), ``distance`` and ``size``."""
         import pandas as pd

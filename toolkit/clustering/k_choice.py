@@ -46,7 +46,6 @@ class KSelection:
         return {"k": self.k, "method": self.method, "rule": self.rule, "scores": self.scores.to_dict(orient="records")}
 
 
-
 def _ari(a: np.ndarray, b: np.ndarray) -> float:
     from sklearn.metrics import adjusted_rand_score
 

@@ -90,7 +90,6 @@ class TextClusters:
                 "cluster_labels": {int(c): v for c, v in self.cluster_labels.items()}}
 
 
-
 def _hierarchy(pp: "_Points", plab: np.ndarray, k: int) -> TopicHierarchy | None:
     """Ward tree over the weighted centroids of the ``k`` clusters (centred space for
     embeddings, as KMeans saw it)."""

@@ -325,7 +325,6 @@ def pull_runs(
     return out
 
 
-
 def _take(runs: Iterable, limit: int | None) -> list[dict]:
     """The runs as :func:`normalise_run` dicts, at most ``limit`` of them."""
     out: list[dict] = []

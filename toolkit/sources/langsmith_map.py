@@ -169,7 +169,6 @@ def _output_text(run: Mapping, shape: str, output_keys: Sequence[str] = OUTPUT_K
     return _pick(outputs, output_keys, "assistant")[1]
 
 
-
 def _dig(d: Any, *path: str) -> Any:
     for p in path:
         if not isinstance(d, Mapping):
@@ -217,7 +216,6 @@ def _usage_of(run: Mapping) -> tuple[int | None, int | None]:
             if p is not None or c is not None:
                 return to_int(p), to_int(c)
     return None, None
-
 
 
 def _variant_of(run: Mapping, meta: Mapping) -> str | None:

@@ -283,14 +283,12 @@ def _texts(span: Mapping) -> tuple[str | None, str | None, str]:
     return user, bot, "new"
 
 
-
 def _lookup(span: Mapping, keys: Sequence[str]) -> Any:
     for source in (span["attributes"], span["resource"]):
         for k in keys:
             if source.get(k) not in (None, ""):
                 return source[k]
     return None
-
 
 
 def _is_genai(span: Mapping) -> bool:
