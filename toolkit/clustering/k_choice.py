@@ -325,12 +325,9 @@ def choose_k(
     with _threads(n_threads), warnings.catch_warnings():
         # KMeans warns when duplicated points leave fewer distinct clusters than asked
         warnings.simplefilter("ignore", category=UserWarning)
-        try:
-            from sklearn.exceptions import ConvergenceWarning
+        from sklearn.exceptions import ConvergenceWarning
 
-            warnings.simplefilter("ignore", category=ConvergenceWarning)
-        except ImportError:  # pragma: no cover
-            pass
+        warnings.simplefilter("ignore", category=ConvergenceWarning)
         if method == "modularity":
             if len(uidx) <= max(k_min, 1):
                 k = int(len(uidx))
