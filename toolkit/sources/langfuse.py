@@ -36,6 +36,7 @@ Examples
 from __future__ import annotations
 
 import csv
+import functools
 import io as _io
 import json
 import os
@@ -44,6 +45,7 @@ from pathlib import Path
 from typing import Any
 
 from toolkit.sources._common import (
+    field_error,
     first_value,
     json_lines,
     parse_time,
@@ -68,10 +70,7 @@ _JSON_FIELDS = ("input", "output", "metadata", "usage", "usageDetails", "costDet
 _OBS_TYPES = ("GENERATION", "SPAN", "EVENT", "AGENT", "TOOL", "CHAIN", "RETRIEVER", "EVALUATOR", "EMBEDDING", "GUARDRAIL")
 
 
-def _bad(where: str, field: str, rule: str):
-    from toolkit.errors import InputFileError
-
-    return InputFileError(f"Langfuse export: {where}, field {field!r} {rule}")
+_bad = functools.partial(field_error, "Langfuse export")
 
 
 def _where(i: int, rec: Any) -> str:

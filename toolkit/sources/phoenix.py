@@ -40,6 +40,7 @@ Examples
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import math
 import os
 from collections.abc import Mapping
@@ -47,6 +48,7 @@ from pathlib import Path
 from typing import Any
 
 from toolkit.sources._common import (
+    field_error,
     content_text,
     first_value,
     json_lines,
@@ -75,10 +77,7 @@ MAX_SPANS = 2_000_000
 _A = "attributes."
 
 
-def _bad(where: str, field: str, rule: str):
-    from toolkit.errors import InputFileError
-
-    return InputFileError(f"Phoenix spans export: {where}, field {field!r} {rule}")
+_bad = functools.partial(field_error, "Phoenix spans export")
 
 
 def read_spans(source: Any) -> list[dict]:
