@@ -60,6 +60,7 @@ True
 from __future__ import annotations
 
 import glob as _glob
+import operator
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -220,14 +221,6 @@ def _apply(turns: pd.DataFrame, conversations: pd.DataFrame | None, fn: Callable
     return fn(_partition_log(turns, conversations, tz), *args)
 
 
-def _turns_of(log: ConversationLog) -> pd.DataFrame:
-    return log.turns
-
-
-def _conversations_of(log: ConversationLog) -> pd.DataFrame:
-    return log.conversations
-
-
 @dataclass(frozen=True)
 class DaskLog:
     """A lazy conversation log on Dask: validated, shuffled so conversations stay whole.
@@ -287,12 +280,12 @@ class DaskLog:
     @property
     def turns(self) -> Any:
         """Validated turns, whole conversations per partition, sorted by conversation and turn."""
-        return self.map_logs(_turns_of)
+        return self.map_logs(operator.attrgetter("turns"))
 
     @property
     def conversations(self) -> Any:
         """The conversations table of each partition (derived from the turns when absent)."""
-        return self.map_logs(_conversations_of)
+        return self.map_logs(operator.attrgetter("conversations"))
 
     def compute(self) -> ConversationLog:
         """The whole log in memory, validated (for small logs and tests)."""
