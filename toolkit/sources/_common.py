@@ -31,7 +31,6 @@ __all__ = [
     "time_ago",
     "maybe_json",
     "variant_tag",
-    "field_error",
 ]
 
 _ROLES = {
@@ -366,19 +365,6 @@ def json_lines(path: Any, text: str | None = None) -> list:
         except RecursionError:
             raise InputFileError(f"{path}: line {i} is nested too deeply") from None
     return out
-
-
-def field_error(export: str, where: str, field: str, rule: str):
-    """The ``InputFileError`` of a malformed field of an export, naming the record and the field.
-
-    Examples
-    --------
-    >>> print(field_error("Langfuse export", "record 3", "id", "is missing"))
-    Langfuse export: record 3, field 'id' is missing
-    """
-    from toolkit.errors import InputFileError
-
-    return InputFileError(f"{export}: {where}, field {field!r} {rule}")
 
 
 def first_value(*values: Any) -> Any:

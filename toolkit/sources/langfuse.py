@@ -36,7 +36,6 @@ Examples
 from __future__ import annotations
 
 import csv
-import functools
 import io as _io
 import json
 import os
@@ -45,7 +44,6 @@ from pathlib import Path
 from typing import Any
 
 from toolkit.sources._common import (
-    field_error,
     first_value,
     json_lines,
     parse_time,
@@ -70,7 +68,10 @@ _JSON_FIELDS = ("input", "output", "metadata", "usage", "usageDetails", "costDet
 _OBS_TYPES = ("GENERATION", "SPAN", "EVENT", "AGENT", "TOOL", "CHAIN", "RETRIEVER", "EVALUATOR", "EMBEDDING", "GUARDRAIL")
 
 
-_bad = functools.partial(field_error, "Langfuse export")
+def _bad(where: str, field: str, rule: str):
+    from toolkit.errors import InputFileError
+
+    return InputFileError(f"Langfuse export: {where}, field {field!r} {rule}")
 
 
 def _where(i: int, rec: Any) -> str:

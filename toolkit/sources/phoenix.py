@@ -40,7 +40,6 @@ Examples
 from __future__ import annotations
 
 import datetime as _dt
-import functools
 import math
 import os
 from collections.abc import Mapping
@@ -48,7 +47,6 @@ from pathlib import Path
 from typing import Any
 
 from toolkit.sources._common import (
-    field_error,
     content_text,
     first_value,
     json_lines,
@@ -77,7 +75,10 @@ MAX_SPANS = 2_000_000
 _A = "attributes."
 
 
-_bad = functools.partial(field_error, "Phoenix spans export")
+def _bad(where: str, field: str, rule: str):
+    from toolkit.errors import InputFileError
+
+    return InputFileError(f"Phoenix spans export: {where}, field {field!r} {rule}")
 
 
 def read_spans(source: Any) -> list[dict]:
