@@ -86,18 +86,12 @@ def _any_value(v: Any) -> Any:
         return v
     if "stringValue" in v:
         return v["stringValue"]
-    if "intValue" in v:
-        try:
-            return int(v["intValue"])
-        except (TypeError, ValueError):
-            return None
-    if "doubleValue" in v:
-        try:
-            return float(v["doubleValue"])
-        except (TypeError, ValueError):
-            return None
-    if "boolValue" in v:
-        return bool(v["boolValue"])
+    for key, convert in (("intValue", int), ("doubleValue", float), ("boolValue", bool)):
+        if key in v:
+            try:
+                return convert(v[key])
+            except (TypeError, ValueError):
+                return None
     if "arrayValue" in v:
         return [_any_value(x) for x in (v["arrayValue"] or {}).get("values", [])]
     if "kvlistValue" in v:
