@@ -145,10 +145,7 @@ def _output_text(run: Mapping, shape: str, output_keys: Sequence[str] = OUTPUT_K
     if not isinstance(outputs, Mapping):
         return _value_text(outputs, "assistant")
     if shape == "langchain" and "generations" in outputs:
-        gens = outputs["generations"]
-        first = gens[0] if isinstance(gens, list) and gens else None
-        if isinstance(first, list):
-            first = first[0] if first else None
+        first = _first_generation(outputs)
         if isinstance(first, Mapping):
             msg = first.get("message")
             text = message_role_text(msg)[1] if msg is not None else None
@@ -169,6 +166,15 @@ def _output_text(run: Mapping, shape: str, output_keys: Sequence[str] = OUTPUT_K
     return _pick(outputs, output_keys, "assistant")[1]
 
 
+def _first_generation(outputs: Mapping) -> Any:
+    """The first generation of ``outputs.generations`` (a list, or a batch: a list of lists)."""
+    gens = outputs.get("generations")
+    first = gens[0] if isinstance(gens, list) and gens else None
+    if isinstance(first, list):
+        first = first[0] if first else None
+    return first
+
+
 def _dig(d: Any, *path: str) -> Any:
     for p in path:
         if not isinstance(d, Mapping):
@@ -181,11 +187,7 @@ def _model_of(run: Mapping, meta: Mapping) -> str | None:
     extra = run.get("extra") or {}
     outputs = run.get("outputs") if isinstance(run.get("outputs"), Mapping) else {}
     inputs = run.get("inputs") if isinstance(run.get("inputs"), Mapping) else {}
-    gen_msg = None
-    gens = outputs.get("generations")
-    if isinstance(gens, list) and gens:
-        g = gens[0][0] if isinstance(gens[0], list) and gens[0] else gens[0]
-        gen_msg = _dig(g, "message", "kwargs", "response_metadata", "model_name")
+    gen_msg = _dig(_first_generation(outputs), "message", "kwargs", "response_metadata", "model_name")
     model = first_value(
         meta.get("ls_model_name"),
         _dig(extra, "invocation_params", "model"),
@@ -204,11 +206,9 @@ def _usage_of(run: Mapping) -> tuple[int | None, int | None]:
     """Token counts from the run's outputs (OpenAI usage, LangChain llm_output/usage_metadata)."""
     outputs = run.get("outputs") if isinstance(run.get("outputs"), Mapping) else {}
     candidates = [outputs.get("usage_metadata"), outputs.get("usage"), _dig(outputs, "llm_output", "token_usage"), _dig(outputs, "llm_output", "usage")]
-    gens = outputs.get("generations")
-    if isinstance(gens, list) and gens:
-        g = gens[0][0] if isinstance(gens[0], list) and gens[0] else gens[0]
-        candidates.append(_dig(g, "message", "kwargs", "usage_metadata"))
-        candidates.append(_dig(g, "message", "kwargs", "response_metadata", "token_usage"))
+    g = _first_generation(outputs)
+    candidates.append(_dig(g, "message", "kwargs", "usage_metadata"))
+    candidates.append(_dig(g, "message", "kwargs", "response_metadata", "token_usage"))
     for u in candidates:
         if isinstance(u, Mapping):
             p = first_value(u.get("input_tokens"), u.get("prompt_tokens"))
