@@ -422,19 +422,17 @@ def _forecast(results: dict) -> list[Finding]:
 
 def _checks(results: dict) -> list[Finding]:
     out = []
-    for k in ("incidents_found",):
-        if results.get(k):
-            out.append(Finding("Checks", f"planted incidents found: {format_value(k, results[k])}"))
+    found = results.get("incidents_found")
+    if found:
+        out.append(Finding("Checks", f"planted incidents found: {format_value('incidents_found', found)}"))
     if results.get("scores_equal") is not None:
         out.append(Finding("Checks", f"pandas and Dask scores equal: {format_value('x', results['scores_equal'])}"))
     return out
 
 
 def _suggestions(results: dict) -> list[Finding]:
-    out = []
-    for s in results.get("suggestions") or []:
-        out.append(Finding("Suggestions", s if isinstance(s, str) else json.dumps(s, default=str)))
-    return out
+    return [Finding("Suggestions", s if isinstance(s, str) else json.dumps(s, default=str))
+            for s in results.get("suggestions") or []]
 
 
 def read_findings(sidecar: dict | str | os.PathLike, *, title: str | None = None) -> Findings:

@@ -485,10 +485,7 @@ class LLMClient:
         return Completion(None, error=reason, attempts=attempts)
 
     def _wait(self, attempt: int, retry_after: float | None) -> float:
-        if retry_after is not None:
-            return min(max(retry_after, 0.0), self.max_backoff)
-        base = self.backoff * 2 ** (attempt - 1)
-        return min(base * (0.5 + 0.5 * self._rng.random()), self.max_backoff)
+        return _backoff(attempt, retry_after, self.backoff, self.max_backoff, self._rng)
 
     def _send(self, client, messages) -> Completion:
         import openai
@@ -600,8 +597,19 @@ def _retry_after(response) -> float | None:
         return None
 
 
-def _short(text: str, n: int = 300) -> str:
-    text = " ".join(str(text).split())
+def _backoff(attempt: int, retry_after: float | None, base: float, cap: float, rng: random.Random) -> float:
+    """Seconds to wait before retry ``attempt`` (1-based): ``Retry-After`` capped, else exponential with jitter."""
+    if retry_after is not None:
+        return min(max(retry_after, 0.0), cap)
+    return min(base * 2 ** (attempt - 1) * (0.5 + 0.5 * rng.random()), cap)
+
+
+def _short(text: Any, n: int = 300) -> str:
+    try:
+        text = str(text)
+    except Exception:  # noqa: BLE001 - an exception whose __str__ fails
+        text = f"<{type(text).__name__} without a readable message>"
+    text = " ".join(text.split())
     return text if len(text) <= n else text[:n] + "..."
 
 

@@ -57,13 +57,9 @@ __all__ = [
 def _escape_styled_tables() -> None:
     """Styled tables (``df.style``) in notebooks escape their cells as HTML: pandas' Styler does
     not by default, so a data value such as ``<script>`` in a cluster label or a model name would
-    run in the exported report. Set once when a notebook imports this module."""
-    try:
-        import pandas as pd
-
-        pd.set_option("styler.format.escape", "html")
-    except (ImportError, KeyError, ValueError):  # pragma: no cover - an old pandas without the option
-        pass
+    run in the exported report. Set once when a notebook imports this module (pandas >= 2.1, the
+    toolkit's floor, has the option)."""
+    pd.set_option("styler.format.escape", "html")
 
 
 _escape_styled_tables()

@@ -53,24 +53,13 @@ CUTOFF_SLIDERS = {
 
 
 def _fmt(v) -> str:
+    import numpy as np
+
     if v is None or (isinstance(v, float) and v != v):
         return ""
-    if isinstance(v, bool):
-        return str(v)
-    if isinstance(v, int):
-        return str(v)
-    if isinstance(v, float):
-        return f"{v:.4f}"
-    try:
-        import numpy as np
-
-        if isinstance(v, np.integer):
-            return str(int(v))
-        if isinstance(v, np.floating):
-            return f"{float(v):.4f}"
-    except ImportError:  # pragma: no cover
-        pass
-    return str(v)
+    if isinstance(v, (float, np.floating)):
+        return f"{float(v):.4f}"
+    return str(v)  # bools, ints (numpy's too) and text
 
 
 def alerts_html(alerts: pd.DataFrame, *, recommendations: bool = True) -> str:
@@ -152,27 +141,17 @@ class _Panel:
         self.sliders = {}
         style = {"description_width": "130px"}
         lay = w.Layout(width="430px")
-        for name, (field, lo, hi, step, label) in THRESHOLD_SLIDERS.items():
-            s = w.FloatSlider(value=float(getattr(th, field)), min=lo, max=hi, step=step,
-                              description=label, continuous_update=False, readout_format=".2f",
-                              style=style, layout=lay)
-            s.add_class(f"quality-{name}")
-            self.sliders[name] = s
-        for name, (level, label) in CUTOFF_SLIDERS.items():
-            s = w.FloatSlider(value=float(self.config.cutoffs[level]), min=0.0, max=1.0, step=0.01,
-                              description=label, continuous_update=False, readout_format=".2f",
-                              style=style, layout=lay)
-            s.add_class(f"quality-{name}")
-            self.sliders[name] = s
+        specs = [(n, getattr(th, f), lo, hi, step, label) for n, (f, lo, hi, step, label) in THRESHOLD_SLIDERS.items()]
+        specs += [(n, self.config.cutoffs[lvl], 0.0, 1.0, 0.01, label) for n, (lvl, label) in CUTOFF_SLIDERS.items()]
+        for name, value, lo, hi, step, label in specs:
+            self.sliders[name] = w.FloatSlider(value=float(value), min=lo, max=hi, step=step, description=label,
+                                               continuous_update=False, readout_format=".2f", style=style,
+                                               layout=lay).add_class(f"quality-{name}")
         self._base_thresholds = th
-        self.error_box = w.HTML("")
-        self.error_box.add_class("quality-error")
-        self.alerts_box = w.HTML("")
-        self.alerts_box.add_class("quality-alerts")
-        self.levels_box = w.HTML("")
-        self.levels_box.add_class("quality-levels")
-        self.figure = w.Image(format="png", layout=w.Layout(width="520px"))
-        self.figure.add_class("quality-figure")
+        self.error_box = w.HTML("").add_class("quality-error")
+        self.alerts_box = w.HTML("").add_class("quality-alerts")
+        self.levels_box = w.HTML("").add_class("quality-levels")
+        self.figure = w.Image(format="png", layout=w.Layout(width="520px")).add_class("quality-figure")
         self.alerts = None
         self.levels = None
         self.current_thresholds = th

@@ -37,19 +37,9 @@ micro-clusters by the modularity of the messages' nearest-neighbour graph (resol
 errs towards more topics: on public intent sets merging two intents costs far more NMI than
 splitting one); when a coarser graph keeps nearly one k over resolutions 1-3 (a clear topic
 structure, as in templated data) that k is taken. See :func:`choose_k` and
-``benchmarks/bench_topics.py``. The older methods stay available:
-
-Silhouette is nearly flat on intent data: short messages from different intents are all nearly
-orthogonal, so it barely moves between k and 2k, and it drifts to large k. Resampling stability
-keeps rising past the true k too, because the phrasings inside an intent are stable sub-groups
-of their own. ``method="eigengap"`` is a two-stage over-cluster-then-merge: KMeans
-first cuts the messages into many micro-clusters (3 x ``k_max``, so each holds one phrasing or a
-few close ones); the micro-clusters become the nodes of a nearest-neighbour cosine graph weighted
-by their number of messages, and k is the position of the largest gap in the spectrum of that
-graph's normalised Laplacian (von Luxburg 2007). Phrasings of one intent share its vocabulary and
-link up; different intents barely do, so the first k eigenvalues stay small and the next one
-jumps. :func:`choose_k` documents the three methods; the notebook compares them with the truth
-of the sample data.
+``benchmarks/bench_topics.py``. ``"eigengap"``, ``"stability"`` and ``"silhouette"`` stay
+available: :func:`choose_k` documents the four methods (and why silhouette and stability drift
+to large k on intent data); the notebook compares them with the truth of the sample data.
 
 Examples
 --------

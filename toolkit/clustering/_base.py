@@ -41,6 +41,16 @@ def _threads(n_threads: int | None):
         yield
 
 
+def _fig_ax(ax, figsize: tuple[float, float]):
+    """``ax`` and its figure, or a new ``Figure`` (no pyplot state) with one axes."""
+    if ax is not None:
+        return ax.figure, ax
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=figsize, layout="constrained")
+    return fig, fig.add_subplot()
+
+
 def _as_text_list(texts: Iterable[Any]) -> list[str]:
     """:func:`toolkit.text.as_text_list` of the messages; a single string is an input error."""
     if isinstance(texts, str):

@@ -416,23 +416,9 @@ def _result(a: pd.DataFrame, profile: pd.DataFrame, tc: TextClusters, text: str,
             for c in range(tc.k)
         ]
     )
-    return ClusterResult(
-        assignments=a,
-        profile=profile,
-        clusters=clusters,
-        k=tc.k,
-        k_selection=tc.k_selection,
-        noise_share=tc.noise_share,
-        n_empty=tc.n_empty,
-        text=text,
-        backend=tc.backend,
-        algorithm=tc.algorithm,
-        seed=seed,
-        vector_info=tc.vector_info,
-        n_units=n_units,
-        out=out,
-        hierarchy=tc.hierarchy,
-    )
+    shared = ("k", "k_selection", "noise_share", "n_empty", "backend", "algorithm", "vector_info", "hierarchy")
+    return ClusterResult(assignments=a, profile=profile, clusters=clusters, text=text, seed=seed,
+                         n_units=n_units, out=out, **{f: getattr(tc, f) for f in shared})
 
 
 def _cluster_dask(log: Any, text: str, fit, outcome: str, seed: int, sample_size: int | None, out: Any) -> ClusterResult:

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from toolkit.clustering._base import ClusteringInputError
+from toolkit.clustering._base import ClusteringInputError, _fig_ax
 
 __all__ = ["TopicHierarchy"]
 
@@ -43,7 +43,6 @@ class TopicHierarchy:
 
     linkage: np.ndarray
     sizes: np.ndarray
-
 
 
     def summary_table(self):
@@ -104,14 +103,9 @@ class TopicHierarchy:
         >>> h.plot().axes[0].get_ylabel()
         'Ward merge distance'
         """
-        from matplotlib.figure import Figure
         from scipy.cluster.hierarchy import dendrogram
 
-        if ax is None:
-            fig = Figure(figsize=(11, 4.5), layout="constrained")
-            ax = fig.add_subplot()
-        else:
-            fig = ax.figure
+        fig, ax = _fig_ax(ax, (11, 4.5))
         if self.k < 2:
             ax.text(0.5, 0.5, "one topic: no hierarchy", ha="center", va="center", transform=ax.transAxes)
         else:

@@ -46,7 +46,6 @@ class KSelection:
         return {"k": self.k, "method": self.method, "rule": self.rule, "scores": self.scores.to_dict(orient="records")}
 
 
-
 def _ari(a: np.ndarray, b: np.ndarray) -> float:
     from sklearn.metrics import adjusted_rand_score
 
@@ -326,12 +325,9 @@ def choose_k(
     with _threads(n_threads), warnings.catch_warnings():
         # KMeans warns when duplicated points leave fewer distinct clusters than asked
         warnings.simplefilter("ignore", category=UserWarning)
-        try:
-            from sklearn.exceptions import ConvergenceWarning
+        from sklearn.exceptions import ConvergenceWarning
 
-            warnings.simplefilter("ignore", category=ConvergenceWarning)
-        except ImportError:  # pragma: no cover
-            pass
+        warnings.simplefilter("ignore", category=ConvergenceWarning)
         if method == "modularity":
             if len(uidx) <= max(k_min, 1):
                 k = int(len(uidx))

@@ -89,17 +89,11 @@ class ClusterModel:
 
     def assign_vectors(self, X: np.ndarray) -> np.ndarray:
         """Cluster of each vector (``-1`` for a featureless one)."""
-        X = np.asarray(X, dtype=np.float64)
-        has = np.einsum("ij,ij->i", X, X) > _FEATURELESS
-        out = np.full(len(X), -1, dtype=np.int64)
-        if not has.any():
-            return out
-        Z = X[has]
-        if self.mean is not None:
-            Z = _l2_rows(Z - self.mean)[0]
-        # argmin |z - c|^2 = argmin (|c|^2 - 2 z.c), as KMeans.predict
-        d = (self.centers**2).sum(axis=1)[None, :] - 2.0 * (Z @ self.centers.T)
-        out[has] = np.argmin(d, axis=1)
+        Z, has = self._space(X)
+        out = np.full(len(has), -1, dtype=np.int64)
+        if len(Z):
+            # argmin |z - c|^2 = argmin (|c|^2 - 2 z.c), as KMeans.predict
+            out[has] = np.argmin((self.centers**2).sum(axis=1)[None, :] - 2.0 * (Z @ self.centers.T), axis=1)
         return out
 
     def assign(self, texts: Iterable[Any], *, propose_new: bool = False, min_new: int = 5,

@@ -69,16 +69,11 @@ class TopicsOverTime:
 
     def to_dict(self) -> dict[str, Any]:
         """Headline numbers for a sidecar."""
-        s = self.summary_table().copy()
-        for c in ("start", "end"):
-            if c in s:
-                s[c] = s[c].astype(str)
-        d = self.outcome_drops.copy()
-        for c in ("start", "end"):
-            if c in d:
-                d[c] = d[c].astype(str)
+        def records(frame: pd.DataFrame) -> list[dict]:
+            return frame.astype({c: str for c in ("start", "end") if c in frame}).to_dict("records")
+
         return {"freq": self.freq, "n_topics": int(self.series["cluster"].nunique()),
-                "spikes": s.to_dict("records"), "outcome_drops": d.to_dict("records")}
+                "spikes": records(self.summary_table()), "outcome_drops": records(self.outcome_drops)}
 
     def plot(self, *, top: int = 6, outcome: str = "resolution_rate"):
         """Volume of the spiking topics (top ``top`` by volume otherwise), flagged windows shaded,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from toolkit.clustering._base import _fig_ax
 from toolkit.clustering.k_choice import KSelection
 
 __all__ = ["plot_cluster_map", "plot_k_selection"]
@@ -37,8 +38,6 @@ def plot_cluster_map(result: "ClusterResult | TextClusters", *, max_points: int 
     >>> plot_cluster_map(res).axes[0].get_title() == f"Clusters (k=2, {res.backend}, kmeans)"
     True
     """
-    from matplotlib.figure import Figure
-
     if hasattr(result, "assignments"):  # a ClusterResult
         df = pd.DataFrame({"x": result.assignments["x"], "y": result.assignments["y"],
                            "c": result.assignments["cluster"]})
@@ -52,11 +51,7 @@ def plot_cluster_map(result: "ClusterResult | TextClusters", *, max_points: int 
     pts = df.groupby(["x", "y", "c"], sort=True).size().rename("n").reset_index()
     if len(pts) > max_points:
         pts = pts.sample(n=max_points, random_state=seed, weights="n")
-    if ax is None:
-        fig = Figure(figsize=(11, 6.5), layout="constrained")
-        ax = fig.add_subplot()
-    else:
-        fig = ax.figure
+    fig, ax = _fig_ax(ax, (11, 6.5))
     import matplotlib
 
     cmap = matplotlib.colormaps["tab20"]
@@ -110,13 +105,7 @@ def plot_k_selection(selection: KSelection, *, ax=None):
     >>> plot_k_selection(choose_k(X, k_max=8)).axes[0].get_xlabel()
     'k (number of clusters)'
     """
-    from matplotlib.figure import Figure
-
-    if ax is None:
-        fig = Figure(figsize=(8, 3.8), layout="constrained")
-        ax = fig.add_subplot()
-    else:
-        fig = ax.figure
+    fig, ax = _fig_ax(ax, (8, 3.8))
     sc = selection.scores
     if sc.empty:
         ax.text(0.5, 0.5, selection.rule, ha="center", va="center", transform=ax.transAxes)

@@ -151,27 +151,18 @@ def profile_from_sums(
         names = sorted(c[len("variant:"):] for c in wide.columns if c.startswith("variant:") and c != "variant:notna")
         for name in names:
             prof[f"variant_{name}"] = wide[f"variant:{name}"].fillna(0.0) / size
-    sources = {
-        "resolved": ("resolution_rate", "resolved"),
-        "satisfaction": ("satisfaction", "satisfaction"),
-        "quality": ("mean_quality", "quality"),
-    }
+    outcomes = ("resolved", "satisfaction", "quality")  # in the order "auto" tries them
     if outcome == "auto":
-        chosen = next(
-            (o for o in ("resolved", "satisfaction", "quality")
-             if sources[o][0] in prof and prof[sources[o][0]].notna().any()),
-            None,
-        )
-    elif outcome in sources:
+        chosen = next((o for o in outcomes if _MEANS[o] in prof and prof[_MEANS[o]].notna().any()), None)
+    elif outcome in outcomes:
         chosen = outcome
-        if sources[outcome][0] not in prof:
-            raise ClusteringInputError(f"outcome={outcome!r} but assignments has no {sources[outcome][1]!r} column")
+        if _MEANS[outcome] not in prof:
+            raise ClusteringInputError(f"outcome={outcome!r} but assignments has no {outcome!r} column")
     else:
         raise ClusteringInputError(f"unknown outcome {outcome!r}: choose auto, resolved, satisfaction or quality")
     if chosen is not None:
-        col, raw = sources[chosen]
-        prof["failure_rate"] = 1.0 - prof[col]
-        total, count = totals[raw]
+        prof["failure_rate"] = 1.0 - prof[_MEANS[chosen]]
+        total, count = totals[chosen]
         overall = 1.0 - total / count if count else np.nan
         prof["excess_failures"] = prof["size"] * (prof["failure_rate"] - overall)
         prof.attrs["outcome"] = chosen

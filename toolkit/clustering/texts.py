@@ -90,7 +90,6 @@ class TextClusters:
                 "cluster_labels": {int(c): v for c, v in self.cluster_labels.items()}}
 
 
-
 def _hierarchy(pp: "_Points", plab: np.ndarray, k: int) -> TopicHierarchy | None:
     """Ward tree over the weighted centroids of the ``k`` clusters (centred space for
     embeddings, as KMeans saw it)."""
@@ -104,22 +103,27 @@ def _hierarchy(pp: "_Points", plab: np.ndarray, k: int) -> TopicHierarchy | None
     return TopicHierarchy.from_centroids(C / np.maximum(sizes, 1e-12)[:, None], sizes)
 
 
-def _pca2(X: np.ndarray, w: np.ndarray, seed: int) -> np.ndarray:
-    """Weighted 2-D principal-component coordinates (signs fixed for determinism)."""
-    if len(X) == 0:
-        return np.zeros((0, 2))
+def _weighted_pcs(X: np.ndarray, w: np.ndarray, dim: int) -> tuple[np.ndarray, np.ndarray]:
+    """Weighted mean of the rows and the top ``dim`` principal axes (columns; exact: the
+    eigenvectors of the weighted covariance, d x d with d <= a few hundred), each axis's
+    largest entry made positive (determinism)."""
     mu = (w[:, None] * X).sum(axis=0) / w.sum()
     Xc = X - mu
+    cov = (Xc * w[:, None]).T @ Xc / w.sum()
+    V = np.linalg.eigh(cov)[1][:, ::-1][:, :dim]
+    return mu, V * np.sign(V[np.abs(V).argmax(axis=0), np.arange(V.shape[1])])
+
+
+def _pca2(X: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Weighted 2-D principal-component coordinates."""
+    if len(X) == 0:
+        return np.zeros((0, 2))
     if len(X) < 3 or X.shape[1] < 2:
         out = np.zeros((len(X), 2))
-        out[:, : min(2, X.shape[1])] = Xc[:, :2]
+        out[:, : min(2, X.shape[1])] = (X - (w[:, None] * X).sum(axis=0) / w.sum())[:, :2]
         return out
-    # exact: the top two eigenvectors of the weighted covariance (d x d, d <= a few hundred)
-    cov = (Xc * w[:, None]).T @ Xc / w.sum()
-    vals, vecs = np.linalg.eigh(cov)
-    Vt = vecs[:, ::-1][:, :2].T
-    Vt = Vt * np.sign(Vt[np.arange(len(Vt)), np.abs(Vt).argmax(axis=1)])[:, None]
-    return Xc @ Vt.T
+    mu, V = _weighted_pcs(X, w, 2)
+    return (X - mu) @ V
 
 
 def _map2(Xp: np.ndarray, wp: np.ndarray, plab: np.ndarray) -> np.ndarray:
@@ -132,15 +136,10 @@ def _map2(Xp: np.ndarray, wp: np.ndarray, plab: np.ndarray) -> np.ndarray:
     """
     ids = np.unique(plab[plab >= 0])
     if len(ids) < 3:
-        return _pca2(Xp, wp, 0)
+        return _pca2(Xp, wp)
     C = np.vstack([(wp[plab == c, None] * Xp[plab == c]).sum(axis=0) / wp[plab == c].sum() for c in ids])
     cw = np.array([wp[plab == c].sum() for c in ids])
-    mu = (cw[:, None] * C).sum(axis=0) / cw.sum()
-    Cc = C - mu
-    cov = (Cc * cw[:, None]).T @ Cc / cw.sum()
-    vals, vecs = np.linalg.eigh(cov)
-    V = vecs[:, ::-1][:, :2]
-    V = V * np.sign(V[np.abs(V).argmax(axis=0), np.arange(2)])
+    mu, V = _weighted_pcs(C, cw, 2)
     return (Xp - mu) @ V
 
 
@@ -467,7 +466,6 @@ def cluster_texts(
         minibatch_threshold=minibatch_threshold, hdbscan_max_rows=hdbscan_max_rows,
         n_threads=n_threads, backend_options=backend_options, k_neighbors=k_neighbors,
     ))
-    texts = _as_text_list(texts)
     n_rows = len(texts)
     if n_rows == 0:
         raise ClusteringInputError("no messages to cluster (0 rows)")
@@ -526,13 +524,8 @@ def _reduce(X: np.ndarray, w: np.ndarray, dim: int) -> np.ndarray:
     """Weighted principal components of ``X`` (at most ``dim``), re-normalised to unit rows."""
     if X.shape[1] <= dim or len(X) < 3:
         return X
-    mu = (w[:, None] * X).sum(axis=0) / w.sum()
-    Xc = X - mu
-    cov = (Xc * w[:, None]).T @ Xc / w.sum()
-    _, vecs = np.linalg.eigh(cov)
-    V = vecs[:, ::-1][:, :dim]
-    V = V * np.sign(V[np.abs(V).argmax(axis=0), np.arange(V.shape[1])])
-    return _l2_rows(Xc @ V)[0]
+    mu, V = _weighted_pcs(X, w, dim)
+    return _l2_rows((X - mu) @ V)[0]
 
 
 def _hdbscan_points(

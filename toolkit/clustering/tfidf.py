@@ -36,11 +36,6 @@ def _sublinear(C, idf: np.ndarray):
     return normalize(T, norm="l2", copy=False)
 
 
-def _weighted_tfidf(C, w: np.ndarray):
-    """Sublinear TF-IDF with document frequencies counted over all rows (duplicates weighted)."""
-    return _sublinear(C, _idf(C, w))
-
-
 def _letters_only(text: str) -> str:
     """The character analyzers' preprocessor: lower case, runs of non-letters -> one space."""
     return re.sub(r"[\W\d_]+", " ", text.lower())

@@ -52,8 +52,7 @@ def _peak_rss_mb(who: int = resource.RUSAGE_SELF) -> float:
 def write_sample(folder: str | os.PathLike, turns: int, seed: int = 1, days: int = 60) -> Path:
     """Write a generated sample of about ``turns`` turns over ``days`` days as hive-partitioned Parquet.
 
-    Uses :func:`toolkit.sample.write_partitioned` (block by block, bounded memory) when the
-    toolkit has it, else the generator and one file per day and table.
+    Uses :func:`toolkit.sample.write_partitioned` (block by block, bounded memory).
 
     Examples
     --------
@@ -62,24 +61,10 @@ def write_sample(folder: str | os.PathLike, turns: int, seed: int = 1, days: int
     >>> (folder / "turns").is_dir(), (folder / "conversations").is_dir()
     (True, True)
     """
-    folder = Path(folder)
-    n = max(1, int(turns / TURNS_PER_CONVERSATION))
-    try:
-        from toolkit.sample import write_partitioned
-    except ImportError:
-        write_partitioned = None
-    if write_partitioned is not None:
-        return Path(write_partitioned(folder, n, seed=seed, days=days))
-    from toolkit.sample import generate_sample
+    from toolkit.sample import write_partitioned
 
-    log = generate_sample(seed=seed, days=days, conversations=n).log
-    for table, ts in (("turns", "timestamp"), ("conversations", "start_time")):
-        frame = getattr(log, table)
-        for day, part in frame.groupby(frame[ts].dt.strftime("%Y-%m-%d")):
-            d = folder / table / f"date={day}"
-            d.mkdir(parents=True, exist_ok=True)
-            part.to_parquet(d / "part-00000.parquet", index=False)
-    return folder
+    n = max(1, int(turns / TURNS_PER_CONVERSATION))
+    return Path(write_partitioned(Path(folder), n, seed=seed, days=days))
 
 
 def _pandas_run(folder: Path, out: Path, workers: int, memory_limit: str) -> dict:

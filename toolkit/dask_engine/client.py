@@ -151,13 +151,8 @@ def dask_client(
         finally:
             client.close()
         return
-    try:
-        from distributed import default_client
-
-        existing = default_client()
-    except ValueError:
-        existing = None
-    if existing is not None and existing.status == "running":
+    existing = _current_client()
+    if existing is not None:
         yield existing
         return
     n_workers = 2 if workers is None else int(workers)

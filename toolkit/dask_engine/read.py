@@ -60,6 +60,7 @@ True
 from __future__ import annotations
 
 import glob as _glob
+import operator
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -215,21 +216,9 @@ def _partition_log(turns: pd.DataFrame, conversations: pd.DataFrame | None, tz: 
                                  "(rules across files: each file alone was valid)") from None
 
 
-def _apply_turns_only(turns: pd.DataFrame, fn: Callable, tz: str | None, *args) -> pd.DataFrame:
-    return fn(_partition_log(turns, None, tz), *args)
-
-
-def _apply_with_conversations(turns: pd.DataFrame, conversations: pd.DataFrame, fn: Callable, tz: str | None,
-                              *args) -> pd.DataFrame:
+def _apply(turns: pd.DataFrame, conversations: pd.DataFrame | None, fn: Callable, tz: str | None,
+           *args) -> pd.DataFrame:
     return fn(_partition_log(turns, conversations, tz), *args)
-
-
-def _turns_of(log: ConversationLog) -> pd.DataFrame:
-    return log.turns
-
-
-def _conversations_of(log: ConversationLog) -> pd.DataFrame:
-    return log.conversations
 
 
 @dataclass(frozen=True)
@@ -282,21 +271,21 @@ class DaskLog:
         """
         kw = {"meta": fn(self.example, *args).iloc[:0] if meta is None else meta}
         if self.raw_conversations is None:
-            return self.raw_turns.map_partitions(_apply_turns_only, fn, self.tz, *args, **kw)
+            return self.raw_turns.map_partitions(_apply, None, fn, self.tz, *args, **kw)
         import dask.dataframe as dd
 
-        return dd.map_partitions(_apply_with_conversations, self.raw_turns, self.raw_conversations,
+        return dd.map_partitions(_apply, self.raw_turns, self.raw_conversations,
                                  fn, self.tz, *args, align_dataframes=False, **kw)
 
     @property
     def turns(self) -> Any:
         """Validated turns, whole conversations per partition, sorted by conversation and turn."""
-        return self.map_logs(_turns_of)
+        return self.map_logs(operator.attrgetter("turns"))
 
     @property
     def conversations(self) -> Any:
         """The conversations table of each partition (derived from the turns when absent)."""
-        return self.map_logs(_conversations_of)
+        return self.map_logs(operator.attrgetter("conversations"))
 
     def compute(self) -> ConversationLog:
         """The whole log in memory, validated (for small logs and tests)."""
@@ -388,20 +377,16 @@ def read_log(
         meta_c = _conversations_file(str(conv_files[0]), _hive(conv_files[0], conv_root), tz, None).iloc[:0]
     paired = _paired(turn_files, root, conv_files, conv_root)
     whole = (not shuffle) and paired is not None and (shuffle is False or _files_hold_whole_conversations(paths))
+    files = paired if whole else conv_files
+    convs = dd.from_map(_conversations_file, [str(p) for p in files], [_hive(p, conv_root) for p in files],
+                        args=(tz, meta_c), meta=meta_c, label="read-validate-conversations",
+                        enforce_metadata=False) if conv_files else None
     if whole:
-        turns, convs = per_file, None
-        if conv_files:
-            convs = dd.from_map(_conversations_file, [str(p) for p in paired], [_hive(p, conv_root) for p in paired],
-                                args=(tz, meta_c), meta=meta_c, label="read-validate-conversations",
-                                enforce_metadata=False)
+        turns = per_file
     else:
         n = npartitions or _default_partitions(_rows(turn_files), rows_per_partition, len(turn_files))
         turns = per_file.shuffle(on="conversation_id", npartitions=n)
-        convs = None
-        if conv_files:
-            convs = dd.from_map(_conversations_file, [str(p) for p in conv_files],
-                                [_hive(p, conv_root) for p in conv_files], args=(tz, meta_c), meta=meta_c,
-                                label="read-validate-conversations", enforce_metadata=False)
+        if convs is not None:
             convs = convs.shuffle(on="conversation_id", npartitions=n)
     return DaskLog(source=os.fspath(source), raw_turns=turns, raw_conversations=convs, tz=tz,
                    files_count=len(turn_files), example=_example(first, meta_c, tz),

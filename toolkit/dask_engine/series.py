@@ -44,10 +44,8 @@ def _partials_of(log, frame_fn: Callable) -> pd.DataFrame:
 
 def _combine(parts: pd.DataFrame, keys: list[str], how: str) -> pd.Series:
     tot = parts.groupby(keys, sort=True)[["size", "count", "sum"]].sum()
-    if how == "size":
-        return tot["size"]
-    if how == "count":
-        return tot["count"]
+    if how in ("size", "count"):
+        return tot[how]
     if how == "sum":
         return tot["sum"].where(tot["count"] > 0, 0.0)
     return (tot["sum"] / tot["count"].where(tot["count"] > 0)).astype("float64")
@@ -96,12 +94,10 @@ def bucket_aggregate(dlog, frame_fn: Callable, range_fn: Callable, how: str) -> 
         q = shuffled.map_partitions(_quantile95, meta=_quantile95(example).iloc[:0])
         res, rng = compute(q, ranges, label="series: p95 per bucket")
         agg = res.set_index(keys)["v"].sort_index()
-        groups = sorted(res["g"].unique()) if "g" in keys else None
     else:
         parts = dlog.map_logs(functools.partial(_partials_of, frame_fn=frame_fn), meta=_partials(example).iloc[:0])
         res, rng = compute(parts, ranges, label="series: sums per bucket")
         agg = _combine(res, keys, how)
-        groups = sorted(res["g"].unique()) if "g" in keys else None
-    lo, hi = rng["lo"].min(), rng["hi"].max()
-    return agg, (lo, hi), groups
+    groups = sorted(res["g"].unique()) if "g" in keys else None
+    return agg, (rng["lo"].min(), rng["hi"].max()), groups
 

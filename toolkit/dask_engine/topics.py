@@ -134,7 +134,6 @@ class DaskClusters:
         return {"n_units": int(self.n_units), "n_sample": int(len(self.sample)), "out": self.out}
 
 
-
 def cluster_dask(
     dlog: Any,
     *,

@@ -52,13 +52,6 @@ STALE_AFTER_S = 60.0
 ABANDONED_AFTER_S = 3600.0
 
 
-def _plain(value: Any) -> Any:
-    """JSON-safe form of an example value (NaN/NA -> None, numpy scalars -> Python, others -> str)."""
-    from toolkit._files import to_jsonable
-
-    return to_jsonable(value)
-
-
 def call_key(target: Mapping[str, Any], variant: Mapping[str, Any], example: Mapping[str, Any],
              repetition: int, seed: int) -> str:
     """SHA-256 (hex) of target + variant definition + example + repetition + seed.
@@ -70,8 +63,10 @@ def call_key(target: Mapping[str, Any], variant: Mapping[str, Any], example: Map
     >>> len(k1), k1 != k2
     (64, True)
     """
-    blob = json.dumps({"v": CACHE_VERSION, "target": _plain(dict(target)), "variant": _plain(dict(variant)),
-                       "example": _plain(dict(example)), "repetition": int(repetition), "seed": int(seed)},
+    from toolkit._files import to_jsonable
+
+    blob = json.dumps({"v": CACHE_VERSION, "target": to_jsonable(dict(target)), "variant": to_jsonable(dict(variant)),
+                       "example": to_jsonable(dict(example)), "repetition": int(repetition), "seed": int(seed)},
                       sort_keys=True, ensure_ascii=False, default=str)
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 

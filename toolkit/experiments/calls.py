@@ -148,7 +148,6 @@ def preview_experiment(test_set: Any, variants: Sequence[Variant], *, repetition
     return ExperimentPreview(len(calls), cached, len(calls) - cached, ptok, ctok, cost, first)
 
 
-
 def _prepare(test_set, variants, *, repetitions, target, endpoint, concurrency, timeout_s, retries, seed,
              max_calls, backoff_s, max_backoff_s, prices, stop_after_failures=None,
              sending: bool = True) -> dict[str, Any]:

@@ -78,19 +78,15 @@ class RepeatedResult:
         >>> list(_demo_result().summary_table().columns)[:4]
         ['treatment', 'analysis', 'units', 'lift']
         """
-        rows = []
-        for _, c in self.comparisons.iterrows():
-            base = {"treatment": c["treatment"]}
-            rows.append({**base, "analysis": "examples as units (paired t)", "units": c["n_examples"],
-                         "lift": c["lift"], "se": c["se"], "ci_low": c["ci_low"],
-                         "ci_high": c["ci_high"], "p_value": c["p_value"]})
-            rows.append({**base, "analysis": "cluster bootstrap", "units": c["n_examples"],
-                         "lift": c["lift"], "se": np.nan, "ci_low": c["boot_ci_low"],
-                         "ci_high": c["boot_ci_high"], "p_value": np.nan})
-            rows.append({**base, "analysis": "naive: repetitions as examples", "units": c["naive_units"],
-                         "lift": c["naive_lift"], "se": c["naive_se"], "ci_low": c["naive_ci_low"],
-                         "ci_high": c["naive_ci_high"], "p_value": c["naive_p_value"]})
-        return pd.DataFrame(rows)
+        # per analysis, the comparisons' column behind units, lift, se, ci_low, ci_high, p_value
+        analyses = {"examples as units (paired t)": ("n_examples", "lift", "se", "ci_low", "ci_high", "p_value"),
+                    "cluster bootstrap": ("n_examples", "lift", None, "boot_ci_low", "boot_ci_high", None),
+                    "naive: repetitions as examples": ("naive_units", "naive_lift", "naive_se", "naive_ci_low",
+                                                       "naive_ci_high", "naive_p_value")}
+        keys = ("units", "lift", "se", "ci_low", "ci_high", "p_value")
+        return pd.DataFrame([{"treatment": c["treatment"], "analysis": name,
+                              **{k: np.nan if col is None else c[col] for k, col in zip(keys, cols)}}
+                             for _, c in self.comparisons.iterrows() for name, cols in analyses.items()])
 
     @property
     def flaky_examples(self) -> pd.DataFrame:

@@ -1,11 +1,9 @@
 """Run a prompt experiment: test set x variants x repetitions, against an endpoint or a Python bot.
 
 :func:`run_experiment` sends every (variant, example, repetition) call once, ``concurrency`` at
-a time, to an OpenAI-compatible chat endpoint (through :class:`toolkit.llm.LLMClient`: its
-timeouts, retries with backoff and jitter on 429/5xx/timeouts honouring ``Retry-After`` within a
-cap, response-size cap, key redaction and price table) or to a Python callable
-``target(example, variant) -> str`` (or a dict with ``text``, ``prompt_tokens``,
-``completion_tokens``, ``cost_usd``). ``example`` is the test-set row as a dict plus
+a time, to an OpenAI-compatible chat endpoint or to a Python callable
+``target(example, variant)`` (:mod:`toolkit.experiments.targets`: timeouts, retries, key
+redaction, prices). ``example`` is the test-set row as a dict plus
 ``repetition`` (0-based) and ``seed`` (a per-call seed derived from the run's seed, the variant,
 the example and the repetition), so a seeded bot can answer differently per repetition.
 

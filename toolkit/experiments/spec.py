@@ -28,7 +28,7 @@ import math
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -251,9 +251,7 @@ class Variant:
 
     def to_dict(self) -> dict[str, Any]:
         """The definition as plain values (it is part of the cache key)."""
-        return {"name": self.name, "prompt_template": self.prompt_template, "system": self.system,
-                "model": self.model, "temperature": self.temperature, "max_tokens": self.max_tokens,
-                "params": dict(self.params)}
+        return asdict(self)
 
     def summary_table(self):
         """One row: the variant's name and what it sends (``params`` as JSON text).
@@ -280,17 +278,19 @@ class Variant:
         if not isinstance(d, Mapping):
             raise ExperimentSpecError(f"{where} must be a mapping with name, prompt_template, ..., got "
                                       f"{type(d).__name__}")
-        allowed = {"name", "prompt_template", "system", "model", "temperature", "max_tokens", "params"}
-        unknown = [k for k in d if k not in allowed]
-        if unknown:
-            raise ExperimentSpecError(f"{where}.{unknown[0]} is not a variant field (allowed: "
-                                      f"{', '.join(sorted(allowed))})")
+        _known_fields(d, {f.name for f in fields(cls)}, where, "a variant")
         if "name" not in d:
             raise ExperimentSpecError(f"{where}.name is missing")
         try:
             return cls(**{k: v for k, v in d.items() if not (k == "params" and v is None)})
         except ExperimentSpecError as exc:
             raise ExperimentSpecError(f"{where}: {exc}") from None
+
+
+def _known_fields(d: Mapping[str, Any], allowed: set, where: str, what: str) -> None:
+    unknown = [k for k in d if k not in allowed]
+    if unknown:
+        raise ExperimentSpecError(f"{where}.{unknown[0]} is not {what} field (allowed: {', '.join(sorted(allowed))})")
 
 
 def _secret_path(value: Any, key: str) -> str | None:
@@ -388,11 +388,7 @@ class Endpoint:
             if _looks_like_secret(k):
                 raise ExperimentSpecError(f"{where}.{k}: the key never goes in a spec or an argument; put it in an "
                                           f"environment variable and name that variable in {where}.api_key_env")
-        allowed = {"base_url", "model", "api_key_env", "prices"}
-        unknown = [k for k in d if k not in allowed]
-        if unknown:
-            raise ExperimentSpecError(f"{where}.{unknown[0]} is not an endpoint field (allowed: "
-                                      f"{', '.join(sorted(allowed))})")
+        _known_fields(d, {"base_url", "model", "api_key_env", "prices"}, where, "an endpoint")
         return cls(**{k: v for k, v in d.items() if v is not None})
 
     @property
@@ -405,10 +401,9 @@ class Endpoint:
     @property
     def is_local(self) -> bool:
         """Whether the endpoint is on this machine (a loopback address)."""
-        from urllib.parse import urlsplit
+        from toolkit.llm import _is_local
 
-        host = (urlsplit(self.url).hostname or "").lower()
-        return host in {"localhost", "::1"} or host.startswith("127.")
+        return _is_local(self.url)
 
     def api_key(self) -> str | None:
         """The key from the environment variable named in ``api_key_env`` (None when unset)."""
@@ -521,11 +516,8 @@ class ExperimentSpec:
 
     def to_dict(self) -> dict[str, Any]:
         """The spec as plain values (the endpoint without its key), as a run records it."""
-        return {"name": self.name, "test_set": self.test_set, "n": self.n,
-                "variants": [v.to_dict() for v in self.variants], "repetitions": self.repetitions,
-                "endpoint": None if self.endpoint is None else self.endpoint.to_dict(), "target": self.target,
-                "concurrency": self.concurrency, "timeout_s": self.timeout_s, "retries": self.retries,
-                "seed": self.seed, "cache_dir": self.cache_dir, "out": self.out, "max_calls": self.max_calls}
+        return {**{k: getattr(self, k) for k in _SPEC_FIELDS}, "variants": [v.to_dict() for v in self.variants],
+                "endpoint": None if self.endpoint is None else self.endpoint.to_dict()}
 
 
 _SPEC_FIELDS = ("name", "test_set", "n", "variants", "repetitions", "endpoint", "target", "concurrency",

@@ -39,6 +39,7 @@ from typing import Any
 
 from toolkit.experiments.cache import _code_fingerprint
 from toolkit.experiments.spec import LIMITS, Endpoint, ExperimentSpecError, Variant
+from toolkit.llm import _backoff, _Retryable, _short
 
 __all__ = ["CallableTarget", "EndpointTarget", "Outcome"]
 
@@ -60,19 +61,6 @@ class Outcome:
     config_error: bool = False
 
 
-class _RetryableError(Exception):
-    def __init__(self, reason: str, retry_after: float | None = None):
-        super().__init__(reason)
-        self.reason, self.retry_after = reason, retry_after
-
-
-def _backoff(attempt: int, retry_after: float | None, base: float, cap: float, rng: random.Random) -> float:
-    """Seconds to wait before retry ``attempt`` (1-based): ``Retry-After`` capped, else exponential with jitter."""
-    if retry_after is not None:
-        return min(max(retry_after, 0.0), cap)
-    return min(base * 2 ** (attempt - 1) * (0.5 + 0.5 * rng.random()), cap)
-
-
 def _status_of(exc: BaseException) -> int | None:
     for obj in (exc, getattr(exc, "response", None)):
         for attr in ("status_code", "status"):
@@ -89,15 +77,6 @@ def _retry_after_of(exc: BaseException) -> float | None:
         return None if value is None else float(value)
     except (TypeError, ValueError, AttributeError):
         return None
-
-
-def _short(text: Any, n: int = 300) -> str:
-    try:
-        text = str(text)
-    except Exception:  # noqa: BLE001 - an exception whose __str__ fails
-        text = f"<{type(text).__name__} without a readable message>"
-    text = " ".join(text.split())
-    return text if len(text) <= n else text[:n] + "..."
 
 
 class CallableTarget:
@@ -135,7 +114,7 @@ class CallableTarget:
         th.join(self.timeout)
         latency = time.perf_counter() - t0
         if th.is_alive():  # the thread is left to finish on its own; its answer is dropped
-            raise _RetryableError(f"TimeoutError: no answer within {self.timeout:g} s")
+            raise _Retryable(f"TimeoutError: no answer within {self.timeout:g} s")
         if "exc" in box:
             exc = box["exc"]
             if not isinstance(exc, Exception):
@@ -143,7 +122,7 @@ class CallableTarget:
             status = _status_of(exc)
             reason = f"{type(exc).__name__}: {_short(exc)}"
             if isinstance(exc, (TimeoutError, ConnectionError)) or (status is not None and (status == 429 or status >= 500)):
-                raise _RetryableError(reason, _retry_after_of(exc))
+                raise _Retryable(reason, _retry_after_of(exc))
             return exc, latency
         return box.get("value"), latency
 
@@ -156,7 +135,7 @@ class CallableTarget:
             t0 = time.perf_counter()
             try:
                 value, latency = self._once(example, variant)
-            except _RetryableError as exc:
+            except _Retryable as exc:
                 latency = time.perf_counter() - t0
                 if attempt > self.retries:
                     return Outcome(None, error=redact(f"{exc.reason} (after {attempt} attempts)"),

@@ -226,23 +226,17 @@ def _json_records(path: Path) -> list:
     except UnicodeDecodeError:
         raise TestSetError(f"{path}: not UTF-8 text") from None
     head = text.lstrip()[:1]
-    if head == "[":
+    if head == "[" or (head == "{" and path.suffix.lower() == ".json"):
         try:
-            data = json.loads(text)
+            data = json.loads(text)  # text starting with "[" is an array when it parses
         except json.JSONDecodeError as exc:
-            raise TestSetError(f"{path}: not valid JSON at line {exc.lineno}: {exc.msg}") from None
-        except RecursionError:
-            raise TestSetError(f"{path}: nested too deeply") from None
-        if not isinstance(data, list):
-            raise TestSetError(f"{path}: expected a JSON array of examples")
-        return data
-    if head == "{" and path.suffix.lower() == ".json":
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError:
+            if head == "[":
+                raise TestSetError(f"{path}: not valid JSON at line {exc.lineno}: {exc.msg}") from None
             data = None  # JSON Lines in a .json file
         except RecursionError:
             raise TestSetError(f"{path}: nested too deeply") from None
+        if isinstance(data, list):
+            return data
         if isinstance(data, dict):
             for key in ("examples", "data", "items"):
                 if isinstance(data.get(key), list):

@@ -1,12 +1,10 @@
 """Export notebooks to HTML and PDF, offline.
 
 * **HTML** through nbconvert's ``HTMLExporter`` (the ``lab`` template).
-* **PDF** through nbconvert's ``webpdf`` path, with a *system* Chromium: :class:`ChromiumPDFExporter`
-  is a ``WebPDFExporter`` whose ``executable_path`` trait (default ``$CHROMIUM_PATH``, else
-  ``chromium`` on ``PATH``) is handed to Playwright, which otherwise looks for a browser of its own
-  that cannot be downloaded offline. The class is registered as the ``nbconvert.exporters`` entry
-  point ``chromiumpdf``, so ``jupyter nbconvert --to chromiumpdf nb.ipynb`` and JupyterLab's
-  *File > Save and Export Notebook As* menu ("PDF via Chromium") use it too.
+* **PDF** through nbconvert's ``webpdf`` path, with a *system* Chromium
+  (:class:`ChromiumPDFExporter`, see :mod:`toolkit.export.browser`), so ``jupyter nbconvert --to
+  chromiumpdf nb.ipynb`` and JupyterLab's *File > Save and Export Notebook As* menu ("PDF via
+  Chromium") use it too.
 * **Figures-only PDF** (:func:`figures_pdf`): matplotlib ``PdfPages``, no browser needed: a title
   page with the sidecar's headline results, then one page per figure PNG. :func:`export_pdf` writes
   it when no browser is found, and then raises :class:`BrowserNotFoundError`, whose message says

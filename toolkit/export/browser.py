@@ -160,13 +160,8 @@ class ChromiumPDFExporter(WebPDFExporter):
 
     def run_playwright(self, html):
         """Render ``html`` to PDF bytes with Playwright driving ``executable_path``."""
-        executable = self._check_browser()
-        try:
-            from playwright.async_api import async_playwright
-        except ModuleNotFoundError as exc:  # pragma: no cover - depends on the install
-            raise RuntimeError(
-                "PDF export needs the `playwright` package: pip install 'chatbot-toolkit[pdf]'"
-            ) from exc
+        executable = self._check_browser()  # also says how to install playwright when it is missing
+        from playwright.async_api import async_playwright
 
         args = list(self.browser_args) + ["--disable-gpu", "--disable-dev-shm-usage"]
         if self.disable_sandbox:

@@ -45,7 +45,6 @@ class Kappa:
         return pd.DataFrame([self.to_dict()])
 
 
-
 def _kappa_from_codes(a: np.ndarray, b: np.ndarray, k: int, w: np.ndarray) -> np.ndarray:
     """Kappa for each row of the code matrices ``a``, ``b`` (shape r x n, values 0..k-1)."""
     r, n = a.shape

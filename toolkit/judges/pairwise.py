@@ -20,27 +20,12 @@ import pandas as pd
 
 from toolkit.errors import ToolkitError
 from toolkit.judges.pointwise import make_client
-from toolkit.judges.rubrics import MalformedOutput, pairwise_messages, parse_winner, retry_message
-from toolkit.llm import Completion, CostEstimate, LLMClient
+from toolkit.judges.rubrics import pairwise_messages, parse_winner, parse_with_retry
+from toolkit.llm import CostEstimate, LLMClient
 
 __all__ = ["PositionBias", "judge_pairs", "position_bias"]
 
 _MAX_PAIRS = 50_000
-
-
-def _parse(client: LLMClient, messages, comp: Completion) -> tuple[str | None, str]:
-    if not comp.ok:
-        return None, f"missing: request failed: {comp.error}"
-    try:
-        return parse_winner(comp.text)
-    except MalformedOutput as first:
-        again = client.complete(retry_message(list(messages), comp.text, str(first)))
-        if not again.ok:
-            return None, f"missing: malformed answer ({first}); the retry failed: {again.error}"
-        try:
-            return parse_winner(again.text)
-        except MalformedOutput as second:
-            return None, f"missing: malformed answer twice ({first}; then {second})"
 
 
 def judge_pairs(pairs: pd.DataFrame, rubric: str = "helpfulness", *, a_col: str = "response_a",
@@ -95,7 +80,7 @@ def judge_pairs(pairs: pd.DataFrame, rubric: str = "helpfulness", *, a_col: str 
     if dry_run:
         return cl.estimate(batch, completion_tokens=60)
     results = cl.complete_many(batch, progress=progress, desc=f"pairwise ({rubric})",
-                               then=lambda k, comp: _parse(cl, batch[k], comp))
+                               then=lambda k, comp: parse_with_retry(cl, batch[k], comp, parse_winner)[:2])
     out = pairs.copy()
     verdicts = []
     for o, first_is_a in enumerate(orders, 1):
@@ -158,8 +143,6 @@ def position_bias(judged: pd.DataFrame, alpha: float = 0.05) -> PositionBias:
     >>> pb.n_decided, round(pb.first_wins, 3), pb.n_ties
     (3, 0.667, 1)
     """
-    from scipy.stats import norm
-
     firsts, winners = [], []
     o = 1
     while f"order{o}_first" in judged.columns:
@@ -175,12 +158,11 @@ def position_bias(judged: pd.DataFrame, alpha: float = 0.05) -> PositionBias:
     decided = win.notna() & (win != "tie")
     k = int((win[decided] == first[decided]).sum())
     n = int(decided.sum())
-    z = float(norm.ppf(1 - alpha / 2))
     if n:
+        from statsmodels.stats.proportion import proportion_confint
+
         p = k / n
-        centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-        half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-        lo, hi = centre - half, centre + half
+        lo, hi = proportion_confint(k, n, alpha=alpha, method="wilson")
     else:
         p = lo = hi = float("nan")
     consistency = None

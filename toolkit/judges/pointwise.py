@@ -18,8 +18,7 @@ import numpy as np
 import pandas as pd
 
 from toolkit.errors import ToolkitError
-from toolkit.judges.rubrics import (RUBRICS, MalformedOutput, parse_score, pointwise_messages,
-                                    retry_message)
+from toolkit.judges.rubrics import RUBRICS, parse_score, parse_with_retry, pointwise_messages
 from toolkit.llm import Completion, CostEstimate, LLMClient
 
 __all__ = ["MAX_JUDGED_TURNS", "judge_turns", "make_client"]
@@ -51,24 +50,6 @@ def _turns(data) -> pd.DataFrame:
     if isinstance(data, pd.DataFrame):
         return data
     raise ToolkitError(f"expected a ConversationLog or a turns DataFrame, got {type(data).__name__}")
-
-
-def _parse_with_retry(client: LLMClient, messages, comp: Completion) -> tuple[float, str, Completion]:
-    """(score or NaN, reason or 'missing: why', last completion); one retry after malformed output."""
-    if not comp.ok:
-        return np.nan, f"missing: request failed: {comp.error}", comp
-    try:
-        score, reason = parse_score(comp.text)
-        return float(score), reason, comp
-    except MalformedOutput as first:
-        again = client.complete(retry_message(list(messages), comp.text, str(first)))
-        if not again.ok:
-            return np.nan, f"missing: malformed answer ({first}); the retry failed: {again.error}", again
-        try:
-            score, reason = parse_score(again.text)
-            return float(score), reason, again
-        except MalformedOutput as second:
-            return np.nan, f"missing: malformed answer twice ({first}; then {second})", again
 
 
 def judge_turns(data, rubric: str | Sequence[str] = "helpfulness", *, model: str | None = None,
@@ -153,7 +134,8 @@ def judge_turns(data, rubric: str | Sequence[str] = "helpfulness", *, model: str
                                "judge a sample (limit=) or raise max_cost_usd")
 
     def then(k: int, comp: Completion):
-        return _parse_with_retry(cl, batch[k], comp)
+        score, reason, last = parse_with_retry(cl, batch[k], comp, parse_score)
+        return (np.nan if score is None else float(score)), reason, last
 
     results = cl.complete_many(batch, progress=progress, desc=f"judging ({', '.join(rubrics)})", then=then)
     out = turns.copy()

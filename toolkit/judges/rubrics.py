@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from toolkit.errors import ToolkitError
 
 __all__ = ["RUBRICS", "MalformedOutput", "Rubric", "pairwise_messages", "parse_score",
-           "parse_winner", "pointwise_messages", "retry_message"]
+           "parse_winner", "parse_with_retry", "pointwise_messages", "retry_message"]
 
 _MAX_FIELD_CHARS = 8_000  # one text field in a prompt; longer ones are cut (and say so)
 
@@ -158,6 +158,33 @@ def retry_message(messages: list[dict[str, str]], answer: str, problem: str) -> 
     return [*messages, {"role": "assistant", "content": _field(answer)[:2000]},
             {"role": "user", "content": f"That answer could not be used ({problem}). Reply again "
                                         "with only the JSON object in the form asked for."}]
+
+
+def parse_with_retry(client, messages, comp, parse):
+    """``parse(answer)`` -> ``(value, reason)``, asking ``client`` once more after a malformed
+    answer: ``(value or None, reason or 'missing: why', the last completion)``.
+
+    Examples
+    --------
+    >>> from toolkit.llm import Completion
+    >>> class Client:
+    ...     def complete(self, messages):
+    ...         return Completion('{"score": 4, "reason": "fine"}')
+    >>> parse_with_retry(Client(), [], Completion("great!"), parse_score)[:2]
+    (4, 'fine')
+    """
+    if not comp.ok:
+        return None, f"missing: request failed: {comp.error}", comp
+    try:
+        return (*parse(comp.text), comp)
+    except MalformedOutput as first:
+        again = client.complete(retry_message(list(messages), comp.text, str(first)))
+        if not again.ok:
+            return None, f"missing: malformed answer ({first}); the retry failed: {again.error}", again
+        try:
+            return (*parse(again.text), again)
+        except MalformedOutput as second:
+            return None, f"missing: malformed answer twice ({first}; then {second})", again
 
 
 def _json_object(text: str) -> dict:

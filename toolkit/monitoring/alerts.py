@@ -40,29 +40,26 @@ def _weighted_shortfalls(turns: pd.DataFrame, config=None) -> dict[str, float]:
     return {k: float(w[k] * np.mean(1 - parts[k].to_numpy())) for k in parts.columns}
 
 
+#: per component: the responses that clearly miss it, what they are and what to check
+_MISSES = {
+    "relevance": (lambda p: p["relevance"] < 0.05, "share almost no vocabulary with the conversation "
+                  "(relevance < 0.05): check retrieval/grounding and the prompt for off-topic and generic answers"),
+    "coherence": (lambda p: p["coherence"] < 0.5, "look truncated, repetitive or garbled (coherence < 0.5): "
+                  "check max-token limits, stop sequences and template rendering"),
+    "length_fit": (lambda p: p["length_fit"] < 0.5, "are far too short or too long (length fit < 0.5): check "
+                   "length instructions in the prompt and truncation"),
+    "sentiment": (lambda p: p["sentiment"] < -0.5, "read as clearly negative (VADER < -0.5): review tone "
+                  "instructions"),
+}
+
+
 def _quality_advice(part: pd.DataFrame, config=None) -> str:
     if not len(part) or "relevance" not in part:
         return "Review the lowest-scoring responses."
     short = _weighted_shortfalls(part, config)
     worst = max(short, key=short.get)
-    n = len(part)
-    if worst == "relevance":
-        share = float((part["relevance"] < 0.05).mean())
-        detail = (f"{share:.1%} of its {n} responses share almost no vocabulary with the conversation "
-                  "(relevance < 0.05): check retrieval/grounding and the prompt for off-topic and "
-                  "generic answers")
-    elif worst == "coherence":
-        share = float((part["coherence"] < 0.5).mean())
-        detail = (f"{share:.1%} of its {n} responses look truncated, repetitive or garbled "
-                  "(coherence < 0.5): check max-token limits, stop sequences and template rendering")
-    elif worst == "length_fit":
-        share = float((part["length_fit"] < 0.5).mean())
-        detail = (f"{share:.1%} of its {n} responses are far too short or too long (length fit < 0.5): "
-                  "check length instructions in the prompt and truncation")
-    else:
-        share = float((part["sentiment"] < -0.5).mean())
-        detail = (f"{share:.1%} of its {n} responses read as clearly negative (VADER < -0.5): "
-                  "review tone instructions")
+    misses, detail = _MISSES.get(worst, _MISSES["sentiment"])
+    detail = f"{float(misses(part).mean()):.1%} of its {len(part)} responses {detail}"
     return f"Largest shortfall: {worst} ({short[worst]:.3f} of the composite lost on average); {detail}."
 
 

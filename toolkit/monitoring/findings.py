@@ -89,16 +89,15 @@ def _segment_findings(turns: pd.DataFrame, cutoffs, min_n: int = 30) -> list[dic
 
 
 def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
-    out, start = [], None
-    for i, m in enumerate(mask):
-        if m and start is None:
-            start = i
-        if not m and start is not None:
-            out.append((start, i - 1))
-            start = None
-    if start is not None:
-        out.append((start, len(mask) - 1))
-    return out
+    """(first, last) position of each run of True in ``mask``.
+
+    Examples
+    --------
+    >>> _runs(np.array([True, True, False, True]))
+    [(0, 1), (3, 3)]
+    """
+    edges = np.flatnonzero(np.diff(np.r_[0, np.asarray(mask, dtype=int), 0]))
+    return [(int(a), int(b) - 1) for a, b in zip(edges[::2], edges[1::2])]
 
 
 def _drop_findings(turns: pd.DataFrame) -> list[dict]:
@@ -223,8 +222,7 @@ def suggestions(data, *, config=None, min_n: int = 30, max_items: int = 12) -> p
             "action": "Look at retries and timeouts for the most frequent error and the model with the "
                       "highest error rate.",
         })
-    df = pd.DataFrame(items[:max_items], columns=["area", "finding", "action", "evidence"])
-    return df
+    return pd.DataFrame(items[:max_items], columns=["area", "finding", "action", "evidence"])
 
 
 def suggestions_markdown(frame: pd.DataFrame) -> str:

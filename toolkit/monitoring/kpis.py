@@ -74,15 +74,12 @@ def turn_kpis(turns: pd.DataFrame, cutoffs: Mapping[str, float] | None = None) -
         out["cost_per_turn_usd"] = float(cost.mean()) if cost.notna().any() else None
     else:
         out["cost_usd"] = out["cost_per_turn_usd"] = None
-    if "quality" in turns and n:
-        q = pd.to_numeric(turns["quality"], errors="coerce").to_numpy(dtype=float)
-        q = q[~np.isnan(q)]
-        out["mean_quality"] = float(q.mean()) if q.size else None
-        out["median_quality"] = float(np.median(q)) if q.size else None
-        out["high_quality_share"] = float((q >= c["good"]).mean()) if q.size else None
-        out["poor_share"] = float((q < c["average"]).mean()) if q.size else None
-    else:
-        out["mean_quality"] = out["median_quality"] = out["high_quality_share"] = out["poor_share"] = None
+    q = pd.to_numeric(turns["quality"], errors="coerce").to_numpy(dtype=float) if "quality" in turns else np.zeros(0)
+    q = q[~np.isnan(q)]
+    out["mean_quality"] = float(q.mean()) if q.size else None
+    out["median_quality"] = float(np.median(q)) if q.size else None
+    out["high_quality_share"] = float((q >= c["good"]).mean()) if q.size else None
+    out["poor_share"] = float((q < c["average"]).mean()) if q.size else None
     # the user's reaction to the answers (toolkit.quality.reaction): NaN on last turns, skipped
     r = pd.to_numeric(turns["reaction"], errors="coerce").dropna() if "reaction" in turns else pd.Series([], dtype=float)
     out["mean_reaction"] = float(r.mean()) if r.size else None

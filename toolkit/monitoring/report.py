@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Mapping, Sequence
 
 import pandas as pd
@@ -51,19 +51,7 @@ class MonitoringReport:
         """KPIs, groups, alerts and suggestions as plain Python objects."""
         from toolkit._files import to_jsonable
 
-        return to_jsonable({
-            "kpis": self.kpis,
-            "levels": self.levels,
-            "by_bot": self.by_bot,
-            "by_variant": self.by_variant,
-            "by_model": self.by_model,
-            "over_time": self.over_time,
-            "alerts": self.alerts,
-            "suggestions": self.suggestions,
-            "thresholds": self.thresholds.to_dict(),
-            "cutoffs": self.cutoffs,
-            "freq": self.freq,
-        })
+        return to_jsonable({f.name: getattr(self, f.name) for f in fields(self) if f.name != "turns"})
 
 
 def monitoring_report(

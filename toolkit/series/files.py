@@ -33,8 +33,6 @@ def is_series_table(columns: Iterable[str]) -> bool:
     return {"timestamp", "value"} <= cols and cols <= {"timestamp", "value", "series_id"}
 
 
-
-
 def peek_columns(path: str | os.PathLike) -> list[str] | None:
     """Column names of a CSV, JSON Lines or Parquet file without reading it all.
 
@@ -68,12 +66,9 @@ def peek_columns(path: str | os.PathLike) -> list[str] | None:
                     if line.strip():
                         obj = json.loads(line)
                         return list(obj) if isinstance(obj, dict) else None
-    except (OSError, ValueError, UnicodeDecodeError):
-        return None
-    except Exception:  # noqa: BLE001 - e.g. pyarrow errors on a broken file
+    except Exception:  # noqa: BLE001 - OSError, ValueError, UnicodeDecodeError, pyarrow errors on a broken file
         return None
     return None
-
 
 
 def _parse_timestamps(raw: pd.Series, where: str, tz: str | None = None) -> pd.Series:
@@ -168,7 +163,7 @@ def read_series(path: str | os.PathLike | pd.DataFrame, *, tz: str | None = None
             f"it has {list(raw.columns)[:10]}"
         )
     if "series_id" not in raw.columns:
-        raw["series_id"] = sid_default if not isinstance(path, pd.DataFrame) else "value"
+        raw["series_id"] = sid_default
     raw = raw[["series_id", "timestamp", "value"]].reset_index(drop=True)
     if raw["series_id"].isna().any():
         rows = list(raw.index[raw["series_id"].isna()])

@@ -28,6 +28,7 @@ __all__ = [
     "turn_record",
     "generation_record",
     "mapped_log",
+    "lineage",
 ]
 
 
@@ -192,6 +193,26 @@ class MappedLog:
 
     def __repr__(self) -> str:
         return f"MappedLog({self.report})"
+
+
+def lineage(record: Mapping, parent_key: str, lookup) -> Iterable[Mapping]:
+    """``record``, its parent, the parent's parent, ...: ``record[parent_key]`` is the parent's
+    id, ``lookup(id)`` the record (None ends the chain, as do an empty id and a cycle).
+
+    Examples
+    --------
+    >>> spans = {"a": {"id": "a", "parent": None}, "b": {"id": "b", "parent": "a"}}
+    >>> [r["id"] for r in lineage({"id": "c", "parent": "b"}, "parent", spans.get)]
+    ['c', 'b', 'a']
+    """
+    seen = set()
+    while record is not None:
+        yield record
+        parent = record.get(parent_key)
+        if not parent or parent != parent or parent in seen:  # parent != parent: NaN
+            return
+        seen.add(parent)
+        record = lookup(parent)
 
 
 def times_ok(report: MappingReport, record_id: Any, start: Any, end: Any, start_field: str, end_field: str,

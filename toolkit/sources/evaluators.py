@@ -82,15 +82,13 @@ def texts_of(inputs: Mapping | None, outputs: Mapping | None, *, input_key=None,
 
 def _columns(result: Any, keys: Sequence[str], n: int) -> dict[str, list]:
     """Per-key lists of length n from what a scorer returned."""
-    if hasattr(result, "columns"):  # DataFrame
-        missing = [k for k in keys if k not in result.columns]
+    if hasattr(result, "columns") or isinstance(result, Mapping):  # a DataFrame or a mapping of arrays
+        have = list(result.columns) if hasattr(result, "columns") else list(result)
+        missing = [k for k in keys if k not in have]
         if missing:
-            raise KeyError(f"the scorer returned no {missing}; it has {list(result.columns)}")
-        return {k: list(result[k]) for k in keys}
-    if isinstance(result, Mapping):
-        missing = [k for k in keys if k not in result]
-        if missing:
-            raise KeyError(f"the scorer returned no {missing}; it has {list(result)}")
+            raise KeyError(f"the scorer returned no {missing}; it has {have}")
+        if hasattr(result, "columns"):
+            return {k: list(result[k]) for k in keys}
         return {k: list(np.asarray(result[k]).ravel()) if not isinstance(result[k], list) else result[k] for k in keys}
     if len(keys) != 1:
         raise ValueError(f"the scorer returned one array but {len(keys)} keys were asked for: {list(keys)}")

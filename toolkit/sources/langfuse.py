@@ -55,6 +55,7 @@ from toolkit.sources._mapping import (
     MappedLog,
     MappingReport,
     generation_record,
+    lineage,
     mapped_log,
     times_ok,
 )
@@ -305,17 +306,9 @@ def to_log(
 
 
 def _nested_in_generation(o: Mapping, by_id: Mapping) -> bool:
-    seen = set()
-    parent = o.get("parentObservationId")
-    while parent and parent not in seen:
-        seen.add(parent)
-        p = by_id.get((str(o["traceId"]), str(parent)))
-        if p is None:
-            return False
-        if str(p.get("type") or "").upper() == "GENERATION":
-            return True
-        parent = p.get("parentObservationId")
-    return False
+    ancestors = lineage(o, "parentObservationId", lambda pid: by_id.get((str(o["traceId"]), str(pid))))
+    next(ancestors)  # the observation itself
+    return any(str(p.get("type") or "").upper() == "GENERATION" for p in ancestors)
 
 
 def _map_observation(o: Mapping, trace: Mapping, by_id: Mapping, report: MappingReport, table: Any) -> dict | None:

@@ -12,13 +12,9 @@ Pull
     deprecated in the newest clients but still served). :func:`save_runs` writes them as JSON
     Lines, :func:`read_runs` reads them back, so an analysis re-runs without the server.
 Map
-    :func:`runs_to_log` maps runs of three shapes to turns: a LangChain chat-model run
-    (``inputs.messages`` serialised messages, ``outputs.generations``), an OpenAI-wrapper run
-    (``inputs.messages`` role/content dicts, ``outputs.choices``) and a ``@traceable`` chain
-    (inputs and outputs keyed by argument names; the keys are configurable). Conversation id from
-    ``metadata.thread_id`` / ``session_id`` / ``conversation_id``; variant from
-    ``metadata.variant`` or a ``variant:NAME`` tag; latency, tokens, cost (from the server, else a
-    local price table), model and error. Runs that cannot be mapped are counted in a
+    :func:`runs_to_log` maps a LangChain chat-model run, an OpenAI-wrapper run or a
+    ``@traceable`` chain to one turn each (:mod:`toolkit.sources.langsmith_map`: conversation id,
+    variant, latency, tokens, cost, model, error); runs that cannot be mapped are counted in a
     :class:`~toolkit.sources._mapping.MappingReport`, never dropped silently and never fatal.
 Push
     :func:`push_feedback` writes a numeric column of the turns (``quality`` by default) as
@@ -323,7 +319,6 @@ def pull_runs(
         raise RuntimeError(f"LangSmith pull of project {project!r} failed: {redact(exc)}") from None
     logger.info("pulled %d runs of project %r (%s query)", len(out), project, which)
     return out
-
 
 
 def _take(runs: Iterable, limit: int | None) -> list[dict]:

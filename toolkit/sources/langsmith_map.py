@@ -7,7 +7,6 @@ chain to one turn each; runs that cannot be mapped are counted in a
 
 from __future__ import annotations
 
-import math
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -26,6 +25,7 @@ from toolkit.sources._common import (
 from toolkit.sources._mapping import (
     MappedLog,
     MappingReport,
+    cost_or_estimate,
     mapped_log,
     turn_record,
 )
@@ -145,10 +145,7 @@ def _output_text(run: Mapping, shape: str, output_keys: Sequence[str] = OUTPUT_K
     if not isinstance(outputs, Mapping):
         return _value_text(outputs, "assistant")
     if shape == "langchain" and "generations" in outputs:
-        gens = outputs["generations"]
-        first = gens[0] if isinstance(gens, list) and gens else None
-        if isinstance(first, list):
-            first = first[0] if first else None
+        first = _first_generation(outputs)
         if isinstance(first, Mapping):
             msg = first.get("message")
             text = message_role_text(msg)[1] if msg is not None else None
@@ -169,7 +166,13 @@ def _output_text(run: Mapping, shape: str, output_keys: Sequence[str] = OUTPUT_K
     return _pick(outputs, output_keys, "assistant")[1]
 
 
-_first = first_value
+def _first_generation(outputs: Mapping) -> Any:
+    """The first generation of ``outputs.generations`` (a list, or a batch: a list of lists)."""
+    gens = outputs.get("generations")
+    first = gens[0] if isinstance(gens, list) and gens else None
+    if isinstance(first, list):
+        first = first[0] if first else None
+    return first
 
 
 def _dig(d: Any, *path: str) -> Any:
@@ -184,12 +187,8 @@ def _model_of(run: Mapping, meta: Mapping) -> str | None:
     extra = run.get("extra") or {}
     outputs = run.get("outputs") if isinstance(run.get("outputs"), Mapping) else {}
     inputs = run.get("inputs") if isinstance(run.get("inputs"), Mapping) else {}
-    gen_msg = None
-    gens = outputs.get("generations")
-    if isinstance(gens, list) and gens:
-        g = gens[0][0] if isinstance(gens[0], list) and gens[0] else gens[0]
-        gen_msg = _dig(g, "message", "kwargs", "response_metadata", "model_name")
-    model = _first(
+    gen_msg = _dig(_first_generation(outputs), "message", "kwargs", "response_metadata", "model_name")
+    model = first_value(
         meta.get("ls_model_name"),
         _dig(extra, "invocation_params", "model"),
         _dig(extra, "invocation_params", "model_name"),
@@ -207,24 +206,16 @@ def _usage_of(run: Mapping) -> tuple[int | None, int | None]:
     """Token counts from the run's outputs (OpenAI usage, LangChain llm_output/usage_metadata)."""
     outputs = run.get("outputs") if isinstance(run.get("outputs"), Mapping) else {}
     candidates = [outputs.get("usage_metadata"), outputs.get("usage"), _dig(outputs, "llm_output", "token_usage"), _dig(outputs, "llm_output", "usage")]
-    gens = outputs.get("generations")
-    if isinstance(gens, list) and gens:
-        g = gens[0][0] if isinstance(gens[0], list) and gens[0] else gens[0]
-        candidates.append(_dig(g, "message", "kwargs", "usage_metadata"))
-        candidates.append(_dig(g, "message", "kwargs", "response_metadata", "token_usage"))
+    g = _first_generation(outputs)
+    candidates.append(_dig(g, "message", "kwargs", "usage_metadata"))
+    candidates.append(_dig(g, "message", "kwargs", "response_metadata", "token_usage"))
     for u in candidates:
         if isinstance(u, Mapping):
-            p = _first(u.get("input_tokens"), u.get("prompt_tokens"))
-            c = _first(u.get("output_tokens"), u.get("completion_tokens"))
+            p = first_value(u.get("input_tokens"), u.get("prompt_tokens"))
+            c = first_value(u.get("output_tokens"), u.get("completion_tokens"))
             if p is not None or c is not None:
-                return _int(p), _int(c)
+                return to_int(p), to_int(c)
     return None, None
-
-
-_int = to_int
-
-
-_float = to_float
 
 
 def _variant_of(run: Mapping, meta: Mapping) -> str | None:
@@ -392,7 +383,7 @@ def _map_run(r: Any, ctx: _MapContext, report: MappingReport) -> dict | None:
     if error is not None:
         report.add(rid, "error", error[:200])
     meta = _metadata(r)
-    conv = _first(*(meta.get(k) for k in ctx.conversation_keys), r.get("thread_id"))
+    conv = first_value(*(meta.get(k) for k in ctx.conversation_keys), r.get("thread_id"))
     if conv is None:
         conv = trace
         report.add(rid, "no_conversation_id", f"no metadata {'/'.join(ctx.conversation_keys)}: trace id used")
@@ -406,7 +397,7 @@ def _map_run(r: Any, ctx: _MapContext, report: MappingReport) -> dict | None:
     return turn_record(
         conversation_id=conv, start=start, end=end, user=user_text, bot=bot_text, error=error, model=model,
         prompt_tokens=pt, completion_tokens=ct, cost=cost, cost_source=cost_source, record_id=str(rid),
-        user_id=_first(meta.get("user_id"), meta.get("user")), bot_id=_first(meta.get("bot_id"), ctx.bot_id),
+        user_id=first_value(meta.get("user_id"), meta.get("user")), bot_id=first_value(meta.get("bot_id"), ctx.bot_id),
         variant=_variant_of(r, meta),
         ids={"run_id": str(rid), "trace_id": trace,
              "project_id": None if r.get("session_id") is None else str(r.get("session_id")),
@@ -416,21 +407,18 @@ def _map_run(r: Any, ctx: _MapContext, report: MappingReport) -> dict | None:
 
 def _tokens_and_cost(r: Mapping, model: str | None, prices: Any, report: MappingReport):
     """Prompt and completion tokens, cost and its source (``server``, ``price_table`` or None)."""
-    from toolkit.sources.prices import estimate_cost
-
-    pt, ct = _int(r.get("prompt_tokens")), _int(r.get("completion_tokens"))
+    pt, ct = to_int(r.get("prompt_tokens")), to_int(r.get("completion_tokens"))
     if not pt and not ct:
         up, uc = _usage_of(r)
         if up is not None or uc is not None:
             pt, ct = up, uc
-    cost = _float(r.get("total_cost"))
-    if cost is None and (r.get("prompt_cost") is not None or r.get("completion_cost") is not None):
-        cost = (_float(r.get("prompt_cost")) or 0.0) + (_float(r.get("completion_cost")) or 0.0)
-    cost_source = "server" if cost is not None else None
-    if (cost is None or cost == 0.0) and (pt or ct):
-        est = estimate_cost(model, pt, ct, prices)
-        if not math.isnan(est):
-            cost, cost_source = est, "price_table"
+    server = to_float(r.get("total_cost"))
+    if server is None and (r.get("prompt_cost") is not None or r.get("completion_cost") is not None):
+        server = (to_float(r.get("prompt_cost")) or 0.0) + (to_float(r.get("completion_cost")) or 0.0)
+    # a server cost of 0 is replaced by the price table's estimate when there is one
+    cost, cost_source = cost_or_estimate(server or None, model, pt, ct, prices, "server")
+    if cost is None and server is not None:
+        cost, cost_source = server, "server"
     if cost is None:
         report.add(r.get("id"), "no_cost", f"no cost from the server and no price for model {model!r}")
     return pt, ct, cost, cost_source

@@ -52,6 +52,7 @@ from typing import Any
 from toolkit.sources._common import (
     content_text,
     first_value,
+    json_lines,
     last_text,
     maybe_json,
     message_role_text,
@@ -62,6 +63,7 @@ from toolkit.sources._mapping import (
     MappedLog,
     MappingReport,
     generation_record,
+    lineage,
     mapped_log,
     times_ok,
 )
@@ -84,18 +86,12 @@ def _any_value(v: Any) -> Any:
         return v
     if "stringValue" in v:
         return v["stringValue"]
-    if "intValue" in v:
-        try:
-            return int(v["intValue"])
-        except (TypeError, ValueError):
-            return None
-    if "doubleValue" in v:
-        try:
-            return float(v["doubleValue"])
-        except (TypeError, ValueError):
-            return None
-    if "boolValue" in v:
-        return bool(v["boolValue"])
+    for key, convert in (("intValue", int), ("doubleValue", float), ("boolValue", bool)):
+        if key in v:
+            try:
+                return convert(v[key])
+            except (TypeError, ValueError):
+                return None
     if "arrayValue" in v:
         return [_any_value(x) for x in (v["arrayValue"] or {}).get("values", [])]
     if "kvlistValue" in v:
@@ -210,27 +206,18 @@ def read_otlp_jsonl(path: str | os.PathLike) -> list[dict]:
     >>> spans = read_otlp_jsonl("traces.jsonl")  # doctest: +SKIP
     >>> spans_to_log(spans).report.counts  # doctest: +SKIP
     """
+    from toolkit.errors import InputFileError
+
     path = Path(path)
     text = path.read_text(encoding="utf-8")
-    requests = []
-    lines = [ln for ln in text.splitlines() if ln.strip()]
-    for i, line in enumerate(lines, 1):
-        try:
-            requests.append(json.loads(line))
-        except RecursionError:
-            from toolkit.errors import InputFileError
-
-            raise InputFileError(f"{path}: line {i} is nested too deeply") from None
-        except json.JSONDecodeError as exc:
-            if i == 1:
-                try:  # a pretty-printed single document
-                    doc = json.loads(text)
-                    return read_otlp(doc if isinstance(doc, list) else [doc])
-                except (json.JSONDecodeError, RecursionError):
-                    pass
-            from toolkit.errors import InputFileError
-
-            raise InputFileError(f"{path}: line {i} is not JSON ({exc.msg}): {line[:80]!r}") from None
+    try:
+        requests = json_lines(path, text)
+    except InputFileError as exc:
+        try:  # a pretty-printed single document
+            doc = json.loads(text)
+        except (json.JSONDecodeError, RecursionError):
+            raise exc from None
+        requests = doc if isinstance(doc, list) else [doc]
     return read_otlp(requests)
 
 
@@ -290,18 +277,12 @@ def _texts(span: Mapping) -> tuple[str | None, str | None, str]:
     return user, bot, "new"
 
 
-_first = first_value
-
-
 def _lookup(span: Mapping, keys: Sequence[str]) -> Any:
     for source in (span["attributes"], span["resource"]):
         for k in keys:
             if source.get(k) not in (None, ""):
                 return source[k]
     return None
-
-
-_int = to_int
 
 
 def _is_genai(span: Mapping) -> bool:
@@ -386,18 +367,9 @@ def _nested_genai(spans: list, candidates: list[Mapping]) -> Callable[[Mapping],
     genai_ids = {(s["trace_id"], s["span_id"]) for s in candidates}
 
     def has_genai_ancestor(s: Mapping) -> bool:
-        seen = set()
-        parent = s.get("parent_span_id")
-        while parent and (s["trace_id"], parent) not in seen:
-            key = (s["trace_id"], parent)
-            seen.add(key)
-            if key in genai_ids:
-                return True
-            p = by_id.get(key)
-            if p is None:
-                return False
-            parent = p.get("parent_span_id")
-        return False
+        ancestors = lineage(s, "parent_span_id", lambda parent: by_id.get((s["trace_id"], parent)))
+        next(ancestors)  # the span itself
+        return any((p.get("trace_id"), p.get("span_id")) in genai_ids for p in ancestors)
 
     return has_genai_ancestor
 
@@ -405,7 +377,7 @@ def _nested_genai(spans: list, candidates: list[Mapping]) -> Callable[[Mapping],
 def _span_record(s: Mapping, report: MappingReport, conversation_keys: Sequence[str], table: Any) -> dict | None:
     """The turn record of one GenAI span, or None (with the reason in ``report``)."""
     sid = s.get("span_id")
-    start, end = parse_time(_int(s.get("start"))), parse_time(_int(s.get("end")))
+    start, end = parse_time(to_int(s.get("start"))), parse_time(to_int(s.get("end")))
     if not times_ok(report, sid, start, end, "startTimeUnixNano", "endTimeUnixNano", s.get("end")):
         return None
     a = s["attributes"]
@@ -419,15 +391,15 @@ def _span_record(s: Mapping, report: MappingReport, conversation_keys: Sequence[
         convention = "new"
     elif "gen_ai.usage.prompt_tokens" in a or "gen_ai.usage.completion_tokens" in a:
         convention = "old"
-    model = _first(a.get("gen_ai.response.model"), a.get("gen_ai.request.model"))
+    model = first_value(a.get("gen_ai.response.model"), a.get("gen_ai.request.model"))
     return generation_record(
         report, sid, trace_id=s["trace_id"], conversation_id=_lookup(s, conversation_keys),
         no_conversation=f"no {'/'.join(conversation_keys)}: trace id used",
         cost=a.get("gen_ai.usage.cost"), cost_label="span", prices=table,
         no_cost=f"no gen_ai.usage.cost and no price for model {model!r}", shape=convention,
         start=start, end=end, user=user, bot=bot, error=error, model=model,
-        prompt_tokens=_int(_first(a.get("gen_ai.usage.input_tokens"), a.get("gen_ai.usage.prompt_tokens"))),
-        completion_tokens=_int(_first(a.get("gen_ai.usage.output_tokens"), a.get("gen_ai.usage.completion_tokens"))),
+        prompt_tokens=to_int(first_value(a.get("gen_ai.usage.input_tokens"), a.get("gen_ai.usage.prompt_tokens"))),
+        completion_tokens=to_int(first_value(a.get("gen_ai.usage.output_tokens"), a.get("gen_ai.usage.completion_tokens"))),
         user_id=_lookup(s, USER_KEYS), bot_id=s["resource"].get("service.name"), variant=_lookup(s, VARIANT_KEYS),
         ids={"trace_id": s["trace_id"], "span_id": sid, "span_name": s.get("name"), "convention": convention},
     )
@@ -438,6 +410,6 @@ def _span_error(s: Mapping) -> Any:
     a = s["attributes"]
     code, message = s.get("status_code", 0), s.get("status_message")
     if code == 2 or a.get("error.type"):
-        return _first(message, a.get("error.type"), "error")
+        return first_value(message, a.get("error.type"), "error")
     return None
 

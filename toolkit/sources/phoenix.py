@@ -61,6 +61,7 @@ from toolkit.sources._mapping import (
     MappedLog,
     MappingReport,
     generation_record,
+    lineage,
     mapped_log,
     times_ok,
 )
@@ -230,17 +231,11 @@ def _meta(span: Mapping) -> dict:
 
 def _inherited(span: Mapping, by_id: Mapping, get) -> Any:
     """``get(span)``, else of its nearest ancestor in the trace that has it."""
-    seen = set()
-    s = span
-    while s is not None:
+    tid = span.get("context.trace_id")
+    for s in lineage(span, "parent_id", lambda parent: by_id.get((tid, parent))):
         v = get(s)
         if not _null(v) and v != "":
             return v
-        parent = s.get("parent_id")
-        if _null(parent) or parent in seen:
-            return None
-        seen.add(parent)
-        s = by_id.get((s.get("context.trace_id"), parent))
     return None
 
 

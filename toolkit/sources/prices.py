@@ -27,6 +27,8 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
+from toolkit.sources._common import to_float
+
 __all__ = ["PRICES", "PRICES_AS_OF", "load_prices", "price_for", "estimate_cost", "estimate_costs"]
 
 PRICES_AS_OF = "2025-06"
@@ -145,25 +147,19 @@ def price_for(model: str | None, prices: Mapping[str, Mapping[str, float]] | Non
         return None
     table = PRICES if prices is None else prices
     lowered = {str(k).lower(): v for k, v in table.items()}
-    for key in (model.strip().lower(), _normalise(model)):
-        if key in lowered:
-            e = lowered[key]
-            return float(e["price_prompt_per_1k"]), float(e["price_completion_per_1k"])
     name = _normalise(model)
-    best = None
-    for k in lowered:
+    best = next((key for key in (model.strip().lower(), name) if key in lowered), None)
+    if best is None:
         # a prefix followed by a separator: "gpt-4o" matches "gpt-4o-2024-08-06", not "gpt-4o-mini"
-        if name.startswith(k) and (len(name) == len(k) or name[len(k)] in "-:@_.") and (best is None or len(k) > len(best)):
-            if len(name) > len(k) and _is_other_model(name, k, lowered):
-                continue
-            best = k
+        best = max((k for k in lowered if name.startswith(k) and name[len(k):len(k) + 1] in "-:@_."
+                    and not _is_other_model(name, k)), key=len, default=None)
     if best is None:
         return None
     e = lowered[best]
     return float(e["price_prompt_per_1k"]), float(e["price_completion_per_1k"])
 
 
-def _is_other_model(name: str, prefix: str, table: Mapping[str, Any]) -> bool:
+def _is_other_model(name: str, prefix: str) -> bool:
     """True when ``name`` continues ``prefix`` with a word that names a different model (mini, nano, ...)."""
     rest = name[len(prefix) + 1 :]
     word = rest.split("-", 1)[0]
@@ -186,8 +182,8 @@ def estimate_cost(
     p = price_for(model, prices)
     if p is None:
         return float("nan")
-    pt = _num(prompt_tokens)
-    ct = _num(completion_tokens)
+    pt = to_float(prompt_tokens)
+    ct = to_float(completion_tokens)
     if pt is None and ct is None:
         return float("nan")
     return round(((pt or 0.0) * p[0] + (ct or 0.0) * p[1]) / 1000.0, 12)
@@ -209,15 +205,8 @@ def estimate_costs(models, prompt_tokens, completion_tokens, prices=None):
         if m not in cache:
             cache[m] = price_for(m if isinstance(m, str) else None, prices)
         p = cache[m]
-        a, b = _num(pt), _num(ct)
+        a, b = to_float(pt), to_float(ct)
         if p is not None and (a is not None or b is not None):
             out[i] = ((a or 0.0) * p[0] + (b or 0.0) * p[1]) / 1000.0
     return out
 
-
-def _num(x) -> float | None:
-    try:
-        v = float(x)
-    except (TypeError, ValueError):
-        return None
-    return v if math.isfinite(v) else None
