@@ -704,3 +704,15 @@ def test_the_network_guard_itself_works(offline):
         assert [kind for kind, _ in offline] == ["getaddrinfo", "connect", "getaddrinfo"]
     finally:
         offline.clear()  # expected attempts: do not fail the teardown check
+
+
+def test_push_names_a_missing_comment_column(fixture_runs):
+    """A comment column the turns lack is a named input error, not a bare KeyError."""
+    from toolkit.errors import ToolkitError
+    from toolkit.sources.langsmith import make_client, push_feedback
+
+    turns = _scored_turns(fixture_runs)
+    with FakeLangSmith(fixture_runs) as srv:
+        with pytest.raises(ToolkitError, match=r"turns\.nope \(comment column\) is missing"):
+            push_feedback(turns, "quality", column="score", comment_column="nope", client=make_client(srv.url))
+        assert srv.calls("POST", "/feedback") == []

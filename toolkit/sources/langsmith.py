@@ -593,9 +593,9 @@ def _plan(turns, key: str, scores, comment_column: str | None):
     """One row per turn: its run, feedback id, score and comment, and the action (create or a skip)."""
     import pandas as pd
 
-    comments = turns[comment_column].astype("string") if comment_column else None
     if comment_column and comment_column not in turns.columns:
-        raise ValueError(f"turns.{comment_column} (comment column) is missing")
+        raise ToolkitError(f"turns.{comment_column} (comment column) is missing")
+    comments = turns[comment_column].astype("string") if comment_column else None
 
     def missing():
         return pd.array([pd.NA] * len(turns), dtype="string")
