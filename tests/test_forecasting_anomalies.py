@@ -302,3 +302,27 @@ def test_a_spike_on_a_wandering_level_is_judged_against_its_surroundings():
         false += int((~hit).sum())
     assert found == 3, found
     assert false / 9 <= 2.0, false                  # 3 weeks each: near the 1 a week asked
+
+
+def test_a_lasting_shift_flags_its_onset_and_says_how_long_it_lasted():
+    # a three-day shift: the window ends where the median of the last day has absorbed half of
+    # it (about half a day in), not three days later; lasts_until says how long it lasted
+    y = seasonal(288 * 21, seed=5)
+    at, length = 288 * 15 + 100, 288 * 3
+    y.iloc[at : at + length] += 8
+    a = F.detect_anomalies(y, alarms_per_week=0.1)
+    s, e = y.index[at], y.index[at + length - 1]
+    hit = a.windows[(a.windows.start <= e) & (a.windows.until > s)]
+    assert len(hit) == 1 and hit.kind.iloc[0] == "level_shift", hit
+    w = hit.iloc[0]
+    assert abs(w.start - s) <= pd.Timedelta("1h"), w
+    assert pd.Timedelta("10h") <= w.until - w.start <= pd.Timedelta("14h"), w
+    assert w.lasts_until >= e - pd.Timedelta("2h"), w
+    # the points after the onset are not flagged; a three-hour burst keeps its whole window
+    assert not a.points.flag[w.until + pd.Timedelta("1h") : e].any()
+    z = seasonal(288 * 21, seed=6)
+    z.iloc[at : at + 36] += 8
+    b = F.detect_anomalies(z, alarms_per_week=0.1).windows
+    hb = b[(b.start <= z.index[at + 35]) & (b.until > z.index[at])]
+    assert len(hb) == 1 and hb.until.iloc[0] - hb.start.iloc[0] >= pd.Timedelta("2h45min"), hb
+    assert (hb.lasts_until == hb.until).all(), hb

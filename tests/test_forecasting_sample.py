@@ -53,10 +53,13 @@ def test_quality_regression_is_flagged_with_no_false_window(scored, truth):
     # hour flagged (2026-10-03 22 h, 5 turns at mean 0.86, not planted), the refit of 2026-12-07
     # none, like the composite
     assert len(false) <= 1 and (false.peak_score > 0).all(), _report(w)
-    # one window over the regression's two days: the baseline (median of the last week) does
-    # not follow it within half a day as the median of the last day did
+    # one window for the regression, which says the departure lasted its two days: the
+    # baseline (median of the last week) does not follow it within half a day as the median of
+    # the last day did; the window itself is the onset (it ends where the day's median has
+    # absorbed half the shift, so that a two-day shift is not two days of flagged time)
     hits = w[w.matched == "quality_regression"]
-    assert len(hits) == 1 and hits.until.iloc[0] - hits.start.iloc[0] >= pd.Timedelta(hours=30), _report(w)
+    assert len(hits) == 1 and hits.lasts_until.iloc[0] - hits.start.iloc[0] >= pd.Timedelta(hours=30), _report(w)
+    assert hits.until.iloc[0] - hits.start.iloc[0] <= pd.Timedelta(hours=24), _report(w)
     # the flagged window overlaps the planted one: [start, end) of the regression
     inc = next(i for i in truth["incidents"] if i["kind"] == "quality_regression")
     hit = w[w.matched == "quality_regression"].iloc[0]

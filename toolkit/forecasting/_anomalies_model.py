@@ -28,7 +28,8 @@ class Anomalies:
     expected_avg. ``windows``: start, end (last flagged step), until (end of that step),
     n_points, n_flagged, direction (``high``/``low``), peak_score, peak_timestamp; the default
     method adds kind (spike, burst, level_shift, variance_change), scale, size, ratio,
-    expected, expected_lo, expected_hi. ``notes``: what was done to the series (grid, gaps);
+    expected, expected_lo, expected_hi, lasts_until (a level shift's window is its onset, which
+    ends about half a day in; lasts_until is where the departure ended). ``notes``: what was done to the series (grid, gaps);
     ``thresholds``: each scale's threshold and the rule that set it.
     """
 
@@ -46,7 +47,7 @@ class Anomalies:
 
     def summary_table(self) -> pd.DataFrame:
         """One row per window: when, how long, what kind, how big, and the expected range."""
-        cols = [c for c in ("start", "until", "kind", "direction", "size", "ratio", "expected_lo", "expected_hi") if c in self.windows]
+        cols = [c for c in ("start", "until", "kind", "direction", "size", "ratio", "expected_lo", "expected_hi", "lasts_until") if c in self.windows]
         return self.windows[cols].copy()
 
     def to_dict(self) -> dict:

@@ -25,8 +25,11 @@ Steps, each small and robust (medians, never means, of the history):
    Gaussian threshold for the same rate;
 6. windows: the points behind each flagged score that exceed 1 robust sd in its direction
    (so that a window is as long as the anomaly, not the smoothing), joined when less than an
-   hour apart or, in one direction, less than half the shorter window apart; each with its
-   kind, size and the expected range at its peak.
+   hour apart or, in one direction, less than half the shorter window apart; a shift's window
+   ends where the trailing median of a day (the shortest baseline of step 2) has absorbed half
+   of it -- about half a day after its start: the rest is the new level, not news (its kind
+   still comes from its full extent); each with its kind, size and the expected range at its
+   peak.
 """
 
 from __future__ import annotations
@@ -523,6 +526,33 @@ def _merged(runs: list[tuple[int, int]], u: np.ndarray, gap: int) -> list[tuple[
     return out
 
 
+def _absorbed_end(u: np.ndarray, a: int, b: int, k: int) -> int:
+    """The last point of a shift's window: where the trailing median of the last ``k`` residuals
+    has moved half way to the window's level (the new level is then the running normal).
+    The points before the window count as the normal level: a drift that led up to it is not
+    its new level.
+
+    Examples
+    --------
+    >>> u = np.r_[np.zeros(100), np.full(200, 3.0)]        # a lasting shift at 100
+    >>> _absorbed_end(u, 100, 299, 48), _absorbed_end(u, 100, 120, 48)   # a short one is kept whole
+    (124, 120)
+    """
+    if k < 2 or b - a + 1 <= k // 2:
+        return b
+    seg = u[a : b + 1]
+    sign = np.sign(np.nansum(seg)) or 1.0
+    level = float(np.nanmedian(seg * sign))
+    if not level > 0:      # no sustained level (a few large points): nothing to absorb
+        return b
+    lo = max(0, a - k)
+    v = u[lo : b + 1] * sign
+    v[: a - lo] = 0.0    # before the window: the normal level (a drift that led up to it is not its new level)
+    m = pd.Series(v).shift(1).rolling(k, min_periods=max(1, k // 2)).median().to_numpy()[a - lo :]
+    hit = np.flatnonzero(np.nan_to_num(m, nan=-np.inf) >= 0.5 * level)
+    return a + int(hit[0]) if len(hit) else b
+
+
 @dataclass
 class Result:
     expected: np.ndarray
@@ -658,11 +688,22 @@ def multiscale(x: np.ndarray, step: pd.Timedelta, *, alarms_per_week: float, sea
             kind = "level_shift"
         else:
             kind = "burst"
+        b_full = b
+        if not mixed:
+            # a shift's window ends once the day-long trailing median (the shortest baseline the
+            # detector considers) has absorbed half of it: after that the new level is the running
+            # normal, and the rest of a day-long mean's support is not news (kind: full extent)
+            b_new = _absorbed_end(u, a, b, int(DAY // step) if step < DAY else 7)
+            if b_new < b:
+                flag[b_new + 1 : b + 1] = False
+                b = b_new
+                sel = np.arange(a, b + 1)
+                fl = sel[flag[sel]]
         seg = np.abs(np.nan_to_num(u[a : b + 1], nan=0.0))
         peak = a + int(np.argmax(seg))
         zpk = float(best_z[fl][np.argmax(best_ratio[fl])])
         direction_w = "high" if np.nansum(u[fl]) > 0 else "low"
-        wins.append({"a": a, "b": b, "n_flagged": int(len(fl)), "kind": kind, "scale": sc.k, "scale_kind": sc.name,
+        wins.append({"a": a, "b": b, "b_full": b_full, "n_flagged": int(len(fl)), "kind": kind, "scale": sc.k, "scale_kind": sc.name,
                      "peak": peak, "peak_score": zpk, "ratio_to_threshold": float(best_ratio[fl].max()),
                      "direction": direction_w})
     # the normal range of a single point around the baseline, in sigmas: the point scale's

@@ -202,7 +202,10 @@ def detect_anomalies(
       heavy tails included);
     * **windows**: the points behind each flagged score that exceed one robust sd in its
       direction, joined when closer than an hour (``max_gap`` steps) or, in one direction,
-      than half the shorter of two neighbouring windows, each with ``kind``,
+      than half the shorter of two neighbouring windows; a level shift's window is its onset: it
+      ends where the median of the last day has absorbed half of it (about half a day in: the
+      rest is the new level, not news; ``lasts_until`` says how long the departure lasted),
+      each with ``kind``,
       ``size`` (its robust z on the scale that fired), ``ratio`` (observed / expected mean over
       the window) and ``expected_lo``/``expected_hi`` (the point band at the peak).
 
@@ -249,7 +252,8 @@ def detect_anomalies(
     Anomalies
         ``points`` (value, expected, lo, hi, score, flag) and ``windows`` (start, end, until,
         n_points, n_flagged, direction, kind, scale, peak_score, peak_timestamp, size, ratio,
-        expected, expected_lo, expected_hi).
+        expected, expected_lo, expected_hi, lasts_until: the end of the departure a shift's
+        window starts, ``until`` for the other windows).
 
     Examples
     --------
@@ -365,7 +369,7 @@ def _periods_used(desc: str, step: pd.Timedelta) -> list[int]:
 
 def _windows_frame(wins: list[dict], idx: pd.DatetimeIndex, step: pd.Timedelta, pts: pd.DataFrame) -> pd.DataFrame:
     cols = ["start", "end", "until", "n_points", "n_flagged", "direction", "kind", "scale", "peak_score", "peak_timestamp",
-            "size", "ratio", "expected", "expected_lo", "expected_hi"]
+            "size", "ratio", "expected", "expected_lo", "expected_hi", "lasts_until"]
     rows = []
     for w in wins:
         a, b, pk = w["a"], w["b"], w["peak"]
@@ -379,8 +383,10 @@ def _windows_frame(wins: list[dict], idx: pd.DatetimeIndex, step: pd.Timedelta, 
             "ratio": v / e if e > 0 and v >= 0 else np.nan,
             "expected": float(pts["expected"].iloc[pk]), "expected_lo": float(pts["lo"].iloc[pk]),
             "expected_hi": float(pts["hi"].iloc[pk]),
+            "lasts_until": idx[w.get("b_full", b)] + step,
         })
     out = pd.DataFrame(rows, columns=cols)
     if not rows:
-        out = out.astype({"start": idx.dtype, "end": idx.dtype, "until": idx.dtype, "peak_timestamp": idx.dtype})
+        out = out.astype({"start": idx.dtype, "end": idx.dtype, "until": idx.dtype, "peak_timestamp": idx.dtype,
+                          "lasts_until": idx.dtype})
     return out

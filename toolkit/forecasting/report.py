@@ -123,7 +123,7 @@ class ForecastReport:
             "trend": {"direction": tr.direction, "slope_per_day": tr.slope, "ci": [tr.ci_low, tr.ci_high],
                       "relative_slope_per_day": tr.relative_slope,
                       "relative_ci": [tr.relative_ci_low, tr.relative_ci_high], "p_value": tr.p_value},
-            "anomalies": {k: _records(v, ["start", "end", "until", "peak_timestamp"]) for k, v in self.anomalies.items()},
+            "anomalies": {k: _records(v, ["start", "end", "until", "peak_timestamp", "lasts_until"]) for k, v in self.anomalies.items()},
             "change_points": _records(self.change_points, ["timestamp"]),
         }
         matched = {k: v for k, v in self.anomalies.items() if "matched" in v}
