@@ -428,3 +428,25 @@ def test_default_thresholds_follow_the_quality_model():
     assert fitted.loc[fitted["metric"] == "mean_quality", "threshold"].tolist() == [0.6]
     fast = evaluate_alerts(t55, by=(), config=QualityConfig(mode="fast"))
     assert "mean_quality" not in set(fast["metric"])  # the fast mode's 0.5
+
+
+def test_partial_thresholds_keep_the_quality_thresholds_of_the_model_in_use():
+    """A mapping without the quality thresholds (a thresholds file with response times only)
+    takes the quality thresholds of the model in use, as no thresholds do: fast mode 0.3/0.5,
+    not the full mode's 0.45/0.6 (a mean of 0.55 raised a medium alert it would not raise
+    without the file); a fast-mode quality_medium of 0.4 is valid beside its default high 0.3."""
+    from toolkit.monitoring import Thresholds, evaluate_alerts
+    from toolkit.monitoring.thresholds import _thresholds
+
+    fast = QualityConfig(mode="fast")
+    t55 = _fake_turns(40, 0.55, 1.0)
+    part = evaluate_alerts(t55, {"response_time_high": 9.0}, by=(), config=fast)
+    assert "mean_quality" not in set(part["metric"])
+    th = _thresholds({"response_time_high": 9.0}, fast)
+    assert (th.quality_high, th.quality_medium, th.response_time_high) == (0.3, 0.5, 9.0)
+    assert _thresholds({"quality_medium": 0.4}, fast).quality_high == 0.3
+    assert _thresholds({"quality_medium": 0.65}, {"model": "composite"}).quality_high == 0.6
+    assert _thresholds({"quality_medium": 0.7}).quality_high == 0.45  # no config: full mode
+    # given values win; the keyword form leaves out the None ones (a notebook's "not set")
+    assert Thresholds.for_config(fast, quality_high=0.1, quality_medium=None).quality_medium == 0.5
+    assert Thresholds.for_config(None, quality_medium=None) == Thresholds()
