@@ -289,6 +289,27 @@ def test_cli_bad_input(small_log_dir, tmp_path):
     assert r.returncode == 2 and "relevance must be a finite number >= 0" in r.stderr
 
 
+def test_cli_report_thresholds_follow_the_quality_config(tmp_path):
+    """``toolkit report --config`` with fast mode and no thresholds file: the fast mode's quality
+    thresholds (0.3/0.5), as the Python API picks them; the CLI used the full mode's 0.45/0.6 (a
+    mean of 0.55 raised a medium alert). A thresholds file without quality keys keeps them too."""
+    log = tmp_path / "turns.csv"
+    _fake_turns(40, 0.55, 1.0).to_csv(log, index=False)  # already scored: not rescored
+    cfg = tmp_path / "fast.json"
+    cfg.write_text(json.dumps({"mode": "fast"}))
+    th = tmp_path / "th.json"
+    th.write_text(json.dumps({"response_time_high": 9.0}))
+    for extra in ([], ["--thresholds", str(th)]):
+        r = _toolkit("report", str(log), "--config", str(cfg), "--json", *extra)
+        assert r.returncode == 0, r.stderr
+        rep = json.loads(r.stdout)
+        assert (rep["thresholds"]["quality_high"], rep["thresholds"]["quality_medium"]) == (0.3, 0.5)
+        assert "mean_quality" not in {a["metric"] for a in rep["alerts"]}
+    r = _toolkit("report", str(log), "--json")  # full mode: its 0.6
+    assert [a["threshold"] for a in json.loads(r.stdout)["alerts"]
+            if a["metric"] == "mean_quality" and a["scope"] == "all"] == [0.6]
+
+
 # ------------------------------------------------------------------------------------------
 # notebook
 # ------------------------------------------------------------------------------------------
