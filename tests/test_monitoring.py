@@ -339,6 +339,25 @@ def test_quality_notebook_runs(run_notebook, small_log_dir):
             assert not (o.get("output_type") == "stream" and o.get("name") == "stderr"), o
 
 
+@pytest.mark.slow
+def test_quality_notebook_thresholds_follow_the_quality_mode(run_notebook, tmp_path):
+    """Notebook 01 with quality_mode="fast" (as a batch entry sets it) and no quality thresholds:
+    the fast mode's 0.3/0.5 (its defaults were the full mode's 0.45/0.6 whatever the mode); a
+    threshold given is used as given."""
+    from toolkit.io import save
+    from toolkit.sample import generate_sample
+
+    d = tmp_path / "log"
+    save(generate_sample(seed=3, days=2).log, d)
+    side = run_notebook("01_quality", data_path=str(d), quality_mode="fast", interactive=False)
+    th = side["parameters"]["thresholds"]
+    assert (th["quality_high"], th["quality_medium"]) == (0.3, 0.5)
+    side = run_notebook("01_quality", data_path=str(d), quality_mode="fast", quality_medium=0.4,
+                        interactive=False)
+    th = side["parameters"]["thresholds"]
+    assert (th["quality_high"], th["quality_medium"]) == (0.3, 0.4)
+
+
 def test_notebook_committed_without_outputs():
     nb = json.loads((Path(__file__).resolve().parents[1] / "notebooks" / "01_quality.ipynb").read_text())
     params = [c for c in nb["cells"] if "parameters" in c.get("metadata", {}).get("tags", [])]
