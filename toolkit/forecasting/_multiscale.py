@@ -350,10 +350,12 @@ def count_z(counts: np.ndarray, rate: np.ndarray) -> tuple[np.ndarray, float]:
     x = np.where(ok, counts, 0.0)
     lam = np.maximum(rate, 1e-9)
     pearson = ((x - lam) ** 2 / lam)[ok]
-    # the dispersion from the bulk (the largest 1 % are where incidents are)
+    # the dispersion from the bulk (the largest 1 % are where incidents are; at least the
+    # largest one: under 100 counts, 99 % rounded up was all of them, the incident too)
     phi = 1.0
     if len(pearson) >= 30:
-        phi = max(1.0, float(np.mean(np.sort(pearson)[: int(np.ceil(0.99 * len(pearson)))])))
+        bulk = min(int(np.ceil(0.99 * len(pearson))), len(pearson) - 1)
+        phi = max(1.0, float(np.mean(np.sort(pearson)[:bulk])))
     if phi > 1.05:
         n_nb = lam / (phi - 1.0)
         dist = stats.nbinom(n_nb, 1.0 / phi)
