@@ -317,3 +317,18 @@ def test_the_count_that_is_the_incident_does_not_set_the_dispersion_of_a_short_s
     y = pd.Series(x, index=pd.date_range("2026-01-01", periods=48, freq="h"))
     w = F.detect_anomalies(y).windows
     assert len(w) == 1 and w.start.iloc[0] == y.index[-1] and w.kind.iloc[0] == "spike", w
+
+
+def test_one_huge_count_is_one_spike_not_alarms_around_it():
+    """The expected rate of a count is the mean over a week around it: one count of 5,000 among
+    hourly counts of about 0.3 raised its neighbours' rate to about 30, so the zeros beside it
+    were 'low spikes' (7 false windows and a variance change); a million made a week-long level
+    shift starting three days early. The counts entering a neighbour's rate are capped at the
+    series' 99th percentile (at least 1): one spike, at the hour, as before the count tail."""
+    idx = pd.date_range("2026-01-05", periods=24 * 28, freq="h", tz="UTC")
+    c = np.random.default_rng(0).poisson(0.3, len(idx)).astype(float)
+    for big in (5000.0, 1e6):
+        x = c.copy()
+        x[300] = big
+        w = F.detect_anomalies(pd.Series(x, idx)).windows
+        assert len(w) == 1 and w.start.iloc[0] == idx[300] and w.kind.iloc[0] == "spike", (big, w)

@@ -319,13 +319,18 @@ def count_rate(counts: np.ndarray, expected_rate: np.ndarray, step: pd.Timedelta
     --------
     >>> c = np.zeros(200); c[-1] = 7
     >>> lam = count_rate(c, np.zeros(200), pd.Timedelta("1h"))
-    >>> round(float(lam[-1]), 4), round(float(lam[150]), 4)    # 0.5 / 85 steps; the 7 in 7.5 / 134
-    (0.0059, 0.056)
+    >>> round(float(lam[-1]), 4), round(float(lam[150]), 4)    # 0.5 / 85 steps; the 7 as 1 in 1.5 / 134
+    (0.0059, 0.0112)
     """
     k = int(WEEK // step) if step < DAY else 28
     k = max(3, min(k, len(counts)))
-    c = np.where(np.isfinite(counts), counts, 0.0)
-    m = np.isfinite(counts).astype(float)
+    ok = np.isfinite(counts)
+    # a count enters its neighbours' rate at most at the series' 99th percentile (at least 1):
+    # one huge count would otherwise raise a week of neighbours' rates and make their zeros
+    # improbably low
+    cap = max(1.0, float(np.quantile(counts[ok], 0.99))) if ok.any() else 1.0
+    c = np.where(ok, np.minimum(counts, cap), 0.0)
+    m = ok.astype(float)
     s = pd.Series(c).rolling(k, center=True, min_periods=1).sum().to_numpy() - c
     nn = pd.Series(m).rolling(k, center=True, min_periods=1).sum().to_numpy() - m
     local = (s + 0.5) / (nn + 1.0)
