@@ -332,3 +332,23 @@ def test_one_huge_count_is_one_spike_not_alarms_around_it():
         x[300] = big
         w = F.detect_anomalies(pd.Series(x, idx)).windows
         assert len(w) == 1 and w.start.iloc[0] == idx[300] and w.kind.iloc[0] == "spike", (big, w)
+
+
+def test_series_weights_must_be_indexed_by_timestamps_of_the_same_kind():
+    """A Series of weights is matched to the values by its timestamps: naive weights on an
+    aware series (or the reverse) were silently taken to be in the series' zone (UTC for a naive
+    series): refused, as the log refuses to guess a zone; an index of numbers (pd.Series(list))
+    was read as nanoseconds since 1970 and ended in "no observed value has a positive weight"."""
+    idx = pd.date_range("2026-01-05", periods=24 * 14, freq="h", tz="UTC")
+    v = 10 + np.random.default_rng(1).normal(0, 1, len(idx))
+    w = np.full(len(idx), 4.0)
+    with pytest.raises(ToolkitError, match="naive"):
+        F.detect_anomalies(pd.Series(v, idx), weights=pd.Series(w, idx.tz_localize(None)))
+    with pytest.raises(ToolkitError, match="naive"):
+        F.detect_anomalies(pd.Series(v, idx.tz_localize(None)), weights=pd.Series(w, idx))
+    with pytest.raises(ToolkitError, match="numbers.*pass an array"):
+        F.detect_anomalies(pd.Series(v, idx), weights=pd.Series(w))
+    # the same instants in another zone are the same timestamps
+    ref = F.detect_anomalies(pd.Series(v, idx), weights=w).points
+    pd.testing.assert_frame_equal(
+        F.detect_anomalies(pd.Series(v, idx), weights=pd.Series(w, idx.tz_convert("Asia/Tokyo"))).points, ref)
