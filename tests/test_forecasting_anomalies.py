@@ -352,3 +352,14 @@ def test_series_weights_must_be_indexed_by_timestamps_of_the_same_kind():
     ref = F.detect_anomalies(pd.Series(v, idx), weights=w).points
     pd.testing.assert_frame_equal(
         F.detect_anomalies(pd.Series(v, idx), weights=pd.Series(w, idx.tz_convert("Asia/Tokyo"))).points, ref)
+
+
+def test_a_reversed_date_range_works_with_the_model_methods_too():
+    """A reversed date_range keeps its (negative) freq, which the model methods, forecasts and
+    decompositions passed on as the grid: "timestamps must be regular (every -1h ...); 504 off
+    the grid". The detector's own grid was fixed; these read the same series now."""
+    y = seasonal(24 * 21, freq="h", seed=8)
+    for method in ("stl", "onestep"):
+        pd.testing.assert_frame_equal(F.detect_anomalies(y.iloc[::-1], method=method).points,
+                                      F.detect_anomalies(y, method=method).points)
+    pd.testing.assert_frame_equal(F.forecast(y.iloc[::-1], horizon=3).frame, F.forecast(y, horizon=3).frame)
