@@ -326,3 +326,62 @@ def test_a_lasting_shift_flags_its_onset_and_says_how_long_it_lasted():
     hb = b[(b.start <= z.index[at + 35]) & (b.until > z.index[at])]
     assert len(hb) == 1 and hb.until.iloc[0] - hb.start.iloc[0] >= pd.Timedelta("2h45min"), hb
     assert (hb.lasts_until == hb.until).all(), hb
+def test_the_count_that_is_the_incident_does_not_set_the_dispersion_of_a_short_series():
+    """Under 100 counts the "bulk" (the smallest 99 % of the Pearson residuals) was every count,
+    the incident too: 9 errors after 47 quiet hours made the counts look overdispersed (phi 81)
+    and scored 3.3 under a negative binomial, under its threshold (the square-root scale before
+    the count tail flagged it). The largest residual is left out of the dispersion."""
+    from toolkit.forecasting._multiscale import count_z
+
+    x = np.r_[np.zeros(47), 9.0]
+    z, phi = count_z(x, np.full(48, 0.5 / 24))
+    assert phi == 1.0 and z[-1] > 9
+    y = pd.Series(x, index=pd.date_range("2026-01-01", periods=48, freq="h"))
+    w = F.detect_anomalies(y).windows
+    assert len(w) == 1 and w.start.iloc[0] == y.index[-1] and w.kind.iloc[0] == "spike", w
+
+
+def test_one_huge_count_is_one_spike_not_alarms_around_it():
+    """The expected rate of a count is the mean over a week around it: one count of 5,000 among
+    hourly counts of about 0.3 raised its neighbours' rate to about 30, so the zeros beside it
+    were 'low spikes' (7 false windows and a variance change); a million made a week-long level
+    shift starting three days early. The counts entering a neighbour's rate are capped at the
+    series' 99th percentile (at least 1): one spike, at the hour, as before the count tail."""
+    idx = pd.date_range("2026-01-05", periods=24 * 28, freq="h", tz="UTC")
+    c = np.random.default_rng(0).poisson(0.3, len(idx)).astype(float)
+    for big in (5000.0, 1e6):
+        x = c.copy()
+        x[300] = big
+        w = F.detect_anomalies(pd.Series(x, idx)).windows
+        assert len(w) == 1 and w.start.iloc[0] == idx[300] and w.kind.iloc[0] == "spike", (big, w)
+
+
+def test_series_weights_must_be_indexed_by_timestamps_of_the_same_kind():
+    """A Series of weights is matched to the values by its timestamps: naive weights on an
+    aware series (or the reverse) were silently taken to be in the series' zone (UTC for a naive
+    series): refused, as the log refuses to guess a zone; an index of numbers (pd.Series(list))
+    was read as nanoseconds since 1970 and ended in "no observed value has a positive weight"."""
+    idx = pd.date_range("2026-01-05", periods=24 * 14, freq="h", tz="UTC")
+    v = 10 + np.random.default_rng(1).normal(0, 1, len(idx))
+    w = np.full(len(idx), 4.0)
+    with pytest.raises(ToolkitError, match="naive"):
+        F.detect_anomalies(pd.Series(v, idx), weights=pd.Series(w, idx.tz_localize(None)))
+    with pytest.raises(ToolkitError, match="naive"):
+        F.detect_anomalies(pd.Series(v, idx.tz_localize(None)), weights=pd.Series(w, idx))
+    with pytest.raises(ToolkitError, match="numbers.*pass an array"):
+        F.detect_anomalies(pd.Series(v, idx), weights=pd.Series(w))
+    # the same instants in another zone are the same timestamps
+    ref = F.detect_anomalies(pd.Series(v, idx), weights=w).points
+    pd.testing.assert_frame_equal(
+        F.detect_anomalies(pd.Series(v, idx), weights=pd.Series(w, idx.tz_convert("Asia/Tokyo"))).points, ref)
+
+
+def test_a_reversed_date_range_works_with_the_model_methods_too():
+    """A reversed date_range keeps its (negative) freq, which the model methods, forecasts and
+    decompositions passed on as the grid: "timestamps must be regular (every -1h ...); 504 off
+    the grid". The detector's own grid was fixed; these read the same series now."""
+    y = seasonal(24 * 21, freq="h", seed=8)
+    for method in ("stl", "onestep"):
+        pd.testing.assert_frame_equal(F.detect_anomalies(y.iloc[::-1], method=method).points,
+                                      F.detect_anomalies(y, method=method).points)
+    pd.testing.assert_frame_equal(F.forecast(y.iloc[::-1], horizon=3).frame, F.forecast(y, horizon=3).frame)

@@ -289,6 +289,27 @@ def test_cli_bad_input(small_log_dir, tmp_path):
     assert r.returncode == 2 and "relevance must be a finite number >= 0" in r.stderr
 
 
+def test_cli_report_thresholds_follow_the_quality_config(tmp_path):
+    """``toolkit report --config`` with fast mode and no thresholds file: the fast mode's quality
+    thresholds (0.3/0.5), as the Python API picks them; the CLI used the full mode's 0.45/0.6 (a
+    mean of 0.55 raised a medium alert). A thresholds file without quality keys keeps them too."""
+    log = tmp_path / "turns.csv"
+    _fake_turns(40, 0.55, 1.0).to_csv(log, index=False)  # already scored: not rescored
+    cfg = tmp_path / "fast.json"
+    cfg.write_text(json.dumps({"mode": "fast"}))
+    th = tmp_path / "th.json"
+    th.write_text(json.dumps({"response_time_high": 9.0}))
+    for extra in ([], ["--thresholds", str(th)]):
+        r = _toolkit("report", str(log), "--config", str(cfg), "--json", *extra)
+        assert r.returncode == 0, r.stderr
+        rep = json.loads(r.stdout)
+        assert (rep["thresholds"]["quality_high"], rep["thresholds"]["quality_medium"]) == (0.3, 0.5)
+        assert "mean_quality" not in {a["metric"] for a in rep["alerts"]}
+    r = _toolkit("report", str(log), "--json")  # full mode: its 0.6
+    assert [a["threshold"] for a in json.loads(r.stdout)["alerts"]
+            if a["metric"] == "mean_quality" and a["scope"] == "all"] == [0.6]
+
+
 # ------------------------------------------------------------------------------------------
 # notebook
 # ------------------------------------------------------------------------------------------
@@ -316,6 +337,25 @@ def test_quality_notebook_runs(run_notebook, small_log_dir):
         for o in cell.get("outputs", []):
             assert o.get("output_type") != "error"
             assert not (o.get("output_type") == "stream" and o.get("name") == "stderr"), o
+
+
+@pytest.mark.slow
+def test_quality_notebook_thresholds_follow_the_quality_mode(run_notebook, tmp_path):
+    """Notebook 01 with quality_mode="fast" (as a batch entry sets it) and no quality thresholds:
+    the fast mode's 0.3/0.5 (its defaults were the full mode's 0.45/0.6 whatever the mode); a
+    threshold given is used as given."""
+    from toolkit.io import save
+    from toolkit.sample import generate_sample
+
+    d = tmp_path / "log"
+    save(generate_sample(seed=3, days=2).log, d)
+    side = run_notebook("01_quality", data_path=str(d), quality_mode="fast", interactive=False)
+    th = side["parameters"]["thresholds"]
+    assert (th["quality_high"], th["quality_medium"]) == (0.3, 0.5)
+    side = run_notebook("01_quality", data_path=str(d), quality_mode="fast", quality_medium=0.4,
+                        interactive=False)
+    th = side["parameters"]["thresholds"]
+    assert (th["quality_high"], th["quality_medium"]) == (0.3, 0.4)
 
 
 def test_notebook_committed_without_outputs():
@@ -428,3 +468,25 @@ def test_default_thresholds_follow_the_quality_model():
     assert fitted.loc[fitted["metric"] == "mean_quality", "threshold"].tolist() == [0.6]
     fast = evaluate_alerts(t55, by=(), config=QualityConfig(mode="fast"))
     assert "mean_quality" not in set(fast["metric"])  # the fast mode's 0.5
+
+
+def test_partial_thresholds_keep_the_quality_thresholds_of_the_model_in_use():
+    """A mapping without the quality thresholds (a thresholds file with response times only)
+    takes the quality thresholds of the model in use, as no thresholds do: fast mode 0.3/0.5,
+    not the full mode's 0.45/0.6 (a mean of 0.55 raised a medium alert it would not raise
+    without the file); a fast-mode quality_medium of 0.4 is valid beside its default high 0.3."""
+    from toolkit.monitoring import Thresholds, evaluate_alerts
+    from toolkit.monitoring.thresholds import _thresholds
+
+    fast = QualityConfig(mode="fast")
+    t55 = _fake_turns(40, 0.55, 1.0)
+    part = evaluate_alerts(t55, {"response_time_high": 9.0}, by=(), config=fast)
+    assert "mean_quality" not in set(part["metric"])
+    th = _thresholds({"response_time_high": 9.0}, fast)
+    assert (th.quality_high, th.quality_medium, th.response_time_high) == (0.3, 0.5, 9.0)
+    assert _thresholds({"quality_medium": 0.4}, fast).quality_high == 0.3
+    assert _thresholds({"quality_medium": 0.65}, {"model": "composite"}).quality_high == 0.6
+    assert _thresholds({"quality_medium": 0.7}).quality_high == 0.45  # no config: full mode
+    # given values win; the keyword form leaves out the None ones (a notebook's "not set")
+    assert Thresholds.for_config(fast, quality_high=0.1, quality_medium=None).quality_medium == 0.5
+    assert Thresholds.for_config(None, quality_medium=None) == Thresholds()

@@ -161,6 +161,17 @@ def test_annotation_forms():
     assert coerce_cli_value(pep604, "none") is None and coerce_cli_value(untyped, "2") == 2
 
 
+def test_untyped_default_of_another_literal_type_is_a_parameter_error_not_a_crash():
+    """An unannotated default whose literal type the accepted-types table does not list (bytes,
+    set, complex): a value is refused with the usual ParameterError, as before the table; the
+    table's lookup raised KeyError (a traceback from ``toolkit batch``)."""
+    for default in ('b"x"', "{1, 2}", "1j"):
+        spec = ParameterSpec("x", "None", default)
+        assert not spec.accepts(3) and not spec.accepts("a")
+        with pytest.raises(ParameterError, match="parameter 'x' expects"):
+            check_parameters("nb.ipynb", {"x": 3}, specs={"x": spec})
+
+
 def test_cli_values_are_converted_to_declared_types(tmp_path):
     specs = inspect_parameters(work_notebook(tmp_path))
     got = check_parameters(None, {"n": "7", "scale": "0.5", "flag": "yes", "tags": "[b, c]",

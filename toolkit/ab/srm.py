@@ -149,7 +149,9 @@ def adjust_rows(p, method: str = "holm", *, what: str = "correction") -> np.ndar
     elif method == "holm":
         adj_sorted = np.maximum.accumulate(np.where(fin, (m - rank) * ps0, -np.inf), axis=1)
     elif method == "bh":
-        scaled = np.where(fin, ps0 * m / (rank + 1), np.inf)
+        # m / k * p in this order, as adjust_pvalues always computed it: the largest p stays
+        # itself (m / m = 1); p * m / k moved round p-values across alpha by one ulp (test)
+        scaled = np.where(fin, m / (rank + 1) * ps0, np.inf)
         adj_sorted = np.minimum.accumulate(scaled[:, ::-1], axis=1)[:, ::-1]
     else:
         raise ABInputError(f"{what} must be 'holm', 'bh', 'bonferroni' or 'none', got {method!r}")

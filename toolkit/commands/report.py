@@ -35,17 +35,19 @@ def run(args) -> int:
     from toolkit.errors import UsageError
     from toolkit.commands.score import read_settings
     from toolkit.io import load
-    from toolkit.monitoring import Thresholds, monitoring_report
+    from toolkit.monitoring import monitoring_report
+    from toolkit.monitoring.thresholds import _thresholds
     from toolkit.quality import QualityConfig
 
-    try:
-        th = Thresholds.from_dict(read_settings(args.thresholds, "thresholds")) if args.thresholds else Thresholds()
-    except (TypeError, ValueError) as exc:
-        raise UsageError(f"thresholds: {exc}") from None
+    given = read_settings(args.thresholds, "thresholds") if args.thresholds else None
     try:
         config = QualityConfig.from_dict(read_settings(args.config, "quality config")) if args.config else QualityConfig()
     except (TypeError, ValueError) as exc:
         raise UsageError(f"quality config: {exc}") from None
+    try:  # the quality thresholds not in the file are those of the quality model in the config
+        th = _thresholds(given, config)
+    except (TypeError, ValueError) as exc:
+        raise UsageError(f"thresholds: {exc}") from None
     if args.freq not in ("h", "D", "W", "M", "min"):
         raise UsageError(f"--freq must be one of h, D, W, M, got {args.freq!r}")
     log = load(args.path, tz=args.tz)

@@ -322,13 +322,18 @@ def count_rate(counts: np.ndarray, expected_rate: np.ndarray, step: pd.Timedelta
     --------
     >>> c = np.zeros(200); c[-1] = 7
     >>> lam = count_rate(c, np.zeros(200), pd.Timedelta("1h"))
-    >>> round(float(lam[-1]), 4), round(float(lam[150]), 4)    # 0.5 / 85 steps; the 7 in 7.5 / 134
-    (0.0059, 0.056)
+    >>> round(float(lam[-1]), 4), round(float(lam[150]), 4)    # 0.5 / 85 steps; the 7 as 1 in 1.5 / 134
+    (0.0059, 0.0112)
     """
     k = int(WEEK // step) if step < DAY else 28
     k = max(3, min(k, len(counts)))
-    c = np.where(np.isfinite(counts), counts, 0.0)
-    m = np.isfinite(counts).astype(float)
+    ok = np.isfinite(counts)
+    # a count enters its neighbours' rate at most at the series' 99th percentile (at least 1):
+    # one huge count would otherwise raise a week of neighbours' rates and make their zeros
+    # improbably low
+    cap = max(1.0, float(np.quantile(counts[ok], 0.99))) if ok.any() else 1.0
+    c = np.where(ok, np.minimum(counts, cap), 0.0)
+    m = ok.astype(float)
     s = pd.Series(c).rolling(k, center=True, min_periods=1).sum().to_numpy() - c
     nn = pd.Series(m).rolling(k, center=True, min_periods=1).sum().to_numpy() - m
     local = (s + 0.5) / (nn + 1.0)
@@ -353,10 +358,12 @@ def count_z(counts: np.ndarray, rate: np.ndarray) -> tuple[np.ndarray, float]:
     x = np.where(ok, counts, 0.0)
     lam = np.maximum(rate, 1e-9)
     pearson = ((x - lam) ** 2 / lam)[ok]
-    # the dispersion from the bulk (the largest 1 % are where incidents are)
+    # the dispersion from the bulk (the largest 1 % are where incidents are; at least the
+    # largest one: under 100 counts, 99 % rounded up was all of them, the incident too)
     phi = 1.0
     if len(pearson) >= 30:
-        phi = max(1.0, float(np.mean(np.sort(pearson)[: int(np.ceil(0.99 * len(pearson)))])))
+        bulk = min(int(np.ceil(0.99 * len(pearson))), len(pearson) - 1)
+        phi = max(1.0, float(np.mean(np.sort(pearson)[:bulk])))
     if phi > 1.05:
         n_nb = lam / (phi - 1.0)
         dist = stats.nbinom(n_nb, 1.0 / phi)

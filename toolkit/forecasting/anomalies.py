@@ -332,6 +332,10 @@ def _weights_on_grid(weights: pd.Series | np.ndarray, y: pd.Series, g: Any) -> n
         w = weights
         if w.index.has_duplicates:
             raise AnomalyOptionError("weights: a Series of weights needs unique timestamps (one per value)")
+        if pd.api.types.is_numeric_dtype(w.index.dtype):
+            raise AnomalyOptionError("weights: a Series of weights is matched to the values by its timestamps, "
+                                     "and its index holds numbers; pass an array (one weight per value, in "
+                                     "their order) or index the weights by the series' timestamps")
     else:
         w = np.asarray(weights)
         if w.shape != (len(y),):
@@ -343,12 +347,13 @@ def _weights_on_grid(weights: pd.Series | np.ndarray, y: pd.Series, g: Any) -> n
     except (TypeError, ValueError):
         raise AnomalyOptionError("weights must be numbers (observations behind each value), indexed like the series") from None
     grid = g.y.index
-    if ts.tz is None and grid.tz is not None:
-        ts = ts.tz_localize(grid.tz, ambiguous="NaT", nonexistent="NaT")
-    elif ts.tz is not None and grid.tz is not None:
+    if (ts.tz is None) != (grid.tz is None):
+        # which zone naive timestamps are in is not guessed (as the log does not guess it)
+        raise AnomalyOptionError(
+            f"weights: the series' timestamps are {'naive' if grid.tz is None else 'time-zone aware'} and the "
+            f"weights' are {'naive' if ts.tz is None else 'time-zone aware'}; localise one like the other")
+    if ts.tz is not None:
         ts = ts.tz_convert(grid.tz)
-    elif ts.tz is not None:
-        ts = ts.tz_convert(None)
     pos = grid.searchsorted(ts, side="right") - 1
     inside = (pos >= 0) & (ts < grid[-1] + g.step) & ~ts.isna() & np.isfinite(w.to_numpy())
     out = np.zeros(len(grid))

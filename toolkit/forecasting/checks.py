@@ -91,7 +91,10 @@ def prepare(
     """
     label = series_label(y.name)
     kind = (y.attrs or {}).get("kind")
-    r = regularize(y, freq or (y.index.freqstr if isinstance(y.index, pd.DatetimeIndex) and y.index.freq is not None else None))
+    # the index's own freq only when it runs forwards (a reversed date_range has a negative one)
+    own = (y.index.freqstr if isinstance(y.index, pd.DatetimeIndex) and y.index.freq is not None
+           and y.index.is_monotonic_increasing else None)
+    r = regularize(y, freq or own)
     f = r.attrs.get("freq") or r.index.freqstr
     notes: list[str] = []
     if r.attrs.get("n_gaps"):

@@ -104,6 +104,19 @@ class Thresholds:
             raise ValueError(f"Thresholds: unknown setting(s) {unknown}; known: {sorted(known)}")
         return cls(**d)
 
+    @classmethod
+    def for_config(cls, config: Any = None, **given: Any) -> "Thresholds":
+        """The thresholds ``given`` (a None value: not given); the quality thresholds not given are
+        those of the quality model in ``config`` (see ``quality_high``), the others the defaults.
+
+        Examples
+        --------
+        >>> t = Thresholds.for_config({"mode": "fast"}, quality_high=None, response_time_high=9)
+        >>> t.quality_high, t.quality_medium, t.response_time_high
+        (0.3, 0.5, 9)
+        """
+        return _thresholds({k: v for k, v in given.items() if v is not None}, config)
+
     def to_dict(self) -> dict:
         return asdict(self)
 
@@ -115,8 +128,23 @@ COMPOSITE_QUALITY = {"quality_high": 0.6, "quality_medium": 0.7}
 FAST_QUALITY = {"quality_high": 0.3, "quality_medium": 0.5}
 
 
+def _quality_defaults(config=None) -> dict:
+    """The default quality thresholds of the quality model in ``config`` (empty: the class's)."""
+    if config is None:
+        return {}
+    from toolkit.quality.config import _config
+
+    cfg = _config(config)
+    if cfg.model == "composite":
+        return dict(COMPOSITE_QUALITY)
+    if cfg.mode == "fast" and cfg.quality_model is None:
+        return dict(FAST_QUALITY)
+    return {}
+
+
 def _thresholds(t, config=None) -> Thresholds:
-    """``t`` as :class:`Thresholds`; none given: the defaults of the quality model in ``config``.
+    """``t`` as :class:`Thresholds`; none given: the defaults of the quality model in ``config``
+    (a mapping: its values over those defaults).
 
     Examples
     --------
@@ -124,19 +152,15 @@ def _thresholds(t, config=None) -> Thresholds:
     (0.7, 0.6)
     >>> _thresholds(None, {"mode": "fast"}).quality_medium
     0.5
+    >>> _thresholds({"response_time_high": 9.0}, {"mode": "fast"}).quality_medium
+    0.5
     """
     if t is None:
-        if config is not None:
-            from toolkit.quality.config import _config
-
-            cfg = _config(config)
-            if cfg.model == "composite":
-                return Thresholds(**COMPOSITE_QUALITY)
-            if cfg.mode == "fast" and cfg.quality_model is None:
-                return Thresholds(**FAST_QUALITY)
-        return Thresholds()
+        return Thresholds(**_quality_defaults(config))
     if isinstance(t, Thresholds):
         return t
     if isinstance(t, Mapping):
-        return Thresholds.from_dict(t)
+        # a partial mapping (e.g. a file with the response-time thresholds only) keeps the
+        # quality thresholds of the model in use, not the full mode's
+        return Thresholds.from_dict({**_quality_defaults(config), **t})
     raise TypeError(f"thresholds must be Thresholds or a dict, got {type(t).__name__}")

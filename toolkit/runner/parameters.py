@@ -196,7 +196,8 @@ class ParameterSpec:
         if types is None:
             return True
         # a bool is an int to Python, but not a valid int or float parameter
-        return any(isinstance(value, _ACCEPTED[t]) and (t is bool or not isinstance(value, bool))
+        # (an untyped default of another literal type, bytes or set, accepts nothing, as before)
+        return any(isinstance(value, _ACCEPTED.get(t, ())) and (t is bool or not isinstance(value, bool))
                    for t in types)
 
 
