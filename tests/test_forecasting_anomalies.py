@@ -326,6 +326,8 @@ def test_a_lasting_shift_flags_its_onset_and_says_how_long_it_lasted():
     hb = b[(b.start <= z.index[at + 35]) & (b.until > z.index[at])]
     assert len(hb) == 1 and hb.until.iloc[0] - hb.start.iloc[0] >= pd.Timedelta("2h45min"), hb
     assert (hb.lasts_until == hb.until).all(), hb
+
+
 def test_the_count_that_is_the_incident_does_not_set_the_dispersion_of_a_short_series():
     """Under 100 counts the "bulk" (the smallest 99 % of the Pearson residuals) was every count,
     the incident too: 9 errors after 47 quiet hours made the counts look overdispersed (phi 81)
