@@ -400,3 +400,24 @@ def test_minilm_embedding_backend():
                                            "Our stores open at 9am on weekdays."]})
     s = score_turns(turns, QualityConfig(relevance_backend="embeddings"))
     assert s["relevance"][0] > s["relevance"][1] + 0.2
+
+
+def test_embedding_relevance_is_the_same_in_blocks(monkeypatch):
+    """The context recurrence carries across the blocks of rows the vectors are gathered in:
+    a conversation cut by a block boundary gets the same relevance as in one block."""
+    import toolkit.quality._vectorised as V
+
+    rng = np.random.default_rng(0)
+    words = [f"w{i}" for i in range(40)]
+    inp = [" ".join(rng.choice(words, 3)) for _ in range(60)]
+    resp = [" ".join(rng.choice(words, 4)) if i % 9 else "" for i in range(60)]
+    new_conv = np.zeros(60, dtype=bool)
+    new_conv[[0, 5, 6, 23, 41]] = True          # conversations of 5, 1, 17, 18 and 19 turns
+
+    def enc(texts):
+        return np.stack([np.bincount([words.index(w) for w in t.split()], minlength=40) for t in texts]).astype(float)
+
+    whole = V._embedding_relevance(inp, resp, new_conv, 0.5, enc)
+    monkeypatch.setattr(V, "_EMB_BLOCK", 7)
+    assert np.array_equal(V._embedding_relevance(inp, resp, new_conv, 0.5, enc), whole)
+    assert (whole[np.array(resp) == ""] == 0).all() and whole.max() > 0.5

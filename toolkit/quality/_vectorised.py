@@ -189,11 +189,19 @@ def _pooled_minilm():
     return lambda texts: pooled_vectors(texts, encode)
 
 
+#: rows whose vectors are gathered at once in :func:`_embedding_relevance` (memory: 3 x 384 x 8
+#: bytes a row, about 60 MB a block)
+_EMB_BLOCK = 20_000
+
+
 def _embedding_relevance(inp: list[str], resp: list[str], new_conv: np.ndarray, decay: float, encoder) -> np.ndarray:
     """Cosine between each response's vector and its decayed conversation-context vector.
 
     Rows are in conversation order (``new_conv`` marks the first turn of each conversation).
-    Each distinct non-empty text is encoded once; empty texts get a zero vector.
+    Each distinct non-empty text is encoded once; empty texts get a zero vector. The vectors of
+    the distinct texts are kept as float32 (a 1M-turn log with 2M distinct texts: 3 GB, not the
+    6 GB of float64 and its copies that exhausted 24 GB); the context and the cosines are
+    computed in float64, :data:`_EMB_BLOCK` rows at a time.
     """
     n = len(inp)
     if n == 0:
@@ -201,27 +209,42 @@ def _embedding_relevance(inp: list[str], resp: list[str], new_conv: np.ndarray, 
     distinct = sorted({t for t in inp + resp if t.strip()})
     index = {t: i + 1 for i, t in enumerate(distinct)}
     if distinct:
-        E = np.asarray(encoder(distinct), dtype=np.float64)
-        if E.ndim != 2 or E.shape[0] != len(distinct):
-            raise ValueError(f"relevance encoder returned shape {E.shape} for {len(distinct)} texts; "
+        enc = np.asarray(encoder(distinct))
+        if enc.ndim != 2 or enc.shape[0] != len(distinct):
+            raise ValueError(f"relevance encoder returned shape {enc.shape} for {len(distinct)} texts; "
                              "expected one row per text")
+        # row 0: the zero vector of an empty text; rows 1..: the unit vectors
+        E = np.zeros((len(distinct) + 1, enc.shape[1]), dtype=np.float32)
+        E[1:] = enc
+        del enc
+        norms = np.linalg.norm(E[1:], axis=1, keepdims=True)
+        np.divide(E[1:], norms, out=E[1:], where=norms > 0)
+        E[1:][(norms <= 0).ravel()] = 0.0
     else:
-        E = np.zeros((0, 1))
-    norms = np.linalg.norm(E, axis=1, keepdims=True)
-    E = np.vstack([np.zeros((1, E.shape[1])), np.divide(E, norms, out=np.zeros_like(E), where=norms > 0)])
-    e_in = E[[index.get(t, 0) for t in inp]]
-    e_resp = E[[index.get(t, 0) for t in resp]]
+        E = np.zeros((1, 1), dtype=np.float32)
+    i_in = np.fromiter((index.get(t, 0) for t in inp), dtype=np.int64, count=n)
+    i_resp = np.fromiter((index.get(t, 0) for t in resp), dtype=np.int64, count=n)
     start = np.maximum.accumulate(np.where(new_conv, np.arange(n), 0))
     pos = np.arange(n) - start
-    ctx = e_in.copy()
-    if decay > 0:
-        for p in range(1, int(pos.max()) + 1):
-            rows = np.flatnonzero(pos == p)
-            ctx[rows] = e_in[rows] + decay * ctx[rows - 1]
-    dot = np.einsum("ij,ij->i", ctx, e_resp)
-    den = np.linalg.norm(ctx, axis=1) * np.linalg.norm(e_resp, axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        cos = np.where(den > 0, dot / np.where(den > 0, den, 1.0), 0.0)
+    cos = np.zeros(n)
+    carry = None  # the context vector of the row before the block (its conversation goes on)
+    for lo in range(0, n, _EMB_BLOCK):
+        hi = min(n, lo + _EMB_BLOCK)
+        ctx = E[i_in[lo:hi]].astype(np.float64)
+        p = pos[lo:hi]
+        if decay > 0:
+            if carry is not None and p[0] > 0:
+                ctx[0] += decay * carry
+            for k in range(1, int(p.max()) + 1):
+                rows = np.flatnonzero(p == k)
+                rows = rows[rows > 0]
+                ctx[rows] += decay * ctx[rows - 1]
+        carry = ctx[-1].copy()
+        e_resp = E[i_resp[lo:hi]].astype(np.float64)
+        dot = np.einsum("ij,ij->i", ctx, e_resp)
+        den = np.linalg.norm(ctx, axis=1) * np.linalg.norm(e_resp, axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            cos[lo:hi] = np.where(den > 0, dot / np.where(den > 0, den, 1.0), 0.0)
     return np.clip(cos, 0.0, 1.0)
 
 

@@ -21,8 +21,9 @@ Examples
 >>> def enc(texts):   # a stand-in encoder: one axis per distinct sentence
 ...     import numpy as np
 ...     return np.eye(4)[[["a.", "b.", "c.", "d."].index(t) for t in texts]]
->>> pooled_vectors(["a.", "a. b.", "A.  B."], enc).round(3).tolist()[1:]
-[[0.707, 0.707, 0.0, 0.0], [0.707, 0.707, 0.0, 0.0]]
+>>> v = pooled_vectors(["a.", "a. b.", "A.  B."], enc)
+>>> v.dtype, v.astype(float).round(3).tolist()[1:]
+(dtype('float32'), [[0.707, 0.707, 0.0, 0.0], [0.707, 0.707, 0.0, 0.0]])
 """
 
 from __future__ import annotations
@@ -69,7 +70,7 @@ def pooled_vectors(texts: Sequence[str], encoder: Callable[[list[str]], np.ndarr
     Returns
     -------
     numpy.ndarray
-        One row per text; an empty text gets a zero row.
+        One float32 row per text (unit length); an empty text gets a zero row.
 
     Examples
     --------
@@ -80,17 +81,25 @@ def pooled_vectors(texts: Sequence[str], encoder: Callable[[list[str]], np.ndarr
     distinct = sorted({s for ss in split for s in ss})
     if not distinct:
         return np.zeros((len(texts), 0 if not texts else 1))
-    E = np.asarray(encoder(distinct), dtype=np.float64)
+    # float32 throughout (the encoder's own precision): a million texts are 1.5 GB, not 3 GB
+    E = np.array(encoder(distinct), dtype=np.float32)
     if E.ndim != 2 or E.shape[0] != len(distinct):
         raise ValueError(f"sentence encoder returned shape {E.shape} for {len(distinct)} sentences; "
                          "expected one row per sentence")
     norms = np.linalg.norm(E, axis=1, keepdims=True)
-    E = np.divide(E, norms, out=np.zeros_like(E), where=norms > 0)
+    np.divide(E, norms, out=E, where=norms > 0)
+    E[(norms <= 0).ravel()] = 0.0
     index = {s: i for i, s in enumerate(distinct)}
-    rows = np.repeat(np.arange(len(split)), [len(ss) for ss in split])
-    cols = np.fromiter((index[s] for ss in split for s in ss), dtype=np.int64, count=rows.size)
-    w = np.fromiter((len(s.split()) for ss in split for s in ss), dtype=float, count=rows.size)
-    out = np.zeros((len(split), E.shape[1]))
-    np.add.at(out, rows, E[cols] * w[:, None])
+    counts = np.fromiter((len(ss) for ss in split), dtype=np.int64, count=len(split))
+    cols = np.fromiter((index[s] for ss in split for s in ss), dtype=np.int64, count=int(counts.sum()))
+    w = np.fromiter((len(s.split()) for ss in split for s in ss), dtype=np.float32, count=cols.size)
+    out = np.zeros((len(split), E.shape[1]), dtype=np.float32)
+    # the weighted sum of each text's sentence vectors, a block of sentences at a time
+    rows = np.repeat(np.arange(len(split)), counts)
+    for lo in range(0, cols.size, 200_000):
+        hi = lo + 200_000
+        np.add.at(out, rows[lo:hi], E[cols[lo:hi]] * w[lo:hi, None])
     n = np.linalg.norm(out, axis=1, keepdims=True)
-    return np.divide(out, n, out=np.zeros_like(out), where=n > 0)
+    np.divide(out, n, out=out, where=n > 0)
+    out[(n <= 0).ravel()] = 0.0
+    return out
