@@ -33,7 +33,13 @@ def _excursion_peaks(a: np.ndarray, u0: float, gap: int) -> np.ndarray:
 
 def gaussian_threshold(rate: float, per_week: float, k: int, two_sided: bool) -> float:
     """Threshold with ``rate`` excursions a week for Gaussian noise averaged over k points
-    (about 3 per_week / k independent looks a week, per_week at k = 1)."""
+    (about 3 per_week / k independent looks a week, per_week at k = 1).
+
+    Examples
+    --------
+    >>> round(gaussian_threshold(1.0, 168, 1, True), 2), round(gaussian_threshold(1.0, 168, 24, True), 2)
+    (2.75, 1.98)
+    """
     from scipy import stats
 
     looks = per_week * min(1.0, 3.0 / k)
@@ -43,7 +49,16 @@ def gaussian_threshold(rate: float, per_week: float, k: int, two_sided: bool) ->
 
 def threshold(sc, rate: float, weeks: float, per_week: float, gap: int) -> tuple[float, str]:
     """Peaks-over-threshold rule on the scale's own excursions (see the module notes); ``sc`` is
-    a :class:`toolkit.forecasting._multiscale.Scale` (its scores ``z``, length ``k``, ``name``)."""
+    a :class:`toolkit.forecasting._multiscale.Scale` (its scores ``z``, length ``k``, ``name``).
+
+    Examples
+    --------
+    >>> from toolkit.forecasting._multiscale import Scale
+    >>> sc = Scale("point", 1, np.random.default_rng(0).standard_normal(24 * 7 * 8))
+    >>> t, how = threshold(sc, rate=0.1, weeks=8.0, per_week=168, gap=1)
+    >>> bool(t >= gaussian_threshold(0.1, 168, 1, True)), how.split()[0] in ("tail", "gaussian")
+    (True, True)
+    """
     a = np.abs(sc.z) if sc.name != "spread" else sc.z
     a = np.where(np.isfinite(a), a, 0.0)
     floor = gaussian_threshold(rate, per_week, sc.k, sc.name != "spread")
