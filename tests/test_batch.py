@@ -250,3 +250,15 @@ def test_example_batch_config_is_valid():
     cfg = load_config(ROOT / "batches" / "example.yaml")
     runs = expand_runs(cfg, "/tmp/never-written")
     assert len(runs) >= 6 and len({r["name"] for r in runs}) == len(runs)
+
+
+@pytest.mark.parametrize("bad", [0, -1, 257, 2.0, True])
+def test_run_batch_refuses_a_worker_count_out_of_range_before_writing(tmp_path, bad):
+    """workers=0 or -1 fell back to the default quietly; the CLI and the config already refuse them."""
+    work_notebook(tmp_path / "nb")
+    cfg = BatchConfig.from_dict({"notebooks": [{"notebook": "nb/work.ipynb"}]}, base_dir=tmp_path)
+    with pytest.raises(UsageError, match="workers must be a whole number from 1 to 256"):
+        run_batch(cfg, out=tmp_path / "out", workers=bad, progress=False)
+    assert not (tmp_path / "out").exists()
+    with pytest.raises(UsageError, match="'workers' must be a whole number from 1 to 256"):
+        BatchConfig.from_dict({"workers": 1000, "notebooks": [{"notebook": "nb/work.ipynb"}]}, base_dir=tmp_path)

@@ -559,3 +559,14 @@ def test_cluster_browser_widget_redraws_on_selection():
     assert label.split(" · ")[0] in panel.table.value
     assert "resolved 1.00" in panel.table.value
     assert panel.table.value.count("<tr") == 6  # header + 5 messages
+
+
+@pytest.mark.parametrize("bad", [0, -1, 1, 2.5, True, "100"])
+def test_cluster_log_refuses_a_sample_size_that_is_not_a_number_of_units(bad):
+    """sample_size=1/0/-1 used to give 1/19/23 clusters silently (a sample of one unit, or no sample)."""
+    from toolkit.clustering import cluster_log
+    from toolkit.clustering._base import ClusteringInputError
+    from toolkit.sample import generate_sample
+
+    with pytest.raises(ClusteringInputError, match="sample_size= must be a whole number of units >= 2"):
+        cluster_log(generate_sample(seed=1, days=1).log, k=3, sample_size=bad)

@@ -95,8 +95,8 @@ class BatchConfig:
             entries += _parse_entry(item, f"{source}: notebooks[{i}]", base)
         out = doc.get("out")
         workers = doc.get("workers")
-        if workers is not None and (not isinstance(workers, int) or workers < 1):
-            raise UsageError(f"{source}: 'workers' must be a positive integer, got {workers!r}")
+        if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or not 1 <= workers <= 256):
+            raise UsageError(f"{source}: 'workers' must be a whole number from 1 to 256, got {workers!r}")
         return cls(
             base_dir=base,
             entries=entries,

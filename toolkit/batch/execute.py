@@ -119,6 +119,10 @@ def run_batch(
     >>> res.exit_code                                                    # doctest: +SKIP
     0
     """
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or not 1 <= workers <= 256):
+        # as the CLI's --workers and the config's 'workers': 0 or -1 fell back to the default quietly
+        raise UsageError(f"run_batch: workers must be a whole number from 1 to 256 (or None: the config's, "
+                         f"else the cores), got {workers!r}")
     cfg = load_config(config) if not isinstance(config, BatchConfig) else config
     if html is not None:
         cfg.html = html

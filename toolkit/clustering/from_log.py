@@ -366,6 +366,10 @@ def cluster_log(
     """
     from toolkit.dask_engine.client import check_engine
 
+    if sample_size is not None and (isinstance(sample_size, bool) or not isinstance(sample_size, (int, np.integer))
+                                    or sample_size < 2):
+        raise ClusteringInputError(f"sample_size= must be a whole number of units >= 2 (or None: all), "
+                                   f"got {sample_size!r}")
     fit = functools.partial(cluster_texts, k=k, backend=backend, algorithm=algorithm, seed=seed, **options)
     text = _resolve_text(text)
     if check_engine(engine) == "dask":
