@@ -366,16 +366,17 @@ def cluster_log(
     """
     from toolkit.dask_engine.client import check_engine
 
-    if sample_size is not None and (isinstance(sample_size, bool) or not isinstance(sample_size, (int, np.integer))
-                                    or sample_size < 2):
-        raise ClusteringInputError(f"sample_size= must be a whole number of units >= 2 (or None: all), "
-                                   f"got {sample_size!r}")
     fit = functools.partial(cluster_texts, k=k, backend=backend, algorithm=algorithm, seed=seed, **options)
     text = _resolve_text(text)
     if check_engine(engine) == "dask":
         return _cluster_dask(log, text, fit, outcome, seed, sample_size, out)
     if out is not None:
         raise ClusteringInputError("out= is for engine='dask'; write res.assignments yourself")
+    # (the Dask engine checks its own sample size: toolkit.dask_engine.topics)
+    if sample_size is not None and (isinstance(sample_size, bool) or not isinstance(sample_size, (int, np.integer))
+                                    or sample_size < 2):
+        raise ClusteringInputError(f"sample_size= must be a whole number of units >= 2 (or None: all), "
+                                   f"got {sample_size!r}")
     units = clustering_units(log, text)
     n_units = None
     if sample_size is not None and sample_size < len(units):
