@@ -43,8 +43,8 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import human_data as hd  # noqa: E402
 
-from toolkit.quality.model import (FEATURES_FAST, FEATURES_FULL, QualityModel, fit_model,  # noqa: E402
-                                   normal_scores)
+from toolkit.quality.model import (FEATURES_FAST, FEATURES_FULL, QualityModel, add_interactions,  # noqa: E402
+                                   fit_model, normal_scores)
 
 #: candidate models: (feature set, ridge penalty). ``None`` = every feature of the mode;
 #: ``"relevance"`` = the mode's relevance alone (MiniLM in full mode, TF-IDF in fast mode);
@@ -226,25 +226,16 @@ BOUNDS: dict[tuple, dict] = {}
 
 
 def derive(f: pd.DataFrame) -> pd.DataFrame:
-    """Add the derived features a cached frame may lack (the same formulas as scoring uses)."""
-    f = f.copy()
-    if "unrelated_specificity" not in f:
-        f["unrelated_specificity"] = f["specificity"] * (1.0 - np.minimum(1.0, f["relevance"] / 0.25))
-    if "unsupported_content" not in f:
-        f["unsupported_content"] = (np.minimum(np.expm1(f["log_content"]), 30.0)
-                                    * (1.0 - np.minimum(1.0, f["relevance"] / 0.25)))
-    if "relevance_emb" in f and "unsupported_content_emb" not in f:
-        f["unsupported_content_emb"] = f["unsupported_content"] * (1.0 - np.minimum(1.0, f["relevance_emb"] / 0.5))
-    if "relevance_emb" in f and "unrelated_specificity_emb" not in f:
-        f["unrelated_specificity_emb"] = f["specificity"] * (1.0 - np.minimum(1.0, f["relevance_emb"] / 0.5))
-    return f
+    """The interaction features recomputed from a cached frame's base columns (a cache written
+    before a feature was added lacks it): :func:`toolkit.quality.model.add_interactions`."""
+    return add_interactions(f.copy())
 
 
 def load_sample_kinds(embeddings: bool = True) -> pd.DataFrame:
     """The bundled sample's features with each turn's planted answer kind (cached)."""
     import toolkit
     from toolkit.quality import quality_features
-    from toolkit.sample import load_sample_truth
+    from toolkit.sample import answer_kinds, load_sample_truth
 
     cache = feature_cache_dir() / f"sample-v{FEATURE_VERSION}-{'full' if embeddings else 'fast'}.parquet"
     if cache.exists():
@@ -253,7 +244,7 @@ def load_sample_kinds(embeddings: bool = True) -> pd.DataFrame:
     truth = load_sample_truth()
     t = log.turns
     X = quality_features(log, embeddings=embeddings).reset_index(drop=True)
-    X["kind"] = [truth["conversations"][c]["answer_kinds"][i] for c, i in zip(t["conversation_id"], t["turn"])]
+    X["kind"] = answer_kinds(t, truth)
     cache.parent.mkdir(parents=True, exist_ok=True)
     X.to_parquet(cache)
     return derive(X)

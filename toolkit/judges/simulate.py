@@ -58,23 +58,6 @@ class SimulatedJudge:
         return pd.DataFrame(rows)
 
 
-def _kinds(turns: pd.DataFrame, truth: Mapping) -> np.ndarray:
-    conv = truth.get("conversations") if isinstance(truth, Mapping) else None
-    if not conv:
-        raise ToolkitError("simulate_judge_and_labels needs the sample's truth with per-conversation "
-                           "'answer_kinds' (toolkit.sample.load_sample_truth())")
-    out = np.empty(len(turns), dtype=object)
-    cids = turns["conversation_id"].astype(str).to_numpy()
-    tn = turns["turn"].to_numpy()
-    for i, (c, k) in enumerate(zip(cids, tn)):
-        try:
-            out[i] = conv[c]["answer_kinds"][int(k)]
-        except (KeyError, IndexError):
-            raise ToolkitError(f"turn ({c}, {k}) has no answer kind in the truth: is this the "
-                               "log the truth belongs to?") from None
-    return out
-
-
 def simulate_judge_and_labels(log=None, truth: Mapping | None = None, *, n_labels: int = 300,
                               seed: int = 0, label_noise: float = 0.6, judge_bias: float = 0.6,
                               judge_noise: float = 0.9,
@@ -128,7 +111,9 @@ def simulate_judge_and_labels(log=None, truth: Mapping | None = None, *, n_label
         if not 0 <= v <= 10:
             raise ToolkitError(f"{name}={v} is outside [0, 10]")
     vb = {"B": 0.3} if variant_bias is None else dict(variant_bias)
-    kinds = _kinds(turns, truth)
+    from toolkit.sample import answer_kinds
+
+    kinds = answer_kinds(turns, truth)
     mu = np.array([KIND_MEANS[k] for k in kinds])
     rng = np.random.default_rng(seed)
     hidden = np.clip(np.rint(mu + rng.normal(0, label_noise, n)), 1, 5)

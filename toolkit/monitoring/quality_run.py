@@ -119,8 +119,9 @@ def answer_kind_check(scored: pd.DataFrame, truth: dict) -> tuple[pd.DataFrame, 
     """
     from sklearn.metrics import roc_auc_score
 
-    kinds = pd.Series([truth["conversations"][c]["answer_kinds"][i]
-                       for c, i in zip(scored["conversation_id"], scored["turn"])], index=scored.index)
+    from toolkit.sample import answer_kinds
+
+    kinds = pd.Series(answer_kinds(scored, truth), index=scored.index)
     table = (scored.groupby(kinds)[["quality", "relevance", "coherence", "length_fit", "sentiment"]].mean()
              .reindex(["good", "generic", "off_topic", "garbled"]))
     pair = kinds.isin(["good", "off_topic"])

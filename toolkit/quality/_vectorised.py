@@ -189,8 +189,8 @@ def _pooled_minilm():
     return lambda texts: pooled_vectors(texts, encode)
 
 
-#: rows whose vectors are gathered at once in :func:`_embedding_relevance` (memory: 3 x 384 x 8
-#: bytes a row, about 60 MB a block)
+#: rows whose vectors are gathered at once in :func:`_embedding_relevance` (the context and the
+#: response vectors in float64: 2 x 384 x 8 bytes a row, about 120 MB a block)
 _EMB_BLOCK = 20_000
 
 
@@ -218,8 +218,7 @@ def _embedding_relevance(inp: list[str], resp: list[str], new_conv: np.ndarray, 
         E[1:] = enc
         del enc
         norms = np.linalg.norm(E[1:], axis=1, keepdims=True)
-        np.divide(E[1:], norms, out=E[1:], where=norms > 0)
-        E[1:][(norms <= 0).ravel()] = 0.0
+        np.divide(E[1:], norms, out=E[1:], where=norms > 0)  # a zero row stays zero
     else:
         E = np.zeros((1, 1), dtype=np.float32)
     i_in = np.fromiter((index.get(t, 0) for t in inp), dtype=np.int64, count=n)

@@ -44,7 +44,8 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-__all__ = ["QualityModel", "load_model", "fit_model", "normal_scores", "text_features", "FEATURES_FULL",
+__all__ = ["QualityModel", "load_model", "fit_model", "normal_scores", "text_features", "add_interactions",
+           "FEATURES_FULL",
            "FEATURES_FAST", "FEATURE_DOCS", "MODEL_FILES"]
 
 FEATURE_DOCS = {
@@ -92,6 +93,31 @@ _QUESTION_START = re.compile(
     r"^\s*(?:what|why|how|when|where|who|whom|which|whose|is|are|am|do|does|did|can|could|would|"
     r"will|should|shall|may|have|has|had|was|were)\b", re.IGNORECASE)
 _WORD = re.compile(r"\w+")
+
+
+def add_interactions(X: pd.DataFrame) -> pd.DataFrame:
+    """Add the interaction features of :data:`FEATURE_DOCS` (``unrelated_*``, ``unsupported_*``)
+    to ``X`` from its ``relevance``, ``specificity``, ``log_content`` and, when present,
+    ``relevance_emb``; ``X`` is changed in place and returned (scoring and the refit script use
+    this one definition).
+
+    Examples
+    --------
+    >>> X = pd.DataFrame({"relevance": [0.0, 0.5], "specificity": [0.4, 0.4], "log_content": np.log1p([7, 7])})
+    >>> add_interactions(X)[["unsupported_content", "unrelated_specificity"]].values.tolist()
+    [[7.0, 0.4], [0.0, 0.0]]
+    """
+    off = 1.0 - np.minimum(1.0, X["relevance"] / 0.25)   # 1: no shared vocabulary, 0: a typical on-topic share
+    content = np.minimum(np.rint(np.expm1(X["log_content"])), 30.0)
+    X["unrelated_content"] = X["log_content"] * off
+    X["unrelated_specificity"] = X["specificity"] * off
+    X["unsupported_content"] = content * off
+    if "relevance_emb" in X:
+        off_emb = 1.0 - np.minimum(1.0, X["relevance_emb"] / 0.5)
+        X["unrelated_content_emb"] = X["log_content"] * off_emb
+        X["unrelated_specificity_emb"] = X["specificity"] * off_emb
+        X["unsupported_content_emb"] = X["unsupported_content"] * off_emb
+    return X
 
 
 def text_features(user_inputs: Sequence[str], responses: Sequence[str]) -> pd.DataFrame:

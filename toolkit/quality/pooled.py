@@ -80,15 +80,14 @@ def pooled_vectors(texts: Sequence[str], encoder: Callable[[list[str]], np.ndarr
     split = [split_sentences(t) for t in texts]
     distinct = sorted({s for ss in split for s in ss})
     if not distinct:
-        return np.zeros((len(texts), 0 if not texts else 1))
+        return np.zeros((len(texts), 0 if not texts else 1), dtype=np.float32)
     # float32 throughout (the encoder's own precision): a million texts are 1.5 GB, not 3 GB
     E = np.array(encoder(distinct), dtype=np.float32)
     if E.ndim != 2 or E.shape[0] != len(distinct):
         raise ValueError(f"sentence encoder returned shape {E.shape} for {len(distinct)} sentences; "
                          "expected one row per sentence")
     norms = np.linalg.norm(E, axis=1, keepdims=True)
-    np.divide(E, norms, out=E, where=norms > 0)
-    E[(norms <= 0).ravel()] = 0.0
+    np.divide(E, norms, out=E, where=norms > 0)  # a zero row stays zero
     index = {s: i for i, s in enumerate(distinct)}
     counts = np.fromiter((len(ss) for ss in split), dtype=np.int64, count=len(split))
     cols = np.fromiter((index[s] for ss in split for s in ss), dtype=np.int64, count=int(counts.sum()))
@@ -101,5 +100,4 @@ def pooled_vectors(texts: Sequence[str], encoder: Callable[[list[str]], np.ndarr
         np.add.at(out, rows[lo:hi], E[cols[lo:hi]] * w[lo:hi, None])
     n = np.linalg.norm(out, axis=1, keepdims=True)
     np.divide(out, n, out=out, where=n > 0)
-    out[(n <= 0).ravel()] = 0.0
     return out

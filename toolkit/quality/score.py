@@ -225,7 +225,7 @@ def _quality_model(cfg: QualityConfig):
 
 def _features(turns: pd.DataFrame, scored: pd.DataFrame, res: dict) -> pd.DataFrame:
     """Every model feature (:data:`toolkit.quality.model.FEATURE_DOCS`) of each row."""
-    from toolkit.quality.model import text_features
+    from toolkit.quality.model import add_interactions, text_features
     from toolkit.text import as_text_list
 
     words = np.asarray(res["resp_words"], dtype=float)
@@ -241,15 +241,9 @@ def _features(turns: pd.DataFrame, scored: pd.DataFrame, res: dict) -> pd.DataFr
         "content_share": np.where(words > 0, np.minimum(content / np.maximum(words, 1), 1.0), 0.0),
         "log_content": np.log1p(content),
     }, index=turns.index)
-    X["unrelated_content"] = X["log_content"] * (1.0 - np.minimum(1.0, rel / 0.25))
-    X["unrelated_specificity"] = X["specificity"] * (1.0 - np.minimum(1.0, rel / 0.25))
-    X["unsupported_content"] = np.minimum(content, 30.0) * (1.0 - np.minimum(1.0, rel / 0.25))
     if "relevance_emb" in res:
-        emb = np.asarray(res["relevance_emb"], dtype=float)
-        X["relevance_emb"] = emb
-        X["unrelated_content_emb"] = X["log_content"] * (1.0 - np.minimum(1.0, emb / 0.5))
-        X["unrelated_specificity_emb"] = X["specificity"] * (1.0 - np.minimum(1.0, emb / 0.5))
-        X["unsupported_content_emb"] = X["unsupported_content"] * (1.0 - np.minimum(1.0, emb / 0.5))
+        X["relevance_emb"] = np.asarray(res["relevance_emb"], dtype=float)
+    add_interactions(X)
     cues = text_features(as_text_list(turns["user_input"], "turns.user_input"),
                          as_text_list(turns["bot_response"], "turns.bot_response"))
     for c in cues.columns:

@@ -76,6 +76,7 @@ __all__ = [
     "write_partitioned",
     "load_sample",
     "load_sample_truth",
+    "answer_kinds",
     "default_sample_path",
     "INTENTS",
     "ANSWER_KINDS",
@@ -224,3 +225,32 @@ def load_sample_truth() -> dict:
     True
     """
     return json.loads((_sample_folder() / "truth.json").read_text(encoding="utf-8"))
+
+
+def answer_kinds(turns, truth: dict):
+    """The planted kind of every answer of ``turns`` (``good``, ``generic``, ``off_topic``,
+    ``garbled``), looked up in the sample's ``truth`` by ``conversation_id`` and ``turn``.
+
+    Examples
+    --------
+    >>> s = generate_sample(seed=1, days=1)
+    >>> kinds = answer_kinds(s.log.turns, s.truth)
+    >>> len(kinds) == len(s.log.turns), set(kinds) <= set(ANSWER_KINDS)
+    (True, True)
+    """
+    import numpy as np
+
+    from toolkit.errors import ToolkitError
+
+    conv = truth.get("conversations") if isinstance(truth, dict) else None
+    if not conv:
+        raise ToolkitError("answer kinds need the sample's truth with per-conversation 'answer_kinds' "
+                           "(toolkit.sample.load_sample_truth())")
+    out = np.empty(len(turns), dtype=object)
+    for i, (c, k) in enumerate(zip(turns["conversation_id"].astype(str), turns["turn"])):
+        try:
+            out[i] = conv[c]["answer_kinds"][int(k)]
+        except (KeyError, IndexError):
+            raise ToolkitError(f"turn ({c}, {k}) has no answer kind in the truth: is this the log "
+                               "the truth belongs to?") from None
+    return out
