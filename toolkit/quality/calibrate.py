@@ -159,10 +159,63 @@ def _head_inputs(turns: pd.DataFrame, rows: np.ndarray, cfg) -> np.ndarray:
     return np.hstack([c * r, r])
 
 
-def _fit_head(V: np.ndarray, y: np.ndarray):
-    from sklearn.linear_model import RidgeCV
+@dataclass
+class _Head:
+    """A ridge fit of the vector head: ``coef_``, ``intercept_``, the chosen ``alpha_``."""
 
-    return RidgeCV(alphas=HEAD_ALPHAS).fit(V, y)
+    coef_: np.ndarray
+    intercept_: float
+    alpha_: float
+
+    def predict(self, V: np.ndarray) -> np.ndarray:
+        return V @ self.coef_ + self.intercept_
+
+
+def _fit_head(V: np.ndarray, y: np.ndarray) -> _Head:
+    """Ridge on ``V`` with the penalty of :data:`HEAD_ALPHAS` that has the least leave-one-out error.
+
+    What scikit-learn's ``RidgeCV(alphas=HEAD_ALPHAS)`` does (the tests check the same penalty and
+    coefficients), but from one eigendecomposition of the 768 x 768 ``V'V`` instead of an SVD of
+    the n x 768 ``V``: on the 7,941 turns of the 14-day sample (one thread, the machine shared),
+    1.8-2.3 s against 9.4-17.6 s for ``RidgeCV`` in the same runs, and a calibration fits
+    ``folds + 1`` heads.
+    """
+    mu, ym = V.mean(axis=0), float(y.mean())
+    Xc, yc = V - mu, y - ym
+    lam, Q = np.linalg.eigh(Xc.T @ Xc)
+    lam = np.clip(lam, 0.0, None)
+    P = Xc @ Q                    # the rows in the eigenbasis
+    b = P.T @ yc
+    best = None
+    for alpha in HEAD_ALPHAS:
+        w = b / (lam + alpha)
+        hat = (P * P) @ (1.0 / (lam + alpha))          # diagonal of the hat matrix
+        loo = (yc - P @ w) / np.maximum(1.0 - hat - 1.0 / len(y), 1e-12)
+        err = float(np.mean(loo ** 2))
+        if best is None or err < best[0]:
+            best = (err, alpha, Q @ w)
+    _, alpha, coef = best
+    return _Head(coef_=coef, intercept_=ym - float(mu @ coef), alpha_=float(alpha))
+
+
+def _add_head(model: QualityModel, V: np.ndarray, y: np.ndarray, scores: np.ndarray) -> QualityModel:
+    """``model`` plus a vector head fitted on what its ``scores`` leave of the targets ``y``."""
+    import dataclasses
+
+    from toolkit.quality.model import quantile_table
+
+    ridge = _fit_head(V, y - scores)
+    d = V.shape[1] // 2
+    head = (tuple(float(x) for x in ridge.coef_[:d]), tuple(float(x) for x in ridge.coef_[d:]))
+    meta = dict(model.meta, head_alpha=float(ridge.alpha_), description=(
+        "refit on the user's labels: ridge on the standardised features, plus a vector head (ridge on the "
+        "unit MiniLM context x response and response vectors, fitted to what the features leave, its "
+        "penalty by leave-one-out); target: normal scores of the ratings"))
+    # the head's output enters the linear score as it is: mean 0, scale 1, coefficient 1
+    return dataclasses.replace(
+        model, features=model.features + ("vector_head",), mean=model.mean + (0.0,), scale=model.scale + (1.0,),
+        coef=model.coef + (1.0,), head=head, mode="full", meta=meta,
+        quantiles=tuple(float(x) for x in quantile_table(scores + V @ ridge.coef_)))
 
 
 def calibrate(log, labels, *, mode: str = "full", base_model=None, folds: int = 5, alpha: float = 10.0,
@@ -271,6 +324,7 @@ def calibrate(log, labels, *, mode: str = "full", base_model=None, folds: int = 
         V = _head_inputs(turns, m["_row"].to_numpy(), _config(config))
     # the refit may weigh every feature of its mode, not only those the shipped model kept
     feats = FEATURES_FULL if base.needs_embeddings else FEATURES_FAST
+    fit_mode = "full" if base.needs_embeddings else "fast"
     y = normal_scores(y_raw)
     # folds over conversations
     rng = np.random.default_rng(seed)
@@ -280,11 +334,10 @@ def calibrate(log, labels, *, mode: str = "full", base_model=None, folds: int = 
     oof = np.empty(len(y))
     for k in range(folds):
         test = fold == k
-        if vectors:
-            oof[test] = _fit_head(V[~test], y[~test]).predict(V[test])
-        else:
-            fm = fit_model(X[~test], y[~test], features=feats, alpha=alpha, mode=base.mode)
-            oof[test] = fm.score(X[test])
+        fm = fit_model(X[~test], y[~test], features=feats, alpha=alpha, mode=fit_mode)
+        oof[test] = fm.score(X[test])
+        if vectors:  # the head learns what the features' refit leaves
+            oof[test] += _fit_head(V[~test], y[~test] - fm.score(X[~test])).predict(V[test])
 
     def stats(score):
         est = _rho(score, y_raw)
@@ -312,18 +365,9 @@ def calibrate(log, labels, *, mode: str = "full", base_model=None, folds: int = 
         "cv_spearman": s_refit, "shipped_spearman": s_ship, "difference": difference,
         "beats_shipped": beats,
     }
+    final = fit_model(X, y, features=feats, alpha=alpha, mode=fit_mode, meta=meta)
     if vectors:
-        ridge = _fit_head(V, y)
-        d = V.shape[1] // 2
-        head = (tuple(float(x) for x in ridge.coef_[:d]), tuple(float(x) for x in ridge.coef_[d:]))
-        meta["description"] = ("vector head refit on the user's labels: ridge on the unit MiniLM context x "
-                               "response and response vectors (penalty by leave-one-out within each "
-                               "training fold), target: normal scores of the ratings")
-        meta["head_alpha"] = float(ridge.alpha_)
-        h = pd.DataFrame({"vector_head": V @ ridge.coef_})
-        final = fit_model(h, y, features=("vector_head",), alpha=0.0, mode="full", meta=meta, head=head)
-    else:
-        final = fit_model(X, y, features=feats, alpha=alpha, mode=base.mode, meta=meta)
+        final = _add_head(final, V, y, final.score(X))
     return CalibrationResult(model=final, shipped=s_ship, refit=s_refit, difference=difference,
                              n_labels=int(len(y)), n_conversations=n_conv, folds=int(folds),
                              base=base_name, beats_shipped=beats, notes=notes)

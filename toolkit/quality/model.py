@@ -44,7 +44,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-__all__ = ["QualityModel", "load_model", "fit_model", "normal_scores", "text_features", "add_interactions",
+__all__ = ["QualityModel", "load_model", "fit_model", "quantile_table", "normal_scores", "text_features", "add_interactions",
            "FEATURES_FULL",
            "FEATURES_FAST", "FEATURE_DOCS", "MODEL_FILES"]
 
@@ -174,8 +174,8 @@ class QualityModel:
         The weights of a vector head (a refit on the user's labels,
         :func:`toolkit.quality.calibrate` with ``vectors=True``): feature ``vector_head`` of a
         response is ``sum(head[0] * c * r) + sum(head[1] * r)`` for the unit MiniLM vectors ``c`` of
-        its decayed user context and ``r`` of the response. Needs ``"vector_head"`` among the
-        features and ``mode="full"``.
+        its decayed user context and ``r`` of the response, added to the linear score (mean 0,
+        scale 1, coefficient 1). Needs ``"vector_head"`` among the features and ``mode="full"``.
 
     Examples
     --------
@@ -308,9 +308,24 @@ def normal_scores(r) -> np.ndarray:
     return norm.ppf((rankdata(r) - 0.5) / len(r))
 
 
+def quantile_table(s, weights=None, n_quantiles: int = 101) -> np.ndarray:
+    """The table :meth:`QualityModel.quality` maps scores through: weighted quantiles of ``s``.
+
+    Examples
+    --------
+    >>> quantile_table([3.0, 1.0, 2.0], n_quantiles=3).tolist()
+    [1.0, 2.0, 3.0]
+    """
+    s = np.asarray(s, dtype=float)
+    w = np.ones(s.size) if weights is None else np.asarray(weights, dtype=float)
+    order = np.argsort(s, kind="stable")
+    cw = (np.cumsum(w[order]) - w[order] / 2) / w.sum()
+    return np.maximum.accumulate(np.interp(np.linspace(0, 1, int(n_quantiles)), cw, s[order]))
+
+
 def fit_model(X: pd.DataFrame, y, *, features: Sequence[str], alpha: float = 10.0, weights=None,
               mode: str | None = None, n_quantiles: int = 101, meta: Mapping | None = None,
-              max_coef: Mapping[str, float] | None = None, head=None) -> QualityModel:
+              max_coef: Mapping[str, float] | None = None) -> QualityModel:
     """Fit a :class:`QualityModel`: ridge on standardised ``features`` of ``X`` against ``y``.
 
     Parameters
@@ -335,8 +350,6 @@ def fit_model(X: pd.DataFrame, y, *, features: Sequence[str], alpha: float = 10.
         Upper bounds on standardised coefficients, ``{feature: bound}`` (e.g. ``{"unsupported_content":
         -0.15}``: at least that much penalty). A coefficient the ridge puts above its bound is
         fixed at the bound and the other coefficients are refitted given it.
-    head : tuple, optional
-        The vector head's weights when ``vector_head`` is a feature (:attr:`QualityModel.head`).
 
     Examples
     --------
@@ -379,15 +392,12 @@ def fit_model(X: pd.DataFrame, y, *, features: Sequence[str], alpha: float = 10.
             Zf = Zw[:, free]
             coef[free] = np.linalg.solve(Zf.T @ Zf + float(alpha) * np.eye(len(free)), Zf.T @ (rest * sw))
     intercept = float(np.average(y - Z @ coef, weights=w))
-    s = Z @ coef + intercept
-    order = np.argsort(s, kind="stable")
-    cw = (np.cumsum(w[order]) - w[order] / 2) / w.sum()
-    qs = np.maximum.accumulate(np.interp(np.linspace(0, 1, int(n_quantiles)), cw, s[order]))
+    qs = quantile_table(Z @ coef + intercept, w, n_quantiles)
     if mode is None:
-        mode = "full" if ("relevance_emb" in feats or head is not None) else "fast"
+        mode = "full" if "relevance_emb" in feats else "fast"
     return QualityModel(features=feats, mean=tuple(float(x) for x in mean), scale=tuple(float(x) for x in scale),
                         coef=tuple(float(x) for x in coef), intercept=intercept,
-                        quantiles=tuple(float(x) for x in qs), mode=mode, meta=dict(meta or {}), head=head)
+                        quantiles=tuple(float(x) for x in qs), mode=mode, meta=dict(meta or {}))
 
 
 def _head_from(raw) -> tuple | None:
