@@ -325,6 +325,27 @@ def test_calibrate_and_score_cli_end_to_end(sample, labelled, tmp_path, capsys):
     assert main(["score", str(log_path), "--out", str(scored), "--quality-model", str(tmp_path / "none.json")]) == 2
 
 
+def test_calibrate_cli_vector_head_and_groups(sample, labelled, tmp_path, capsys):
+    from toolkit.cli import main
+    from toolkit.io import save
+
+    log = sample.log.with_turns(sample.log.turns.assign(team=sample.log.turns["conversation_id"].str[-1]))
+    log_path = save(log, tmp_path / "log")
+    lab = tmp_path / "labels.csv"
+    labelled.to_csv(lab, index=False)
+    out = tmp_path / "mine.json"
+    assert main(["quality", "calibrate", str(lab), "--log", str(log_path), "--out", str(out), "--vectors",
+                 "--group-column", "team", "--folds", "3", "--n-boot", "0", "--json"]) == 0
+    got = json.loads(capsys.readouterr().out)
+    assert got["out"] == str(out) and load_model(out).head is not None
+    assert main(["quality", "calibrate", str(lab), "--log", str(log_path), "--out", str(out), "--vectors",
+                 "--fast"]) == 2
+    assert "fast mode" in capsys.readouterr().err
+    assert main(["quality", "calibrate", str(lab), "--log", str(log_path), "--out", str(out),
+                 "--group-column", "nope"]) == 2
+    assert "group_column 'nope'" in capsys.readouterr().err
+
+
 def test_fitted_fast_model_on_dask_equals_pandas():
     import dask
 
