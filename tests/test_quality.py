@@ -417,7 +417,15 @@ def test_embedding_relevance_is_the_same_in_blocks(monkeypatch):
     def enc(texts):
         return np.stack([np.bincount([words.index(w) for w in t.split()], minlength=40) for t in texts]).astype(float)
 
-    whole = V._embedding_relevance(inp, resp, new_conv, 0.5, enc)
+    head = rng.normal(size=(2, 40))
+    whole = V._embedding_relevance(inp, resp, new_conv, 0.5, enc, head=head, keep_vectors=True)
     monkeypatch.setattr(V, "_EMB_BLOCK", 7)
-    assert np.array_equal(V._embedding_relevance(inp, resp, new_conv, 0.5, enc), whole)
-    assert (whole[np.array(resp) == ""] == 0).all() and whole.max() > 0.5
+    blocks = V._embedding_relevance(inp, resp, new_conv, 0.5, enc, head=head, keep_vectors=True)
+    for key in ("cos", "head", "context", "response"):
+        assert np.array_equal(blocks[key], whole[key]), key
+    cos = whole["cos"]
+    assert (cos[np.array(resp) == ""] == 0).all() and cos.max() > 0.5
+    # the head is the linear function of the unit vectors it says it is
+    c, r = whole["context"].astype(float), whole["response"].astype(float)
+    assert np.allclose(whole["head"], (c * r) @ head[0] + r @ head[1])
+    assert np.allclose(np.linalg.norm(c[c.any(1)], axis=1), 1.0)

@@ -224,6 +224,79 @@ def test_calibrate_errors(sample, labelled):
         calibrate(sample.log, labelled.assign(conversation_id="nope"), mode="fast")
 
 
+def test_calibrate_vector_head_learns_what_the_features_cannot(sample, tmp_path):
+    """Raters who also reward answers about delivery: the vector head learns the preference (the
+    shipped features know nothing of topics), and scoring with the saved model computes the head
+    exactly as the fit did."""
+    from toolkit.quality.calibrate import calibrate
+
+    t = sample.log.turns
+    kinds = np.array([sample.truth["conversations"][c]["answer_kinds"][i]
+                      for c, i in zip(t["conversation_id"], t["turn"])])
+    about = t["bot_response"].str.contains("deliver|ship|parcel|courier", case=False).to_numpy()
+    rng = np.random.default_rng(3)
+    rating = np.array([_RATING[k] for k in kinds]) + 3 * about + rng.normal(0, 0.5, len(t))
+    labels = t[["conversation_id", "turn"]].assign(rating=rating).sample(3000, random_state=0)
+    res = calibrate(sample.log, labels, folds=4, n_boot=100, vectors=True)
+    assert res.model.head is not None and res.model.mode == "full" and res.model.features[-1] == "vector_head"
+    assert res.summary_table()["model"].tolist() == ["shipped (full)", "refit with vector head (4-fold CV)"]
+    assert res.beats_shipped and res.refit["spearman"] > res.shipped["spearman"] + 0.15
+    plain = calibrate(sample.log, labels, folds=4, n_boot=0)
+    assert res.refit["spearman"] > plain.refit["spearman"] + 0.05   # the head adds to the features' refit
+    path = tmp_path / "mine.json"
+    res.save(path)
+    mine = load_model(path)
+    assert mine == res.model
+    scored = score_turns(t, QualityConfig(quality_model=path))
+    np.testing.assert_array_equal(scored["quality"].to_numpy(),
+                                  np.where(t["bot_response"].str.strip().eq(""), 0.0,
+                                           mine.quality(quality_features(t, head=mine.head_array()))))
+
+
+def test_vector_head_ridge_is_scikit_learns_ridgecv():
+    from sklearn.linear_model import RidgeCV
+
+    from toolkit.quality.calibrate import HEAD_ALPHAS, _fit_head
+
+    rng = np.random.default_rng(0)
+    for n, p, noise in [(300, 40, 1.0), (120, 60, 5.0), (500, 10, 0.1)]:
+        V = rng.normal(size=(n, p)) + 3.0
+        y = V[:, :3].sum(1) + rng.normal(0, noise, n)
+        own, ref = _fit_head(V, y), RidgeCV(alphas=HEAD_ALPHAS).fit(V, y)
+        assert own.alpha_ == ref.alpha_
+        np.testing.assert_allclose(own.coef_, ref.coef_, rtol=1e-8, atol=1e-10)
+        np.testing.assert_allclose(own.predict(V), ref.predict(V), rtol=1e-8, atol=1e-8)
+
+
+def test_vector_head_errors(sample, labelled, tmp_path):
+    from toolkit.errors import ToolkitError
+    from toolkit.quality.calibrate import calibrate
+
+    with pytest.raises(ToolkitError, match="fast mode"):
+        calibrate(sample.log, labelled, mode="fast", vectors=True)
+    with pytest.raises(ToolkitError, match="group_column 'user'"):
+        calibrate(sample.log, labelled, mode="fast", group_column="user")
+    with pytest.raises(ToolkitError, match="groups of 'channel'.*fewer than folds=5"):
+        calibrate(sample.log.turns.assign(channel="web"), labelled, mode="fast", group_column="channel")
+    good = load_model("full").to_dict()
+    with_head = dict(good, features=good["features"] + ["vector_head"], mean=good["mean"] + [0.0],
+                     scale=good["scale"] + [1.0], coef=good["coef"] + [1.0], head=[[0.1] * 4, [0.2] * 4])
+    assert load_model(QualityModel.from_dict(with_head)).needs_embeddings
+    for name, bad in [("no_head", dict(with_head, head=None)), ("head_only", dict(good, head=[[0.1], [0.2]])),
+                      ("ragged", dict(with_head, head=[[0.1] * 4, [0.2] * 3])),
+                      ("nan", dict(with_head, head=[[float("nan")] * 4, [0.2] * 4])),
+                      ("fast", dict(with_head, mode="fast")), ("string", dict(with_head, head="x"))]:
+        p = tmp_path / f"{name}.json"
+        p.write_text(json.dumps(bad))
+        with pytest.raises(ToolkitError, match=p.name):
+            load_model(p)
+    # a head of the wrong width for the sentence model is a clear error, not a broadcast
+    wrong = tmp_path / "wrong.json"
+    wrong.write_text(json.dumps(with_head))
+    with pytest.raises(ValueError, match=r"shape \(2, 4\).*384"):
+        score_turns(sample.log.turns.head(5), QualityConfig(quality_model=wrong))
+
+
 def test_calibrate_and_score_cli_end_to_end(sample, labelled, tmp_path, capsys):
     from toolkit.cli import main
     from toolkit.io import save
@@ -250,6 +323,27 @@ def test_calibrate_and_score_cli_end_to_end(sample, labelled, tmp_path, capsys):
     assert "rating" in capsys.readouterr().err
     assert main(["quality", "calibrate", str(lab), "--log", str(log_path), "--out", str(tmp_path / "x.txt")]) == 2
     assert main(["score", str(log_path), "--out", str(scored), "--quality-model", str(tmp_path / "none.json")]) == 2
+
+
+def test_calibrate_cli_vector_head_and_groups(sample, labelled, tmp_path, capsys):
+    from toolkit.cli import main
+    from toolkit.io import save
+
+    log = sample.log.with_turns(sample.log.turns.assign(team=sample.log.turns["conversation_id"].str[-1]))
+    log_path = save(log, tmp_path / "log")
+    lab = tmp_path / "labels.csv"
+    labelled.to_csv(lab, index=False)
+    out = tmp_path / "mine.json"
+    assert main(["quality", "calibrate", str(lab), "--log", str(log_path), "--out", str(out), "--vectors",
+                 "--group-column", "team", "--folds", "3", "--n-boot", "0", "--json"]) == 0
+    got = json.loads(capsys.readouterr().out)
+    assert got["out"] == str(out) and load_model(out).head is not None
+    assert main(["quality", "calibrate", str(lab), "--log", str(log_path), "--out", str(out), "--vectors",
+                 "--fast"]) == 2
+    assert "fast mode" in capsys.readouterr().err
+    assert main(["quality", "calibrate", str(lab), "--log", str(log_path), "--out", str(out),
+                 "--group-column", "nope"]) == 2
+    assert "group_column 'nope'" in capsys.readouterr().err
 
 
 def test_fitted_fast_model_on_dask_equals_pandas():

@@ -32,6 +32,12 @@ def register(subparsers) -> None:
     c.add_argument("--log", required=True, help="the conversation log the labels refer to")
     c.add_argument("--out", required=True, help="where to write the refit model (.json)")
     c.add_argument("--fast", action="store_true", help="refit the fast model (no sentence model)")
+    c.add_argument("--vectors", action="store_true",
+                   help="refit a head on the sentence model's vectors (768 weights; worth it with "
+                        "thousands of labels: the README gives the figures)")
+    c.add_argument("--group-column", default=None, metavar="COLUMN",
+                   help="a log column (e.g. user_id) whose conversations stay in one fold and bootstrap "
+                        "resample")
     c.add_argument("--folds", type=int, default=5, help="cross-validation folds over conversations (2-20)")
     c.add_argument("--alpha", type=float, default=10.0, help="ridge penalty (>= 0)")
     c.add_argument("--n-boot", type=int, default=500, help="bootstrap resamples for the intervals (0-10000)")
@@ -56,7 +62,8 @@ def run(args) -> int:
         raise UsageError(f"labels file not found: {args.labels}")
     log = load(args.log, tz=args.tz)
     res = calibrate(log, args.labels, mode="fast" if args.fast else "full", folds=args.folds,
-                    alpha=args.alpha, n_boot=args.n_boot, seed=args.seed)
+                    alpha=args.alpha, n_boot=args.n_boot, seed=args.seed, vectors=args.vectors,
+                    group_column=args.group_column)
     res.save(out)
     if args.json:
         print_json({**res.to_dict(), "out": str(out)})

@@ -194,7 +194,8 @@ def _pooled_minilm():
 _EMB_BLOCK = 20_000
 
 
-def _embedding_relevance(inp: list[str], resp: list[str], new_conv: np.ndarray, decay: float, encoder) -> np.ndarray:
+def _embedding_relevance(inp: list[str], resp: list[str], new_conv: np.ndarray, decay: float, encoder, *,
+                         head: np.ndarray | None = None, keep_vectors: bool = False) -> dict:
     """Cosine between each response's vector and its decayed conversation-context vector.
 
     Rows are in conversation order (``new_conv`` marks the first turn of each conversation).
@@ -202,10 +203,21 @@ def _embedding_relevance(inp: list[str], resp: list[str], new_conv: np.ndarray, 
     the distinct texts are kept as float32 (a 1M-turn log with 2M distinct texts: 3 GB, not the
     6 GB of float64 and its copies that exhausted 24 GB); the context and the cosines are
     computed in float64, :data:`_EMB_BLOCK` rows at a time.
+
+    Returns ``{"cos": ...}``; with ``head`` (a ``(2, d)`` array: weights of the unit context x
+    unit response product and of the unit response, :attr:`QualityModel.head
+    <toolkit.quality.model.QualityModel.head>`) also ``"head"``, each row's linear head score; with
+    ``keep_vectors`` also ``"context"`` and ``"response"``, the unit vectors (float32, for fitting
+    a head: ``toolkit.quality.calibrate``).
     """
     n = len(inp)
     if n == 0:
-        return np.zeros(0)
+        out = {"cos": np.zeros(0)}
+        if head is not None:
+            out["head"] = np.zeros(0)
+        if keep_vectors:
+            out["context"] = out["response"] = np.zeros((0, 0), dtype=np.float32)
+        return out
     distinct = sorted({t for t in inp + resp if t.strip()})
     index = {t: i + 1 for i, t in enumerate(distinct)}
     if distinct:
@@ -226,6 +238,15 @@ def _embedding_relevance(inp: list[str], resp: list[str], new_conv: np.ndarray, 
     start = np.maximum.accumulate(np.where(new_conv, np.arange(n), 0))
     pos = np.arange(n) - start
     cos = np.zeros(n)
+    if head is not None:
+        head = np.asarray(head, dtype=np.float64)
+        if head.shape != (2, E.shape[1]):
+            raise ValueError(f"quality model: the vector head has shape {head.shape}; the sentence "
+                             f"encoder gives {E.shape[1]} dimensions, so it must be (2, {E.shape[1]})")
+        h_out = np.zeros(n)
+    if keep_vectors:
+        v_ctx = np.zeros((n, E.shape[1]), dtype=np.float32)
+        v_resp = np.zeros((n, E.shape[1]), dtype=np.float32)
     carry = None  # the context vector of the row before the block (its conversation goes on)
     for lo in range(0, n, _EMB_BLOCK):
         hi = min(n, lo + _EMB_BLOCK)
@@ -244,7 +265,40 @@ def _embedding_relevance(inp: list[str], resp: list[str], new_conv: np.ndarray, 
         den = np.linalg.norm(ctx, axis=1) * np.linalg.norm(e_resp, axis=1)
         with np.errstate(invalid="ignore", divide="ignore"):
             cos[lo:hi] = np.where(den > 0, dot / np.where(den > 0, den, 1.0), 0.0)
-    return np.clip(cos, 0.0, 1.0)
+        if head is not None or keep_vectors:
+            c_norm = np.linalg.norm(ctx, axis=1, keepdims=True)
+            np.divide(ctx, c_norm, out=ctx, where=c_norm > 0)  # unit context; a zero row stays zero
+            if head is not None:
+                # row by row (einsum, no BLAS): a row's score does not depend on the rows beside it
+                h_out[lo:hi] = (np.einsum("ij,j->i", ctx * e_resp, head[0])
+                                + np.einsum("ij,j->i", e_resp, head[1]))
+            if keep_vectors:
+                v_ctx[lo:hi] = ctx
+                v_resp[lo:hi] = e_resp
+    out = {"cos": np.clip(cos, 0.0, 1.0)}
+    if head is not None:
+        out["head"] = h_out
+    if keep_vectors:
+        out["context"], out["response"] = v_ctx, v_resp
+    return out
+
+
+def context_response_vectors(turns: pd.DataFrame, cfg: QualityConfig) -> tuple[np.ndarray, np.ndarray]:
+    """The unit MiniLM vectors of each row's decayed user context and of its response (row order).
+
+    The vectors the fitted model's ``relevance_emb`` is the cosine of (sentence-pooled,
+    :mod:`toolkit.quality.pooled`); ``toolkit.quality.calibrate`` fits its vector head on them.
+    """
+    inputs, responses, order, conv_sorted = _prepare(turns)
+    n = len(inputs)
+    new_conv = np.ones(n, dtype=bool)
+    if n:
+        new_conv[1:] = conv_sorted[1:] != conv_sorted[:-1]
+    v = _embedding_relevance([inputs[i] for i in order], [responses[i] for i in order], new_conv,
+                             float(cfg.context_decay), _pooled_minilm(), keep_vectors=True)
+    inv = np.empty(n, dtype=np.int64)
+    inv[order] = np.arange(n)
+    return v["context"][inv], v["response"][inv]
 
 
 def _default_jobs(n_rows: int) -> int:
@@ -317,8 +371,9 @@ def _conversation_ends(starts: np.ndarray, n: int) -> np.ndarray:
 
 
 def _compute(turns: pd.DataFrame, cfg: QualityConfig, *, want_text: bool, n_jobs, chunk_size: int, cache: bool,
-             idf=None, want_emb: bool = False):
-    """Relevance and content words (and, with ``want_text``, the per-text features) of every row."""
+             idf=None, want_emb: bool = False, head: np.ndarray | None = None):
+    """Relevance and content words (and, with ``want_text``, the per-text features) of every row;
+    with ``head`` (and ``want_emb``) also ``vector_head``, the refit vector head's score."""
     inputs, responses, order, conv_sorted = _prepare(turns)
     n = len(inputs)
     inp = [inputs[i] for i in order]
@@ -340,20 +395,21 @@ def _compute(turns: pd.DataFrame, cfg: QualityConfig, *, want_text: bool, n_jobs
     spec: list = []
     rel_tfidf = _relevance_from_chunks(chunks, 2 * n, idf, specificity=spec)
     rel_tfidf = np.concatenate(rel_tfidf) if rel_tfidf else np.zeros(0)
-    rel_emb = None
+    emb = None
     if want_emb:
-        rel_emb = _embedding_relevance(inp, resp, new_conv, float(cfg.context_decay), _pooled_minilm())
+        emb = _embedding_relevance(inp, resp, new_conv, float(cfg.context_decay), _pooled_minilm(), head=head)
     if cfg.relevance_backend == "tfidf":
         rel = rel_tfidf
-    elif cfg.relevance_backend == "embeddings":
-        rel = _embedding_relevance(inp, resp, new_conv, float(cfg.context_decay), _minilm_encoder())
     else:
-        rel = _embedding_relevance(inp, resp, new_conv, float(cfg.context_decay), cfg.relevance_backend)
+        encoder = _minilm_encoder() if cfg.relevance_backend == "embeddings" else cfg.relevance_backend
+        rel = _embedding_relevance(inp, resp, new_conv, float(cfg.context_decay), encoder)["cos"]
     res = {"relevance": rel, "relevance_tfidf": rel_tfidf,
            "specificity": np.concatenate(spec) if spec else np.zeros(0),
            "content_words": np.concatenate([c.resp_content for c in chunks]) if chunks else np.zeros(0)}
     if want_emb:
-        res["relevance_emb"] = rel_emb
+        res["relevance_emb"] = emb["cos"]
+        if head is not None:
+            res["vector_head"] = emb["head"]
     if want_text:
         for name, attr in (("sentiment", "sentiment"), ("coherence", "coherence"),
                            ("resp_words", "resp_words"), ("input_words", "input_words")):

@@ -44,7 +44,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-__all__ = ["QualityModel", "load_model", "fit_model", "normal_scores", "text_features", "add_interactions",
+__all__ = ["QualityModel", "load_model", "fit_model", "quantile_table", "normal_scores", "text_features", "add_interactions",
            "FEATURES_FULL",
            "FEATURES_FAST", "FEATURE_DOCS", "MODEL_FILES"]
 
@@ -70,6 +70,8 @@ FEATURE_DOCS = {
                            "that shares no vocabulary with the context (an answer about something else)",
     "unsupported_content_emb": "unsupported_content * (1 - min(1, relevance_emb / 0.5)): unsupported by both "
                                "the vocabulary and the MiniLM meaning of the context",
+    "vector_head": "a linear head on the MiniLM vectors (context x response and response), fitted on "
+                   "the user's labels by toolkit quality calibrate --vectors (the model's head)",
 }
 FEATURES_FAST = ("relevance", "sentiment", "coherence", "length_fit", "log_words", "specificity",
                  "content_share", "log_content", "echo", "generic", "asks_back", "answers_question",
@@ -168,6 +170,12 @@ class QualityModel:
         ``"full"`` needs the sentence-embedding relevance; ``"fast"`` does not.
     meta : dict
         Sources, licences, fit date, cross-validated agreement (what the file says beside the weights).
+    head : tuple of two tuples of float, optional
+        The weights of a vector head (a refit on the user's labels,
+        :func:`toolkit.quality.calibrate` with ``vectors=True``): feature ``vector_head`` of a
+        response is ``sum(head[0] * c * r) + sum(head[1] * r)`` for the unit MiniLM vectors ``c`` of
+        its decayed user context and ``r`` of the response, added to the linear score (mean 0,
+        scale 1, coefficient 1). Needs ``"vector_head"`` among the features and ``mode="full"``.
 
     Examples
     --------
@@ -185,6 +193,7 @@ class QualityModel:
     quantiles: tuple
     mode: str = "fast"
     meta: Mapping[str, Any] = field(default_factory=dict)
+    head: tuple | None = None
 
     def __post_init__(self):
         n = len(self.features)
@@ -204,13 +213,25 @@ class QualityModel:
             raise ValueError(f"quality model: unknown feature(s) {sorted(unknown)}; known: {list(FEATURE_DOCS)}")
         if self.mode not in ("full", "fast"):
             raise ValueError(f"quality model: mode must be 'full' or 'fast', got {self.mode!r}")
+        if self.head is not None:
+            h = self.head
+            if (not isinstance(h, (tuple, list)) or len(h) != 2 or not all(isinstance(v, (tuple, list)) for v in h)
+                    or len(h[0]) != len(h[1]) or not len(h[0])
+                    or not all(isinstance(x, (int, float)) and math.isfinite(x) for v in h for x in v)):
+                raise ValueError("quality model: head must be two equally long, non-empty lists of finite numbers")
+        if (self.head is None) != ("vector_head" not in self.features):
+            raise ValueError("quality model: the feature vector_head and the head weights go together")
         if self.mode == "fast" and self.needs_embeddings:
-            raise ValueError("quality model: a fast model cannot use relevance_emb")
+            raise ValueError("quality model: a fast model cannot use relevance_emb or a vector head")
 
     @property
     def needs_embeddings(self) -> bool:
         """Whether scoring needs the sentence model."""
-        return any(f.endswith("_emb") for f in self.features)
+        return self.head is not None or any(f.endswith("_emb") for f in self.features)
+
+    def head_array(self) -> np.ndarray | None:
+        """The vector head as a ``(2, d)`` array (None without one)."""
+        return None if self.head is None else np.array(self.head, dtype=float)
 
     def score(self, X: pd.DataFrame) -> np.ndarray:
         """The linear score (in standard-normal units of the training ratings) of each row."""
@@ -240,9 +261,12 @@ class QualityModel:
 
     def to_dict(self) -> dict:
         """A JSON-ready dict (the shipped file's content)."""
-        return {"features": list(self.features), "mean": list(self.mean), "scale": list(self.scale),
-                "coef": list(self.coef), "intercept": self.intercept, "quantiles": list(self.quantiles),
-                "mode": self.mode, "meta": dict(self.meta)}
+        out = {"features": list(self.features), "mean": list(self.mean), "scale": list(self.scale),
+               "coef": list(self.coef), "intercept": self.intercept, "quantiles": list(self.quantiles),
+               "mode": self.mode, "meta": dict(self.meta)}
+        if self.head is not None:
+            out["head"] = [list(v) for v in self.head]
+        return out
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> "QualityModel":
@@ -255,7 +279,7 @@ class QualityModel:
                    scale=tuple(float(x) for x in d["scale"]), coef=tuple(float(x) for x in d["coef"]),
                    intercept=float(d["intercept"]), quantiles=tuple(float(x) for x in d["quantiles"]),
                    mode=str(d.get("mode", "full" if "relevance_emb" in d["features"] else "fast")),
-                   meta=dict(d.get("meta", {})))
+                   meta=dict(d.get("meta", {})), head=_head_from(d.get("head")))
 
     def summary_table(self) -> pd.DataFrame:
         """Coefficient of each standardised feature, with what it measures.
@@ -282,6 +306,21 @@ def normal_scores(r) -> np.ndarray:
 
     r = np.asarray(r, dtype=float)
     return norm.ppf((rankdata(r) - 0.5) / len(r))
+
+
+def quantile_table(s, weights=None, n_quantiles: int = 101) -> np.ndarray:
+    """The table :meth:`QualityModel.quality` maps scores through: weighted quantiles of ``s``.
+
+    Examples
+    --------
+    >>> quantile_table([3.0, 1.0, 2.0], n_quantiles=3).tolist()
+    [1.0, 2.0, 3.0]
+    """
+    s = np.asarray(s, dtype=float)
+    w = np.ones(s.size) if weights is None else np.asarray(weights, dtype=float)
+    order = np.argsort(s, kind="stable")
+    cw = (np.cumsum(w[order]) - w[order] / 2) / w.sum()
+    return np.maximum.accumulate(np.interp(np.linspace(0, 1, int(n_quantiles)), cw, s[order]))
 
 
 def fit_model(X: pd.DataFrame, y, *, features: Sequence[str], alpha: float = 10.0, weights=None,
@@ -353,15 +392,21 @@ def fit_model(X: pd.DataFrame, y, *, features: Sequence[str], alpha: float = 10.
             Zf = Zw[:, free]
             coef[free] = np.linalg.solve(Zf.T @ Zf + float(alpha) * np.eye(len(free)), Zf.T @ (rest * sw))
     intercept = float(np.average(y - Z @ coef, weights=w))
-    s = Z @ coef + intercept
-    order = np.argsort(s, kind="stable")
-    cw = (np.cumsum(w[order]) - w[order] / 2) / w.sum()
-    qs = np.maximum.accumulate(np.interp(np.linspace(0, 1, int(n_quantiles)), cw, s[order]))
+    qs = quantile_table(Z @ coef + intercept, w, n_quantiles)
     if mode is None:
         mode = "full" if "relevance_emb" in feats else "fast"
     return QualityModel(features=feats, mean=tuple(float(x) for x in mean), scale=tuple(float(x) for x in scale),
                         coef=tuple(float(x) for x in coef), intercept=intercept,
                         quantiles=tuple(float(x) for x in qs), mode=mode, meta=dict(meta or {}))
+
+
+def _head_from(raw) -> tuple | None:
+    """The ``head`` field of a model file as two tuples of floats (checked by the model)."""
+    if raw is None:
+        return None
+    if not isinstance(raw, list) or len(raw) != 2 or not all(isinstance(v, list) for v in raw):
+        raise ValueError("quality model: head must be two lists of numbers")
+    return tuple(tuple(float(x) for x in v) for v in raw)
 
 
 _LOADED: dict[str, QualityModel] = {}

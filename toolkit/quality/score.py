@@ -192,7 +192,7 @@ def score_turns(
     model = _quality_model(cfg)
     want_emb = model is not None and model.needs_embeddings
     res = _compute(turns, cfg, want_text=True, n_jobs=n_jobs, chunk_size=chunk_size, cache=cache, idf=idf,
-                   want_emb=want_emb)
+                   want_emb=want_emb, head=model.head_array() if model is not None else None)
     out = turns.copy()
     out["relevance"] = res["relevance"]
     out["sentiment"] = res["sentiment"]
@@ -241,8 +241,9 @@ def _features(turns: pd.DataFrame, scored: pd.DataFrame, res: dict) -> pd.DataFr
         "content_share": np.where(words > 0, np.minimum(content / np.maximum(words, 1), 1.0), 0.0),
         "log_content": np.log1p(content),
     }, index=turns.index)
-    if "relevance_emb" in res:
-        X["relevance_emb"] = np.asarray(res["relevance_emb"], dtype=float)
+    for name in ("relevance_emb", "vector_head"):
+        if name in res:
+            X[name] = np.asarray(res[name], dtype=float)
     add_interactions(X)
     cues = text_features(as_text_list(turns["user_input"], "turns.user_input"),
                          as_text_list(turns["bot_response"], "turns.bot_response"))
@@ -252,8 +253,11 @@ def _features(turns: pd.DataFrame, scored: pd.DataFrame, res: dict) -> pd.DataFr
 
 
 def quality_features(data, config: QualityConfig | Mapping | None = None, *, embeddings: bool = True,
-                     n_jobs: int | None = None, chunk_size: int = 2500, idf=None) -> pd.DataFrame:
+                     n_jobs: int | None = None, chunk_size: int = 2500, idf=None, head=None) -> pd.DataFrame:
     """The features the fitted quality model uses, one row per turn (for fitting and inspection).
+
+    ``head`` (a model's :meth:`~toolkit.quality.model.QualityModel.head_array`, with
+    ``embeddings``) adds its ``vector_head`` column.
 
     Examples
     --------
@@ -265,7 +269,7 @@ def quality_features(data, config: QualityConfig | Mapping | None = None, *, emb
     cfg = _config(config)
     turns = _as_turns(data)
     res = _compute(turns, cfg, want_text=True, n_jobs=n_jobs, chunk_size=chunk_size, cache=True, idf=idf,
-                   want_emb=embeddings)
+                   want_emb=embeddings, head=head if embeddings else None)
     comp = pd.DataFrame({"sentiment": res["sentiment"], "coherence": res["coherence"],
                          "length_fit": cfg.length.score(res["resp_words"], res["input_words"])},
                         index=turns.index)
