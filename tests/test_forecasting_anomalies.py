@@ -398,3 +398,18 @@ def test_data_on_two_levels_keep_the_false_alarm_rate():
     n = sum(len(F.detect_anomalies(pd.Series(np.random.default_rng(s).integers(4, 6, len(idx)).astype(float), idx),
                                    transform=None).windows) for s in range(10))
     assert n <= 8, n
+
+
+def test_whole_numbers_with_a_small_spread_keep_the_false_alarm_rate():
+    """Rounded N(50, 3), hourly, 8 weeks, 1 a week asked: whole numbers on about 20 levels
+    (a reported case of 16 windows where about 8 are asked). Measured over 40 seeds: 9.75
+    windows on average (5-14), as many as the same data unrounded (9.5): the rounding does
+    not raise the rate; this holds it there (within the factor 2 of the calibration test)."""
+    idx = pd.date_range("2026-01-05", periods=24 * 56, freq="h")
+    rounded, plain = [], []
+    for s in range(6):
+        v = np.random.default_rng(s).normal(50, 3, len(idx))
+        rounded.append(len(F.detect_anomalies(pd.Series(np.round(v), idx), alarms_per_week=1).windows))
+        plain.append(len(F.detect_anomalies(pd.Series(v, idx), alarms_per_week=1).windows))
+    assert 4 * 6 <= sum(rounded) <= 16 * 6, rounded
+    assert sum(rounded) <= 1.5 * sum(plain), (rounded, plain)
