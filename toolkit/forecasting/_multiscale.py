@@ -207,8 +207,9 @@ def baseline(x: np.ndarray, step: pd.Timedelta, ps: list[int]) -> tuple[np.ndarr
     return exp, best
 
 
-def local_scale(r: np.ndarray, step: pd.Timedelta) -> np.ndarray:
-    """Robust sd of the residuals at the same time of day (7 days either side) on sub-daily
+def local_scale(r: np.ndarray, step: pd.Timedelta, min_values: int = 0) -> np.ndarray:
+    """Robust sd of the residuals at the same time of day (7 days either side; the steps
+    within a 96th of a day of it, or as many more as give ``min_values`` values) on sub-daily
     data of 7 days or more, else one for the series; floored at half the series' own."""
     g = spread_sd(r)
     if g == 0:
@@ -217,7 +218,7 @@ def local_scale(r: np.ndarray, step: pd.Timedelta) -> np.ndarray:
     dev = np.abs(r - np.nanmedian(r))
     if step < DAY and DAY % step == pd.Timedelta(0) and n_ok >= 7 * (DAY // step):
         p = int(DAY // step)
-        w = int(round(p / 96))
+        w = max(int(round(p / 96)), math.ceil((min_values / 15 - 1) / 2))
         lags = [j * p + d for j in range(-7, 8) for d in range(-w, w + 1)]
     else:
         lags = []
@@ -289,7 +290,8 @@ def _local_median(u: np.ndarray, w: int) -> np.ndarray:
     return pd.Series(u).rolling(w, center=True, min_periods=max(1, w // 3)).median().to_numpy()
 
 
-def scores(u: np.ndarray, means: list[int], spread: list[int], contrast: float = 0, short: int = 1) -> list[Scale]:
+def scores(u: np.ndarray, means: list[int], spread: list[int], contrast: float = 0, short: int = 1,
+           step: pd.Timedelta | None = None) -> list[Scale]:
     """The standardised score of every scale. With ``contrast``, every mean scale but the
     longest (and the point) is the residual's departure from its own running median over
     ``contrast`` times the scale around it -- the point and the scales of at most ``short``
@@ -298,7 +300,9 @@ def scores(u: np.ndarray, means: list[int], spread: list[int], contrast: float =
     point-to-point noise on a level that wanders by 5 of them scored under 2). The longer
     scales (six hours, a day) stay against the baseline: an anomaly shifts the median of its
     surroundings by about a third of the residual's sd, a shadow of the opposite sign that
-    is negligible for a point but as large as the noise of a six-hour mean.
+    is negligible for a point but as large as the noise of a six-hour mean. With ``step``,
+    those departures are standardised by their own robust spread at the same time of day
+    (:func:`local_scale`), relative to its median.
 
     Examples
     --------
@@ -322,7 +326,14 @@ def scores(u: np.ndarray, means: list[int], spread: list[int], contrast: float =
             # mostly constant data)
             floor = contrast_sd(m) or floor
         med, sd = _centre_sd(m, floor)
-        sc = Scale("point" if k == 1 else "mean", k, (m - med) / sd)
+        zz = (m - med) / sd
+        if step is not None and base is not u:
+            # the departure's own spread at this time of day (as the residual's sigma is): the
+            # point-to-point noise of a busy hour is not a quiet night's, and the residual's
+            # sigma measures the day-to-day wander that the contrast has removed
+            loc = local_scale(zz, step, min_values=100)
+            zz = zz / loc * np.nanmedian(loc)
+        sc = Scale("point" if k == 1 else "mean", k, zz)
         sc.centre, sc.sd = med, sd
         sc.base = base
         out.append(sc)
@@ -559,7 +570,7 @@ def multiscale(x: np.ndarray, step: pd.Timedelta, *, alarms_per_week: float, sea
     means, spread = scale_ladder(step, int(obs.sum()), smooth)
     if direction != "both":
         spread = []
-    scs = scores(u, means, spread, CONTRAST, max(1, int(HOUR // step)))
+    scs = scores(u, means, spread, CONTRAST, max(1, int(HOUR // step)), step)
     if counts is not None and scs and scs[0].name == "point" and weights is None:
         # small counts: a single step is judged by the count's own tail (Poisson, or negative
         # binomial when overdispersed) at its expected rate, not by the square-root residual
