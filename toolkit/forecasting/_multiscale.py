@@ -17,7 +17,8 @@ Steps, each small and robust (medians, never means, of the history):
    (bursts), a day (level shifts; a week on daily data), and the running median of ``|u|``
    (variance changes, flagged only when the large deviations have both signs: a one-sided
    cluster is a burst or a shift, for the mean scales), each standardised by its own robust
-   spread;
+   spread (the point's and the hour's departures from their running median by their spread at
+   the same time of day);
 5. thresholds from the series' own null: on each scale the peaks of its excursions above a
    high level ``u0`` (at least 15 of them) have an exponential tail (peaks over threshold, the
    scale from the median excess, which a few incidents do not move); the threshold is where
@@ -25,7 +26,8 @@ Steps, each small and robust (medians, never means, of the history):
    Gaussian threshold for the same rate;
 6. windows: the points behind each flagged score that exceed 1 robust sd in its direction
    (so that a window is as long as the anomaly, not the smoothing), joined when less than an
-   hour apart or, in one direction, less than half the shorter window apart; a shift's window
+   hour apart or, in one direction, less than half the shorter window apart, and cut where the
+   side of the scores that flagged them turns (up, down, a variance change); a shift's window
    ends where the trailing median of a day (the shortest baseline of step 2) has absorbed half
    of it -- about half a day after its start: the rest is the new level, not news (its kind
    still comes from its full extent); each with its kind, size and the expected range at its

@@ -193,7 +193,8 @@ def detect_anomalies(
       day (variance changes: flagged only when the large deviations have both signs), each
       standardised by its own robust spread; the point and the hour are scored against the
       running median of the residuals over five times their length around them (the baseline
-      cannot follow a level that wanders by the hour, and that wander would hide a spike);
+      cannot follow a level that wanders by the hour, and that wander would hide a spike),
+      standardised by the spread of those departures at the same time of day;
       small counts point by point by their Poisson tail (negative binomial when overdispersed);
     * **thresholds** from the series' own excursions on each scale (an exponential tail fitted
       to the peaks above a high level, robust to a few incidents, never below the Gaussian
@@ -202,7 +203,8 @@ def detect_anomalies(
       heavy tails included);
     * **windows**: the points behind each flagged score that exceed one robust sd in its
       direction, joined when closer than an hour (``max_gap`` steps) or, in one direction,
-      than half the shorter of two neighbouring windows; a level shift's window is its onset: it
+      than half the shorter of two neighbouring windows, and cut where the side of the scores
+      that flagged them turns (up, down, a variance change); a level shift's window is its onset: it
       ends where the median of the last day has absorbed half of it (about half a day in: the
       rest is the new level, not news; ``lasts_until`` says how long the departure lasted),
       each with ``kind``,
