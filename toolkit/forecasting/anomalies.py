@@ -230,8 +230,8 @@ def detect_anomalies(
     alarms_per_week : float
         False alarms a week you accept on normal data, per series (default 0.1: one in ten
         weeks, so that a report scanning a dozen metrics or a topic each over two months shows
-        a false window or two, not dozens: on the bundled sample's 8.5 weeks, 1 a week gives 7
-        false windows on response time and 4 on quality, 0.1 one and none; the benchmark's
+        a false window or two, not dozens: on the bundled sample's 8.5 weeks, 1 a week gives 6
+        false windows on response time and 7 on quality, 0.1 one and none; the benchmark's
         operating point of 1 a week finds more incidents).
     smooth : 'auto', int or list of int
         The mean scales in steps (default: point, hour, six hours, day).
