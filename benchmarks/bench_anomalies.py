@@ -14,7 +14,9 @@ robust z-score of the seasonal-naive residual (``y_t - y_{t-day}``) and a traili
 median/MAD over a day -- with their threshold moved to each of those two loads (the smallest
 threshold whose false alarms a week are at most the detector's), and at ``|z| > 4`` with the
 detector at that load (``alarms_per_week`` from a grid, the largest whose false alarms stay at
-or under theirs). Flags of every method are joined into windows the same way (gaps under an
+or under theirs). And an honest operating point: the asked rate chosen on each development part
+(the largest of ``GRID`` whose actual false alarms stay at or under 1 a week there), applied
+unchanged to the matching held-out part, with the baselines at the load it gives. Flags of every method are joined into windows the same way (gaps under an
 hour). And the time of one 20,000-point series (median of runs).
 """
 
@@ -127,7 +129,18 @@ def _matched_threshold(items: list[Item], zs: list[tuple], fa_target: float) -> 
     return hi, _score(items, _flag_all(zs, hi))
 
 
-def _rows_for(set_name: str, items: list[Item], quick: bool) -> list[dict]:
+def chosen_rate(grid: dict[float, dict], fa_max: float = TARGET_FA) -> float | None:
+    """The largest asked rate of ``GRID`` whose actual false alarms a week on a development part
+    (``grid``: its scores by asked rate) stay at or under ``fa_max`` (None when none does)."""
+    ok = [apw for apw in GRID if apw in grid and grid[apw]["fa_per_week"] <= fa_max]
+    return max(ok) if ok else None
+
+
+def _rows_for(set_name: str, items: list[Item], quick: bool, dev_grid: dict[float, dict] | None = None,
+              out_grid: dict[float, dict] | None = None) -> list[dict]:
+    """The rows of one set; ``dev_grid``: the scores of the matching development part by asked
+    rate (held-out parts: the operating point is chosen there, not here); ``out_grid`` receives
+    this part's own scores by asked rate."""
     from toolkit.forecasting import DEFAULT_ALARMS_PER_WEEK
 
     rows = []
@@ -158,6 +171,20 @@ def _rows_for(set_name: str, items: list[Item], quick: bool) -> list[dict]:
                 best = (apw, grid[apw])
         if best is not None:
             add(f"detector at {kind} |z|>4's load", best[1], f"alarms_per_week={best[0]:g}")
+    # the operating point chosen on the development part (this one, or the matching one for a
+    # held-out part): the largest asked rate of GRID with at most 1 actual false alarm a week
+    # there, applied unchanged here, with the baselines at the load it gives here
+    apw = chosen_rate(dev_grid if dev_grid is not None else grid)
+    if apw is not None:
+        where = "the development part" if dev_grid is not None else "this part"
+        m = grid[apw]
+        add("rate chosen on dev", m, f"alarms_per_week={apw:g}: the largest asked rate of the grid with <= {TARGET_FA:g} actual "
+            f"false alarm a week on {where}", True)
+        for kind in ("snaive", "rolling"):
+            c, matched = _matched_threshold(items, zs[kind], m["fa_per_week"])
+            add(f"{kind} at the dev-chosen rate's load", matched, f"|z| > {c:.2f}")
+    if out_grid is not None:
+        out_grid.update(grid)
     return rows
 
 
@@ -227,13 +254,18 @@ def run(quick: bool = False) -> list[dict]:
     smd_why = D.smd_missing()
     if smd_why:
         rows.append({"benchmark": "anomalies", "metric": "SMD skipped", "value": float("nan"), "unit": "", "note": smd_why})
-    for part in ("dev", "held_out"):
+    dev_grids: dict[str, dict] = {}
+    for part in ("dev", "held_out"):   # development first: its operating point is applied to held-out
         for source in ("NAB", "Donut KPIs", "SMD"):
             items = [Item(s.name, s.y, s.incidents, s.ignore) for s in sets if s.part == part and s.source.startswith(source)]
             if quick:
                 items = items[:4]
             if items:
-                rows += _rows_for(f"{source} {part}", items, quick)
+                if part == "dev":
+                    dev_grids[source] = {}
+                    rows += _rows_for(f"{source} {part}", items, quick, out_grid=dev_grids[source])
+                else:
+                    rows += _rows_for(f"{source} {part}", items, quick, dev_grid=dev_grids.get(source, {}))
     items, info = _planted(quick)
     rows += _rows_for("planted", items, quick)
     import toolkit.forecasting as Fm

@@ -342,6 +342,26 @@ def test_forecast_many_isolates_failures_and_runs_in_parallel():
     assert sorted(fc.series_id.unique()) == ["flat", "good"] and len(fc) == 14
 
 
+
+@pytest.mark.parametrize("horizon", [0, -3, 2.5, "7", 10_001, True])
+def test_forecast_many_refuses_a_bad_horizon_once_up_front(horizon, monkeypatch):
+    """A bad horizon is one clear error naming it and its range, raised before any series is
+    forecast -- not the same error repeated in every row of the summary (horizon=0 did that)."""
+    from toolkit.errors import ToolkitError
+    from toolkit.forecasting import parallel
+
+    idx = pd.date_range("2026-01-01", periods=30, freq="D")
+    series = {k: pd.Series(np.arange(30.0), index=idx) for k in "abc"}
+    fc, _ = F.forecast_many(series, 3.0, "snaive", n_jobs=1, progress=False)   # a whole float is fine
+    assert len(fc) == 9
+    calls = []
+    monkeypatch.setattr(parallel, "_forecast_task", lambda t: calls.append(t))
+    with pytest.raises(F.HorizonError, match=r"horizon must be >= 1 and at most 10,000 \(whole steps\), got ") as e:
+        F.forecast_many(series, horizon, "snaive", n_jobs=1, progress=False)
+    assert isinstance(e.value, ToolkitError) and calls == []
+    with pytest.raises(F.HorizonError, match="horizon"):
+        F.forecast(series["a"], horizon, model="snaive")
+
 # ------------------------------------------------------------------------------ figures
 
 

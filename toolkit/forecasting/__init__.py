@@ -68,7 +68,7 @@ from toolkit.forecasting.anomalies import (
 from toolkit.forecasting.backtesting import Backtest, backtest
 from toolkit.forecasting.checks import Prepared, prepare
 from toolkit.forecasting.decomposition import Decomposition, decompose
-from toolkit.forecasting.forecasts import Forecast, fit_predict, forecast
+from toolkit.forecasting.forecasts import Forecast, HorizonError, fit_predict, forecast
 from toolkit.forecasting.metrics import mase, smape
 from toolkit.forecasting.models import (
     DEFAULT_CANDIDATES,
@@ -86,6 +86,7 @@ __all__ = [
     "DEFAULT_MODEL",
     "LEVELS",
     "Forecast",
+    "HorizonError",
     "Backtest",
     "Decomposition",
     "TrendResult",

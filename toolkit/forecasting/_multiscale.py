@@ -17,7 +17,8 @@ Steps, each small and robust (medians, never means, of the history):
    (bursts), a day (level shifts; a week on daily data), and the running median of ``|u|``
    (variance changes, flagged only when the large deviations have both signs: a one-sided
    cluster is a burst or a shift, for the mean scales), each standardised by its own robust
-   spread;
+   spread (the point's and the hour's departures from their running median by their spread at
+   the same time of day);
 5. thresholds from the series' own null: on each scale the peaks of its excursions above a
    high level ``u0`` (at least 15 of them) have an exponential tail (peaks over threshold, the
    scale from the median excess, which a few incidents do not move); the threshold is where
@@ -25,7 +26,8 @@ Steps, each small and robust (medians, never means, of the history):
    Gaussian threshold for the same rate;
 6. windows: the points behind each flagged score that exceed 1 robust sd in its direction
    (so that a window is as long as the anomaly, not the smoothing), joined when less than an
-   hour apart or, in one direction, less than half the shorter window apart; a shift's window
+   hour apart or, in one direction, less than half the shorter window apart, and cut where the
+   side of the scores that flagged them turns (up, down, a variance change); a shift's window
    ends where the trailing median of a day (the shortest baseline of step 2) has absorbed half
    of it -- about half a day after its start: the rest is the new level, not news (its kind
    still comes from its full extent); each with its kind, size and the expected range at its
@@ -207,8 +209,9 @@ def baseline(x: np.ndarray, step: pd.Timedelta, ps: list[int]) -> tuple[np.ndarr
     return exp, best
 
 
-def local_scale(r: np.ndarray, step: pd.Timedelta) -> np.ndarray:
-    """Robust sd of the residuals at the same time of day (7 days either side) on sub-daily
+def local_scale(r: np.ndarray, step: pd.Timedelta, min_values: int = 0) -> np.ndarray:
+    """Robust sd of the residuals at the same time of day (7 days either side; the steps
+    within a 96th of a day of it, or as many more as give ``min_values`` values) on sub-daily
     data of 7 days or more, else one for the series; floored at half the series' own."""
     g = spread_sd(r)
     if g == 0:
@@ -217,7 +220,7 @@ def local_scale(r: np.ndarray, step: pd.Timedelta) -> np.ndarray:
     dev = np.abs(r - np.nanmedian(r))
     if step < DAY and DAY % step == pd.Timedelta(0) and n_ok >= 7 * (DAY // step):
         p = int(DAY // step)
-        w = int(round(p / 96))
+        w = max(int(round(p / 96)), math.ceil((min_values / 15 - 1) / 2))
         lags = [j * p + d for j in range(-7, 8) for d in range(-w, w + 1)]
     else:
         lags = []
@@ -289,7 +292,8 @@ def _local_median(u: np.ndarray, w: int) -> np.ndarray:
     return pd.Series(u).rolling(w, center=True, min_periods=max(1, w // 3)).median().to_numpy()
 
 
-def scores(u: np.ndarray, means: list[int], spread: list[int], contrast: float = 0, short: int = 1) -> list[Scale]:
+def scores(u: np.ndarray, means: list[int], spread: list[int], contrast: float = 0, short: int = 1,
+           step: pd.Timedelta | None = None) -> list[Scale]:
     """The standardised score of every scale. With ``contrast``, every mean scale but the
     longest (and the point) is the residual's departure from its own running median over
     ``contrast`` times the scale around it -- the point and the scales of at most ``short``
@@ -298,7 +302,9 @@ def scores(u: np.ndarray, means: list[int], spread: list[int], contrast: float =
     point-to-point noise on a level that wanders by 5 of them scored under 2). The longer
     scales (six hours, a day) stay against the baseline: an anomaly shifts the median of its
     surroundings by about a third of the residual's sd, a shadow of the opposite sign that
-    is negligible for a point but as large as the noise of a six-hour mean.
+    is negligible for a point but as large as the noise of a six-hour mean. With ``step``,
+    those departures are standardised by their own robust spread at the same time of day
+    (:func:`local_scale`), relative to its median.
 
     Examples
     --------
@@ -322,7 +328,14 @@ def scores(u: np.ndarray, means: list[int], spread: list[int], contrast: float =
             # mostly constant data)
             floor = contrast_sd(m) or floor
         med, sd = _centre_sd(m, floor)
-        sc = Scale("point" if k == 1 else "mean", k, (m - med) / sd)
+        zz = (m - med) / sd
+        if step is not None and base is not u:
+            # the departure's own spread at this time of day (as the residual's sigma is): the
+            # point-to-point noise of a busy hour is not a quiet night's, and the residual's
+            # sigma measures the day-to-day wander that the contrast has removed
+            loc = local_scale(zz, step, min_values=100)
+            zz = zz / loc * np.nanmedian(loc)
+        sc = Scale("point" if k == 1 else "mean", k, zz)
         sc.centre, sc.sd = med, sd
         sc.base = base
         out.append(sc)
@@ -442,6 +455,29 @@ def _trimmed(u: np.ndarray, flag: np.ndarray, a: int, b: int) -> tuple[int, int]
     return a + int(ok[0]), a + int(ok[-1])
 
 
+def _split_sides(sides: np.ndarray, flag: np.ndarray, a: int, b: int) -> list[tuple[int, int]]:
+    """Cut the run ``[a, b]`` between two flagged points whose flags came from different sides
+    (``sides``: +1 or -1 from a signed scale, 0 from a spread scale): a burst up followed within
+    the joining gap by a dip, or by a variance change, is two windows, not one whose trim keeps
+    only the larger part (a planted two-hour burst on taxi demand was lost so).
+
+    Examples
+    --------
+    >>> f = np.array([0, 1, 1, 0, 1, 1, 0, 1], dtype=bool)
+    >>> _split_sides(np.array([0, 1, 1, 0, -1, -1, 0, 1.0]), f, 1, 7)
+    [(1, 2), (4, 5), (7, 7)]
+    >>> _split_sides(np.array([1, 0, 1, 1.0]), np.array([1, 0, 1, 1], dtype=bool), 0, 3)
+    [(0, 3)]
+    """
+    idx = a + np.flatnonzero(flag[a : b + 1])
+    if len(idx) < 2:
+        return [(a, b)]
+    cut = np.flatnonzero(sides[idx[1:]] != sides[idx[:-1]])
+    starts = np.r_[a, idx[cut + 1]]
+    ends = np.r_[idx[cut], b]
+    return list(zip(starts.tolist(), ends.tolist()))
+
+
 def _merged(runs: list[tuple[int, int]], u: np.ndarray, gap: int) -> list[tuple[int, int]]:
     """Join neighbouring windows of the same direction whose gap is shorter than half the
     shorter of the two (a day-long shift with a few quiet hours inside is one window; two
@@ -536,7 +572,7 @@ def multiscale(x: np.ndarray, step: pd.Timedelta, *, alarms_per_week: float, sea
     means, spread = scale_ladder(step, int(obs.sum()), smooth)
     if direction != "both":
         spread = []
-    scs = scores(u, means, spread, CONTRAST, max(1, int(HOUR // step)))
+    scs = scores(u, means, spread, CONTRAST, max(1, int(HOUR // step)), step)
     if counts is not None and scs and scs[0].name == "point" and weights is None:
         # small counts: a single step is judged by the count's own tail (Poisson, or negative
         # binomial when overdispersed) at its expected rate, not by the square-root residual
@@ -605,7 +641,10 @@ def multiscale(x: np.ndarray, step: pd.Timedelta, *, alarms_per_week: float, sea
             best_z[pos[upd]] = z[kbest]
     flag &= obs
     wins = []
-    for a, b in _merged([_trimmed(u, flag, a, b) for a, b in _runs(flag, gap)], u, gap):
+    sides = np.where(flag & (best_scale >= 0), np.sign(best_z), 0.0)
+    sides[[j >= 0 and scs[j].name == "spread" for j in best_scale]] = 0.0
+    runs = [r for a, b in _runs(flag, gap) for r in _split_sides(sides, flag, a, b)]
+    for a, b in _merged([_trimmed(u, flag, a, b) for a, b in runs], u, gap):
         sel = np.arange(a, b + 1)
         fl = sel[flag[sel]]
         if not len(fl):

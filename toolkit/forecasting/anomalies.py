@@ -193,7 +193,8 @@ def detect_anomalies(
       day (variance changes: flagged only when the large deviations have both signs), each
       standardised by its own robust spread; the point and the hour are scored against the
       running median of the residuals over five times their length around them (the baseline
-      cannot follow a level that wanders by the hour, and that wander would hide a spike);
+      cannot follow a level that wanders by the hour, and that wander would hide a spike),
+      standardised by the spread of those departures at the same time of day;
       small counts point by point by their Poisson tail (negative binomial when overdispersed);
     * **thresholds** from the series' own excursions on each scale (an exponential tail fitted
       to the peaks above a high level, robust to a few incidents, never below the Gaussian
@@ -202,7 +203,8 @@ def detect_anomalies(
       heavy tails included);
     * **windows**: the points behind each flagged score that exceed one robust sd in its
       direction, joined when closer than an hour (``max_gap`` steps) or, in one direction,
-      than half the shorter of two neighbouring windows; a level shift's window is its onset: it
+      than half the shorter of two neighbouring windows, and cut where the side of the scores
+      that flagged them turns (up, down, a variance change); a level shift's window is its onset: it
       ends where the median of the last day has absorbed half of it (about half a day in: the
       rest is the new level, not news; ``lasts_until`` says how long the departure lasted),
       each with ``kind``,
@@ -228,8 +230,8 @@ def detect_anomalies(
     alarms_per_week : float
         False alarms a week you accept on normal data, per series (default 0.1: one in ten
         weeks, so that a report scanning a dozen metrics or a topic each over two months shows
-        a false window or two, not dozens: on the bundled sample's 8.5 weeks, 1 a week gives 7
-        false windows on response time and 4 on quality, 0.1 one and none; the benchmark's
+        a false window or two, not dozens: on the bundled sample's 8.5 weeks, 1 a week gives 6
+        false windows on response time and 7 on quality, 0.1 one and none; the benchmark's
         operating point of 1 a week finds more incidents).
     smooth : 'auto', int or list of int
         The mean scales in steps (default: point, hour, six hours, day).

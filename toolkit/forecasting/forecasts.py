@@ -7,6 +7,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Sequence
 
+import numpy as np
 import pandas as pd
 
 from toolkit.forecasting.backtesting import Backtest, backtest
@@ -14,7 +15,35 @@ from toolkit.forecasting.checks import FORECAST_WEEKS, prepare
 from toolkit.forecasting.models import DEFAULT_CANDIDATES, DEFAULT_MODEL, _canon_model, _finish, _future_index, _run_model
 from toolkit.series import SeriesError
 
-__all__ = ["Forecast", "forecast", "fit_predict"]
+__all__ = ["Forecast", "HorizonError", "MAX_HORIZON", "check_horizon", "forecast", "fit_predict"]
+
+#: the longest forecast, in steps (the command line's ``--horizon`` range too)
+MAX_HORIZON = 10_000
+
+
+class HorizonError(SeriesError):
+    """A forecast horizon that is not a whole number of steps from 1 to :data:`MAX_HORIZON`."""
+
+
+def check_horizon(horizon: object) -> int:
+    """``horizon`` as an int, or a :class:`HorizonError` naming it and its range.
+
+    Examples
+    --------
+    >>> check_horizon(48)
+    48
+    >>> check_horizon(0)
+    Traceback (most recent call last):
+    ...
+    toolkit.forecasting.forecasts.HorizonError: horizon must be >= 1 and at most 10,000 (whole steps), got 0
+    """
+    ok = isinstance(horizon, (int, np.integer)) and not isinstance(horizon, bool)
+    if not ok and isinstance(horizon, (float, np.floating)) and float(horizon).is_integer():
+        ok, horizon = True, int(horizon)
+    if not ok or not 1 <= int(horizon) <= MAX_HORIZON:
+        raise HorizonError(f"horizon must be >= 1 and at most {MAX_HORIZON:,} (whole steps), got {horizon!r}")
+    return int(horizon)
+
 
 @dataclass
 class Forecast:
@@ -104,9 +133,7 @@ def forecast(
     [1.0, 5.0, 3.0, 2.0, 2.0, 8.0, 9.0]
     """
     t0 = time.perf_counter()
-    if int(horizon) < 1:
-        raise SeriesError(f"horizon must be >= 1, got {horizon}")
-    h = int(horizon)
+    h = check_horizon(horizon)
     p = prepare(y, season, freq=freq, nonnegative=nonnegative, periods=periods, weeks=FORECAST_WEEKS)
     chosen = _canon_model(model)
     bt = None

@@ -8,7 +8,7 @@ import os
 import numpy as np
 import pandas as pd
 
-from toolkit.forecasting.forecasts import forecast
+from toolkit.forecasting.forecasts import check_horizon, forecast
 from toolkit.forecasting.models import DEFAULT_MODEL
 from toolkit.series import SeriesError
 
@@ -72,6 +72,12 @@ def forecast_many(
         ``summary``: one row per series (model, spec, n, seconds, notes, error). A series that
         cannot be forecast gets its error in ``summary`` and no rows, without stopping the rest.
 
+    Raises
+    ------
+    HorizonError
+        ``horizon`` is not a whole number of steps from 1 to 10,000: once, before any series
+        is read (not once per series in ``summary``).
+
     Examples
     --------
     >>> import numpy as np, pandas as pd
@@ -87,6 +93,7 @@ def forecast_many(
     from toolkit._progress import progress_bar
     from toolkit.dask_engine.client import check_engine
 
+    horizon = check_horizon(horizon)
     if isinstance(series, pd.DataFrame):
         raw = {str(k): g for k, g in series.groupby("series_id", sort=True)}
         items = {}
