@@ -362,6 +362,13 @@ def test_forecast_many_refuses_a_bad_horizon_once_up_front(horizon, monkeypatch)
     with pytest.raises(F.HorizonError, match="horizon"):
         F.forecast(series["a"], horizon, model="snaive")
 
+
+def test_the_command_lines_horizon_range_is_the_librarys():
+    from toolkit.commands import forecast as cmd
+    from toolkit.forecasting.forecasts import MAX_HORIZON
+
+    assert cmd.MAX_HORIZON == MAX_HORIZON
+
 # ------------------------------------------------------------------------------ figures
 
 

@@ -15,7 +15,8 @@ __all__ = ["register", "run"]
 
 _MODELS = ["auto", "snaive", "ets", "arima", "stl_arima", "stl_ets", "combo"]
 
-
+#: toolkit.forecasting.forecasts.MAX_HORIZON (tests/test_forecasting.py holds them equal; not
+#: imported, so that building the parser does not import pandas)
 MAX_HORIZON = 10_000
 
 
