@@ -52,6 +52,7 @@ import numpy as np
 import pandas as pd
 from scipy import special as _sp
 
+from toolkit.ab.bootstrap import mean_interval
 from toolkit.ab.metrics import ABInputError
 from toolkit.ab.srm import adjust_pvalues
 
@@ -202,18 +203,6 @@ def paired_table(a, b=None, *, key: str = "example_id", variant_col: str = "vari
 # ------------------------------------------------------------------------------------------
 # one comparison
 # ------------------------------------------------------------------------------------------
-
-
-def _paired_bootstrap(d: np.ndarray, n_resamples: int, alpha: float,
-                      rng: np.random.Generator) -> tuple[float, float]:
-    n = d.size
-    means = np.empty(n_resamples)
-    chunk = max(1, int(4_000_000 // n))
-    for s in range(0, n_resamples, chunk):
-        b = min(chunk, n_resamples - s)
-        means[s:s + b] = d[rng.integers(0, n, size=(b, n))].mean(axis=1)
-    lo, hi = np.quantile(means, [alpha / 2, 1 - alpha / 2])
-    return float(lo), float(hi)
 
 
 def _binom_half_p(k: np.ndarray, m: np.ndarray) -> np.ndarray:
@@ -385,7 +374,7 @@ def compare_paired(a, b, kind: str = "continuous", *, alpha: float = 0.05,
         out.update(test="paired t-test", statistic=t, p_value=tp)
     out.update(ci_low=mean_d - q * se, ci_high=mean_d + q * se, ci_method="paired t-interval")
     if n_resamples:
-        lo, hi = _paired_bootstrap(d, n_resamples, alpha, np.random.default_rng(seed))
+        lo, hi = mean_interval(d, n_resamples, alpha, np.random.default_rng(seed))
         out.update(boot_low=lo, boot_high=hi,
                    boot_method=f"paired bootstrap percentile, {n_resamples} resamples")
         if kind == "binary":

@@ -51,11 +51,12 @@ import numpy as np
 import pandas as pd
 from scipy import special as _sp
 
+from toolkit.ab.bootstrap import mean_interval
+
 __all__ = ["MAX_BOOTSTRAP", "naive_repetition_test", "paired_item_test", "variance_components"]
 
 #: limits on user-controlled sizes
 MAX_BOOTSTRAP = 100_000
-BOOT_CHUNK_CELLS = 2_000_000
 
 
 def _t_test(d: np.ndarray, alpha: float) -> dict[str, np.ndarray]:
@@ -177,11 +178,4 @@ def _components_unbalanced(c: pd.DataFrame) -> dict[str, float]:
 def _bootstrap_ci(d: np.ndarray, alpha: float, n_boot: int, seed: int) -> tuple[float, float]:
     if n_boot <= 0 or len(d) < 2:
         return math.nan, math.nan
-    rng = np.random.default_rng(seed)
-    means = np.empty(n_boot)
-    step = max(1, BOOT_CHUNK_CELLS // len(d))
-    for s in range(0, n_boot, step):
-        k = min(step, n_boot - s)
-        means[s:s + k] = d[rng.integers(0, len(d), size=(k, len(d)))].mean(axis=1)
-    lo, hi = np.quantile(means, [alpha / 2, 1 - alpha / 2])
-    return float(lo), float(hi)
+    return mean_interval(d, n_boot, alpha, np.random.default_rng(seed))
