@@ -45,7 +45,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from toolkit.ab.metrics import ABInputError
+from toolkit.ab.metrics import ABInputError, need_column
 
 __all__ = ["CupedFit", "cuped_fit", "RegressionFit", "regression_adjust", "covariate_matrix",
            "pre_period_units", "PRE_PREFIX"]
@@ -203,9 +203,7 @@ def covariate_matrix(units: pd.DataFrame, columns) -> tuple[np.ndarray, list[str
     """
     blocks, names = [], []
     for col in columns:
-        if col not in units.columns:
-            raise ABInputError(f"covariate column {col!r} not found (columns: "
-                               f"{', '.join(map(str, units.columns))})")
+        need_column(units, col, f"covariate column {col!r} not found")
         s = units[col]
         if pd.api.types.is_numeric_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype):
             blocks.append(s.to_numpy(dtype=float, na_value=np.nan)[:, None])

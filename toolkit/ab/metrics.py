@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 from toolkit.errors import ToolkitError
 
-__all__ = ["ABInputError", "Metric", "KINDS", "parse_metrics", "parse_allocation",
+__all__ = ["ABInputError", "Metric", "KINDS", "need_column", "parse_metrics", "parse_allocation",
            "infer_metrics"]
 
 KINDS = {
@@ -32,6 +32,21 @@ KINDS = {
 
 class ABInputError(ToolkitError):
     """Bad input to an A/B analysis; the message names the column, the rule and the values."""
+
+
+def need_column(frame, column: str, message: str) -> None:
+    """Raise ``message`` with the frame's columns when ``column`` is not one of them.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> need_column(pd.DataFrame({"a": [1]}), "b", "column 'b' not found")
+    Traceback (most recent call last):
+    ...
+    toolkit.ab.metrics.ABInputError: column 'b' not found (columns: a)
+    """
+    if column not in frame.columns:
+        raise ABInputError(f"{message} (columns: {', '.join(map(str, frame.columns))})")
 
 
 @dataclass(frozen=True)

@@ -53,7 +53,7 @@ import pandas as pd
 from scipy import special as _sp
 
 from toolkit.ab.bootstrap import mean_interval
-from toolkit.ab.metrics import ABInputError
+from toolkit.ab.metrics import ABInputError, need_column
 from toolkit.ab.srm import adjust_pvalues
 
 __all__ = ["PairedResult", "paired_table", "compare_paired", "analyze_paired",
@@ -156,9 +156,7 @@ def paired_table(a, b=None, *, key: str = "example_id", variant_col: str = "vari
     """
     fa = _as_frame(a, key)
     if b is None:
-        if variant_col not in fa.columns:
-            raise ABInputError(f"one table given: it needs a variant column {variant_col!r} "
-                               f"(columns: {', '.join(map(str, fa.columns))})")
+        need_column(fa, variant_col, f"one table given: it needs a variant column {variant_col!r}")
         values = sorted(map(str, fa[variant_col].dropna().unique()))
         arms = list(arms) if arms else values
         if len(arms) != 2 or not set(arms) <= set(values):
@@ -171,9 +169,7 @@ def paired_table(a, b=None, *, key: str = "example_id", variant_col: str = "vari
         fb = _as_frame(b, key)
         arms = list(arms) if arms else ["A", "B"]
     for side, f in (("A", fa), ("B", fb)):
-        if key not in f.columns:
-            raise ABInputError(f"side {side}: key column {key!r} not found (columns: "
-                               f"{', '.join(map(str, f.columns))})")
+        need_column(f, key, f"side {side}: key column {key!r} not found")
         dup = f[key][f[key].duplicated()]
         if len(dup):
             raise ABInputError(f"side {side}: key {key!r} is not unique; e.g. "
