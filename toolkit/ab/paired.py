@@ -201,6 +201,24 @@ def paired_table(a, b=None, *, key: str = "example_id", variant_col: str = "vari
 # ------------------------------------------------------------------------------------------
 
 
+def _t_test(d: np.ndarray, alpha: float) -> dict[str, np.ndarray]:
+    """One-sample t on the last axis of ``d``: mean, se, df, t, two-sided p, CI."""
+    d = np.asarray(d, dtype=float)
+    n = d.shape[-1]
+    mean = d.mean(axis=-1)
+    sd = d.std(axis=-1, ddof=1) if n > 1 else np.full(mean.shape, np.nan)
+    se = sd / math.sqrt(n)
+    df = float(n - 1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t = mean / se
+    p = 2.0 * _sp.stdtr(df, -np.abs(t)) if df > 0 else np.full(np.shape(mean), np.nan)
+    if df > 0:  # no spread at all: the limit of the t-test (1 for no difference, 0 for one)
+        p = np.where(se == 0, np.where(mean == 0, 1.0, 0.0), p)
+    crit = _sp.stdtrit(df, 1.0 - alpha / 2.0) if df > 0 else np.nan
+    return {"lift": mean, "sd": sd, "se": se, "df": df, "t": t, "p_value": p,
+            "ci_low": mean - crit * se, "ci_high": mean + crit * se}
+
+
 def _binom_half_p(k: np.ndarray, m: np.ndarray) -> np.ndarray:
     """Two-sided exact binomial p-value of ``k`` successes in ``m`` at p = 1/2 (= scipy
     ``binomtest``: the distribution is symmetric, so twice the smaller tail, at most 1)."""
@@ -228,12 +246,8 @@ def paired_pvalues(d) -> dict[str, np.ndarray]:
     from scipy.stats import rankdata
 
     d = np.atleast_2d(np.asarray(d, dtype=float))
-    n = d.shape[1]
-    mean = d.mean(axis=1)
-    se = d.std(axis=1, ddof=1) / math.sqrt(n)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        t = mean / se
-    tp = np.where(se > 0, 2 * _sp.stdtr(n - 1, -np.abs(t)), np.nan)
+    tt = _t_test(d, 0.05)
+    tp = np.where(tt["se"] > 0, tt["p_value"], np.nan)
     pos, neg = (d > 0).sum(axis=1), (d < 0).sum(axis=1)
     sign = _binom_half_p(pos, pos + neg)
     a = np.abs(d)
@@ -334,13 +348,9 @@ def compare_paired(a, b, kind: str = "continuous", *, alpha: float = 0.05,
     if kind == "binary" and not (np.isin(xa, (0, 1)).all() and np.isin(xb, (0, 1)).all()):
         raise ABInputError("binary paired scores must be 0/1")
     d = xb - xa
-    mean_d = float(d.mean())
-    sd_d = float(d.std(ddof=1))
-    se = sd_d / math.sqrt(n)
-    df = n - 1
-    t = mean_d / se if se > 0 else math.nan
-    tp = float(2 * _sp.stdtr(df, -abs(t))) if se > 0 else math.nan
-    q = float(_sp.stdtrit(df, 1 - alpha / 2))
+    tt = _t_test(d, alpha)
+    mean_d, sd_d, se, df = float(tt["lift"]), float(tt["sd"]), float(tt["se"]), n - 1
+    t, tp = (float(tt["t"]), float(tt["p_value"])) if se > 0 else (math.nan, math.nan)
     sa, sb = xa.std(ddof=1), xb.std(ddof=1)
     out: dict[str, Any] = {
         "n_pairs": n, "mean_a": float(xa.mean()), "mean_b": float(xb.mean()), "diff": mean_d,
@@ -368,7 +378,7 @@ def compare_paired(a, b, kind: str = "continuous", *, alpha: float = 0.05,
                    test=method, statistic=float(n01 - n10), p_value=mp)
     else:
         out.update(test="paired t-test", statistic=t, p_value=tp)
-    out.update(ci_low=mean_d - q * se, ci_high=mean_d + q * se, ci_method="paired t-interval")
+    out.update(ci_low=float(tt["ci_low"]), ci_high=float(tt["ci_high"]), ci_method="paired t-interval")
     if n_resamples:
         lo, hi = mean_interval(d, n_resamples, alpha, np.random.default_rng(seed))
         out.update(boot_low=lo, boot_high=hi,

@@ -43,8 +43,9 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
+from toolkit.ab.paired import _t_test
 from toolkit.experiments.flaky import flaky_examples
-from toolkit.experiments.lift import MAX_BOOTSTRAP, _bootstrap_ci, _components_unbalanced, _t_test
+from toolkit.experiments.lift import MAX_BOOTSTRAP, _bootstrap_ci, _components_unbalanced
 from toolkit.experiments.result import ExperimentAnalysisError, RepeatedResult
 
 __all__ = ["analyze_repeated"]
