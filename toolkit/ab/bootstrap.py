@@ -25,7 +25,7 @@ from typing import Sequence
 import numpy as np
 from scipy import special as _sp
 
-from toolkit.ab.metrics import KINDS, ABInputError
+from toolkit.ab.metrics import KINDS, ABInputError, one_of
 
 __all__ = ["bootstrap_ci", "mean_interval"]
 
@@ -130,8 +130,7 @@ def bootstrap_ci(
         raise ABInputError("ratio bootstrap needs control_den and treatment_den")
     if min(xc.size, xt.size) < 2:
         raise ABInputError("bootstrap needs at least 2 units per arm")
-    if statistic not in ("diff", "rel", "both"):
-        raise ABInputError(f"statistic must be 'diff', 'rel' or 'both', got {statistic!r}")
+    one_of(statistic, ("diff", "rel", "both"), "statistic")
     est_c = xc.mean() if dc is None else xc.sum() / dc.sum()
     est_t = xt.mean() if dt is None else xt.sum() / dt.sum()
     rng = np.random.default_rng(seed)

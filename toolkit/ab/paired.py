@@ -53,7 +53,7 @@ import pandas as pd
 from scipy import special as _sp
 
 from toolkit.ab.bootstrap import mean_interval
-from toolkit.ab.metrics import ABInputError, need_column
+from toolkit.ab.metrics import CORRECTIONS, ABInputError, need_column, one_of
 from toolkit.ab.srm import adjust_pvalues
 
 __all__ = ["PairedResult", "paired_table", "compare_paired", "analyze_paired",
@@ -473,9 +473,7 @@ def analyze_paired(a, b=None, *, key: str = "example_id", metrics: Sequence[str]
     >>> analyze_paired(t, bootstrap=0).table.loc[0, "test"]
     'McNemar exact (binomial)'
     """
-    if correction not in ("holm", "bh", "bonferroni", "none"):
-        raise ABInputError(f"correction must be 'holm', 'bh', 'bonferroni' or 'none', "
-                         f"got {correction!r}")
+    one_of(correction, CORRECTIONS, "correction")
     wide, names, info = paired_table(a, b, key=key, variant_col=variant_col, arms=arms,
                                      metrics=metrics)
     rows, notes = [], []
