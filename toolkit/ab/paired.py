@@ -272,14 +272,6 @@ def paired_pvalues(d) -> dict[str, np.ndarray]:
     return {"t": tp, "sign": sign, "wilcoxon": wp}
 
 
-def _mcnemar(a: np.ndarray, b: np.ndarray) -> tuple[int, int, float, str]:
-    """Discordant counts (a fails & b passes, a passes & b fails), p-value, method."""
-    n01 = int(((a == 0) & (b == 1)).sum())
-    n10 = int(((a == 1) & (b == 0)).sum())
-    p, method = mcnemar_pvalue(n01, n10)
-    return n01, n10, float(p), method
-
-
 def mcnemar_pvalue(n01, n10):
     """McNemar's p-value from the discordant counts (vectorised): exact binomial below
     :data:`MCNEMAR_EXACT_BELOW` discordant pairs, else chi-square without continuity correction.
@@ -373,7 +365,9 @@ def compare_paired(a, b, kind: str = "continuous", *, alpha: float = 0.05,
         out["wilcoxon_p"] = float(pv["wilcoxon"][0])
         out["wilcoxon_method"] = "normal approximation"
     if kind == "binary":
-        n01, n10, mp, method = _mcnemar(xa, xb)
+        # the discordant pairs: a fails and b passes, a passes and b fails
+        n01, n10 = int(((xa == 0) & (xb == 1)).sum()), int(((xa == 1) & (xb == 0)).sum())
+        mp, method = mcnemar_pvalue(n01, n10)
         out.update(mcnemar_b_wins=n01, mcnemar_a_wins=n10, mcnemar_p=mp, mcnemar_method=method,
                    test=method, statistic=float(n01 - n10), p_value=mp)
     else:
@@ -438,10 +432,6 @@ class PairedResult:
                 "notes": self.notes}
 
 
-def _is_binary(x: np.ndarray) -> bool:
-    return bool(np.isin(x, (0.0, 1.0)).all())
-
-
 def analyze_paired(a, b=None, *, key: str = "example_id", metrics: Sequence[str] | None = None,
                    variant_col: str = "variant", arms: Sequence[str] | None = None,
                    alpha: float = 0.05, correction: str = "holm", bootstrap: int = 2000,
@@ -486,7 +476,7 @@ def analyze_paired(a, b=None, *, key: str = "example_id", metrics: Sequence[str]
         if ok.sum() < 2:
             notes.append(f"{name}: fewer than 2 complete pairs, skipped")
             continue
-        kind = "binary" if _is_binary(xa[ok]) and _is_binary(xb[ok]) else "continuous"
+        kind = "binary" if np.isin(np.r_[xa[ok], xb[ok]], (0.0, 1.0)).all() else "continuous"
         res = compare_paired(xa[ok], xb[ok], kind, alpha=alpha, n_resamples=bootstrap,
                              seed=[seed, i])
         rows.append({"metric": name, "kind": kind, **res})
