@@ -83,8 +83,7 @@ def _arms(units: pd.DataFrame, opts: AnalysisOptions, notes: list[str]) -> _Arms
             + ": give the variants distinct names")
     vser = raw.astype("string")
     arms, control = _resolve_arms(labels, opts.variant_col, opts.control)
-    codes, uniq = pd.factorize(vser, sort=True)
-    codes = np.asarray(codes)
+    codes = np.asarray(pd.factorize(vser, sort=True)[0])
     n_missing = int((codes < 0).sum())
     if n_missing:
         notes.append(f"{n_missing:,} units without a variant were left out")
