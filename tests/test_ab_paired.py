@@ -67,7 +67,8 @@ def test_false_positive_rate_is_five_percent():
     300 pass/fail pairs (about 63 discordant: the chi-square branch) over 5,000; each rejects
     5 +/- 1 %. The vectorised p-values are those compare_paired reports (checked on the first
     rows)."""
-    from toolkit.ab.paired import _paired_bootstrap, mcnemar_pvalue, paired_pvalues
+    from toolkit.ab.bootstrap import mean_interval as _paired_bootstrap
+    from toolkit.ab.paired import mcnemar_pvalue, paired_pvalues
 
     rng = np.random.default_rng(42)
     reps, n = 5000, 94

@@ -74,6 +74,7 @@ from toolkit.ab.metrics import (
     ABInputError,
     Metric,
     infer_metrics,
+    need_column,
     parse_allocation,
     parse_metrics,
 )
@@ -319,9 +320,7 @@ def _unit_table(data, opts: AnalysisOptions, notes: list[str]) -> tuple[pd.DataF
     else:
         raise ABInputError(f"data must be a per-unit DataFrame or a ConversationLog, "
                            f"got {type(data).__name__}")
-    if opts.variant_col not in units.columns:
-        raise ABInputError(f"variant column {opts.variant_col!r} not found (columns: "
-                           f"{', '.join(map(str, units.columns))})")
+    need_column(units, opts.variant_col, f"variant column {opts.variant_col!r} not found")
     return units, curated, unit
 
 

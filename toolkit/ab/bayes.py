@@ -38,7 +38,7 @@ from dataclasses import dataclass
 
 from scipy import special as _sp
 
-from toolkit.ab.metrics import ABInputError
+from toolkit.ab.metrics import ABInputError, one_of
 
 __all__ = ["Prior", "FLAT_PRIOR", "bayes_readout", "expected_loss", "SCALES"]
 
@@ -151,8 +151,7 @@ def bayes_readout(mean_c: float, var_c: float, mean_t: float, var_t: float, *,
     >>> r["chance_to_win"], round(r["cred_high"], 4)
     (0.5, 0.2772)
     """
-    if scale not in SCALES:
-        raise ABInputError(f"scale must be 'relative' or 'absolute', got {scale!r}")
+    one_of(scale, SCALES, "scale")
     out: dict[str, float | str] = {
         "bayes_scale": scale, "bayes_prior": prior.describe(),
         "bayes_method": f"normal approximation of the {scale} lift "

@@ -25,20 +25,20 @@ from typing import Sequence
 import numpy as np
 from scipy import special as _sp
 
-from toolkit.ab.metrics import KINDS, ABInputError
+from toolkit.ab.metrics import KINDS, ABInputError, one_of
 
-__all__ = ["bootstrap_ci"]
-
+__all__ = ["bootstrap_ci", "mean_interval"]
 
 
 def _resampled_stat(x: np.ndarray, den: np.ndarray | None, kind: str, B: int,
                     rng: np.random.Generator) -> np.ndarray:
+    """The estimate (a mean, or ``sum x / sum den``) over ``B`` resamples of the units."""
     n = x.size
     if kind == "binary":
         # the number of ones in a resample of n is Binomial(n, k / n): exact and O(B)
         return rng.binomial(n, x.mean(), size=B) / n
     out = np.empty(B)
-    chunk = max(1, int(4_000_000 // max(n, 1)))
+    chunk = max(1, int(4_000_000 // max(n, 1)))  # the draws do not depend on the chunks
     for s in range(0, B, chunk):
         b = min(chunk, B - s)
         idx = rng.integers(0, n, size=(b, n), dtype=np.int32 if n < 2**31 else np.int64)
@@ -47,6 +47,21 @@ def _resampled_stat(x: np.ndarray, den: np.ndarray | None, kind: str, B: int,
         else:
             out[s:s + b] = x[idx].sum(axis=1) / den[idx].sum(axis=1)
     return out
+
+
+def mean_interval(d: np.ndarray, n_resamples: int, alpha: float,
+                  rng: np.random.Generator) -> tuple[float, float]:
+    """Percentile bootstrap interval of the mean of ``d`` (units resampled).
+
+    Examples
+    --------
+    >>> lo, hi = mean_interval(np.arange(10.0), 500, 0.05, np.random.default_rng(0))
+    >>> bool(lo < 4.5 < hi)
+    True
+    """
+    means = _resampled_stat(d, None, "continuous", n_resamples, rng)
+    lo, hi = np.quantile(means, [alpha / 2, 1 - alpha / 2])
+    return float(lo), float(hi)
 
 
 def _loo(x: np.ndarray, den: np.ndarray | None) -> np.ndarray:
@@ -115,8 +130,7 @@ def bootstrap_ci(
         raise ABInputError("ratio bootstrap needs control_den and treatment_den")
     if min(xc.size, xt.size) < 2:
         raise ABInputError("bootstrap needs at least 2 units per arm")
-    if statistic not in ("diff", "rel", "both"):
-        raise ABInputError(f"statistic must be 'diff', 'rel' or 'both', got {statistic!r}")
+    one_of(statistic, ("diff", "rel", "both"), "statistic")
     est_c = xc.mean() if dc is None else xc.sum() / dc.sum()
     est_t = xt.mean() if dt is None else xt.sum() / dt.sum()
     rng = np.random.default_rng(seed)

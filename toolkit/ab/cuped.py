@@ -45,7 +45,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from toolkit.ab.metrics import ABInputError
+from toolkit.ab.metrics import ABInputError, need_column
 
 __all__ = ["CupedFit", "cuped_fit", "RegressionFit", "regression_adjust", "covariate_matrix",
            "pre_period_units", "PRE_PREFIX"]
@@ -123,11 +123,8 @@ def cuped_fit(y, x, codes) -> CupedFit:
     if miss.all():
         raise ABInputError("CUPED covariate has no values for the analysed units")
     x[miss] = x[~miss].mean()
-    _, inv = np.unique(codes, return_inverse=True)
-    k = int(inv.max()) + 1
-    n = np.bincount(inv, minlength=k)
-    yc = y - (np.bincount(inv, weights=y, minlength=k) / n)[inv]
-    xc = x - (np.bincount(inv, weights=x, minlength=k) / n)[inv]
+    yc, xc = _within(codes, y, x[:, None])
+    xc = xc[:, 0]
     sxx, syy, sxy = float(xc @ xc), float(yc @ yc), float(xc @ yc)
     if not sxx > 0:
         raise ABInputError("CUPED covariate is constant within the arms: nothing to adjust with")
@@ -190,6 +187,14 @@ class RegressionFit:
                              "r_squared": self.r_squared})
 
 
+def _within(codes, y: np.ndarray, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``y`` and the columns of ``X`` minus their means within each arm (``codes``)."""
+    _, inv = np.unique(codes, return_inverse=True)
+    n = np.bincount(inv)
+    means = np.stack([np.bincount(inv, weights=col) for col in X.T], axis=1) / n[:, None]
+    return y - (np.bincount(inv, weights=y) / n)[inv], X - means[inv]
+
+
 def covariate_matrix(units: pd.DataFrame, columns) -> tuple[np.ndarray, list[str]]:
     """Numeric covariates as they are, categorical ones (strings, categories, booleans with
     missing values) as dummies of every level but the most frequent; NaN = missing.
@@ -203,9 +208,7 @@ def covariate_matrix(units: pd.DataFrame, columns) -> tuple[np.ndarray, list[str
     """
     blocks, names = [], []
     for col in columns:
-        if col not in units.columns:
-            raise ABInputError(f"covariate column {col!r} not found (columns: "
-                               f"{', '.join(map(str, units.columns))})")
+        need_column(units, col, f"covariate column {col!r} not found")
         s = units[col]
         if pd.api.types.is_numeric_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype):
             blocks.append(s.to_numpy(dtype=float, na_value=np.nan)[:, None])
@@ -264,13 +267,7 @@ def regression_adjust(y, X, codes, columns=None) -> RegressionFit:
         raise ABInputError("a regression covariate has no values for the analysed units")
     means = np.nanmean(np.where(miss, np.nan, X), axis=0)
     X[miss] = np.broadcast_to(means, X.shape)[miss]
-    _, inv = np.unique(codes, return_inverse=True)
-    k = int(inv.max()) + 1
-    n = np.bincount(inv, minlength=k)
-    yc = y - (np.bincount(inv, weights=y, minlength=k) / n)[inv]
-    sums = np.zeros((k, X.shape[1]))
-    np.add.at(sums, inv, X)
-    Xc = X - (sums / n[:, None])[inv]
+    yc, Xc = _within(codes, y, X)
     keep = Xc.std(axis=0) > 0
     if not keep.any():
         raise ABInputError("the regression covariates are constant within the arms: nothing "

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 from toolkit.errors import ToolkitError
 
-__all__ = ["ABInputError", "Metric", "KINDS", "parse_metrics", "parse_allocation",
+__all__ = ["ABInputError", "Metric", "KINDS", "CORRECTIONS", "need_column", "one_of", "parse_metrics", "parse_allocation",
            "infer_metrics"]
 
 KINDS = {
@@ -28,10 +28,43 @@ KINDS = {
     "continuous": "continuous", "mean": "continuous", "numeric": "continuous",
     "ratio": "ratio",
 }
+#: the multiple-testing corrections (:func:`toolkit.ab.srm.adjust_pvalues`)
+CORRECTIONS = ("holm", "bh", "bonferroni", "none")
 
 
 class ABInputError(ToolkitError):
     """Bad input to an A/B analysis; the message names the column, the rule and the values."""
+
+
+def need_column(frame, column: str, message: str) -> None:
+    """Raise ``message`` with the frame's columns when ``column`` is not one of them.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> need_column(pd.DataFrame({"a": [1]}), "b", "column 'b' not found")
+    Traceback (most recent call last):
+    ...
+    toolkit.ab.metrics.ABInputError: column 'b' not found (columns: a)
+    """
+    if column not in frame.columns:
+        raise ABInputError(f"{message} (columns: {', '.join(map(str, frame.columns))})")
+
+
+def one_of(value, choices, name: str):
+    """``value`` when it is one of ``choices``, else an error naming ``name`` and the choices.
+
+    Examples
+    --------
+    >>> one_of("x", ("drop", "raise"), "nan_policy")
+    Traceback (most recent call last):
+    ...
+    toolkit.ab.metrics.ABInputError: nan_policy must be 'drop' or 'raise', got 'x'
+    """
+    if value not in choices:
+        *head, last = map(repr, choices)
+        raise ABInputError(f"{name} must be {', '.join(head)} or {last}, got {value!r}")
+    return value
 
 
 @dataclass(frozen=True)

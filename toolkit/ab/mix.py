@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 from scipy import special as _sp
 
-from toolkit.ab.metrics import ABInputError
+from toolkit.ab.metrics import ABInputError, need_column
 from toolkit.ab.score import SCORE_METHOD, score_interval_diff, score_z_diff
 from toolkit.ab.segments import MAX_SEGMENTS, adjust_rows, segment_column
 
@@ -168,9 +168,7 @@ def mix_shift(data, column: str, by: str = "variant", *, groups=None, split=None
         groups = groups or ("before", "after")
         group_col = f"period (split {split or 'at the middle'})"
     else:
-        if by not in units.columns:
-            raise ABInputError(f"group column {by!r} not found (columns: "
-                               f"{', '.join(map(str, units.columns))})")
+        need_column(units, by, f"group column {by!r} not found")
         grp = units[by].astype("string")
         group_col = by
     levels = sorted(grp.dropna().unique())

@@ -39,7 +39,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import pandas as pd
 
-from toolkit.ab.metrics import ABInputError, Metric
+from toolkit.ab.metrics import ABInputError, Metric, need_column
 
 __all__ = ["ArmStats", "MetricSums", "metric_values", "arm_sums", "centred_ss", "arm_stats",
            "dask_arm_sums"]
@@ -172,9 +172,7 @@ def metric_values(units: pd.DataFrame, col: str, metric: str) -> np.ndarray:
     >>> metric_values(pd.DataFrame({"x": [1, None, True]}), "x", "x").tolist()
     [1.0, nan, 1.0]
     """
-    if col not in units.columns:
-        raise ABInputError(f"metric {metric!r}: column {col!r} not found in the per-unit table "
-                           f"(columns: {', '.join(map(str, units.columns))})")
+    need_column(units, col, f"metric {metric!r}: column {col!r} not found in the per-unit table")
     s = units[col]
     if not (pd.api.types.is_numeric_dtype(s.dtype) or pd.api.types.is_bool_dtype(s.dtype)):
         bad = s[pd.to_numeric(s, errors="coerce").isna() & s.notna()]

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields, replace
 
-from toolkit.ab.metrics import ABInputError
+from toolkit.ab.metrics import CORRECTIONS, ABInputError, one_of
 from toolkit.ab.bayes import SCALES, Prior
 
 __all__ = ["AnalysisOptions"]
-
-_CORRECTIONS = ("holm", "bh", "bonferroni", "none")
 
 
 @dataclass(frozen=True)
@@ -52,9 +50,7 @@ class AnalysisOptions:
     unit_check: str = "switch"
 
     def __post_init__(self):
-        if self.bayes_scale not in SCALES:
-            raise ABInputError(f"bayes_scale must be 'relative' or 'absolute', "
-                             f"got {self.bayes_scale!r}")
+        one_of(self.bayes_scale, SCALES, "bayes_scale")
         Prior(self.prior_mean, self.prior_sd)  # checks the prior
         if self.pre_period is not None and len(self.pre_period) != 2:
             raise ABInputError(f"pre_period must be (start, end), got {self.pre_period!r}")
@@ -62,11 +58,8 @@ class AnalysisOptions:
                 or isinstance(self.covariates, dict)):
             raise ABInputError("covariates must be a dict metric -> column, 'auto' or None, "
                              f"got {self.covariates!r}")
-        if self.nan_policy not in ("drop", "raise"):
-            raise ABInputError(f"nan_policy must be 'drop' or 'raise', got {self.nan_policy!r}")
-        if self.correction not in _CORRECTIONS:
-            raise ABInputError(f"correction must be 'holm', 'bh', 'bonferroni' or 'none', "
-                             f"got {self.correction!r}")
+        one_of(self.nan_policy, ("drop", "raise"), "nan_policy")
+        one_of(self.correction, CORRECTIONS, "correction")
         if isinstance(self.primary, str) and self.primary != "all":
             object.__setattr__(self, "primary", tuple(
                 s.strip() for s in self.primary.split(",") if s.strip()))
@@ -80,9 +73,7 @@ class AnalysisOptions:
                    if not (isinstance(v, (int, float)) and v >= 0 and v == v)}
             if bad:
                 raise ABInputError(f"guardrail margins must be numbers >= 0, got {bad!r}")
-        if self.unit_check not in ("switch", "stop"):
-            raise ABInputError(f"unit_check must be 'switch' or 'stop', "
-                             f"got {self.unit_check!r}")
+        one_of(self.unit_check, ("switch", "stop"), "unit_check")
         if not 0 < self.alpha < 1:
             raise ABInputError(f"alpha must be in (0, 1), got {self.alpha!r}")
 

@@ -52,7 +52,8 @@ import numpy as np
 import pandas as pd
 from scipy import special as _sp
 
-from toolkit.ab.metrics import ABInputError
+from toolkit.ab.bootstrap import mean_interval
+from toolkit.ab.metrics import CORRECTIONS, ABInputError, need_column, one_of
 from toolkit.ab.srm import adjust_pvalues
 
 __all__ = ["PairedResult", "paired_table", "compare_paired", "analyze_paired",
@@ -155,9 +156,7 @@ def paired_table(a, b=None, *, key: str = "example_id", variant_col: str = "vari
     """
     fa = _as_frame(a, key)
     if b is None:
-        if variant_col not in fa.columns:
-            raise ABInputError(f"one table given: it needs a variant column {variant_col!r} "
-                               f"(columns: {', '.join(map(str, fa.columns))})")
+        need_column(fa, variant_col, f"one table given: it needs a variant column {variant_col!r}")
         values = sorted(map(str, fa[variant_col].dropna().unique()))
         arms = list(arms) if arms else values
         if len(arms) != 2 or not set(arms) <= set(values):
@@ -170,9 +169,7 @@ def paired_table(a, b=None, *, key: str = "example_id", variant_col: str = "vari
         fb = _as_frame(b, key)
         arms = list(arms) if arms else ["A", "B"]
     for side, f in (("A", fa), ("B", fb)):
-        if key not in f.columns:
-            raise ABInputError(f"side {side}: key column {key!r} not found (columns: "
-                               f"{', '.join(map(str, f.columns))})")
+        need_column(f, key, f"side {side}: key column {key!r} not found")
         dup = f[key][f[key].duplicated()]
         if len(dup):
             raise ABInputError(f"side {side}: key {key!r} is not unique; e.g. "
@@ -204,16 +201,22 @@ def paired_table(a, b=None, *, key: str = "example_id", variant_col: str = "vari
 # ------------------------------------------------------------------------------------------
 
 
-def _paired_bootstrap(d: np.ndarray, n_resamples: int, alpha: float,
-                      rng: np.random.Generator) -> tuple[float, float]:
-    n = d.size
-    means = np.empty(n_resamples)
-    chunk = max(1, int(4_000_000 // n))
-    for s in range(0, n_resamples, chunk):
-        b = min(chunk, n_resamples - s)
-        means[s:s + b] = d[rng.integers(0, n, size=(b, n))].mean(axis=1)
-    lo, hi = np.quantile(means, [alpha / 2, 1 - alpha / 2])
-    return float(lo), float(hi)
+def _t_test(d: np.ndarray, alpha: float) -> dict[str, np.ndarray]:
+    """One-sample t on the last axis of ``d``: mean, se, df, t, two-sided p, CI."""
+    d = np.asarray(d, dtype=float)
+    n = d.shape[-1]
+    mean = d.mean(axis=-1)
+    sd = d.std(axis=-1, ddof=1) if n > 1 else np.full(mean.shape, np.nan)
+    se = sd / math.sqrt(n)
+    df = float(n - 1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t = mean / se
+    p = 2.0 * _sp.stdtr(df, -np.abs(t)) if df > 0 else np.full(np.shape(mean), np.nan)
+    if df > 0:  # no spread at all: the limit of the t-test (1 for no difference, 0 for one)
+        p = np.where(se == 0, np.where(mean == 0, 1.0, 0.0), p)
+    crit = _sp.stdtrit(df, 1.0 - alpha / 2.0) if df > 0 else np.nan
+    return {"lift": mean, "sd": sd, "se": se, "df": df, "t": t, "p_value": p,
+            "ci_low": mean - crit * se, "ci_high": mean + crit * se}
 
 
 def _binom_half_p(k: np.ndarray, m: np.ndarray) -> np.ndarray:
@@ -243,12 +246,8 @@ def paired_pvalues(d) -> dict[str, np.ndarray]:
     from scipy.stats import rankdata
 
     d = np.atleast_2d(np.asarray(d, dtype=float))
-    n = d.shape[1]
-    mean = d.mean(axis=1)
-    se = d.std(axis=1, ddof=1) / math.sqrt(n)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        t = mean / se
-    tp = np.where(se > 0, 2 * _sp.stdtr(n - 1, -np.abs(t)), np.nan)
+    tt = _t_test(d, 0.05)
+    tp = np.where(tt["se"] > 0, tt["p_value"], np.nan)
     pos, neg = (d > 0).sum(axis=1), (d < 0).sum(axis=1)
     sign = _binom_half_p(pos, pos + neg)
     a = np.abs(d)
@@ -271,14 +270,6 @@ def paired_pvalues(d) -> dict[str, np.ndarray]:
         z = (w_plus - mu) / np.sqrt(var)
     wp = np.where(var > 0, 2 * _sp.ndtr(-np.abs(z)), 1.0)
     return {"t": tp, "sign": sign, "wilcoxon": wp}
-
-
-def _mcnemar(a: np.ndarray, b: np.ndarray) -> tuple[int, int, float, str]:
-    """Discordant counts (a fails & b passes, a passes & b fails), p-value, method."""
-    n01 = int(((a == 0) & (b == 1)).sum())
-    n10 = int(((a == 1) & (b == 0)).sum())
-    p, method = mcnemar_pvalue(n01, n10)
-    return n01, n10, float(p), method
 
 
 def mcnemar_pvalue(n01, n10):
@@ -349,13 +340,9 @@ def compare_paired(a, b, kind: str = "continuous", *, alpha: float = 0.05,
     if kind == "binary" and not (np.isin(xa, (0, 1)).all() and np.isin(xb, (0, 1)).all()):
         raise ABInputError("binary paired scores must be 0/1")
     d = xb - xa
-    mean_d = float(d.mean())
-    sd_d = float(d.std(ddof=1))
-    se = sd_d / math.sqrt(n)
-    df = n - 1
-    t = mean_d / se if se > 0 else math.nan
-    tp = float(2 * _sp.stdtr(df, -abs(t))) if se > 0 else math.nan
-    q = float(_sp.stdtrit(df, 1 - alpha / 2))
+    tt = _t_test(d, alpha)
+    mean_d, sd_d, se, df = float(tt["lift"]), float(tt["sd"]), float(tt["se"]), n - 1
+    t, tp = (float(tt["t"]), float(tt["p_value"])) if se > 0 else (math.nan, math.nan)
     sa, sb = xa.std(ddof=1), xb.std(ddof=1)
     out: dict[str, Any] = {
         "n_pairs": n, "mean_a": float(xa.mean()), "mean_b": float(xb.mean()), "diff": mean_d,
@@ -378,14 +365,16 @@ def compare_paired(a, b, kind: str = "continuous", *, alpha: float = 0.05,
         out["wilcoxon_p"] = float(pv["wilcoxon"][0])
         out["wilcoxon_method"] = "normal approximation"
     if kind == "binary":
-        n01, n10, mp, method = _mcnemar(xa, xb)
+        # the discordant pairs: a fails and b passes, a passes and b fails
+        n01, n10 = int(((xa == 0) & (xb == 1)).sum()), int(((xa == 1) & (xb == 0)).sum())
+        mp, method = mcnemar_pvalue(n01, n10)
         out.update(mcnemar_b_wins=n01, mcnemar_a_wins=n10, mcnemar_p=mp, mcnemar_method=method,
                    test=method, statistic=float(n01 - n10), p_value=mp)
     else:
         out.update(test="paired t-test", statistic=t, p_value=tp)
-    out.update(ci_low=mean_d - q * se, ci_high=mean_d + q * se, ci_method="paired t-interval")
+    out.update(ci_low=float(tt["ci_low"]), ci_high=float(tt["ci_high"]), ci_method="paired t-interval")
     if n_resamples:
-        lo, hi = _paired_bootstrap(d, n_resamples, alpha, np.random.default_rng(seed))
+        lo, hi = mean_interval(d, n_resamples, alpha, np.random.default_rng(seed))
         out.update(boot_low=lo, boot_high=hi,
                    boot_method=f"paired bootstrap percentile, {n_resamples} resamples")
         if kind == "binary":
@@ -443,10 +432,6 @@ class PairedResult:
                 "notes": self.notes}
 
 
-def _is_binary(x: np.ndarray) -> bool:
-    return bool(np.isin(x, (0.0, 1.0)).all())
-
-
 def analyze_paired(a, b=None, *, key: str = "example_id", metrics: Sequence[str] | None = None,
                    variant_col: str = "variant", arms: Sequence[str] | None = None,
                    alpha: float = 0.05, correction: str = "holm", bootstrap: int = 2000,
@@ -478,9 +463,7 @@ def analyze_paired(a, b=None, *, key: str = "example_id", metrics: Sequence[str]
     >>> analyze_paired(t, bootstrap=0).table.loc[0, "test"]
     'McNemar exact (binomial)'
     """
-    if correction not in ("holm", "bh", "bonferroni", "none"):
-        raise ABInputError(f"correction must be 'holm', 'bh', 'bonferroni' or 'none', "
-                         f"got {correction!r}")
+    one_of(correction, CORRECTIONS, "correction")
     wide, names, info = paired_table(a, b, key=key, variant_col=variant_col, arms=arms,
                                      metrics=metrics)
     rows, notes = [], []
@@ -493,7 +476,7 @@ def analyze_paired(a, b=None, *, key: str = "example_id", metrics: Sequence[str]
         if ok.sum() < 2:
             notes.append(f"{name}: fewer than 2 complete pairs, skipped")
             continue
-        kind = "binary" if _is_binary(xa[ok]) and _is_binary(xb[ok]) else "continuous"
+        kind = "binary" if np.isin(np.r_[xa[ok], xb[ok]], (0.0, 1.0)).all() else "continuous"
         res = compare_paired(xa[ok], xb[ok], kind, alpha=alpha, n_resamples=bootstrap,
                              seed=[seed, i])
         rows.append({"metric": name, "kind": kind, **res})

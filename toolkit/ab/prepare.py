@@ -16,7 +16,7 @@ from toolkit.ab.cuped import (
     cuped_fit,
     regression_adjust,
 )
-from toolkit.ab.metrics import ABInputError, Metric
+from toolkit.ab.metrics import ABInputError, Metric, need_column
 from toolkit.ab.moments import ArmStats, arm_stats, arm_sums, centred_ss, metric_values
 from toolkit.ab.options import AnalysisOptions
 
@@ -83,8 +83,7 @@ def _arms(units: pd.DataFrame, opts: AnalysisOptions, notes: list[str]) -> _Arms
             + ": give the variants distinct names")
     vser = raw.astype("string")
     arms, control = _resolve_arms(labels, opts.variant_col, opts.control)
-    codes, uniq = pd.factorize(vser, sort=True)
-    codes = np.asarray(codes)
+    codes = np.asarray(pd.factorize(vser, sort=True)[0])
     n_missing = int((codes < 0).sum())
     if n_missing:
         notes.append(f"{n_missing:,} units without a variant were left out")
@@ -165,9 +164,7 @@ def _covariate_of(metric: Metric, units: pd.DataFrame, opts: AnalysisOptions,
             col = cols[0]
         else:
             return cols
-    if col not in units.columns:
-        raise ABInputError(f"CUPED covariate column {col!r} of metric {metric.name!r} not found "
-                           f"(columns: {', '.join(map(str, units.columns))})")
+    need_column(units, col, f"CUPED covariate column {col!r} of metric {metric.name!r} not found")
     return col
 
 

@@ -45,7 +45,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from toolkit.ab.metrics import ABInputError
+from toolkit.ab.metrics import ABInputError, need_column
 
 __all__ = [
     "SequentialResult",
@@ -357,11 +357,9 @@ def sequential_test(
     >>> r.rejected
     False
     """
-    for col in [variant_col, metric] + [c for c in (time_col, denominator) if c]:
-        if col not in units.columns:
-            raise ABInputError(f"column {col!r} not found in the per-unit table "
-                             f"(columns: {', '.join(map(str, units.columns))})")
     cols = [variant_col, metric] + [c for c in (time_col, denominator) if c]
+    for col in cols:
+        need_column(units, col, f"column {col!r} not found in the per-unit table")
     df = units.loc[units[variant_col].isin([control, treatment]), cols]
     df = df.dropna(subset=[metric] + ([denominator] if denominator else []))
     if time_col:

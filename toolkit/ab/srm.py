@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 from scipy import special as _sp
 
-from toolkit.ab.metrics import ABInputError
+from toolkit.ab.metrics import CORRECTIONS, ABInputError, one_of
 
 __all__ = ["SRMResult", "srm_check", "adjust_pvalues", "adjust_rows"]
 
@@ -133,6 +133,7 @@ def adjust_rows(p, method: str = "holm", *, what: str = "correction") -> np.ndar
     >>> adjust_rows([[0.01, 0.04, 0.03], [0.5, np.nan, 0.01]]).round(3).tolist()
     [[0.03, 0.06, 0.06], [0.5, nan, 0.02]]
     """
+    one_of(method, CORRECTIONS, what)
     p = np.atleast_2d(np.asarray(p, dtype=float))
     ok = np.isfinite(p)
     m = ok.sum(axis=1, keepdims=True)
@@ -148,13 +149,11 @@ def adjust_rows(p, method: str = "holm", *, what: str = "correction") -> np.ndar
         adj_sorted = np.where(fin, ps0 * m, np.inf)
     elif method == "holm":
         adj_sorted = np.maximum.accumulate(np.where(fin, (m - rank) * ps0, -np.inf), axis=1)
-    elif method == "bh":
+    else:  # "bh"
         # m / k * p in this order, as adjust_pvalues always computed it: the largest p stays
         # itself (m / m = 1); p * m / k moved round p-values across alpha by one ulp (test)
         scaled = np.where(fin, m / (rank + 1) * ps0, np.inf)
         adj_sorted = np.minimum.accumulate(scaled[:, ::-1], axis=1)[:, ::-1]
-    else:
-        raise ABInputError(f"{what} must be 'holm', 'bh', 'bonferroni' or 'none', got {method!r}")
     adj = np.empty_like(adj_sorted)
     np.put_along_axis(adj, order, np.minimum(adj_sorted, 1.0), axis=1)
     return np.where(ok, adj, np.nan)

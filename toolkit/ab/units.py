@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from toolkit.ab.metrics import ABInputError, Metric
+from toolkit.ab.metrics import ABInputError, Metric, one_of
 
 __all__ = ["units_from_log", "default_metrics", "candidate_metrics", "read_ab_input", "with_quality",
            "planning_inputs", "UNIT_COLUMNS"]
@@ -79,8 +79,7 @@ def units_from_log(log, *, unit: str = "conversation") -> pd.DataFrame:
     """
     from toolkit.log import conversation_metrics
 
-    if unit not in ("conversation", "user"):
-        raise ABInputError(f"unit must be 'conversation' or 'user', got {unit!r}")
+    one_of(unit, ("conversation", "user"), "unit")
     _check_variant_per(log.turns, "conversation_id", "conversation")
     cm = conversation_metrics(log)
     out = pd.DataFrame({

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import html
 
-from toolkit.ab.metrics import ABInputError
+from toolkit.ab.metrics import ABInputError, one_of
 
 __all__ = ["planning_panel", "PlanningPanel", "sample_size_text", "MDE_MAX_PROPORTION"]
 
@@ -284,8 +284,7 @@ def planning_panel(
     >>> p.sample_size.value, p.plan.method
     ('n per arm: 64', 'noncentral t (exact)')
     """
-    if metric not in ("proportion", "mean"):
-        raise ABInputError(f"metric must be 'proportion' or 'mean', got {metric!r}")
+    one_of(metric, ("proportion", "mean"), "metric")
     panel = _panel_class()()
     panel._setup(metric=metric, baseline=baseline, mde=mde, sd=sd, alpha=alpha, power=power,
                  arms=arms, control_share=control_share, daily_traffic=daily_traffic,

@@ -56,36 +56,24 @@ from __future__ import annotations
 
 from toolkit._lazy import lazy_attributes
 
-_LAZY = {
-    # the runner (issue 26, item 1)
-    "Variant": "toolkit.experiments.spec",
-    "Endpoint": "toolkit.experiments.spec",
-    "ExperimentSpec": "toolkit.experiments.spec",
-    "ExperimentSpecError": "toolkit.experiments.spec",
-    "load_spec": "toolkit.experiments.spec",
-    "read_test_set": "toolkit.experiments.testset",
-    "TestSetError": "toolkit.experiments.testset",
-    "run_experiment": "toolkit.experiments.runner",
-    "ExperimentRun": "toolkit.experiments.runner",
-    "CallStats": "toolkit.experiments.runner",
-    "preview_experiment": "toolkit.experiments.calls",
-    "ExperimentPreview": "toolkit.experiments.calls",
-    "CallCache": "toolkit.experiments.cache",
-    # the repetition-aware analysis, the planner, the stand-in bot (issue 26, items 2 and 4)
-    "analyze_repeated": "toolkit.experiments.analysis",
-    "RepeatedResult": "toolkit.experiments.result",
-    "ExperimentAnalysisError": "toolkit.experiments.result",
-    "paired_item_test": "toolkit.experiments.lift",
-    "naive_repetition_test": "toolkit.experiments.lift",
-    "variance_components": "toolkit.experiments.lift",
-    "flaky_examples": "toolkit.experiments.flaky",
-    "plan_repetitions": "toolkit.experiments.planner",
-    "plan_from_result": "toolkit.experiments.planner",
-    "power_repeated": "toolkit.experiments.planner",
-    "RepetitionPlan": "toolkit.experiments.planner",
-    "StandInBot": "toolkit.experiments.standin",
-    "demo_experiment": "toolkit.experiments.standin",
+# the public names of each module (imported on first access): the runner (issue 26, item 1), the
+# repetition-aware analysis, the planner and the stand-in bot (items 2 and 4)
+_MODULES = {
+    "toolkit.experiments.spec": ("Endpoint", "ExperimentSpec", "ExperimentSpecError", "Variant",
+                                 "load_spec"),
+    "toolkit.experiments.testset": ("TestSetError", "read_test_set"),
+    "toolkit.experiments.runner": ("CallStats", "ExperimentRun", "run_experiment"),
+    "toolkit.experiments.calls": ("ExperimentPreview", "preview_experiment"),
+    "toolkit.experiments.cache": ("CallCache",),
+    "toolkit.experiments.analysis": ("analyze_repeated",),
+    "toolkit.experiments.result": ("ExperimentAnalysisError", "RepeatedResult"),
+    "toolkit.experiments.lift": ("naive_repetition_test", "paired_item_test", "variance_components"),
+    "toolkit.experiments.flaky": ("flaky_examples",),
+    "toolkit.experiments.planner": ("RepetitionPlan", "plan_from_result", "plan_repetitions",
+                                    "power_repeated"),
+    "toolkit.experiments.standin": ("StandInBot", "demo_experiment"),
 }
+_LAZY = {name: module for module, names in _MODULES.items() for name in names}
 
 __all__ = sorted(_LAZY)
 

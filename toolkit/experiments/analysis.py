@@ -43,8 +43,9 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
+from toolkit.ab.paired import _t_test
 from toolkit.experiments.flaky import flaky_examples
-from toolkit.experiments.lift import MAX_BOOTSTRAP, _bootstrap_ci, _components_unbalanced, _t_test
+from toolkit.experiments.lift import MAX_BOOTSTRAP, _bootstrap_ci, _components_unbalanced
 from toolkit.experiments.result import ExperimentAnalysisError, RepeatedResult
 
 __all__ = ["analyze_repeated"]
@@ -55,17 +56,11 @@ __all__ = ["analyze_repeated"]
 # ------------------------------------------------------------------------------------------
 
 
-def _frame(runs) -> pd.DataFrame:
-    if hasattr(runs, "turns") and isinstance(getattr(runs, "turns"), pd.DataFrame):
-        return runs.turns
-    if isinstance(runs, pd.DataFrame):
-        return runs
-    raise ExperimentAnalysisError(
-        f"runs must be a DataFrame or a ConversationLog, got {type(runs).__name__}")
-
-
 def _prepare(runs, metric, variant_col, example_col, repetition_col):
-    df = _frame(runs)
+    df = runs.turns if isinstance(getattr(runs, "turns", None), pd.DataFrame) else runs
+    if not isinstance(df, pd.DataFrame):
+        raise ExperimentAnalysisError(
+            f"runs must be a DataFrame or a ConversationLog, got {type(runs).__name__}")
     need = [variant_col, example_col, repetition_col, metric]
     missing = [c for c in need if c not in df.columns]
     if missing:

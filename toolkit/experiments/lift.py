@@ -49,31 +49,14 @@ import math
 
 import numpy as np
 import pandas as pd
-from scipy import special as _sp
+
+from toolkit.ab.bootstrap import mean_interval
+from toolkit.ab.paired import _t_test
 
 __all__ = ["MAX_BOOTSTRAP", "naive_repetition_test", "paired_item_test", "variance_components"]
 
 #: limits on user-controlled sizes
 MAX_BOOTSTRAP = 100_000
-BOOT_CHUNK_CELLS = 2_000_000
-
-
-def _t_test(d: np.ndarray, alpha: float) -> dict[str, np.ndarray]:
-    """One-sample t on the last axis of ``d``: mean, se, df, t, two-sided p, CI."""
-    d = np.asarray(d, dtype=float)
-    n = d.shape[-1]
-    mean = d.mean(axis=-1)
-    sd = d.std(axis=-1, ddof=1) if n > 1 else np.full(mean.shape, np.nan)
-    se = sd / math.sqrt(n)
-    df = float(n - 1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        t = mean / se
-    p = 2.0 * _sp.stdtr(df, -np.abs(t)) if df > 0 else np.full(np.shape(mean), np.nan)
-    if df > 0:  # no spread at all: the limit of the t-test (1 for no difference, 0 for one)
-        p = np.where(se == 0, np.where(mean == 0, 1.0, 0.0), p)
-    crit = _sp.stdtrit(df, 1.0 - alpha / 2.0) if df > 0 else np.nan
-    return {"lift": mean, "sd": sd, "se": se, "df": df, "t": t, "p_value": p,
-            "ci_low": mean - crit * se, "ci_high": mean + crit * se}
 
 
 def paired_item_test(y_control, y_treatment, *, alpha: float = 0.05) -> dict[str, np.ndarray]:
@@ -177,11 +160,4 @@ def _components_unbalanced(c: pd.DataFrame) -> dict[str, float]:
 def _bootstrap_ci(d: np.ndarray, alpha: float, n_boot: int, seed: int) -> tuple[float, float]:
     if n_boot <= 0 or len(d) < 2:
         return math.nan, math.nan
-    rng = np.random.default_rng(seed)
-    means = np.empty(n_boot)
-    step = max(1, BOOT_CHUNK_CELLS // len(d))
-    for s in range(0, n_boot, step):
-        k = min(step, n_boot - s)
-        means[s:s + k] = d[rng.integers(0, len(d), size=(k, len(d)))].mean(axis=1)
-    lo, hi = np.quantile(means, [alpha / 2, 1 - alpha / 2])
-    return float(lo), float(hi)
+    return mean_interval(d, n_boot, alpha, np.random.default_rng(seed))

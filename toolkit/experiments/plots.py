@@ -18,15 +18,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from toolkit.ab.plots import _figure
+
 __all__ = ["per_example_figure", "variance_figure", "flaky_figure", "plan_figure"]
 
 _BETWEEN, _WITHIN, _FLAKY, _STABLE = "#4575b4", "#fdae61", "#d95f02", "#1b9e77"
-
-
-def _figure(figsize):
-    from matplotlib.figure import Figure
-
-    return Figure(figsize=figsize, layout="constrained")
 
 
 def _turns(data) -> pd.DataFrame:

@@ -32,6 +32,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from toolkit._secrets import redact
 from toolkit.errors import ToolkitError
 
 __all__ = [
@@ -352,7 +353,7 @@ class Endpoint:
             parts = urlsplit(str(self.base_url))
             if parts.scheme not in ("http", "https") or not parts.hostname:
                 raise ExperimentSpecError(f"endpoint.base_url must be an http(s) URL like "
-                                          f"http://127.0.0.1:8000/v1, got {_safe(self.base_url)!r}")
+                                          f"http://127.0.0.1:8000/v1, got {redact(str(self.base_url))!r}")
             if parts.username or parts.password:
                 raise ExperimentSpecError("endpoint.base_url must not hold a user name or password; put the key "
                                           "in an environment variable named in endpoint.api_key_env")
@@ -411,7 +412,7 @@ class Endpoint:
 
     def to_dict(self) -> dict[str, Any]:
         """Settings without the key (for outputs and reports)."""
-        return {"base_url": _safe(self.url), "model": self.model, "api_key_env": self.api_key_env,
+        return {"base_url": redact(self.url), "model": self.model, "api_key_env": self.api_key_env,
                 "key_set": self.api_key() is not None,
                 "prices": {m: list(p) for m, p in self.prices.items()}}
 
@@ -431,12 +432,6 @@ class Endpoint:
         d = self.to_dict()
         d["prices"] = "; ".join(f"{m}: {p[0]:g} / {p[1]:g} USD per 1M tokens" for m, p in d["prices"].items())
         return pd.DataFrame([d], dtype=object)
-
-
-def _safe(url: Any) -> str:
-    from toolkit._secrets import redact
-
-    return redact(str(url))
 
 
 @dataclass(frozen=True)

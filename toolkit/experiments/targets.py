@@ -208,8 +208,8 @@ class EndpointTarget:
         with self._lock:
             c = self._clients.get(variant.name)
             if c is None:
-                c = _VariantClient(variant, self.model_of(variant), self.endpoint, timeout=self.timeout,
-                                   retries=self.retries, backoff=self.backoff, max_backoff=self.max_backoff)
+                c = _variant_client_class()(variant, self.model_of(variant), self.endpoint, timeout=self.timeout,
+                                            retries=self.retries, backoff=self.backoff, max_backoff=self.max_backoff)
                 self._clients[variant.name] = c
             return c
 
@@ -272,7 +272,3 @@ def _variant_client_class():
             return float(getattr(self._local, "latency", 0.0))
 
     return VariantClient
-
-
-def _VariantClient(*args, **kwargs):
-    return _variant_client_class()(*args, **kwargs)

@@ -140,7 +140,7 @@ def read_test_set(path_or_log: Any, n: int | None = None, seed: int = 0) -> pd.D
     if n is not None and (isinstance(n, bool) or not isinstance(n, (int, np.integer)) or not 1 <= n <= LIMITS["examples"]):
         raise TestSetError(f"n must be an integer in [1, {LIMITS['examples']:,}], got {n!r}")
     if isinstance(path_or_log, ConversationLog):
-        df, source = _from_log(path_or_log), "conversation log"
+        df, source = _from_log_frame(path_or_log.turns), "conversation log"
     elif isinstance(path_or_log, pd.DataFrame):
         source = "test set"
         df = _from_log_frame(path_or_log) if ("input" not in path_or_log.columns
@@ -176,7 +176,7 @@ def _from_path(path: Path) -> tuple[pd.DataFrame, str]:
     source = str(path)
     kind = FORMATS.get(path.suffix.lower())
     if path.is_dir() or kind == "parquet" or path.suffix.lower() in SQLITE_SUFFIXES:
-        return _from_log(load(path)), source
+        return _from_log_frame(load(path).turns), source
     if kind is None:
         raise TestSetError(f"test set {path}: unknown extension {path.suffix!r}; give a .csv or .jsonl of "
                            "examples, a LangSmith dataset export (.json/.jsonl), or a conversation log "
@@ -191,7 +191,7 @@ def _from_path(path: Path) -> tuple[pd.DataFrame, str]:
         except LogValidationError as exc:
             raise _file_problem(path, exc) from None
         if "input" not in df.columns and {"conversation_id", "user_input"} <= set(df.columns):
-            return _from_log(load(path)), source
+            return _from_log_frame(load(path).turns), source
         return _csv_strings(df), source
     records = _json_records(path)
     if records and all(isinstance(r, dict) for r in records):
@@ -203,7 +203,7 @@ def _from_path(path: Path) -> tuple[pd.DataFrame, str]:
                                     for i, r in enumerate(records)], source), source
         keys = set().union(*(r.keys() for r in records[:100]))
         if "input" not in keys and {"conversation_id", "user_input"} <= keys:
-            return _from_log(load(path)), source
+            return _from_log_frame(load(path).turns), source
         return pd.DataFrame.from_records(records), source
     raise TestSetError(f"{path}: expected JSON objects (one per line, or an array of them) with an 'input' "
                        "field, or a LangSmith dataset export with 'inputs'")
@@ -309,10 +309,6 @@ def _from_langsmith(records: list[dict], source: str) -> pd.DataFrame:
                            f"{', '.join(_INPUT_KEYS)}, chat messages, or a single text field): {shown}"
                            + (f" and {len(bad) - 5} more" if len(bad) > 5 else ""))
     return pd.DataFrame(rows)
-
-
-def _from_log(log) -> pd.DataFrame:
-    return _from_log_frame(log.turns)
 
 
 def _from_log_frame(turns: pd.DataFrame) -> pd.DataFrame:

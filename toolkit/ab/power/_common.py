@@ -4,7 +4,7 @@ a root finder."""
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from scipy import special as _sp
@@ -122,7 +122,6 @@ class Design:
 
 
 _FIELDS = ("alpha", "power", "ratio", "arms", "alternative", "method", "strict", "multiplicity")
-_FIELD_SET = frozenset(_FIELDS)
 _DEFAULTS: dict[tuple, Design] = {}
 
 
@@ -144,21 +143,13 @@ def _design(design: Design | None, settings: dict, methods, default_method: str,
             settings.setdefault("power", power)
         d = Design(**settings)
     elif settings:
-        unknown = settings.keys() - _FIELD_SET
-        if unknown:
-            raise TypeError(f"unexpected keyword argument {sorted(unknown)[0]!r}")
-        g = settings.get
-        d = Design(g("alpha", design.alpha), g("power", design.power), g("ratio", design.ratio),
-                   g("arms", design.arms), g("alternative", design.alternative),
-                   g("method", design.method), g("strict", design.strict),
-                   g("multiplicity", design.multiplicity))
+        d = replace(design, **settings)
     elif design is None:
         return _default(default_method, power)
     else:
         d = design
     if (d.power is None and power is not None) or d.method is None:
-        d = Design(d.alpha, power if d.power is None else d.power, d.ratio, d.arms, d.alternative,
-                   d.method or default_method, d.strict, d.multiplicity)
+        d = replace(d, power=power if d.power is None else d.power, method=d.method or default_method)
     if d.method not in methods:
         raise ABInputError(f"method must be one of {sorted(methods)}, got {d.method!r}")
     return d

@@ -17,13 +17,14 @@ Examples
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 
 from toolkit.ab.metrics import ABInputError
 from toolkit.ab.power._common import Design, _design, _nct_power, _ndtri, _newton_increasing
 from toolkit.ab.power._common import _z_crit, _z_power
-from toolkit.ab.power.plan import PowerResult, duration_days
+from toolkit.ab.power.plan import PowerResult, _result
 
 __all__ = ["power_paired", "sample_size_paired", "plan_paired", "sd_of_difference",
            "PAIRED_METHODS"]
@@ -138,7 +139,7 @@ def plan_paired(*, effect_size: float | None = None, mde: float | None = None,
     0.754
     """
     ds = _paired_design(design, settings)
-    power, alpha, alt, method, strict = ds.power, ds.alpha, ds.alternative, ds.method, ds.strict
+    power = ds.power
     notes = []
     if effect_size is None:
         if mde is None:
@@ -164,14 +165,7 @@ def plan_paired(*, effect_size: float | None = None, mde: float | None = None,
     n_pairs = int(math.ceil(n1 - 1e-9))
     achieved = float(power_paired(n_pairs, effect_size, design=ds))
     mde_abs = mde if mde is not None else (effect_size * sd_diff if sd_diff else None)
-    return PowerResult(
-        metric="paired", method=PAIRED_METHODS[method], solved_for=mode, alpha=alpha,
-        alpha_per_comparison=alpha, power=target, achieved_power=achieved, alternative=alt,
-        strict=strict, arms=2, ratio=1.0, effect_size=float(effect_size), mde=mde_abs,
-        mde_relative=(mde_abs / baseline) if (mde_abs is not None and baseline) else None,
-        baseline=baseline, treatment_value=(baseline + mde_abs) if (
-            baseline is not None and mde_abs is not None) else None, sd=sd_diff,
-        n_control_exact=n1, n_control=n_pairs, n_treatment=n_pairs, n_total=n_pairs,
-        daily_traffic=daily_traffic,
-        duration_days=duration_days(n_pairs, daily_traffic) if daily_traffic else None,
-        multiplicity="none", notes=notes)
+    return _result(replace(ds, multiplicity="none"), ds, "paired", PAIRED_METHODS, mode, target,
+                   achieved, n1, n_pairs, n_pairs, daily_traffic, 1.0, 0.0, 1,
+                   effect_size=float(effect_size), mde=mde_abs, baseline=baseline, sd=sd_diff,
+                   notes=notes)

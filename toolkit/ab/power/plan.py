@@ -270,21 +270,10 @@ def plan_means(
                                    _alpha_c(a_fam, arms, multiplicity), alt, strict)
     else:
         achieved = float(power_means(n_c, d / shrink, design=solve, ratio=n_t / n_c))
-    n_total = n_c + (arms - 1) * n_t
     mde_abs = d * sd if sd is not None else (mde if mde is not None else None)
-    rel = (mde_abs / baseline) if (mde_abs is not None and baseline) else None
-    return PowerResult(
-        metric="mean", method=MEAN_METHODS[method], solved_for=mode, alpha=alpha,
-        alpha_per_comparison=_alpha_c(a_fam, arms, multiplicity), power=target,
-        achieved_power=achieved, alternative=alt, strict=strict, arms=int(arms),
-        ratio=float(ratio), effect_size=d, mde=mde_abs, mde_relative=rel, baseline=baseline,
-        treatment_value=(baseline + mde_abs) if (baseline is not None and mde_abs is not None)
-        else None, sd=sd, n_control_exact=n1, n_control=n_c, n_treatment=n_t, n_total=n_total,
-        daily_traffic=daily_traffic,
-        duration_days=duration_days(n_total, daily_traffic, exposure) if daily_traffic else None,
-        multiplicity=multiplicity, correlation=float(correlation), notes=_cuped_notes(correlation),
-        n_primary=int(n_primary),
-    )
+    return _result(ds, solve, "mean", MEAN_METHODS, mode, target, achieved, n1, n_c, n_t,
+                   daily_traffic, exposure, correlation, n_primary, effect_size=d, mde=mde_abs,
+                   baseline=baseline, sd=sd)
 
 
 def plan_proportions(
@@ -354,20 +343,32 @@ def plan_proportions(
     n_c = _round_up(n1)
     n_t = _round_up(ratio * n1) if mode == "n" else _round_up(ratio * n_c)
     achieved = float(power_proportions(n_c / k, p1, delta, design=solve, ratio=n_t / n_c))
-    n_total = n_c + (arms - 1) * n_t
-    p2 = p1 + delta
-    h = 2.0 * math.asin(math.sqrt(p2)) - 2.0 * math.asin(math.sqrt(p1))
+    h = 2.0 * math.asin(math.sqrt(p1 + delta)) - 2.0 * math.asin(math.sqrt(p1))
+    return _result(ds, solve, "proportion", PROPORTION_METHODS, mode, target, achieved, n1, n_c,
+                   n_t, daily_traffic, exposure, correlation, n_primary, effect_size=h, mde=delta,
+                   baseline=p1, sd=math.sqrt(p1 * (1 - p1)))
+
+
+def _result(ds: Design, solve: Design, metric: str, methods: dict, mode: str, target: float,
+            achieved: float, n1: float, n_c: int, n_t: int, daily_traffic, exposure: float,
+            correlation: float, n_primary: int, *, effect_size: float, mde: float | None,
+            baseline: float | None, sd: float | None, **fields) -> PowerResult:
+    """The :class:`PowerResult` of a planner: ``ds`` as asked, ``solve`` as solved (the level per
+    comparison), ``n_t`` units in each of the ``arms - 1`` treatment arms."""
+    n_total = n_c + (ds.arms - 1) * n_t if metric != "paired" else n_c
+    fields.setdefault("notes", _cuped_notes(correlation))
     return PowerResult(
-        metric="proportion", method=PROPORTION_METHODS[method], solved_for=mode, alpha=alpha,
-        alpha_per_comparison=_alpha_c(a_fam, arms, multiplicity), power=target,
-        achieved_power=achieved, alternative=alt, strict=strict, arms=int(arms),
-        ratio=float(ratio), effect_size=h, mde=delta, mde_relative=delta / p1, baseline=p1,
-        treatment_value=p2, sd=math.sqrt(p1 * (1 - p1)), n_control_exact=n1, n_control=n_c,
-        n_treatment=n_t, n_total=n_total, daily_traffic=daily_traffic,
+        metric=metric, method=methods[ds.method], solved_for=mode, alpha=ds.alpha,
+        alpha_per_comparison=solve.alpha_c, power=target, achieved_power=achieved,
+        alternative=ds.alternative, strict=ds.strict, arms=int(ds.arms), ratio=float(ds.ratio),
+        effect_size=effect_size, mde=mde,
+        mde_relative=(mde / baseline) if (mde is not None and baseline) else None,
+        baseline=baseline, treatment_value=(baseline + mde) if (
+            baseline is not None and mde is not None) else None, sd=sd, n_control_exact=n1,
+        n_control=n_c, n_treatment=n_t, n_total=n_total, daily_traffic=daily_traffic,
         duration_days=duration_days(n_total, daily_traffic, exposure) if daily_traffic else None,
-        multiplicity=multiplicity, correlation=float(correlation), notes=_cuped_notes(correlation),
-        n_primary=int(n_primary),
-    )
+        multiplicity=ds.multiplicity, correlation=float(correlation), n_primary=int(n_primary),
+        **fields)
 
 
 def power_curve(plan: PowerResult, n=None, *, points: int = 200, effect_scale=1.0):

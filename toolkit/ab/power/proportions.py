@@ -13,7 +13,7 @@ import math
 
 import numpy as np
 
-from toolkit.ab.metrics import ABInputError
+from toolkit.ab.metrics import ABInputError, one_of
 from toolkit.ab.power._common import (
     PROPORTION_METHODS,
     Design,
@@ -167,8 +167,7 @@ def mde_proportions(
     p1 = float(baseline)
     _check_baseline(p1)
     direction = direction or ("decrease" if alt == "smaller" else "increase")
-    if direction not in ("increase", "decrease"):
-        raise ABInputError(f"direction must be 'increase' or 'decrease', got {direction!r}")
+    one_of(direction, ("increase", "decrease"), "direction")
     sgn = 1.0 if direction == "increase" else -1.0
     r = float(ratio)
     n1 = float(n)
