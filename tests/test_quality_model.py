@@ -361,6 +361,26 @@ def test_fitted_fast_model_on_dask_equals_pandas():
     assert got["level"].tolist() == want["level"].tolist()
 
 
+def test_vector_head_model_on_dask_equals_pandas(tmp_path):
+    """A calibrated model with a vector head scores bit-identically partition by partition."""
+    import dask
+
+    from toolkit.dask_engine.read import sample_dask_log
+    from toolkit.quality.calibrate import calibrate
+
+    log, dlog = sample_dask_log()
+    t = log.turns
+    rating = np.random.default_rng(0).normal(size=len(t)) + t["bot_response"].str.len() / 100
+    res = calibrate(log, t[["conversation_id", "turn"]].assign(rating=rating), folds=3, n_boot=0, vectors=True)
+    res.save(tmp_path / "head.json")
+    cfg = QualityConfig(quality_model=tmp_path / "head.json")
+    with dask.config.set(scheduler="sync"):
+        got = score_turns(dlog, cfg, engine="dask").compute()
+    got = got.sort_values(["conversation_id", "turn"]).reset_index(drop=True)
+    want = score_turns(log, cfg).sort_values(["conversation_id", "turn"]).reset_index(drop=True)
+    np.testing.assert_array_equal(got["quality"].to_numpy(), want["quality"].to_numpy())
+
+
 # ------------------------------------------------------------------------------------------
 # the public human-rated data readers (benchmarks/human_data.py)
 # ------------------------------------------------------------------------------------------
