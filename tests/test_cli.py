@@ -55,3 +55,21 @@ def test_validate_naive_timestamps_and_tz_option(tmp_path):
 def test_no_command_prints_help(capsys):
     assert main([]) == 2
     assert "COMMAND" in capsys.readouterr().out
+
+
+def test_closed_stdout_pipe_is_not_a_traceback():
+    """`toolkit report ... | head` closes the pipe early: no traceback, no 'Exception ignored'."""
+    import os
+
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the reader is gone before the command writes anything
+    try:
+        res = subprocess.run(
+            [sys.executable, "-m", "toolkit", "power", "--metric", "proportion", "--baseline", "0.3",
+             "--mde", "0.02", "--json"],
+            stdout=write_end, stderr=subprocess.PIPE, text=True, timeout=60)
+    finally:
+        os.close(write_end)
+    assert "Traceback" not in res.stderr and "Exception ignored" not in res.stderr, res.stderr
+    assert res.stderr == ""
+    assert res.returncode == 141  # 128 + SIGPIPE, as a C tool killed by the signal reports in a shell
