@@ -124,6 +124,14 @@ def test_cli_over_time_and_level(tmp_path, capsys):
     got = json.loads(capsys.readouterr().out)
     assert got["summary"]["k"] == 10 and len(got["profile"]) == 10
     assert got["over_time"]["spikes"][0]["start"].startswith(s.truth["topic_spike"]["start"][:10])
+    import warnings
+
+    with warnings.catch_warnings():  # the text table of spikes: no pandas warning on stderr
+        warnings.simplefilter("error")
+        assert main(["cluster", str(src), "--backend", "tfidf", "--level", "10", "--over-time", "h",
+                     "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "topic volume spikes (hourly)" in text and "served_worse" in text
     with pytest.raises(SystemExit) as bad:  # argparse's range check: exit 2 with one message
         main(["cluster", str(src), "--backend", "tfidf", "--level", "0", "--out", str(out)])
     assert bad.value.code == 2

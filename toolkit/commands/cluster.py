@@ -199,9 +199,16 @@ def _run(args) -> int:
         + f"); assignments written to {args.out}"
     )
     with pd.option_context("display.width", 160, "display.max_columns", 20, "display.max_colwidth", 40):
-        print(profile.round(3).to_string(index=False))
+        print(_rounded(profile).to_string(index=False))
         if over is not None:
             print(f"\ntopic volume spikes ({'hourly' if over.freq == 'h' else 'daily'}), largest first:")
             table = over.summary_table()
-            print(table.round(3).to_string(index=False) if len(table) else "none flagged")
+            print(_rounded(table).to_string(index=False) if len(table) else "none flagged")
     return 0
+
+
+def _rounded(frame):
+    """``frame`` with its float columns rounded to 3 decimals (``DataFrame.round`` warns about
+    the datetime columns of the spike table)."""
+    floats = frame.select_dtypes("float").columns
+    return frame.assign(**{c: frame[c].round(3) for c in floats})
