@@ -137,7 +137,7 @@ def _failed_run(res, rubrics, usage) -> int:
     import sys
 
     reasons = [str(x) for r in rubrics for x in res[f"judge_{r}_reason"].dropna()]
-    last = next((x for x in reversed(reasons) if x.startswith("missing: request failed")), None)
+    last = next((x for x in reversed(reasons) if x.startswith("missing: request failed") and "not sent:" not in x), None)
     if usage.get("not_sent"):
         print(f"error: stopped after {usage.get('failures', 0)} failed requests, {usage['not_sent']} not "
               f"sent; check --base-url and the server ({last})", file=sys.stderr)
