@@ -220,3 +220,26 @@ def test_load_dispatches_trace_exports():
         expected = mapper(fixtures / name).log
         pd.testing.assert_frame_equal(log.turns, expected.turns)
         assert len(log.turns) > 0
+
+
+def test_saving_into_a_folder_that_holds_another_format_is_refused(tmp_path):
+    """`toolkit score logdir --out logdir` wrote turns.parquet beside the input's turns.csv: the
+    folder then held two turns tables and every later command refused to read it."""
+    import subprocess
+    import sys
+
+    from toolkit.errors import OutputError
+
+    folder = tmp_path / "log"
+    folder.mkdir()
+    make_turns().to_csv(folder / "turns.csv", index=False)
+    log = load(folder)
+    with pytest.raises(OutputError, match=r"turns\.csv.*turns\.parquet"):
+        save(log, folder)
+    assert sorted(p.name for p in folder.iterdir()) == ["turns.csv"]  # nothing written
+    assert save(log, folder, format="csv") == folder  # the same format: rewritten in place
+    assert len(load(folder).turns) == len(log.turns)
+    res = subprocess.run([sys.executable, "-m", "toolkit", "score", str(folder), "--fast", "--out", str(folder)],
+                         capture_output=True, text=True)
+    assert res.returncode == 2 and res.stderr.startswith("error: ") and "Traceback" not in res.stderr
+    assert len(load(folder).turns) == len(log.turns)

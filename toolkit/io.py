@@ -536,6 +536,15 @@ def save(log: ConversationLog, path: str | os.PathLike, *, format: str | None = 
             raise ValueError(f"format must be 'parquet', 'csv' or 'jsonl', not {fmt!r}")
         targets = {name: path / f"{name}.{fmt}" for name in ("turns", "conversations")}
         result = path
+        # another format's table left beside ours would make the folder unreadable by load()
+        others = [path / f"{name}{s}" for name in targets for s in FORMATS
+                  if s != f".{fmt}" and (path / f"{name}{s}").exists()]
+        if others:
+            from toolkit.errors import OutputError
+
+            raise OutputError(f"{path} already holds {', '.join(p.name for p in others)}; writing "
+                              f"{', '.join(t.name for t in targets.values())} beside it would leave two "
+                              f"tables of each kind: write to another folder (or format={FORMATS[others[0].suffix]!r})")
     for name, target in targets.items():
         frame = getattr(log, name)
         atomic_write_bytes(target, _serialise(frame, fmt))
