@@ -150,3 +150,19 @@ def test_only_the_windows_of_detect_anomalies_are_read(monkeypatch):
     win = pd.DataFrame({"start": [y.index[100]], "end": [y.index[100]], "other": [1]})
     monkeypatch.setattr(F, "detect_anomalies", lambda y, season=None: types.SimpleNamespace(windows=win))
     assert _windows(y, 24, "high").columns.tolist() == ["start", "end"]
+
+
+def test_topics_over_time_without_any_spike_still_plots():
+    """A log where no topic spikes (most real logs): the notebook's `tot.plot()` raised
+    KeyError: 'cluster' because the empty spikes frame had no columns."""
+    from matplotlib.figure import Figure
+
+    from toolkit.clustering.over_time import topics_over_time
+
+    texts = (_TEXTS * 20)[:200]  # steady traffic: one message an hour, topics in turn
+    res = cluster_log(_log_of(texts), k=3, backend="tfidf", seed=0, n_threads=1)
+    for detect in (True, False):
+        tot = topics_over_time(res, _log_of(texts), detect=detect)
+        assert len(tot.spikes) == 0 and "cluster" in tot.spikes.columns
+        assert isinstance(tot.plot(), Figure)
+        assert len(tot.summary_table()) == 0 and tot.to_dict()["spikes"] == []
