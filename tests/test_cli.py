@@ -73,3 +73,28 @@ def test_closed_stdout_pipe_is_not_a_traceback():
     assert "Traceback" not in res.stderr and "Exception ignored" not in res.stderr, res.stderr
     assert res.stderr == ""
     assert res.returncode == 141  # 128 + SIGPIPE, as a C tool killed by the signal reports in a shell
+
+
+def test_out_of_memory_is_one_line_not_a_traceback(monkeypatch, capsys):
+    """A log too large for the machine: numpy's MemoryError ('Unable to allocate 74.5 GiB ...')
+    reached the user as a traceback."""
+    import toolkit.commands.validate as validate_cmd
+
+    def boom(args):
+        raise MemoryError("Unable to allocate 74.5 GiB for an array with shape (10000000000,)")
+
+    monkeypatch.setattr(validate_cmd, "run", boom)
+    monkeypatch.setattr(validate_cmd, "register", _registering(validate_cmd, boom))
+    assert main(["validate", "x.csv"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: out of memory in `toolkit validate` (Unable to allocate 74.5 GiB") and err.count("\n") == 1
+
+
+def _registering(module, func):
+    real = module.register
+
+    def register(subparsers):
+        real(subparsers)
+        subparsers.choices["validate"].set_defaults(func=func)
+
+    return register

@@ -5,8 +5,8 @@ Each subcommand lives in its own module under :mod:`toolkit.commands` and expose
 arguments and returning an exit code. New subcommands slot in by adding a module; this file does
 not change. Heavy imports stay inside the subcommand's ``run`` so ``toolkit --help`` is fast.
 
-Exit codes: 0 success, 1 a run failed (e.g. a batch with failed runs), 2 invalid input or usage,
-141 stdout closed by its reader (`toolkit report ... | head`; no traceback).
+Exit codes: 0 success, 1 a run failed (e.g. a batch with failed runs, out of memory), 2 invalid
+input or usage, 141 stdout closed by its reader (`toolkit report ... | head`; no traceback).
 
 Examples
 --------
@@ -90,6 +90,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stdout.flush()  # a closed pipe shows here, not as "Exception ignored" at exit
     except BrokenPipeError:
         return _reader_gone()
+    except MemoryError as exc:  # a log too big for this machine: one line, not a traceback
+        print(f"error: out of memory in `toolkit {args.command}` ({_redacted(exc) or 'MemoryError'}); "
+              "give it a smaller input (a time range, a sample) or use --engine dask where the "
+              "command has it", file=sys.stderr)
+        return 1
     except ToolkitError as exc:
         return _fail(exc)
     except (FileNotFoundError, IsADirectoryError, NotADirectoryError, PermissionError) as exc:
@@ -119,6 +124,12 @@ def _reader_gone() -> int:
     except (OSError, ValueError):  # pragma: no cover - stdout without a file descriptor
         pass
     return 128 + 13  # SIGPIPE
+
+
+def _redacted(exc: BaseException) -> str:
+    from toolkit._secrets import redact
+
+    return redact(str(exc))[:300]
 
 
 def _fail(exc: BaseException) -> int:
