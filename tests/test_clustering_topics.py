@@ -131,7 +131,8 @@ def test_cli_over_time_and_level(tmp_path, capsys):
         assert main(["cluster", str(src), "--backend", "tfidf", "--level", "10", "--over-time", "h",
                      "--out", str(out)]) == 0
     text = capsys.readouterr().out
-    assert "topic volume spikes (hourly)" in text and "served_worse" in text
+    assert "topic volume spikes (hourly)" in text and "worse" in text and "resolved" in text
+    assert max(len(line) for line in text.splitlines()) <= 100, text  # the README's promise
     with pytest.raises(SystemExit) as bad:  # argparse's range check: exit 2 with one message
         main(["cluster", str(src), "--backend", "tfidf", "--level", "0", "--out", str(out)])
     assert bad.value.code == 2
