@@ -254,6 +254,7 @@ def test_calibrate_and_score_cli_end_to_end(sample, labelled, tmp_path, capsys):
                  "--folds", "3", "--n-boot", "50"]) == 0
     text = capsys.readouterr().out
     assert "shipped (fast)" in text and "refit (3-fold CV)" in text and "wrote" in text
+    assert max(len(line) for line in text.splitlines() if not line.startswith("wrote")) <= 100, text
     mine = load_model(out)
     assert mine.meta["n_labels"] == 600 and mine.mode == "fast"
     scored = tmp_path / "scored.parquet"
