@@ -98,3 +98,12 @@ def _registering(module, func):
         subparsers.choices["validate"].set_defaults(func=func)
 
     return register
+
+
+def test_power_text_fits_100_columns(capsys):
+    """`toolkit power` printed its plan as one line of 200+ characters."""
+    assert main(["power", "--metric", "proportion", "--baseline", "0.30", "--mde", "0.02",
+                 "--daily-traffic", "2000"]) == 0
+    text = capsys.readouterr().out
+    assert text.startswith("n per arm: 8,394") and "9 days at 2,000 units/day" in text
+    assert max(len(line) for line in text.splitlines()) <= 100, text
