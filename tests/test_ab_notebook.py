@@ -71,3 +71,18 @@ def test_notebook_on_a_per_unit_table(run_notebook, tmp_path):
     assert res["treatments"] == ["new", "newer"] and res["n_units"] == n
     assert {"converted_new_p_adjusted", "spend_newer_verdict"} <= set(res)
     assert res["plan_days"] == -(-res["plan_total"] // 144)  # 144 units/day at one per 10 minutes
+
+
+@pytest.mark.slow
+def test_notebook_on_a_log_shorter_than_the_pre_period(run_notebook, tmp_path):
+    """A 10-day log and the default pre_period_days=20: the CUPED comparison failed the whole
+    notebook ('no units start at or after the pre-period end'); it is skipped with a note."""
+    import toolkit
+
+    log = toolkit.load_sample().select(start="2026-09-01", end="2026-09-11")
+    path = toolkit.save(log, tmp_path / "short")
+    side = run_notebook("02_ab_testing", data_path=str(path), paired_examples=200, score_quality=False)
+    assert "cuped_comparison" not in side["results"] and side["results"]["control"] == "A"
+    executed = nbformat.read(side["_executed"], as_version=4)
+    text = "".join(o.get("text", "") for c in executed.cells if c.cell_type == "code" for o in c.outputs)
+    assert "CUPED comparison skipped (pre_period_days=20): no units start at or after" in text

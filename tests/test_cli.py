@@ -55,3 +55,55 @@ def test_validate_naive_timestamps_and_tz_option(tmp_path):
 def test_no_command_prints_help(capsys):
     assert main([]) == 2
     assert "COMMAND" in capsys.readouterr().out
+
+
+def test_closed_stdout_pipe_is_not_a_traceback():
+    """`toolkit report ... | head` closes the pipe early: no traceback, no 'Exception ignored'."""
+    import os
+
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the reader is gone before the command writes anything
+    try:
+        res = subprocess.run(
+            [sys.executable, "-m", "toolkit", "power", "--metric", "proportion", "--baseline", "0.3",
+             "--mde", "0.02", "--json"],
+            stdout=write_end, stderr=subprocess.PIPE, text=True, timeout=60)
+    finally:
+        os.close(write_end)
+    assert "Traceback" not in res.stderr and "Exception ignored" not in res.stderr, res.stderr
+    assert res.stderr == ""
+    assert res.returncode == 141  # 128 + SIGPIPE, as a C tool killed by the signal reports in a shell
+
+
+def test_out_of_memory_is_one_line_not_a_traceback(monkeypatch, capsys):
+    """A log too large for the machine: numpy's MemoryError ('Unable to allocate 74.5 GiB ...')
+    reached the user as a traceback."""
+    import toolkit.commands.validate as validate_cmd
+
+    def boom(args):
+        raise MemoryError("Unable to allocate 74.5 GiB for an array with shape (10000000000,)")
+
+    monkeypatch.setattr(validate_cmd, "run", boom)
+    monkeypatch.setattr(validate_cmd, "register", _registering(validate_cmd, boom))
+    assert main(["validate", "x.csv"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: out of memory in `toolkit validate` (Unable to allocate 74.5 GiB") and err.count("\n") == 1
+
+
+def _registering(module, func):
+    real = module.register
+
+    def register(subparsers):
+        real(subparsers)
+        subparsers.choices["validate"].set_defaults(func=func)
+
+    return register
+
+
+def test_power_text_fits_100_columns(capsys):
+    """`toolkit power` printed its plan as one line of 200+ characters."""
+    assert main(["power", "--metric", "proportion", "--baseline", "0.30", "--mde", "0.02",
+                 "--daily-traffic", "2000"]) == 0
+    text = capsys.readouterr().out
+    assert text.startswith("n per arm: 8,394") and "9 days at 2,000 units/day" in text
+    assert max(len(line) for line in text.splitlines()) <= 100, text

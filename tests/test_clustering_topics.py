@@ -124,6 +124,15 @@ def test_cli_over_time_and_level(tmp_path, capsys):
     got = json.loads(capsys.readouterr().out)
     assert got["summary"]["k"] == 10 and len(got["profile"]) == 10
     assert got["over_time"]["spikes"][0]["start"].startswith(s.truth["topic_spike"]["start"][:10])
+    import warnings
+
+    with warnings.catch_warnings():  # the text table of spikes: no pandas warning on stderr
+        warnings.simplefilter("error")
+        assert main(["cluster", str(src), "--backend", "tfidf", "--level", "10", "--over-time", "h",
+                     "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "topic volume spikes (hourly)" in text and "worse" in text and "resolved" in text
+    assert max(len(line) for line in text.splitlines()) <= 100, text  # the README's promise
     with pytest.raises(SystemExit) as bad:  # argparse's range check: exit 2 with one message
         main(["cluster", str(src), "--backend", "tfidf", "--level", "0", "--out", str(out)])
     assert bad.value.code == 2
@@ -142,3 +151,19 @@ def test_only_the_windows_of_detect_anomalies_are_read(monkeypatch):
     win = pd.DataFrame({"start": [y.index[100]], "end": [y.index[100]], "other": [1]})
     monkeypatch.setattr(F, "detect_anomalies", lambda y, season=None: types.SimpleNamespace(windows=win))
     assert _windows(y, 24, "high").columns.tolist() == ["start", "end"]
+
+
+def test_topics_over_time_without_any_spike_still_plots():
+    """A log where no topic spikes (most real logs): the notebook's `tot.plot()` raised
+    KeyError: 'cluster' because the empty spikes frame had no columns."""
+    from matplotlib.figure import Figure
+
+    from toolkit.clustering.over_time import topics_over_time
+
+    texts = (_TEXTS * 20)[:200]  # steady traffic: one message an hour, topics in turn
+    res = cluster_log(_log_of(texts), k=3, backend="tfidf", seed=0, n_threads=1)
+    for detect in (True, False):
+        tot = topics_over_time(res, _log_of(texts), detect=detect)
+        assert len(tot.spikes) == 0 and "cluster" in tot.spikes.columns
+        assert isinstance(tot.plot(), Figure)
+        assert len(tot.summary_table()) == 0 and tot.to_dict()["spikes"] == []

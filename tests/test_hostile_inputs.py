@@ -808,3 +808,35 @@ def test_kill_9_mid_batch_then_resume_redoes_only_the_killed_run(tmp_path):
     assert (finished / "run.json").stat().st_mtime_ns == first  # the finished run was skipped
     assert json.loads((killed / "run.json").read_text())["status"] == "ok"
     assert json.loads((killed / "sidecar.json").read_text())["results"]["n"] == 1
+
+
+def test_exported_markdown_output_shows_escaped_data_once_and_no_entity_spelled_link(tmp_path):
+    """A Markdown output built with md_text (``<Response [500]>``, ``AT&T``) reads as itself in
+    the exported HTML (it read ``&lt;Response...``), and a link target spelled with entities
+    (``&#106;avascript:``, which the Markdown renderer decodes, even from ``&amp;#106;``) is not
+    a live link."""
+    import nbformat
+
+    from toolkit.export import export_html
+    from toolkit.monitoring import suggestions_markdown
+
+    df = pd.DataFrame({"area": ["errors"], "finding": ["most frequent: <Response [500]> at AT&T"],
+                       "action": ["retry"]})
+    links = ["[a](&#106;avascript:alert(5))", "[b](java&Tab;script:alert(6))",
+             "[c](&#x6A;avascript:alert(7))", "[d](javascript&colon;alert(8))",
+             "[e][r]\n\n[r]: &#106;avascript:alert(9)", "<a href=x>&#60;script&#62;</a>"]
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("display(...)")
+    cell.outputs = [nbformat.v4.new_output("display_data", data={"text/markdown": md})
+                    for md in [suggestions_markdown(df), *links]]
+    nb.cells = [cell]
+    path = tmp_path / "nb.ipynb"
+    nbformat.write(nb, str(path))
+    body = export_html(path).read_text(encoding="utf-8")
+    body = body[body.index("<body"):]
+    assert "&lt;Response [500]&gt; at AT&amp;T" in body, body[-3000:]
+    assert "&amp;lt;" not in body and "&amp;amp;" not in body
+    assert _live_tags(body) == [], _live_tags(body)
+    import re
+
+    assert not re.findall(r"(?i)href=\"[^\"]*script", body), re.findall(r"(?i)href=\"[^\"]*\"", body)

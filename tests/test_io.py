@@ -220,3 +220,41 @@ def test_load_dispatches_trace_exports():
         expected = mapper(fixtures / name).log
         pd.testing.assert_frame_equal(log.turns, expected.turns)
         assert len(log.turns) > 0
+
+
+def test_saving_into_a_folder_that_holds_another_format_is_refused(tmp_path):
+    """`toolkit score logdir --out logdir` wrote turns.parquet beside the input's turns.csv: the
+    folder then held two turns tables and every later command refused to read it."""
+    import subprocess
+    import sys
+
+    from toolkit.errors import OutputError
+
+    folder = tmp_path / "log"
+    folder.mkdir()
+    make_turns().to_csv(folder / "turns.csv", index=False)
+    log = load(folder)
+    with pytest.raises(OutputError, match=r"turns\.csv.*turns\.parquet"):
+        save(log, folder)
+    assert sorted(p.name for p in folder.iterdir()) == ["turns.csv"]  # nothing written
+    assert save(log, folder, format="csv") == folder  # the same format: rewritten in place
+    assert len(load(folder).turns) == len(log.turns)
+    res = subprocess.run([sys.executable, "-m", "toolkit", "score", str(folder), "--fast", "--out", str(folder)],
+                         capture_output=True, text=True)
+    assert res.returncode == 2 and res.stderr.startswith("error: ") and "Traceback" not in res.stderr
+    assert len(load(folder).turns) == len(log.turns)
+
+
+def test_a_csv_cut_by_semicolons_or_tabs_is_read(tmp_path):
+    """A spreadsheet set to a decimal comma exports ';'-separated CSV: the log was refused with
+    every column 'missing' (the header read as one column 'conversation_id;turn;...')."""
+    turns = make_turns()
+    for sep, name in ((";", "semi.csv"), ("\t", "tabs.csv")):
+        p = tmp_path / name
+        turns.to_csv(p, sep=sep, index=False)
+        got = load(p).turns
+        assert len(got) == len(turns) and list(got["conversation_id"]) == list(turns["conversation_id"])
+        assert got["response_time_s"].dtype.kind == "f"
+    text = tmp_path / "comma_text.csv"  # a comma-separated file whose text holds ';' stays comma-separated
+    turns.assign(user_input="a; b; c").to_csv(text, index=False)
+    assert (load(text).turns["user_input"] == "a; b; c").all()

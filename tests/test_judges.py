@@ -286,6 +286,36 @@ def test_cli_judge(tmp_path, monkeypatch, capsys, caplog):
     assert not any(KEY in b for b in blobs)
 
 
+def test_a_dead_endpoint_stops_sending_and_the_command_fails(tmp_path, monkeypatch, capsys, caplog):
+    """A wrong --base-url or a server that is down: every request failed after its retries, for
+    every turn (2,000 with --limit 2000), and the command said 'wrote ...' with exit 0. Now the
+    batch stops after 20 failures in a row and the command exits 1 naming the failure."""
+    from toolkit.cli import main
+
+    caplog.set_level(logging.DEBUG)
+    many = pd.concat([TURNS] * 15, ignore_index=True)
+    many["conversation_id"] = [f"c{i}" for i in range(len(many))]
+    many["turn"] = 0
+    with FakeOpenAI([Reply(500, {"error": {"message": f"down {KEY}"}})]) as srv:
+        out = judge_turns(many, "helpfulness", client=client(srv, max_retries=0, concurrency=2), progress=False)
+        sent = len(srv.requests)
+    assert 20 <= sent <= 22 and out["judge_helpfulness"].isna().all()  # 60 turns, 20 + in flight
+    usage = out.attrs["judge_usage"]
+    assert usage["failures"] == sent and usage["not_sent"] == 60 - sent
+    assert out["judge_helpfulness_reason"].str.contains("not sent: the 20 requests before it failed").sum() == 60 - sent
+
+    path = tmp_path / "turns.csv"
+    many.assign(timestamp="2026-01-01T00:00:00Z", response_time_s=1.0).to_csv(path, index=False)
+    monkeypatch.setenv("OPENAI_API_KEY", KEY)
+    with FakeOpenAI([Reply(500, {"error": {"message": f"down {KEY}"}})]) as srv:
+        code = main(["judge", str(path), "--rubric", "tone", "--model", "gpt-4o-mini", "--base-url",
+                     srv.base_url, "--no-progress", "--cache-dir", str(tmp_path / "c"), "--max-retries", "0",
+                     "--out", str(tmp_path / "j.parquet")])
+    err = capsys.readouterr().err
+    assert code == 1 and "error: stopped after" in err and "HTTP 500" in err and "not sent:" not in err, err
+    assert (tmp_path / "j.parquet").is_file() and KEY not in err and KEY not in caplog.text
+
+
 def test_max_cost_refuses_before_sending(monkeypatch):
     with FakeOpenAI(scoring_judge) as srv:
         c = client(srv)

@@ -188,6 +188,10 @@ def test_cli_labels_table_json_and_one_line_errors(tmp_path, capsys):
     assert doc["inter_rater"]["raters"][0]["rater"] == "cal" and (tmp_path / "cal.png").stat().st_size > 0
     assert main(["labels", lab, "--log", log, "--n-boot", "0"]) == 0
     assert "Krippendorff" in capsys.readouterr().out
+    assert main(["labels", lab, "--log", log, "--threshold", "3", "--n-boot", "50"]) == 0
+    text = capsys.readouterr().out  # 100 columns, the README's promise (it was 120 wide)
+    assert max(len(line) for line in text.splitlines()) <= 100, text
+    assert "spearman [95% CI]" in text and "AUC [95% CI]" in text
     bad = tmp_path / "bad.csv"
     bad.write_text("conversation_id,turn,rating\nc000001,0,great\n")
     assert main(["labels", str(bad), "--log", log]) == 2

@@ -224,3 +224,16 @@ def test_date_only_timestamps_are_naive_not_utc():
     assert "turns.timestamp has naive timestamps" in message
     log = validate(make_turns(timestamp=["2026-01-01"] * 4, conversation_id=["a", "b", "c", "d"]), tz="Europe/Berlin")
     assert log.turns["timestamp"].iloc[0] == pd.Timestamp("2025-12-31T23:00:00Z")
+
+
+def test_naive_text_times_in_a_daylight_saving_change_are_named_as_such():
+    """'2026-10-25 02:30' with tz='Europe/Berlin' (the hour that happens twice) was reported as
+    'text that is not an ISO 8601 timestamp', which it is."""
+    ts = ["2026-10-25 02:30:00", "2026-10-25 03:30:00", "2026-03-29 02:30:00", "garbage"]
+    with pytest.raises(LogValidationError) as exc:
+        validate(make_turns(timestamp=ts), tz="Europe/Berlin")
+    msg = str(exc.value)
+    assert "do not exist or are ambiguous in time zone 'Europe/Berlin'" in msg
+    ambiguous_rule = msg.split("ambiguous in time zone")[1]
+    assert "02:30:00" in ambiguous_rule.split("\n")[0] and "03:30" not in ambiguous_rule.split("\n")[0]
+    assert "not an ISO 8601 timestamp (1 row): row 3" in msg

@@ -310,6 +310,20 @@ def test_cli_report_thresholds_follow_the_quality_config(tmp_path):
             if a["metric"] == "mean_quality" and a["scope"] == "all"] == [0.6]
 
 
+def test_cli_report_takes_the_score_commands_model_flags(tmp_path):
+    """`toolkit score --fast` then `toolkit report`: `report --fast` (the flag the user already
+    typed) gives the fast scale's thresholds, without writing a config file; `--composite` too."""
+    log = tmp_path / "turns.csv"
+    _fake_turns(40, 0.55, 1.0).to_csv(log, index=False)
+    for flag, expected in (("--fast", (0.3, 0.5)), ("--composite", (0.6, 0.7))):
+        r = _toolkit("report", str(log), flag, "--json")
+        assert r.returncode == 0, r.stderr
+        rep = json.loads(r.stdout)
+        assert (rep["thresholds"]["quality_high"], rep["thresholds"]["quality_medium"]) == expected
+    r = _toolkit("report", str(log), "--fast", "--composite")
+    assert r.returncode == 2 and r.stderr.startswith("error: --fast and --composite")
+
+
 # ------------------------------------------------------------------------------------------
 # notebook
 # ------------------------------------------------------------------------------------------

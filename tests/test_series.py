@@ -220,3 +220,29 @@ def test_other_fixed_durations_and_calendar_frequencies(tiny_log):
     assert q.index.freqstr == "30min" and q.sum() == 6
     with pytest.raises(SeriesError, match="calendar frequency"):
         metric_series(tiny_log, "turns", "MS")
+
+
+def test_a_non_finite_value_is_named_as_the_user_wrote_it(tmp_path):
+    """The error named the value as ``np.float64(inf)`` (numpy's repr), not ``inf``."""
+    from toolkit.errors import ToolkitError
+
+    p = tmp_path / "s.csv"
+    ts = pd.date_range("2026-01-01", periods=48, freq="h", tz="UTC")
+    pd.DataFrame({"timestamp": ts, "value": [1.0] * 5 + [np.inf] + [1.0] * 42}).to_csv(p, index=False)
+    with pytest.raises(ToolkitError, match=r"must be finite") as exc:
+        read_series(p)
+    assert "np.float64" not in str(exc.value) and "5 (inf)" in str(exc.value)
+
+
+def test_a_sum_of_a_column_the_log_does_not_record_is_refused(tiny_log):
+    """`toolkit forecast LOG --metric cost` on a log without cost_usd forecast 0 +/- 0 (a series
+    of zeros), as if the bot were free."""
+    from toolkit.errors import ToolkitError
+    from toolkit.log import ConversationLog
+
+    for metric, cols in (("cost", ["cost_usd"]), ("tokens", ["prompt_tokens", "completion_tokens"])):
+        bare = ConversationLog(tiny_log.turns.assign(**{c: np.nan for c in cols if c in tiny_log.turns}),
+                               tiny_log.conversations)
+        with pytest.raises(ToolkitError, match=rf"{metric}: the log records no turns.{cols[0]}"):
+            metric_series(bare, metric, "h")
+    assert metric_series(tiny_log, "cost", "h").sum() > 0

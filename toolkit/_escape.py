@@ -27,6 +27,7 @@ from typing import Any
 __all__ = ["html_text", "md_text", "defuse_markdown", "defuse_html"]
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|~>-])")
+_OTHER_AMP = re.compile(r"&(?!(?:lt|gt|amp|quot|#x27|#39);)")
 _BAD_SCHEME = re.compile(r"(?i)(\]\(\s*|<\s*|href\s*=\s*[\"']?\s*)(javascript|vbscript|data)\s*:")
 
 
@@ -65,9 +66,13 @@ def defuse_markdown(markdown: str) -> str:
     --------
     >>> defuse_markdown("**a** & <b>b</b>")
     '**a** &amp; &lt;b&gt;b&lt;/b&gt;'
+    >>> defuse_markdown("error: " + md_text("<Response [500]>") + " &#106;")
+    'error: &lt;Response \\\\[500\\\\]&gt; &amp;#106;'
     """
     text = str(markdown)
-    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    # values escaped once already (md_text/html_text: &lt; &gt; &amp; &quot; &#x27;) keep that one
+    # escape, or the reader sees "&lt;"; any other entity could spell a scheme ("&#106;avascript:")
+    text = _OTHER_AMP.sub("&amp;", text).replace("<", "&lt;").replace(">", "&gt;")
     # a Markdown block quote starts with '>' at the line start: keep it working
     text = re.sub(r"(?m)^(\s*)&gt;", r"\1>", text)
     return _BAD_SCHEME.sub(lambda m: m.group(1) + "#blocked:", text)

@@ -5,7 +5,8 @@ Each subcommand lives in its own module under :mod:`toolkit.commands` and expose
 arguments and returning an exit code. New subcommands slot in by adding a module; this file does
 not change. Heavy imports stay inside the subcommand's ``run`` so ``toolkit --help`` is fast.
 
-Exit codes: 0 success, 1 a run failed (e.g. a batch with failed runs), 2 invalid input or usage.
+Exit codes: 0 success, 1 a run failed (e.g. a batch with failed runs, out of memory), 2 invalid
+input or usage, 141 stdout closed by its reader (`toolkit report ... | head`; no traceback).
 
 Examples
 --------
@@ -86,6 +87,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     restore = _terminate_cleanly()
     try:
         code = args.func(args)
+        sys.stdout.flush()  # a closed pipe shows here, not as "Exception ignored" at exit
+    except BrokenPipeError:
+        return _reader_gone()
+    except MemoryError as exc:  # a log too big for this machine: one line, not a traceback
+        print(f"error: out of memory in `toolkit {args.command}` ({_redacted(exc) or 'MemoryError'}); "
+              "give it a smaller input (a time range, a sample) or use --engine dask where the "
+              "command has it", file=sys.stderr)
+        return 1
     except ToolkitError as exc:
         return _fail(exc)
     except (FileNotFoundError, IsADirectoryError, NotADirectoryError, PermissionError) as exc:
@@ -101,6 +110,26 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 # errno values that come from what the user gave (paths, disks), not from a bug
 _INPUT_ERRNOS = {2, 13, 20, 21, 28, 30, 36, 40, 122}  # ENOENT EACCES ENOTDIR EISDIR ENOSPC EROFS ENAMETOOLONG ELOOP EDQUOT
+
+
+def _reader_gone() -> int:
+    """stdout's reader went away (``toolkit report ... | head``): stop quietly, like a C tool
+    killed by SIGPIPE. Later writes and the flush at exit go to /dev/null; returns 141."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):  # pragma: no cover - stdout without a file descriptor
+        pass
+    return 128 + 13  # SIGPIPE
+
+
+def _redacted(exc: BaseException) -> str:
+    from toolkit._secrets import redact
+
+    return redact(str(exc))[:300]
 
 
 def _fail(exc: BaseException) -> int:

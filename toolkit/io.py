@@ -170,9 +170,10 @@ def read_table(path: str | os.PathLike) -> pd.DataFrame:
 
         if not text.strip():
             raise _error(path, "is empty")
-        _check_csv_header(path, text)
+        sep = _csv_separator(text)
+        _check_csv_header(path, text, sep)
         try:
-            return pd.read_csv(io.StringIO(text), dtype={"conversation_id": "string", "user_id": "string", "bot_id": "string"}, keep_default_na=True)
+            return pd.read_csv(io.StringIO(text), sep=sep, dtype={"conversation_id": "string", "user_id": "string", "bot_id": "string"}, keep_default_na=True)
         except (pd.errors.ParserError, ValueError, OverflowError) as exc:
             raise _error(path, f"is not valid CSV: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
     # JSON Lines: one object per line; blank lines are allowed
@@ -219,13 +220,30 @@ def _read_parquet(path: Path) -> pd.DataFrame:
         raise _error(path, f"is not a readable Parquet file (truncated or corrupt?): {str(exc).splitlines()[0][:200]}") from None
 
 
-def _check_csv_header(path: Path, text: str) -> None:
+def _csv_separator(text: str) -> str:
+    r"""``,`` unless the header holds no comma and is cut by ``;`` or a tab (what a spreadsheet
+    set to a decimal comma exports): then that character.
+
+    Examples
+    --------
+    >>> _csv_separator("conversation_id;turn;timestamp\nc1;0;2026-01-01T00:00:00Z"), _csv_separator("a,b;c")
+    (';', ',')
+    """
+    header = text[: 1 << 16].split("\n", 1)[0]
+    if "," in header:
+        return ","
+    counts = {sep: header.count(sep) for sep in (";", "\t")}
+    best = max(counts, key=counts.get)
+    return best if counts[best] else ","
+
+
+def _check_csv_header(path: Path, text: str, sep: str = ",") -> None:
     """Refuse a CSV whose header repeats a column (pandas would rename the copy ``x.1``)."""
     import csv
     import io
 
     try:
-        header = next(csv.reader(io.StringIO(text[: 1 << 20])), [])
+        header = next(csv.reader(io.StringIO(text[: 1 << 20]), delimiter=sep), [])
     except csv.Error as exc:
         raise _error(path, f"is not valid CSV: {exc}") from None
     names = [h.strip() for h in header]
@@ -536,6 +554,15 @@ def save(log: ConversationLog, path: str | os.PathLike, *, format: str | None = 
             raise ValueError(f"format must be 'parquet', 'csv' or 'jsonl', not {fmt!r}")
         targets = {name: path / f"{name}.{fmt}" for name in ("turns", "conversations")}
         result = path
+        # another format's table left beside ours would make the folder unreadable by load()
+        others = [path / f"{name}{s}" for name in targets for s in FORMATS
+                  if s != f".{fmt}" and (path / f"{name}{s}").exists()]
+        if others:
+            from toolkit.errors import OutputError
+
+            raise OutputError(f"{path} already holds {', '.join(p.name for p in others)}; writing "
+                              f"{', '.join(t.name for t in targets.values())} beside it would leave two "
+                              f"tables of each kind: write to another folder (or format={FORMATS[others[0].suffix]!r})")
     for name, target in targets.items():
         frame = getattr(log, name)
         atomic_write_bytes(target, _serialise(frame, fmt))

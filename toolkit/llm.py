@@ -171,6 +171,7 @@ class Usage:
     cache_hits: int = 0
     retries: int = 0
     failures: int = 0
+    not_sent: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cost_usd: float = 0.0
@@ -534,18 +535,41 @@ class LLMClient:
 
     def complete_many(self, batch: Sequence[Sequence[Mapping[str, str]]], *, progress: bool = True,
                       desc: str = "LLM requests",
-                      then: Callable[[int, Completion], Completion] | None = None) -> list[Completion]:
+                      then: Callable[[int, Completion], Completion] | None = None,
+                      stop_after_failures: int = 20) -> list[Completion]:
         """Completions for every message list in ``batch`` (same order), ``concurrency`` at a time.
 
         ``then(i, completion)`` runs in the worker right after each answer (a judge uses it to
-        retry malformed output) and its return value is kept.
+        retry malformed output) and its return value is kept. After ``stop_after_failures``
+        requests in a row failed (retries spent: a wrong ``base_url``, a server that is down;
+        0: never stop) the rest are not sent: each is a failed completion saying so, counted in
+        ``usage.not_sent``.
         """
         from toolkit._progress import progress_bar
 
+        _check_range("stop_after_failures", stop_after_failures, 0, 10**9)
         out: list[Completion | None] = [None] * len(batch)
+        state = {"in_row": 0, "stopped": None}
+        lock = threading.Lock()
 
         def work(i: int) -> Completion:
-            comp = self.complete(batch[i])
+            with lock:
+                stopped = state["stopped"]
+            if stopped is not None:
+                with self.usage._lock:
+                    self.usage.not_sent += 1
+                comp = Completion(None, error=stopped, attempts=0)
+            else:
+                comp = self.complete(batch[i])
+                with lock:
+                    if comp.ok:
+                        state["in_row"] = 0
+                    elif comp.attempts:  # a request that was sent and failed
+                        state["in_row"] += 1
+                        if stop_after_failures and state["in_row"] >= stop_after_failures and state["stopped"] is None:
+                            state["stopped"] = (f"not sent: the {state['in_row']} requests before it failed "
+                                                f"in a row (last: {comp.error})")
+                            log.warning("%d requests in a row failed; not sending the rest", state["in_row"])
             return then(i, comp) if then is not None else comp
 
         with progress_bar(total=len(batch), desc=desc, disable=not progress or len(batch) < 2) as bar:

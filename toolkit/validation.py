@@ -233,9 +233,13 @@ def _as_datetime(chk: _Checker, col: str, s: pd.Series, *, tz: str | None, requi
                 chk.flag(col, "has text that is not an ISO 8601 timestamp", naive_mask & ~parseable)
             else:
                 local = pd.to_datetime(stripped.where(naive_mask), errors="coerce", format="ISO8601")
+                readable = local.notna().to_numpy()
                 local = local.dt.tz_localize(tz, ambiguous="NaT", nonexistent="NaT").dt.tz_convert("UTC")
                 parsed = parsed.where(~pd.Series(naive_mask, index=s.index), local)
-                chk.flag(col, "has text that is not an ISO 8601 timestamp", naive_mask & local.isna().to_numpy())
+                chk.flag(col, "has text that is not an ISO 8601 timestamp", naive_mask & ~readable)
+                chk.flag(col, f"has times that do not exist or are ambiguous in time zone {tz!r} (a "
+                              "daylight-saving change; they are not guessed: write them with a UTC offset)",
+                         naive_mask & readable & local.isna().to_numpy())
         chk.flag(col, "has text that is not an ISO 8601 timestamp", has_tz & parsed.isna().to_numpy())
         out = parsed
     elif pd.api.types.is_numeric_dtype(s.dtype) and not missing.all():

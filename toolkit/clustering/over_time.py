@@ -179,7 +179,7 @@ def topics_over_time(result, log, freq: str = "h", *, detect: bool = True, max_t
     names = dict(zip(result.clusters["cluster"], result.clusters["label"]))
     ser.insert(2, "label", ser["cluster"].map(names))
     series = ser[["period", "cluster", "label", "volume", *outcomes]]
-    spikes = _spikes(series, df, outcomes, f) if detect else pd.DataFrame()
+    spikes = _spikes(series, df, outcomes, f) if detect else _no_spikes(outcomes)
     drops = _outcome_drops(df, outcomes, names) if detect else pd.DataFrame()
     return TopicsOverTime(series=series, spikes=spikes, freq=f, outcome_drops=drops)
 
@@ -237,6 +237,13 @@ def _seasonal_mean(y: pd.Series, season: int) -> pd.Series:
     return pd.Series(prof.reindex(phase).to_numpy(), index=y.index)
 
 
+def _no_spikes(outcomes: list[str]) -> pd.DataFrame:
+    """The spikes frame with its columns and no row (a log where no topic spiked)."""
+    cols = ["cluster", "label", "start", "end", "volume", "expected", "share_in_window"]
+    cols += [f"{o}_{w}" for o in outcomes for w in ("in_window", "elsewhere")] + ["served_worse"]
+    return pd.DataFrame(columns=cols)
+
+
 def _spikes(series: pd.DataFrame, df: pd.DataFrame, outcomes: list[str], f: str) -> pd.DataFrame:
     from scipy import stats
 
@@ -271,7 +278,7 @@ def _spikes(series: pd.DataFrame, df: pd.DataFrame, outcomes: list[str], f: str)
             key = "resolution_rate" if "resolution_rate" in outcomes else ("quality" if "quality" in outcomes else None)
             row["served_worse"] = (bool(row[f"{key}_in_window"] < row[f"{key}_elsewhere"]) if key else None)
             rows.append(row)
-    out = pd.DataFrame(rows)
+    out = pd.DataFrame(rows) if rows else _no_spikes(outcomes)
     if len(out):
         excess = (out["volume"] - out["expected"]) * ((out["end"] - out["start"]) / pd.Timedelta(1, unit=f))
         out = out.assign(_x=excess).sort_values("_x", ascending=False, kind="stable").drop(columns="_x")

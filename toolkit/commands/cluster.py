@@ -191,17 +191,56 @@ def _run(args) -> int:
 
     n = res.summary()["n_units"]
     fitted = f", fitted on {len(res.assignments)}" if len(res.assignments) != n else ""
-    print(
+    import textwrap
+
+    print(textwrap.fill(
         f"{res.k} clusters of {n} {res.text} messages{fitted} "
         f"({res.backend}, {res.algorithm}"
         + (f", k chosen by {res.k_selection.method}" if res.k_selection else "")
         + (f", noise {res.noise_share:.1%}" if res.algorithm == "hdbscan" else "")
-        + f"); assignments written to {args.out}"
-    )
-    with pd.option_context("display.width", 160, "display.max_columns", 20, "display.max_colwidth", 40):
-        print(profile.round(3).to_string(index=False))
+        + f"); assignments written to {args.out}", WIDTH, break_on_hyphens=False, break_long_words=False))
+    with pd.option_context("display.width", WIDTH, "display.max_columns", 20):
+        print(_fit(_rounded(profile), PROFILE_COLUMNS))
         if over is not None:
             print(f"\ntopic volume spikes ({'hourly' if over.freq == 'h' else 'daily'}), largest first:")
             table = over.summary_table()
-            print(table.round(3).to_string(index=False) if len(table) else "none flagged")
+            if len(table):
+                table = table.assign(**{c: table[c].map(lambda t: t.strftime("%m-%d %H:%M"))
+                                        for c in ("start", "end") if c in table})
+            print(_fit(_rounded(table), SPIKE_COLUMNS) if len(table) else "none flagged")
+        print("(--json or --out for every column)")
     return 0
+
+
+#: width of the text tables; the columns they show (--json and --out have them all) and headers
+WIDTH = 100
+PROFILE_COLUMNS = {"cluster": "#", "label": "label", "size": "size", "share": "share",
+                   "resolution_rate": "resolved", "satisfaction": "satisf", "mean_quality": "quality",
+                   "response_time_s": "rt_s", "excess_failures": "excess_fail"}
+SPIKE_COLUMNS = {"cluster": "#", "label": "label", "start": "start", "end": "end", "volume": "volume",
+                 "expected": "expected", "share_in_window": "share", "resolution_rate_in_window": "resolved_in",
+                 "resolution_rate_elsewhere": "resolved_out", "served_worse": "worse"}
+
+
+def _fit(frame, columns: dict) -> str:
+    """``frame``'s ``columns`` (renamed) as text at most :data:`WIDTH` wide: labels are cut to
+    what is left, then the last columns dropped."""
+    shown = frame[[c for c in columns if c in frame]].rename(columns=columns)
+    full = shown
+    for cut in range(30, 9, -1):
+        if "label" in full:
+            shown = full.assign(label=full["label"].astype(str).map(lambda s: s if len(s) <= cut else s[: cut - 1] + "…"))
+        text = shown.to_string(index=False)
+        if max(map(len, text.splitlines())) <= WIDTH:
+            return text
+    while shown.shape[1] > 2 and max(map(len, text.splitlines())) > WIDTH:
+        shown = shown.iloc[:, :-1]
+        text = shown.to_string(index=False)
+    return text
+
+
+def _rounded(frame):
+    """``frame`` with its float columns rounded to 3 decimals (``DataFrame.round`` warns about
+    the datetime columns of the spike table)."""
+    floats = frame.select_dtypes("float").columns
+    return frame.assign(**{c: frame[c].round(3) for c in floats})

@@ -115,7 +115,7 @@ def run(args) -> int:
                          for r in rubrics}}
     if args.json:
         print_json(summary)
-        return 0
+        return _failed_run(res, rubrics, usage)
     print(f"wrote {out}: {usage.get('judged', 0):,} turns judged on {', '.join(rubrics)} by {client.model}")
     for r in rubrics:
         miss = usage.get("missing", {}).get(r, 0)
@@ -124,7 +124,25 @@ def run(args) -> int:
               f"({miss} missing)" if miss else "")
     cost = usage.get("cost_usd")
     print(f"requests {usage.get('requests', 0)} (retries {usage.get('retries', 0)}, cache hits "
-          f"{usage.get('cache_hits', 0)}, failures {usage.get('failures', 0)}); tokens "
+          f"{usage.get('cache_hits', 0)}, failures {usage.get('failures', 0)}"
+          + (f", not sent {usage['not_sent']}" if usage.get("not_sent") else "") + "); tokens "
           f"{usage.get('prompt_tokens', 0):,} in / {usage.get('completion_tokens', 0):,} out; cost "
           + ("unknown (no price for this model: --price IN,OUT)" if cost is None else f"${cost:.4f}"))
+    return _failed_run(res, rubrics, usage)
+
+
+def _failed_run(res, rubrics, usage) -> int:
+    """1 (a run failed, said on stderr) when requests were given up or no request got an answer;
+    else 0. The output is written either way: a rerun sends only what the cache lacks."""
+    import sys
+
+    reasons = [str(x) for r in rubrics for x in res[f"judge_{r}_reason"].dropna()]
+    last = next((x for x in reversed(reasons) if x.startswith("missing: request failed") and "not sent:" not in x), None)
+    if usage.get("not_sent"):
+        print(f"error: stopped after {usage.get('failures', 0)} failed requests, {usage['not_sent']} not "
+              f"sent; check --base-url and the server ({last})", file=sys.stderr)
+        return 1
+    if usage.get("failures") and usage.get("failures", 0) >= usage.get("requests", 0) - usage.get("retries", 0):
+        print(f"error: every request failed; check --base-url and the server ({last})", file=sys.stderr)
+        return 1
     return 0

@@ -52,13 +52,37 @@ def run(args) -> int:
         return 0
     print(f"{len(labels):,} labels ({rep.table['n'].max() if len(rep.table) else 0:,} matched items, "
           f"{rep.unmatched} without a score); bootstrap {rep.n_boot} x conversations, seed {rep.seed}")
-    print(rep.summary_table().to_string(index=False))
+    print(_text_table(rep.summary_table()))
     ir = rep.inter_rater
     if ir is not None:
-        print(f"\ninter-rater: Krippendorff's alpha (interval) {ir.alpha:.3f} over {ir.n_items:,} items "
-              f"rated twice or more, {ir.n_raters} raters; most disagreeing first:")
+        import textwrap
+
+        print("\n" + textwrap.fill(f"inter-rater: Krippendorff's alpha (interval) {ir.alpha:.3f} over "
+                                   f"{ir.n_items:,} items rated twice or more, {ir.n_raters} raters; most "
+                                   "disagreeing first:", 100))
         print(ir.summary_table().round(3).head(10).to_string(index=False))
     return 0
+
+
+def _text_table(table) -> str:
+    """The per-score table in at most 100 columns: each statistic with its interval in one
+    column ("0.514 [0.411, 0.602]"); --json has every number."""
+    import pandas as pd
+
+    def with_ci(row, name):
+        v, lo, hi = row.get(name), row.get(f"{name}_low"), row.get(f"{name}_high")
+        if v is None or pd.isna(v):
+            return "-"
+        return f"{v:.3f} [{lo:.3f}, {hi:.3f}]" if pd.notna(lo) and pd.notna(hi) else f"{v:.3f}"
+
+    out = pd.DataFrame({
+        "score": table["score"], "level": table["level"], "n": table["n"],
+        "conversations": table["conversations"],
+        "spearman [95% CI]": [with_ci(r, "spearman") for r in table.to_dict("records")],
+        "AUC [95% CI]": [with_ci(r, "auc") for r in table.to_dict("records")],
+        "n_fail": table["n_fail"],
+    }) if {"score", "level", "n", "conversations", "n_fail"} <= set(table.columns) else table
+    return out.to_string(index=False)
 
 
 def _save(fig, path) -> None:

@@ -137,5 +137,20 @@ def run(args) -> int:
     if args.json:
         print_json(plan.to_dict())
         return 0
-    print(plan.summary())
+    print(_fit(plan.summary()))
     return 0
+
+
+def _fit(summary: str, width: int = 100) -> str:
+    """The plan's one-line summary, one clause a line when it is wider than ``width``.
+
+    Examples
+    --------
+    >>> print(_fit("n per arm: 64 (2 arms); " + "x" * 90 + "; method: exact"))
+    n per arm: 64 (2 arms)
+      xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx
+      method: exact
+    """
+    if len(summary) <= width:
+        return summary
+    return "\n  ".join(part.strip() for part in summary.split("; "))

@@ -50,6 +50,8 @@ def register(subparsers) -> None:
 def run(args) -> int:
     from pathlib import Path
 
+    import textwrap
+
     from toolkit.cli import print_json
     from toolkit.errors import UsageError
     from toolkit.io import load
@@ -73,7 +75,7 @@ def run(args) -> int:
     t = res.summary_table()
     print(t.to_string(index=False))
     for note in res.notes:
-        print(f"  note: {note}")
-    print(res.verdict())
+        print(textwrap.fill(f"note: {note}", 100, initial_indent="  ", subsequent_indent="    "))
+    print(textwrap.fill(res.verdict(), 100))  # 100 columns, as every text report
     print(f"wrote {out}")
     return 0

@@ -1,4 +1,5 @@
-"""``toolkit report PATH [--thresholds FILE] [--json]``: KPIs, alerts and suggestions of a log."""
+"""``toolkit report PATH [--thresholds FILE] [--fast | --composite] [--json]``: KPIs, alerts and
+suggestions of a log."""
 
 from __future__ import annotations
 
@@ -24,6 +25,12 @@ def register(subparsers) -> None:
                         "response_time_high, response_time_medium, high_quality_share_medium, "
                         "error_rate_high, error_rate_medium, min_turns)")
     p.add_argument("--config", default=None, help="JSON or YAML file of quality settings")
+    p.add_argument("--fast", action="store_true",
+                   help="the log was (or is to be) scored with `toolkit score --fast`: its quality "
+                        "scale and default alert thresholds (0.5 / 0.3 instead of 0.6 / 0.45)")
+    p.add_argument("--composite", action="store_true",
+                   help="the log was (or is to be) scored with `toolkit score --composite`: its cut-offs "
+                        "and default alert thresholds (0.7 / 0.6)")
     p.add_argument("--freq", default="D", help="period of the over-time table: D (default), h, W")
     p.add_argument("--tz", type=timezone, default=None, help="time zone of naive timestamps")
     p.add_argument("--json", action="store_true", help="print the whole report as JSON")
@@ -40,8 +47,15 @@ def run(args) -> int:
     from toolkit.quality import QualityConfig
 
     given = read_settings(args.thresholds, "thresholds") if args.thresholds else None
+    if args.fast and args.composite:
+        raise UsageError("--fast and --composite are two different quality models: give one")
     try:
-        config = QualityConfig.from_dict(read_settings(args.config, "quality config")) if args.config else QualityConfig()
+        settings = read_settings(args.config, "quality config") if args.config else {}
+        if args.fast:
+            settings.update(model="fitted", mode="fast")
+        if args.composite:
+            settings["model"] = "composite"
+        config = QualityConfig.from_dict(settings)
     except (TypeError, ValueError) as exc:
         raise UsageError(f"quality config: {exc}") from None
     try:  # the quality thresholds not in the file are those of the quality model in the config

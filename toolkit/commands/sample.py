@@ -48,8 +48,7 @@ def run(args: argparse.Namespace) -> int:
 
     if not 1 <= args.days <= 36_600:
         raise UsageError(f"--days must be >= 1 and <= 36600, got {args.days}")
-    if args.conversations is not None and args.conversations < 1:
-        raise UsageError(f"--conversations must be >= 1, got {args.conversations}")
+    _check_conversations(args.conversations, partitioned=args.partitioned)
     from pathlib import Path
 
     import pandas as pd
@@ -99,3 +98,25 @@ def _run_partitioned(args: argparse.Namespace) -> int:
         f"{n_files} turns files by date, {t['start'][:10]} .. {t['end'][:10]}, seed {t['seed']}"
     )
     return 0
+
+
+#: the most conversations generated in memory (about 3 GB at peak: 1.0 GB measured for 330,000)
+#: and written with --partitioned (memory bounded; about 1.5 min and 0.7 GB of files a million)
+MAX_CONVERSATIONS = 1_000_000
+MAX_CONVERSATIONS_PARTITIONED = 100_000_000
+
+
+def _check_conversations(n: int | None, *, partitioned: bool) -> None:
+    """``--conversations`` >= 1 and within the safety limit of the chosen writer."""
+    from toolkit.commands._types import LIMIT_OVERRIDE_ENV, _limits_lifted
+    from toolkit.errors import UsageError
+
+    if n is None:
+        return
+    if n < 1:
+        raise UsageError(f"--conversations must be >= 1, got {n}")
+    high = MAX_CONVERSATIONS_PARTITIONED if partitioned else MAX_CONVERSATIONS
+    if n > high and not _limits_lifted():
+        more = "" if partitioned else "; --partitioned writes more in chunks with bounded memory"
+        raise UsageError(f"--conversations must be <= {high:,}{' with --partitioned' if partitioned else ' in memory'}, "
+                         f"got {n:,}{more} (a safety limit: set {LIMIT_OVERRIDE_ENV}=1 to lift it)")

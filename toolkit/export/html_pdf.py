@@ -66,12 +66,15 @@ def export_html(notebook, out=None, *, no_input: bool = False) -> Path:
 
 
 def _defused(notebook: Path):
-    """The notebook with every Markdown and HTML *output* defused (data in them cannot run script).
+    """The notebook with every Markdown and HTML *output* defused (data in them cannot run script):
+    a Markdown output is rendered to HTML here and cleaned like an HTML output.
 
     Outputs are built from data (a ``model`` named ``<script>...``); markdown cells are the
     notebook author's own text and stay as they are. See :func:`toolkit._escape.defuse_markdown`.
     """
     import nbformat
+
+    from nbconvert.filters.markdown import markdown2html
 
     from toolkit._escape import defuse_html, defuse_markdown
     from toolkit._files import check_notebook
@@ -83,6 +86,10 @@ def _defused(notebook: Path):
             if "text/markdown" in data:
                 md = data["text/markdown"]
                 data["text/markdown"] = defuse_markdown("".join(md) if isinstance(md, list) else md)
+                if "text/html" not in data:
+                    # rendered here and cleaned as HTML: the renderer decodes entities in link
+                    # targets ("&#106;avascript:"), which no Markdown-level rule can see
+                    data["text/html"] = markdown2html(data["text/markdown"])
             if "text/html" in data:
                 h = data["text/html"]
                 data["text/html"] = defuse_html("".join(h) if isinstance(h, list) else h)

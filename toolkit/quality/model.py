@@ -152,6 +152,12 @@ def text_features(user_inputs: Sequence[str], responses: Sequence[str]) -> pd.Da
                          "answers_question": answers})
 
 
+#: the largest absolute mean, coefficient, intercept or quantile (and scale) a model file may
+#: hold, and the smallest scale: beyond them a score overflows (the shipped models' are below 40)
+MAX_MAGNITUDE = 1e6
+MIN_SCALE = 1e-9
+
+
 @dataclass(frozen=True)
 class QualityModel:
     """A fitted quality model: standardised linear score mapped to [0, 1] by a quantile table.
@@ -206,8 +212,15 @@ class QualityModel:
         if not (isinstance(self.intercept, (int, float)) and math.isfinite(self.intercept)):
             raise ValueError(f"quality model: intercept must be a finite number, got {self.intercept!r}")
         q = np.asarray(self.quantiles, dtype=float)
-        if q.size < 2 or not np.isfinite(q).all() or (np.diff(q) < 0).any():
+        if q.size < 2 or not np.isfinite(q).all() or (q[1:] < q[:-1]).any():
             raise ValueError("quality model: quantiles must be >= 2 finite numbers, non-decreasing")
+        # finite but huge numbers overflow in score() (inf - inf: NaN quality, no level)
+        for name, values in (("mean", self.mean), ("coef", self.coef), ("intercept", [self.intercept]),
+                             ("quantiles", self.quantiles)):
+            if any(abs(x) > MAX_MAGNITUDE for x in values):
+                raise ValueError(f"quality model: {name} must be within +/-{MAX_MAGNITUDE:g}")
+        if any(not MIN_SCALE <= s <= MAX_MAGNITUDE for s in self.scale):
+            raise ValueError(f"quality model: every scale must be within [{MIN_SCALE:g}, {MAX_MAGNITUDE:g}]")
         unknown = set(self.features) - set(FEATURE_DOCS)
         if unknown:
             raise ValueError(f"quality model: unknown feature(s) {sorted(unknown)}; known: {list(FEATURE_DOCS)}")

@@ -173,11 +173,11 @@ def read_series(path: str | os.PathLike | pd.DataFrame, *, tz: str | None = None
     val = pd.to_numeric(raw["value"], errors="coerce")
     bad = raw.index[val.isna() & raw["value"].notna()]
     if len(bad):
-        shown = _fmt_ts(f"{i} ({raw.at[i, 'value']!r:.30})" for i in bad)
+        shown = _fmt_ts(f"{i} ({_shown(raw.at[i, 'value'])})" for i in bad)
         raise SeriesError(f"{where}.value must be numeric; not numeric in rows {shown}")
     big = raw.index[~np.isfinite(val.astype("float64").fillna(0.0)) | (val.astype("float64").abs() > MAX_VALUE)]
     if len(big):
-        shown = _fmt_ts(f"{i} ({raw.at[i, 'value']!r:.30})" for i in big)
+        shown = _fmt_ts(f"{i} ({_shown(raw.at[i, 'value'])})" for i in big)
         raise SeriesError(f"{where}.value must be finite and at most {MAX_VALUE:g} in size (rescale the series); "
                           f"not in rows {shown}")
     out = pd.DataFrame({"series_id": raw["series_id"], "timestamp": ts, "value": val.astype("float64")})
@@ -230,3 +230,9 @@ def to_long(obj: pd.Series | pd.DataFrame | dict) -> pd.DataFrame:
     out = pd.concat(parts, ignore_index=True)
     out["series_id"] = out["series_id"].astype("string")
     return out
+
+
+def _shown(value) -> str:
+    """A cell as the user wrote it, at most 30 characters: text quoted, a number plain (numpy's
+    repr would say ``np.float64(inf)``)."""
+    return f"{value!r:.30}" if isinstance(value, str) else f"{value!s:.30}"

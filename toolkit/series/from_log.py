@@ -181,6 +181,7 @@ def metric_series(
             log, functools.partial(_bucket_frame, name=name, table=table, freq=f, by=by, tz=tz, scorer=None),
             functools.partial(_time_range, tz=tz), how)
     else:
+        _check_sum_source(log, name)
         frame = _bucket_frame(log, name=name, table=table, freq=f, by=by, tz=tz, scorer=scorer)
         lo_all, hi_all = _time_range(log, tz=tz).iloc[0]
         agg, groups = _aggregate(frame, how), (sorted(frame["g"].unique()) if by is not None else None)
@@ -222,6 +223,22 @@ def _bucket_frame(log, *, name: str, table: str, freq: str, by: str | None, tz: 
     if by is not None:
         frame["g"] = df[by].astype("string").fillna("(none)").to_numpy(dtype=object)
     return frame
+
+
+#: the columns a sum metric adds up (a missing value counts 0)
+_SUM_SOURCES = {"cost": ("cost_usd",), "tokens": ("prompt_tokens", "completion_tokens")}
+
+
+def _check_sum_source(log, name: str) -> None:
+    """A sum over a column the log does not record at all would be a series of zeros (and a
+    forecast of 0 +/- 0): refused, naming the column."""
+    cols = _SUM_SOURCES.get(name)
+    if cols is None:
+        return
+    t = log.turns
+    if not any(c in t.columns and t[c].notna().any() for c in cols):
+        raise SeriesError(f"{name}: the log records no {' or '.join('turns.' + c for c in cols)} (every value is "
+                          f"missing), so its {name} series would be all zeros")
 
 
 def _values(df: pd.DataFrame, name: str) -> pd.Series:
