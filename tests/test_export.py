@@ -78,6 +78,8 @@ def test_html_export_hides_code_and_uses_offline_math(tmp_path):
     if offline_mathjax_url():
         assert "file:///usr/share/javascript/mathjax/MathJax.js" in bare
         assert "cdnjs.cloudflare.com/ajax/libs/mathjax" not in bare
+    # no widget state saved: nothing loads require.js from a CDN when the file is opened
+    assert "require.min.js" not in text and "require.min.js" not in bare
 
 
 @needs_browser

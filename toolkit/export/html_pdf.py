@@ -18,7 +18,7 @@ from toolkit.export.browser import BrowserNotFoundError, ChromiumPDFExporter, of
 from toolkit.export.figures import figures_pdf
 from toolkit.export.tables import tidy_tables
 
-__all__ = ["export", "export_html", "export_pdf"]
+__all__ = ["export", "export_html", "export_pdf", "html_body"]
 
 
 def _exporter_kwargs(no_input: bool) -> dict:
@@ -29,6 +29,29 @@ def _exporter_kwargs(no_input: bool) -> dict:
     if no_input:
         kw.update(exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True)
     return kw
+
+
+def html_body(nb, no_input: bool) -> str:
+    """The notebook node ``nb`` as standalone HTML (nbconvert's ``lab`` template), offline.
+
+    The template always loads require.js from cdnjs, which only ipywidgets' widget manager uses
+    (and that loads from a CDN itself); without saved widget state the tag goes, so that opening
+    the file reaches no network (math comes from :func:`offline_mathjax_url` when installed).
+
+    Examples
+    --------
+    >>> import nbformat
+    >>> html = html_body(nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# Hi")]), False)
+    >>> "Hi" in html, "require" in html
+    (True, False)
+    """
+    from nbconvert import HTMLExporter
+
+    exporter = HTMLExporter(**_exporter_kwargs(no_input))
+    body, _ = exporter.from_notebook_node(nb)
+    if "widgets" not in nb.metadata:
+        body = body.replace(f'<script src="{exporter.require_js_url}"></script>', "", 1)
+    return body
 
 
 def _default_out(notebook: Path, suffix: str, out) -> Path:
@@ -56,13 +79,10 @@ def export_html(notebook, out=None, *, no_input: bool = False) -> Path:
     >>> export_html("reports/run/02_ab_testing.ipynb", no_input=True)  # doctest: +SKIP
     PosixPath('reports/run/02_ab_testing.html')
     """
-    from nbconvert import HTMLExporter
-
     from toolkit._files import atomic_write_text
 
     notebook = Path(notebook)
-    body, _ = HTMLExporter(**_exporter_kwargs(no_input)).from_notebook_node(_defused(notebook))
-    return atomic_write_text(_default_out(notebook, ".html", out), body)
+    return atomic_write_text(_default_out(notebook, ".html", out), html_body(_defused(notebook), no_input))
 
 
 def _defused(notebook: Path):

@@ -14,7 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from toolkit.export.browser import PRINT_CSS, ChromiumPDFExporter
-from toolkit.export.html_pdf import _defused, _exporter_kwargs
+from toolkit.export.html_pdf import _defused, _exporter_kwargs, html_body
 from toolkit.export.tables import tidy_tables
 
 __all__ = ["report_notebook", "report_paths", "export_report", "REPORT_CSS"]
@@ -144,7 +144,6 @@ def report_notebook(notebook, sidecar=None):
     import copy
     import html as _h
 
-    import nbformat
 
     from toolkit.findings import Findings, read_findings
     from toolkit.notebook import SIDECAR_NAME
@@ -283,22 +282,19 @@ def export_report(
     >>> export_report("reports/02_ab_testing/02_ab_testing.ipynb")  # doctest: +SKIP
     {'html': PosixPath('reports/02_ab_testing/02_ab_testing_report.html'), 'pdf': PosixPath(...)}
     """
-    from nbconvert import HTMLExporter
-
     from toolkit._files import atomic_write_bytes, atomic_write_text
 
     notebook = Path(notebook)
     default_html, default_pdf = report_paths(notebook)
     nb = report_notebook(notebook)
-    kw = _exporter_kwargs(no_input=True)
-    body, _ = HTMLExporter(**kw).from_notebook_node(nb)
+    body = html_body(nb, no_input=True)
     # the print style first, the report's after it (the PDF step then adds nothing)
     body = body.replace("</head>", PRINT_CSS + "\n" + REPORT_CSS + "\n</head>", 1)
     written: dict = {"html": None, "pdf": None}
     if html:
         written["html"] = atomic_write_text(Path(html_out) if html_out else default_html, body)
     if pdf:
-        pkw = {k: v for k, v in kw.items() if k == "mathjax_url"}
+        pkw = {k: v for k, v in _exporter_kwargs(no_input=True).items() if k == "mathjax_url"}
         if executable_path is not None:
             pkw["executable_path"] = executable_path
         exporter = ChromiumPDFExporter(prefer_css_page_size=True, **pkw)
