@@ -120,6 +120,13 @@ def test_abtest_one_variant_and_missing_file(tmp_path, capsys):
     assert main(["abtest", str(tmp_path / "nope.csv")]) == 2
 
 
+def test_abtest_without_metric_columns_names_the_option(tmp_path, capsys):
+    path = tmp_path / "units.csv"
+    pd.DataFrame({"variant": ["A", "B"] * 5, "note": list("abcdefghij")}).to_csv(path, index=False)
+    assert main(["abtest", str(path)]) == 2
+    assert "--metrics on the command line" in capsys.readouterr().err
+
+
 # ---- planning widget ------------------------------------------------------------------------
 
 def test_planning_panel_updates_sample_size_on_change():

@@ -336,7 +336,8 @@ def _metric_list(metrics, units: pd.DataFrame, curated: bool,
                 c for c in units.columns if pd.api.types.is_datetime64_any_dtype(units[c])}
             mlist = infer_metrics(units, exclude=excl)
         if not mlist:
-            raise ABInputError("no metric columns found in the per-unit table; pass metrics=")
+            raise ABInputError("no metric columns found in the per-unit table; name them with metrics= "
+                               "(--metrics on the command line), e.g. 'resolved:binary'")
     elif isinstance(metrics, str):
         mlist = parse_metrics(metrics)
     else:

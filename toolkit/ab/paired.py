@@ -180,7 +180,8 @@ def paired_table(a, b=None, *, key: str = "example_id", variant_col: str = "vari
         metrics = num
     metrics = list(metrics)
     if not metrics:
-        raise ABInputError("no score columns shared by both sides; pass metrics=")
+        raise ABInputError("no score columns shared by both sides; name them with metrics= (--metrics on the "
+                           "command line)")
     for c in metrics:
         for side, f in (("A", fa), ("B", fb)):
             if c not in f.columns:

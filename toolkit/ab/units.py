@@ -308,7 +308,8 @@ def planning_inputs(units, metric: str = "resolved", *, baseline: float | None =
     elif metric in units.columns and units[metric].notna().any():
         base = float(pd.to_numeric(units[metric].astype("Float64"), errors="coerce").mean())
     else:
-        raise ABInputError(f"plan metric {metric!r} is not a column with values; pass a baseline")
+        raise ABInputError(f"plan metric {metric!r} is not a column with values; give its baseline "
+                           "(baseline=; plan_baseline in notebook 02) or plan another metric")
     if daily_traffic:
         traffic = int(daily_traffic)
     elif "start_time" in units.columns:
