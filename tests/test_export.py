@@ -208,6 +208,10 @@ def test_export_command_html(tmp_path, capsys):
     assert capsys.readouterr().out.strip().endswith("x.html")
     assert "divisor" not in (tmp_path / "x.html").read_text()
     assert main(["export", str(tmp_path / "missing.ipynb"), "--to", "html"]) == 2
+    # a notebook that was never run would give an empty stakeholder report: one clear error instead
+    assert main(["export", str(nb), "--report", "--to", "html"]) == 2
+    assert "has not been run" in capsys.readouterr().err
+    assert not list(tmp_path.glob("*_report.*"))
 
 
 DEMO_REPORTS = os.environ.get("TOOLKIT_DEMO_REPORTS")

@@ -144,12 +144,16 @@ def report_notebook(notebook, sidecar=None):
     import copy
     import html as _h
 
-
+    from toolkit.errors import InputFileError
     from toolkit.findings import Findings, read_findings
     from toolkit.notebook import SIDECAR_NAME
 
     notebook = Path(notebook)
     nb = _defused(notebook)
+    code = [c for c in nb.cells if c.cell_type == "code" and c.source.strip()]
+    if code and not any(c.get("outputs") for c in code):
+        raise InputFileError(f"{notebook} has not been run (no code cell has an output), so its report "
+                             "would be empty; run it first: toolkit run " + notebook.name)
     side = sidecar if sidecar is not None else notebook.parent / SIDECAR_NAME
     try:
         findings = read_findings(side) if isinstance(side, dict) or Path(side).is_file() else None
