@@ -213,6 +213,10 @@ def test_unknown_parameter_is_rejected_before_anything_runs(tmp_path, capsys):
     assert "unknown parameter 'nope'" in err and "'n' expects int, got str 'x'" in err
     assert "Valid parameters:" in err
     assert re.search(r"divisor: int \(default 1\) +the run fails when this is 0", err)
+    # a missing input file is named before any kernel starts
+    code = main(["run", str(nb), "-p", "data_path", str(tmp_path / "nope.csv"), "--out", str(out)])
+    assert code == 2 and not out.exists()
+    assert f"parameter data_path: {tmp_path / 'nope.csv'} does not exist" in capsys.readouterr().err
 
 
 def test_run_writes_notebook_figures_sidecar_html_and_record(tmp_path):

@@ -45,10 +45,10 @@ def run(args) -> int:
         return 0
     from toolkit._files import check_notebook, check_output_file
 
+    from pathlib import Path
+
     check_notebook(args.notebook)
     if args.out:
-        from pathlib import Path
-
         if Path(args.out).exists() and not Path(args.out).is_dir():
             raise UsageError(f"--out {args.out} is a file; give a folder for the run's outputs")
         check_output_file(Path(args.out) / "run.json")
@@ -57,6 +57,11 @@ def run(args) -> int:
         if name in params:
             raise UsageError(f"parameter {name!r} given twice")
         params[name] = value
+    for name, value in params.items():
+        # an input file named by the notebooks' convention (data_path, labels_path, ...): say it
+        # is missing now, not after a kernel has started and the notebook has failed
+        if name.endswith("_path") and value.strip() and not Path(value).exists():
+            raise UsageError(f"parameter {name}: {value} does not exist")
     res = run_notebook(
         args.notebook, params, args.out, html=not args.no_html, pdf=not args.no_pdf,
         report=not args.no_report, no_input=args.no_input, from_cli=True, timeout=args.timeout,
