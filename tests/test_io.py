@@ -64,6 +64,18 @@ def test_single_file_round_trip_with_sibling_conversations(tmp_path, log, suffix
     assert back.conversations["satisfaction"].tolist()[0] == 0.9
 
 
+def test_a_problem_in_the_conversations_table_names_both_files(tmp_path, log):
+    folder = save(log, tmp_path / "log", format="csv")
+    conv = pd.read_csv(folder / "conversations.csv")
+    conv.loc[0, "satisfaction"] = 1.5
+    conv.to_csv(folder / "conversations.csv", index=False)
+    with pytest.raises(LogValidationError) as e:
+        load(folder)
+    msg = str(e.value)
+    assert f"({folder / 'turns.csv'} and {folder / 'conversations.csv'})" in msg
+    assert "conversations.satisfaction must be in [0, 1]" in msg
+
+
 def test_turns_file_alone(tmp_path, log):
     log.turns.to_parquet(tmp_path / "t.parquet")
     back = load(tmp_path / "t.parquet")

@@ -337,7 +337,9 @@ def load(
         conv_path = next((p for p in sibling if p.exists()), None)
     turns = read_table(turns_path)
     conv = read_table(conv_path) if conv_path is not None else None
-    return validate(turns, conv, tz=tz, source=str(turns_path))
+    # both files named when there are two: a problem may be in either (its rule says which table)
+    where = str(turns_path) if conv_path is None else f"{turns_path} and {conv_path}"
+    return validate(turns, conv, tz=tz, source=where)
 
 
 def _load_trace_export(path: Path) -> ConversationLog | None:
