@@ -293,8 +293,31 @@ def test_vector_head_errors(sample, labelled, tmp_path):
     # a head of the wrong width for the sentence model is a clear error, not a broadcast
     wrong = tmp_path / "wrong.json"
     wrong.write_text(json.dumps(with_head))
-    with pytest.raises(ValueError, match=r"shape \(2, 4\).*384"):
+    with pytest.raises(ToolkitError, match=r"shape \(2, 4\).*384"):
         score_turns(sample.log.turns.head(5), QualityConfig(quality_model=wrong))
+
+
+def test_head_model_scores_a_log_without_text_and_the_cli_reports_a_wrong_width(tmp_path, capsys):
+    """No text to encode (an empty log part, e.g. a Dask partition) is no width mismatch: the head
+    scores 0; a head of the wrong width is a one-line CLI error (exit 2), not a traceback."""
+    from toolkit.cli import main
+
+    good = load_model("full").to_dict()
+    with_head = dict(good, features=good["features"] + ["vector_head"], mean=good["mean"] + [0.0],
+                     scale=good["scale"] + [1.0], coef=good["coef"] + [1.0], head=[[0.1] * 384, [0.2] * 384])
+    right = tmp_path / "right.json"
+    right.write_text(json.dumps(with_head))
+    blank = pd.DataFrame({"conversation_id": ["a", "a"], "turn": [0, 1], "user_input": ["", " "],
+                          "bot_response": ["", ""]})
+    assert score_turns(blank, QualityConfig(quality_model=right))["quality"].tolist() == [0.0, 0.0]
+    wrong = tmp_path / "wrong.json"
+    wrong.write_text(json.dumps(dict(with_head, head=[[0.1] * 4, [0.2] * 4])))
+    log_path = tmp_path / "log.csv"
+    pd.DataFrame({"conversation_id": ["a", "a"], "turn": [0, 1], "timestamp": ["2024-01-01T00:00:00Z"] * 2,
+                  "user_input": ["hi", "where is my order"], "bot_response": ["hello", "it shipped"],
+                  "response_time_s": [1.0, 1.0]}).to_csv(log_path, index=False)
+    assert main(["score", str(log_path), "--out", str(tmp_path / "s.csv"), "--quality-model", str(wrong)]) == 2
+    assert "shape (2, 4)" in capsys.readouterr().err
 
 
 def test_calibrate_and_score_cli_end_to_end(sample, labelled, tmp_path, capsys):
