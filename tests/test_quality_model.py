@@ -348,6 +348,22 @@ def test_calibrate_and_score_cli_end_to_end(sample, labelled, tmp_path, capsys):
     assert main(["score", str(log_path), "--out", str(scored), "--quality-model", str(tmp_path / "none.json")]) == 2
 
 
+def test_calibrate_group_column_missing_values_and_split_conversations(sample, labelled):
+    """A missing group value leaves its conversation alone (not one big group of every missing
+    value); a conversation with two values would be split across folds: an error naming it."""
+    from toolkit.quality.calibrate import CalibrationError, calibrate
+
+    t = sample.log.turns
+    first = t["conversation_id"] == t["conversation_id"].iloc[0]
+    sparse = t.assign(team=pd.Series(np.where(first, "a", None), dtype=object, index=t.index))
+    res = calibrate(sparse, labelled, mode="fast", n_boot=0, group_column="team")
+    plain = calibrate(t, labelled, mode="fast", n_boot=0)
+    assert res.n_conversations == plain.n_conversations and np.isfinite(res.refit["spearman"])
+    split = t.assign(team=(t["turn"] % 2).astype(str))
+    with pytest.raises(CalibrationError, match="group_column 'team' takes 2 values in conversation"):
+        calibrate(split, labelled, mode="fast", n_boot=0, group_column="team")
+
+
 def test_calibrate_cli_vector_head_and_groups(sample, labelled, tmp_path, capsys):
     from toolkit.cli import main
     from toolkit.io import save

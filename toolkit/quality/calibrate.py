@@ -140,6 +140,23 @@ def _boot(groups: np.ndarray, fn, n_boot: int, seed: int) -> np.ndarray:
     return out
 
 
+def _group_keys(turns: pd.DataFrame, column: str, conv: pd.Series) -> np.ndarray:
+    """The group of each labelled turn (conversation ids ``conv``): its conversation's value of
+    ``column``, or, where the conversation has none (missing values), the conversation alone."""
+    g = turns[column]
+    present = g.notna().to_numpy()
+    vals = pd.DataFrame({"c": turns["conversation_id"].astype(str).to_numpy()[present],
+                         "g": g[present].astype(str).to_numpy()})
+    n_vals = vals.groupby("c")["g"].nunique()
+    bad = n_vals[n_vals > 1]
+    if len(bad):
+        raise CalibrationError(f"group_column {column!r} takes {int(bad.iloc[0])} values in conversation "
+                               f"{bad.index[0]!r} ({len(bad)} conversation(s) with several); every turn of a "
+                               "conversation must have the same value (or none)")
+    value = conv.astype(str).map(vals.drop_duplicates("c").set_index("c")["g"])
+    return np.where(value.notna(), "g:" + value.fillna("").astype(str), "c:" + conv.astype(str)).astype(object)
+
+
 #: penalties the vector head's ridge chooses among (leave-one-out within the training rows)
 HEAD_ALPHAS = tuple(float(a) for a in np.logspace(-3, 4, 15))
 
@@ -254,7 +271,8 @@ def calibrate(log, labels, *, mode: str = "full", base_model=None, folds: int = 
         A column of the log whose value keeps conversations together: every labelled turn with
         the same value falls in the same fold and bootstrap resample (e.g. ``user_id``, so that
         no user is both fitted and tested on; or the context id of several candidate answers to
-        one context logged as separate conversations). Default: each conversation alone.
+        one context logged as separate conversations). Default: each conversation alone; so is a
+        conversation whose value is missing. A conversation with two values is an error.
 
     Returns
     -------
@@ -315,7 +333,7 @@ def calibrate(log, labels, *, mode: str = "full", base_model=None, folds: int = 
         if group_column not in turns.columns:
             raise CalibrationError(f"group_column {group_column!r} is not a column of the log "
                                    f"(columns: {list(turns.columns)[:12]})")
-        groups = turns[group_column].astype(str).to_numpy()[m["_row"].to_numpy()]
+        groups = _group_keys(turns, group_column, m["conversation_id"])
     n_groups = int(pd.unique(groups).size)
     if n_groups < folds:
         what = f"groups of {group_column!r}" if group_column is not None else "conversations"
