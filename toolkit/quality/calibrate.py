@@ -265,8 +265,8 @@ def calibrate(log, labels, *, mode: str = "full", base_model=None, folds: int = 
     seed : int
         Seed of the fold assignment and the bootstrap.
     vectors : bool
-        Refit a vector head on the MiniLM vectors (module docstring) instead of the features'
-        weights; needs the sentence model (full mode).
+        Add to the features' refit a vector head on the MiniLM vectors, fitted to what that
+        refit leaves of the ratings (module docstring); needs the sentence model (full mode).
     group_column : str, optional
         A column of the log whose value keeps conversations together: every labelled turn with
         the same value falls in the same fold and bootstrap resample (e.g. ``user_id``, so that
