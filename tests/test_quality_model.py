@@ -400,6 +400,30 @@ def test_fitted_fast_model_on_dask_equals_pandas():
     assert got["level"].tolist() == want["level"].tolist()
 
 
+def test_vector_head_model_on_dask_equals_pandas(tmp_path):
+    """A model with a vector head scores every Dask partition as the pandas engine scores the log
+    (the head of a row depends on its own conversation only)."""
+    import dask
+
+    from toolkit.dask_engine.read import sample_dask_log
+
+    good = load_model("full").to_dict()
+    rng = np.random.default_rng(0)
+    path = tmp_path / "head.json"
+    path.write_text(json.dumps(dict(good, features=good["features"] + ["vector_head"], mean=good["mean"] + [0.0],
+                                    scale=good["scale"] + [1.0], coef=good["coef"] + [1.0],
+                                    head=rng.normal(0, 0.2, (2, 384)).tolist())))
+    log, dlog = sample_dask_log()
+    cfg = QualityConfig(quality_model=path)
+    with dask.config.set(scheduler="sync"):
+        got = score_turns(dlog, cfg, engine="dask").compute()
+    got = got.sort_values(["conversation_id", "turn"]).reset_index(drop=True)
+    want = score_turns(log, cfg).sort_values(["conversation_id", "turn"]).reset_index(drop=True)
+    np.testing.assert_array_equal(got["quality"].to_numpy(), want["quality"].to_numpy())
+    plain = score_turns(log).sort_values(["conversation_id", "turn"]).reset_index(drop=True)
+    assert np.abs(want["quality"].to_numpy() - plain["quality"].to_numpy()).max() > 0.05  # the head counts
+
+
 # ------------------------------------------------------------------------------------------
 # the public human-rated data readers (benchmarks/human_data.py)
 # ------------------------------------------------------------------------------------------
