@@ -268,6 +268,24 @@ def test_vector_head_ridge_is_scikit_learns_ridgecv():
         np.testing.assert_allclose(own.predict(V), ref.predict(V), rtol=1e-8, atol=1e-8)
 
 
+def test_vector_head_ridge_matches_ridgecv_on_awkward_inputs():
+    """Collinear and constant columns, more columns than rows, three rows, offset unit-norm-like
+    vectors: the same penalty and coefficients as scikit-learn's RidgeCV."""
+    from sklearn.linear_model import RidgeCV
+
+    from toolkit.quality.calibrate import HEAD_ALPHAS, _fit_head
+
+    rng = np.random.default_rng(1)
+    V = rng.normal(size=(200, 30))
+    cases = [np.hstack([V, V[:, :5]]), np.hstack([V, np.full((200, 3), 2.5)]), rng.normal(size=(30, 100)),
+             rng.normal(size=(3, 4)), rng.normal(size=(40, 300)) + 10.0]
+    for X in cases:
+        y = X[:, 0] + rng.normal(size=len(X))
+        own, ref = _fit_head(X, y), RidgeCV(alphas=HEAD_ALPHAS).fit(X, y)
+        assert own.alpha_ == ref.alpha_, X.shape
+        np.testing.assert_allclose(own.predict(X), ref.predict(X), rtol=1e-7, atol=1e-8)
+
+
 def test_vector_head_errors(sample, labelled, tmp_path):
     from toolkit.errors import ToolkitError
     from toolkit.quality.calibrate import calibrate
