@@ -222,6 +222,10 @@ def test_calibrate_errors(sample, labelled):
         calibrate(sample.log, labelled, mode="fast", folds=1)
     with pytest.raises(ToolkitError, match="conversation_id"):
         calibrate(sample.log, labelled.assign(conversation_id="nope"), mode="fast")
+    # settings of the wrong type: the same one-line error, not a TypeError deep in the folds
+    for bad in [dict(folds=2.5), dict(folds="3"), dict(n_boot=1.5), dict(alpha="x"), dict(alpha=None)]:
+        with pytest.raises(ToolkitError, match=next(iter(bad))):
+            calibrate(sample.log, labelled, mode="fast", **bad)
 
 
 def test_calibrate_vector_head_learns_what_the_features_cannot(sample, tmp_path):

@@ -140,6 +140,14 @@ def _boot(groups: np.ndarray, fn, n_boot: int, seed: int) -> np.ndarray:
     return out
 
 
+def _whole(value, name: str, lo: int, hi: int) -> int:
+    """``value`` as an int when it is a whole number from ``lo`` to ``hi``, else an error."""
+    ok = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+    if not (ok and float(value).is_integer() and lo <= value <= hi):
+        raise CalibrationError(f"{name} must be between {lo} and {hi} (a whole number), got {value!r}")
+    return int(value)
+
+
 def _group_keys(turns: pd.DataFrame, column: str, conv: pd.Series) -> np.ndarray:
     """The group of each labelled turn (conversation ids ``conv``): its conversation's value of
     ``column``, or, where the conversation has none (missing values), the conversation alone."""
@@ -297,12 +305,10 @@ def calibrate(log, labels, *, mode: str = "full", base_model=None, folds: int = 
     from toolkit.quality.config import _as_turns, _config
     from toolkit.quality.score import quality_features
 
-    if not (2 <= int(folds) <= 20):
-        raise CalibrationError(f"folds must be between 2 and 20, got {folds}")
-    if not (0 <= int(n_boot) <= 10_000):
-        raise CalibrationError(f"n_boot must be between 0 and 10000, got {n_boot}")
-    if not (np.isfinite(alpha) and alpha >= 0):
-        raise CalibrationError(f"alpha must be a finite number >= 0, got {alpha}")
+    folds, n_boot = _whole(folds, "folds", 2, 20), _whole(n_boot, "n_boot", 0, 10_000)
+    if isinstance(alpha, bool) or not isinstance(alpha, (int, float, np.number)) or not (
+            np.isfinite(alpha) and alpha >= 0):
+        raise CalibrationError(f"alpha must be a finite number >= 0, got {alpha!r}")
     if vectors and mode == "fast":
         raise CalibrationError("vectors=True refits a head on the sentence model's vectors; it cannot "
                                "be combined with the fast mode (no sentence model)")
