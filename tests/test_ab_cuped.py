@@ -185,3 +185,12 @@ def test_abtest_cli_covariate_column(tmp_path, capsys):
     assert m["cuped_variance_reduction"] == pytest.approx(0.36, abs=0.05)
     assert main(["abtest", str(path), "--covariate", "y"]) == 2
     assert "METRIC=COLUMN" in capsys.readouterr().err
+
+
+def test_regression_adjust_without_a_covariate_is_an_input_error():
+    """No covariate column at all (the arm-centring's edge case): the ABInputError it always
+    was, not numpy's "need at least one array to stack"."""
+    from toolkit.ab.cuped import regression_adjust
+
+    with pytest.raises(ABInputError, match="constant within the arms"):
+        regression_adjust(np.arange(6.0), np.zeros((6, 0)), [0, 1, 0, 1, 0, 1])

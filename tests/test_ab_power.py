@@ -223,3 +223,15 @@ def test_design_is_checked_once_and_cannot_go_stale():
     assert sample_size_means(0.3, design=three) == pytest.approx(sample_size_means(0.3, arms=3))
     # keywords replace the design's fields
     assert sample_size_means(0.3, design=three, arms=2) == pytest.approx(sample_size_means(0.3))
+
+
+def test_design_with_an_unknown_keyword_is_the_same_type_error_with_or_without_design():
+    """``design=`` plus a keyword that is no field of Design (``alpha_c`` is derived, not set) is the
+    TypeError of a bad keyword, as without ``design=`` (dataclasses.replace raised a ValueError)."""
+    from toolkit.ab.power import plan_means
+    from toolkit.ab.power._common import Design
+
+    for kw in ({"bogus": 1}, {"alpha_c": 0.01}):
+        for design in (None, Design(alpha=0.01)):
+            with pytest.raises(TypeError, match=f"unexpected keyword argument '{next(iter(kw))}'"):
+                plan_means(mde=0.5, sd=2.0, design=design, **kw)

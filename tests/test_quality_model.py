@@ -240,6 +240,10 @@ def test_calibrate_errors(sample, labelled):
         calibrate(sample.log, labelled, mode="fast", folds=1)
     with pytest.raises(ToolkitError, match="conversation_id"):
         calibrate(sample.log, labelled.assign(conversation_id="nope"), mode="fast")
+    # settings of the wrong type: the same one-line error, not a TypeError deep in the folds
+    for bad in [dict(folds=2.5), dict(folds="3"), dict(n_boot=1.5), dict(alpha="x"), dict(alpha=None)]:
+        with pytest.raises(ToolkitError, match=next(iter(bad))):
+            calibrate(sample.log, labelled, mode="fast", **bad)
 
 
 def test_calibrate_vector_head_learns_what_the_features_cannot(sample, tmp_path):
@@ -286,6 +290,24 @@ def test_vector_head_ridge_is_scikit_learns_ridgecv():
         np.testing.assert_allclose(own.predict(V), ref.predict(V), rtol=1e-8, atol=1e-8)
 
 
+def test_vector_head_ridge_matches_ridgecv_on_awkward_inputs():
+    """Collinear and constant columns, more columns than rows, three rows, offset unit-norm-like
+    vectors: the same penalty and coefficients as scikit-learn's RidgeCV."""
+    from sklearn.linear_model import RidgeCV
+
+    from toolkit.quality.calibrate import HEAD_ALPHAS, _fit_head
+
+    rng = np.random.default_rng(1)
+    V = rng.normal(size=(200, 30))
+    cases = [np.hstack([V, V[:, :5]]), np.hstack([V, np.full((200, 3), 2.5)]), rng.normal(size=(30, 100)),
+             rng.normal(size=(3, 4)), rng.normal(size=(40, 300)) + 10.0]
+    for X in cases:
+        y = X[:, 0] + rng.normal(size=len(X))
+        own, ref = _fit_head(X, y), RidgeCV(alphas=HEAD_ALPHAS).fit(X, y)
+        assert own.alpha_ == ref.alpha_, X.shape
+        np.testing.assert_allclose(own.predict(X), ref.predict(X), rtol=1e-7, atol=1e-8)
+
+
 def test_vector_head_errors(sample, labelled, tmp_path):
     from toolkit.errors import ToolkitError
     from toolkit.quality.calibrate import calibrate
@@ -311,8 +333,31 @@ def test_vector_head_errors(sample, labelled, tmp_path):
     # a head of the wrong width for the sentence model is a clear error, not a broadcast
     wrong = tmp_path / "wrong.json"
     wrong.write_text(json.dumps(with_head))
-    with pytest.raises(ValueError, match=r"shape \(2, 4\).*384"):
+    with pytest.raises(ToolkitError, match=r"shape \(2, 4\).*384"):
         score_turns(sample.log.turns.head(5), QualityConfig(quality_model=wrong))
+
+
+def test_head_model_scores_a_log_without_text_and_the_cli_reports_a_wrong_width(tmp_path, capsys):
+    """No text to encode (an empty log part, e.g. a Dask partition) is no width mismatch: the head
+    scores 0; a head of the wrong width is a one-line CLI error (exit 2), not a traceback."""
+    from toolkit.cli import main
+
+    good = load_model("full").to_dict()
+    with_head = dict(good, features=good["features"] + ["vector_head"], mean=good["mean"] + [0.0],
+                     scale=good["scale"] + [1.0], coef=good["coef"] + [1.0], head=[[0.1] * 384, [0.2] * 384])
+    right = tmp_path / "right.json"
+    right.write_text(json.dumps(with_head))
+    blank = pd.DataFrame({"conversation_id": ["a", "a"], "turn": [0, 1], "user_input": ["", " "],
+                          "bot_response": ["", ""]})
+    assert score_turns(blank, QualityConfig(quality_model=right))["quality"].tolist() == [0.0, 0.0]
+    wrong = tmp_path / "wrong.json"
+    wrong.write_text(json.dumps(dict(with_head, head=[[0.1] * 4, [0.2] * 4])))
+    log_path = tmp_path / "log.csv"
+    pd.DataFrame({"conversation_id": ["a", "a"], "turn": [0, 1], "timestamp": ["2024-01-01T00:00:00Z"] * 2,
+                  "user_input": ["hi", "where is my order"], "bot_response": ["hello", "it shipped"],
+                  "response_time_s": [1.0, 1.0]}).to_csv(log_path, index=False)
+    assert main(["score", str(log_path), "--out", str(tmp_path / "s.csv"), "--quality-model", str(wrong)]) == 2
+    assert "shape (2, 4)" in capsys.readouterr().err
 
 
 def test_calibrate_and_score_cli_end_to_end(sample, labelled, tmp_path, capsys):
@@ -342,6 +387,22 @@ def test_calibrate_and_score_cli_end_to_end(sample, labelled, tmp_path, capsys):
     assert "rating" in capsys.readouterr().err
     assert main(["quality", "calibrate", str(lab), "--log", str(log_path), "--out", str(tmp_path / "x.txt")]) == 2
     assert main(["score", str(log_path), "--out", str(scored), "--quality-model", str(tmp_path / "none.json")]) == 2
+
+
+def test_calibrate_group_column_missing_values_and_split_conversations(sample, labelled):
+    """A missing group value leaves its conversation alone (not one big group of every missing
+    value); a conversation with two values would be split across folds: an error naming it."""
+    from toolkit.quality.calibrate import CalibrationError, calibrate
+
+    t = sample.log.turns
+    first = t["conversation_id"] == t["conversation_id"].iloc[0]
+    sparse = t.assign(team=pd.Series(np.where(first, "a", None), dtype=object, index=t.index))
+    res = calibrate(sparse, labelled, mode="fast", n_boot=0, group_column="team")
+    plain = calibrate(t, labelled, mode="fast", n_boot=0)
+    assert res.n_conversations == plain.n_conversations and np.isfinite(res.refit["spearman"])
+    split = t.assign(team=(t["turn"] % 2).astype(str))
+    with pytest.raises(CalibrationError, match="group_column 'team' takes 2 values in conversation"):
+        calibrate(split, labelled, mode="fast", n_boot=0, group_column="team")
 
 
 def test_calibrate_cli_vector_head_and_groups(sample, labelled, tmp_path, capsys):
@@ -381,23 +442,27 @@ def test_fitted_fast_model_on_dask_equals_pandas():
 
 
 def test_vector_head_model_on_dask_equals_pandas(tmp_path):
-    """A calibrated model with a vector head scores bit-identically partition by partition."""
+    """A model with a vector head scores every Dask partition as the pandas engine scores the log
+    (the head of a row depends on its own conversation only)."""
     import dask
 
     from toolkit.dask_engine.read import sample_dask_log
-    from toolkit.quality.calibrate import calibrate
 
+    good = load_model("full").to_dict()
+    rng = np.random.default_rng(0)
+    path = tmp_path / "head.json"
+    path.write_text(json.dumps(dict(good, features=good["features"] + ["vector_head"], mean=good["mean"] + [0.0],
+                                    scale=good["scale"] + [1.0], coef=good["coef"] + [1.0],
+                                    head=rng.normal(0, 0.2, (2, 384)).tolist())))
     log, dlog = sample_dask_log()
-    t = log.turns
-    rating = np.random.default_rng(0).normal(size=len(t)) + t["bot_response"].str.len() / 100
-    res = calibrate(log, t[["conversation_id", "turn"]].assign(rating=rating), folds=3, n_boot=0, vectors=True)
-    res.save(tmp_path / "head.json")
-    cfg = QualityConfig(quality_model=tmp_path / "head.json")
+    cfg = QualityConfig(quality_model=path)
     with dask.config.set(scheduler="sync"):
         got = score_turns(dlog, cfg, engine="dask").compute()
     got = got.sort_values(["conversation_id", "turn"]).reset_index(drop=True)
     want = score_turns(log, cfg).sort_values(["conversation_id", "turn"]).reset_index(drop=True)
     np.testing.assert_array_equal(got["quality"].to_numpy(), want["quality"].to_numpy())
+    plain = score_turns(log).sort_values(["conversation_id", "turn"]).reset_index(drop=True)
+    assert np.abs(want["quality"].to_numpy() - plain["quality"].to_numpy()).max() > 0.05  # the head counts
 
 
 # ------------------------------------------------------------------------------------------

@@ -191,7 +191,8 @@ def _within(codes, y: np.ndarray, X: np.ndarray) -> tuple[np.ndarray, np.ndarray
     """``y`` and the columns of ``X`` minus their means within each arm (``codes``)."""
     _, inv = np.unique(codes, return_inverse=True)
     n = np.bincount(inv)
-    means = np.stack([np.bincount(inv, weights=col) for col in X.T], axis=1) / n[:, None]
+    sums = [np.bincount(inv, weights=col) for col in X.T]
+    means = (np.stack(sums, axis=1) if sums else np.zeros((n.size, 0))) / n[:, None]
     return y - (np.bincount(inv, weights=y) / n)[inv], X - means[inv]
 
 

@@ -231,8 +231,8 @@ def _embedding_relevance(inp: list[str], resp: list[str], new_conv: np.ndarray, 
         del enc
         norms = np.linalg.norm(E[1:], axis=1, keepdims=True)
         np.divide(E[1:], norms, out=E[1:], where=norms > 0)  # a zero row stays zero
-    else:
-        E = np.zeros((1, 1), dtype=np.float32)
+    else:  # no text to encode: every vector is zero (as wide as the head, which then scores 0)
+        E = np.zeros((1, 1 if head is None else np.shape(head)[-1]), dtype=np.float32)
     i_in = np.fromiter((index.get(t, 0) for t in inp), dtype=np.int64, count=n)
     i_resp = np.fromiter((index.get(t, 0) for t in resp), dtype=np.int64, count=n)
     start = np.maximum.accumulate(np.where(new_conv, np.arange(n), 0))
@@ -241,8 +241,10 @@ def _embedding_relevance(inp: list[str], resp: list[str], new_conv: np.ndarray, 
     if head is not None:
         head = np.asarray(head, dtype=np.float64)
         if head.shape != (2, E.shape[1]):
-            raise ValueError(f"quality model: the vector head has shape {head.shape}; the sentence "
-                             f"encoder gives {E.shape[1]} dimensions, so it must be (2, {E.shape[1]})")
+            from toolkit.errors import ToolkitError
+
+            raise ToolkitError(f"quality model: the vector head has shape {head.shape}; the sentence "
+                               f"encoder gives {E.shape[1]} dimensions, so it must be (2, {E.shape[1]})")
         h_out = np.zeros(n)
     if keep_vectors:
         v_ctx = np.zeros((n, E.shape[1]), dtype=np.float32)

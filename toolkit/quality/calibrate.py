@@ -140,6 +140,31 @@ def _boot(groups: np.ndarray, fn, n_boot: int, seed: int) -> np.ndarray:
     return out
 
 
+def _whole(value, name: str, lo: int, hi: int) -> int:
+    """``value`` as an int when it is a whole number from ``lo`` to ``hi``, else an error."""
+    ok = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+    if not (ok and float(value).is_integer() and lo <= value <= hi):
+        raise CalibrationError(f"{name} must be between {lo} and {hi} (a whole number), got {value!r}")
+    return int(value)
+
+
+def _group_keys(turns: pd.DataFrame, column: str, conv: pd.Series) -> np.ndarray:
+    """The group of each labelled turn (conversation ids ``conv``): its conversation's value of
+    ``column``, or, where the conversation has none (missing values), the conversation alone."""
+    g = turns[column]
+    present = g.notna().to_numpy()
+    vals = pd.DataFrame({"c": turns["conversation_id"].astype(str).to_numpy()[present],
+                         "g": g[present].astype(str).to_numpy()})
+    n_vals = vals.groupby("c")["g"].nunique()
+    bad = n_vals[n_vals > 1]
+    if len(bad):
+        raise CalibrationError(f"group_column {column!r} takes {int(bad.iloc[0])} values in conversation "
+                               f"{bad.index[0]!r} ({len(bad)} conversation(s) with several); every turn of a "
+                               "conversation must have the same value (or none)")
+    value = conv.astype(str).map(vals.drop_duplicates("c").set_index("c")["g"])
+    return np.where(value.notna(), "g:" + value.fillna("").astype(str), "c:" + conv.astype(str)).astype(object)
+
+
 #: penalties the vector head's ridge chooses among (leave-one-out within the training rows)
 HEAD_ALPHAS = tuple(float(a) for a in np.logspace(-3, 4, 15))
 
@@ -248,13 +273,14 @@ def calibrate(log, labels, *, mode: str = "full", base_model=None, folds: int = 
     seed : int
         Seed of the fold assignment and the bootstrap.
     vectors : bool
-        Refit a vector head on the MiniLM vectors (module docstring) instead of the features'
-        weights; needs the sentence model (full mode).
+        Add to the features' refit a vector head on the MiniLM vectors, fitted to what that
+        refit leaves of the ratings (module docstring); needs the sentence model (full mode).
     group_column : str, optional
         A column of the log whose value keeps conversations together: every labelled turn with
         the same value falls in the same fold and bootstrap resample (e.g. ``user_id``, so that
         no user is both fitted and tested on; or the context id of several candidate answers to
-        one context logged as separate conversations). Default: each conversation alone.
+        one context logged as separate conversations). Default: each conversation alone; so is a
+        conversation whose value is missing. A conversation with two values is an error.
 
     Returns
     -------
@@ -279,12 +305,10 @@ def calibrate(log, labels, *, mode: str = "full", base_model=None, folds: int = 
     from toolkit.quality.config import _as_turns, _config
     from toolkit.quality.score import quality_features
 
-    if not (2 <= int(folds) <= 20):
-        raise CalibrationError(f"folds must be between 2 and 20, got {folds}")
-    if not (0 <= int(n_boot) <= 10_000):
-        raise CalibrationError(f"n_boot must be between 0 and 10000, got {n_boot}")
-    if not (np.isfinite(alpha) and alpha >= 0):
-        raise CalibrationError(f"alpha must be a finite number >= 0, got {alpha}")
+    folds, n_boot = _whole(folds, "folds", 2, 20), _whole(n_boot, "n_boot", 0, 10_000)
+    if isinstance(alpha, bool) or not isinstance(alpha, (int, float, np.number)) or not (
+            np.isfinite(alpha) and alpha >= 0):
+        raise CalibrationError(f"alpha must be a finite number >= 0, got {alpha!r}")
     if vectors and mode == "fast":
         raise CalibrationError("vectors=True refits a head on the sentence model's vectors; it cannot "
                                "be combined with the fast mode (no sentence model)")
@@ -315,7 +339,7 @@ def calibrate(log, labels, *, mode: str = "full", base_model=None, folds: int = 
         if group_column not in turns.columns:
             raise CalibrationError(f"group_column {group_column!r} is not a column of the log "
                                    f"(columns: {list(turns.columns)[:12]})")
-        groups = turns[group_column].astype(str).to_numpy()[m["_row"].to_numpy()]
+        groups = _group_keys(turns, group_column, m["conversation_id"])
     n_groups = int(pd.unique(groups).size)
     if n_groups < folds:
         what = f"groups of {group_column!r}" if group_column is not None else "conversations"

@@ -143,7 +143,7 @@ def _design(design: Design | None, settings: dict, methods, default_method: str,
             settings.setdefault("power", power)
         d = Design(**settings)
     elif settings:
-        d = replace(design, **settings)
+        d = Design(**{**{f: getattr(design, f) for f in _FIELDS}, **settings})  # unknown: TypeError
     elif design is None:
         return _default(default_method, power)
     else:
