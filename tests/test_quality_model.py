@@ -318,6 +318,13 @@ def test_vector_head_errors(sample, labelled, tmp_path):
         calibrate(sample.log, labelled, mode="fast", group_column="user")
     with pytest.raises(ToolkitError, match="groups of 'channel'.*fewer than folds=5"):
         calibrate(sample.log.turns.assign(channel="web"), labelled, mode="fast", group_column="channel")
+    # one big group and a few small ones: a training fold would hold a handful of labels
+    t = sample.log.turns
+    lab = labelled.drop_duplicates(["conversation_id", "turn"])
+    small = set(lab["conversation_id"].unique()[:4])
+    team = np.where(t["conversation_id"].isin(small), t["conversation_id"], "big")
+    with pytest.raises(ToolkitError, match="one training fold has only .* the groups are too uneven"):
+        calibrate(t.assign(team=team), lab, mode="fast", folds=4, group_column="team")
     good = load_model("full").to_dict()
     with_head = dict(good, features=good["features"] + ["vector_head"], mean=good["mean"] + [0.0],
                      scale=good["scale"] + [1.0], coef=good["coef"] + [1.0], head=[[0.1] * 4, [0.2] * 4])
