@@ -57,7 +57,8 @@ from toolkit.ab.metrics import CORRECTIONS, ABInputError, need_column, one_of
 from toolkit.ab.srm import adjust_pvalues
 
 __all__ = ["PairedResult", "paired_table", "compare_paired", "analyze_paired",
-           "read_paired_input", "paired_pvalues", "mcnemar_pvalue", "MCNEMAR_EXACT_BELOW"]
+           "read_paired_input", "paired_pvalues", "mcnemar_pvalue", "t_test_differences",
+           "MCNEMAR_EXACT_BELOW"]
 
 #: McNemar uses the exact binomial test below this many discordant pairs
 MCNEMAR_EXACT_BELOW = 25
@@ -202,8 +203,18 @@ def paired_table(a, b=None, *, key: str = "example_id", variant_col: str = "vari
 # ------------------------------------------------------------------------------------------
 
 
-def _t_test(d: np.ndarray, alpha: float) -> dict[str, np.ndarray]:
-    """One-sample t on the last axis of ``d``: mean, se, df, t, two-sided p, CI."""
+def t_test_differences(d: np.ndarray, alpha: float) -> dict[str, np.ndarray]:
+    """One-sample t-test of paired differences on the last axis of ``d``, vectorised over the
+    others: ``lift`` (the mean), ``sd``, ``se``, ``df``, ``t``, two-sided ``p_value`` and the
+    ``1 - alpha`` CI (``ci_low``, ``ci_high``); the same as ``scipy.stats.ttest_1samp`` per row,
+    except that differences with no spread give p = 1 (all zero) or 0 (all equal and non-zero).
+
+    Examples
+    --------
+    >>> r = t_test_differences(np.array([[0.1, 0.3, 0.2, 0.4], [0.0, 0.0, 0.0, 0.0]]), 0.05)
+    >>> r["lift"].round(3).tolist(), r["p_value"].round(4).tolist()
+    ([0.25, 0.0], [0.0305, 1.0])
+    """
     d = np.asarray(d, dtype=float)
     n = d.shape[-1]
     mean = d.mean(axis=-1)
@@ -247,7 +258,7 @@ def paired_pvalues(d) -> dict[str, np.ndarray]:
     from scipy.stats import rankdata
 
     d = np.atleast_2d(np.asarray(d, dtype=float))
-    tt = _t_test(d, 0.05)
+    tt = t_test_differences(d, 0.05)
     tp = np.where(tt["se"] > 0, tt["p_value"], np.nan)
     pos, neg = (d > 0).sum(axis=1), (d < 0).sum(axis=1)
     sign = _binom_half_p(pos, pos + neg)
@@ -341,7 +352,7 @@ def compare_paired(a, b, kind: str = "continuous", *, alpha: float = 0.05,
     if kind == "binary" and not (np.isin(xa, (0, 1)).all() and np.isin(xb, (0, 1)).all()):
         raise ABInputError("binary paired scores must be 0/1")
     d = xb - xa
-    tt = _t_test(d, alpha)
+    tt = t_test_differences(d, alpha)
     mean_d, sd_d, se, df = float(tt["lift"]), float(tt["sd"]), float(tt["se"]), n - 1
     t, tp = (float(tt["t"]), float(tt["p_value"])) if se > 0 else (math.nan, math.nan)
     sa, sb = xa.std(ddof=1), xb.std(ddof=1)

@@ -43,7 +43,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from toolkit.ab.paired import _t_test
+from toolkit.ab.paired import t_test_differences
 from toolkit.experiments.flaky import flaky_examples
 from toolkit.experiments.lift import MAX_BOOTSTRAP, _bootstrap_ci, _components_unbalanced
 from toolkit.experiments.result import ExperimentAnalysisError, RepeatedResult
@@ -213,7 +213,7 @@ def analyze_repeated(
                 f"a paired comparison needs at least 2")
         cc, tc = c_cells.loc[common], t_cells.loc[common]
         d = (tc["mean"] - cc["mean"]).to_numpy(float)
-        res = {k: (float(v) if np.ndim(v) == 0 else v) for k, v in _t_test(d, alpha).items()}
+        res = {k: (float(v) if np.ndim(v) == 0 else v) for k, v in t_test_differences(d, alpha).items()}
         boot = _bootstrap_ci(d, alpha, int(n_boot), seed)
         # run-to-run part of var(d): sigma_wc^2 / r_c + sigma_wt^2 / r_t, averaged over examples
         w_c = float(vw[control]) if vw[control] == vw[control] else 0.0
@@ -227,7 +227,7 @@ def analyze_repeated(
         wide = sub.pivot_table(index=["example_id", "repetition"], columns="variant", values="y",
                                aggfunc="first").dropna()
         dn = (wide[t] - wide[control]).to_numpy(float)
-        naive = _t_test(dn, alpha) if len(dn) >= 2 else {k: math.nan for k in res}
+        naive = t_test_differences(dn, alpha) if len(dn) >= 2 else {k: math.nan for k in res}
         reps = float(np.mean(np.concatenate([cc["n"].to_numpy(float), tc["n"].to_numpy(float)])))
         mean_c = float(cc["mean"].mean())
         comps.append({

@@ -51,7 +51,7 @@ import numpy as np
 import pandas as pd
 
 from toolkit.ab.bootstrap import mean_interval
-from toolkit.ab.paired import _t_test
+from toolkit.ab.paired import t_test_differences
 
 __all__ = ["MAX_BOOTSTRAP", "naive_repetition_test", "paired_item_test", "variance_components"]
 
@@ -84,7 +84,7 @@ def paired_item_test(y_control, y_treatment, *, alpha: float = 0.05) -> dict[str
     """
     yc, yt = np.asarray(y_control, dtype=float), np.asarray(y_treatment, dtype=float)
     d = yt.mean(axis=-1) - yc.mean(axis=-1)
-    return _t_test(d, alpha)
+    return t_test_differences(d, alpha)
 
 
 def naive_repetition_test(y_control, y_treatment, *, alpha: float = 0.05) -> dict[str, np.ndarray]:
@@ -103,7 +103,7 @@ def naive_repetition_test(y_control, y_treatment, *, alpha: float = 0.05) -> dic
     """
     yc, yt = np.asarray(y_control, dtype=float), np.asarray(y_treatment, dtype=float)
     d = yt - yc
-    return _t_test(d.reshape(d.shape[:-2] + (-1,)), alpha)
+    return t_test_differences(d.reshape(d.shape[:-2] + (-1,)), alpha)
 
 
 def variance_components(y) -> dict[str, np.ndarray]:
