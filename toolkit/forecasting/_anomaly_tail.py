@@ -76,7 +76,7 @@ def threshold(sc, rate: float, weeks: float, per_week: float, gap: int) -> tuple
         # too few excursions to see the tail: the series' own quantile at the Gaussian
         # exceedance probability (not below the Gaussian threshold plus one sd)
         looks = per_week * min(1.0, 3.0 / sc.k)
-        p = rate / looks
+        p = min(rate / looks, 0.5)
         if p * len(a) >= 10 and not sc.calibrated:   # a quantile the series has seen often enough
             return max(floor + 1.0, float(np.quantile(a, 1 - p))), "quantile"
         if sc.calibrated:
