@@ -20,10 +20,12 @@ Steps, each small and robust (medians, never means, of the history):
    spread (the point's and the hour's departures from their running median by their spread at
    the same time of day);
 5. thresholds from the series' own null: on each scale the peaks of its excursions above a
-   high level ``u0`` (at least 15 of them) have an exponential tail (peaks over threshold, the
-   scale from the median excess, which a few incidents do not move); the threshold is where
-   that tail predicts ``alarms_per_week / n_scales`` excursions a week, and never below the
-   Gaussian threshold for the same rate;
+   high level ``u0`` (at least 12 of them) have an exponential tail (peaks over threshold, the
+   scale from the median excess, which a few incidents do not move; the predictive tail, which
+   integrates out that scale's uncertainty); the threshold is where that tail predicts each
+   scale's rate of excursions, never below the Gaussian threshold for the same rate; each
+   scale's rate is ``alarms_per_week / (n_scales f)``, ``f`` the windows per excursion asked
+   measured on the series where they are countable (:func:`scale_rate`);
 6. windows: the points behind each flagged score that exceed 1 robust sd in its direction
    (so that a window is as long as the anomaly, not the smoothing), joined when less than an
    hour apart or, in one direction, less than half the shorter window apart, and cut where the
