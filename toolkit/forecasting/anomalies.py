@@ -233,7 +233,7 @@ def detect_anomalies(
     alarms_per_week : float
         False alarms a week you accept on normal data, per series (default 0.1: one in ten
         weeks, so that a report scanning a dozen metrics or a topic each over two months shows
-        a false window or two, not dozens: on the bundled sample's 8.5 weeks, 1 a week gives 6
+        a false window or two, not dozens: on the bundled sample's 8.5 weeks, 1 a week gives 5
         false windows on response time and 7 on quality, 0.1 one and none; the benchmark's
         operating point of 1 a week finds more incidents).
     smooth : 'auto', int or list of int
