@@ -44,16 +44,37 @@ def test_each_planted_kind_is_found_and_named(kind):
         assert (hit.end.max() - hit.start.min()) <= (e - s) + pd.Timedelta("2h"), hit[["start", "end"]]
 
 
-@pytest.mark.parametrize("noise", ["gauss", "t3"])
-def test_false_alarm_rate_is_near_what_was_asked(noise):
-    weeks = wins = 0.0
-    for seed in range(4):
-        y = seasonal(24 * 7 * 20, freq="h", seed=10 + seed, noise=noise)
-        a = F.detect_anomalies(y, alarms_per_week=1.0)
-        weeks += len(y) / 168
-        wins += len(a.windows)
-    rate = wins / weeks
-    assert 0.4 <= rate <= 2.0, rate
+def _false_windows(freq: str, weeks: int, seeds: range, noise: str, rounded: bool, apw: float) -> float:
+    """False windows / windows asked on normal seasonal data (no incident)."""
+    per_week = int(pd.Timedelta("7D") / pd.Timedelta(freq))
+    wins = 0
+    for s in seeds:
+        y = seasonal(per_week * weeks, freq=freq, seed=s, noise=noise)
+        wins += len(F.detect_anomalies(y.round() if rounded else y, alarms_per_week=apw).windows)
+    return wins / (apw * weeks * len(seeds))
+
+
+@pytest.mark.parametrize("freq,noise", [("5min", "gauss"), ("5min", "t3"), ("1h", "gauss"), ("1h", "t3")])
+def test_false_alarm_rate_is_near_what_was_asked_at_fine_and_hourly_steps(freq, noise):
+    """Normal seasonal data: about ``alarms_per_week`` false windows a week over all scales
+    together. The budget was split over the scales by sqrt(n) whatever their overlap: 5-minute
+    data got 1.8-2.0 times the rate asked (hourly 1.1-1.3); each scale's rate now comes from the
+    windows per excursion measured on the series (README: 0.84-1.14 from 1-minute to daily
+    steps at 1 and 4 a week asked, over more seeds than here). 4 a week asked, so that the
+    windows are many: 5-minute data 4 weeks x 4 series, hourly 16 weeks x 2."""
+    weeks, seeds = (4, range(4)) if freq == "5min" else (16, range(2))
+    ratio = _false_windows(freq, weeks, range(40, 40 + len(seeds)), noise, False, 4.0)
+    assert 0.7 <= ratio <= 1.3, ratio
+
+
+def test_whole_numbers_at_five_minute_steps_keep_the_false_alarm_rate():
+    """The same data rounded to whole numbers (sd 2: about 12 levels within a day's cycle): the
+    residuals' MAD at each time of day was a whole number (sigma 1.48 or 2.97 where it is 2),
+    which gave about 1.2 times the windows of the continuous data (2 times at 0.1 a week asked).
+    The local spread is the grouped-data median's now."""
+    cont = _false_windows("5min", 4, range(50, 54), "gauss", False, 4.0)
+    rnd = _false_windows("5min", 4, range(50, 54), "gauss", True, 4.0)
+    assert 0.7 <= rnd <= 1.3 and rnd <= 1.15 * cont + 0.05, (rnd, cont)
 
 
 def test_five_minute_data_gets_a_daily_cycle_and_hourly_a_weekly_one():
