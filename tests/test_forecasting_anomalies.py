@@ -435,3 +435,19 @@ def test_whole_numbers_with_a_small_spread_keep_the_false_alarm_rate():
         plain.append(len(F.detect_anomalies(pd.Series(v, idx), alarms_per_week=1).windows))
     assert 4 * 6 <= sum(rounded) <= 16 * 6, rounded
     assert sum(rounded) <= 1.5 * sum(plain), (rounded, plain)
+
+
+@pytest.mark.parametrize("seed", [0, 3])
+def test_a_variance_change_at_five_minute_steps_is_one_window(seed):
+    """Half a day of 5x noise: the point and hour scales flag its deviations up and down in turn;
+    it is one variance-change window, not a dozen spikes and bursts (the review's reproducer: the
+    runs were cut at every turn of sign, giving 11-26 windows in the change)."""
+    rng = np.random.default_rng(seed)
+    idx = pd.date_range("2026-01-01", periods=21 * 288, freq="5min")
+    day = np.asarray((idx - idx[0]) / pd.Timedelta(days=1))
+    noise = rng.normal(0, 3, len(idx))
+    noise[(day >= 14) & (day < 14.5)] *= 5
+    y = pd.Series(100 + 20 * np.sin(2 * np.pi * day) + noise, index=idx)
+    w = F.detect_anomalies(y, alarms_per_week=1).summary_table()
+    inside = w[(w["start"] < idx[0] + pd.Timedelta(days=14.6)) & (w["until"] > idx[0] + pd.Timedelta(days=13.9))]
+    assert inside["kind"].tolist() == ["variance_change"]
