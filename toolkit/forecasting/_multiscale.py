@@ -250,7 +250,8 @@ def baseline(x: np.ndarray, step: pd.Timedelta, ps: list[int]) -> tuple[np.ndarr
 
 def local_scale(r: np.ndarray, step: pd.Timedelta, min_values: int = 0) -> np.ndarray:
     """Robust sd of the residuals at the same time of day (7 days either side; the steps
-    within a 96th of a day of it, or as many more as give ``min_values`` values) on sub-daily
+    within a 96th of a day of it, or as many more as give ``min_values`` values, at most the
+    day's other steps once each) on sub-daily
     data of 7 days or more, else one for the series; floored at half the series' own."""
     g = spread_sd(r)
     if g == 0:
@@ -260,6 +261,9 @@ def local_scale(r: np.ndarray, step: pd.Timedelta, min_values: int = 0) -> np.nd
     if step < DAY and DAY % step == pd.Timedelta(0) and n_ok >= 7 * (DAY // step):
         p = int(DAY // step)
         w = max(int(round(p / 96)), math.ceil((min_values / 15 - 1) / 2))
+        # never wider than the day (at steps of hours, a band of +-3 steps would count some
+        # times of day twice and cover all of them: not "the same time of day")
+        w = min(w, (p - 1) // 2)
         lags = [j * p + d for j in range(-7, 8) for d in range(-w, w + 1)]
     else:
         lags = []
