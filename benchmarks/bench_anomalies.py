@@ -22,7 +22,6 @@ hour). And the time of one 20,000-point series (median of runs).
 
 from __future__ import annotations
 
-import time
 import numpy as np
 import pandas as pd
 
