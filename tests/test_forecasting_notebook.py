@@ -44,3 +44,16 @@ def test_log_selection_parameters_are_refused_for_a_series_file(run_notebook, tm
                   "value": range(60)}).to_csv(tmp_path / "daily.csv", index=False)
     with pytest.raises(NotebookFailed, match="start, end and variant select conversations of a log"):
         run_notebook("04_forecasting", data_path=str(tmp_path / "daily.csv"), variant="A")
+
+
+def test_the_metric_picker_offers_cost_only_when_the_log_records_costs(tmp_path):
+    """A log without costs has no cost series (a sum of nothing is refused, not a line of zeros):
+    notebook 04's metric picker does not offer it."""
+    from toolkit.io import save
+    from toolkit.notebook import load_series_input
+    from toolkit.sample import generate_sample
+
+    log = generate_sample(seed=3, days=8).log
+    assert "cost" in load_series_input(save(log, tmp_path / "with"), "volume").metric_choices()
+    bare = log.with_turns(log.turns.drop(columns=["cost_usd"]))
+    assert "cost" not in load_series_input(save(bare, tmp_path / "without"), "volume").metric_choices()

@@ -231,8 +231,10 @@ class SeriesInput:
         """Metrics a viewer may pick for this input."""
         if self.log is None:
             return [self.metric]
-        extra = {"quality"} if "quality" in self.log.turns.columns else set()
-        return sorted({self.metric, "volume", "turns", "response_time_mean", "error_rate", "cost"} | extra)
+        t = self.log.turns
+        extra = {c for c, col in (("quality", "quality"), ("cost", "cost_usd"))
+                 if col in t.columns and t[col].notna().any()}  # a log without costs has no cost series
+        return sorted({self.metric, "volume", "turns", "response_time_mean", "error_rate"} | extra)
 
     def to_dict(self) -> dict:
         """The input's description (no data)."""
