@@ -291,15 +291,8 @@ def context_response_vectors(turns: pd.DataFrame, cfg: QualityConfig) -> tuple[n
     The vectors the fitted model's ``relevance_emb`` is the cosine of (sentence-pooled,
     :mod:`toolkit.quality.pooled`); ``toolkit.quality.calibrate`` fits its vector head on them.
     """
-    inputs, responses, order, conv_sorted = _prepare(turns)
-    n = len(inputs)
-    new_conv = np.ones(n, dtype=bool)
-    if n:
-        new_conv[1:] = conv_sorted[1:] != conv_sorted[:-1]
-    v = _embedding_relevance([inputs[i] for i in order], [responses[i] for i in order], new_conv,
-                             float(cfg.context_decay), _pooled_minilm(), keep_vectors=True)
-    inv = np.empty(n, dtype=np.int64)
-    inv[order] = np.arange(n)
+    inp, resp, new_conv, inv = _prepare(turns)
+    v = _embedding_relevance(inp, resp, new_conv, float(cfg.context_decay), _pooled_minilm(), keep_vectors=True)
     return v["context"][inv], v["response"][inv]
 
 
@@ -319,7 +312,9 @@ def _run_chunks(tasks: list, n_jobs: int) -> list[_Chunk]:
 
 
 def _prepare(turns: pd.DataFrame):
-    """Order rows by conversation and turn; return the permutation and conversation positions."""
+    """Rows in conversation and turn order: the user inputs and responses in that order, where
+    each conversation starts (``new_conv``) and the permutation back to the frame's row order
+    (``ordered[inv]`` is in row order)."""
     need = ["user_input", "bot_response"]
     missing = [c for c in need if c not in turns.columns]
     if missing:
@@ -346,7 +341,12 @@ def _prepare(turns: pd.DataFrame):
     else:
         order = np.arange(n)
         conv_sorted = np.arange(n)
-    return inputs, responses, order, conv_sorted
+    new_conv = np.ones(n, dtype=bool)
+    if n:
+        new_conv[1:] = conv_sorted[1:] != conv_sorted[:-1]
+    inv = np.empty(n, dtype=np.int64)
+    inv[order] = np.arange(n)
+    return [inputs[i] for i in order], [responses[i] for i in order], new_conv, inv
 
 
 def _chunk_bounds(starts: np.ndarray, n: int, chunk_size: int) -> list[int]:
@@ -376,13 +376,8 @@ def _compute(turns: pd.DataFrame, cfg: QualityConfig, *, want_text: bool, n_jobs
              idf=None, want_emb: bool = False, head: np.ndarray | None = None):
     """Relevance and content words (and, with ``want_text``, the per-text features) of every row;
     with ``head`` (and ``want_emb``) also ``vector_head``, the refit vector head's score."""
-    inputs, responses, order, conv_sorted = _prepare(turns)
-    n = len(inputs)
-    inp = [inputs[i] for i in order]
-    resp = [responses[i] for i in order]
-    new_conv = np.ones(n, dtype=bool)
-    if n:
-        new_conv[1:] = conv_sorted[1:] != conv_sorted[:-1]
+    inp, resp, new_conv, inv = _prepare(turns)
+    n = len(inp)
     starts = np.flatnonzero(new_conv)
     bounds = _chunk_bounds(starts, n, chunk_size)
     ends = _conversation_ends(starts, n)
@@ -416,7 +411,4 @@ def _compute(turns: pd.DataFrame, cfg: QualityConfig, *, want_text: bool, n_jobs
         for name, attr in (("sentiment", "sentiment"), ("coherence", "coherence"),
                            ("resp_words", "resp_words"), ("input_words", "input_words")):
             res[name] = np.concatenate([getattr(c, attr) for c in chunks]) if chunks else np.zeros(0)
-    # back to the original row order
-    inv = np.empty(n, dtype=np.int64)
-    inv[order] = np.arange(n)
-    return {k: v[inv] for k, v in res.items()}
+    return {k: v[inv] for k, v in res.items()}  # back to the frame's row order
