@@ -231,9 +231,10 @@ class SeriesInput:
         """Metrics a viewer may pick for this input."""
         if self.log is None:
             return [self.metric]
-        t = self.log.turns
-        extra = {c for c, col in (("quality", "quality"), ("cost", "cost_usd"))
-                 if col in t.columns and t[col].notna().any()}  # a log without costs has no cost series
+        from toolkit.series.from_log import recorded
+
+        extra = {"quality"} if "quality" in self.log.turns.columns else set()
+        extra |= {"cost"} if recorded(self.log, "cost") else set()  # no cost column: no cost series
         return sorted({self.metric, "volume", "turns", "response_time_mean", "error_rate"} | extra)
 
     def to_dict(self) -> dict:

@@ -15,7 +15,7 @@ import pandas as pd
 
 from toolkit.series.grid import MAX_GRID_STEPS, SeriesError, _norm_freq
 
-__all__ = ["METRICS", "metric_series"]
+__all__ = ["METRICS", "metric_series", "recorded"]
 
 
 #: metric name -> (source table, kind, description). Kinds: ``count`` and ``sum`` fill empty
@@ -229,14 +229,27 @@ def _bucket_frame(log, *, name: str, table: str, freq: str, by: str | None, tz: 
 _SUM_SOURCES = {"cost": ("cost_usd",), "tokens": ("prompt_tokens", "completion_tokens")}
 
 
+def recorded(log, name: str) -> bool:
+    """Whether ``log`` records what metric ``name`` adds up (always true but for ``cost`` and
+    ``tokens``, which need a cost or token column with values).
+
+    Examples
+    --------
+    >>> import toolkit
+    >>> log = toolkit.load_sample()
+    >>> recorded(log, "cost"), recorded(log.with_turns(log.turns.drop(columns="cost_usd")), "cost")
+    (True, False)
+    """
+    cols = _SUM_SOURCES.get(name)
+    t = log.turns
+    return cols is None or any(c in t.columns and t[c].notna().any() for c in cols)
+
+
 def _check_sum_source(log, name: str) -> None:
     """A sum over a column the log does not record at all would be a series of zeros (and a
     forecast of 0 +/- 0): refused, naming the column."""
     cols = _SUM_SOURCES.get(name)
-    if cols is None:
-        return
-    t = log.turns
-    if not any(c in t.columns and t[c].notna().any() for c in cols):
+    if not recorded(log, name):
         raise SeriesError(f"{name}: the log records no {' or '.join('turns.' + c for c in cols)} (every value is "
                           f"missing), so its {name} series would be all zeros")
 
