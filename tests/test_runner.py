@@ -216,7 +216,14 @@ def test_unknown_parameter_is_rejected_before_anything_runs(tmp_path, capsys):
     # a missing input file is named before any kernel starts
     code = main(["run", str(nb), "-p", "data_path", str(tmp_path / "nope.csv"), "--out", str(out)])
     assert code == 2 and not out.exists()
-    assert f"parameter data_path: {tmp_path / 'nope.csv'} does not exist" in capsys.readouterr().err
+    assert f"parameter 'data_path': {tmp_path / 'nope.csv'} does not exist" in capsys.readouterr().err
+    # the same rule for every runner (batch included): relative paths from the kernel's folder
+    (tmp_path / "log.csv").write_text("x\n")
+    assert check_parameters(nb, {"data_path": "log.csv"}, base_dir=tmp_path) == {"data_path": "log.csv"}
+    with pytest.raises(ParameterError, match="'data_path': log.csv does not exist"):
+        check_parameters(nb, {"data_path": "log.csv"}, base_dir=tmp_path / "elsewhere")
+    assert check_parameters(nb, {"data_path": ""}, base_dir=tmp_path) == {"data_path": ""}  # the sample
+    assert check_parameters(nb, {"data_path": "log.csv"}) == {"data_path": "log.csv"}  # no base_dir: no I/O
 
 
 def test_run_writes_notebook_figures_sidecar_html_and_record(tmp_path):

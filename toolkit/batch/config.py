@@ -314,7 +314,8 @@ def expand_runs(config: BatchConfig, out: str | os.PathLike | None = None) -> li
             named = {**entry["parameters"], **varying}
             params = {**config.parameters, **named}
             try:
-                params = check_parameters(nb, params, specs=specs, from_cli=config.from_cli)
+                params = check_parameters(nb, params, specs=specs, from_cli=config.from_cli,
+                                          base_dir=config.base_dir)
             except ParameterError as exc:
                 problems.append(f"{nb.name} {_canonical(named)}: " + "; ".join(exc.problems))
                 valid.setdefault(nb.name, exc.valid)

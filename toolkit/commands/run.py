@@ -57,11 +57,6 @@ def run(args) -> int:
         if name in params:
             raise UsageError(f"parameter {name!r} given twice")
         params[name] = value
-    for name, value in params.items():
-        # an input file named by the notebooks' convention (data_path, labels_path, ...): say it
-        # is missing now, not after a kernel has started and the notebook has failed
-        if name.endswith("_path") and value.strip() and not Path(value).exists():
-            raise UsageError(f"parameter {name}: {value} does not exist")
     res = run_notebook(
         args.notebook, params, args.out, html=not args.no_html, pdf=not args.no_pdf,
         report=not args.no_report, no_input=args.no_input, from_cli=True, timeout=args.timeout,

@@ -384,8 +384,13 @@ def check_parameters(
     specs: dict[str, ParameterSpec] | None = None,
     from_cli: bool = False,
     allow_reserved: bool = False,
+    base_dir: str | os.PathLike | None = None,
 ) -> dict[str, Any]:
     """Validate parameters against a notebook's ``parameters`` cell; return them (typed).
+
+    With ``base_dir`` (the runners pass the kernel's folder), an input file named by the
+    notebooks' convention (a text parameter ending in ``_path``, such as ``data_path`` or
+    ``labels_path``) that does not exist is a problem too, found before a kernel starts.
 
     Parameters
     ----------
@@ -400,6 +405,8 @@ def check_parameters(
         Convert string values to the declared types.
     allow_reserved : bool
         Accept ``output_dir`` (the runner sets it to the run folder, so users may not).
+    base_dir : path, optional
+        The folder relative ``*_path`` values are read from; None: they are not checked.
 
     Returns
     -------
@@ -447,6 +454,10 @@ def check_parameters(
                 f"parameter {name!r} expects {spec.type_label}, got {_describe(value)}{hint}"
             )
             continue
+        if base_dir is not None and name.endswith("_path") and isinstance(value, str) and value.strip():
+            if not (Path(base_dir) / Path(value).expanduser()).exists():
+                problems.append(f"parameter {name!r}: {value} does not exist")
+                continue
         out[name] = value
     if problems:
         where = str(notebook) if notebook is not None else "notebook"

@@ -426,7 +426,8 @@ def run_notebook(
     """
     notebook = Path(notebook)
     specs = inspect_parameters(notebook)
-    params = check_parameters(notebook, dict(parameters or {}), specs=specs, from_cli=from_cli)
+    params = check_parameters(notebook, dict(parameters or {}), specs=specs, from_cli=from_cli,
+                              base_dir=cwd or ".")
     name = run_name(notebook, params)
     target = Path(out_dir) if out_dir is not None else Path("reports") / name
     record = execute_run(
